@@ -1,0 +1,37 @@
+"""quadlib: numerical integration with a compiled core.
+
+Layers (imports point down):
+
+1. ``quadlib._extensions``: Cython kernels (double-double Gauss refinement, ...).
+2. The Python API re-exported here: rules (:class:`Rule` and its constructors), sampled-data
+   integration, Romberg, and :mod:`quadlib.reference` (mpmath twins for validation).
+3. :mod:`quadlib.glmm`: generalized linear mixed models built on the integrators.
+"""
+from . import reference
+from ._gauss import (
+    gauss_chebyshev, gauss_from_moments, gauss_from_recurrence, gauss_from_weight, gauss_gegenbauer,
+    gauss_hermite, gauss_jacobi, gauss_kronrod, gauss_laguerre, gauss_legendre, gauss_lobatto, gauss_radau,
+)
+from ._nested import clenshaw_curtis, fejer, gauss_patterson, genz_keister
+from ._newton_cotes import (
+    NegativeWeightsWarning, composite_boole, composite_midpoint, composite_simpson, composite_simpson38,
+    composite_trapezoid, newton_cotes, romberg,
+)
+from ._result import IntegrationResult, IntegrationWarning
+from ._rule import Rule
+from ._sampled import cumulative_trapezoid, simpson, trapezoid
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Rule", "IntegrationResult", "IntegrationWarning", "NegativeWeightsWarning", "reference",
+    # Newton–Cotes family and sampled data
+    "newton_cotes", "composite_midpoint", "composite_trapezoid", "composite_simpson", "composite_simpson38",
+    "composite_boole", "romberg", "trapezoid", "simpson", "cumulative_trapezoid",
+    # Gauss rules
+    "gauss_legendre", "gauss_chebyshev", "gauss_gegenbauer", "gauss_jacobi", "gauss_laguerre",
+    "gauss_hermite", "gauss_radau", "gauss_lobatto", "gauss_kronrod", "gauss_from_recurrence",
+    "gauss_from_moments", "gauss_from_weight",
+    # nested rules
+    "clenshaw_curtis", "fejer", "gauss_patterson", "genz_keister",
+]

@@ -1,0 +1,98 @@
+"""The ``quadlib`` command line: ``quadlib rule FAMILY N`` prints a rule's nodes and weights.
+
+Later subcommands (integrate, fit, accuracy) join here; each is a small function taking parsed args.
+"""
+import argparse
+import sys
+
+import mpmath
+
+# family -> (constructor name, reference twin name or None, the options it takes)
+_FAMILIES = {
+    "legendre": ("gauss_legendre", "gauss_legendre", ()),
+    "chebyshev": ("gauss_chebyshev", "gauss_chebyshev", ("kind",)),
+    "gegenbauer": ("gauss_gegenbauer", "gauss_gegenbauer", ("lam",)),
+    "jacobi": ("gauss_jacobi", "gauss_jacobi", ("alpha", "beta")),
+    "laguerre": ("gauss_laguerre", "gauss_laguerre", ("alpha",)),
+    "hermite": ("gauss_hermite", "gauss_hermite", ("kind",)),
+    "radau": ("gauss_radau", "gauss_radau", ("alpha", "beta", "endpoint")),
+    "lobatto": ("gauss_lobatto", "gauss_lobatto", ("alpha", "beta")),
+    "kronrod": ("gauss_kronrod", "gauss_kronrod", ()),
+    "clenshaw_curtis": ("clenshaw_curtis", None, ()),
+    "fejer": ("fejer", None, ("kind",)),
+    "patterson": ("gauss_patterson", None, ()),
+    "genz_keister": ("genz_keister", None, ()),
+    "newton_cotes": ("newton_cotes", None, ("open",)),
+}
+_DEFAULT_KIND = {"chebyshev": 1, "fejer": 1, "hermite": "physicists"}
+
+
+def _rule_options(args):
+    options = {}
+    for name in _FAMILIES[args.family][2]:
+        value = getattr(args, name)
+        if name == "kind":
+            value = _DEFAULT_KIND[args.family] if value is None else value
+            if args.family != "hermite":
+                try:
+                    value = int(value)
+                except ValueError:
+                    raise ValueError(f"`--kind` must be 1 or 2 for {args.family}, got {value!r}") from None
+        if value is not None:
+            options[name] = value
+    for name in ("alpha", "beta", "lam", "endpoint", "kind", "open"):
+        if getattr(args, name) not in (None, False) and name not in _FAMILIES[args.family][2]:
+            raise ValueError(f"`--{name}` does not apply to the {args.family} family")
+    if args.family == "gegenbauer" and "lam" not in options:
+        raise ValueError("`--lam` is required for the gegenbauer family")
+    if args.family == "jacobi" and not {"alpha", "beta"} <= set(options):
+        raise ValueError("`--alpha` and `--beta` are required for the jacobi family")
+    return options
+
+
+def _cmd_rule(args):
+    import quadlib
+
+    constructor, twin, _ = _FAMILIES[args.family]
+    options = _rule_options(args)
+    if args.dps is None:
+        rule = getattr(quadlib, constructor)(args.n, **options)
+        print(f"# {rule!r}")
+        print(f"# {'node':>24}  {'weight':>24}")
+        for x, w in zip(rule.nodes, rule.weights):
+            print(f"{x!r:>26}  {w!r:>24}")
+        return 0
+    if twin is None:
+        raise ValueError(f"`--dps` is available for the Gauss families only, not {args.family}")
+    getattr(quadlib, constructor)(args.n, **options)  # same argument checks as the double rule
+    nodes, weights = getattr(quadlib.reference, twin)(args.n, **options, dps=args.dps)
+    print(f"# {constructor}({args.n}) at {args.dps} digits (mpmath)")
+    for x, w in zip(nodes, weights):
+        print(mpmath.nstr(x, args.dps, min_fixed=-1, max_fixed=1), mpmath.nstr(w, args.dps))
+    return 0
+
+
+def _parser():
+    parser = argparse.ArgumentParser(prog="quadlib", description="Numerical integration with a compiled core.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    rule = sub.add_parser("rule", help="print the nodes and weights of a quadrature rule")
+    rule.add_argument("family", choices=sorted(_FAMILIES))
+    rule.add_argument("n", type=int, help="number of nodes (the level, for patterson and genz_keister)")
+    rule.add_argument("--alpha", type=float)
+    rule.add_argument("--beta", type=float)
+    rule.add_argument("--lam", type=float, help="Gegenbauer parameter")
+    rule.add_argument("--kind", help="chebyshev/fejer: 1 or 2; hermite: physicists, probabilists, normal")
+    rule.add_argument("--endpoint", type=int, choices=(-1, 1), help="fixed node of a Radau rule")
+    rule.add_argument("--open", action="store_true", help="open Newton–Cotes rule")
+    rule.add_argument("--dps", type=int, help="compute in mpmath with this many digits")
+    rule.set_defaults(run=_cmd_rule)
+    return parser
+
+
+def main(argv=None):
+    args = _parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except (ValueError, TypeError, ArithmeticError) as exc:
+        print(f"quadlib: error: {exc}", file=sys.stderr)
+        return 2

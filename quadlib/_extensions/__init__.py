@@ -1,0 +1,1 @@
+"""Compiled kernels (Cython). Private: the Python layer validates input before calling in here."""

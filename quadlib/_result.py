@@ -1,0 +1,71 @@
+"""The one result type for integrals, and the warning raised when an integration falls short."""
+from dataclasses import dataclass, field
+import warnings
+
+import numpy as np
+
+__all__ = ["IntegrationResult", "IntegrationWarning"]
+
+
+class IntegrationWarning(UserWarning):
+    """An integration did not reach its tolerance; the result says so with ``success=False``."""
+
+
+@dataclass(frozen=True, repr=False)
+class IntegrationResult:
+    """Outcome of a numerical integration.
+
+    Attributes
+    ----------
+    integral : float, complex or ndarray
+        The estimate of the integral.
+    error : float or ndarray
+        An estimate of the absolute error of `integral`.
+    nfev : int
+        Number of integrand evaluations (points, not calls).
+    status : int
+        0 on success; a positive code says why the method stopped short.
+    success : bool
+        True when the requested tolerance was met.
+    message : str
+        A human-readable account of `status`.
+    extra : dict
+        Method-specific details (e.g. ``n_subdivisions``, the Romberg table).
+    """
+
+    integral: object
+    error: object
+    nfev: int
+    status: int = 0
+    success: bool = True
+    message: str = "converged"
+    extra: dict = field(default_factory=dict)
+
+    def __getattr__(self, name):
+        # Method-specific fields read like attributes: ``res.n_subdivisions``.
+        extra = object.__getattribute__(self, "extra")
+        if name in extra:
+            return extra[name]
+        raise AttributeError(name)
+
+    def __repr__(self):
+        def fmt(v):
+            return np.array2string(np.asarray(v), precision=16) if np.ndim(v) else repr(v)
+
+        lines = [
+            f"  integral: {fmt(self.integral)}",
+            f"     error: {fmt(self.error)}",
+            f"      nfev: {self.nfev}",
+            f"    status: {self.status}",
+            f"   success: {self.success}",
+            f"   message: {self.message!r}",
+        ]
+        lines += [f"{k:>10}: {fmt(v)}" for k, v in self.extra.items() if np.ndim(v) == 0]
+        return "IntegrationResult(\n" + "\n".join(lines) + "\n)"
+
+
+def warn_unsuccessful(result, stacklevel=3):
+    """Emit an IntegrationWarning for a result with ``success=False``, and return the result."""
+    if not result.success:
+        warnings.warn(result.message, IntegrationWarning, stacklevel=stacklevel)
+    return result

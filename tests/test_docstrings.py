@@ -1,0 +1,16 @@
+"""The Examples sections of the public docstrings run as doctests."""
+import doctest
+import importlib
+
+import pytest
+
+MODULES = ["quadlib._gauss", "quadlib._nested", "quadlib._newton_cotes", "quadlib._sampled", "quadlib._rule",
+           "quadlib.reference"]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name):
+    module = importlib.import_module(name)
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE, verbose=False)
+    assert result.attempted > 0
+    assert result.failed == 0
