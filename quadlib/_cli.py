@@ -60,7 +60,7 @@ def _cmd_rule(args):
         print(f"# {rule!r}")
         print(f"# {'node':>24}  {'weight':>24}")
         for x, w in zip(rule.nodes, rule.weights):
-            print(f"{x!r:>26}  {w!r:>24}")
+            print(f"{float(x)!r:>26}  {float(w)!r:>24}")
         return 0
     if twin is None:
         raise ValueError(f"`--dps` is available for the Gauss families only, not {args.family}")
@@ -68,7 +68,7 @@ def _cmd_rule(args):
     nodes, weights = getattr(quadlib.reference, twin)(args.n, **options, dps=args.dps)
     print(f"# {constructor}({args.n}) at {args.dps} digits (mpmath)")
     for x, w in zip(nodes, weights):
-        print(mpmath.nstr(x, args.dps, min_fixed=-1, max_fixed=1), mpmath.nstr(w, args.dps))
+        print(mpmath.nstr(x, args.dps, min_fixed=-5, max_fixed=10), mpmath.nstr(w, args.dps))
     return 0
 
 

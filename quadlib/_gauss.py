@@ -90,6 +90,7 @@ def _christoffel(coef, terms, x_hi, x_lo, mu0):
     return w, logw
 
 
+@functools.lru_cache(maxsize=256)
 def _jacobi_mu0(alpha, beta):
     with mpmath.workdps(_MP_DIGITS):
         a, b = mpmath.mpf(alpha), mpmath.mpf(beta)
@@ -132,8 +133,8 @@ def gauss_jacobi(n, alpha, beta):
     --------
     >>> import quadlib
     >>> rule = quadlib.gauss_jacobi(4, 0.5, -0.5)
-    >>> round(float(rule.weights.sum()), 15)  # integral of sqrt((1-x)/(1+x)) over [-1, 1] = pi
-    3.141592653589793
+    >>> round(float(rule.weights.sum()), 14)  # integral of sqrt((1-x)/(1+x)) over [-1, 1] = pi
+    3.14159265358979
 
     References
     ----------
@@ -154,8 +155,8 @@ def gauss_legendre(n):
     >>> rule = quadlib.gauss_legendre(3)
     >>> rule.nodes
     array([-0.77459667,  0.        ,  0.77459667])
-    >>> float(rule.integrate(np.cos, 0.0, np.pi / 2))  # = 1
-    0.9999999977315...
+    >>> round(float(rule.integrate(np.cos, 0.0, np.pi / 2)), 5)  # = 1, with 3 nodes
+    1.00001
 
     References
     ----------
@@ -220,8 +221,8 @@ def gauss_laguerre(n, alpha=0.0):
     --------
     >>> import quadlib
     >>> rule = quadlib.gauss_laguerre(5)
-    >>> float(rule.integrate(lambda x: x**3))  # Gamma(4) = 6
-    6.0...
+    >>> round(float(rule.integrate(lambda x: x**3)), 12)  # Gamma(4) = 6
+    6.0
     """
     n = v.positive_int(n, "n")
     alpha = v.greater_than(alpha, -1.0, "alpha")
@@ -253,8 +254,8 @@ def gauss_hermite(n, kind="physicists"):
     --------
     >>> import quadlib
     >>> rule = quadlib.gauss_hermite(10, kind="normal")
-    >>> float(rule.integrate(lambda x: x**4))  # E[Z^4] = 3
-    3.0000000000000...
+    >>> round(float(rule.integrate(lambda x: x**4)), 12)  # E[Z^4] = 3
+    3.0
     """
     n = v.positive_int(n, "n")
     v.choice(kind, tuple(_HERMITE), "kind")
@@ -571,12 +572,18 @@ def gauss_from_moments(moments, *, basis=None):
 
 
 def _discretize(w, a, b, size):
-    """Nodes and weights of a discrete measure approximating w(x) dx on [a, b] (size points).
+    """Nodes and weights of a discrete measure approximating w(x) dx on [a, b] with `size` points.
 
-    Gauss–Legendre on (-1, 1) after a change of variables: cubic grading x = c + h (3t - t^3)/2 on a
-    finite interval (it tames integrable endpoint singularities), t/(1-t^2) and (1+t)/(1-t) on infinite ones.
+    A composite 16-point Gauss–Legendre rule in t on (-1, 1) after a change of variables: the cubic
+    grading x = c + h (3t - t^3)/2 on a finite interval (its Jacobian vanishes at the ends and tames
+    integrable endpoint singularities), t/(1-t^2) and (1+t)/(1-t) on infinite ones.
     """
-    t, g = np.polynomial.legendre.leggauss(size)
+    base = gauss_legendre(16)
+    panels = max(1, size // 16)
+    edges = np.linspace(-1.0, 1.0, panels + 1)
+    half = 0.5 * np.diff(edges)[:, None]
+    t = ((edges[:-1, None] + edges[1:, None]) / 2 + half * base.nodes).ravel()
+    g = (half * base.weights).ravel()
     if np.isfinite(a) and np.isfinite(b):
         c, h = 0.5 * (a + b), 0.5 * (b - a)
         x, jac = c + h * (3 * t - t ** 3) / 2, h * 1.5 * (1 - t * t)
@@ -586,6 +593,8 @@ def _discretize(w, a, b, size):
         x, jac = b - (1 - t) / (1 + t), 2 / (1 + t) ** 2
     else:
         x, jac = t / (1 - t * t), (1 + t * t) / (1 - t * t) ** 2
+    # strictly inside (a, b), where a weight singular at an end is still finite
+    x = np.clip(x, np.nextafter(a, b), np.nextafter(b, a))
     values = np.asarray(w(x), dtype=float)
     if values.shape != x.shape:
         raise ValueError(f"`w` must return an array of the shape of its input {x.shape}, got {values.shape}")
@@ -651,8 +660,9 @@ def gauss_from_weight(w, a, b, n, *, rtol=1e-13, max_points=2 ** 15):
     previous, converged = None, False
     while size <= max_points:
         coef = np.concatenate(_stieltjes(*_discretize(w, a, b, size), n))
-        if previous is not None and np.all(np.abs(coef - previous) <= rtol * np.maximum(np.abs(coef), 1e-300)
-                                           + 1e-300):
+        # a_k is measured against the spread sqrt(b_k) of the measure, since it may be zero
+        scale = np.abs(coef) + np.r_[np.sqrt(np.abs(coef[n:])), np.zeros(n)]
+        if previous is not None and np.all(np.abs(coef - previous) <= rtol * scale):
             converged = True
             break
         previous, size = coef, 2 * size

@@ -126,8 +126,8 @@ class Rule:
         Examples
         --------
         >>> import numpy as np, quadlib
-        >>> float(quadlib.gauss_legendre(10).integrate(np.exp, 0.0, 1.0))  # e - 1
-        1.718281828459045
+        >>> round(float(quadlib.gauss_legendre(10).integrate(np.exp, 0.0, 1.0)), 14)  # e - 1
+        1.71828182845905
         """
         x, w, _ = self._points(a, b, panels)
         y = self._evaluate(f, x, args)

@@ -8,8 +8,9 @@ Golub's modified Jacobi matrices for Radau and Lobatto rules), not the compiled 
 Examples
 --------
 >>> from quadlib import reference
+>>> import mpmath
 >>> x, w = reference.gauss_legendre(3, dps=30)
->>> print(x[2], w[2])
+>>> print(mpmath.nstr(x[2], 30), mpmath.nstr(w[2], 30))
 0.774596669241483377035853079956 0.555555555555555555555555555556
 
 References

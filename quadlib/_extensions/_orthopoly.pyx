@@ -20,9 +20,9 @@ from quadlib._extensions._ddouble cimport (
     dd, dd_new, two_sum, dd_add, dd_add_d, dd_sub, dd_mul, dd_mul_d, dd_div, dd_sqrt, dd_ldexp,
 )
 
-# Values are rescaled by 2**-RESCALE once they pass 2**RESCALE, so Hermite and Laguerre
+# Values are rescaled by 2**-RESCALE once they pass 2**RESCALE (so their squares stay finite), so Hermite and Laguerre
 # polynomials at their outermost zeros (which exceed the double range for large n) stay finite.
-cdef int RESCALE = 512
+cdef int RESCALE = 256
 
 
 # ---------------------------------------------------------------- recurrence coefficients
