@@ -219,6 +219,10 @@ def test_kronrod_error_estimate():
         value, error = rule.integrate_with_error(f, -1.0, 1.0)
         assert abs(value - exact) <= error  # |Kronrod - Gauss| bounds the Kronrod error (pessimistically)
     assert error < 1e-14  # and is small for a smooth integrand
+    value, error = rule.integrate_with_error(np.sin, 0.0, 40.0, panels=3)
+    assert abs(value - (1 - np.cos(40.0))) <= error
+    pieces = [rule.integrate_with_error(np.sin, a, a + 40 / 3)[1] for a in (0.0, 40 / 3, 80 / 3)]
+    assert error == pytest.approx(sum(pieces), rel=1e-12)  # panel errors add, they do not cancel
 
 
 def test_rule_integrate_maps_and_composes():
