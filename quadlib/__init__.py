@@ -8,6 +8,7 @@ Layers (imports point down):
 3. :mod:`quadlib.glmm`: generalized linear mixed models built on the integrators.
 """
 from . import reference
+from ._adaptive import quad
 from ._gauss import (
     gauss_chebyshev, gauss_from_moments, gauss_from_recurrence, gauss_from_weight, gauss_gegenbauer,
     gauss_hermite, gauss_jacobi, gauss_kronrod, gauss_laguerre, gauss_legendre, gauss_lobatto, gauss_radau,
@@ -25,6 +26,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Rule", "IntegrationResult", "IntegrationWarning", "NegativeWeightsWarning", "reference",
+    # adaptive integration
+    "quad",
     # Newton–Cotes family and sampled data
     "newton_cotes", "composite_midpoint", "composite_trapezoid", "composite_simpson", "composite_simpson38",
     "composite_boole", "romberg", "trapezoid", "simpson", "cumulative_trapezoid",

@@ -1,0 +1,387 @@
+"""`quad`: adaptive Gauss–Kronrod integration on finite and infinite intervals that reports when it fails.
+
+The subdivision loop (QUADPACK's QAGS/QAGI: bisect the interval with the largest error, Wynn's epsilon
+extrapolation for endpoint singularities) is compiled in ``_extensions/_adaptive.pyx`` and runs by reverse
+communication; this module validates the arguments, splits the range at breakpoints and infinities,
+evaluates the integrand (point by point, in batches, or through a C function pointer), and wraps the
+outcome in an :class:`IntegrationResult`.
+
+References
+----------
+R. Piessens, E. de Doncker-Kapenga, C. W. Überhuber and D. K. Kahaner, "QUADPACK", Springer (1983).
+P. Wynn, "On a device for computing the e_m(S_n) transformation", Math. Tables Aids Comput. 10 (1956).
+"""
+import ctypes
+import functools
+
+import numpy as np
+
+from . import _validation as v
+from ._extensions._adaptive import Batch
+from ._gauss import gauss_kronrod
+from ._result import IntegrationResult, warn_unsuccessful
+
+__all__ = ["quad"]
+
+RULES = {"gk15": 7, "gk21": 10, "gk31": 15, "gk41": 20, "gk51": 25, "gk61": 30}
+MESSAGES = {
+    0: "converged",
+    1: "max_subdivisions reached before the tolerance was met",
+    2: "roundoff error prevents reaching the requested tolerance",
+    3: "extremely bad integrand behaviour: an interval shrank to the rounding level (non-integrable "
+       "singularity or discontinuity?)",
+    4: "the extrapolation table does not converge",
+    5: "the integral is probably divergent or converges too slowly",
+    6: "max_nfev reached before the tolerance was met",
+    7: "the integrand returned inf or NaN",
+}
+_LOWLEVEL_KINDS = {"double (double)": 0, "double (double, void *)": 1, "double (int, double *)": 2}
+
+
+@functools.lru_cache(maxsize=None)
+def _kronrod_arrays(name):
+    rule = gauss_kronrod(RULES[name])
+    return rule.nodes.copy(), rule.weights.copy(), rule.embedded_weights.copy()
+
+
+def _pieces(a, b, points):
+    """Split [a, b] (a < b, either may be infinite) at the breakpoints into pieces of one mapping each.
+
+    Returns a list of (mapping, shift, cuts): mapping 0 has cuts in x; mappings 1-3 integrate over t in
+    (0, 1] and their cuts are in t.
+    """
+    inner = sorted({p for p in points if a < p < b})
+    if np.isfinite(a) and np.isfinite(b):
+        return [(0, 0.0, [a, *inner, b])]
+    finite_cuts = ([a] if np.isfinite(a) else []) + inner + ([b] if np.isfinite(b) else [])
+    if not finite_cuts:
+        return [(3, 0.0, [0.0, 1.0])]
+    pieces = []
+    if not np.isfinite(a):
+        pieces.append((2, finite_cuts[0], [0.0, 1.0]))
+    if len(finite_cuts) > 1:
+        pieces.append((0, 0.0, finite_cuts))
+    if not np.isfinite(b):
+        pieces.append((1, finite_cuts[-1], [0.0, 1.0]))
+    return pieces
+
+
+def _quad_iv(f, a, b, args, atol, rtol, points, rule, vectorized, max_nfev, max_subdivisions):
+    lowlevel = _lowlevel(f)
+    if lowlevel is None:
+        v.callable_(f, "f")
+    if not isinstance(args, tuple):
+        args = (args,)
+    atol = v.nonnegative_tolerance(atol, "atol")
+    rtol = v.nonnegative_tolerance(rtol, "rtol")
+    if atol == 0 and rtol == 0:
+        raise ValueError("`atol` and `rtol` cannot both be zero")
+    if rule is not None:
+        v.choice(rule, tuple(RULES), "rule")
+    max_nfev = v.positive_int(max_nfev, "max_nfev")
+    max_subdivisions = v.positive_int(max_subdivisions, "max_subdivisions")
+    try:
+        a_arr = np.asarray(a, dtype=float)
+        b_arr = np.asarray(b, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError("`a` and `b` must be real numbers or arrays of them") from None
+    if np.isnan(a_arr).any():
+        raise ValueError("`a` must not be NaN")
+    if np.isnan(b_arr).any():
+        raise ValueError("`b` must not be NaN")
+    if points is not None:
+        points = np.atleast_1d(np.asarray(points, dtype=float))
+        if points.ndim != 1 or not np.all(np.isfinite(points)):
+            raise ValueError("`points` must be a 1-D sequence of finite breakpoints")
+        points = tuple(points.tolist())
+    else:
+        points = ()
+    return lowlevel, args, atol, rtol, a_arr, b_arr, points, rule, bool(vectorized), max_nfev, max_subdivisions
+
+
+def _lowlevel(f):
+    """(function pointer, user_data pointer, kind) for a scipy.LowLevelCallable, else None."""
+    try:
+        from scipy import LowLevelCallable
+    except ImportError:  # pragma: no cover
+        return None
+    if not isinstance(f, LowLevelCallable):
+        return None
+    kind = _LOWLEVEL_KINDS.get(f.signature)
+    if kind is None:
+        raise ValueError(f"`f`: unsupported LowLevelCallable signature {f.signature!r}; "
+                         f"use one of {sorted(_LOWLEVEL_KINDS)}")
+    get = ctypes.pythonapi.PyCapsule_GetPointer
+    get.restype, get.argtypes = ctypes.c_void_p, [ctypes.py_object, ctypes.c_char_p]
+    name = ctypes.pythonapi.PyCapsule_GetName
+    name.restype, name.argtypes = ctypes.c_char_p, [ctypes.py_object]
+    function = get(f.function, name(f.function))
+    user_data = 0
+    if f.user_data is not None:
+        user_data = get(f.user_data, name(f.user_data)) or 0
+    return function, user_data, kind
+
+
+def _call(f, x, args):
+    try:
+        return f(x, *args)
+    except Exception as exc:
+        if hasattr(exc, "add_note"):
+            exc.add_note(f"(raised by the integrand passed to quadlib.quad, called at x = {x!r})")
+        raise
+
+
+class _Integrand:
+    """Evaluates the user's f on the requested abscissae and reports the number of real components."""
+
+    def __init__(self, f, args, vectorized):
+        self.f, self.args, self.vectorized = f, args, vectorized
+        self.m = None
+        self.is_complex = False
+
+    def values(self, x, owner=None, batch_args=None):
+        args = self.args if batch_args is None else tuple(arg[owner] for arg in batch_args)
+        if self.vectorized:
+            y = np.asarray(_call(self.f, x, args))
+            if y.ndim == 0 or y.shape[0] != x.shape[0]:
+                raise ValueError(f"`f` must return an array whose first axis has the length of its "
+                                 f"input ({x.shape[0]}) when vectorized=True, got shape {y.shape}")
+            y = y.reshape(x.shape[0], -1)
+        else:
+            y = np.array([np.asarray(_call(self.f, float(t), args)).ravel() for t in x])
+        return self._real(y)
+
+    def _real(self, y):
+        if self.m is None:
+            self.is_complex = np.iscomplexobj(y)
+            self.m = y.shape[1] * (2 if self.is_complex else 1)
+        if self.is_complex:
+            y = np.stack([y.real, y.imag], axis=-1).reshape(y.shape[0], -1)
+        elif np.iscomplexobj(y):
+            raise ValueError("`f` returned complex values after real ones")
+        if y.shape[1] != self.m:
+            raise ValueError(f"`f` must return the same number of values at every point "
+                             f"({self.m}), got {y.shape[1]}")
+        return np.ascontiguousarray(y, dtype=np.float64)
+
+
+def _make_batch(pieces_per_integral, m, atol, rtol, limit, max_nfev, rule_name, infinite_rule):
+    rows = [piece for pieces in pieces_per_integral for piece in pieces]
+    width = max(len(cuts) for _, _, cuts in rows)
+    cuts = np.zeros((len(rows), width))
+    for i, (_, _, c) in enumerate(rows):
+        cuts[i, :len(c)] = c
+    n_cuts = np.array([len(c) for _, _, c in rows], dtype=np.intc)
+    mapping = np.array([mp for mp, _, _ in rows], dtype=np.intc)
+    shift = np.array([s for _, s, _ in rows], dtype=float)
+    name = rule_name or ("gk15" if infinite_rule else "gk21")
+    nodes, wk, wg = _kronrod_arrays(name)
+    return Batch(cuts, n_cuts, mapping, shift, m, atol, rtol, limit, max_nfev, nodes, wk, wg)
+
+
+def quad(f, a, b, *, args=(), atol=0.0, rtol=1e-10, points=None, rule=None, vectorized=False,
+         max_nfev=100_000, max_subdivisions=200):
+    """Adaptive integration of ``f`` from `a` to `b`, honest about failure.
+
+    Globally adaptive Gauss–Kronrod quadrature: the interval with the largest error estimate is bisected
+    until the sum of the estimates is below ``max(atol, rtol * |integral|)``; Wynn's epsilon algorithm
+    extrapolates the sequence of sums, which handles integrable endpoint singularities. Infinite limits are
+    mapped onto (0, 1] by ``x = a + (1 - t) / t``. When the tolerance is not met, the result says so
+    (``success=False``, a status code and a message) and an :class:`IntegrationWarning` is raised.
+
+    Parameters
+    ----------
+    f : callable or scipy.LowLevelCallable
+        ``f(x, *args)``. Returns a float, a complex, or an array of shape (m,) (vector-valued
+        integrands share one subdivision). With ``vectorized=True`` it takes an array of abscissae of
+        shape (N,) and returns shape (N,) or (N, m); it is then called once per batch of intervals.
+        A LowLevelCallable with signature ``double (double)``, ``double (double, void *)`` or
+        ``double (int, double *)`` runs the whole integration without the GIL.
+    a, b : float or array_like
+        Limits; may be infinite. Arrays (broadcast together with array-valued `args`) request many
+        integrals at once; each keeps its own subdivision, and converged ones drop out.
+    args : tuple
+        Extra arguments to `f`; with array limits, arrays broadcast against them.
+    atol, rtol : float
+        Absolute and relative tolerance (not both zero).
+    points : sequence of float, optional
+        Breakpoints where the integrand is not smooth (scalar limits only).
+    rule : {"gk15", "gk21", "gk31", "gk41", "gk51", "gk61"}, optional
+        Gauss–Kronrod pair; default GK21 on finite pieces and GK15 on infinite ones, as QUADPACK.
+    vectorized : bool
+        Whether `f` takes arrays.
+    max_nfev, max_subdivisions : int
+        Bounds on the work per integral (per piece, for the subdivisions).
+
+    Returns
+    -------
+    IntegrationResult
+        ``integral``, ``error``, ``nfev``, ``status``, ``success``, ``message`` and ``n_subdivisions``
+        (arrays of the broadcast shape for batched calls). Status: 0 converged, 1 max_subdivisions,
+        2 roundoff, 3 bad integrand behaviour, 4 extrapolation does not converge, 5 probably divergent,
+        6 max_nfev, 7 inf or NaN from the integrand.
+
+    Examples
+    --------
+    >>> import numpy as np, quadlib
+    >>> res = quadlib.quad(np.log, 0.0, 1.0)
+    >>> round(float(res.integral), 12), res.success
+    (-1.0, True)
+    >>> res = quadlib.quad(lambda x: np.exp(-x * x), -np.inf, np.inf)
+    >>> bool(abs(res.integral - np.sqrt(np.pi)) < 1e-12)
+    True
+    >>> res = quadlib.quad(lambda x, k: np.exp(-k * x), 0.0, 1.0, args=(np.array([1.0, 2.0]),), vectorized=True)
+    >>> res.integral.round(12)
+    array([0.632120558829, 0.432332358382])
+
+    References
+    ----------
+    R. Piessens et al., "QUADPACK", Springer (1983), routines QAGS and QAGI.
+    """
+    (lowlevel, args, atol, rtol, a, b, points, rule, vectorized, max_nfev,
+     max_subdivisions) = _quad_iv(f, a, b, args, atol, rtol, points, rule, vectorized, max_nfev, max_subdivisions)
+    array_args = [np.asarray(arg) for arg in args]
+    batched = a.ndim or b.ndim or any(arg.ndim for arg in array_args if arg.dtype != object)
+    if not batched:
+        return warn_unsuccessful(_quad_one(f, lowlevel, float(a), float(b), args, atol, rtol, points, rule,
+                                           vectorized, max_nfev, max_subdivisions))
+    if points:
+        raise ValueError("`points` is supported with scalar limits only")
+    try:
+        shape = np.broadcast_shapes(a.shape, b.shape, *(arg.shape for arg in array_args))
+    except ValueError:
+        raise ValueError("`a`, `b` and the array `args` must broadcast together, got shapes "
+                         f"{a.shape}, {b.shape}, {[arg.shape for arg in array_args]}") from None
+    result = _quad_batch(f, lowlevel, np.broadcast_to(a, shape).ravel(), np.broadcast_to(b, shape).ravel(),
+                         [np.broadcast_to(arg, shape).ravel() for arg in array_args], atol, rtol, rule,
+                         vectorized, max_nfev, max_subdivisions, shape)
+    return warn_unsuccessful(result)
+
+
+def _orient(a, b):
+    return (a, b, 1.0) if a <= b else (b, a, -1.0)
+
+
+def _quad_one(f, lowlevel, a, b, args, atol, rtol, points, rule, vectorized, max_nfev, max_subdivisions):
+    if a == b:
+        return IntegrationResult(0.0, 0.0, 0, extra={"n_subdivisions": 0})
+    lo, hi, sign = _orient(a, b)
+    pieces = _pieces(lo, hi, points)
+    infinite = any(mp for mp, _, _ in pieces)
+    if lowlevel is not None:
+        function, user_data, kind = lowlevel
+        extra = np.asarray(args, dtype=float).ravel() if kind == 2 else np.zeros(0)
+        if kind != 2 and args:
+            raise ValueError("`args` can only be passed to a LowLevelCallable of signature double (int, double *)")
+        batch = _make_batch([pieces], 1, atol, rtol, max_subdivisions, max_nfev, rule, infinite)
+        batch.run_lowlevel(function, user_data, kind, extra)
+        return _summarize(batch, [len(pieces)], sign, False, 1, ())
+    integrand = _Integrand(f, args, vectorized)
+    # the first request tells how many components f has, before the state is allocated
+    probe = _make_batch([pieces], 1, atol, rtol, max_subdivisions, max_nfev, rule, infinite)
+    x, _ = probe.request()
+    first = integrand.values(x)
+    batch = _make_batch([pieces], integrand.m, atol, rtol, max_subdivisions, max_nfev, rule, infinite)
+    batch.receive(first)
+    if vectorized:
+        while True:
+            x, _ = batch.request()
+            if not x.size:
+                break
+            batch.receive(integrand.values(x))
+    elif integrand.m == 1:
+        batch.run_scalar(lambda t, *a_: _call(f, t, a_), args)
+    else:
+        while True:
+            x, _ = batch.request()
+            if not x.size:
+                break
+            batch.receive(integrand.values(x))
+    return _summarize(batch, [len(pieces)], sign, integrand.is_complex, integrand.m, ())
+
+
+def _quad_batch(f, lowlevel, a, b, args, atol, rtol, rule, vectorized, max_nfev, max_subdivisions, shape):
+    count = a.size
+    if lowlevel is not None or not vectorized:
+        results = []
+        for i in range(count):
+            one_args = tuple(arg[i] for arg in args)
+            results.append(_quad_one(f, lowlevel, float(a[i]), float(b[i]), one_args, atol, rtol, (), rule,
+                                     vectorized, max_nfev, max_subdivisions))
+        return _stack(results, shape)
+    lo, hi = np.minimum(a, b), np.maximum(a, b)
+    sign = np.where(a <= b, 1.0, -1.0)
+    empty = lo == hi
+    pieces = [_pieces(l, h, ()) if not e else [(0, 0.0, [0.0, 1.0])] for l, h, e in zip(lo, hi, empty)]
+    # finite and infinite pieces use different rules by default: run the two groups separately
+    infinite = np.array([p[0][0] != 0 for p in pieces])
+    integrand = _Integrand(f, (), True)
+    integral = error = None
+    nfev = np.zeros(count, dtype=np.int64)
+    nsub = np.zeros(count, dtype=np.int64)
+    status = np.zeros(count, dtype=np.int64)
+    for group in (np.flatnonzero(~infinite & ~empty), np.flatnonzero(infinite & ~empty)):
+        if not group.size:
+            continue
+        group_args = [arg[group] for arg in args]
+        probe = _make_batch([pieces[i] for i in group], 1, atol, rtol, max_subdivisions, max_nfev, rule,
+                            bool(infinite[group[0]]))
+        x, owner = probe.request()
+        first = integrand.values(x, owner, group_args)
+        batch = _make_batch([pieces[i] for i in group], integrand.m, atol, rtol, max_subdivisions, max_nfev, rule,
+                            bool(infinite[group[0]]))
+        batch.receive(first)
+        while True:
+            x, owner = batch.request()
+            if not x.size:
+                break
+            batch.receive(integrand.values(x, owner, group_args))
+        g_integral, g_error, g_nfev, g_nsub, g_status = batch.results()
+        if integral is None:
+            integral = np.zeros((count, integrand.m))
+            error = np.zeros(count)
+        integral[group] = g_integral
+        error[group] = g_error
+        nfev[group], nsub[group], status[group] = g_nfev, g_nsub, g_status
+    if integral is None:
+        integral, error = np.zeros((count, 1)), np.zeros(count)
+    values = _components(integral * sign[:, None], integrand.is_complex, integral.shape[1])
+    values = values.reshape(shape + values.shape[1:]) if values.ndim > 1 else values.reshape(shape)
+    success = status == 0
+    return IntegrationResult(values, error.reshape(shape), nfev.reshape(shape), status.reshape(shape),
+                             success.reshape(shape), _batch_message(status),
+                             extra={"n_subdivisions": nsub.reshape(shape)})
+
+
+def _components(integral, is_complex, m):
+    if is_complex:
+        integral = integral[:, 0::2] + 1j * integral[:, 1::2]
+    return integral[:, 0] if integral.shape[1] == 1 else integral
+
+
+def _batch_message(status):
+    failed = np.count_nonzero(status)
+    if not failed:
+        return f"all {status.size} integrals converged"
+    codes = ", ".join(f"{np.count_nonzero(status == c)} x status {c} ({MESSAGES[c]})" for c in np.unique(status[status != 0]))
+    return f"{failed} of {status.size} integrals failed: {codes}"
+
+
+def _summarize(batch, piece_counts, sign, is_complex, m, shape):
+    integral, error, nfev, nsub, status = batch.results()
+    value = _components(integral.sum(axis=0, keepdims=True) * sign, is_complex, m)[0]
+    worst = int(max(status, key=lambda s: (s != 0, s)))
+    message = MESSAGES[worst]
+    total_error = float(error.sum())
+    return IntegrationResult(value[()] if np.ndim(value) == 0 else value, total_error, int(nfev.sum()), worst,
+                             worst == 0, message, extra={"n_subdivisions": int(nsub.sum())})
+
+
+def _stack(results, shape):
+    integral = np.array([r.integral for r in results])
+    status = np.array([r.status for r in results])
+    return IntegrationResult(integral.reshape(shape + integral.shape[1:]),
+                             np.array([r.error for r in results]).reshape(shape),
+                             np.array([r.nfev for r in results]).reshape(shape), status.reshape(shape),
+                             (status == 0).reshape(shape), _batch_message(status),
+                             extra={"n_subdivisions": np.array([r.n_subdivisions for r in results]).reshape(shape)})

@@ -1,0 +1,803 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+"""Globally adaptive Gauss–Kronrod integration with Wynn's epsilon extrapolation (QUADPACK's QAGS).
+
+Design: one C struct `Qags` holds the whole state of one integral (its intervals ordered by error, the
+extrapolation table, the QUADPACK bookkeeping). It runs by reverse communication: `qags_request` writes
+the abscissae it needs next, the caller evaluates the integrand there, and `qags_receive` takes the values,
+advances the algorithm to its next bisection and writes the next request. The integrand is therefore
+never called from here, so the same state machine serves a Python callable point by point, a vectorized
+Python callable once per batch, a C function pointer without the GIL, and thousands of integrals whose
+requests are gathered into one call (`Batch`).
+
+Intervals live in t, the variable after the change of variables for infinite ranges:
+mapping 0: x = t on [a, b]; 1: x = a + (1-t)/t on (0, 1]; 2: x = b - (1-t)/t; 3: x = +-(1-t)/t, both
+halves of the real line folded onto (0, 1] (two evaluations per node).
+
+Status codes (the Python layer turns them into messages): 0 converged, 1 max_subdivisions reached,
+2 roundoff prevents the tolerance, 3 extremely bad integrand behaviour (an interval shrank to rounding),
+4 the extrapolation does not converge, 5 the integral is probably divergent, 6 max_nfev reached,
+7 the integrand returned inf or NaN.
+
+Reference: R. Piessens, E. de Doncker-Kapenga, C. W. Überhuber and D. K. Kahaner, "QUADPACK: a
+subroutine package for automatic integration", Springer (1983): routines DQAGSE, DQAGIE, DQPSRT, DQELG.
+"""
+from libc.math cimport fabs, pow, isfinite
+from libc.stdlib cimport calloc, free
+from libc.string cimport memmove
+
+import numpy as np
+
+cdef double EPMACH = 2.220446049250313e-16
+cdef double UFLOW = 2.2250738585072014e-308
+cdef double OFLOW = 1.7976931348623157e308
+cdef int LIMEXP = 50
+
+cdef enum:
+    RUNNING = -1
+    CONVERGED = 0
+    LIMIT = 1
+    ROUNDOFF = 2
+    BAD_INTEGRAND = 3
+    NO_EXTRAPOLATION = 4
+    DIVERGENT = 5
+    MAX_NFEV = 6
+    NONFINITE = 7
+
+
+ctypedef struct KronrodRule:
+    int n               # number of Kronrod nodes
+    double* x           # nodes on [-1, 1]
+    double* wk          # Kronrod weights
+    double* wg          # embedded Gauss weights, 0 on Kronrod-only nodes
+
+
+ctypedef struct Qags:
+    # problem
+    int m               # components of the integrand (1: real scalar)
+    int limit           # max number of intervals
+    long max_nfev
+    int mapping
+    double shift        # a (mapping 1) or b (mapping 2)
+    double epsabs, epsrel
+    bint extrapolate
+    KronrodRule* rule
+    # intervals, ordered by `order` (descending error)
+    int last
+    double* alist
+    double* blist
+    double* elist
+    double* rlist       # last x m
+    double* defabs_list
+    int* order
+    int n_initial
+    # request
+    int n_pending       # intervals whose values are awaited (their indices in `pending`)
+    int* pending
+    int n_points        # abscissae requested (n_pending * rule.n * evaluations per node)
+    double* xreq
+    long nfev
+    # QUADPACK bookkeeping
+    int status
+    int maxerr, nrmax, nres, numrl2, ktmin, ierro, iroff1, iroff2, iroff3, ksgn
+    bint extrap, noext
+    double errmax, errsum, errbnd, small, erlarg, ertest, correc, erlast, defabs, dres
+    double* area        # m
+    double* result      # m: the answer once done
+    double abserr
+    double* rlist2      # LIMEXP + 2 (extrapolation table, m == 1)
+    double res3la[3]
+    double* scratch     # m x 4 work space
+
+
+# ---------------------------------------------------------------- one Gauss–Kronrod panel
+
+cdef inline int _points_per_node(const Qags* s) noexcept nogil:
+    return 2 if s.mapping == 3 else 1
+
+
+cdef void _write_abscissae(Qags* s, double a, double b, double* out) noexcept nogil:
+    cdef double centre = 0.5 * (a + b), half = 0.5 * (b - a), t
+    cdef int i, n = s.rule.n
+    for i in range(n):
+        t = centre + half * s.rule.x[i]
+        if s.mapping == 0:
+            out[i] = t
+        elif s.mapping == 1:
+            out[i] = s.shift + (1.0 - t) / t
+        elif s.mapping == 2:
+            out[i] = s.shift - (1.0 - t) / t
+        else:
+            out[2 * i] = (1.0 - t) / t
+            out[2 * i + 1] = -(1.0 - t) / t
+
+
+cdef bint _panel(Qags* s, double a, double b, const double* fx, double* result, double* error,
+                 double* resabs_out, double* resasc_out) noexcept nogil:
+    """Kronrod value, QUADPACK error estimate, int|f| and int|f - mean| on [a, b] from the raw values
+    fx (points x m). Returns False if a value is not finite."""
+    cdef int i, c, n = s.rule.n, m = s.m
+    cdef double centre = 0.5 * (a + b), half = 0.5 * (b - a), t, jac, g, resk, resg, resabs, resasc, mean, err
+    cdef double* gvals = s.scratch  # n values of one component
+    cdef double worst = 0.0, worst_abs = 0.0, worst_asc = 0.0
+    for c in range(m):
+        resk = 0.0
+        resg = 0.0
+        resabs = 0.0
+        for i in range(n):
+            if s.mapping == 0:
+                g = fx[i * m + c]
+            else:
+                t = centre + half * s.rule.x[i]
+                jac = 1.0 / (t * t)
+                if s.mapping == 3:
+                    g = (fx[(2 * i) * m + c] + fx[(2 * i + 1) * m + c]) * jac
+                else:
+                    g = fx[i * m + c] * jac
+            if not isfinite(g):
+                return False
+            gvals[i] = g
+            resk += s.rule.wk[i] * g
+            resg += s.rule.wg[i] * g
+            resabs += s.rule.wk[i] * fabs(g)
+        mean = 0.5 * resk
+        resasc = 0.0
+        for i in range(n):
+            resasc += s.rule.wk[i] * fabs(gvals[i] - mean)
+        result[c] = resk * half
+        resabs *= fabs(half)
+        resasc *= fabs(half)
+        err = fabs((resk - resg) * half)
+        if resasc != 0.0 and err != 0.0:
+            err = resasc * min(1.0, pow(200.0 * err / resasc, 1.5))
+        if resabs > UFLOW / (50.0 * EPMACH):
+            err = max(EPMACH * 50.0 * resabs, err)
+        if err >= worst:
+            worst = err
+        worst_abs = max(worst_abs, resabs)
+        worst_asc = max(worst_asc, resasc)
+    error[0] = worst
+    resabs_out[0] = worst_abs
+    resasc_out[0] = worst_asc
+    return True
+
+
+# ---------------------------------------------------------------- ordering (QUADPACK's DQPSRT, on a sorted list)
+
+cdef void _order_remove(Qags* s, int index, int count) noexcept nogil:
+    cdef int p
+    for p in range(count):
+        if s.order[p] == index:
+            memmove(&s.order[p], &s.order[p + 1], (count - p - 1) * sizeof(int))
+            return
+
+
+cdef int _order_insert(Qags* s, int index, int count) noexcept nogil:
+    """Insert interval `index` into the descending list of length `count`; return its position."""
+    cdef int lo = 0, hi = count, mid
+    cdef double e = s.elist[index]
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if s.elist[s.order[mid]] >= e:
+            lo = mid + 1
+        else:
+            hi = mid
+    memmove(&s.order[lo + 1], &s.order[lo], (count - lo) * sizeof(int))
+    s.order[lo] = index
+    return lo
+
+
+# ---------------------------------------------------------------- Wynn's epsilon algorithm (DQELG)
+
+cdef void _epsilon(Qags* s, int* n_inout, double* result, double* abserr) noexcept nogil:
+    cdef double* epstab = s.rlist2
+    cdef int n = n_inout[0], num, newelm, k1, k2, k3, i, ib, ib2, ie, indx
+    cdef double res, e0, e1, e2, e3, e1abs, delta1, delta2, delta3, err1, err2, err3, tol1, tol2, tol3
+    cdef double ss, epsinf, error
+    s.nres += 1
+    abserr[0] = OFLOW
+    result[0] = epstab[n - 1]
+    if n < 3:
+        abserr[0] = max(abserr[0], 5.0 * EPMACH * fabs(result[0]))
+        return
+    epstab[n + 1] = epstab[n - 1]
+    newelm = (n - 1) // 2
+    epstab[n - 1] = OFLOW
+    num = n
+    k1 = n
+    for i in range(1, newelm + 1):
+        k2 = k1 - 1
+        k3 = k1 - 2
+        res = epstab[k1 + 1]
+        e0 = epstab[k3 - 1]
+        e1 = epstab[k2 - 1]
+        e2 = res
+        e1abs = fabs(e1)
+        delta2 = e2 - e1
+        err2 = fabs(delta2)
+        tol2 = max(fabs(e2), e1abs) * EPMACH
+        delta3 = e1 - e0
+        err3 = fabs(delta3)
+        tol3 = max(e1abs, fabs(e0)) * EPMACH
+        if err2 <= tol2 and err3 <= tol3:
+            # e0, e1, e2 agree to rounding: take the result as converged
+            result[0] = res
+            abserr[0] = max(err2 + err3, 5.0 * EPMACH * fabs(res))
+            n_inout[0] = n
+            return
+        e3 = epstab[k1 - 1]
+        epstab[k1 - 1] = e1
+        delta1 = e1 - e3
+        err1 = fabs(delta1)
+        tol1 = max(e1abs, fabs(e3)) * EPMACH
+        if err1 <= tol1 or err2 <= tol2 or err3 <= tol3:
+            n = i + i - 1
+            break
+        ss = 1.0 / delta1 + 1.0 / delta2 - 1.0 / delta3
+        epsinf = fabs(ss * e1)
+        if not epsinf > 1e-4:
+            n = i + i - 1
+            break
+        res = e1 + 1.0 / ss
+        epstab[k1 - 1] = res
+        k1 = k1 - 2
+        error = err2 + fabs(res - e2) + err3
+        if error <= abserr[0]:
+            abserr[0] = error
+            result[0] = res
+    if n == LIMEXP:
+        n = 2 * (LIMEXP // 2) - 1
+    ib = 1 if num % 2 else 2
+    ie = newelm + 1
+    for i in range(ie):
+        ib2 = ib + 2
+        epstab[ib - 1] = epstab[ib2 - 1]
+        ib = ib2
+    if num != n:
+        indx = num - n + 1
+        for i in range(n):
+            epstab[i] = epstab[indx - 1]
+            indx += 1
+    if s.nres < 4:
+        s.res3la[s.nres - 1] = result[0]
+        abserr[0] = OFLOW
+    else:
+        abserr[0] = fabs(result[0] - s.res3la[2]) + fabs(result[0] - s.res3la[1]) + fabs(result[0] - s.res3la[0])
+        s.res3la[0] = s.res3la[1]
+        s.res3la[1] = s.res3la[2]
+        s.res3la[2] = result[0]
+    abserr[0] = max(abserr[0], 5.0 * EPMACH * fabs(result[0]))
+    n_inout[0] = n
+
+
+# ---------------------------------------------------------------- the state machine
+
+cdef void _finish_sum(Qags* s) noexcept nogil:
+    """result = sum of the interval values, abserr = errsum (QUADPACK's label 115)."""
+    cdef int i, c
+    for c in range(s.m):
+        s.result[c] = 0.0
+        for i in range(s.last):
+            s.result[c] += s.rlist[i * s.m + c]
+    s.abserr = s.errsum
+
+
+cdef int _request_bisection(Qags* s) noexcept nogil:
+    """Ask for the values on the two halves of interval maxerr."""
+    cdef int per = s.rule.n * _points_per_node(s)
+    cdef double a1 = s.alist[s.maxerr], b2 = s.blist[s.maxerr], mid = 0.5 * (a1 + b2)
+    if s.last >= s.limit:
+        s.status = LIMIT
+        return 0
+    if s.nfev + 2 * per > s.max_nfev:
+        s.status = MAX_NFEV
+        return 0
+    s.n_pending = 2
+    s.pending[0] = s.maxerr
+    s.pending[1] = s.last
+    _write_abscissae(s, a1, mid, s.xreq)
+    _write_abscissae(s, mid, b2, s.xreq + per)
+    s.n_points = 2 * per
+    return 1
+
+
+cdef void _finalize(Qags* s) noexcept nogil:
+    """QUADPACK's exit logic (labels 100-130): choose between the extrapolated and the summed result."""
+    cdef int status = s.status
+    cdef double ratio
+    s.n_pending = 0
+    s.n_points = 0
+    if status == NONFINITE or not s.extrapolate or s.abserr == OFLOW:
+        _finish_sum(s)
+        s.status = CONVERGED if status == RUNNING else status
+        return
+    if status == RUNNING:
+        status = CONVERGED
+    # here s.result/s.abserr hold the extrapolated answer
+    if status == CONVERGED and s.ierro == 0:
+        pass
+    else:
+        if s.ierro == 3:
+            s.abserr += s.correc
+        if status == CONVERGED:
+            status = BAD_INTEGRAND  # QUADPACK ier=3 after the shift below: roundoff in extrapolation
+        if s.result[0] != 0.0 and s.area[0] != 0.0:
+            if s.abserr / fabs(s.result[0]) > s.errsum / fabs(s.area[0]):
+                _finish_sum(s)
+                s.status = status
+                return
+        elif s.abserr > s.errsum:
+            _finish_sum(s)
+            s.status = status
+            return
+        elif s.area[0] == 0.0:
+            s.status = status
+            return
+    # test on divergence
+    if not (s.ksgn == -1 and max(fabs(s.result[0]), fabs(s.area[0])) <= s.defabs * 0.01):
+        ratio = s.result[0] / s.area[0] if s.area[0] != 0.0 else 0.0
+        if 0.01 > ratio or ratio > 100.0 or s.errsum > fabs(s.area[0]):
+            status = DIVERGENT
+    s.status = status
+
+
+cdef void _after_initial(Qags* s) noexcept nogil:
+    """QUADPACK's set-up after the first Gauss–Kronrod pass over the initial intervals."""
+    cdef int i, c
+    cdef double longest = 0.0
+    s.errsum = 0.0
+    s.defabs = 0.0
+    for c in range(s.m):
+        s.area[c] = 0.0
+    for i in range(s.last):
+        s.errsum += s.elist[i]
+        s.defabs += s.defabs_list[i]
+        for c in range(s.m):
+            s.area[c] += s.rlist[i * s.m + c]
+        longest = max(longest, s.blist[i] - s.alist[i])
+        _order_insert(s, i, i)
+    s.dres = 0.0
+    for c in range(s.m):
+        s.dres = max(s.dres, fabs(s.area[c]))
+    s.errbnd = max(s.epsabs, s.epsrel * s.dres)
+    s.maxerr = s.order[0]
+    s.errmax = s.elist[s.maxerr]
+    s.nrmax = 1
+    s.ksgn = 1 if s.dres >= (1.0 - 50.0 * EPMACH) * s.defabs else -1
+    if s.errsum <= 100.0 * EPMACH * s.defabs and s.errsum > s.errbnd:
+        s.status = ROUNDOFF
+    elif s.errsum <= s.errbnd or s.errsum == 0.0:
+        s.status = CONVERGED
+    if s.status != RUNNING:
+        _finish_sum(s)
+        s.n_pending = 0
+        s.n_points = 0
+        return
+    for c in range(s.m):
+        s.result[c] = s.area[c]
+    s.rlist2[0] = s.area[0]
+    s.abserr = OFLOW
+    s.numrl2 = 2
+    s.small = 0.375 * longest
+    s.erlarg = s.errsum
+    s.ertest = s.errbnd
+    s.extrap = False
+    s.noext = not s.extrapolate
+    if not _request_bisection(s):
+        _finalize(s)
+
+
+cdef void _after_bisection(Qags* s, const double* fx) noexcept nogil:
+    """QUADPACK's main loop body, from the new values on the two halves of maxerr to the next request."""
+    cdef int per = s.rule.n * _points_per_node(s), c, k, jupbnd, position, small_pos
+    cdef int maxerr = s.maxerr, last = s.last
+    cdef double a1 = s.alist[maxerr], b2 = s.blist[maxerr], b1 = 0.5 * (a1 + b2)
+    cdef double error1, error2, defab1, defab2, asc1, asc2, erro12, reseps, abseps, area12, best
+    cdef double* area1 = s.scratch + s.rule.n
+    cdef double* area2 = area1 + s.m
+    cdef bint large_left = False
+    if not _panel(s, a1, b1, fx, area1, &error1, &defab1, &asc1) or \
+            not _panel(s, b1, b2, fx + per * s.m, area2, &error2, &defab2, &asc2):
+        s.status = NONFINITE
+        s.last += 1  # keep the bookkeeping consistent for the final sum
+        s.alist[last] = b1
+        s.blist[last] = b2
+        s.blist[maxerr] = b1
+        s.elist[last] = 0.0
+        for c in range(s.m):
+            s.rlist[last * s.m + c] = 0.0
+        _finalize(s)
+        return
+    s.erlast = s.errmax
+    erro12 = error1 + error2
+    s.errsum = s.errsum + erro12 - s.errmax
+    best = 0.0
+    area12 = 0.0
+    for c in range(s.m):
+        s.area[c] += area1[c] + area2[c] - s.rlist[maxerr * s.m + c]
+    area12 = area1[0] + area2[0]
+    if asc1 != error1 and asc2 != error2:
+        if fabs(s.rlist[maxerr * s.m] - area12) <= 1e-5 * fabs(area12) and erro12 >= 0.99 * s.errmax:
+            if s.extrap:
+                s.iroff2 += 1
+            else:
+                s.iroff1 += 1
+        if s.last > 10 and erro12 > s.errmax:
+            s.iroff3 += 1
+    s.dres = 0.0
+    for c in range(s.m):
+        s.dres = max(s.dres, fabs(s.area[c]))
+    s.errbnd = max(s.epsabs, s.epsrel * s.dres)
+    if s.extrapolate:
+        if s.iroff1 + s.iroff2 >= 10 or s.iroff3 >= 20:
+            s.status = ROUNDOFF
+        if s.iroff2 >= 5:
+            s.ierro = 3
+    elif s.iroff1 >= 6 or s.iroff3 >= 20:
+        s.status = ROUNDOFF
+    if max(fabs(a1), fabs(b2)) <= (1.0 + 100.0 * EPMACH) * (fabs(b1) + 1000.0 * UFLOW):
+        s.status = BAD_INTEGRAND
+    # store the halves: maxerr keeps the one with the larger error
+    _order_remove(s, maxerr, last)
+    if error2 > error1:
+        s.alist[maxerr] = b1
+        s.alist[last] = a1
+        s.blist[last] = b1
+        s.elist[maxerr] = error2
+        s.elist[last] = error1
+        s.defabs_list[maxerr] = defab2
+        s.defabs_list[last] = defab1
+        for c in range(s.m):
+            s.rlist[maxerr * s.m + c] = area2[c]
+            s.rlist[last * s.m + c] = area1[c]
+    else:
+        s.alist[last] = b1
+        s.blist[maxerr] = b1
+        s.blist[last] = b2
+        s.elist[maxerr] = error1
+        s.elist[last] = error2
+        s.defabs_list[maxerr] = defab1
+        s.defabs_list[last] = defab2
+        for c in range(s.m):
+            s.rlist[maxerr * s.m + c] = area1[c]
+            s.rlist[last * s.m + c] = area2[c]
+    position = _order_insert(s, maxerr, last - 1)
+    _order_insert(s, last, last)
+    s.last = last + 1
+    if position < s.nrmax - 1:
+        s.nrmax = position + 1  # subdivision raised the error: resume the scan higher up (DQPSRT)
+    if s.nrmax > s.last:
+        s.nrmax = s.last
+    s.maxerr = s.order[s.nrmax - 1]
+    s.errmax = s.elist[s.maxerr]
+
+    if s.errsum <= s.errbnd:
+        _finish_sum(s)
+        s.status = CONVERGED
+        s.n_pending = 0
+        s.n_points = 0
+        return
+    if s.status != RUNNING:
+        if s.extrapolate and s.abserr != OFLOW:
+            _finalize(s)
+        else:
+            _finish_sum(s)
+            s.n_pending = 0
+            s.n_points = 0
+        return
+    if s.last == 2 and s.n_initial == 1:
+        # (small keeps 0.375 (b - a) from the set-up)
+        s.erlarg = s.errsum
+        s.ertest = s.errbnd
+        s.rlist2[1] = s.area[0]
+    elif not s.noext:
+        s.erlarg -= s.erlast
+        if fabs(b1 - a1) > s.small:
+            s.erlarg += erro12
+        if not s.extrap:
+            if fabs(s.blist[s.maxerr] - s.alist[s.maxerr]) > s.small:
+                if not _request_bisection(s):
+                    _finalize(s)
+                return
+            s.extrap = True
+            s.nrmax = 2
+        if s.ierro != 3 and s.erlarg > s.ertest:
+            # the smallest intervals carry the largest errors: bisect the large ones first
+            jupbnd = s.last
+            if s.last > 2 + s.limit // 2:
+                jupbnd = s.limit + 3 - s.last
+            for k in range(s.nrmax, jupbnd + 1):
+                if s.nrmax > s.last:
+                    break
+                s.maxerr = s.order[s.nrmax - 1]
+                s.errmax = s.elist[s.maxerr]
+                if fabs(s.blist[s.maxerr] - s.alist[s.maxerr]) > s.small:
+                    if not _request_bisection(s):
+                        _finalize(s)
+                    return
+                s.nrmax += 1
+        # extrapolate
+        s.numrl2 += 1
+        s.rlist2[s.numrl2 - 1] = s.area[0]
+        _epsilon(s, &s.numrl2, &reseps, &abseps)
+        s.ktmin += 1
+        if s.ktmin > 5 and s.abserr < 1e-3 * s.errsum:
+            s.status = NO_EXTRAPOLATION
+        if abseps < s.abserr:
+            s.ktmin = 0
+            s.abserr = abseps
+            s.result[0] = reseps
+            s.correc = s.erlarg
+            s.ertest = max(s.epsabs, s.epsrel * fabs(reseps))
+            if s.abserr <= s.ertest:
+                _finalize(s)
+                return
+        if s.numrl2 == 1:
+            s.noext = True
+        if s.status == NO_EXTRAPOLATION:
+            _finalize(s)
+            return
+        s.maxerr = s.order[0]
+        s.errmax = s.elist[s.maxerr]
+        s.nrmax = 1
+        s.extrap = False
+        s.small *= 0.5
+        s.erlarg = s.errsum
+    if not _request_bisection(s):
+        _finalize(s)
+
+
+cdef void qags_receive(Qags* s, const double* fx) noexcept nogil:
+    """Take the values (n_points x m) for the pending request and advance to the next request."""
+    cdef int i, per = s.rule.n * _points_per_node(s), index
+    s.nfev += s.n_points
+    if s.n_pending == 0:
+        return
+    if s.last == 0:  # the initial pass over the breakpoint intervals
+        for i in range(s.n_pending):
+            index = s.pending[i]
+            if not _panel(s, s.alist[index], s.blist[index], fx + i * per * s.m, s.rlist + index * s.m,
+                          &s.elist[index], &s.defabs_list[index], &s.errmax):
+                s.status = NONFINITE
+                s.n_pending = 0
+                s.n_points = 0
+                for i in range(s.m):
+                    s.result[i] = 0.0
+                s.abserr = OFLOW
+                return
+        s.last = s.n_pending
+        _after_initial(s)
+    else:
+        _after_bisection(s, fx)
+
+
+cdef int qags_init(Qags* s, int m, int limit, long max_nfev, int mapping, double shift, const double* cuts,
+                   int n_cuts, double epsabs, double epsrel, KronrodRule* rule) noexcept nogil:
+    """Set up an integral over the t-intervals between consecutive `cuts` (n_cuts >= 2), and request them."""
+    cdef int i, per
+    s.m = m
+    s.limit = max(limit, n_cuts - 1)
+    s.max_nfev = max_nfev
+    s.mapping = mapping
+    s.shift = shift
+    s.epsabs = epsabs
+    s.epsrel = epsrel
+    s.extrapolate = m == 1
+    s.rule = rule
+    s.alist = <double*> calloc(s.limit, sizeof(double))
+    s.blist = <double*> calloc(s.limit, sizeof(double))
+    s.elist = <double*> calloc(s.limit, sizeof(double))
+    s.defabs_list = <double*> calloc(s.limit, sizeof(double))
+    s.rlist = <double*> calloc(s.limit * m, sizeof(double))
+    s.order = <int*> calloc(s.limit, sizeof(int))
+    s.pending = <int*> calloc(s.limit, sizeof(int))
+    per = rule.n * (2 if mapping == 3 else 1)
+    s.xreq = <double*> calloc(max(2, n_cuts - 1) * per, sizeof(double))
+    s.area = <double*> calloc(m, sizeof(double))
+    s.result = <double*> calloc(m, sizeof(double))
+    s.rlist2 = <double*> calloc(LIMEXP + 2, sizeof(double))
+    s.scratch = <double*> calloc(rule.n + 2 * m, sizeof(double))
+    if (s.alist == NULL or s.blist == NULL or s.elist == NULL or s.defabs_list == NULL or s.rlist == NULL
+            or s.order == NULL or s.pending == NULL or s.xreq == NULL or s.area == NULL or s.result == NULL
+            or s.rlist2 == NULL or s.scratch == NULL):
+        return -1
+    s.last = 0
+    s.nfev = 0
+    s.status = RUNNING
+    s.nres = 0
+    s.ktmin = 0
+    s.ierro = 0
+    s.iroff1 = 0
+    s.iroff2 = 0
+    s.iroff3 = 0
+    s.correc = 0.0
+    s.abserr = OFLOW
+    s.n_initial = n_cuts - 1
+    if (n_cuts - 1) * per > max_nfev:
+        s.status = MAX_NFEV
+        s.n_pending = 0
+        s.n_points = 0
+        return 0
+    for i in range(n_cuts - 1):
+        s.alist[i] = cuts[i]
+        s.blist[i] = cuts[i + 1]
+        s.pending[i] = i
+        _write_abscissae(s, cuts[i], cuts[i + 1], s.xreq + i * per)
+    s.n_pending = n_cuts - 1
+    s.n_points = (n_cuts - 1) * per
+    return 0
+
+
+cdef void qags_free(Qags* s) noexcept nogil:
+    free(s.alist)
+    free(s.blist)
+    free(s.elist)
+    free(s.defabs_list)
+    free(s.rlist)
+    free(s.order)
+    free(s.pending)
+    free(s.xreq)
+    free(s.area)
+    free(s.result)
+    free(s.rlist2)
+    free(s.scratch)
+
+
+# ---------------------------------------------------------------- Python-facing batch of integrals
+
+cdef class Batch:
+    """Many independent QAGS integrals advanced together by reverse communication.
+
+    `request()` returns (x, owner): every abscissa some running integral needs, and which integral it
+    belongs to; `receive(values)` takes f at those abscissae, shape (len(x), m). Converged integrals
+    stop asking. `results()` returns integral (n, m), error, nfev, n_subdivisions and status arrays.
+    """
+    cdef Qags* states
+    cdef KronrodRule rule
+    cdef Py_ssize_t count
+    cdef int m
+    cdef double[::1] _x, _wk, _wg
+    cdef double[::1] xbuf
+    cdef int[::1] owner
+
+    def __cinit__(self, double[:, ::1] cuts, int[::1] n_cuts, int[::1] mapping, double[::1] shift,
+                  int m, double epsabs, double epsrel, int limit, long max_nfev,
+                  double[::1] nodes, double[::1] wk, double[::1] wg):
+        cdef Py_ssize_t i
+        cdef int failed = 0
+        self.count = cuts.shape[0]
+        self.m = m
+        self._x, self._wk, self._wg = np.array(nodes), np.array(wk), np.array(wg)
+        self.rule.n = nodes.shape[0]
+        self.rule.x = &self._x[0]
+        self.rule.wk = &self._wk[0]
+        self.rule.wg = &self._wg[0]
+        self.states = <Qags*> calloc(self.count, sizeof(Qags))
+        if self.states == NULL:
+            raise MemoryError()
+        with nogil:
+            for i in range(self.count):
+                if qags_init(&self.states[i], m, limit, max_nfev, mapping[i], shift[i], &cuts[i, 0], n_cuts[i],
+                             epsabs, epsrel, &self.rule) != 0:
+                    failed = 1
+        if failed:
+            raise MemoryError()
+
+    def __dealloc__(self):
+        cdef Py_ssize_t i
+        if self.states != NULL:
+            for i in range(self.count):
+                qags_free(&self.states[i])
+            free(self.states)
+
+    def request(self):
+        """(x, owner) for every pending abscissa; empty when every integral has finished."""
+        cdef Py_ssize_t i, total = 0, pos = 0
+        for i in range(self.count):
+            total += self.states[i].n_points
+        x = np.empty(total)
+        owner = np.empty(total, dtype=np.intc)
+        cdef double[::1] xv = x
+        cdef int[::1] ov = owner
+        cdef int j
+        with nogil:
+            for i in range(self.count):
+                for j in range(self.states[i].n_points):
+                    xv[pos] = self.states[i].xreq[j]
+                    ov[pos] = i
+                    pos += 1
+        return x, owner
+
+    def receive(self, double[:, ::1] values):
+        """Hand over f at the last request's abscissae, in the same order (shape (len(x), m))."""
+        cdef Py_ssize_t i, pos = 0
+        cdef int n
+        if values.shape[1] != self.m:
+            raise ValueError("receive: wrong number of components")
+        with nogil:
+            for i in range(self.count):
+                n = self.states[i].n_points
+                if n:
+                    qags_receive(&self.states[i], &values[pos, 0])
+                    pos += n
+
+    def run_scalar(self, f, tuple args, bint complex_part=False, int part=0):
+        """Drive every integral with a Python callable taking one float and returning a float (m = 1)
+        or an array of m floats; f is called once per abscissa, as scipy.integrate.quad does."""
+        cdef Py_ssize_t i
+        cdef int j, c, n
+        cdef double[::1] row
+        cdef double[::1] buffer
+        cdef Qags* s
+        for i in range(self.count):
+            s = &self.states[i]
+            while s.n_points:
+                n = s.n_points
+                buffer = np.empty(n * self.m)
+                for j in range(n):
+                    value = f(s.xreq[j], *args)
+                    if self.m == 1:
+                        if complex_part:
+                            value = value.imag if part else value.real
+                        buffer[j] = value
+                    else:
+                        row = np.asarray(value, dtype=np.float64).reshape(self.m)
+                        for c in range(self.m):
+                            buffer[j * self.m + c] = row[c]
+                qags_receive(s, &buffer[0])
+
+    def run_lowlevel(self, size_t function, size_t user_data, int kind, double[::1] extra):
+        """Drive every integral with a C function, without the GIL. kind 0: double(double);
+        1: double(double, void*); 2: double(int, double*) with (x, *extra) packed in the array."""
+        cdef Py_ssize_t i
+        cdef int j, n
+        cdef Qags* s
+        cdef double* buffer
+        cdef double* packed
+        cdef int npack = extra.shape[0] + 1
+        cdef double (*f0)(double) noexcept nogil
+        cdef double (*f1)(double, void*) noexcept nogil
+        cdef double (*f2)(int, double*) noexcept nogil
+        f0 = <double (*)(double) noexcept nogil> function
+        f1 = <double (*)(double, void*) noexcept nogil> function
+        f2 = <double (*)(int, double*) noexcept nogil> function
+        if self.m != 1:
+            raise ValueError("run_lowlevel: low-level callables are scalar")
+        packed = <double*> calloc(npack, sizeof(double))
+        if packed == NULL:
+            raise MemoryError()
+        with nogil:
+            for j in range(npack - 1):
+                packed[j + 1] = extra[j]
+            for i in range(self.count):
+                s = &self.states[i]
+                buffer = <double*> calloc(max(1, s.n_points) + 2 * s.rule.n * 2, sizeof(double))
+                while s.n_points:
+                    n = s.n_points
+                    for j in range(n):
+                        if kind == 0:
+                            buffer[j] = f0(s.xreq[j])
+                        elif kind == 1:
+                            buffer[j] = f1(s.xreq[j], <void*> user_data)
+                        else:
+                            packed[0] = s.xreq[j]
+                            buffer[j] = f2(npack, packed)
+                    qags_receive(s, buffer)
+                free(buffer)
+        free(packed)
+
+    def results(self):
+        cdef Py_ssize_t i
+        cdef int c
+        integral = np.empty((self.count, self.m))
+        error = np.empty(self.count)
+        nfev = np.empty(self.count, dtype=np.int64)
+        nsub = np.empty(self.count, dtype=np.int64)
+        status = np.empty(self.count, dtype=np.int64)
+        for i in range(self.count):
+            for c in range(self.m):
+                integral[i, c] = self.states[i].result[c]
+            error[i] = self.states[i].abserr
+            nfev[i] = self.states[i].nfev
+            nsub[i] = self.states[i].last
+            status[i] = self.states[i].status
+        return integral, error, nfev, nsub, status
