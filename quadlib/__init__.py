@@ -9,6 +9,7 @@ Layers (imports point down):
 """
 from . import reference
 from ._adaptive import quad
+from ._tanh_sinh import tanh_sinh
 from ._gauss import (
     gauss_chebyshev, gauss_from_moments, gauss_from_recurrence, gauss_from_weight, gauss_gegenbauer,
     gauss_hermite, gauss_jacobi, gauss_kronrod, gauss_laguerre, gauss_legendre, gauss_lobatto, gauss_radau,
@@ -27,7 +28,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Rule", "IntegrationResult", "IntegrationWarning", "NegativeWeightsWarning", "reference",
     # adaptive integration
-    "quad",
+    "quad", "tanh_sinh",
     # Newton–Cotes family and sampled data
     "newton_cotes", "composite_midpoint", "composite_trapezoid", "composite_simpson", "composite_simpson38",
     "composite_boole", "romberg", "trapezoid", "simpson", "cumulative_trapezoid",

@@ -111,14 +111,16 @@ def _lowlevel(f):
     if kind is None:
         raise ValueError(f"`f`: unsupported LowLevelCallable signature {f.signature!r}; "
                          f"use one of {sorted(_LOWLEVEL_KINDS)}")
+    # a LowLevelCallable is a tuple (capsule of the function pointer, the original object, user data)
+    capsule = tuple.__getitem__(f, 0)
     get = ctypes.pythonapi.PyCapsule_GetPointer
     get.restype, get.argtypes = ctypes.c_void_p, [ctypes.py_object, ctypes.c_char_p]
     name = ctypes.pythonapi.PyCapsule_GetName
     name.restype, name.argtypes = ctypes.c_char_p, [ctypes.py_object]
-    function = get(f.function, name(f.function))
-    user_data = 0
-    if f.user_data is not None:
-        user_data = get(f.user_data, name(f.user_data)) or 0
+    function = get(capsule, name(capsule))
+    context = ctypes.pythonapi.PyCapsule_GetContext
+    context.restype, context.argtypes = ctypes.c_void_p, [ctypes.py_object]
+    user_data = context(capsule) or 0
     return function, user_data, kind
 
 

@@ -5,6 +5,8 @@ Later subcommands (integrate, fit, accuracy) join here; each is a small function
 import argparse
 import sys
 
+import numpy as np
+
 import mpmath
 
 # family -> (constructor name, reference twin name or None, the options it takes)
@@ -72,6 +74,30 @@ def _cmd_rule(args):
     return 0
 
 
+def _cmd_integrate(args):
+    import warnings
+
+    import quadlib
+    from ._expression import compile_expression, evaluate_constant
+
+    f = compile_expression(args.expression)
+    a = evaluate_constant(args.a, "A")
+    b = evaluate_constant(args.b, "B")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", quadlib.IntegrationWarning)
+        if args.method == "quad":
+            res = quadlib.quad(f, a, b, rtol=args.rtol, atol=args.atol, vectorized=True)
+        else:
+            res = quadlib.tanh_sinh(f, a, b, rtol=args.rtol, atol=args.atol, vectorized=True)
+    print(f"integral  {np.asarray(res.integral).item()!r}")
+    print(f"error     {res.error:.3e}")
+    print(f"nfev      {res.nfev}")
+    if not res.success:
+        print(f"quadlib: warning: not converged (status {res.status}): {res.message}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def _parser():
     parser = argparse.ArgumentParser(prog="quadlib", description="Numerical integration with a compiled core.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -86,10 +112,22 @@ def _parser():
     rule.add_argument("--open", action="store_true", help="open Newton–Cotes rule")
     rule.add_argument("--dps", type=int, help="compute in mpmath with this many digits")
     rule.set_defaults(run=_cmd_rule)
+    integrate = sub.add_parser("integrate", help="integrate a numpy expression in x from A to B")
+    integrate.add_argument("expression", help='e.g. "exp(-x**2) * cos(3*x)"')
+    integrate.add_argument("a", metavar="A", help="lower limit (number, pi/2, -inf, ...)")
+    integrate.add_argument("b", metavar="B", help="upper limit")
+    integrate.add_argument("--rtol", type=float, default=1e-10)
+    integrate.add_argument("--atol", type=float, default=0.0)
+    integrate.add_argument("--method", choices=("quad", "tanh-sinh"), default="quad")
+    integrate.set_defaults(run=_cmd_integrate)
     return parser
 
 
 def main(argv=None):
+    if argv is None:
+        argv = sys.argv[1:]
+    # a negative limit such as -inf or -pi must not be read as an option: hide its leading dash
+    argv = [f" {a}" if a.startswith("-") and not a.startswith("--") and a != "-h" else a for a in argv]
     args = _parser().parse_args(argv)
     try:
         return args.run(args)

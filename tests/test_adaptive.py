@@ -1,0 +1,197 @@
+"""quad: behaviour, modes (scalar, vectorized, vector-valued, complex, batched, LowLevelCallable) and
+bad input. Accuracy and honesty over the battery of problems are in tests/test_battery.py."""
+import ctypes
+import ctypes.util
+import warnings
+
+import numpy as np
+import pytest
+import scipy
+import scipy.integrate
+
+import quadlib
+from quadlib import IntegrationWarning
+
+
+def test_matches_quadpack_evaluation_counts():
+    # Same algorithm as QUADPACK's QAGS: the same number of evaluations as scipy on these
+    # (our Kronrod nodes are the correctly rounded ones, so the values may differ in the last bits).
+    for f, a, b in [(np.exp, 0, 1), (np.log, 0, 1), (lambda x: 1 / np.sqrt(x), 0, 1),
+                    (lambda x: np.sin(30 * x) * np.exp(x), 0, 3), (lambda x: np.abs(x - 0.3), 0, 1)]:
+        ours = quadlib.quad(f, a, b, rtol=1e-10)
+        ref = scipy.integrate.quad(f, a, b, epsabs=0, epsrel=1e-10, full_output=True)
+        assert ours.nfev == ref[2]["neval"]
+        assert ours.success and abs(ours.integral - ref[0]) <= ours.error + ref[1]
+
+
+def test_vectorized_equals_scalar():
+    f = lambda x: np.cos(40 * x) / (1 + x * x)  # noqa: E731
+    scalar = quadlib.quad(f, -2.0, 3.0)
+    vector = quadlib.quad(f, -2.0, 3.0, vectorized=True)
+    assert scalar.integral == vector.integral and scalar.nfev == vector.nfev and scalar.error == vector.error
+
+
+def test_vectorized_calls_once_per_batch_of_intervals():
+    calls = []
+
+    def f(x):
+        calls.append(x.size)
+        return np.sqrt(x)
+
+    res = quadlib.quad(f, 0.0, 1.0, vectorized=True)
+    assert res.success and sum(calls) == res.nfev
+    assert calls[0] == 21 and set(calls[1:]) <= {42}  # the first pass, then both halves of one bisection
+
+
+def test_infinite_ranges_and_breakpoints():
+    res = quadlib.quad(lambda x: np.exp(-x * x), -np.inf, np.inf)
+    assert abs(res.integral - np.sqrt(np.pi)) <= max(res.error, 1e-15) and res.error < 1e-10
+    res = quadlib.quad(lambda x: 1 / (1 + x * x), 1.0, np.inf)
+    assert abs(res.integral - np.pi / 4) < 1e-12
+    res = quadlib.quad(lambda x: np.exp(x), -np.inf, 0.0)
+    assert abs(res.integral - 1) < 1e-12
+    # breakpoints with an infinite range: split into finite and infinite pieces
+    res = quadlib.quad(lambda x: np.exp(-np.abs(x - 1)), -np.inf, np.inf, points=[1.0])
+    assert abs(res.integral - 2) < 1e-12
+    res = quadlib.quad(lambda x: np.floor(x), 0.0, 3.0, points=[1.0, 2.0])
+    assert res.integral == pytest.approx(3.0, rel=1e-14) and res.nfev == 63
+
+
+def test_reversed_and_empty_ranges():
+    assert quadlib.quad(np.exp, 1.0, 0.0).integral == pytest.approx(1 - np.e, rel=1e-14)
+    assert quadlib.quad(np.exp, -np.inf, 0.0).integral == pytest.approx(-quadlib.quad(np.exp, 0.0, -np.inf).integral)
+    res = quadlib.quad(np.exp, 2.0, 2.0)
+    assert res.integral == 0.0 and res.nfev == 0 and res.success
+
+
+def test_complex_and_vector_valued():
+    res = quadlib.quad(lambda x: np.exp(1j * 3 * x), 0.0, 1.0)
+    assert abs(res.integral - (np.exp(3j) - 1) / 3j) < 1e-13
+    res = quadlib.quad(lambda x: np.stack([x, x ** 2, np.cos(x)], axis=-1), 0.0, 1.0, vectorized=True)
+    np.testing.assert_allclose(res.integral, [0.5, 1 / 3, np.sin(1.0)], rtol=1e-13)
+    scalar = quadlib.quad(lambda x: [x, x ** 2, np.cos(x)], 0.0, 1.0)
+    np.testing.assert_array_equal(scalar.integral, res.integral)
+
+
+def test_batched_integrals_match_one_by_one():
+    k = np.linspace(0.1, 30.0, 50)
+    batch = quadlib.quad(lambda x, k: np.exp(-k * x), 0.0, 1.0, args=(k,), vectorized=True, rtol=1e-12)
+    exact = -np.expm1(-k) / k
+    assert batch.integral.shape == (50,) and np.all(batch.success)
+    np.testing.assert_allclose(batch.integral, exact, rtol=1e-12)
+    for i in (0, 17, 49):
+        one = quadlib.quad(lambda x: np.exp(-k[i] * x), 0.0, 1.0, rtol=1e-12)
+        assert one.integral == batch.integral[i] and one.nfev == batch.nfev[i]
+    # limits broadcast too, including infinite ones and empty ranges
+    b = np.array([[1.0, np.inf, 0.0]])
+    res = quadlib.quad(lambda x: np.exp(-x), np.zeros((2, 1)), b, vectorized=True)
+    assert res.integral.shape == (2, 3)
+    np.testing.assert_allclose(res.integral, [[1 - np.exp(-1), 1.0, 0.0]] * 2, rtol=1e-13)
+
+
+def test_batch_reports_failures_per_integral():
+    with pytest.warns(IntegrationWarning, match="1 of 2"):
+        res = quadlib.quad(lambda x, p: x ** p, 0.0, 1.0, args=(np.array([0.5, -1.0]),), vectorized=True)
+    assert res.success.tolist() == [True, False]
+
+
+def _libm_cos():
+    libm = ctypes.CDLL(ctypes.util.find_library("m"))
+    libm.cos.restype, libm.cos.argtypes = ctypes.c_double, [ctypes.c_double]
+    return libm.cos
+
+
+def test_low_level_callable():
+    res = quadlib.quad(scipy.LowLevelCallable(_libm_cos()), 0.0, np.pi / 2)
+    assert res.success and abs(res.integral - 1.0) < 1e-14
+    proto = ctypes.CFUNCTYPE(ctypes.c_double, ctypes.c_int, ctypes.POINTER(ctypes.c_double))
+    packed = proto(lambda n, xx: xx[0] ** xx[1])  # f(x, p) = x**p with args packed after x
+    llc = scipy.LowLevelCallable(packed)
+    res = quadlib.quad(llc, 0.0, 1.0, args=(2.5,))
+    assert abs(res.integral - 1 / 3.5) < 1e-13
+
+
+def test_integrand_errors_propagate_with_context():
+    def f(x):
+        raise KeyError("boom")
+
+    with pytest.raises(KeyError) as info:
+        quadlib.quad(f, 0.0, 1.0)
+    assert any("quadlib.quad" in note for note in getattr(info.value, "__notes__", ["quadlib.quad"]))
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+def test_nonfinite_values_stop_with_a_status(value):
+    with pytest.warns(IntegrationWarning, match="inf or NaN"):
+        res = quadlib.quad(lambda x: value if x > 0.7 else 1.0, 0.0, 1.0)
+    assert not res.success and res.status == 7
+
+
+def test_zero_integral_with_rtol_only_terminates():
+    with pytest.warns(IntegrationWarning):
+        res = quadlib.quad(np.sin, 0.0, 2 * np.pi, rtol=1e-10)
+    assert not res.success and abs(res.integral) < 1e-14 and res.nfev < 10_000
+    res = quadlib.quad(np.sin, 0.0, 2 * np.pi, atol=1e-12)  # an absolute tolerance makes it meetable
+    assert res.success
+
+
+def test_work_is_bounded():
+    with pytest.warns(IntegrationWarning, match="max_subdivisions"):
+        res = quadlib.quad(lambda x: np.sin(1 / x), 0.0, 1.0, max_subdivisions=10)
+    assert res.n_subdivisions <= 10 and not res.success
+    with pytest.warns(IntegrationWarning, match="max_nfev"):
+        res = quadlib.quad(lambda x: np.sin(1 / x), 0.0, 1.0, max_nfev=200)
+    assert res.nfev <= 200 and not res.success
+
+
+def test_input_validation():
+    with pytest.raises(TypeError, match="`f`"):
+        quadlib.quad(3.0, 0.0, 1.0)
+    with pytest.raises(ValueError, match="`a`"):
+        quadlib.quad(np.exp, np.nan, 1.0)
+    with pytest.raises(ValueError, match="`b`"):
+        quadlib.quad(np.exp, 0.0, np.nan)
+    with pytest.raises(ValueError, match="`rtol`"):
+        quadlib.quad(np.exp, 0.0, 1.0, rtol=-1.0)
+    with pytest.raises(ValueError, match="`atol`"):
+        quadlib.quad(np.exp, 0.0, 1.0, atol=-1.0)
+    with pytest.raises(ValueError, match="`atol` and `rtol`"):
+        quadlib.quad(np.exp, 0.0, 1.0, rtol=0.0)
+    with pytest.raises(ValueError, match="`rule`"):
+        quadlib.quad(np.exp, 0.0, 1.0, rule="gk99")
+    with pytest.raises(ValueError, match="`max_nfev`"):
+        quadlib.quad(np.exp, 0.0, 1.0, max_nfev=0)
+    with pytest.raises(ValueError, match="broadcast"):
+        quadlib.quad(np.exp, np.zeros(2), np.ones(3), vectorized=True)
+    with pytest.raises(ValueError, match="`points`"):
+        quadlib.quad(np.exp, 0.0, 1.0, points=[np.nan])
+    with pytest.raises(ValueError, match="`f`"):
+        quadlib.quad(lambda x: np.ones(3), 0.0, 1.0, vectorized=True)
+    with pytest.raises(TypeError, match="`f`"):
+        quadlib.tanh_sinh("sin", 0.0, 1.0)
+    with pytest.raises(ValueError, match="`a`"):
+        quadlib.tanh_sinh(np.exp, np.nan, 1.0)
+    with pytest.raises(ValueError, match="`max_level`"):
+        quadlib.tanh_sinh(np.exp, 0.0, 1.0, max_level=0)
+
+
+def test_tanh_sinh_never_evaluates_an_endpoint():
+    seen = []
+
+    def f(x):
+        seen.append(np.array(x, copy=True))
+        return 1 / np.sqrt(x * (1 - x))
+
+    with pytest.warns(IntegrationWarning):  # at x = 1 the rounding of 1 - x limits it to ~1e-8, and it says so
+        res = quadlib.tanh_sinh(f, 0.0, 1.0, vectorized=True)
+    x = np.concatenate(seen)
+    assert np.all((x > 0) & (x < 1)) and abs(res.integral - np.pi) <= res.error
+    for a, b in [(0.0, np.inf), (-np.inf, 2.0), (-np.inf, np.inf)]:
+        seen.clear()
+        res = quadlib.tanh_sinh(lambda t: np.exp(-t * t) + 0 * f(0.5 + 0 * t), a, b, vectorized=True)
+        assert res.success
+
+
+def test_tanh_sinh_vectorized_equals_scalar():
+    f = lambda x: np.exp(x) * np.log(x)  # noqa: E731
+    assert quadlib.tanh_sinh(f, 0.0, 1.0).integral == quadlib.tanh_sinh(f, 0.0, 1.0, vectorized=True).integral
