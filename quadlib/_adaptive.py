@@ -15,9 +15,10 @@ import ctypes
 import functools
 
 import numpy as np
+from scipy import LowLevelCallable
 
 from . import _validation as v
-from ._extensions._adaptive import Batch
+from ._extensions._adaptive import Batch, integrate_single
 from ._gauss import gauss_kronrod
 from ._result import IntegrationResult, warn_unsuccessful
 
@@ -34,6 +35,7 @@ MESSAGES = {
     5: "the integral is probably divergent or converges too slowly",
     6: "max_nfev reached before the tolerance was met",
     7: "the integrand returned inf or NaN",
+    8: "out of memory for the subdivision",
 }
 _LOWLEVEL_KINDS = {"double (double)": 0, "double (double, void *)": 1, "double (int, double *)": 2}
 
@@ -66,29 +68,43 @@ def _pieces(a, b, points):
     return pieces
 
 
+def _limits(a, b):
+    """Scalar floats when both limits are real scalars, else float arrays (a batched call)."""
+    if type(a) in (float, int) and type(b) in (float, int):
+        a_arr, b_arr = float(a), float(b)
+    else:
+        try:
+            a_arr = np.asarray(a, dtype=float)
+            b_arr = np.asarray(b, dtype=float)
+        except (TypeError, ValueError):
+            raise TypeError("`a` and `b` must be real numbers or arrays of them") from None
+        if a_arr.ndim == 0 and b_arr.ndim == 0:
+            a_arr, b_arr = float(a_arr), float(b_arr)
+    if np.isnan(a_arr).any() if isinstance(a_arr, np.ndarray) else a_arr != a_arr:
+        raise ValueError("`a` must not be NaN")
+    if np.isnan(b_arr).any() if isinstance(b_arr, np.ndarray) else b_arr != b_arr:
+        raise ValueError("`b` must not be NaN")
+    return a_arr, b_arr
+
+
 def _quad_iv(f, a, b, args, atol, rtol, points, rule, vectorized, max_nfev, max_subdivisions):
     lowlevel = _lowlevel(f)
-    if lowlevel is None:
+    if lowlevel is None and not callable(f):
         v.callable_(f, "f")
     if not isinstance(args, tuple):
         args = (args,)
-    atol = v.nonnegative_tolerance(atol, "atol")
-    rtol = v.nonnegative_tolerance(rtol, "rtol")
+    if not (type(atol) is float and type(rtol) is float and atol >= 0 and rtol >= 0):
+        atol = v.nonnegative_tolerance(atol, "atol")
+        rtol = v.nonnegative_tolerance(rtol, "rtol")
     if atol == 0 and rtol == 0:
         raise ValueError("`atol` and `rtol` cannot both be zero")
     if rule is not None:
         v.choice(rule, tuple(RULES), "rule")
-    max_nfev = v.positive_int(max_nfev, "max_nfev")
-    max_subdivisions = v.positive_int(max_subdivisions, "max_subdivisions")
-    try:
-        a_arr = np.asarray(a, dtype=float)
-        b_arr = np.asarray(b, dtype=float)
-    except (TypeError, ValueError):
-        raise TypeError("`a` and `b` must be real numbers or arrays of them") from None
-    if np.isnan(a_arr).any():
-        raise ValueError("`a` must not be NaN")
-    if np.isnan(b_arr).any():
-        raise ValueError("`b` must not be NaN")
+    if not (type(max_nfev) is int and max_nfev > 0):
+        max_nfev = v.positive_int(max_nfev, "max_nfev")
+    if not (type(max_subdivisions) is int and max_subdivisions > 0):
+        max_subdivisions = v.positive_int(max_subdivisions, "max_subdivisions")
+    a, b = _limits(a, b)
     if points is not None:
         points = np.atleast_1d(np.asarray(points, dtype=float))
         if points.ndim != 1 or not np.all(np.isfinite(points)):
@@ -96,15 +112,11 @@ def _quad_iv(f, a, b, args, atol, rtol, points, rule, vectorized, max_nfev, max_
         points = tuple(points.tolist())
     else:
         points = ()
-    return lowlevel, args, atol, rtol, a_arr, b_arr, points, rule, bool(vectorized), max_nfev, max_subdivisions
+    return lowlevel, args, atol, rtol, a, b, points, rule, bool(vectorized), max_nfev, max_subdivisions
 
 
 def _lowlevel(f):
     """(function pointer, user_data pointer, kind) for a scipy.LowLevelCallable, else None."""
-    try:
-        from scipy import LowLevelCallable
-    except ImportError:  # pragma: no cover
-        return None
     if not isinstance(f, LowLevelCallable):
         return None
     kind = _LOWLEVEL_KINDS.get(f.signature)
@@ -167,7 +179,8 @@ class _Integrand:
         return np.ascontiguousarray(y, dtype=np.float64)
 
 
-def _make_batch(pieces_per_integral, m, atol, rtol, limit, max_nfev, rule_name, infinite_rule):
+def _layout(pieces_per_integral):
+    """Arrays (cuts, n_cuts, mapping, shift) for Batch, one row per piece."""
     rows = [piece for pieces in pieces_per_integral for piece in pieces]
     width = max(len(cuts) for _, _, cuts in rows)
     cuts = np.zeros((len(rows), width))
@@ -176,9 +189,18 @@ def _make_batch(pieces_per_integral, m, atol, rtol, limit, max_nfev, rule_name, 
     n_cuts = np.array([len(c) for _, _, c in rows], dtype=np.intc)
     mapping = np.array([mp for mp, _, _ in rows], dtype=np.intc)
     shift = np.array([s for _, s, _ in rows], dtype=float)
+    return cuts, n_cuts, mapping, shift
+
+
+def _make_batch(layout, m, atol, rtol, limit, max_nfev, rule_name, infinite_rule):
     name = rule_name or ("gk15" if infinite_rule else "gk21")
     nodes, wk, wg = _kronrod_arrays(name)
-    return Batch(cuts, n_cuts, mapping, shift, m, atol, rtol, limit, max_nfev, nodes, wk, wg)
+    return Batch(*layout, m, atol, rtol, limit, max_nfev, nodes, wk, wg)
+
+
+def _note(exc):
+    if hasattr(exc, "add_note"):
+        exc.add_note("(raised by the integrand passed to quadlib.quad)")
 
 
 def quad(f, a, b, *, args=(), atol=0.0, rtol=1e-10, points=None, rule=None, vectorized=False,
@@ -242,11 +264,11 @@ def quad(f, a, b, *, args=(), atol=0.0, rtol=1e-10, points=None, rule=None, vect
     """
     (lowlevel, args, atol, rtol, a, b, points, rule, vectorized, max_nfev,
      max_subdivisions) = _quad_iv(f, a, b, args, atol, rtol, points, rule, vectorized, max_nfev, max_subdivisions)
+    if isinstance(a, float) and isinstance(b, float) and all(np.ndim(arg) == 0 for arg in args):
+        return warn_unsuccessful(_quad_one(f, lowlevel, a, b, args, atol, rtol, points, rule, vectorized, max_nfev,
+                                           max_subdivisions))
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     array_args = [np.asarray(arg) for arg in args]
-    batched = a.ndim or b.ndim or any(arg.ndim for arg in array_args if arg.dtype != object)
-    if not batched:
-        return warn_unsuccessful(_quad_one(f, lowlevel, float(a), float(b), args, atol, rtol, points, rule,
-                                           vectorized, max_nfev, max_subdivisions))
     if points:
         raise ValueError("`points` is supported with scalar limits only")
     try:
@@ -267,39 +289,56 @@ def _orient(a, b):
 def _quad_one(f, lowlevel, a, b, args, atol, rtol, points, rule, vectorized, max_nfev, max_subdivisions):
     if a == b:
         return IntegrationResult(0.0, 0.0, 0, extra={"n_subdivisions": 0})
+    if lowlevel is None and not points:
+        # the common case, with the least overhead: one real scalar integral over one piece
+        lo, hi, sign = (a, b, 1.0) if a <= b else (b, a, -1.0)
+        if lo > -np.inf and hi < np.inf:
+            mapping, shift, cut_a, cut_b = 0, 0.0, lo, hi
+        else:
+            mapping = 1 if lo > -np.inf else (2 if hi < np.inf else 3)
+            shift, cut_a, cut_b = (lo if mapping == 1 else hi if mapping == 2 else 0.0), 0.0, 1.0
+        nodes, wk, wg = _kronrod_arrays(rule or ("gk21" if mapping == 0 else "gk15"))
+        try:
+            out = integrate_single(f, args, cut_a, cut_b, mapping, shift, atol, rtol, max_subdivisions, max_nfev,
+                                   nodes, wk, wg, vectorized)
+        except Exception as exc:
+            _note(exc)
+            raise
+        if out is not None:
+            value, error, nfev, nsub, status = out
+            return IntegrationResult(sign * value, error, nfev, status, status == 0, MESSAGES[status],
+                                     extra={"n_subdivisions": nsub})
     lo, hi, sign = _orient(a, b)
     pieces = _pieces(lo, hi, points)
     infinite = any(mp for mp, _, _ in pieces)
+    layout = _layout([pieces])
+    batch = _make_batch(layout, 1, atol, rtol, max_subdivisions, max_nfev, rule, infinite)
     if lowlevel is not None:
         function, user_data, kind = lowlevel
         extra = np.asarray(args, dtype=float).ravel() if kind == 2 else np.zeros(0)
         if kind != 2 and args:
             raise ValueError("`args` can only be passed to a LowLevelCallable of signature double (int, double *)")
-        batch = _make_batch([pieces], 1, atol, rtol, max_subdivisions, max_nfev, rule, infinite)
         batch.run_lowlevel(function, user_data, kind, extra)
-        return _summarize(batch, [len(pieces)], sign, False, 1, ())
+        return _summarize(batch, sign, False, 1)
+    try:
+        code = batch.run_vectorized(f, args) if vectorized else batch.run_scalar(f, args)
+    except Exception as exc:
+        _note(exc)
+        raise
+    if code == 0:
+        return _summarize(batch, sign, False, 1)
+    # complex or vector-valued: learn the number of components from the first request
     integrand = _Integrand(f, args, vectorized)
-    # the first request tells how many components f has, before the state is allocated
-    probe = _make_batch([pieces], 1, atol, rtol, max_subdivisions, max_nfev, rule, infinite)
-    x, _ = probe.request()
+    x, _ = batch.request()
     first = integrand.values(x)
-    batch = _make_batch([pieces], integrand.m, atol, rtol, max_subdivisions, max_nfev, rule, infinite)
+    batch = _make_batch(layout, integrand.m, atol, rtol, max_subdivisions, max_nfev, rule, infinite)
     batch.receive(first)
-    if vectorized:
-        while True:
-            x, _ = batch.request()
-            if not x.size:
-                break
-            batch.receive(integrand.values(x))
-    elif integrand.m == 1:
-        batch.run_scalar(lambda t, *a_: _call(f, t, a_), args)
-    else:
-        while True:
-            x, _ = batch.request()
-            if not x.size:
-                break
-            batch.receive(integrand.values(x))
-    return _summarize(batch, [len(pieces)], sign, integrand.is_complex, integrand.m, ())
+    while True:
+        x, _ = batch.request()
+        if not x.size:
+            break
+        batch.receive(integrand.values(x))
+    return _summarize(batch, sign, integrand.is_complex, integrand.m)
 
 
 def _quad_batch(f, lowlevel, a, b, args, atol, rtol, rule, vectorized, max_nfev, max_subdivisions, shape):
@@ -314,24 +353,31 @@ def _quad_batch(f, lowlevel, a, b, args, atol, rtol, rule, vectorized, max_nfev,
     lo, hi = np.minimum(a, b), np.maximum(a, b)
     sign = np.where(a <= b, 1.0, -1.0)
     empty = lo == hi
-    pieces = [_pieces(l, h, ()) if not e else [(0, 0.0, [0.0, 1.0])] for l, h, e in zip(lo, hi, empty)]
-    # finite and infinite pieces use different rules by default: run the two groups separately
-    infinite = np.array([p[0][0] != 0 for p in pieces])
+    # one piece per integral: x-cuts [lo, hi] on finite ranges, t-cuts [0, 1] on infinite ones
+    mapping = np.select([np.isfinite(lo) & np.isfinite(hi), np.isfinite(lo), np.isfinite(hi)], [0, 1, 2], 3)
+    mapping = np.where(empty, 0, mapping).astype(np.intc)
+    shift = np.where(mapping == 1, lo, np.where(mapping == 2, hi, 0.0))
+    cuts = np.where((mapping == 0)[:, None], np.stack([lo, hi], axis=1), [0.0, 1.0])
+    cuts = np.where(empty[:, None], [0.0, 1.0], cuts)
     integrand = _Integrand(f, (), True)
-    integral = error = None
+    integral, error = np.zeros((count, 1)), np.zeros(count)
     nfev = np.zeros(count, dtype=np.int64)
     nsub = np.zeros(count, dtype=np.int64)
     status = np.zeros(count, dtype=np.int64)
-    for group in (np.flatnonzero(~infinite & ~empty), np.flatnonzero(infinite & ~empty)):
+    # finite and infinite ranges use different default rules: run the two groups separately
+    for group in (np.flatnonzero((mapping == 0) & ~empty), np.flatnonzero((mapping != 0) & ~empty)):
         if not group.size:
             continue
+        layout = (np.ascontiguousarray(cuts[group]), np.full(group.size, 2, dtype=np.intc),
+                  np.ascontiguousarray(mapping[group]), np.ascontiguousarray(shift[group]))
         group_args = [arg[group] for arg in args]
-        probe = _make_batch([pieces[i] for i in group], 1, atol, rtol, max_subdivisions, max_nfev, rule,
-                            bool(infinite[group[0]]))
-        x, owner = probe.request()
+        batch = _make_batch(layout, integrand.m or 1, atol, rtol, max_subdivisions, max_nfev, rule,
+                            bool(mapping[group[0]]))
+        x, owner = batch.request()
         first = integrand.values(x, owner, group_args)
-        batch = _make_batch([pieces[i] for i in group], integrand.m, atol, rtol, max_subdivisions, max_nfev, rule,
-                            bool(infinite[group[0]]))
+        if integrand.m != 1:
+            batch = _make_batch(layout, integrand.m, atol, rtol, max_subdivisions, max_nfev, rule,
+                                bool(mapping[group[0]]))
         batch.receive(first)
         while True:
             x, owner = batch.request()
@@ -339,16 +385,12 @@ def _quad_batch(f, lowlevel, a, b, args, atol, rtol, rule, vectorized, max_nfev,
                 break
             batch.receive(integrand.values(x, owner, group_args))
         g_integral, g_error, g_nfev, g_nsub, g_status = batch.results()
-        if integral is None:
+        if integral.shape[1] != integrand.m:
             integral = np.zeros((count, integrand.m))
-            error = np.zeros(count)
-        integral[group] = g_integral
-        error[group] = g_error
+        integral[group], error[group] = g_integral, g_error
         nfev[group], nsub[group], status[group] = g_nfev, g_nsub, g_status
-    if integral is None:
-        integral, error = np.zeros((count, 1)), np.zeros(count)
     values = _components(integral * sign[:, None], integrand.is_complex, integral.shape[1])
-    values = values.reshape(shape + values.shape[1:]) if values.ndim > 1 else values.reshape(shape)
+    values = values.reshape(shape + values.shape[1:])
     success = status == 0
     return IntegrationResult(values, error.reshape(shape), nfev.reshape(shape), status.reshape(shape),
                              success.reshape(shape), _batch_message(status),
@@ -369,14 +411,12 @@ def _batch_message(status):
     return f"{failed} of {status.size} integrals failed: {codes}"
 
 
-def _summarize(batch, piece_counts, sign, is_complex, m, shape):
+def _summarize(batch, sign, is_complex, m):
     integral, error, nfev, nsub, status = batch.results()
     value = _components(integral.sum(axis=0, keepdims=True) * sign, is_complex, m)[0]
     worst = int(max(status, key=lambda s: (s != 0, s)))
-    message = MESSAGES[worst]
-    total_error = float(error.sum())
-    return IntegrationResult(value[()] if np.ndim(value) == 0 else value, total_error, int(nfev.sum()), worst,
-                             worst == 0, message, extra={"n_subdivisions": int(nsub.sum())})
+    return IntegrationResult(value[()] if np.ndim(value) == 0 else value, float(error.sum()), int(nfev.sum()), worst,
+                             worst == 0, MESSAGES[worst], extra={"n_subdivisions": int(nsub.sum())})
 
 
 def _stack(results, shape):

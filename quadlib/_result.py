@@ -66,6 +66,6 @@ class IntegrationResult:
 
 def warn_unsuccessful(result, stacklevel=3):
     """Emit an IntegrationWarning for a result with ``success=False``, and return the result."""
-    if not np.all(result.success):
+    if result.success is not True and not np.all(result.success):
         warnings.warn(result.message, IntegrationWarning, stacklevel=stacklevel)
     return result

@@ -22,7 +22,7 @@ Reference: R. Piessens, E. de Doncker-Kapenga, C. W. Überhuber and D. K. Kahane
 subroutine package for automatic integration", Springer (1983): routines DQAGSE, DQAGIE, DQPSRT, DQELG.
 """
 from libc.math cimport fabs, pow, isfinite
-from libc.stdlib cimport calloc, free
+from libc.stdlib cimport calloc, free, realloc
 from libc.string cimport memmove
 
 import numpy as np
@@ -42,6 +42,7 @@ cdef enum:
     DIVERGENT = 5
     MAX_NFEV = 6
     NONFINITE = 7
+    OUT_OF_MEMORY = 8
 
 
 ctypedef struct KronrodRule:
@@ -55,6 +56,7 @@ ctypedef struct Qags:
     # problem
     int m               # components of the integrand (1: real scalar)
     int limit           # max number of intervals
+    int capacity        # intervals allocated so far (grown on demand up to limit)
     long max_nfev
     int mapping
     double shift        # a (mapping 1) or b (mapping 2)
@@ -281,6 +283,32 @@ cdef void _finish_sum(Qags* s) noexcept nogil:
     s.abserr = s.errsum
 
 
+cdef int _grow(Qags* s, int needed) noexcept nogil:
+    """Make room for `needed` intervals (doubling); -1 if out of memory."""
+    cdef int cap = s.capacity
+    if needed <= cap:
+        return 0
+    while cap < needed:
+        cap *= 2
+    cap = min(cap, max(s.limit, needed))
+    cdef double* alist = <double*> realloc(s.alist, cap * sizeof(double))
+    if alist != NULL: s.alist = alist
+    cdef double* blist = <double*> realloc(s.blist, cap * sizeof(double))
+    if blist != NULL: s.blist = blist
+    cdef double* elist = <double*> realloc(s.elist, cap * sizeof(double))
+    if elist != NULL: s.elist = elist
+    cdef double* defabs_list = <double*> realloc(s.defabs_list, cap * sizeof(double))
+    if defabs_list != NULL: s.defabs_list = defabs_list
+    cdef double* rlist = <double*> realloc(s.rlist, cap * s.m * sizeof(double))
+    if rlist != NULL: s.rlist = rlist
+    cdef int* order = <int*> realloc(s.order, cap * sizeof(int))
+    if order != NULL: s.order = order
+    if alist == NULL or blist == NULL or elist == NULL or defabs_list == NULL or rlist == NULL or order == NULL:
+        return -1
+    s.capacity = cap
+    return 0
+
+
 cdef int _request_bisection(Qags* s) noexcept nogil:
     """Ask for the values on the two halves of interval maxerr."""
     cdef int per = s.rule.n * _points_per_node(s)
@@ -290,6 +318,9 @@ cdef int _request_bisection(Qags* s) noexcept nogil:
         return 0
     if s.nfev + 2 * per > s.max_nfev:
         s.status = MAX_NFEV
+        return 0
+    if _grow(s, s.last + 1) != 0:
+        s.status = OUT_OF_MEMORY
         return 0
     s.n_pending = 2
     s.pending[0] = s.maxerr
@@ -583,13 +614,14 @@ cdef int qags_init(Qags* s, int m, int limit, long max_nfev, int mapping, double
     s.epsrel = epsrel
     s.extrapolate = m == 1
     s.rule = rule
-    s.alist = <double*> calloc(s.limit, sizeof(double))
-    s.blist = <double*> calloc(s.limit, sizeof(double))
-    s.elist = <double*> calloc(s.limit, sizeof(double))
-    s.defabs_list = <double*> calloc(s.limit, sizeof(double))
-    s.rlist = <double*> calloc(s.limit * m, sizeof(double))
-    s.order = <int*> calloc(s.limit, sizeof(int))
-    s.pending = <int*> calloc(s.limit, sizeof(int))
+    s.capacity = max(n_cuts - 1, 8)
+    s.alist = <double*> calloc(s.capacity, sizeof(double))
+    s.blist = <double*> calloc(s.capacity, sizeof(double))
+    s.elist = <double*> calloc(s.capacity, sizeof(double))
+    s.defabs_list = <double*> calloc(s.capacity, sizeof(double))
+    s.rlist = <double*> calloc(s.capacity * m, sizeof(double))
+    s.order = <int*> calloc(s.capacity, sizeof(int))
+    s.pending = <int*> calloc(max(n_cuts - 1, 2), sizeof(int))
     per = rule.n * (2 if mapping == 3 else 1)
     s.xreq = <double*> calloc(max(2, n_cuts - 1) * per, sizeof(double))
     s.area = <double*> calloc(m, sizeof(double))
@@ -720,30 +752,62 @@ cdef class Batch:
                     qags_receive(&self.states[i], &values[pos, 0])
                     pos += n
 
-    def run_scalar(self, f, tuple args, bint complex_part=False, int part=0):
-        """Drive every integral with a Python callable taking one float and returning a float (m = 1)
-        or an array of m floats; f is called once per abscissa, as scipy.integrate.quad does."""
+    def run_scalar(self, f, tuple args):
+        """Drive every integral (m = 1) with a Python callable taking one float and returning a real
+        number; f is called once per abscissa, as scipy.integrate.quad does. Returns -1 without
+        advancing if the very first value is not a real number (complex or vector-valued f)."""
         cdef Py_ssize_t i
-        cdef int j, c, n
-        cdef double[::1] row
-        cdef double[::1] buffer
+        cdef int j, n
+        cdef double* buffer
         cdef Qags* s
+        if self.m != 1:
+            raise ValueError("run_scalar: m must be 1")
+        for i in range(self.count):
+            s = &self.states[i]
+            buffer = <double*> calloc(max(1, s.n_points) + 4 * s.rule.n, sizeof(double))
+            if buffer == NULL:
+                raise MemoryError()
+            try:
+                while s.n_points:
+                    n = s.n_points
+                    for j in range(n):
+                        value = f(s.xreq[j], *args)
+                        if not isinstance(value, float) and (isinstance(value, complex) or np.ndim(value) != 0):
+                            if s.nfev == 0 and j == 0 and i == 0:
+                                return -1
+                            raise ValueError(f"`f` returned {value!r} after real numbers; a complex or "
+                                             "vector-valued integrand must be so at every point")
+                        buffer[j] = value
+                    qags_receive(s, buffer)
+            finally:
+                free(buffer)
+        return 0
+
+    def run_vectorized(self, f, tuple args):
+        """Drive every integral with a vectorized Python callable, one call per request of each
+        integral. Returns -1 without advancing if the first values are not real with m per point."""
+        cdef Py_ssize_t i
+        cdef int n
+        cdef Qags* s
+        cdef double[::1] xv
+        cdef double[:, ::1] yv
         for i in range(self.count):
             s = &self.states[i]
             while s.n_points:
                 n = s.n_points
-                buffer = np.empty(n * self.m)
+                x = np.empty(n)
+                xv = x
                 for j in range(n):
-                    value = f(s.xreq[j], *args)
-                    if self.m == 1:
-                        if complex_part:
-                            value = value.imag if part else value.real
-                        buffer[j] = value
-                    else:
-                        row = np.asarray(value, dtype=np.float64).reshape(self.m)
-                        for c in range(self.m):
-                            buffer[j * self.m + c] = row[c]
-                qags_receive(s, &buffer[0])
+                    xv[j] = s.xreq[j]
+                y = np.asarray(f(x, *args))
+                if y.dtype.kind not in "fiu" or y.size != n * self.m or y.ndim == 0 or y.shape[0] != n:
+                    if s.nfev == 0 and i == 0:
+                        return -1
+                    raise ValueError(f"`f` must return {n} real values of {self.m} component(s), got an "
+                                     f"array of shape {y.shape} and dtype {y.dtype}")
+                yv = np.ascontiguousarray(y, dtype=np.float64).reshape(n, self.m)
+                qags_receive(s, &yv[0, 0])
+        return 0
 
     def run_lowlevel(self, size_t function, size_t user_data, int kind, double[::1] extra):
         """Drive every integral with a C function, without the GIL. kind 0: double(double);
@@ -801,3 +865,65 @@ cdef class Batch:
             nsub[i] = self.states[i].last
             status[i] = self.states[i].status
         return integral, error, nfev, nsub, status
+
+
+def integrate_single(f, tuple args, double a, double b, int mapping, double shift, double epsabs,
+                     double epsrel, int limit, long max_nfev, double[::1] nodes, double[::1] wk,
+                     double[::1] wg, bint vectorized):
+    """One real scalar integral over one piece, with the least overhead: the common case of `quad`.
+
+    Returns (integral, error, nfev, n_subdivisions, status), or None before any evaluation is
+    kept if the first value is not a real number (complex or vector-valued f: the caller takes the
+    general path). a, b are x-limits for mapping 0 and t-limits (0, 1) otherwise.
+    """
+    cdef Qags s
+    cdef KronrodRule rule
+    cdef double cuts[2]
+    cdef double* buffer = NULL
+    cdef int j, n
+    cdef double[::1] xv
+    cdef double[::1] yv
+    rule.n = nodes.shape[0]
+    rule.x = &nodes[0]
+    rule.wk = &wk[0]
+    rule.wg = &wg[0]
+    cuts[0] = a
+    cuts[1] = b
+    if qags_init(&s, 1, limit, max_nfev, mapping, shift, cuts, 2, epsabs, epsrel, &rule) != 0:
+        qags_free(&s)
+        raise MemoryError()
+    try:
+        if vectorized:
+            while s.n_points:
+                n = s.n_points
+                x = np.empty(n)
+                xv = x
+                for j in range(n):
+                    xv[j] = s.xreq[j]
+                y = np.asarray(f(x, *args))
+                if y.dtype.kind not in "fiu" or y.size != n or y.ndim == 0 or y.shape[0] != n:
+                    if s.nfev == 0:
+                        return None
+                    raise ValueError(f"`f` must return {n} real values, got an array of shape {y.shape} "
+                                     f"and dtype {y.dtype}")
+                yv = np.ascontiguousarray(y, dtype=np.float64).reshape(n)
+                qags_receive(&s, &yv[0])
+        else:
+            buffer = <double*> calloc(4 * rule.n + 2, sizeof(double))
+            if buffer == NULL:
+                raise MemoryError()
+            while s.n_points:
+                n = s.n_points
+                for j in range(n):
+                    value = f(s.xreq[j], *args)
+                    if not isinstance(value, float) and (isinstance(value, complex) or np.ndim(value) != 0):
+                        if s.nfev == 0 and j == 0:
+                            return None
+                        raise ValueError(f"`f` returned {value!r} after real numbers; a complex or "
+                                         "vector-valued integrand must be so at every point")
+                    buffer[j] = value
+                qags_receive(&s, buffer)
+        return s.result[0], s.abserr, s.nfev, s.last, s.status
+    finally:
+        free(buffer)
+        qags_free(&s)
