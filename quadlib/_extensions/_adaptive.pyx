@@ -70,6 +70,7 @@ ctypedef struct Qags:
     double* elist
     double* rlist       # last x m
     double* defabs_list
+    int* level          # bisections since the initial partition
     int* order
     int n_initial
     # request
@@ -82,6 +83,8 @@ ctypedef struct Qags:
     int status
     int maxerr, nrmax, nres, numrl2, ktmin, ierro, iroff1, iroff2, iroff3, ksgn
     bint extrap, noext
+    bint by_level       # QUADPACK's QAGP (breakpoints): "large" intervals by level, not length
+    int levmax
     double errmax, errsum, errbnd, small, erlarg, ertest, correc, erlast, defabs, dres
     double* area        # m
     double* result      # m: the answer once done
@@ -303,7 +306,10 @@ cdef int _grow(Qags* s, int needed) noexcept nogil:
     if rlist != NULL: s.rlist = rlist
     cdef int* order = <int*> realloc(s.order, cap * sizeof(int))
     if order != NULL: s.order = order
-    if alist == NULL or blist == NULL or elist == NULL or defabs_list == NULL or rlist == NULL or order == NULL:
+    cdef int* level = <int*> realloc(s.level, cap * sizeof(int))
+    if level != NULL: s.level = level
+    if (alist == NULL or blist == NULL or elist == NULL or defabs_list == NULL or rlist == NULL or order == NULL
+            or level == NULL):
         return -1
     s.capacity = cap
     return 0
@@ -375,16 +381,22 @@ cdef void _after_initial(Qags* s) noexcept nogil:
     """QUADPACK's set-up after the first Gauss–Kronrod pass over the initial intervals."""
     cdef int i, c
     cdef double longest = 0.0
-    s.errsum = 0.0
+    cdef double initial_error = 0.0
     s.defabs = 0.0
     for c in range(s.m):
         s.area[c] = 0.0
     for i in range(s.last):
-        s.errsum += s.elist[i]
+        initial_error += s.elist[i]
         s.defabs += s.defabs_list[i]
         for c in range(s.m):
             s.area[c] += s.rlist[i * s.m + c]
         longest = max(longest, s.blist[i] - s.alist[i])
+    s.errsum = 0.0
+    for i in range(s.last):
+        if s.level[i] == -1:
+            s.elist[i] = initial_error  # bisect the intervals without a real estimate first
+        s.level[i] = 0
+        s.errsum += s.elist[i]
         _order_insert(s, i, i)
     s.dres = 0.0
     for c in range(s.m):
@@ -394,12 +406,13 @@ cdef void _after_initial(Qags* s) noexcept nogil:
     s.errmax = s.elist[s.maxerr]
     s.nrmax = 1
     s.ksgn = 1 if s.dres >= (1.0 - 50.0 * EPMACH) * s.defabs else -1
-    if s.errsum <= 100.0 * EPMACH * s.defabs and s.errsum > s.errbnd:
+    if initial_error <= 100.0 * EPMACH * s.defabs and initial_error > s.errbnd:
         s.status = ROUNDOFF
-    elif s.errsum <= s.errbnd or s.errsum == 0.0:
+    elif initial_error <= s.errbnd or initial_error == 0.0:
         s.status = CONVERGED
     if s.status != RUNNING:
         _finish_sum(s)
+        s.abserr = initial_error
         s.n_pending = 0
         s.n_points = 0
         return
@@ -407,7 +420,7 @@ cdef void _after_initial(Qags* s) noexcept nogil:
         s.result[c] = s.area[c]
     s.rlist2[0] = s.area[0]
     s.abserr = OFLOW
-    s.numrl2 = 2
+    s.numrl2 = 1 if s.by_level else 2
     s.small = 0.375 * longest
     s.erlarg = s.errsum
     s.ertest = s.errbnd
@@ -415,6 +428,13 @@ cdef void _after_initial(Qags* s) noexcept nogil:
     s.noext = not s.extrapolate
     if not _request_bisection(s):
         _finalize(s)
+
+
+cdef inline bint _large(const Qags* s, int level, double length) noexcept nogil:
+    """Whether an interval counts as large for the extrapolation: by length (QAGS) or level (QAGP)."""
+    if s.by_level:
+        return level + 1 <= s.levmax
+    return fabs(length) > s.small
 
 
 cdef void _after_bisection(Qags* s, const double* fx) noexcept nogil:
@@ -491,6 +511,8 @@ cdef void _after_bisection(Qags* s, const double* fx) noexcept nogil:
         for c in range(s.m):
             s.rlist[maxerr * s.m + c] = area1[c]
             s.rlist[last * s.m + c] = area2[c]
+    s.level[last] = s.level[maxerr] + 1
+    s.level[maxerr] += 1
     position = _order_insert(s, maxerr, last - 1)
     _order_insert(s, last, last)
     s.last = last + 1
@@ -515,17 +537,17 @@ cdef void _after_bisection(Qags* s, const double* fx) noexcept nogil:
             s.n_pending = 0
             s.n_points = 0
         return
-    if s.last == 2 and s.n_initial == 1:
+    if s.last == 2 and not s.by_level:
         # (small keeps 0.375 (b - a) from the set-up)
         s.erlarg = s.errsum
         s.ertest = s.errbnd
         s.rlist2[1] = s.area[0]
     elif not s.noext:
         s.erlarg -= s.erlast
-        if fabs(b1 - a1) > s.small:
+        if _large(s, s.level[last], b1 - a1):
             s.erlarg += erro12
         if not s.extrap:
-            if fabs(s.blist[s.maxerr] - s.alist[s.maxerr]) > s.small:
+            if _large(s, s.level[s.maxerr], s.blist[s.maxerr] - s.alist[s.maxerr]):
                 if not _request_bisection(s):
                     _finalize(s)
                 return
@@ -541,7 +563,7 @@ cdef void _after_bisection(Qags* s, const double* fx) noexcept nogil:
                     break
                 s.maxerr = s.order[s.nrmax - 1]
                 s.errmax = s.elist[s.maxerr]
-                if fabs(s.blist[s.maxerr] - s.alist[s.maxerr]) > s.small:
+                if _large(s, s.level[s.maxerr], s.blist[s.maxerr] - s.alist[s.maxerr]):
                     if not _request_bisection(s):
                         _finalize(s)
                     return
@@ -549,29 +571,31 @@ cdef void _after_bisection(Qags* s, const double* fx) noexcept nogil:
         # extrapolate
         s.numrl2 += 1
         s.rlist2[s.numrl2 - 1] = s.area[0]
-        _epsilon(s, &s.numrl2, &reseps, &abseps)
-        s.ktmin += 1
-        if s.ktmin > 5 and s.abserr < 1e-3 * s.errsum:
-            s.status = NO_EXTRAPOLATION
-        if abseps < s.abserr:
-            s.ktmin = 0
-            s.abserr = abseps
-            s.result[0] = reseps
-            s.correc = s.erlarg
-            s.ertest = max(s.epsabs, s.epsrel * fabs(reseps))
-            if s.abserr <= s.ertest:
+        if not (s.by_level and s.numrl2 <= 2):
+            _epsilon(s, &s.numrl2, &reseps, &abseps)
+            s.ktmin += 1
+            if s.ktmin > 5 and s.abserr < 1e-3 * s.errsum:
+                s.status = NO_EXTRAPOLATION
+            if abseps < s.abserr:
+                s.ktmin = 0
+                s.abserr = abseps
+                s.result[0] = reseps
+                s.correc = s.erlarg
+                s.ertest = max(s.epsabs, s.epsrel * fabs(reseps))
+                if s.abserr < s.ertest or (s.abserr == s.ertest and not s.by_level):
+                    _finalize(s)
+                    return
+            if s.numrl2 == 1:
+                s.noext = True
+            if s.status == NO_EXTRAPOLATION:
                 _finalize(s)
                 return
-        if s.numrl2 == 1:
-            s.noext = True
-        if s.status == NO_EXTRAPOLATION:
-            _finalize(s)
-            return
         s.maxerr = s.order[0]
         s.errmax = s.elist[s.maxerr]
         s.nrmax = 1
         s.extrap = False
         s.small *= 0.5
+        s.levmax += 1
         s.erlarg = s.errsum
     if not _request_bisection(s):
         _finalize(s)
@@ -587,7 +611,7 @@ cdef void qags_receive(Qags* s, const double* fx) noexcept nogil:
         for i in range(s.n_pending):
             index = s.pending[i]
             if not _panel(s, s.alist[index], s.blist[index], fx + i * per * s.m, s.rlist + index * s.m,
-                          &s.elist[index], &s.defabs_list[index], &s.errmax):
+                          &s.elist[index], &s.defabs_list[index], &s.errmax) or False:
                 s.status = NONFINITE
                 s.n_pending = 0
                 s.n_points = 0
@@ -595,6 +619,8 @@ cdef void qags_receive(Qags* s, const double* fx) noexcept nogil:
                     s.result[i] = 0.0
                 s.abserr = OFLOW
                 return
+            # QAGP: an estimate equal to int |f - mean| is no estimate at all (flagged, see _after_initial)
+            s.level[index] = -1 if (s.elist[index] == s.errmax and s.elist[index] != 0.0) else 0
         s.last = s.n_pending
         _after_initial(s)
     else:
@@ -621,6 +647,7 @@ cdef int qags_init(Qags* s, int m, int limit, long max_nfev, int mapping, double
     s.defabs_list = <double*> calloc(s.capacity, sizeof(double))
     s.rlist = <double*> calloc(s.capacity * m, sizeof(double))
     s.order = <int*> calloc(s.capacity, sizeof(int))
+    s.level = <int*> calloc(s.capacity, sizeof(int))
     s.pending = <int*> calloc(max(n_cuts - 1, 2), sizeof(int))
     per = rule.n * (2 if mapping == 3 else 1)
     s.xreq = <double*> calloc(max(2, n_cuts - 1) * per, sizeof(double))
@@ -630,7 +657,7 @@ cdef int qags_init(Qags* s, int m, int limit, long max_nfev, int mapping, double
     s.scratch = <double*> calloc(rule.n + 2 * m, sizeof(double))
     if (s.alist == NULL or s.blist == NULL or s.elist == NULL or s.defabs_list == NULL or s.rlist == NULL
             or s.order == NULL or s.pending == NULL or s.xreq == NULL or s.area == NULL or s.result == NULL
-            or s.rlist2 == NULL or s.scratch == NULL):
+            or s.rlist2 == NULL or s.scratch == NULL or s.level == NULL):
         return -1
     s.last = 0
     s.nfev = 0
@@ -644,6 +671,8 @@ cdef int qags_init(Qags* s, int m, int limit, long max_nfev, int mapping, double
     s.correc = 0.0
     s.abserr = OFLOW
     s.n_initial = n_cuts - 1
+    s.by_level = n_cuts > 2
+    s.levmax = 1
     if (n_cuts - 1) * per > max_nfev:
         s.status = MAX_NFEV
         s.n_pending = 0
@@ -666,6 +695,7 @@ cdef void qags_free(Qags* s) noexcept nogil:
     free(s.defabs_list)
     free(s.rlist)
     free(s.order)
+    free(s.level)
     free(s.pending)
     free(s.xreq)
     free(s.area)
