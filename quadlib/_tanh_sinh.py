@@ -164,9 +164,14 @@ def tanh_sinh(f, a, b, *, args=(), atol=0.0, rtol=1e-10, vectorized=False, max_l
             change = np.max(np.abs(history[-1] - history[-2]))
             rounding = 10 * np.finfo(float).eps * np.max(h * magnitude)
             error = change + np.max(tails) + rounding
-            if error <= max(atol, rtol * np.max(np.abs(estimate))):
+            # an integrand that was exactly zero at every point so far has not been seen at all
+            # (a narrow peak between the points): keep refining rather than accept zero
+            if error <= max(atol, rtol * np.max(np.abs(estimate))) and np.any(magnitude > 0):
                 status, message = 0, "converged"
                 break
+    if status == 1 and not np.any(magnitude > 0):
+        message = (f"the integrand was zero at all {nfev} points: either it vanishes, or it has features "
+                   "narrower than the finest spacing; give breakpoints to quad, or raise max_level")
     if status == 2 or not history:
         estimate, error = (history[-1] if history else 0.0), np.inf
     else:

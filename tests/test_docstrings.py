@@ -5,7 +5,7 @@ import importlib
 import pytest
 
 MODULES = ["quadlib._gauss", "quadlib._nested", "quadlib._newton_cotes", "quadlib._sampled", "quadlib._rule",
-           "quadlib.reference"]
+           "quadlib.reference", "quadlib._problems", "quadlib._adaptive", "quadlib._tanh_sinh"]
 
 
 @pytest.mark.parametrize("name", MODULES)
