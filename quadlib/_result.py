@@ -41,6 +41,14 @@ class IntegrationResult:
     message: str = "converged"
     extra: dict = field(default_factory=dict)
 
+    @classmethod
+    def _fast(cls, integral, error, nfev, status, success, message, extra):
+        """The same object as ``cls(...)`` without the frozen-dataclass __init__ (hot paths)."""
+        obj = object.__new__(cls)
+        obj.__dict__.update(integral=integral, error=error, nfev=nfev, status=status, success=success,
+                            message=message, extra=extra)
+        return obj
+
     def __getattr__(self, name):
         # Method-specific fields read like attributes: ``res.n_subdivisions``.
         extra = object.__getattribute__(self, "extra")

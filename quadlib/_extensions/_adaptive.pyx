@@ -22,7 +22,8 @@ Reference: R. Piessens, E. de Doncker-Kapenga, C. W. Überhuber and D. K. Kahane
 subroutine package for automatic integration", Springer (1983): routines DQAGSE, DQAGIE, DQPSRT, DQELG.
 """
 from libc.math cimport fabs, pow, isfinite
-from libc.stdlib cimport calloc, free, realloc
+from libc.stdlib cimport calloc, free, malloc
+from libc.string cimport memcpy
 from libc.string cimport memmove
 
 import numpy as np
@@ -57,6 +58,8 @@ ctypedef struct Qags:
     int m               # components of the integrand (1: real scalar)
     int limit           # max number of intervals
     int capacity        # intervals allocated so far (grown on demand up to limit)
+    bint owns_intervals # the interval arrays were moved out of the arena into their own allocations
+    char* arena_start   # the arena, if this state allocated it (else the caller owns it)
     long max_nfev
     int mapping
     double shift        # a (mapping 1) or b (mapping 2)
@@ -103,11 +106,13 @@ cdef inline int _points_per_node(const Qags* s) noexcept nogil:
 cdef void _write_abscissae(Qags* s, double a, double b, double* out) noexcept nogil:
     cdef double centre = 0.5 * (a + b), half = 0.5 * (b - a), t
     cdef int i, n = s.rule.n
+    if s.mapping == 0:
+        for i in range(n):
+            out[i] = centre + half * s.rule.x[i]
+        return
     for i in range(n):
         t = centre + half * s.rule.x[i]
-        if s.mapping == 0:
-            out[i] = t
-        elif s.mapping == 1:
+        if s.mapping == 1:
             out[i] = s.shift + (1.0 - t) / t
         elif s.mapping == 2:
             out[i] = s.shift - (1.0 - t) / t
@@ -124,6 +129,34 @@ cdef bint _panel(Qags* s, double a, double b, const double* fx, double* result, 
     cdef double centre = 0.5 * (a + b), half = 0.5 * (b - a), t, jac, g, resk, resg, resabs, resasc, mean, err
     cdef double* gvals = s.scratch  # n values of one component
     cdef double worst = 0.0, worst_abs = 0.0, worst_asc = 0.0
+    if m == 1 and s.mapping == 0:
+        # the common case, kept free of the per-value branches below
+        resk = 0.0
+        resg = 0.0
+        resabs = 0.0
+        for i in range(n):
+            g = fx[i]
+            if not isfinite(g):
+                return False
+            resk += s.rule.wk[i] * g
+            resg += s.rule.wg[i] * g
+            resabs += s.rule.wk[i] * fabs(g)
+        mean = 0.5 * resk
+        resasc = 0.0
+        for i in range(n):
+            resasc += s.rule.wk[i] * fabs(fx[i] - mean)
+        result[0] = resk * half
+        resabs *= fabs(half)
+        resasc *= fabs(half)
+        err = fabs((resk - resg) * half)
+        if resasc != 0.0 and err != 0.0:
+            err = resasc * min(1.0, pow(200.0 * err / resasc, 1.5))
+        if resabs > UFLOW / (50.0 * EPMACH):
+            err = max(EPMACH * 50.0 * resabs, err)
+        error[0] = err
+        resabs_out[0] = resabs
+        resasc_out[0] = resasc
+        return True
     for c in range(m):
         resk = 0.0
         resg = 0.0
@@ -288,31 +321,44 @@ cdef void _finish_sum(Qags* s) noexcept nogil:
 
 cdef int _grow(Qags* s, int needed) noexcept nogil:
     """Make room for `needed` intervals (doubling); -1 if out of memory."""
-    cdef int cap = s.capacity
+    cdef int cap = s.capacity, k
     if needed <= cap:
         return 0
     while cap < needed:
         cap *= 2
     cap = min(cap, max(s.limit, needed))
-    cdef double* alist = <double*> realloc(s.alist, cap * sizeof(double))
-    if alist != NULL: s.alist = alist
-    cdef double* blist = <double*> realloc(s.blist, cap * sizeof(double))
-    if blist != NULL: s.blist = blist
-    cdef double* elist = <double*> realloc(s.elist, cap * sizeof(double))
-    if elist != NULL: s.elist = elist
-    cdef double* defabs_list = <double*> realloc(s.defabs_list, cap * sizeof(double))
-    if defabs_list != NULL: s.defabs_list = defabs_list
-    cdef double* rlist = <double*> realloc(s.rlist, cap * s.m * sizeof(double))
-    if rlist != NULL: s.rlist = rlist
-    cdef int* order = <int*> realloc(s.order, cap * sizeof(int))
-    if order != NULL: s.order = order
-    cdef int* level = <int*> realloc(s.level, cap * sizeof(int))
-    if level != NULL: s.level = level
+    cdef double* alist = <double*> malloc(cap * sizeof(double))
+    cdef double* blist = <double*> malloc(cap * sizeof(double))
+    cdef double* elist = <double*> malloc(cap * sizeof(double))
+    cdef double* defabs_list = <double*> malloc(cap * sizeof(double))
+    cdef double* rlist = <double*> malloc(cap * s.m * sizeof(double))
+    cdef int* order = <int*> malloc(cap * sizeof(int))
+    cdef int* level = <int*> malloc(cap * sizeof(int))
     if (alist == NULL or blist == NULL or elist == NULL or defabs_list == NULL or rlist == NULL or order == NULL
             or level == NULL):
+        free(alist); free(blist); free(elist); free(defabs_list); free(rlist); free(order); free(level)
         return -1
+    memcpy(alist, s.alist, s.capacity * sizeof(double))
+    memcpy(blist, s.blist, s.capacity * sizeof(double))
+    memcpy(elist, s.elist, s.capacity * sizeof(double))
+    memcpy(defabs_list, s.defabs_list, s.capacity * sizeof(double))
+    memcpy(rlist, s.rlist, s.capacity * s.m * sizeof(double))
+    memcpy(order, s.order, s.capacity * sizeof(int))
+    memcpy(level, s.level, s.capacity * sizeof(int))
+    _free_intervals(s)
+    s.alist, s.blist, s.elist, s.defabs_list, s.rlist = alist, blist, elist, defabs_list, rlist
+    s.order, s.level = order, level
+    s.owns_intervals = True
     s.capacity = cap
     return 0
+
+
+cdef void _free_intervals(Qags* s) noexcept nogil:
+    if s.owns_intervals:
+        free(s.alist); free(s.blist); free(s.elist); free(s.defabs_list); free(s.rlist); free(s.order)
+        free(s.level)
+    s.alist = s.blist = s.elist = s.defabs_list = s.rlist = NULL
+    s.order = s.level = NULL
 
 
 cdef int _request_bisection(Qags* s) noexcept nogil:
@@ -418,6 +464,13 @@ cdef void _after_initial(Qags* s) noexcept nogil:
         return
     for c in range(s.m):
         s.result[c] = s.area[c]
+    s.rlist2 = <double*> calloc(LIMEXP + 2, sizeof(double))
+    if s.rlist2 == NULL:
+        s.status = OUT_OF_MEMORY
+        _finish_sum(s)
+        s.n_pending = 0
+        s.n_points = 0
+        return
     s.rlist2[0] = s.area[0]
     s.abserr = OFLOW
     s.numrl2 = 1 if s.by_level else 2
@@ -627,10 +680,23 @@ cdef void qags_receive(Qags* s, const double* fx) noexcept nogil:
         _after_bisection(s, fx)
 
 
+cdef size_t qags_arena_size(int m, int n_cuts, int per) noexcept nogil:
+    """Bytes qags_init carves from an arena for one integral (doubles first, then ints)."""
+    cdef size_t capacity = max(n_cuts - 1, 4)
+    cdef size_t doubles = capacity * (4 + m) + max(2, n_cuts - 1) * per + 2 * m + (per + 2 * m)
+    cdef size_t ints = 2 * capacity + max(n_cuts - 1, 2)
+    return doubles * sizeof(double) + ints * sizeof(int)
+
+
 cdef int qags_init(Qags* s, int m, int limit, long max_nfev, int mapping, double shift, const double* cuts,
-                   int n_cuts, double epsabs, double epsrel, KronrodRule* rule) noexcept nogil:
-    """Set up an integral over the t-intervals between consecutive `cuts` (n_cuts >= 2), and request them."""
-    cdef int i, per
+                   int n_cuts, double epsabs, double epsrel, KronrodRule* rule, char* arena) noexcept nogil:
+    """Set up an integral over the t-intervals between consecutive `cuts` (n_cuts >= 2), and request them.
+
+    `arena` is NULL (allocate here) or zeroed memory of qags_arena_size() bytes owned by the caller.
+    """
+    cdef int i, per = rule.n * (2 if mapping == 3 else 1)
+    cdef double* d
+    cdef int* k
     s.m = m
     s.limit = max(limit, n_cuts - 1)
     s.max_nfev = max_nfev
@@ -640,25 +706,29 @@ cdef int qags_init(Qags* s, int m, int limit, long max_nfev, int mapping, double
     s.epsrel = epsrel
     s.extrapolate = m == 1
     s.rule = rule
-    s.capacity = max(n_cuts - 1, 8)
-    s.alist = <double*> calloc(s.capacity, sizeof(double))
-    s.blist = <double*> calloc(s.capacity, sizeof(double))
-    s.elist = <double*> calloc(s.capacity, sizeof(double))
-    s.defabs_list = <double*> calloc(s.capacity, sizeof(double))
-    s.rlist = <double*> calloc(s.capacity * m, sizeof(double))
-    s.order = <int*> calloc(s.capacity, sizeof(int))
-    s.level = <int*> calloc(s.capacity, sizeof(int))
-    s.pending = <int*> calloc(max(n_cuts - 1, 2), sizeof(int))
-    per = rule.n * (2 if mapping == 3 else 1)
-    s.xreq = <double*> calloc(max(2, n_cuts - 1) * per, sizeof(double))
-    s.area = <double*> calloc(m, sizeof(double))
-    s.result = <double*> calloc(m, sizeof(double))
-    s.rlist2 = <double*> calloc(LIMEXP + 2, sizeof(double))
-    s.scratch = <double*> calloc(rule.n + 2 * m, sizeof(double))
-    if (s.alist == NULL or s.blist == NULL or s.elist == NULL or s.defabs_list == NULL or s.rlist == NULL
-            or s.order == NULL or s.pending == NULL or s.xreq == NULL or s.area == NULL or s.result == NULL
-            or s.rlist2 == NULL or s.scratch == NULL or s.level == NULL):
-        return -1
+    s.capacity = max(n_cuts - 1, 4)
+    s.rlist2 = NULL  # allocated when extrapolation starts
+    s.owns_intervals = False
+    s.arena_start = NULL
+    if arena == NULL:
+        arena = <char*> calloc(qags_arena_size(m, n_cuts, per), 1)
+        if arena == NULL:
+            return -1
+        s.arena_start = arena
+    d = <double*> arena
+    s.alist = d; d += s.capacity
+    s.blist = d; d += s.capacity
+    s.elist = d; d += s.capacity
+    s.defabs_list = d; d += s.capacity
+    s.rlist = d; d += s.capacity * m
+    s.xreq = d; d += max(2, n_cuts - 1) * per
+    s.area = d; d += m
+    s.result = d; d += m
+    s.scratch = d; d += per + 2 * m
+    k = <int*> d
+    s.order = k; k += s.capacity
+    s.level = k; k += s.capacity
+    s.pending = k
     s.last = 0
     s.nfev = 0
     s.status = RUNNING
@@ -689,19 +759,11 @@ cdef int qags_init(Qags* s, int m, int limit, long max_nfev, int mapping, double
 
 
 cdef void qags_free(Qags* s) noexcept nogil:
-    free(s.alist)
-    free(s.blist)
-    free(s.elist)
-    free(s.defabs_list)
-    free(s.rlist)
-    free(s.order)
-    free(s.level)
-    free(s.pending)
-    free(s.xreq)
-    free(s.area)
-    free(s.result)
     free(s.rlist2)
-    free(s.scratch)
+    s.rlist2 = NULL
+    _free_intervals(s)
+    free(s.arena_start)
+    s.arena_start = NULL
 
 
 # ---------------------------------------------------------------- Python-facing batch of integrals
@@ -709,17 +771,16 @@ cdef void qags_free(Qags* s) noexcept nogil:
 cdef class Batch:
     """Many independent QAGS integrals advanced together by reverse communication.
 
-    `request()` returns (x, owner): every abscissa some running integral needs, and which integral it
-    belongs to; `receive(values)` takes f at those abscissae, shape (len(x), m). Converged integrals
+    `request()` returns (x, counts): every abscissa the running integrals need, and how many belong to
+    each integral; `receive(values)` takes f at those abscissae, shape (len(x), m). Converged integrals
     stop asking. `results()` returns integral (n, m), error, nfev, n_subdivisions and status arrays.
     """
     cdef Qags* states
+    cdef char* arena
     cdef KronrodRule rule
     cdef Py_ssize_t count
     cdef int m
     cdef double[::1] _x, _wk, _wg
-    cdef double[::1] xbuf
-    cdef int[::1] owner
 
     def __cinit__(self, double[:, ::1] cuts, int[::1] n_cuts, int[::1] mapping, double[::1] shift,
                   int m, double epsabs, double epsrel, int limit, long max_nfev,
@@ -736,11 +797,24 @@ cdef class Batch:
         self.states = <Qags*> calloc(self.count, sizeof(Qags))
         if self.states == NULL:
             raise MemoryError()
+        # one arena for the initial storage of every integral: thousands of integrals, a few allocations
+        cdef size_t total = 0, size
+        cdef int per
+        for i in range(self.count):
+            per = self.rule.n * (2 if mapping[i] == 3 else 1)
+            total += (qags_arena_size(m, n_cuts[i], per) + 15) // 16 * 16
+        self.arena = <char*> calloc(max(total, 1), 1)
+        if self.arena == NULL:
+            raise MemoryError()
+        cdef char* cursor = self.arena
         with nogil:
             for i in range(self.count):
+                per = self.rule.n * (2 if mapping[i] == 3 else 1)
+                size = (qags_arena_size(m, n_cuts[i], per) + 15) // 16 * 16
                 if qags_init(&self.states[i], m, limit, max_nfev, mapping[i], shift[i], &cuts[i, 0], n_cuts[i],
-                             epsabs, epsrel, &self.rule) != 0:
+                             epsabs, epsrel, &self.rule, cursor) != 0:
                     failed = 1
+                cursor += size
         if failed:
             raise MemoryError()
 
@@ -750,24 +824,26 @@ cdef class Batch:
             for i in range(self.count):
                 qags_free(&self.states[i])
             free(self.states)
+        free(self.arena)
 
     def request(self):
-        """(x, owner) for every pending abscissa; empty when every integral has finished."""
+        """(x, counts): every pending abscissa of the running integrals, in order, and how many of them
+        belong to each integral (0 for finished ones); empty x when every integral has finished."""
         cdef Py_ssize_t i, total = 0, pos = 0
-        for i in range(self.count):
-            total += self.states[i].n_points
-        x = np.empty(total)
-        owner = np.empty(total, dtype=np.intc)
-        cdef double[::1] xv = x
-        cdef int[::1] ov = owner
         cdef int j
+        counts = np.empty(self.count, dtype=np.intp)
+        cdef Py_ssize_t[::1] cv = counts
+        for i in range(self.count):
+            cv[i] = self.states[i].n_points
+            total += cv[i]
+        x = np.empty(total)
+        cdef double[::1] xv = x
         with nogil:
             for i in range(self.count):
                 for j in range(self.states[i].n_points):
                     xv[pos] = self.states[i].xreq[j]
-                    ov[pos] = i
                     pos += 1
-        return x, owner
+        return x, counts
 
     def receive(self, double[:, ::1] values):
         """Hand over f at the last request's abscissae, in the same order (shape (len(x), m))."""
@@ -880,6 +956,7 @@ cdef class Batch:
         free(packed)
 
     def results(self):
+        """integral (count, m), error, nfev, n_subdivisions and status arrays."""
         cdef Py_ssize_t i
         cdef int c
         integral = np.empty((self.count, self.m))
@@ -887,13 +964,17 @@ cdef class Batch:
         nfev = np.empty(self.count, dtype=np.int64)
         nsub = np.empty(self.count, dtype=np.int64)
         status = np.empty(self.count, dtype=np.int64)
-        for i in range(self.count):
-            for c in range(self.m):
-                integral[i, c] = self.states[i].result[c]
-            error[i] = self.states[i].abserr
-            nfev[i] = self.states[i].nfev
-            nsub[i] = self.states[i].last
-            status[i] = self.states[i].status
+        cdef double[:, ::1] iv = integral
+        cdef double[::1] ev = error
+        cdef long long[::1] nv = nfev, sv = nsub, tv = status
+        with nogil:
+            for i in range(self.count):
+                for c in range(self.m):
+                    iv[i, c] = self.states[i].result[c]
+                ev[i] = self.states[i].abserr
+                nv[i] = self.states[i].nfev
+                sv[i] = self.states[i].last
+                tv[i] = self.states[i].status
         return integral, error, nfev, nsub, status
 
 
@@ -919,7 +1000,7 @@ def integrate_single(f, tuple args, double a, double b, int mapping, double shif
     rule.wg = &wg[0]
     cuts[0] = a
     cuts[1] = b
-    if qags_init(&s, 1, limit, max_nfev, mapping, shift, cuts, 2, epsabs, epsrel, &rule) != 0:
+    if qags_init(&s, 1, limit, max_nfev, mapping, shift, cuts, 2, epsabs, epsrel, &rule, NULL) != 0:
         qags_free(&s)
         raise MemoryError()
     try:
@@ -956,4 +1037,61 @@ def integrate_single(f, tuple args, double a, double b, int mapping, double shif
         return s.result[0], s.abserr, s.nfev, s.last, s.status
     finally:
         free(buffer)
+        qags_free(&s)
+
+
+def integrate_single_lowlevel(size_t function, size_t user_data, int kind, double[::1] extra, double a, double b,
+                              int mapping, double shift, double epsabs, double epsrel, int limit, long max_nfev,
+                              double[::1] nodes, double[::1] wk, double[::1] wg):
+    """One integral of a C function over one piece, entirely without the GIL.
+
+    Returns (integral, error, nfev, n_subdivisions, status); `kind` as in Batch.run_lowlevel.
+    """
+    cdef Qags s
+    cdef KronrodRule rule
+    cdef double cuts[2]
+    cdef double buffer[256]
+    cdef double* packed
+    cdef int j, n, npack = extra.shape[0] + 1, code
+    cdef double (*f0)(double) noexcept nogil
+    cdef double (*f1)(double, void*) noexcept nogil
+    cdef double (*f2)(int, double*) noexcept nogil
+    f0 = <double (*)(double) noexcept nogil> function
+    f1 = <double (*)(double, void*) noexcept nogil> function
+    f2 = <double (*)(int, double*) noexcept nogil> function
+    if 4 * nodes.shape[0] > 256:
+        raise ValueError("rule too large for the low-level path")
+    rule.n = nodes.shape[0]
+    rule.x = &nodes[0]
+    rule.wk = &wk[0]
+    rule.wg = &wg[0]
+    cuts[0] = a
+    cuts[1] = b
+    packed = <double*> calloc(npack, sizeof(double))
+    if packed == NULL:
+        raise MemoryError()
+    with nogil:
+        code = qags_init(&s, 1, limit, max_nfev, mapping, shift, cuts, 2, epsabs, epsrel, &rule, NULL)
+        if code == 0:
+            for j in range(npack - 1):
+                packed[j + 1] = extra[j]
+            while s.n_points:
+                n = s.n_points
+                if kind == 0:
+                    for j in range(n):
+                        buffer[j] = f0(s.xreq[j])
+                elif kind == 1:
+                    for j in range(n):
+                        buffer[j] = f1(s.xreq[j], <void*> user_data)
+                else:
+                    for j in range(n):
+                        packed[0] = s.xreq[j]
+                        buffer[j] = f2(npack, packed)
+                qags_receive(&s, buffer)
+    free(packed)
+    try:
+        if code != 0:
+            raise MemoryError()
+        return s.result[0], s.abserr, s.nfev, s.last, s.status
+    finally:
         qags_free(&s)
