@@ -295,6 +295,38 @@ def _orient(a, b):
 def _quad_one(f, lowlevel, a, b, args, atol, rtol, points, rule, vectorized, max_nfev, max_subdivisions):
     if a == b:
         return IntegrationResult(0.0, 0.0, 0, extra={"n_subdivisions": 0})
+    first, spacing = _quad_pass(f, lowlevel, a, b, args, atol, rtol, points, rule, vectorized, max_nfev,
+                                max_subdivisions)
+    if not spacing > 0:
+        return first
+    return _second_look(first, spacing, f, lowlevel, a, b, args, atol, rtol, points, rule, vectorized, max_nfev,
+                        max_subdivisions)
+
+
+def _second_look(first, spacing, f, lowlevel, a, b, args, atol, rtol, points, rule, vectorized, max_nfev,
+                 max_subdivisions):
+    """Integrate again over a uniform partition no coarser than `spacing` (see probe_spacing in the
+    kernel): a converged run that found a narrow interior feature may have stepped over others like it.
+    The second run, which sampled everything at least that finely, is the answer; both runs count."""
+    lo, hi = min(a, b), max(a, b)
+    pieces = int(np.ceil((hi - lo) / spacing))
+    grid = lo + (hi - lo) * np.arange(1, pieces) / pieces
+    budget = max_nfev - first.nfev
+    per_piece = 2 * RULES[rule or "gk21"] + 1
+    if budget < (pieces + len(points)) * per_piece:
+        return IntegrationResult._fast(
+            first.integral, first.error, first.nfev, 6, False,
+            "a narrow interior feature was found; a second look at the whole range for others like it "
+            f"({pieces} pieces) does not fit in max_nfev", {"n_subdivisions": first.n_subdivisions})
+    second, _ = _quad_pass(f, lowlevel, a, b, args, atol, rtol, tuple(grid) + tuple(points), rule, vectorized,
+                           budget, max_subdivisions + pieces)
+    extra = {"n_subdivisions": second.n_subdivisions, "first_look": first.integral, "second_look_pieces": pieces}
+    return IntegrationResult._fast(second.integral, second.error, first.nfev + second.nfev, second.status,
+                                   second.success, second.message, extra)
+
+
+def _quad_pass(f, lowlevel, a, b, args, atol, rtol, points, rule, vectorized, max_nfev, max_subdivisions):
+    """One run of the adaptive algorithm: (result, spacing for a second look or 0)."""
     if not points:
         # the common case, with the least overhead: one real scalar integral over one piece
         lo, hi, sign = (a, b, 1.0) if a <= b else (b, a, -1.0)
@@ -309,11 +341,11 @@ def _quad_one(f, lowlevel, a, b, args, atol, rtol, points, rule, vectorized, max
             if kind != 2 and args:
                 raise ValueError("`args` can only be passed to a LowLevelCallable of signature double (int, double *)")
             extra = np.asarray(args, dtype=float).ravel() if kind == 2 else _NO_ARGS
-            value, error, nfev, nsub, status = integrate_single_lowlevel(
+            value, error, nfev, nsub, status, spacing = integrate_single_lowlevel(
                 function, user_data, kind, extra, cut_a, cut_b, mapping, shift, atol, rtol, max_subdivisions,
                 max_nfev, nodes, wk, wg)
             return IntegrationResult._fast(sign * value, error, nfev, status, status == 0, MESSAGES[status],
-                                           {"n_subdivisions": nsub})
+                                           {"n_subdivisions": nsub}), spacing
         try:
             out = integrate_single(f, args, cut_a, cut_b, mapping, shift, atol, rtol, max_subdivisions, max_nfev,
                                    nodes, wk, wg, vectorized)
@@ -321,9 +353,9 @@ def _quad_one(f, lowlevel, a, b, args, atol, rtol, points, rule, vectorized, max
             _note(exc)
             raise
         if out is not None:
-            value, error, nfev, nsub, status = out
+            value, error, nfev, nsub, status, spacing = out
             return IntegrationResult._fast(sign * value, error, nfev, status, status == 0, MESSAGES[status],
-                                           {"n_subdivisions": nsub})
+                                           {"n_subdivisions": nsub}), spacing
     lo, hi, sign = _orient(a, b)
     pieces = _pieces(lo, hi, points)
     infinite = any(mp for mp, _, _ in pieces)
@@ -335,14 +367,14 @@ def _quad_one(f, lowlevel, a, b, args, atol, rtol, points, rule, vectorized, max
         if kind != 2 and args:
             raise ValueError("`args` can only be passed to a LowLevelCallable of signature double (int, double *)")
         batch.run_lowlevel(function, user_data, kind, extra)
-        return _summarize(batch, sign, False, 1)
+        return _summarize(batch, sign, False, 1, infinite)
     try:
         code = batch.run_vectorized(f, args) if vectorized else batch.run_scalar(f, args)
     except Exception as exc:
         _note(exc)
         raise
     if code == 0:
-        return _summarize(batch, sign, False, 1)
+        return _summarize(batch, sign, False, 1, infinite)
     # complex or vector-valued: learn the number of components from the first request
     integrand = _Integrand(f, args, vectorized)
     x, _ = batch.request()
@@ -354,7 +386,7 @@ def _quad_one(f, lowlevel, a, b, args, atol, rtol, points, rule, vectorized, max
         if not x.size:
             break
         batch.receive(integrand.values(x))
-    return _summarize(batch, sign, integrand.is_complex, integrand.m)
+    return _summarize(batch, sign, integrand.is_complex, integrand.m, infinite)
 
 
 def _quad_batch(f, lowlevel, a, b, args, atol, rtol, rule, vectorized, max_nfev, max_subdivisions, shape):
@@ -400,11 +432,18 @@ def _quad_batch(f, lowlevel, a, b, args, atol, rtol, rule, vectorized, max_nfev,
             if not x.size:
                 break
             batch.receive(integrand.values(x, counts, group_args))
-        g_integral, g_error, g_nfev, g_nsub, g_status = batch.results()
+        g_integral, g_error, g_nfev, g_nsub, g_status, g_spacing = batch.results()
+        second_look = group[g_spacing > 0]
         if integral.shape[1] != integrand.m:
             integral = np.zeros((count, integrand.m))
         integral[group], error[group] = g_integral, g_error
         nfev[group], nsub[group], status[group] = g_nfev, g_nsub, g_status
+        for i in second_look:  # rare: redo these one by one, with their second look
+            one = _quad_one(f, None, float(lo[i]), float(hi[i]), tuple(arg[i] for arg in args), atol, rtol, (),
+                            rule, True, max_nfev, max_subdivisions)
+            value = np.atleast_1d(one.integral)
+            integral[i] = np.stack([value.real, value.imag], axis=-1).ravel() if integrand.is_complex else value
+            error[i], nfev[i], nsub[i], status[i] = one.error, one.nfev, one.n_subdivisions, one.status
     values = _components(integral * sign[:, None], integrand.is_complex, integral.shape[1])
     values = values.reshape(shape + values.shape[1:])
     success = status == 0
@@ -427,12 +466,14 @@ def _batch_message(status):
     return f"{failed} of {status.size} integrals failed: {codes}"
 
 
-def _summarize(batch, sign, is_complex, m):
-    integral, error, nfev, nsub, status = batch.results()
+def _summarize(batch, sign, is_complex, m, infinite):
+    """(result, spacing of a second look or 0) for one integral split into pieces."""
+    integral, error, nfev, nsub, status, spacing = batch.results()
     value = _components(integral.sum(axis=0, keepdims=True) * sign, is_complex, m)[0]
     worst = int(max(status, key=lambda s: (s != 0, s)))
-    return IntegrationResult(value[()] if np.ndim(value) == 0 else value, float(error.sum()), int(nfev.sum()), worst,
-                             worst == 0, MESSAGES[worst], extra={"n_subdivisions": int(nsub.sum())})
+    result = IntegrationResult(value[()] if np.ndim(value) == 0 else value, float(error.sum()), int(nfev.sum()),
+                               worst, worst == 0, MESSAGES[worst], extra={"n_subdivisions": int(nsub.sum())})
+    return result, (0.0 if infinite else float(spacing.max()))
 
 
 def _stack(results, shape):

@@ -76,6 +76,7 @@ ctypedef struct Qags:
     int* level          # bisections since the initial partition
     int* order
     int n_initial
+    double* initial_cuts  # n_initial + 1 values: the user's breakpoints and the ends
     # request
     int n_pending       # intervals whose values are awaited (their indices in `pending`)
     int* pending
@@ -683,7 +684,7 @@ cdef void qags_receive(Qags* s, const double* fx) noexcept nogil:
 cdef size_t qags_arena_size(int m, int n_cuts, int per) noexcept nogil:
     """Bytes qags_init carves from an arena for one integral (doubles first, then ints)."""
     cdef size_t capacity = max(n_cuts - 1, 4)
-    cdef size_t doubles = capacity * (4 + m) + max(2, n_cuts - 1) * per + 2 * m + (per + 2 * m)
+    cdef size_t doubles = capacity * (4 + m) + max(2, n_cuts - 1) * per + 2 * m + (per + 2 * m) + n_cuts
     cdef size_t ints = 2 * capacity + max(n_cuts - 1, 2)
     return doubles * sizeof(double) + ints * sizeof(int)
 
@@ -725,6 +726,7 @@ cdef int qags_init(Qags* s, int m, int limit, long max_nfev, int mapping, double
     s.area = d; d += m
     s.result = d; d += m
     s.scratch = d; d += per + 2 * m
+    s.initial_cuts = d; d += n_cuts
     k = <int*> d
     s.order = k; k += s.capacity
     s.level = k; k += s.capacity
@@ -748,6 +750,8 @@ cdef int qags_init(Qags* s, int m, int limit, long max_nfev, int mapping, double
         s.n_pending = 0
         s.n_points = 0
         return 0
+    for i in range(n_cuts):
+        s.initial_cuts[i] = cuts[i]
     for i in range(n_cuts - 1):
         s.alist[i] = cuts[i]
         s.blist[i] = cuts[i + 1]
@@ -764,6 +768,49 @@ cdef void qags_free(Qags* s) noexcept nogil:
     _free_intervals(s)
     free(s.arena_start)
     s.arena_start = NULL
+
+
+cdef double probe_spacing(const Qags* s) noexcept nogil:
+    """Spacing of a second, uniform look at the whole range, or 0 if none is called for.
+
+    A converged subdivision that refined some interior region much more finely than elsewhere found a
+    narrow feature (a peak, a kink) away from the ends and the breakpoints. Features like it elsewhere
+    may have fallen between the nodes of the large intervals that were accepted untouched; the caller
+    then integrates once more with every interval no longer than the finest interior one (at most 256
+    pieces). Endpoint singularities and refinement at breakpoints do not call for this.
+    """
+    cdef int i, j
+    cdef double length, total, distance, interior_min = OFLOW, longest = 0.0, mass = 0.0, total_mass = 0.0
+    if s.mapping != 0 or s.status != CONVERGED or s.last < 3:
+        return 0.0
+    total = s.initial_cuts[s.n_initial] - s.initial_cuts[0]
+    for i in range(s.last):
+        length = s.blist[i] - s.alist[i]
+        longest = max(longest, length)
+        if _interior(s, i):
+            interior_min = min(interior_min, length)
+    if not (interior_min <= total / 32.0 and longest >= 8.0 * interior_min):
+        return 0.0
+    # a peak holds a share of the integral in its finest intervals; a kink or a jump does not (and
+    # cannot hide: it shows in the error estimate of any interval that contains it)
+    for i in range(s.last):
+        total_mass += s.defabs_list[i]
+        if s.blist[i] - s.alist[i] <= 4.0 * interior_min and _interior(s, i):
+            mass += s.defabs_list[i]
+    if mass < 0.01 * total_mass:
+        return 0.0
+    return max(interior_min, total / 256.0)
+
+
+cdef inline bint _interior(const Qags* s, int i) noexcept nogil:
+    """Whether interval i is much shorter than its distance to the ends and breakpoints. Refinement
+    towards an end or a breakpoint makes intervals about as long as that distance (a geometric chain);
+    an interior feature makes them much shorter."""
+    cdef int j
+    cdef double distance = OFLOW
+    for j in range(s.n_initial + 1):
+        distance = min(distance, min(fabs(s.alist[i] - s.initial_cuts[j]), fabs(s.blist[i] - s.initial_cuts[j])))
+    return 4.0 * (s.blist[i] - s.alist[i]) <= distance
 
 
 # ---------------------------------------------------------------- Python-facing batch of integrals
@@ -964,8 +1011,9 @@ cdef class Batch:
         nfev = np.empty(self.count, dtype=np.int64)
         nsub = np.empty(self.count, dtype=np.int64)
         status = np.empty(self.count, dtype=np.int64)
+        spacing = np.empty(self.count)
         cdef double[:, ::1] iv = integral
-        cdef double[::1] ev = error
+        cdef double[::1] ev = error, pv = spacing
         cdef long long[::1] nv = nfev, sv = nsub, tv = status
         with nogil:
             for i in range(self.count):
@@ -975,7 +1023,8 @@ cdef class Batch:
                 nv[i] = self.states[i].nfev
                 sv[i] = self.states[i].last
                 tv[i] = self.states[i].status
-        return integral, error, nfev, nsub, status
+                pv[i] = probe_spacing(&self.states[i])
+        return integral, error, nfev, nsub, status, spacing
 
 
 def integrate_single(f, tuple args, double a, double b, int mapping, double shift, double epsabs,
@@ -1034,7 +1083,7 @@ def integrate_single(f, tuple args, double a, double b, int mapping, double shif
                                          "vector-valued integrand must be so at every point")
                     buffer[j] = value
                 qags_receive(&s, buffer)
-        return s.result[0], s.abserr, s.nfev, s.last, s.status
+        return s.result[0], s.abserr, s.nfev, s.last, s.status, probe_spacing(&s)
     finally:
         free(buffer)
         qags_free(&s)
@@ -1092,6 +1141,6 @@ def integrate_single_lowlevel(size_t function, size_t user_data, int kind, doubl
     try:
         if code != 0:
             raise MemoryError()
-        return s.result[0], s.abserr, s.nfev, s.last, s.status
+        return s.result[0], s.abserr, s.nfev, s.last, s.status, probe_spacing(&s)
     finally:
         qags_free(&s)
