@@ -18,6 +18,7 @@ import numpy as np
 from scipy import LowLevelCallable
 
 from . import _validation as v
+from ._extensions import _adaptive as _kernel
 from ._extensions._adaptive import Batch, integrate_single, integrate_single_lowlevel
 from ._gauss import gauss_kronrod
 from ._result import IntegrationResult, warn_unsuccessful
@@ -45,6 +46,10 @@ _LOWLEVEL_KINDS = {"double (double)": 0, "double (double, void *)": 1, "double (
 def _kronrod_arrays(name):
     rule = gauss_kronrod(RULES[name])
     return rule.nodes.copy(), rule.weights.copy(), rule.embedded_weights.copy()
+
+
+for _name in RULES:
+    _kernel.set_rule(_name, *_kronrod_arrays(_name))
 
 
 def _pieces(a, b, points):
@@ -120,10 +125,18 @@ def _lowlevel(f):
     """(function pointer, user_data pointer, kind) for a scipy.LowLevelCallable, else None."""
     if not isinstance(f, LowLevelCallable):
         return None
-    return _capsule_pointers(tuple.__getitem__(f, 0), f.signature)
+    capsule = tuple.__getitem__(f, 0)
+    cached = _CAPSULES.get(id(capsule))
+    if cached is None or cached[0] is not capsule:
+        if len(_CAPSULES) > 64:
+            _CAPSULES.clear()
+        cached = _CAPSULES[id(capsule)] = (capsule, _capsule_pointers(capsule, f.signature))
+    return cached[1]
 
 
-@functools.lru_cache(maxsize=64)
+_CAPSULES = {}  # id -> (capsule, pointers); holding the capsule keeps the id from being reused
+
+
 def _capsule_pointers(capsule, signature):
     f = None  # noqa: F841 (the capsule and signature are all that is needed)
     kind = _LOWLEVEL_KINDS.get(signature)
@@ -270,7 +283,26 @@ def quad(f, a, b, *, args=(), atol=0.0, rtol=1e-10, points=None, rule=None, vect
     """
     (lowlevel, args, atol, rtol, a, b, points, rule, vectorized, max_nfev,
      max_subdivisions) = _quad_iv(f, a, b, args, atol, rtol, points, rule, vectorized, max_nfev, max_subdivisions)
-    if isinstance(a, float) and isinstance(b, float) and all(np.ndim(arg) == 0 for arg in args):
+    if isinstance(a, float) and isinstance(b, float) and (not args or all(np.ndim(arg) == 0 for arg in args)):
+        if not points and a != b:
+            # the common case in one compiled call
+            try:
+                out = _kernel.integrate_scalar(f, lowlevel, a, b, args, atol, rtol, max_subdivisions, max_nfev,
+                                               vectorized, rule)
+            except Exception as exc:
+                _note(exc)
+                raise
+            if out is not None:
+                value, error, nfev, nsub, status, spacing = out
+                message = MESSAGES[status]
+                if status == 2 and abs(value) <= error:
+                    message += "; the integral is zero to within rounding, so only `atol` can be met"
+                result = IntegrationResult._fast(value, error, nfev, status, status == 0, message,
+                                                 {"n_subdivisions": nsub})
+                if spacing > 0:
+                    result = _second_look(result, spacing, f, lowlevel, a, b, args, atol, rtol, points, rule,
+                                          vectorized, max_nfev, max_subdivisions)
+                return result if result.success is True else warn_unsuccessful(result)
         return warn_unsuccessful(_quad_one(f, lowlevel, a, b, args, atol, rtol, points, rule, vectorized, max_nfev,
                                            max_subdivisions))
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)

@@ -51,3 +51,33 @@ def test_module_entry_point():
     out = subprocess.run([sys.executable, "-m", "quadlib", "rule", "chebyshev", "2"],
                          capture_output=True, text=True, check=True).stdout
     assert "0.7071067811865476" in out
+
+
+def test_integrate_prints_integral_error_and_nfev(capsys):
+    assert main(["integrate", "exp(-x**2)", "-inf", "inf"]) == 0
+    out = capsys.readouterr().out.split()
+    values = dict(zip(out[0::2], out[1::2]))
+    assert abs(float(values["integral"]) - np.sqrt(np.pi)) < 1e-12
+    assert float(values["error"]) < 1e-10 and int(values["nfev"]) > 0
+
+
+def test_integrate_with_tanh_sinh_and_constant_limits(capsys):
+    assert main(["integrate", "1/sqrt(x)", "0", "1", "--method", "tanh-sinh"]) == 0
+    assert main(["integrate", "np.cos(x)", "0", "pi/2", "--rtol", "1e-12"]) == 0
+    integrals = [float(line.split()[1]) for line in capsys.readouterr().out.splitlines() if line.startswith("integral")]
+    np.testing.assert_allclose(integrals, [2.0, 1.0], rtol=1e-12)
+
+
+@pytest.mark.parametrize("expression", [
+    "__import__('os').system('true')", "x.__class__", "open('/etc/passwd')", "np.load('x')", "lambda: 1",
+    "[x for x in (1,)]", "x[0]", "'text'",
+])
+def test_integrate_rejects_anything_but_numpy_arithmetic(expression, capsys):
+    assert main(["integrate", expression, "0", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "quadlib: error:" in err and "Traceback" not in err
+
+
+def test_integrate_reports_non_convergence(capsys):
+    assert main(["integrate", "1/x", "0", "1"]) == 1
+    assert "not converged" in capsys.readouterr().err

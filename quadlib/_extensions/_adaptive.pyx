@@ -21,7 +21,7 @@ Status codes (the Python layer turns them into messages): 0 converged, 1 max_sub
 Reference: R. Piessens, E. de Doncker-Kapenga, C. W. Überhuber and D. K. Kahaner, "QUADPACK: a
 subroutine package for automatic integration", Springer (1983): routines DQAGSE, DQAGIE, DQPSRT, DQELG.
 """
-from libc.math cimport fabs, pow, isfinite
+from libc.math cimport fabs, pow, isfinite, INFINITY as INF
 from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memcpy
 from libc.string cimport memmove
@@ -1072,10 +1072,12 @@ def integrate_single(f, tuple args, double a, double b, int mapping, double shif
             buffer = <double*> calloc(4 * rule.n + 2, sizeof(double))
             if buffer == NULL:
                 raise MemoryError()
+            no_args = len(args) == 0
             while s.n_points:
                 n = s.n_points
                 for j in range(n):
-                    value = f(s.xreq[j], *args)
+                    # a one-argument call avoids building an argument tuple per point
+                    value = f(s.xreq[j]) if no_args else f(s.xreq[j], *args)
                     if not isinstance(value, float) and (isinstance(value, complex) or np.ndim(value) != 0):
                         if s.nfev == 0 and j == 0:
                             return None
@@ -1144,3 +1146,49 @@ def integrate_single_lowlevel(size_t function, size_t user_data, int kind, doubl
         return s.result[0], s.abserr, s.nfev, s.last, s.status, probe_spacing(&s)
     finally:
         qags_free(&s)
+
+
+_RULE_ARRAYS = {}  # rule name -> (nodes, wk, wg), filled once by the Python layer
+
+
+def set_rule(name, nodes, wk, wg):
+    _RULE_ARRAYS[name] = (nodes, wk, wg)
+
+
+def integrate_scalar(f, lowlevel, double a, double b, tuple args, double atol, double rtol, int limit,
+                     long max_nfev, bint vectorized, rule):
+    """`quad`'s common case in one call: real scalar f (Python or C), scalar limits, no breakpoints.
+
+    Chooses the change of variables and the default rule, runs, and returns
+    (integral, error, nfev, n_subdivisions, status, second_look_spacing), or None when f turns out
+    not to be real scalar-valued (the caller takes the general path).
+    """
+    cdef double lo = a, hi = b, sign = 1.0, shift = 0.0, cut_a, cut_b
+    cdef int mapping
+    if a > b:
+        lo, hi, sign = b, a, -1.0
+    if lo > -INF and hi < INF:
+        mapping, cut_a, cut_b = 0, lo, hi
+    else:
+        cut_a, cut_b = 0.0, 1.0
+        if lo > -INF:
+            mapping, shift = 1, lo
+        elif hi < INF:
+            mapping, shift = 2, hi
+        else:
+            mapping = 3
+    nodes, wk, wg = _RULE_ARRAYS[rule if rule is not None else ("gk21" if mapping == 0 else "gk15")]
+    if lowlevel is not None:
+        function, user_data, kind = lowlevel
+        if kind != 2 and args:
+            raise ValueError("`args` can only be passed to a LowLevelCallable of signature double (int, double *)")
+        extra = np.asarray(args, dtype=np.float64).ravel() if kind == 2 else np.zeros(0)
+        out = integrate_single_lowlevel(function, user_data, kind, extra, cut_a, cut_b, mapping, shift, atol, rtol,
+                                        limit, max_nfev, nodes, wk, wg)
+    else:
+        out = integrate_single(f, args, cut_a, cut_b, mapping, shift, atol, rtol, limit, max_nfev, nodes, wk, wg,
+                               vectorized)
+        if out is None:
+            return None
+    value, error, nfev, nsub, status, spacing = out
+    return sign * value, error, nfev, nsub, status, spacing
