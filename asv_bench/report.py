@@ -84,6 +84,10 @@ def quad_section(quick):
     ours = best_time(lambda: quadlib.quad(llc, 0.0, 200.0, rtol=1e-10, max_subdivisions=500))
     theirs = best_time(lambda: si.quad(llc, 0.0, 200.0, epsabs=0.0, epsrel=1e-10, limit=500))
     print(f"  LowLevelCallable cos on [0, 200]: {ours * 1e6:.1f} us vs {theirs * 1e6:.1f} us, ratio {ours / theirs:.3f}")
+    ours = best_time(lambda: quadlib.quad(llc, 0.0, 1.0, rtol=1e-10))
+    theirs = best_time(lambda: si.quad(llc, 0.0, 1.0, epsabs=0.0, epsrel=1e-10))
+    print(f"  LowLevelCallable cos on [0, 1] (21 points; fixed costs only): {ours * 1e6:.2f} us vs "
+          f"{theirs * 1e6:.2f} us, ratio {ours / theirs:.3f}")
 
     k = np.linspace(0.1, 10.0, 10_000)
     f = lambda x, k: np.exp(-k * x)  # noqa: E731

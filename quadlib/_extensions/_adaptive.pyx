@@ -681,9 +681,8 @@ cdef void qags_receive(Qags* s, const double* fx) noexcept nogil:
         _after_bisection(s, fx)
 
 
-cdef size_t qags_arena_size(int m, int n_cuts, int per) noexcept nogil:
-    """Bytes qags_init carves from an arena for one integral (doubles first, then ints)."""
-    cdef size_t capacity = max(n_cuts - 1, 4)
+cdef size_t qags_arena_size(int m, int n_cuts, int per, int capacity) noexcept nogil:
+    """Bytes qags_init carves from an arena for one integral of `capacity` intervals (doubles first)."""
     cdef size_t doubles = capacity * (4 + m) + max(2, n_cuts - 1) * per + 2 * m + (per + 2 * m) + n_cuts
     cdef size_t ints = 2 * capacity + max(n_cuts - 1, 2)
     return doubles * sizeof(double) + ints * sizeof(int)
@@ -707,12 +706,14 @@ cdef int qags_init(Qags* s, int m, int limit, long max_nfev, int mapping, double
     s.epsrel = epsrel
     s.extrapolate = m == 1
     s.rule = rule
-    s.capacity = max(n_cuts - 1, 4)
+    # a lone integral starts with room for 64 intervals (one allocation, no early growth); integrals
+    # in a batch start small, since most of thousands converge at once
+    s.capacity = max(n_cuts - 1, 4 if arena != NULL else min(max(limit, 4), 64))
     s.rlist2 = NULL  # allocated when extrapolation starts
     s.owns_intervals = False
     s.arena_start = NULL
     if arena == NULL:
-        arena = <char*> calloc(qags_arena_size(m, n_cuts, per), 1)
+        arena = <char*> calloc(qags_arena_size(m, n_cuts, per, s.capacity), 1)
         if arena == NULL:
             return -1
         s.arena_start = arena
@@ -849,7 +850,7 @@ cdef class Batch:
         cdef int per
         for i in range(self.count):
             per = self.rule.n * (2 if mapping[i] == 3 else 1)
-            total += (qags_arena_size(m, n_cuts[i], per) + 15) // 16 * 16
+            total += (qags_arena_size(m, n_cuts[i], per, max(n_cuts[i] - 1, 4)) + 15) // 16 * 16
         self.arena = <char*> calloc(max(total, 1), 1)
         if self.arena == NULL:
             raise MemoryError()
@@ -857,7 +858,7 @@ cdef class Batch:
         with nogil:
             for i in range(self.count):
                 per = self.rule.n * (2 if mapping[i] == 3 else 1)
-                size = (qags_arena_size(m, n_cuts[i], per) + 15) // 16 * 16
+                size = (qags_arena_size(m, n_cuts[i], per, max(n_cuts[i] - 1, 4)) + 15) // 16 * 16
                 if qags_init(&self.states[i], m, limit, max_nfev, mapping[i], shift[i], &cuts[i, 0], n_cuts[i],
                              epsabs, epsrel, &self.rule, cursor) != 0:
                     failed = 1
