@@ -19,7 +19,7 @@ from scipy import LowLevelCallable
 
 from . import _validation as v
 from ._extensions import _adaptive as _kernel
-from ._extensions._adaptive import Batch, integrate_single, integrate_single_lowlevel
+from ._extensions._adaptive import Batch
 from ._gauss import gauss_kronrod
 from ._result import IntegrationResult, warn_unsuccessful
 
@@ -281,6 +281,16 @@ def quad(f, a, b, *, args=(), atol=0.0, rtol=1e-10, points=None, rule=None, vect
     ----------
     R. Piessens et al., "QUADPACK", Springer (1983), routines QAGS and QAGI.
     """
+    try:
+        out = _kernel.quick_quad(f, a, b, args, atol, rtol, points, rule, vectorized, max_nfev, max_subdivisions)
+    except Exception as exc:
+        _note(exc)
+        raise
+    if out is not None:
+        if out[4] == 0 and out[5] == 0:  # converged, and no second look due
+            return IntegrationResult._fast(out[0], out[1], out[2], 0, True, "converged", {"n_subdivisions": out[3]})
+        return _scalar_result(out, f, _lowlevel(f), float(a), float(b), args, atol, rtol, vectorized, max_nfev,
+                              max_subdivisions)
     (lowlevel, args, atol, rtol, a, b, points, rule, vectorized, max_nfev,
      max_subdivisions) = _quad_iv(f, a, b, args, atol, rtol, points, rule, vectorized, max_nfev, max_subdivisions)
     if isinstance(a, float) and isinstance(b, float) and (not args or all(np.ndim(arg) == 0 for arg in args)):
@@ -293,16 +303,8 @@ def quad(f, a, b, *, args=(), atol=0.0, rtol=1e-10, points=None, rule=None, vect
                 _note(exc)
                 raise
             if out is not None:
-                value, error, nfev, nsub, status, spacing = out
-                message = MESSAGES[status]
-                if status == 2 and abs(value) <= error:
-                    message += "; the integral is zero to within rounding, so only `atol` can be met"
-                result = IntegrationResult._fast(value, error, nfev, status, status == 0, message,
-                                                 {"n_subdivisions": nsub})
-                if spacing > 0:
-                    result = _second_look(result, spacing, f, lowlevel, a, b, args, atol, rtol, points, rule,
-                                          vectorized, max_nfev, max_subdivisions)
-                return result if result.success is True else warn_unsuccessful(result)
+                return _scalar_result(out, f, lowlevel, a, b, args, atol, rtol, vectorized, max_nfev,
+                                      max_subdivisions, rule)
         return warn_unsuccessful(_quad_one(f, lowlevel, a, b, args, atol, rtol, points, rule, vectorized, max_nfev,
                                            max_subdivisions))
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
@@ -318,6 +320,21 @@ def quad(f, a, b, *, args=(), atol=0.0, rtol=1e-10, points=None, rule=None, vect
                          [np.broadcast_to(arg, shape).ravel() for arg in array_args], atol, rtol, rule,
                          vectorized, max_nfev, max_subdivisions, shape)
     return warn_unsuccessful(result)
+
+
+def _scalar_result(out, f, lowlevel, a, b, args, atol, rtol, vectorized, max_nfev, max_subdivisions, rule=None):
+    """The IntegrationResult of one compiled scalar run, with its second look and warning if due."""
+    value, error, nfev, nsub, status, spacing = out
+    if status == 0 and spacing == 0:
+        return IntegrationResult._fast(value, error, nfev, 0, True, "converged", {"n_subdivisions": nsub})
+    message = MESSAGES[status]
+    if status == 2 and abs(value) <= error:
+        message += "; the integral is zero to within rounding, so only `atol` can be met"
+    result = IntegrationResult._fast(value, error, nfev, status, status == 0, message, {"n_subdivisions": nsub})
+    if spacing > 0:
+        result = _second_look(result, spacing, f, lowlevel, a, b, args, atol, rtol, (), rule, vectorized, max_nfev,
+                              max_subdivisions)
+    return warn_unsuccessful(result, stacklevel=4)
 
 
 def _orient(a, b):
@@ -360,33 +377,16 @@ def _second_look(first, spacing, f, lowlevel, a, b, args, atol, rtol, points, ru
 def _quad_pass(f, lowlevel, a, b, args, atol, rtol, points, rule, vectorized, max_nfev, max_subdivisions):
     """One run of the adaptive algorithm: (result, spacing for a second look or 0)."""
     if not points:
-        # the common case, with the least overhead: one real scalar integral over one piece
-        lo, hi, sign = (a, b, 1.0) if a <= b else (b, a, -1.0)
-        if lo > -np.inf and hi < np.inf:
-            mapping, shift, cut_a, cut_b = 0, 0.0, lo, hi
-        else:
-            mapping = 1 if lo > -np.inf else (2 if hi < np.inf else 3)
-            shift, cut_a, cut_b = (lo if mapping == 1 else hi if mapping == 2 else 0.0), 0.0, 1.0
-        nodes, wk, wg = _kronrod_arrays(rule or ("gk21" if mapping == 0 else "gk15"))
-        if lowlevel is not None:
-            function, user_data, kind = lowlevel
-            if kind != 2 and args:
-                raise ValueError("`args` can only be passed to a LowLevelCallable of signature double (int, double *)")
-            extra = np.asarray(args, dtype=float).ravel() if kind == 2 else _NO_ARGS
-            value, error, nfev, nsub, status, spacing = integrate_single_lowlevel(
-                function, user_data, kind, extra, cut_a, cut_b, mapping, shift, atol, rtol, max_subdivisions,
-                max_nfev, nodes, wk, wg)
-            return IntegrationResult._fast(sign * value, error, nfev, status, status == 0, MESSAGES[status],
-                                           {"n_subdivisions": nsub}), spacing
+        # one real scalar integral over one piece, in one compiled call
         try:
-            out = integrate_single(f, args, cut_a, cut_b, mapping, shift, atol, rtol, max_subdivisions, max_nfev,
-                                   nodes, wk, wg, vectorized)
+            out = _kernel.integrate_scalar(f, lowlevel, a, b, args, atol, rtol, max_subdivisions, max_nfev,
+                                           vectorized, rule)
         except Exception as exc:
             _note(exc)
             raise
         if out is not None:
             value, error, nfev, nsub, status, spacing = out
-            return IntegrationResult._fast(sign * value, error, nfev, status, status == 0, MESSAGES[status],
+            return IntegrationResult._fast(value, error, nfev, status, status == 0, MESSAGES[status],
                                            {"n_subdivisions": nsub}), spacing
     lo, hi, sign = _orient(a, b)
     pieces = _pieces(lo, hi, points)
@@ -516,3 +516,6 @@ def _stack(results, shape):
                              np.array([r.nfev for r in results]).reshape(shape), status.reshape(shape),
                              (status == 0).reshape(shape), _batch_message(status),
                              extra={"n_subdivisions": np.array([r.n_subdivisions for r in results]).reshape(shape)})
+
+
+_kernel.configure_lowlevel(LowLevelCallable, _lowlevel)

@@ -45,8 +45,14 @@ class IntegrationResult:
     def _fast(cls, integral, error, nfev, status, success, message, extra):
         """The same object as ``cls(...)`` without the frozen-dataclass __init__ (hot paths)."""
         obj = object.__new__(cls)
-        obj.__dict__.update(integral=integral, error=error, nfev=nfev, status=status, success=success,
-                            message=message, extra=extra)
+        fields = obj.__dict__
+        fields["integral"] = integral
+        fields["error"] = error
+        fields["nfev"] = nfev
+        fields["status"] = status
+        fields["success"] = success
+        fields["message"] = message
+        fields["extra"] = extra
         return obj
 
     def __getattr__(self, name):

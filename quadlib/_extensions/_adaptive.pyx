@@ -1029,8 +1029,13 @@ cdef class Batch:
 
 
 def integrate_single(f, tuple args, double a, double b, int mapping, double shift, double epsabs,
-                     double epsrel, int limit, long max_nfev, double[::1] nodes, double[::1] wk,
-                     double[::1] wg, bint vectorized):
+                     double epsrel, int limit, long max_nfev, rule_name, bint vectorized):
+    return _integrate_single(f, args, a, b, mapping, shift, epsabs, epsrel, limit, max_nfev,
+                             _rule_pointer(rule_name), vectorized)
+
+
+cdef object _integrate_single(f, tuple args, double a, double b, int mapping, double shift, double epsabs,
+                              double epsrel, int limit, long max_nfev, KronrodRule* rule, bint vectorized):
     """One real scalar integral over one piece, with the least overhead: the common case of `quad`.
 
     Returns (integral, error, nfev, n_subdivisions, status), or None before any evaluation is
@@ -1038,19 +1043,14 @@ def integrate_single(f, tuple args, double a, double b, int mapping, double shif
     general path). a, b are x-limits for mapping 0 and t-limits (0, 1) otherwise.
     """
     cdef Qags s
-    cdef KronrodRule rule
     cdef double cuts[2]
     cdef double* buffer = NULL
     cdef int j, n
     cdef double[::1] xv
     cdef double[::1] yv
-    rule.n = nodes.shape[0]
-    rule.x = &nodes[0]
-    rule.wk = &wk[0]
-    rule.wg = &wg[0]
     cuts[0] = a
     cuts[1] = b
-    if qags_init(&s, 1, limit, max_nfev, mapping, shift, cuts, 2, epsabs, epsrel, &rule, NULL) != 0:
+    if qags_init(&s, 1, limit, max_nfev, mapping, shift, cuts, 2, epsabs, epsrel, rule, NULL) != 0:
         qags_free(&s)
         raise MemoryError()
     try:
@@ -1092,41 +1092,36 @@ def integrate_single(f, tuple args, double a, double b, int mapping, double shif
         qags_free(&s)
 
 
-def integrate_single_lowlevel(size_t function, size_t user_data, int kind, double[::1] extra, double a, double b,
-                              int mapping, double shift, double epsabs, double epsrel, int limit, long max_nfev,
-                              double[::1] nodes, double[::1] wk, double[::1] wg):
+cdef object _integrate_single_lowlevel(size_t function, size_t user_data, int kind, tuple args, double a,
+                                      double b, int mapping, double shift, double epsabs, double epsrel, int limit,
+                                      long max_nfev, KronrodRule* rule):
     """One integral of a C function over one piece, entirely without the GIL.
 
     Returns (integral, error, nfev, n_subdivisions, status); `kind` as in Batch.run_lowlevel.
     """
     cdef Qags s
-    cdef KronrodRule rule
     cdef double cuts[2]
     cdef double buffer[256]
     cdef double* packed
-    cdef int j, n, npack = extra.shape[0] + 1, code
+    cdef int j, n, npack = len(args) + 1, code
     cdef double (*f0)(double) noexcept nogil
     cdef double (*f1)(double, void*) noexcept nogil
     cdef double (*f2)(int, double*) noexcept nogil
     f0 = <double (*)(double) noexcept nogil> function
     f1 = <double (*)(double, void*) noexcept nogil> function
     f2 = <double (*)(int, double*) noexcept nogil> function
-    if 4 * nodes.shape[0] > 256:
+    if 4 * rule.n > 256:
         raise ValueError("rule too large for the low-level path")
-    rule.n = nodes.shape[0]
-    rule.x = &nodes[0]
-    rule.wk = &wk[0]
-    rule.wg = &wg[0]
     cuts[0] = a
     cuts[1] = b
     packed = <double*> calloc(npack, sizeof(double))
     if packed == NULL:
         raise MemoryError()
+    for j in range(npack - 1):
+        packed[j + 1] = args[j]
     with nogil:
-        code = qags_init(&s, 1, limit, max_nfev, mapping, shift, cuts, 2, epsabs, epsrel, &rule, NULL)
+        code = qags_init(&s, 1, limit, max_nfev, mapping, shift, cuts, 2, epsabs, epsrel, rule, NULL)
         if code == 0:
-            for j in range(npack - 1):
-                packed[j + 1] = extra[j]
             while s.n_points:
                 n = s.n_points
                 if kind == 0:
@@ -1149,11 +1144,25 @@ def integrate_single_lowlevel(size_t function, size_t user_data, int kind, doubl
         qags_free(&s)
 
 
-_RULE_ARRAYS = {}  # rule name -> (nodes, wk, wg), filled once by the Python layer
+_RULE_ARRAYS = {}  # rule name -> (index, nodes, wk, wg), filled once by the Python layer
+cdef KronrodRule _RULES[16]
 
 
 def set_rule(name, nodes, wk, wg):
-    _RULE_ARRAYS[name] = (nodes, wk, wg)
+    """Register a Gauss–Kronrod rule under `name` (the arrays are kept alive here)."""
+    cdef double[::1] x = nodes, k = wk, g = wg
+    index = _RULE_ARRAYS[name][0] if name in _RULE_ARRAYS else len(_RULE_ARRAYS)
+    if index >= 16:
+        raise ValueError("too many rules")
+    _RULE_ARRAYS[name] = (index, nodes, wk, wg)
+    _RULES[index].n = x.shape[0]
+    _RULES[index].x = &x[0]
+    _RULES[index].wk = &k[0]
+    _RULES[index].wg = &g[0]
+
+
+cdef KronrodRule* _rule_pointer(name) except NULL:
+    return &_RULES[<int> _RULE_ARRAYS[name][0]]
 
 
 def integrate_scalar(f, lowlevel, double a, double b, tuple args, double atol, double rtol, int limit,
@@ -1178,18 +1187,54 @@ def integrate_scalar(f, lowlevel, double a, double b, tuple args, double atol, d
             mapping, shift = 2, hi
         else:
             mapping = 3
-    nodes, wk, wg = _RULE_ARRAYS[rule if rule is not None else ("gk21" if mapping == 0 else "gk15")]
+    cdef KronrodRule* kronrod = _rule_pointer(rule if rule is not None else ("gk21" if mapping == 0 else "gk15"))
     if lowlevel is not None:
         function, user_data, kind = lowlevel
         if kind != 2 and args:
             raise ValueError("`args` can only be passed to a LowLevelCallable of signature double (int, double *)")
-        extra = np.asarray(args, dtype=np.float64).ravel() if kind == 2 else np.zeros(0)
-        out = integrate_single_lowlevel(function, user_data, kind, extra, cut_a, cut_b, mapping, shift, atol, rtol,
-                                        limit, max_nfev, nodes, wk, wg)
+        out = _integrate_single_lowlevel(function, user_data, kind, args if kind == 2 else (), cut_a, cut_b,
+                                         mapping, shift, atol, rtol, limit, max_nfev, kronrod)
     else:
-        out = integrate_single(f, args, cut_a, cut_b, mapping, shift, atol, rtol, limit, max_nfev, nodes, wk, wg,
-                               vectorized)
+        out = _integrate_single(f, args, cut_a, cut_b, mapping, shift, atol, rtol, limit, max_nfev, kronrod,
+                                vectorized)
         if out is None:
             return None
     value, error, nfev, nsub, status, spacing = out
     return sign * value, error, nfev, nsub, status, spacing
+
+
+_LOWLEVEL = {"type": None, "pointers": None}  # set by the Python layer: LowLevelCallable, its pointer reader
+
+
+def configure_lowlevel(llc_type, pointers):
+    _LOWLEVEL["type"] = llc_type
+    _LOWLEVEL["pointers"] = pointers
+
+
+def quick_quad(f, a, b, args, atol, rtol, points, rule, vectorized, max_nfev, max_subdivisions):
+    """`quad` for the call everyone makes: float limits, float tolerances, scalar args, no breakpoints.
+
+    This is dispatch, not validation: any argument of another type or value returns None, and the
+    Python layer validates it and takes the general path. Returns the tuple of `integrate_scalar`.
+    """
+    if points is not None or rule is not None or type(args) is not tuple:
+        return None
+    if not ((type(a) is float or type(a) is int) and (type(b) is float or type(b) is int)):
+        return None
+    if type(atol) is not float or type(rtol) is not float or type(max_nfev) is not int \
+            or type(max_subdivisions) is not int:
+        return None
+    cdef double lo = a, hi = b, at = atol, rt = rtol
+    if not (at >= 0.0 and rt >= 0.0 and (at > 0.0 or rt > 0.0)) or lo != lo or hi != hi or lo == hi:
+        return None
+    if max_nfev <= 0 or max_subdivisions <= 0 or max_subdivisions > 2 ** 30:
+        return None
+    for arg in args:
+        if type(arg) is not float and type(arg) is not int:
+            return None
+    lowlevel = None
+    if isinstance(f, _LOWLEVEL["type"]):
+        lowlevel = _LOWLEVEL["pointers"](f)
+    elif not callable(f):
+        return None
+    return integrate_scalar(f, lowlevel, lo, hi, args, at, rt, max_subdivisions, max_nfev, bool(vectorized), None)
