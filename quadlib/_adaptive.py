@@ -294,17 +294,6 @@ def quad(f, a, b, *, args=(), atol=0.0, rtol=1e-10, points=None, rule=None, vect
     (lowlevel, args, atol, rtol, a, b, points, rule, vectorized, max_nfev,
      max_subdivisions) = _quad_iv(f, a, b, args, atol, rtol, points, rule, vectorized, max_nfev, max_subdivisions)
     if isinstance(a, float) and isinstance(b, float) and (not args or all(np.ndim(arg) == 0 for arg in args)):
-        if not points and a != b:
-            # the common case in one compiled call
-            try:
-                out = _kernel.integrate_scalar(f, lowlevel, a, b, args, atol, rtol, max_subdivisions, max_nfev,
-                                               vectorized, rule)
-            except Exception as exc:
-                _note(exc)
-                raise
-            if out is not None:
-                return _scalar_result(out, f, lowlevel, a, b, args, atol, rtol, vectorized, max_nfev,
-                                      max_subdivisions, rule)
         return warn_unsuccessful(_quad_one(f, lowlevel, a, b, args, atol, rtol, points, rule, vectorized, max_nfev,
                                            max_subdivisions))
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
@@ -322,15 +311,19 @@ def quad(f, a, b, *, args=(), atol=0.0, rtol=1e-10, points=None, rule=None, vect
     return warn_unsuccessful(result)
 
 
+def _message(status, value, error):
+    if status == 2 and abs(value) <= error:
+        return MESSAGES[2] + "; the integral is zero to within rounding, so only `atol` can be met"
+    return MESSAGES[status]
+
+
 def _scalar_result(out, f, lowlevel, a, b, args, atol, rtol, vectorized, max_nfev, max_subdivisions, rule=None):
     """The IntegrationResult of one compiled scalar run, with its second look and warning if due."""
     value, error, nfev, nsub, status, spacing = out
     if status == 0 and spacing == 0:
         return IntegrationResult._fast(value, error, nfev, 0, True, "converged", {"n_subdivisions": nsub})
-    message = MESSAGES[status]
-    if status == 2 and abs(value) <= error:
-        message += "; the integral is zero to within rounding, so only `atol` can be met"
-    result = IntegrationResult._fast(value, error, nfev, status, status == 0, message, {"n_subdivisions": nsub})
+    result = IntegrationResult._fast(value, error, nfev, status, status == 0, _message(status, value, error),
+                                     {"n_subdivisions": nsub})
     if spacing > 0:
         result = _second_look(result, spacing, f, lowlevel, a, b, args, atol, rtol, (), rule, vectorized, max_nfev,
                               max_subdivisions)
@@ -386,7 +379,7 @@ def _quad_pass(f, lowlevel, a, b, args, atol, rtol, points, rule, vectorized, ma
             raise
         if out is not None:
             value, error, nfev, nsub, status, spacing = out
-            return IntegrationResult._fast(value, error, nfev, status, status == 0, MESSAGES[status],
+            return IntegrationResult._fast(value, error, nfev, status, status == 0, _message(status, value, error),
                                            {"n_subdivisions": nsub}), spacing
     lo, hi, sign = _orient(a, b)
     pieces = _pieces(lo, hi, points)

@@ -227,8 +227,8 @@ def composite_trapezoid(f, a, b, n, *, args=()):
     Notes
     -----
     ``newton_cotes(2).integrate(f, a, b, panels=n)``. The error is ``O(h**2)`` with
-    ``h = (b - a) / n`` for a smooth integrand. Each panel passes its own endpoints to `f`, so the
-    ``n - 1`` interior points shared by two panels appear twice among the ``2 n`` abscissae.
+    ``h = (b - a) / n`` for a smooth integrand. Neighbouring panels share
+    their endpoint, which is evaluated once: ``n + 1`` abscissae.
 
     References
     ----------{references}
@@ -249,8 +249,8 @@ def composite_simpson(f, a, b, n, *, args=()):
     Notes
     -----
     ``newton_cotes(3).integrate(f, a, b, panels=n // 2)``. The error is ``O(h**4)`` with
-    ``h = (b - a) / n`` for a smooth integrand. Each panel passes its own endpoints to `f`, so points
-    shared by two panels appear twice among the ``3 n / 2`` abscissae.
+    ``h = (b - a) / n`` for a smooth integrand. Shared panel endpoints are
+    evaluated once: ``n + 1`` abscissae.
 
     References
     ----------{references}
@@ -271,8 +271,8 @@ def composite_simpson38(f, a, b, n, *, args=()):
     Notes
     -----
     ``newton_cotes(4).integrate(f, a, b, panels=n // 3)``. The error is ``O(h**4)`` with
-    ``h = (b - a) / n`` for a smooth integrand. Each panel passes its own endpoints to `f`, so points
-    shared by two panels appear twice among the ``4 n / 3`` abscissae.
+    ``h = (b - a) / n`` for a smooth integrand. Shared panel endpoints are
+    evaluated once: ``n + 1`` abscissae.
 
     References
     ----------{references}
@@ -293,9 +293,8 @@ def composite_boole(f, a, b, n, *, args=()):
     Notes
     -----
     ``newton_cotes(5).integrate(f, a, b, panels=n // 4)``, with weights ``(7, 32, 12, 32, 7) h/45``
-    per panel. The error is ``O(h**6)`` with ``h = (b - a) / n`` for a smooth integrand. Each panel
-    passes its own endpoints to `f`, so points shared by two panels appear twice among the
-    ``5 n / 4`` abscissae.
+    per panel. The error is ``O(h**6)`` with ``h = (b - a) / n`` for a smooth integrand. Shared panel
+    endpoints are evaluated once: ``n + 1`` abscissae.
 
     References
     ----------{references}

@@ -122,81 +122,61 @@ cdef void _write_abscissae(Qags* s, double a, double b, double* out) noexcept no
             out[2 * i + 1] = -(1.0 - t) / t
 
 
+cdef bint _kronrod_sums(const KronrodRule* rule, const double* g, double half, double* result, double* error,
+                       double* resabs_out, double* resasc_out) noexcept nogil:
+    """QUADPACK's DQK21 on values g at the rule's nodes of an interval of half-length `half`: the Kronrod
+    value, the error estimate, int|f| and int|f - mean|. False if a value is not finite."""
+    cdef int i
+    cdef double resk = 0.0, resg = 0.0, resabs = 0.0, resasc = 0.0, mean, err
+    for i in range(rule.n):
+        if not isfinite(g[i]):
+            return False
+        resk += rule.wk[i] * g[i]
+        resg += rule.wg[i] * g[i]
+        resabs += rule.wk[i] * fabs(g[i])
+    mean = 0.5 * resk
+    for i in range(rule.n):
+        resasc += rule.wk[i] * fabs(g[i] - mean)
+    result[0] = resk * half
+    resabs *= fabs(half)
+    resasc *= fabs(half)
+    err = fabs((resk - resg) * half)
+    if resasc != 0.0 and err != 0.0:
+        err = resasc * min(1.0, pow(200.0 * err / resasc, 1.5))
+    if resabs > UFLOW / (50.0 * EPMACH):
+        err = max(EPMACH * 50.0 * resabs, err)
+    error[0] = err
+    resabs_out[0] = resabs
+    resasc_out[0] = resasc
+    return True
+
+
 cdef bint _panel(Qags* s, double a, double b, const double* fx, double* result, double* error,
                  double* resabs_out, double* resasc_out) noexcept nogil:
-    """Kronrod value, QUADPACK error estimate, int|f| and int|f - mean| on [a, b] from the raw values
-    fx (points x m). Returns False if a value is not finite."""
+    """_kronrod_sums for every component of the raw values fx (points x m) on [a, b], undoing the change
+    of variables; the error and the integrals of |f| are the largest over the components."""
     cdef int i, c, n = s.rule.n, m = s.m
-    cdef double centre = 0.5 * (a + b), half = 0.5 * (b - a), t, jac, g, resk, resg, resabs, resasc, mean, err
-    cdef double* gvals = s.scratch  # n values of one component
-    cdef double worst = 0.0, worst_abs = 0.0, worst_asc = 0.0
-    if m == 1 and s.mapping == 0:
-        # the common case, kept free of the per-value branches below
-        resk = 0.0
-        resg = 0.0
-        resabs = 0.0
-        for i in range(n):
-            g = fx[i]
-            if not isfinite(g):
-                return False
-            resk += s.rule.wk[i] * g
-            resg += s.rule.wg[i] * g
-            resabs += s.rule.wk[i] * fabs(g)
-        mean = 0.5 * resk
-        resasc = 0.0
-        for i in range(n):
-            resasc += s.rule.wk[i] * fabs(fx[i] - mean)
-        result[0] = resk * half
-        resabs *= fabs(half)
-        resasc *= fabs(half)
-        err = fabs((resk - resg) * half)
-        if resasc != 0.0 and err != 0.0:
-            err = resasc * min(1.0, pow(200.0 * err / resasc, 1.5))
-        if resabs > UFLOW / (50.0 * EPMACH):
-            err = max(EPMACH * 50.0 * resabs, err)
-        error[0] = err
-        resabs_out[0] = resabs
-        resasc_out[0] = resasc
-        return True
+    cdef double centre = 0.5 * (a + b), half = 0.5 * (b - a), t, jac, err, resabs, resasc
+    cdef double* g = s.scratch  # n values of one component
+    if m == 1 and s.mapping == 0:  # the common case: the raw values are the values
+        return _kronrod_sums(s.rule, fx, half, result, error, resabs_out, resasc_out)
+    error[0] = resabs_out[0] = resasc_out[0] = 0.0
     for c in range(m):
-        resk = 0.0
-        resg = 0.0
-        resabs = 0.0
         for i in range(n):
             if s.mapping == 0:
-                g = fx[i * m + c]
+                g[i] = fx[i * m + c]
             else:
                 t = centre + half * s.rule.x[i]
                 jac = 1.0 / (t * t)
                 if s.mapping == 3:
-                    g = (fx[(2 * i) * m + c] + fx[(2 * i + 1) * m + c]) * jac
+                    g[i] = (fx[(2 * i) * m + c] + fx[(2 * i + 1) * m + c]) * jac
                 else:
-                    g = fx[i * m + c] * jac
-            if not isfinite(g):
-                return False
-            gvals[i] = g
-            resk += s.rule.wk[i] * g
-            resg += s.rule.wg[i] * g
-            resabs += s.rule.wk[i] * fabs(g)
-        mean = 0.5 * resk
-        resasc = 0.0
-        for i in range(n):
-            resasc += s.rule.wk[i] * fabs(gvals[i] - mean)
-        result[c] = resk * half
-        resabs *= fabs(half)
-        resasc *= fabs(half)
-        err = fabs((resk - resg) * half)
-        if resasc != 0.0 and err != 0.0:
-            err = resasc * min(1.0, pow(200.0 * err / resasc, 1.5))
-        if resabs > UFLOW / (50.0 * EPMACH):
-            err = max(EPMACH * 50.0 * resabs, err)
-        if err >= worst:
-            worst = err
-        worst_abs = max(worst_abs, resabs)
-        worst_asc = max(worst_asc, resasc)
-    error[0] = worst
-    resabs_out[0] = worst_abs
-    resasc_out[0] = worst_asc
+                    g[i] = fx[i * m + c] * jac
+        if not _kronrod_sums(s.rule, g, half, &result[c], &err, &resabs, &resasc):
+            return False
+        error[0] = max(error[0], err)
+        resabs_out[0] = max(resabs_out[0], resabs)
+        resasc_out[0] = max(resasc_out[0], resasc)
     return True
 
 
@@ -484,6 +464,17 @@ cdef void _after_initial(Qags* s) noexcept nogil:
         _finalize(s)
 
 
+cdef inline void _store(Qags* s, int i, double a, double b, const double* area, double error,
+                        double defabs) noexcept nogil:
+    cdef int c
+    s.alist[i] = a
+    s.blist[i] = b
+    s.elist[i] = error
+    s.defabs_list[i] = defabs
+    for c in range(s.m):
+        s.rlist[i * s.m + c] = area[c]
+
+
 cdef inline bint _large(const Qags* s, int level, double length) noexcept nogil:
     """Whether an interval counts as large for the extrapolation: by length (QAGS) or level (QAGP)."""
     if s.by_level:
@@ -541,30 +532,14 @@ cdef void _after_bisection(Qags* s, const double* fx) noexcept nogil:
         s.status = ROUNDOFF
     if max(fabs(a1), fabs(b2)) <= (1.0 + 100.0 * EPMACH) * (fabs(b1) + 1000.0 * UFLOW):
         s.status = BAD_INTEGRAND
-    # store the halves: maxerr keeps the one with the larger error
+    # store the halves: maxerr keeps the one with the larger error, the new slot `last` the other
     _order_remove(s, maxerr, last)
     if error2 > error1:
-        s.alist[maxerr] = b1
-        s.alist[last] = a1
-        s.blist[last] = b1
-        s.elist[maxerr] = error2
-        s.elist[last] = error1
-        s.defabs_list[maxerr] = defab2
-        s.defabs_list[last] = defab1
-        for c in range(s.m):
-            s.rlist[maxerr * s.m + c] = area2[c]
-            s.rlist[last * s.m + c] = area1[c]
+        _store(s, maxerr, b1, b2, area2, error2, defab2)
+        _store(s, last, a1, b1, area1, error1, defab1)
     else:
-        s.alist[last] = b1
-        s.blist[maxerr] = b1
-        s.blist[last] = b2
-        s.elist[maxerr] = error1
-        s.elist[last] = error2
-        s.defabs_list[maxerr] = defab1
-        s.defabs_list[last] = defab2
-        for c in range(s.m):
-            s.rlist[maxerr * s.m + c] = area1[c]
-            s.rlist[last * s.m + c] = area2[c]
+        _store(s, maxerr, a1, b1, area1, error1, defab1)
+        _store(s, last, b1, b2, area2, error2, defab2)
     s.level[last] = s.level[maxerr] + 1
     s.level[maxerr] += 1
     position = _order_insert(s, maxerr, last - 1)
