@@ -20,6 +20,7 @@ from ._newton_cotes import (
     composite_trapezoid, newton_cotes, romberg,
 )
 from ._result import IntegrationResult, IntegrationWarning
+from ._sparse import leja, product_rule, sparse_grid
 from ._rule import Rule
 from ._sampled import cumulative_trapezoid, simpson, trapezoid
 
@@ -37,5 +38,7 @@ __all__ = [
     "gauss_hermite", "gauss_radau", "gauss_lobatto", "gauss_kronrod", "gauss_from_recurrence",
     "gauss_from_moments", "gauss_from_weight",
     # nested rules
-    "clenshaw_curtis", "fejer", "gauss_patterson", "genz_keister",
+    "clenshaw_curtis", "fejer", "gauss_patterson", "genz_keister", "leja",
+    # multi-dimensional rules
+    "product_rule", "sparse_grid",
 ]

@@ -23,10 +23,11 @@ class Rule:
 
     Attributes
     ----------
-    nodes, weights : ndarray of float64, shape (n,)
-        Abscissae in increasing order, and their weights.
-    domain : tuple of float
-        The reference interval; may hold ``-inf``/``inf``.
+    nodes : ndarray of float64, shape (n,) or (n, d)
+        Abscissae (in increasing order in 1-D); one row per point for a d-dimensional rule.
+    weights : ndarray of float64, shape (n,)
+    domain : tuple
+        The reference interval ``(lo, hi)``, or one such pair per dimension; may hold ``-inf``/``inf``.
     weight_function : str
         The weight ``w(x)`` the rule integrates against, in words (``"1"`` for none).
     degree : int
@@ -56,14 +57,25 @@ class Rule:
             value = getattr(self, name)
             if value is not None:
                 object.__setattr__(self, name, _frozen(value))
-        if self.nodes.shape != self.weights.shape:
-            raise ValueError(f"`weights` must have the shape of `nodes`, {self.nodes.shape}, got {self.weights.shape}")
-        object.__setattr__(self, "domain", tuple(float(d) for d in self.domain))
+        if self.nodes.shape[:1] != self.weights.shape or self.weights.ndim != 1 or self.nodes.ndim > 2:
+            raise ValueError(f"`weights` must have one entry per node, {self.nodes.shape[0]}, got {self.weights.shape}")
+        if self.nodes.ndim == 1:
+            object.__setattr__(self, "domain", tuple(float(d) for d in self.domain))
+        else:
+            domain = tuple((float(lo), float(hi)) for lo, hi in self.domain)
+            if len(domain) != self.nodes.shape[1]:
+                raise ValueError(f"`domain` must have one (lo, hi) pair per dimension ({self.nodes.shape[1]})")
+            object.__setattr__(self, "domain", domain)
 
     @property
     def n(self):
         """Number of nodes."""
         return self.nodes.shape[0]
+
+    @property
+    def dim(self):
+        """Number of dimensions."""
+        return 1 if self.nodes.ndim == 1 else self.nodes.shape[1]
 
     @property
     def finite(self):
@@ -74,11 +86,14 @@ class Rule:
         return self.n
 
     def __repr__(self):
-        return (f"Rule(family={self.family!r}, n={self.n}, degree={self.degree}, "
+        dims = f", dim={self.dim}" if self.dim > 1 else ""
+        return (f"Rule(family={self.family!r}, n={self.n}{dims}, degree={self.degree}, "
                 f"domain={self.domain}, weight_function={self.weight_function!r})")
 
     def _points(self, a, b, panels):
         """Abscissae and weights of the rule mapped (composite over `panels`) onto [a, b]."""
+        if self.dim > 1:
+            return self._box_points(a, b, panels)
         if self.finite:
             lo, hi = self.domain
             a = lo if a is None else v.real_scalar(a, "a")
@@ -106,6 +121,28 @@ class Rule:
             raise ValueError(f"`panels` must be 1 for a rule on an infinite domain, got {panels}")
         embedded = self.embedded_weights if self.embedded_weights is not None else 0 * self.weights
         return self.nodes, self.weights, embedded
+
+    def _box_points(self, a, b, panels):
+        """A d-dimensional rule mapped affinely onto the box [a, b] (a, b of length d)."""
+        if v.positive_int(panels, "panels") != 1:
+            raise ValueError(f"`panels` must be 1 for a {self.dim}-dimensional rule, got {panels}")
+        lo, hi = np.array(self.domain).T
+        embedded = 0 * self.weights if self.embedded_weights is None else self.embedded_weights
+        if a is None and b is None:
+            return self.nodes, self.weights, embedded
+        if not self.finite:
+            raise ValueError(f"`a` and `b` cannot be given for a rule on {self.domain}; "
+                             "it integrates against its weight over its own domain")
+        a = np.asarray(lo if a is None else a, dtype=float)
+        b = np.asarray(hi if b is None else b, dtype=float)
+        if a.shape != (self.dim,) or b.shape != (self.dim,):
+            raise ValueError(f"`a` and `b` must have length {self.dim}, got shapes {a.shape} and {b.shape}")
+        if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
+            raise ValueError("`a` and `b` must be finite")
+        scale = (b - a) / (hi - lo)
+        x = a + (self.nodes - lo) * scale
+        jacobian = np.prod(scale)
+        return x, self.weights * jacobian, embedded * jacobian
 
     def _evaluate(self, f, x, args):
         v.callable_(f, "f")
