@@ -19,6 +19,7 @@ from ._newton_cotes import (
     NegativeWeightsWarning, composite_boole, composite_midpoint, composite_simpson, composite_simpson38,
     composite_trapezoid, newton_cotes, romberg,
 )
+from ._montecarlo import qmc_quad
 from ._result import IntegrationResult, IntegrationWarning
 from ._sparse import leja, product_rule, sparse_grid
 from ._rule import Rule
@@ -39,6 +40,6 @@ __all__ = [
     "gauss_from_moments", "gauss_from_weight",
     # nested rules
     "clenshaw_curtis", "fejer", "gauss_patterson", "genz_keister", "leja",
-    # multi-dimensional rules
-    "product_rule", "sparse_grid",
+    # multi-dimensional rules and (quasi-)Monte Carlo
+    "product_rule", "sparse_grid", "qmc_quad",
 ]

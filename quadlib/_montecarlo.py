@@ -33,15 +33,18 @@ from ._result import IntegrationResult, warn_unsuccessful
 __all__ = ["qmc_quad"]
 
 METHODS = ("sobol", "halton", "mc")
-MESSAGES = {
-    7: "the integrand returned inf or NaN",
-    "overflow": "the integrand times the Jacobian of the change of variables for the infinite limits "
-                "overflowed (inf or NaN); rescale the variables so that the integrand lives at unit scale",
-}
+MESSAGES = {0: "standard error from {} randomizations", 7: "the integrand returned inf or NaN"}
+_OVERFLOW = ("the integrand times the Jacobian of the map from the unit cube (the volume of the finite coordinates, "
+             "the change of variables of the infinite ones) overflowed to inf or NaN; rescale the variables so "
+             "that the integrand lives at unit scale")
 _SOBOL_MAX_DIM = 21201          # scipy's table of direction numbers (Joe and Kuo)
-_SOBOL_BITS = 53                # every point is k / 2**53: exact in float64, never 1.0
+_SOBOL_BITS = 30                # scipy's default: points k / 2**30 (more bits make scrambling several times slower)
 _CHUNK_ELEMENTS = 2 ** 22       # an (N, d) float64 array of at most 32 MB per call to f
-_T_MIN = 2.0 ** -53             # unit-cube coordinates are kept in [_T_MIN, 1 - _T_MIN]
+# Sobol' points k / 2**30 move to the centres of their grid cells: the mean of a coordinate is then 1/2 rather
+# than 1/2 - 2**-31 (a bias that would dominate the standard error of very smooth integrands at large N), and
+# no coordinate is 0. Halton points and numpy's uniforms (k / 2**53) are only clipped off the faces.
+_OFFSET = {"sobol": 2.0 ** -(_SOBOL_BITS + 1), "halton": 0.0, "mc": 0.0}
+_T_MIN, _T_MAX = 2.0 ** -54, 1.0 - 2.0 ** -53
 # scipy 1.15 renamed the engines' `seed` to `rng`
 _RNG_KEYWORD = "rng" if "rng" in inspect.signature(qmc.Sobol).parameters else "seed"
 
@@ -85,9 +88,11 @@ def _qmc_quad_iv(f, a, b, n_points, n_randomizations, method, seed, args, vector
             lower = 1 << (n_points.bit_length() - 1)
             raise ValueError(f"`n_points` must be a power of 2 for method='sobol' (the balance of a Sobol' net), "
                              f"got {n_points}; use {lower} or {2 * lower}, or method='halton'")
+        if n_points > 2 ** _SOBOL_BITS:
+            raise ValueError(f"`n_points` must be at most 2**{_SOBOL_BITS} for method='sobol', got {n_points}")
         if a.size > _SOBOL_MAX_DIM:
             raise ValueError(f"method='sobol' supports at most {_SOBOL_MAX_DIM} dimensions, but `a` and `b` have "
-                             f"{a.size}; use `method`='halton' or 'mc'")
+                             f"{a.size}; use method='halton' or 'mc'")
     if seed is not None and not isinstance(seed, np.random.Generator):
         if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral):
             raise TypeError(f"`seed` must be None, an int or a numpy.random.Generator, got {type(seed).__name__}")
@@ -124,7 +129,8 @@ def _engines(method, d, n_randomizations, rng):
 class _Box:
     """The map from the unit cube onto the box [a, b], coordinate by coordinate, and its Jacobian."""
 
-    def __init__(self, a, b):
+    def __init__(self, a, b, offset):
+        self.offset = offset
         lo_inf, hi_inf = np.isinf(a), np.isinf(b)
         self.a, self.b = a, b
         self.finite = np.flatnonzero(~lo_inf & ~hi_inf)
@@ -132,14 +138,15 @@ class _Box:
         self.lower = np.flatnonzero(lo_inf & ~hi_inf)     # (-inf, b]
         self.both = np.flatnonzero(lo_inf & hi_inf)       # (-inf, inf)
         self.width = (b - a)[self.finite]
-        self.volume = float(np.prod(self.width))           # the finite coordinates' Jacobian is constant
+        with np.errstate(over="ignore"):                   # an infinite volume is reported with the result
+            self.volume = float(np.prod(self.width))       # the finite coordinates' Jacobian is constant
         self.infinite = self.finite.size < a.size
 
     def __call__(self, t):
         """Points x (N, d) and the Jacobian of the infinite coordinates (N,), or None if all are finite."""
-        # keep off the faces: no evaluation at a finite limit, no infinite x or Jacobian (Sobol' and Halton
-        # points and numpy's uniforms can be exactly 0)
-        np.clip(t, _T_MIN, 1.0 - _T_MIN, out=t)
+        # keep off the faces: no evaluation at a finite limit, no infinite x or Jacobian (Halton points and
+        # numpy's uniforms can be exactly 0); a copy, as an engine may hand out its own storage
+        t = np.clip(t + self.offset, _T_MIN, _T_MAX)
         if not self.infinite:
             t *= self.b - self.a
             t += self.a
@@ -250,7 +257,7 @@ def qmc_quad(f, a, b, *, n_points=2 ** 12, n_randomizations=16, method="sobol", 
     n_randomizations : int
         Number of independent randomizations, at least 2 (the standard error needs two).
     method : {"sobol", "halton", "mc"}
-        Scrambled Sobol' points (linear matrix scrambling and a digital shift, 53 bits), scrambled Halton
+        Scrambled Sobol' points (linear matrix scrambling and a digital shift, 30 bits), scrambled Halton
         points (random digit permutations), or pseudo-random uniform points.
     seed : None, int or numpy.random.Generator
         Source of the randomizations; each randomization is seeded from it. The same int (or a Generator
@@ -277,8 +284,10 @@ def qmc_quad(f, a, b, *, n_points=2 ** 12, n_randomizations=16, method="sobol", 
 
     Notes
     -----
-    Points of the unit cube are kept at least 2**-53 away from its faces, so neither a finite limit nor an
-    infinite one is evaluated (up to the rounding of ``a + (b - a) t``).
+    Sobol' points lie on a grid of spacing 2**-30 and are moved to the centres of its cells, which makes the
+    estimate unbiased (the grid's corners would bias every coordinate's mean by -2**-31, a bias that can exceed
+    the standard error of a very smooth integrand). Points are kept off the faces of the unit cube, so
+    neither a finite limit nor an infinite one is evaluated (up to the rounding of ``a + (b - a) t``).
 
     Examples
     --------
@@ -310,7 +319,7 @@ def qmc_quad(f, a, b, *, n_points=2 ** 12, n_randomizations=16, method="sobol", 
     (f, a, b, n_points, n_randomizations, method, rng, args,
      vectorized) = _qmc_quad_iv(f, a, b, n_points, n_randomizations, method, seed, args, vectorized)
     d = a.size
-    box = _Box(a, b)
+    box = _Box(a, b, _OFFSET[method])
     engines = _engines(method, d, n_randomizations, rng)
     integrand = _Integrand(f, args, vectorized)
 
@@ -318,28 +327,31 @@ def qmc_quad(f, a, b, *, n_points=2 ** 12, n_randomizations=16, method="sobol", 
     if method == "sobol":
         rows = 1 << (rows.bit_length() - 1)  # a power of 2, so it divides n_points or is a multiple of it
     sums = None
-    bad_f = bad_jac = False
+    bad_f = False
 
     def accumulate(t, replicate, whole):
         # `whole`: t holds whole replicates replicate, replicate + 1, ... (n_points rows each)
-        nonlocal sums, bad_f, bad_jac
-        x, jac = box(t)
+        nonlocal sums, bad_f
+        with np.errstate(over="ignore"):  # an overflowing Jacobian is handled (and reported) below
+            x, jac = box(t)
         y = integrand.values(x)
         if not np.isfinite(y).all():
             bad_f = True
-        g = y if jac is None else y * jac[:, None]
-        if jac is not None:
+        if jac is None:
+            g = y
+        else:
+            with np.errstate(over="ignore", invalid="ignore"):
+                g = y * jac[:, None]
             if not np.isfinite(jac).all():
                 g[y == 0] = 0  # 0 * inf: f has underflowed where the Jacobian overflowed
-            if not bad_f and not np.isfinite(g).all():
-                bad_jac = True
         if sums is None:
             sums = np.zeros((n_randomizations, g.shape[1]), dtype=np.result_type(g.dtype, np.float64))
-        if whole:
-            k = g.shape[0] // n_points
-            sums[replicate:replicate + k] += g.reshape(k, n_points, -1).sum(axis=1)
-        else:
-            sums[replicate] += g.sum(axis=0)
+        with np.errstate(over="ignore", invalid="ignore"):  # reported through the non-finite estimates
+            if whole:
+                k = g.shape[0] // n_points
+                sums[replicate:replicate + k] += g.reshape(k, n_points, -1).sum(axis=1)
+            else:
+                sums[replicate] += g.sum(axis=0)
 
     if n_points <= rows:
         # small point sets: several randomizations share one call to f
@@ -352,20 +364,21 @@ def qmc_quad(f, a, b, *, n_points=2 ** 12, n_randomizations=16, method="sobol", 
             for first in range(0, n_points, rows):
                 accumulate(engines[r].random(min(rows, n_points - first)), r, False)
 
-    estimates = sums * (box.volume / n_points)
-    integral = estimates.mean(axis=0)
-    with np.errstate(invalid="ignore"):
+    with np.errstate(over="ignore", invalid="ignore"):  # inf and NaN are reported by the status
+        estimates = sums * (box.volume / n_points)
+        integral = estimates.mean(axis=0)
         error = estimates.std(axis=0, ddof=1) / np.sqrt(n_randomizations)
+    overflow = not np.isfinite(estimates).all()  # f was finite, yet the transformed values or their sum were not
     shape = integrand.shape
     estimates = estimates.reshape((n_randomizations,) + shape)
     integral, error = integral.reshape(shape), error.reshape(shape)
     if shape == ():
         integral, error = integral[()], float(error[()])
         integral = complex(integral) if integrand.is_complex else float(integral)
-    if bad_f or bad_jac:
-        status, message = 7, MESSAGES[7] if bad_f else MESSAGES["overflow"]
+    if bad_f or overflow:
+        status, message = 7, MESSAGES[7] if bad_f else _OVERFLOW
     else:
-        status, message = 0, f"standard error from {n_randomizations} randomizations"
+        status, message = 0, MESSAGES[0].format(n_randomizations)
     result = IntegrationResult._fast(integral, error, n_points * n_randomizations, status, status == 0, message,
                                      {"estimates": estimates, "n_randomizations": n_randomizations,
                                       "n_points": n_points})
