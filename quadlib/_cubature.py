@@ -1,4 +1,8 @@
-"""`cubature`: adaptive integration over boxes in d dimensions (Genz–Malik; quasi-Monte Carlo).
+"""`cubature`: adaptive integration over boxes in d dimensions (Genz–Malik). In progress, not exported.
+
+Status: the Genz–Malik kernel is exact to its degrees (tests/test_cubature.py), but its raw |R7 - R5|
+error estimate is not yet honest on Genz's continuous and discontinuous families, nor efficient enough
+for the issue's targets; `quadlib.cubature` will be exported once it is (see the issue notes).
 
 The region loop (bisect the regions with the largest error estimates along their roughest axis) is
 compiled in ``_extensions/_cubature.pyx``; this module validates, maps infinite limits onto finite ones,
@@ -17,7 +21,7 @@ from ._result import IntegrationResult, warn_unsuccessful
 
 __all__ = ["cubature"]
 
-METHODS = ("genz_malik", "qmc", "mc")
+METHODS = ("genz_malik",)
 MESSAGES = {
     0: "converged",
     6: "max_nfev reached before the tolerance was met",
@@ -141,8 +145,6 @@ def cubature(f, a, b, *, rtol=1e-8, atol=0.0, method="genz_malik", max_nfev=1_00
     """
     f, a, b, rtol, atol, method, max_nfev, args, batch = _cubature_iv(f, a, b, rtol, atol, method, max_nfev,
                                                                       args, batch)
-    if method != "genz_malik":
-        raise NotImplementedError(f"method={method!r} is not available yet")
     mapped = _Mapped(f, a, b, args)
     state = GenzMalik(mapped.ta, mapped.tb, 1, batch)
     status = 6

@@ -57,3 +57,36 @@ class FixedRuleIntegration:
         from scipy.integrate import fixed_quad
 
         fixed_quad(self.f, 0.0, 1.0, n=n)
+
+
+class SparseGrids:
+    """Construction of Smolyak grids (the issue's target: sparse_grid(10, 5) under 100 ms)."""
+
+    params = [[(5, 4), (10, 4), (10, 5)]]
+    param_names = ["dim_level"]
+
+    def time_sparse_grid(self, dim_level):
+        from quadlib import _sparse
+
+        _sparse._dimension_tables.cache_clear() if hasattr(_sparse._dimension_tables, "cache_clear") else None
+        quadlib.sparse_grid(*dim_level)
+
+
+class QMC:
+    """Randomized QMC with 16 scramblings of 2^12 Sobol points in d = 6: quadlib against scipy's qmc_quad."""
+
+    def setup(self):
+        import numpy as np
+
+        self.f = lambda x: np.prod(np.cos(x), axis=-1)
+        self.a, self.b = np.zeros(6), np.ones(6)
+
+    def time_quadlib_qmc_quad(self):
+        quadlib.qmc_quad(self.f, self.a, self.b, n_points=2 ** 12, n_randomizations=16, seed=1)
+
+    def time_scipy_qmc_quad(self):
+        from scipy.integrate import qmc_quad
+        from scipy.stats import qmc
+
+        qmc_quad(lambda x: self.f(x.T), self.a, self.b, n_estimates=16, n_points=2 ** 12,
+                 qrng=qmc.Sobol(6, seed=1))
