@@ -183,9 +183,9 @@ def _total_degree(rule, alpha, budget):
     make, _, limit = _LEVEL_RULES[rule]
     top = min(limit, int(budget // alpha.min()))
     degrees = [make(l).degree for l in range(top + 1)]
-    worst = [0]  # worst[t]: the largest cost of a total degree t spread over the dimensions so far
-    for t in range(1, degrees[-1] * len(alpha) + 2):
-        worst.append(0)
+    # worst[t]: the largest cost of a total degree t spread over the dimensions so far; no total degree
+    # beyond the top 1-D degree can be exact (x_1^t needs it), so the table stops there
+    worst = [0] * (degrees[-1] + 2)
     for a_i in alpha:
         cost = [next((l for l, p in enumerate(degrees) if p >= t), None) for t in range(len(worst))]
         worst = [max((worst[t - s] + (a_i * cost[s] if cost[s] is not None else budget + 1))
