@@ -148,7 +148,7 @@ def cubature(f, a, b, *, rtol=1e-8, atol=0.0, method="genz_malik", max_nfev=1_00
     mapped = _Mapped(f, a, b, args)
     state = GenzMalik(mapped.ta, mapped.tb, 1, batch)
     status = 6
-    first = True
+    first, seen = True, False
     while True:
         t = state.request(max_nfev)
         if not t.shape[0]:
@@ -163,8 +163,10 @@ def cubature(f, a, b, *, rtol=1e-8, atol=0.0, method="genz_malik", max_nfev=1_00
             state.nfev += y.shape[0]
             break
         state.receive(y)
+        seen = seen or bool(np.any(y != 0))
         integral, error, n_regions = state.totals()
-        if error <= max(atol, rtol * np.max(np.abs(integral))):
+        # an integrand that was zero at every point so far has not been seen at all: keep refining
+        if seen and error <= max(atol, rtol * np.max(np.abs(integral))):
             status = 0
             break
     integral, error, n_regions = state.totals() if status != 7 or state.nfev > t.shape[0] else (

@@ -76,8 +76,11 @@ cdef class GenzMalik:
     cdef double[::1] w7, w5
     cdef Py_ssize_t* pending
     cdef Py_ssize_t n_pending
+    cdef double* parent_value  # batch x m: the value of the region each pending pair was split from
+    cdef double* parent_error  # batch
     cdef public long nfev
     cdef double scale_c, scale_p
+    cdef bint first_pass
 
     def __cinit__(self, double[::1] a, double[::1] b, int m, int batch, double scale_c=0.0, double scale_p=1.0):
         cdef int i
@@ -98,8 +101,11 @@ cdef class GenzMalik:
         self.axis = <int*> malloc(self.capacity * sizeof(int))
         self.heap = <Py_ssize_t*> malloc(self.capacity * sizeof(Py_ssize_t))
         self.pending = <Py_ssize_t*> malloc(2 * batch * sizeof(Py_ssize_t))
+        self.parent_value = <double*> malloc(batch * m * sizeof(double))
+        self.parent_error = <double*> malloc(batch * sizeof(double))
         if (self.centre == NULL or self.half == NULL or self.value == NULL or self.error == NULL
-                or self.axis == NULL or self.heap == NULL or self.pending == NULL):
+                or self.axis == NULL or self.heap == NULL or self.pending == NULL or self.parent_value == NULL
+                or self.parent_error == NULL):
             raise MemoryError()
         for i in range(self.d):
             self.centre[i] = 0.5 * (a[i] + b[i])
@@ -110,6 +116,7 @@ cdef class GenzMalik:
         self.n_pending = 1
         self.nfev = 0
         self.scale_c = scale_c
+        self.first_pass = True
         self.scale_p = scale_p
 
     def __dealloc__(self):
@@ -120,6 +127,8 @@ cdef class GenzMalik:
         free(self.axis)
         free(self.heap)
         free(self.pending)
+        free(self.parent_value)
+        free(self.parent_error)
 
     cdef int _grow(self, Py_ssize_t needed) except -1:
         cdef Py_ssize_t cap = self.capacity
@@ -181,6 +190,9 @@ cdef class GenzMalik:
                     self.error[self.heap[0]] >= 0.5 * worst and \
                     self.nfev + (self.n_pending + 2) * self.P <= max_points:
                 r = self._pop()
+                for i in range(self.m):
+                    self.parent_value[(self.n_pending // 2) * self.m + i] = self.value[r * self.m + i]
+                self.parent_error[self.n_pending // 2] = self.error[r]
                 self._grow(self.n_regions + 1)
                 child = self.n_regions
                 self.n_regions += 1
@@ -210,7 +222,8 @@ cdef class GenzMalik:
     def receive(self, double[:, ::1] values):
         """Values (n x m) at the last request's abscissae: rule pair, error and split axis per region."""
         cdef Py_ssize_t k, r, p, c, i, base
-        cdef double vol, r7, r5, err, f0, diff, best, ratio = (LAMBDA2 / LAMBDA3) ** 2, asc, mean, raw
+        cdef double vol, r7, r5, err, f0, diff, best, ratio = (LAMBDA2 / LAMBDA3) ** 2, asc, mean, raw, gap
+        cdef Py_ssize_t child
         cdef int kd
         self.nfev += values.shape[0]
         for k in range(self.n_pending):
@@ -256,7 +269,23 @@ cdef class GenzMalik:
                 if diff > best:
                     best = diff
                     self.axis[r] = i
-            self._push(r)
+        # Check each split against its parent: if the halves disagree with the parent by more than the
+        # parent's estimate, that estimate was wrong (a kink or jump the rules could not see); the halves
+        # get at least half the disagreement, so the region is refined until the disagreement vanishes.
+        if not self.first_pass:
+            for k in range(0, self.n_pending, 2):
+                r = self.pending[k]
+                child = self.pending[k + 1]
+                gap = 0.0
+                for c in range(self.m):
+                    gap = max(gap, fabs(self.parent_value[(k // 2) * self.m + c]
+                                        - self.value[r * self.m + c] - self.value[child * self.m + c]))
+                if gap > self.parent_error[k // 2]:
+                    self.error[r] = max(self.error[r], 0.5 * gap)
+                    self.error[child] = max(self.error[child], 0.5 * gap)
+        for k in range(self.n_pending):
+            self._push(self.pending[k])
+        self.first_pass = False
         self.n_pending = 0
 
     def totals(self):
