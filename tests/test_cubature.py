@@ -48,3 +48,20 @@ def test_input_validation():
         cubature(None, [0], [1])
     with pytest.raises(ValueError, match="`f`"):
         cubature(lambda x: np.ones(3), [0, 0], [1, 1])
+
+
+def test_breakpoints_cut_the_box():
+    # a jump at x = 0.3 between the nodes of the whole box: cut there, the result is exact
+    f = lambda x: np.where(x[:, 0] < 0.3, 1.0, 2.0) * np.exp(x[:, 1])  # noqa: E731
+    exact = (0.3 + 2 * 0.7) * (np.e - 1)
+    res = cubature(f, [0, 0], [1, 1], rtol=1e-10, points=[[0.3], []])
+    assert res.success and abs(res.integral - exact) <= res.error
+    with pytest.raises(ValueError, match="`points`"):
+        cubature(f, [0, 0], [1, 1], points=[[0.3]])
+
+
+def test_never_accepts_an_integrand_it_has_not_seen():
+    # zero at every node of the first pass (the bump sits between them): it must keep looking
+    f = lambda x: np.exp(-((x[:, 0] - 0.51) ** 2 + (x[:, 1] - 0.49) ** 2) / 1e-4)  # noqa: E731
+    res = cubature(f, [0, 0], [1, 1], rtol=1e-6, max_nfev=200_000)
+    assert not res.success or abs(res.integral - np.pi * 1e-4) <= res.error

@@ -79,12 +79,12 @@ cdef class GenzMalik:
     cdef double* parent_value  # batch x m: the value of the region each pending pair was split from
     cdef double* parent_error  # batch
     cdef public long nfev
-    cdef double scale_c, scale_p
     cdef bint first_pass
 
-    def __cinit__(self, double[::1] a, double[::1] b, int m, int batch, double scale_c=0.0, double scale_p=1.0):
-        cdef int i
-        self.d = a.shape[0]
+    def __cinit__(self, double[:, ::1] lower, double[:, ::1] upper, int m, int batch):
+        """Start from the boxes [lower[k], upper[k]] (K x d each): the initial partition."""
+        cdef Py_ssize_t i, k, K = lower.shape[0]
+        self.d = lower.shape[1]
         self.m = m
         self.batch = batch
         template, kind = genz_malik_template(self.d)
@@ -93,31 +93,30 @@ cdef class GenzMalik:
         self.P = template.shape[0]
         w7, w5 = genz_malik_weights(self.d)
         self.w7, self.w5 = w7, w5
-        self.capacity = 64
+        self.capacity = max(64, K)
         self.centre = <double*> malloc(self.capacity * self.d * sizeof(double))
         self.half = <double*> malloc(self.capacity * self.d * sizeof(double))
         self.value = <double*> malloc(self.capacity * m * sizeof(double))
         self.error = <double*> malloc(self.capacity * sizeof(double))
         self.axis = <int*> malloc(self.capacity * sizeof(int))
         self.heap = <Py_ssize_t*> malloc(self.capacity * sizeof(Py_ssize_t))
-        self.pending = <Py_ssize_t*> malloc(2 * batch * sizeof(Py_ssize_t))
+        self.pending = <Py_ssize_t*> malloc(max(2 * batch, K) * sizeof(Py_ssize_t))
         self.parent_value = <double*> malloc(batch * m * sizeof(double))
         self.parent_error = <double*> malloc(batch * sizeof(double))
         if (self.centre == NULL or self.half == NULL or self.value == NULL or self.error == NULL
                 or self.axis == NULL or self.heap == NULL or self.pending == NULL or self.parent_value == NULL
                 or self.parent_error == NULL):
             raise MemoryError()
-        for i in range(self.d):
-            self.centre[i] = 0.5 * (a[i] + b[i])
-            self.half[i] = 0.5 * (b[i] - a[i])
-        self.n_regions = 1
+        for k in range(K):
+            for i in range(self.d):
+                self.centre[k * self.d + i] = 0.5 * (lower[k, i] + upper[k, i])
+                self.half[k * self.d + i] = 0.5 * (upper[k, i] - lower[k, i])
+            self.pending[k] = k
+        self.n_regions = K
         self.heap_size = 0
-        self.pending[0] = 0
-        self.n_pending = 1
+        self.n_pending = K
         self.nfev = 0
-        self.scale_c = scale_c
         self.first_pass = True
-        self.scale_p = scale_p
 
     def __dealloc__(self):
         free(self.centre)
@@ -222,7 +221,7 @@ cdef class GenzMalik:
     def receive(self, double[:, ::1] values):
         """Values (n x m) at the last request's abscissae: rule pair, error and split axis per region."""
         cdef Py_ssize_t k, r, p, c, i, base
-        cdef double vol, r7, r5, err, f0, diff, best, ratio = (LAMBDA2 / LAMBDA3) ** 2, asc, mean, raw, gap
+        cdef double vol, r7, r5, err, f0, diff, best, ratio = (LAMBDA2 / LAMBDA3) ** 2, gap
         cdef Py_ssize_t child
         cdef int kd
         self.nfev += values.shape[0]
@@ -242,18 +241,7 @@ cdef class GenzMalik:
                     r5 += self.w5[kd] * values[base + p, c]
                 # the rules are for [-1, 1]^d (volume 2^d): scale by the half-widths' product
                 self.value[r * self.m + c] = r7 * vol
-                raw = fabs(r7 - r5) * vol
-                if self.scale_c > 0.0:
-                    # QUADPACK-style: the raw difference measures the lower-degree rule; relative to the
-                    # spread of f over the region it is raised to a power to estimate the higher one
-                    mean = r7 / (2.0 ** self.d)
-                    asc = 0.0
-                    for p in range(self.P):
-                        asc += fabs(self.w7[self.kind[p]]) * fabs(values[base + p, c] - mean)
-                    asc *= vol
-                    if asc > 0.0 and raw > 0.0:
-                        raw = asc * min(1.0, pow(self.scale_c * raw / asc, self.scale_p))
-                err = max(err, raw)
+                err = max(err, fabs(r7 - r5) * vol)
             self.error[r] = err
             # split where the fourth divided difference is largest (points 1 + 2i, 2 + 2i are +-l2 e_i,
             # 1 + 2d + 2i, 2 + 2d + 2i are +-l3 e_i)
