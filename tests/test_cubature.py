@@ -65,3 +65,13 @@ def test_never_accepts_an_integrand_it_has_not_seen():
     f = lambda x: np.exp(-((x[:, 0] - 0.51) ** 2 + (x[:, 1] - 0.49) ** 2) / 1e-4)  # noqa: E731
     res = cubature(f, [0, 0], [1, 1], rtol=1e-6, max_nfev=200_000)
     assert not res.success or abs(res.integral - np.pi * 1e-4) <= res.error
+
+
+def test_dimension_adaptive_on_a_product_gaussian():
+    from scipy.special import erf
+
+    d, c, w = 5, 3.0, 0.4
+    f = lambda x: np.exp(-np.sum((c * (x - w)) ** 2, axis=1))  # noqa: E731
+    exact = (np.sqrt(np.pi) / (2 * c) * (erf(c * (1 - w)) + erf(c * w))) ** d
+    res = cubature(f, [0] * d, [1] * d, rtol=1e-8, method="sparse_adaptive", max_nfev=10 ** 6)
+    assert res.success and abs(res.integral - exact) <= res.error and res.error <= 1e-8 * exact
