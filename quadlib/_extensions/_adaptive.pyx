@@ -916,25 +916,15 @@ cdef class Batch:
         """Drive every integral with a vectorized Python callable, one call per request of each
         integral. Returns -1 without advancing if the first values are not real with m per point."""
         cdef Py_ssize_t i
-        cdef int n
         cdef Qags* s
-        cdef double[::1] xv
         cdef double[:, ::1] yv
         for i in range(self.count):
             s = &self.states[i]
             while s.n_points:
-                n = s.n_points
-                x = np.empty(n)
-                xv = x
-                for j in range(n):
-                    xv[j] = s.xreq[j]
-                y = np.asarray(f(x, *args))
-                if y.dtype.kind not in "fiu" or y.size != n * self.m or y.ndim == 0 or y.shape[0] != n:
-                    if s.nfev == 0 and i == 0:
-                        return -1
-                    raise ValueError(f"`f` must return {n} real values of {self.m} component(s), got an "
-                                     f"array of shape {y.shape} and dtype {y.dtype}")
-                yv = np.ascontiguousarray(y, dtype=np.float64).reshape(n, self.m)
+                y = _call_vectorized(f, args, s, self.m, s.nfev == 0 and i == 0)
+                if y is None:
+                    return -1
+                yv = y
                 qags_receive(s, &yv[0, 0])
         return 0
 
@@ -1003,6 +993,23 @@ cdef class Batch:
         return integral, error, nfev, nsub, status, spacing
 
 
+cdef object _call_vectorized(f, tuple args, Qags* s, int m, bint may_decline):
+    """f at the state's requested abscissae (one call), as a C-contiguous (n, m) float64 array; None if
+    the values are not real with m per point and declining is allowed (the caller changes path)."""
+    cdef int j, n = s.n_points
+    x = np.empty(n)
+    cdef double[::1] xv = x
+    for j in range(n):
+        xv[j] = s.xreq[j]
+    y = np.asarray(f(x, *args))
+    if y.dtype.kind not in "fiu" or y.size != n * m or y.ndim == 0 or y.shape[0] != n:
+        if may_decline:
+            return None
+        raise ValueError(f"`f` must return {n} real values of {m} component(s), got an array of shape "
+                         f"{y.shape} and dtype {y.dtype}")
+    return np.ascontiguousarray(y, dtype=np.float64).reshape(n, m)
+
+
 def integrate_single(f, tuple args, double a, double b, int mapping, double shift, double epsabs,
                      double epsrel, int limit, long max_nfev, rule_name, bint vectorized):
     return _integrate_single(f, args, a, b, mapping, shift, epsabs, epsrel, limit, max_nfev,
@@ -1021,8 +1028,7 @@ cdef object _integrate_single(f, tuple args, double a, double b, int mapping, do
     cdef double cuts[2]
     cdef double* buffer = NULL
     cdef int j, n
-    cdef double[::1] xv
-    cdef double[::1] yv
+    cdef double[:, ::1] yv
     cuts[0] = a
     cuts[1] = b
     if qags_init(&s, 1, limit, max_nfev, mapping, shift, cuts, 2, epsabs, epsrel, rule, NULL) != 0:
@@ -1031,19 +1037,11 @@ cdef object _integrate_single(f, tuple args, double a, double b, int mapping, do
     try:
         if vectorized:
             while s.n_points:
-                n = s.n_points
-                x = np.empty(n)
-                xv = x
-                for j in range(n):
-                    xv[j] = s.xreq[j]
-                y = np.asarray(f(x, *args))
-                if y.dtype.kind not in "fiu" or y.size != n or y.ndim == 0 or y.shape[0] != n:
-                    if s.nfev == 0:
-                        return None
-                    raise ValueError(f"`f` must return {n} real values, got an array of shape {y.shape} "
-                                     f"and dtype {y.dtype}")
-                yv = np.ascontiguousarray(y, dtype=np.float64).reshape(n)
-                qags_receive(&s, &yv[0])
+                y = _call_vectorized(f, args, &s, 1, s.nfev == 0)
+                if y is None:
+                    return None
+                yv = y
+                qags_receive(&s, &yv[0, 0])
         else:
             buffer = <double*> calloc(4 * rule.n + 2, sizeof(double))
             if buffer == NULL:
