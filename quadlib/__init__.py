@@ -20,6 +20,7 @@ from ._newton_cotes import (
     composite_trapezoid, newton_cotes, romberg,
 )
 from ._montecarlo import qmc_quad
+from ._nquad import nquad
 from ._result import IntegrationResult, IntegrationWarning
 from ._sparse import leja, product_rule, sparse_grid
 from ._rule import Rule
@@ -41,5 +42,5 @@ __all__ = [
     # nested rules
     "clenshaw_curtis", "fejer", "gauss_patterson", "genz_keister", "leja",
     # multi-dimensional rules and (quasi-)Monte Carlo
-    "product_rule", "sparse_grid", "qmc_quad",
+    "product_rule", "sparse_grid", "qmc_quad", "nquad",
 ]
