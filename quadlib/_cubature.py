@@ -28,7 +28,7 @@ from ._sparse import _LEVEL_RULES
 
 __all__ = ["cubature"]
 
-METHODS = ("genz_malik", "sparse_adaptive")
+METHODS = ("genz_malik", "sparse_adaptive", "qmc", "mc")
 MESSAGES = {
     0: "converged",
     6: "max_nfev reached before the tolerance was met",
@@ -144,7 +144,7 @@ def _cubature_iv(f, a, b, rtol, atol, method, max_nfev, args, batch, points):
 
 
 def cubature(f, a, b, *, rtol=1e-8, atol=0.0, method="genz_malik", max_nfev=1_000_000, args=(), batch=64,
-             points=None):
+             points=None, seed=None):
     """Integrate ``f`` over the box ``[a_1, b_1] x ... x [a_d, b_d]`` (limits may be infinite).
 
     Parameters
@@ -189,6 +189,8 @@ def cubature(f, a, b, *, rtol=1e-8, atol=0.0, method="genz_malik", max_nfev=1_00
     """
     f, a, b, rtol, atol, method, max_nfev, args, batch, points = _cubature_iv(f, a, b, rtol, atol, method,
                                                                               max_nfev, args, batch, points)
+    if method in ("qmc", "mc"):
+        return warn_unsuccessful(_randomized(f, a, b, args, rtol, atol, max_nfev, method, seed))
     mapped = _Mapped(f, a, b, args)
     if method == "sparse_adaptive":
         return warn_unsuccessful(_dimension_adaptive(mapped, rtol, atol, max_nfev))
@@ -358,3 +360,28 @@ def _dimension_adaptive(mapped, rtol, atol, max_nfev):
     value = integral[0] if np.size(integral) == 1 else integral
     return IntegrationResult(value, max(error, 0.0), state["nfev"], status, status == 0, message,
                              extra={"n_levels": n_old + len(active)})
+
+
+def _randomized(f, a, b, args, rtol, atol, max_nfev, method, seed):
+    """qmc_quad with 16 randomizations, the points per randomization quadrupled until the standard
+    error meets the tolerance. The error reported is that standard error (not a bound)."""
+    from ._montecarlo import qmc_quad
+
+    rng = np.random.default_rng(seed)
+    n, randomizations, nfev = 2 ** 10, 16, 0
+    result = None
+    while nfev + n * randomizations <= max_nfev:
+        result = qmc_quad(f, a, b, n_points=n, n_randomizations=randomizations, args=args, seed=rng,
+                          method="sobol" if method == "qmc" else "mc")
+        nfev += result.nfev
+        if not result.success:
+            return IntegrationResult._fast(result.integral, result.error, nfev, result.status, False,
+                                           result.message, {"standard_error": True})
+        if np.max(result.error) <= max(atol, rtol * np.max(np.abs(result.integral))):
+            return IntegrationResult._fast(result.integral, result.error, nfev, 0, True,
+                                           "converged (the error is a standard error)", {"standard_error": True})
+        n *= 4
+    if result is None:
+        return IntegrationResult._fast(np.nan, np.inf, 0, 6, False, MESSAGES[6], {"standard_error": True})
+    return IntegrationResult._fast(result.integral, result.error, nfev, 6, False, MESSAGES[6],
+                                   {"standard_error": True})

@@ -75,3 +75,16 @@ def test_dimension_adaptive_on_a_product_gaussian():
     exact = (np.sqrt(np.pi) / (2 * c) * (erf(c * (1 - w)) + erf(c * w))) ** d
     res = cubature(f, [0] * d, [1] * d, rtol=1e-8, method="sparse_adaptive", max_nfev=10 ** 6)
     assert res.success and abs(res.integral - exact) <= res.error and res.error <= 1e-8 * exact
+
+
+@pytest.mark.parametrize("method", ["qmc", "mc"])
+def test_randomized_methods_report_standard_errors(method):
+    f = lambda x: np.prod(np.cos(x), axis=1)  # noqa: E731
+    exact = np.sin(1.0) ** 4
+    rtol = 1e-4 if method == "qmc" else 2e-3  # plain MC converges like n^(-1/2)
+    res = cubature(f, [0] * 4, [1] * 4, rtol=rtol, method=method, seed=3, max_nfev=10 ** 7)
+    assert res.success and res.standard_error
+    assert abs(res.integral - exact) <= 5 * res.error  # a standard error, not a bound
+    with pytest.warns(Warning):
+        res = cubature(f, [0] * 4, [1] * 4, rtol=1e-12, method=method, seed=3, max_nfev=10 ** 5)
+    assert not res.success
