@@ -1,21 +1,13 @@
 """`cubature`: adaptive integration over boxes in d dimensions (Genz–Malik). In progress, not exported.
 
-Status: the Genz–Malik kernel is exact to its degrees (tests/test_cubature.py). With `points` at the
-kinks and jumps it was honest on 71 of 72 Genz problems (d = 2, 3, 5, 8; the 72nd, a corner peak in
-d = 3, underestimated its error by a factor 1.7) and it reports the others as failures; it is not yet
-fast enough for the issue's d = 5 Gaussian target, which the dimension-adaptive sparse grid should
-meet: `method="sparse_adaptive"` (Gerstner–Griebel) reaches that one (rtol 1e-8 in 0.6 s, honestly),
-but its error estimate (the active surpluses) is far from honest on Genz's peaks away from the first
-nodes. `quadlib.cubature` will be exported once both hold (see the issue notes).
-
-The region loop (bisect the regions with the largest error estimates along their roughest axis) is
-compiled in ``_extensions/_cubature.pyx``; this module validates, maps infinite limits onto finite ones,
-evaluates the always-vectorized integrand once per batch of regions, and reports.
-
-References
-----------
-A. C. Genz and A. A. Malik, J. Comput. Appl. Math. 6 (1980) 295-302.
-J. Berntsen, T. O. Espelid and A. Genz, ACM Trans. Math. Softw. 17 (1991) 437-451.
+Status: the Genz–Malik kernel is exact to its degrees (tests/test_cubature.py). Its error estimate is
+the sum of |R7 - R5| times the worst underestimate that any split has revealed (a parent's estimate
+against the disagreement of its halves). With `points` at kinks and jumps it was honest on all 72 Genz
+problems tried (six families, d = 2, 3, 5, 8, three seeds; 21 reported max_nfev honestly), using a
+median 0.41 of scipy's Genz–Malik evaluations on the smooth families at rtol 1e-6. Without `points`,
+jumps between the nodes stay invisible (6 of 72 silent). `method="sparse_adaptive"` (Gerstner–Griebel)
+meets the d = 5 Gaussian target (rtol 1e-8 in 0.6 s) but its active-surplus estimate is far from honest
+on peaked Genz problems. `quadlib.cubature` is exported once that is fixed (see the issue notes).
 """
 import itertools
 
