@@ -932,17 +932,11 @@ cdef class Batch:
         """Drive every integral with a C function, without the GIL. kind 0: double(double);
         1: double(double, void*); 2: double(int, double*) with (x, *extra) packed in the array."""
         cdef Py_ssize_t i
-        cdef int j, n
+        cdef int j
         cdef Qags* s
         cdef double* buffer
         cdef double* packed
         cdef int npack = extra.shape[0] + 1
-        cdef double (*f0)(double) noexcept nogil
-        cdef double (*f1)(double, void*) noexcept nogil
-        cdef double (*f2)(int, double*) noexcept nogil
-        f0 = <double (*)(double) noexcept nogil> function
-        f1 = <double (*)(double, void*) noexcept nogil> function
-        f2 = <double (*)(int, double*) noexcept nogil> function
         if self.m != 1:
             raise ValueError("run_lowlevel: low-level callables are scalar")
         packed = <double*> calloc(npack, sizeof(double))
@@ -955,15 +949,7 @@ cdef class Batch:
                 s = &self.states[i]
                 buffer = <double*> calloc(max(1, s.n_points) + 2 * s.rule.n * 2, sizeof(double))
                 while s.n_points:
-                    n = s.n_points
-                    for j in range(n):
-                        if kind == 0:
-                            buffer[j] = f0(s.xreq[j])
-                        elif kind == 1:
-                            buffer[j] = f1(s.xreq[j], <void*> user_data)
-                        else:
-                            packed[0] = s.xreq[j]
-                            buffer[j] = f2(npack, packed)
+                    _call_lowlevel(s, function, user_data, kind, packed, npack, buffer)
                     qags_receive(s, buffer)
                 free(buffer)
         free(packed)
@@ -991,6 +977,29 @@ cdef class Batch:
                 tv[i] = self.states[i].status
                 pv[i] = probe_spacing(&self.states[i])
         return integral, error, nfev, nsub, status, spacing
+
+
+cdef void _call_lowlevel(Qags* s, size_t function, size_t user_data, int kind, double* packed, int npack,
+                         double* out) noexcept nogil:
+    """OUT: a C function at the state's requested abscissae. kind 0: double(double); 1: double(double,
+    void*); 2: double(int, double*), with x written into packed[0] ahead of the extra arguments."""
+    cdef int j, n = s.n_points
+    cdef double (*f0)(double) noexcept nogil
+    cdef double (*f1)(double, void*) noexcept nogil
+    cdef double (*f2)(int, double*) noexcept nogil
+    if kind == 0:
+        f0 = <double (*)(double) noexcept nogil> function
+        for j in range(n):
+            out[j] = f0(s.xreq[j])
+    elif kind == 1:
+        f1 = <double (*)(double, void*) noexcept nogil> function
+        for j in range(n):
+            out[j] = f1(s.xreq[j], <void*> user_data)
+    else:
+        f2 = <double (*)(int, double*) noexcept nogil> function
+        for j in range(n):
+            packed[0] = s.xreq[j]
+            out[j] = f2(npack, packed)
 
 
 cdef object _call_vectorized(f, tuple args, Qags* s, int m, bint may_decline):
@@ -1076,13 +1085,7 @@ cdef object _integrate_single_lowlevel(size_t function, size_t user_data, int ki
     cdef double cuts[2]
     cdef double buffer[256]
     cdef double* packed
-    cdef int j, n, npack = len(args) + 1, code
-    cdef double (*f0)(double) noexcept nogil
-    cdef double (*f1)(double, void*) noexcept nogil
-    cdef double (*f2)(int, double*) noexcept nogil
-    f0 = <double (*)(double) noexcept nogil> function
-    f1 = <double (*)(double, void*) noexcept nogil> function
-    f2 = <double (*)(int, double*) noexcept nogil> function
+    cdef int j, npack = len(args) + 1, code
     if 4 * rule.n > 256:
         raise ValueError("rule too large for the low-level path")
     cuts[0] = a
@@ -1096,17 +1099,7 @@ cdef object _integrate_single_lowlevel(size_t function, size_t user_data, int ki
         code = qags_init(&s, 1, limit, max_nfev, mapping, shift, cuts, 2, epsabs, epsrel, rule, NULL)
         if code == 0:
             while s.n_points:
-                n = s.n_points
-                if kind == 0:
-                    for j in range(n):
-                        buffer[j] = f0(s.xreq[j])
-                elif kind == 1:
-                    for j in range(n):
-                        buffer[j] = f1(s.xreq[j], <void*> user_data)
-                else:
-                    for j in range(n):
-                        packed[0] = s.xreq[j]
-                        buffer[j] = f2(npack, packed)
+                _call_lowlevel(&s, function, user_data, kind, packed, npack, buffer)
                 qags_receive(&s, buffer)
     free(packed)
     try:
