@@ -38,7 +38,6 @@ MESSAGES = {
     7: "the integrand returned inf or NaN",
     8: "out of memory for the subdivision",
 }
-_NO_ARGS = np.zeros(0)
 _LOWLEVEL_KINDS = {"double (double)": 0, "double (double, void *)": 1, "double (int, double *)": 2}
 
 
@@ -138,7 +137,6 @@ _CAPSULES = {}  # id -> (capsule, pointers); holding the capsule keeps the id fr
 
 
 def _capsule_pointers(capsule, signature):
-    f = None  # noqa: F841 (the capsule and signature are all that is needed)
     kind = _LOWLEVEL_KINDS.get(signature)
     if kind is None:
         raise ValueError(f"`f`: unsupported LowLevelCallable signature {signature!r}; "

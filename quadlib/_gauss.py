@@ -29,10 +29,10 @@ __all__ = [
     "gauss_from_moments", "gauss_from_weight",
 ]
 
-_HERMITE = {  # kind -> (b_j / j, mu0, weight in words)
-    "physicists": (0.5, "sqrt(pi)", "exp(-x^2)"),
-    "probabilists": (1.0, "sqrt(2*pi)", "exp(-x^2/2)"),
-    "normal": (1.0, "1", "exp(-x^2/2)/sqrt(2*pi)"),
+_HERMITE = {  # kind -> (b_j / j, mu0 in mpmath, weight in words)
+    "physicists": (0.5, lambda: mpmath.sqrt(mpmath.pi), "exp(-x^2)"),
+    "probabilists": (1.0, lambda: mpmath.sqrt(2 * mpmath.pi), "exp(-x^2/2)"),
+    "normal": (1.0, lambda: mpmath.mpf(1), "exp(-x^2/2)/sqrt(2*pi)"),
 }
 _MP_DIGITS = 40
 
@@ -235,7 +235,7 @@ def gauss_laguerre(n, alpha=0.0):
 def _hermite(n, kind):
     scale, mu0, _ = _HERMITE[kind]
     with mpmath.workdps(_MP_DIGITS):
-        mu0 = _split(mpmath.mpmathify(eval(mu0, {"sqrt": mpmath.sqrt, "pi": mpmath.pi})))
+        mu0 = _split(mu0())
     return _rule_from_recurrence(_orthopoly.hermite_recurrence(n, scale), mu0, symmetric=True)
 
 

@@ -461,11 +461,6 @@ def _exp_moment5(x):
     return np.where(x >= 745.0, 0.0, xc ** 5 * np.exp(-xc))
 
 
-@_vectorized
-def _quartic_half_line(x):
-    x2 = x * x
-    return 1.0 / (1.0 + x2 * x2)
-
 
 @_vectorized
 def _near_pole(x):
@@ -635,7 +630,7 @@ BATTERY = (
             "mpmath.pi", _OWN + " (1/(1 + x^2) on the real line)", ("infinite", "smooth")),
     Problem("exp_moment5", _exp_moment5, 0.0, _INF, "120.00000000000000000000000000000",
             "mpmath.factorial(5)", _OWN + " (x^5 exp(-x) on [0, inf))", ("infinite", "smooth")),
-    Problem("quartic_half_line", _quartic_half_line, 0.0, _INF, "1.1107207345395915617539702475152",
+    Problem("quartic_half_line", _kahaner_inv_quartic, 0.0, _INF, "1.1107207345395915617539702475152",
             "mpmath.pi/(2*mpmath.sqrt(2))", _OWN + " (1/(1 + x^4) on [0, inf))", ("infinite", "smooth")),
     Problem("near_pole", _near_pole, -1.0, 1.0, "3139.5926542564595051295957640097",
             "2000*mpmath.atan(1000)", _OWN + " (1/(x^2 + 1e-6) on [-1, 1])", ("nearly_singular", "peak")),

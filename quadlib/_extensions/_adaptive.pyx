@@ -1019,12 +1019,6 @@ cdef object _call_vectorized(f, tuple args, Qags* s, int m, bint may_decline):
     return np.ascontiguousarray(y, dtype=np.float64).reshape(n, m)
 
 
-def integrate_single(f, tuple args, double a, double b, int mapping, double shift, double epsabs,
-                     double epsrel, int limit, long max_nfev, rule_name, bint vectorized):
-    return _integrate_single(f, args, a, b, mapping, shift, epsabs, epsrel, limit, max_nfev,
-                             _rule_pointer(rule_name), vectorized)
-
-
 cdef object _integrate_single(f, tuple args, double a, double b, int mapping, double shift, double epsabs,
                               double epsrel, int limit, long max_nfev, KronrodRule* rule, bint vectorized):
     """One real scalar integral over one piece, with the least overhead: the common case of `quad`.

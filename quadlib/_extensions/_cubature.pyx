@@ -13,7 +13,7 @@ N-dimensional rectangular region", J. Comput. Appl. Math. 6 (1980) 295-302; J. B
 and A. Genz, "An adaptive algorithm for the approximate calculation of multiple integrals", ACM TOMS 17
 (1991).
 """
-from libc.math cimport fabs, sqrt, pow
+from libc.math cimport fabs
 from libc.stdlib cimport malloc, realloc, free
 
 import numpy as np
