@@ -102,6 +102,36 @@ def quad_section(quick):
     print(line)
 
 
+def cubature_section(quick):
+    sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent / "benchmarks"))
+    from bench_cubature import SMOOTH, gaussian_peak_5d, nfev_ratios
+
+    print("== cubature against scipy.integrate.cubature(rule='genz-malik'), Genz problems d = 2, 3, 5, "
+          "seeds 0, 1, rtol 1e-6")
+    print("   evaluations ours/scipy on problems scipy solves (inf: ours did not converge within scipy's count)")
+    for method in ("genz_malik", "sparse_adaptive"):
+        ratios = nfev_ratios(method)
+        cells = "  ".join(f"{fam} {np.nanmedian(ratios[fam]):.3g}" for fam in SMOOTH)
+        every = np.concatenate([np.array(r) for r in ratios.values()])
+        every = every[~np.isnan(every)]
+        print(f"  {method:16s} median per family: {cells}; below 1 on {np.sum(every < 1)}/{every.size}")
+    f, d, exact = gaussian_peak_5d()
+    start = time.perf_counter()
+    res = quadlib.cubature(f, [0] * d, [1] * d, rtol=1e-8, method="sparse_adaptive", max_nfev=10 ** 7)
+    ours = time.perf_counter() - start
+    line = (f"  d=5 Gaussian peak, rtol 1e-8, sparse_adaptive: {ours:.2f} s, {res.nfev} evaluations, "
+            f"true rel. error {abs(res.integral - exact) / exact:.1e}, estimate {res.error / exact:.1e}")
+    if not quick:
+        start = time.perf_counter()
+        s = si.cubature(f, np.zeros(d), np.ones(d), rule="genz-malik", rtol=1e-8, atol=0, max_subdivisions=20000)
+        line += f"; scipy genz-malik {time.perf_counter() - start:.1f} s ({s.status})"
+    print(line)
+    start = time.perf_counter()
+    quadlib.sparse_grid(10, 5)
+    print(f"  sparse_grid(10, 5) construction: {1e3 * (time.perf_counter() - start):.0f} ms "
+          f"({quadlib.sparse_grid(10, 5).nodes.shape[0]} nodes)")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="evaluation counts only, no timings")
@@ -109,6 +139,7 @@ def main(argv=None):
     print(f"quadlib {quadlib.__version__}, numpy {np.__version__}, scipy {scipy.__version__}, Python {sys.version.split()[0]}")
     print(f"measured {time.strftime('%Y-%m-%d %H:%M')} on {sys.platform}")
     quad_section(args.quick)
+    cubature_section(args.quick)
 
 
 if __name__ == "__main__":

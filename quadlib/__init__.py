@@ -19,6 +19,7 @@ from ._newton_cotes import (
     NegativeWeightsWarning, composite_boole, composite_midpoint, composite_simpson, composite_simpson38,
     composite_trapezoid, newton_cotes, romberg,
 )
+from ._cubature import cubature
 from ._montecarlo import qmc_quad
 from ._nquad import nquad
 from ._result import IntegrationResult, IntegrationWarning
@@ -42,5 +43,5 @@ __all__ = [
     # nested rules
     "clenshaw_curtis", "fejer", "gauss_patterson", "genz_keister", "leja",
     # multi-dimensional rules and (quasi-)Monte Carlo
-    "product_rule", "sparse_grid", "qmc_quad", "nquad",
+    "product_rule", "sparse_grid", "cubature", "qmc_quad", "nquad",
 ]

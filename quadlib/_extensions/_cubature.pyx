@@ -81,6 +81,7 @@ cdef class GenzMalik:
     cdef public long nfev
     cdef bint first_pass
     cdef public double underestimate  # largest gap / parent estimate seen in a split (>= 1)
+    cdef public double floor  # parent estimates below this count as this much (a gap this small is harmless)
 
     def __cinit__(self, double[:, ::1] lower, double[:, ::1] upper, int m, int batch):
         """Start from the boxes [lower[k], upper[k]] (K x d each): the initial partition."""
@@ -119,6 +120,7 @@ cdef class GenzMalik:
         self.nfev = 0
         self.first_pass = True
         self.underestimate = 1.0
+        self.floor = 0.0
 
     def __dealloc__(self):
         free(self.centre)
@@ -273,8 +275,9 @@ cdef class GenzMalik:
                 if gap > self.parent_error[k // 2]:
                     self.error[r] = max(self.error[r], 0.5 * gap)
                     self.error[child] = max(self.error[child], 0.5 * gap)
-                    if self.parent_error[k // 2] > 0.0:
-                        self.underestimate = max(self.underestimate, gap / self.parent_error[k // 2])
+                    if gap > self.floor:
+                        self.underestimate = max(self.underestimate,
+                                                 gap / max(self.parent_error[k // 2], self.floor))
         for k in range(self.n_pending):
             self._push(self.pending[k])
         self.first_pass = False
