@@ -132,6 +132,25 @@ def cubature_section(quick):
           f"({quadlib.sparse_grid(10, 5).nodes.shape[0]} nodes)")
 
 
+def integrators_section(quick):
+    sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent / "benchmarks"))
+    from bench_laplace import PerClusterBaseline, logistic_clusters
+
+    print("== integrators over random effects: 10^5 logistic-normal clusters, q = 1, modes included")
+    M = 100_000
+    _, _, log_g, derivatives = logistic_clusters(M)
+    for name, rule, der in (("Laplace()", quadlib.Laplace(), derivatives),
+                            ("AdaptiveGaussHermite(10)", quadlib.AdaptiveGaussHermite(10), derivatives),
+                            ("AdaptiveGaussHermite(10), differences", quadlib.AdaptiveGaussHermite(10), None)):
+        t = best_time(lambda: rule.log_integrals(log_g, M, 1, cov=[[1.5]], derivatives=der), repeat=5, number=1)
+        print(f"  {name:40s} {1e3 * t:6.1f} ms")
+    if not quick:
+        base = PerClusterBaseline()
+        base.setup()
+        t = best_time(base.time_scipy_newton_loop, repeat=3, number=1) * 100
+        print(f"  per-cluster loop (scipy.optimize.newton + 10-point GH), scaled to 10^5: {1e3 * t:.0f} ms")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="evaluation counts only, no timings")
@@ -140,6 +159,7 @@ def main(argv=None):
     print(f"measured {time.strftime('%Y-%m-%d %H:%M')} on {sys.platform}")
     quad_section(args.quick)
     cubature_section(args.quick)
+    integrators_section(args.quick)
 
 
 if __name__ == "__main__":

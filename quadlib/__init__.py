@@ -20,6 +20,11 @@ from ._newton_cotes import (
     composite_trapezoid, newton_cotes, romberg,
 )
 from ._cubature import cubature
+from ._integrators import (
+    AdaptiveGaussHermite, ClusterIntegrals, Laplace, QMCIntegrator, SparseGridGaussHermite,
+)
+from ._laplace import LaplaceResult, laplace
+from ._nested_laplace import NestedLaplaceResult, nested_laplace
 from ._montecarlo import qmc_quad
 from ._nquad import nquad
 from ._result import IntegrationResult, IntegrationWarning
@@ -44,4 +49,7 @@ __all__ = [
     "clenshaw_curtis", "fejer", "gauss_patterson", "genz_keister", "leja",
     # multi-dimensional rules and (quasi-)Monte Carlo
     "product_rule", "sparse_grid", "cubature", "qmc_quad", "nquad",
+    # Laplace approximations and integrators over random effects (the protocol quadlib.glmm composes)
+    "laplace", "LaplaceResult", "nested_laplace", "NestedLaplaceResult", "Laplace", "AdaptiveGaussHermite",
+    "SparseGridGaussHermite", "QMCIntegrator", "ClusterIntegrals",
 ]
