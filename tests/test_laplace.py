@@ -139,3 +139,26 @@ def test_bad_input():
         quadlib.laplace(None, 0.0)
     with pytest.raises(ValueError, match="`log_f` must return a scalar"):
         quadlib.laplace(lambda x: np.ones(2), np.zeros(2))
+
+
+def test_complex_step_derivatives():
+    # a non-Gaussian 2-D integrand written with analytic numpy functions: complex input works
+    def log_f(z):
+        return 20 * np.log(z[0]) + 20 * np.log(z[1]) - z[0] - z[1] - 0.02 * z[0] * z[1]
+
+    def real_log_f(z):
+        return float(np.real(log_f(np.asarray(z, dtype=float)))) if min(z) > 0 else -math.inf
+
+    exact = math.log(dblquad(lambda y, x: math.exp(real_log_f([x, y]) - 70), 0, 200, 0, 200, epsabs=0,
+                             epsrel=1e-12)[0]) + 70
+    g = lambda z: np.array([20 / z[0] - 1 - 0.02 * z[1], 20 / z[1] - 1 - 0.02 * z[0]])  # noqa: E731
+    h = lambda z: np.array([[-20 / z[0] ** 2, -0.02], [-0.02, -20 / z[1] ** 2]])  # noqa: E731
+    analytic = quadlib.laplace(real_log_f, [10.0, 10.0], grad=g, hess=h)
+    plain = quadlib.laplace(real_log_f, [10.0, 10.0])
+    stepped = quadlib.laplace(log_f, [10.0, 10.0], complex_step=True)
+    # measured 2.1e-8 (differences of values) and 1.1e-10 (complex-step gradient)
+    assert stepped.success and abs(stepped.log_integral - analytic.log_integral) < 1e-9
+    assert abs(plain.log_integral - analytic.log_integral) < 1e-7
+    assert abs(stepped.log_integral - exact) < 6e-4  # the Laplace error itself (4.3e-4)
+    with pytest.raises(ValueError, match="`complex_step`"):
+        quadlib.laplace(log_f, [10.0, 10.0], complex_step=True, grad=lambda z: z)
