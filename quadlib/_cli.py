@@ -98,6 +98,37 @@ def _cmd_integrate(args):
     return 0
 
 
+def _cmd_fit(args):
+    import time
+
+    from .glmm import datasets, fit
+
+    if args.formula is None and args.data is None:  # the default job: the cbpp model, Laplace and AGQ(25)
+        data = datasets.load("cbpp")
+        formula = "cbind(incidence, size - incidence) ~ period + (1 | herd)"
+        runs = [("laplace", None), ("agq", 25)]
+        family = "binomial"
+    else:
+        if args.formula is None or args.data is None:
+            raise ValueError("give both --data FILE.csv and a FORMULA, or neither (the cbpp example)")
+        import pandas as pd
+
+        data = pd.read_csv(args.data)
+        formula, family = args.formula, args.family
+        runs = [(args.method, args.nagq)]
+    for method, nagq in runs:
+        if not args.quiet:
+            print(f"fitting {formula} ({method}{'' if nagq is None else f', nAGQ = {nagq}'}) ...", flush=True)
+        start = time.perf_counter()
+        res = fit(formula, data, family=family, method=method, nagq=nagq, verbose=args.verbose)
+        elapsed = time.perf_counter() - start
+        print(res.summary())
+        if not args.quiet:
+            print(f"({elapsed:.2f} s)")
+        print()
+    return 0
+
+
 def _parser():
     parser = argparse.ArgumentParser(prog="quadlib", description="Numerical integration with a compiled core.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -120,6 +151,15 @@ def _parser():
     integrate.add_argument("--atol", type=float, default=0.0)
     integrate.add_argument("--method", choices=("quad", "tanh-sinh"), default="quad")
     integrate.set_defaults(run=_cmd_integrate)
+    fit = sub.add_parser("fit", help="fit a GLMM (no arguments: the cbpp model by Laplace and by AGQ with 25 nodes)")
+    fit.add_argument("formula", nargs="?", help='lme4 formula, e.g. "cbind(s, f) ~ x + (1 | g)"')
+    fit.add_argument("--data", help="a CSV file")
+    fit.add_argument("--family", default="binomial", choices=("binomial", "bernoulli", "poisson"))
+    fit.add_argument("--method", default="laplace", choices=("laplace", "agq", "qmc"))
+    fit.add_argument("--nagq", type=int)
+    fit.add_argument("--verbose", action="store_true", help="print the log-likelihood at each iteration")
+    fit.add_argument("--quiet", action="store_true", help="print only the summaries")
+    fit.set_defaults(run=_cmd_fit)
     return parser
 
 

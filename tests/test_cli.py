@@ -81,3 +81,23 @@ def test_integrate_rejects_anything_but_numpy_arithmetic(expression, capsys):
 def test_integrate_reports_non_convergence(capsys):
     assert main(["integrate", "1/x", "0", "1"]) == 1
     assert "not converged" in capsys.readouterr().err
+
+
+def test_fit_with_no_arguments_fits_cbpp(capsys):
+    from quadlib._cli import main
+
+    assert main(["fit", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("Fixed effects") == 2 and "nAGQ = 25" in out and "-91.9834" in out and "-92.0263" in out
+
+
+def test_fit_a_csv(tmp_path, capsys):
+    from quadlib._cli import main
+    from quadlib.glmm import datasets
+
+    path = tmp_path / "epil.csv"
+    datasets.load("epilepsy").to_csv(path, index=False)
+    assert main(["fit", "y ~ lbase + trt + (1 | subject)", "--data", str(path), "--family", "poisson",
+                 "--quiet"]) == 0
+    assert "poisson" in capsys.readouterr().out
+    assert main(["fit", "y ~ x + (1 | g)"]) == 2  # a formula without --data

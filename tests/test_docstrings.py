@@ -7,7 +7,8 @@ import pytest
 MODULES = ["quadlib._gauss", "quadlib._nested", "quadlib._newton_cotes", "quadlib._sampled", "quadlib._rule",
            "quadlib.reference", "quadlib._problems", "quadlib._adaptive", "quadlib._tanh_sinh",
            "quadlib._sparse", "quadlib._montecarlo", "quadlib._genz", "quadlib._nquad", "quadlib._cubature",
-           "quadlib._integrators", "quadlib._laplace", "quadlib._nested_laplace"]
+           "quadlib._integrators", "quadlib._laplace", "quadlib._nested_laplace", "quadlib.glmm._fit",
+           "quadlib.glmm.datasets"]
 
 
 @pytest.mark.parametrize("name", MODULES)

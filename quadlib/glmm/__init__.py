@@ -1,6 +1,12 @@
 """quadlib.glmm: generalized linear mixed models fitted with quadlib's integrators.
 
-Not built yet: the GLMM layer arrives with its own issue. Importing it works so that the package
-layout (core below, statistics on top) is visible from the start.
+The pipeline (quadlib.glmm._fit): ``design`` (formula and data) -> ``Objective`` (the marginal
+log-likelihood, computed by a core integrator: Laplace, adaptive Gauss–Hermite, QMC) -> optimization ->
+``GLMMResult``. This layer holds no quadrature code.
+
+Current scope: one grouping factor with a random intercept, binomial/bernoulli (logit) and Poisson (log).
 """
-__all__ = []
+from . import datasets
+from ._fit import Design, GLMMResult, Objective, design, fit
+
+__all__ = ["datasets", "design", "Design", "Objective", "fit", "GLMMResult"]
