@@ -151,6 +151,25 @@ def integrators_section(quick):
         print(f"  per-cluster loop (scipy.optimize.newton + 10-point GH), scaled to 10^5: {1e3 * t:.0f} ms")
 
 
+def glmm_section(quick):
+    import shutil
+    import subprocess
+
+    from quadlib.glmm import datasets, fit
+
+    print("== GLMM: cbpp, cbind(incidence, size - incidence) ~ period + (1 | herd)")
+    data = datasets.load("cbpp")
+    formula = "cbind(incidence, size - incidence) ~ period + (1 | herd)"
+    for method, nagq in (("laplace", None), ("agq", 25)):
+        t = best_time(lambda: fit(formula, data, method=method, nagq=nagq), repeat=3, number=1)
+        print(f"  quadlib {method:8s} {1e3 * t:7.1f} ms")
+    if not quick and shutil.which("Rscript"):
+        script = ("suppressMessages(library(lme4)); f <- cbind(incidence, size - incidence) ~ period + (1 | herd); "
+                  "for (k in c(1, 25)) { t <- min(sapply(1:5, function(i) system.time(glmer(f, data = cbpp, "
+                  "family = binomial, nAGQ = k))[['elapsed']])); cat(sprintf('  lme4 nAGQ=%-3d %7.1f ms\\n', k, 1e3 * t)) }")
+        print(subprocess.run(["Rscript", "-e", script], capture_output=True, text=True).stdout, end="")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="evaluation counts only, no timings")
@@ -160,6 +179,7 @@ def main(argv=None):
     quad_section(args.quick)
     cubature_section(args.quick)
     integrators_section(args.quick)
+    glmm_section(args.quick)
 
 
 if __name__ == "__main__":

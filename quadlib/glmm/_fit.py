@@ -341,25 +341,25 @@ def fit(formula, data, *, family="binomial", method="laplace", nagq=None, start=
     bounds = [(None, None)] * k + [(0.0, None)]
     opt = scipy_optimize.minimize(negative, x0, method="L-BFGS-B", bounds=bounds, callback=record,
                                   options={"ftol": 1e-15, "gtol": 1e-9, "maxiter": 500})
-    # polish: a few Newton steps on the accurate Hessian (L-BFGS-B stops short at these tolerances)
+    # polish: Newton steps with one accurate Hessian (L-BFGS-B stops short of 1e-6 in the parameters); the
+    # Hessian is recomputed once at the end for the standard errors if the point moved
     x = opt.x
-    steps = np.r_[np.full(k, 1e-3), 1e-3]
-    H = None
+    steps = np.full(k + 1, 1e-3)
+    H = _hessian(obj, x, steps)
+    moved = False
     for _ in range(10):
-        H = _hessian(obj, x, steps)
         g = np.array([(obj(x + e) - obj(x - e)) / (2 * s) for e, s in zip(np.diag(steps * 1e-2), steps * 1e-2)])
         try:
             step = np.linalg.solve(-H, g)
         except np.linalg.LinAlgError:
             break
-        if x[-1] + step[-1] < 0:  # sigma at the boundary: keep L-BFGS-B's answer
+        if x[-1] + step[-1] < 0 or obj(x + step) < obj(x) - 1e-12:  # boundary, or no gain: keep x
             break
-        if obj(x + step) < obj(x) - 1e-12:
-            break
-        x = x + step
+        x, moved = x + step, True
         if np.max(np.abs(step)) < 1e-9:
-            H = _hessian(obj, x, steps)
             break
+    if moved:
+        H = _hessian(obj, x, steps)
     llf = obj(x)
     converged = bool(opt.success or np.max(np.abs(opt.jac)) < 1e-4)
     try:

@@ -7,7 +7,7 @@ ctrl <- glmerControl(tolPwrss = 1e-12, optimizer = "bobyqa", optCtrl = list(rhob
 show <- function(label, fit) {
   cat("##", label, "\n")
   cat("beta:", format(fixef(fit), digits = 12), "\n")
-  cat("sigma:", format(attr(VarCorr(fit)$herd, "stddev"), digits = 12), "\n")
+  cat("sigma:", format(attr(VarCorr(fit)[[1]], "stddev"), digits = 12), "\n")
   cat("logLik:", format(as.numeric(logLik(fit)), digits = 14), "\n")
   cat("se:", format(sqrt(diag(as.matrix(vcov(fit)))), digits = 10), "\n")
 }
@@ -20,3 +20,13 @@ cat("beta:", format(fixef(tmb)$cond, digits = 12), "\n")
 cat("sigma:", format(attr(VarCorr(tmb)$cond$herd, "stddev"), digits = 12), "\n")
 cat("logLik:", format(as.numeric(logLik(tmb)), digits = 14), "\n")
 cat("se:", format(sqrt(diag(vcov(tmb)$cond)), digits = 10), "\n")
+epil <- MASS::epil
+fe <- y ~ lbase * trt + lage + V4 + (1 | subject)
+for (k in c(1, 20)) {
+  fit <- glmer(fe, data = epil, family = poisson, nAGQ = k, control = ctrl)
+  cat("## lme4 epilepsy nAGQ", k, "\n")
+  cat("beta:", format(fixef(fit), digits = 12), "\n")
+  cat("names:", names(fixef(fit)), "\n")
+  cat("sigma:", format(attr(VarCorr(fit)$subject, "stddev"), digits = 12), "\n")
+  cat("logLik:", format(as.numeric(logLik(fit)), digits = 14), "\n")
+}
