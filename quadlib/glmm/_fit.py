@@ -263,8 +263,8 @@ def _integrator_for(method, nagq):
     return QMCIntegrator(1024 if nagq is None else v.positive_int(nagq, "nagq"), seed=0), "randomized QMC"
 
 
-def _hessian(f, x, steps):
-    """Central-difference Hessian with Richardson extrapolation (steps and half steps)."""
+def _hessian(f, x, steps, richardson=False):
+    """Central-difference Hessian, optionally with Richardson extrapolation (steps and half steps)."""
     def at(h):
         k = x.size
         H = np.empty((k, k))
@@ -278,7 +278,7 @@ def _hessian(f, x, steps):
                 ej[j] = h[j]
                 H[i, j] = H[j, i] = (f(x + ei + ej) - f(x + ei - ej) - f(x - ei + ej) + f(x - ei - ej)) / (4 * h[i] * h[j])
         return H
-    return (4 * at(0.5 * steps) - at(steps)) / 3
+    return (4 * at(0.5 * steps) - at(steps)) / 3 if richardson else at(steps)
 
 
 def fit(formula, data, *, family="binomial", method="laplace", nagq=None, start=None, verbose=False):
@@ -340,11 +340,11 @@ def fit(formula, data, *, family="binomial", method="laplace", nagq=None, start=
 
     bounds = [(None, None)] * k + [(0.0, None)]
     opt = scipy_optimize.minimize(negative, x0, method="L-BFGS-B", bounds=bounds, callback=record,
-                                  options={"ftol": 1e-15, "gtol": 1e-9, "maxiter": 500})
+                                  options={"ftol": 1e-12, "gtol": 1e-6, "maxiter": 500})
     # polish: Newton steps with one accurate Hessian (L-BFGS-B stops short of 1e-6 in the parameters); the
     # Hessian is recomputed once at the end for the standard errors if the point moved
     x = opt.x
-    steps = np.full(k + 1, 1e-3)
+    steps = np.full(k + 1, 1e-4)  # O(step^2) = 1e-8 relative: plenty for Newton steps and 1e-3 SEs
     H = _hessian(obj, x, steps)
     moved = False
     for _ in range(10):
@@ -355,10 +355,10 @@ def fit(formula, data, *, family="binomial", method="laplace", nagq=None, start=
             break
         if x[-1] + step[-1] < 0 or obj(x + step) < obj(x) - 1e-12:  # boundary, or no gain: keep x
             break
-        x, moved = x + step, True
+        x, moved = x + step, moved or np.max(np.abs(step)) > 1e-5
         if np.max(np.abs(step)) < 1e-9:
             break
-    if moved:
+    if moved:  # the Hessian used for the standard errors is taken at the final point
         H = _hessian(obj, x, steps)
     llf = obj(x)
     converged = bool(opt.success or np.max(np.abs(opt.jac)) < 1e-4)
