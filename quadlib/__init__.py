@@ -25,6 +25,7 @@ from ._integrators import (
 )
 from ._laplace import LaplaceResult, laplace
 from ._nested_laplace import NestedLaplaceResult, nested_laplace
+from ._sparse_laplace import SparseLaplaceResult, sparse_laplace
 from ._montecarlo import qmc_quad
 from ._nquad import nquad
 from ._result import IntegrationResult, IntegrationWarning
@@ -50,6 +51,7 @@ __all__ = [
     # multi-dimensional rules and (quasi-)Monte Carlo
     "product_rule", "sparse_grid", "cubature", "qmc_quad", "nquad",
     # Laplace approximations and integrators over random effects (the protocol quadlib.glmm composes)
-    "laplace", "LaplaceResult", "nested_laplace", "NestedLaplaceResult", "Laplace", "AdaptiveGaussHermite",
+    "laplace", "LaplaceResult", "nested_laplace", "NestedLaplaceResult", "sparse_laplace", "SparseLaplaceResult",
+    "Laplace", "AdaptiveGaussHermite",
     "SparseGridGaussHermite", "QMCIntegrator", "ClusterIntegrals",
 ]

@@ -107,7 +107,7 @@ def _cmd_fit(args):
         data = datasets.load("cbpp")
         formula = "cbind(incidence, size - incidence) ~ period + (1 | herd)"
         runs = [("laplace", None), ("agq", 25)]
-        family = "binomial"
+        family, link = "binomial", None
     else:
         if args.formula is None or args.data is None:
             raise ValueError("give both --data FILE.csv and a FORMULA, or neither (the cbpp example)")
@@ -115,12 +115,14 @@ def _cmd_fit(args):
 
         data = pd.read_csv(args.data)
         formula, family = args.formula, args.family
+        link = args.link
         runs = [(args.method, args.nagq)]
     for method, nagq in runs:
         if not args.quiet:
             print(f"fitting {formula} ({method}{'' if nagq is None else f', nAGQ = {nagq}'}) ...", flush=True)
         start = time.perf_counter()
-        res = fit(formula, data, family=family, method=method, nagq=nagq, verbose=args.verbose)
+        res = fit(formula, data, family=family, link=link, method=method, nagq=nagq, verbose=args.verbose,
+                  progress=not args.quiet)
         elapsed = time.perf_counter() - start
         print(res.summary())
         if not args.quiet:
@@ -154,7 +156,9 @@ def _parser():
     fit = sub.add_parser("fit", help="fit a GLMM (no arguments: the cbpp model by Laplace and by AGQ with 25 nodes)")
     fit.add_argument("formula", nargs="?", help='lme4 formula, e.g. "cbind(s, f) ~ x + (1 | g)"')
     fit.add_argument("--data", help="a CSV file")
-    fit.add_argument("--family", default="binomial", choices=("binomial", "bernoulli", "poisson"))
+    fit.add_argument("--family", default="binomial",
+                     choices=("binomial", "bernoulli", "poisson", "gaussian", "Gamma", "negative_binomial"))
+    fit.add_argument("--link", help="the link function (default: the family's canonical/R default)")
     fit.add_argument("--method", default="laplace", choices=("laplace", "agq", "qmc"))
     fit.add_argument("--nagq", type=int)
     fit.add_argument("--verbose", action="store_true", help="print the log-likelihood at each iteration")

@@ -150,7 +150,7 @@ class _Evaluator:
                                  f"got {value.shape}, {grad.shape}, {hess.shape}")
             if q == 1:
                 return value, grad * L[0, 0], hess * L[0, 0] ** 2
-            return value, grad @ L, np.einsum("ai,mab,bj->mij", L, hess, L)
+            return value, grad @ L, L.T @ hess @ L
         if precise:
             coarse, fine = self._differences(u, 1e-2), self._differences(u, 5e-3)
             return fine[0], *((4 * b - a) / 3 for a, b in zip(coarse[1:], fine[1:]))
@@ -195,8 +195,8 @@ class _AdaptiveRule:
         """Nodes z (K, q) and weights (K,) for the N(0, I) density on R^q."""
         raise NotImplementedError
 
-    def log_integrals(self, log_g, n_clusters, q=1, *, cov=None, derivatives=None, start=None, max_iter=50,
-                      tol=1e-10, fd_step=1e-4):
+    def log_integrals(self, log_g, n_clusters, q=1, *, cov=None, factor=None, derivatives=None, start=None,
+                      max_iter=50, tol=1e-10, fd_step=1e-4, keep_points=False):
         """``log ∫ g_i(b) N(b; 0, cov) db`` for clusters i = 0..n_clusters-1 (see the module notes).
 
         Parameters
@@ -209,6 +209,9 @@ class _AdaptiveRule:
             Dimension of each integral.
         cov : array_like (q, q), optional
             The normal density's covariance D (default identity); may be singular.
+        factor : array_like (q, q), optional
+            Instead of `cov`: a factor L of D = L L^T, used as given for the change of variables b = L u
+            (a mixed model's relative covariance factor; it may be singular).
         derivatives : callable, optional
             ``derivatives(b)``, b (M, q) -> (value (M,), gradient (M, q), Hessian (M, q, q)) of log g.
         start : array_like (M, q), optional
@@ -219,6 +222,10 @@ class _AdaptiveRule:
             Stop when every cluster's Newton step is below `tol` (in u, where the prior has unit scale).
         fd_step : float
             Step of the central differences used without `derivatives`.
+        keep_points : bool
+            Also return the rule's points in u, ``extra["points_u"]`` (M, K, q), and each point's share of
+            the cluster's integral, ``extra["shares"]`` (M, K) (summing to 1; the weights of the integral's
+            derivatives with the points held fixed).
 
         Returns
         -------
@@ -233,7 +240,14 @@ class _AdaptiveRule:
         q = v.positive_int(q, "q", maximum=64)
         max_iter = v.positive_int(max_iter, "max_iter")
         tol = v.nonnegative_tolerance(tol, "tol")
-        L = _cov_factor(cov, q)
+        if factor is not None:
+            if cov is not None:
+                raise ValueError("give `cov` or `factor`, not both")
+            L = np.array(factor, dtype=float).reshape(q, q) if np.size(factor) == q * q else None
+            if L is None or not np.all(np.isfinite(L)):
+                raise ValueError(f"`factor` must be a finite ({q}, {q}) array")
+        else:
+            L = _cov_factor(cov, q)
         ev = _Evaluator(log_g, derivatives, L, M, q, float(fd_step))
         if start is None:
             u = np.zeros((M, q))
@@ -288,6 +302,11 @@ class _AdaptiveRule:
         out = np.empty(M)
         combine(np.ascontiguousarray(values), weights, 0.5 * np.einsum("ki,ki->k", z, z), factor, out)
         out[~concave] = np.nan
+        extra = {}
+        if keep_points:
+            log_terms = values + 0.5 * np.einsum("ki,ki->k", z, z)
+            terms = weights * np.exp(log_terms - log_terms.max(axis=1, keepdims=True))
+            extra = {"points_u": points, "shares": terms / terms.sum(axis=1, keepdims=True)}
         success = bool(converged.all() and np.all(np.isfinite(out)))
         if success:
             message = "converged"
@@ -302,7 +321,7 @@ class _AdaptiveRule:
                 parts.append("the rule gave a non-positive or non-finite sum for some cluster(s)")
             message = "; ".join(parts)
             warnings.warn(f"{self.name}: {message}", IntegrationWarning, stacklevel=2)
-        return ClusterIntegrals(out, u @ L.T, u, curvature, converged, n_iter, ev.nfev, success, message)
+        return ClusterIntegrals(out, u @ L.T, u, curvature, converged, n_iter, ev.nfev, success, message, extra)
 
     def __repr__(self):
         return self.name

@@ -100,4 +100,10 @@ def test_fit_a_csv(tmp_path, capsys):
     assert main(["fit", "y ~ lbase + trt + (1 | subject)", "--data", str(path), "--family", "poisson",
                  "--quiet"]) == 0
     assert "poisson" in capsys.readouterr().out
+    assert main(["fit", "y ~ lbase + trt + (1 | subject)", "--data", str(path), "--family", "negative_binomial",
+                 "--quiet"]) == 0
+    assert "theta" in capsys.readouterr().out
+    assert main(["fit", "y ~ lbase + trt + (1 | subject)", "--data", str(path), "--family", "poisson",
+                 "--link", "identity", "--quiet"]) == 2  # a link poisson does not allow
+    assert "`link`" in capsys.readouterr().err
     assert main(["fit", "y ~ x + (1 | g)"]) == 2  # a formula without --data

@@ -1,12 +1,20 @@
 """quadlib.glmm: generalized linear mixed models fitted with quadlib's integrators.
 
-The pipeline (quadlib.glmm._fit): ``design`` (formula and data) -> ``Objective`` (the marginal
-log-likelihood, computed by a core integrator: Laplace, adaptive Gauss–Hermite, QMC) -> optimization ->
-``GLMMResult``. This layer holds no quadrature code.
-
-Current scope: one grouping factor with a random intercept, binomial/bernoulli (logit) and Poisson (log).
+The pipeline, each stage public and testable on its own (lme4's modular glmer):
+``build_design`` (formula and data) -> ``make_objective`` (the marginal log-likelihood, computed by a core
+integrator: Laplace, adaptive Gauss–Hermite, QMC, or the sparse joint Laplace approximation) ->
+``optimize`` -> ``GLMMResult``; ``fit`` runs them all. ``lmm`` fits linear mixed models in closed form
+(ML and REML, the variance parameters profiled). This layer holds no quadrature code.
 """
 from . import datasets
-from ._fit import Design, GLMMResult, Objective, design, fit
+from ._design import Design, RandomTerm, build_design
+from ._families import Family, make_family
+from ._fit import fit
+from ._formula import parse_formula
+from ._lmm import LMMObjective, LMMResult, lmm
+from ._objective import Objective, make_objective
+from ._optimize import ConvergenceWarning, OptimizeOutcome, optimize
+from ._result import GLMMResult
 
-__all__ = ["datasets", "design", "Design", "Objective", "fit", "GLMMResult"]
+__all__ = ["datasets", "parse_formula", "build_design", "Design", "RandomTerm", "make_family", "Family",
+           "make_objective", "Objective", "optimize", "OptimizeOutcome", "ConvergenceWarning", "fit", "GLMMResult", "lmm", "LMMResult", "LMMObjective"]

@@ -1,0 +1,320 @@
+"""Stage 1 of the pipeline: a formula and a data frame become numeric arrays (:class:`Design`).
+
+The fixed part and each random term's expression are evaluated by ``formulae``; lme4's bars, nesting and
+``cbind`` are parsed in :mod:`._formula`. Rows with missing values in the used columns are dropped (with
+a warning that says how many), aliased fixed-effect columns are dropped (with a warning, as lme4 does),
+and rows are sorted by the first grouping factor so each of its levels is a contiguous block.
+"""
+from dataclasses import dataclass
+import re
+import warnings
+
+import numpy as np
+
+from ._formula import parse_formula
+
+__all__ = ["Design", "RandomTerm", "build_design"]
+
+_NAMESPACE = {"log": np.log, "exp": np.exp, "sqrt": np.sqrt, "log1p": np.log1p, "abs": np.abs, "np": np}
+_IDENTIFIER = re.compile(r"[A-Za-z_.][\w.]*")
+
+
+@dataclass(frozen=True, eq=False)
+class RandomTerm:
+    """One random term ``(expr | group)``: its model matrix Z (rows x q), the level of each row and the
+    level names. ``correlated=False`` for ``||`` (a diagonal covariance)."""
+
+    group: str
+    columns: list
+    Z: np.ndarray
+    index: np.ndarray
+    levels: list
+    correlated: bool
+    model: object = None    # formulae's matrix of the term's expression (to evaluate new data)
+    keep: list = None       # its columns used, in order
+
+    @property
+    def q(self):
+        return self.Z.shape[1]
+
+    @property
+    def n_levels(self):
+        return len(self.levels)
+
+    def __repr__(self):
+        return (f"RandomTerm(({' + '.join(self.columns)} {'|' if self.correlated else '||'} {self.group}), "
+                f"{self.n_levels} levels)")
+
+
+@dataclass(frozen=True, eq=False)
+class Design:
+    """A model's data as arrays: the response (with ``trials`` for a ``cbind`` response), prior
+    ``weights``, ``offset``, the fixed-effects matrix ``X`` with lme4's column names, and the random
+    terms. ``rows`` are the positions in the data frame of the rows used, in the design's order."""
+
+    formula: str
+    response: np.ndarray
+    trials: np.ndarray
+    weights: np.ndarray
+    offset: np.ndarray
+    X: np.ndarray
+    fixed_names: list
+    terms: list
+    rows: np.ndarray
+    dropped_columns: list
+    fixed_model: object = None   # formulae's fixed-effects matrix (to evaluate new data)
+    fixed_keep: list = None      # its columns used, in order
+    fixed_offset: list = None    # its offset() columns
+
+    @property
+    def nobs(self):
+        return self.response.size
+
+    def __repr__(self):
+        return (f"Design({self.formula!r}: {self.nobs} rows, fixed {self.fixed_names}, "
+                f"random {self.terms})")
+
+
+def _lme4_name(label):
+    # formulae writes factor columns as name[level]; lme4 writes namelevel; R deparses I(age/1000) and
+    # I(x^2) without spaces around / and ^
+    if label == "Intercept":
+        return "(Intercept)"
+    return re.sub(r"\s*([/^])\s*", r"\1", re.sub(r"\[([^\]]*)\]", r"\1", label))
+
+
+def _interaction_order(label):
+    return re.sub(r"\[[^\]]*\]", "", label).count(":")
+
+
+def _evaluate(expression, frame, what):
+    """A numeric column from an expression of the data's columns (formulae's I() semantics)."""
+    import formulae
+
+    try:
+        matrices = formulae.design_matrices(f"0 + I({expression})", frame, na_action="pass",
+                                            extra_namespace=_NAMESPACE)
+    except Exception as error:  # formulae raises many types for a bad token
+        raise ValueError(f"`formula`: cannot evaluate {what} {expression!r}: {_explain(error)}") from None
+    return np.asarray(matrices.common.design_matrix, dtype=float)[:, 0]
+
+
+def _explain(error):
+    text = str(error).strip() or type(error).__name__
+    if isinstance(error, (KeyError, NameError)) and text.strip("'\"").isidentifier():
+        return f"unknown name {text} (not a column of `data` nor a known function)"
+    return text.splitlines()[0]
+
+
+def _model_matrix(rhs, frame, what):
+    """formulae's model matrix for `rhs`, columns named and ordered as lme4 does (by interaction order)."""
+    import formulae
+
+    try:
+        matrices = formulae.design_matrices(rhs, frame, na_action="pass", extra_namespace=_NAMESPACE)
+    except Exception as error:
+        raise ValueError(f"`formula`: cannot build {what} from {rhs!r}: {_explain(error)}") from None
+    if matrices.common is None:  # "0" alone: no columns
+        return np.zeros((len(frame), 0)), [], None, None, [], []
+    labels = list(matrices.common.as_dataframe().columns)
+    offset_cols = [i for i, label in enumerate(labels) if label.startswith("offset(")]
+    keep = [i for i in range(len(labels)) if i not in offset_cols]
+    keep.sort(key=lambda i: _interaction_order(labels[i]))  # stable: main effects first, as in R
+    matrix = np.asarray(matrices.common.design_matrix, dtype=float)
+    offset = matrix[:, offset_cols].sum(axis=1) if offset_cols else None
+    return matrix[:, keep], [_lme4_name(labels[i]) for i in keep], offset, matrices.common, keep, offset_cols
+
+
+def evaluate_new_data(model, keep, offset_cols, frame, what):
+    """The columns of a fitted model matrix evaluated on new data (factor levels as in the fit)."""
+    if model is None:
+        return np.zeros((len(frame), 0)), np.zeros(len(frame))
+    try:
+        matrix = np.asarray(model.evaluate_new_data(frame).design_matrix, dtype=float)
+    except Exception as error:
+        raise ValueError(f"`newdata`: cannot evaluate {what}: {_explain(error)}") from None
+    offset = matrix[:, offset_cols].sum(axis=1) if offset_cols else np.zeros(len(frame))
+    return matrix[:, keep], offset
+
+
+def _level_key(label):
+    key = []
+    for part in label.split(":"):
+        try:
+            key.append((0, float(part), ""))
+        except ValueError:
+            key.append((1, 0.0, part))
+    return key
+
+
+def group_labels(frame, group):
+    """Each row's label of the grouping factor `group` ("a" or "a:b": the levels joined by ':')."""
+    import pandas as pd
+
+    codes, names = [], []
+    for column in group.split(":"):
+        code, unique = pd.factorize(frame[column])
+        codes.append(code)
+        names.append(np.asarray(unique.astype(str), dtype=object))
+    if len(codes) == 1:
+        return names[0][codes[0]]
+    combined, inverse = np.unique(np.stack(codes, axis=1), axis=0, return_inverse=True)
+    joined = np.array([":".join(names[k][c] for k, c in enumerate(row)) for row in combined], dtype=object)
+    return joined[inverse.ravel()]
+
+
+def _factor(labels):
+    """Levels (numbers in numeric order, as R sorts an integer factor) and each row's level number."""
+    import pandas as pd
+
+    index, unique = pd.factorize(labels)
+    unique = np.asarray(unique, dtype=object)
+    order = sorted(range(unique.size), key=lambda i: _level_key(unique[i]))
+    rank = np.empty(unique.size, dtype=np.intp)
+    rank[order] = np.arange(unique.size)
+    return unique[order], rank[index]
+
+
+def _aliased(X, names):
+    """Columns in the span of the columns before them (R's QR rule: later columns are dropped)."""
+    kept, dropped = [], []
+    scale = np.linalg.norm(X, axis=0)
+    for j in range(X.shape[1]):
+        if scale[j] == 0:
+            dropped.append(j)
+            continue
+        if kept:
+            coef, *_ = np.linalg.lstsq(X[:, kept], X[:, j], rcond=None)
+            residual = np.linalg.norm(X[:, j] - X[:, kept] @ coef)
+            if residual <= 1e-7 * scale[j]:
+                dropped.append(j)
+                continue
+        kept.append(j)
+    return kept, [names[j] for j in dropped]
+
+
+def _column_or_array(value, frame_len, data, name):
+    if value is None:
+        return None
+    if isinstance(value, str):
+        if value not in data:
+            raise ValueError(f"`{name}` names column {value!r}, which is not in `data`")
+        value = data[value]
+    try:
+        array = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(f"`{name}` must be numeric (an array or a column name)") from None
+    if array.shape != (frame_len,):
+        raise ValueError(f"`{name}` must have one value per row of `data` ({frame_len}), got shape {array.shape}")
+    return array
+
+
+def build_design(formula, data, *, weights=None, offset=None):
+    """Stage 1: the arrays of an lme4 formula evaluated on a data frame.
+
+    Parameters
+    ----------
+    formula : str
+        lme4 syntax, e.g. ``"cbind(incidence, size - incidence) ~ period + (1 | herd)"``,
+        ``"Reaction ~ Days + (Days | Subject)"``, ``"y ~ x + (1 | school/class)"``, ``"y ~ x + (x || g)"``.
+        ``offset(expr)`` terms in the fixed part are added to the offset.
+    data : pandas.DataFrame
+    weights, offset : array_like or str, optional
+        Per-row prior weights (binomial: trials for a proportion response) and offset, or column names.
+
+    Returns
+    -------
+    Design
+
+    Examples
+    --------
+    >>> from quadlib.glmm import datasets, build_design
+    >>> d = build_design("Reaction ~ Days + (Days | Subject)", datasets.load("sleepstudy"))
+    >>> d.fixed_names, d.terms[0].columns, d.terms[0].n_levels
+    (['(Intercept)', 'Days'], ['(Intercept)', 'Days'], 18)
+    """
+    import pandas as pd
+
+    parsed = parse_formula(formula)
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError(f"`data` must be a pandas DataFrame, got {type(data).__name__}")
+    if not parsed.random:
+        raise ValueError("`formula` has no random term '(expr | group)': use a GLM for fixed effects only")
+    if len(data) == 0:
+        raise ValueError("`data` has no rows")
+    weights = _column_or_array(weights, len(data), data, "weights")
+    offset_arg = _column_or_array(offset, len(data), data, "offset")
+
+    # rows with a missing value in any column the formula uses (or in weights/offset) are dropped
+    used = sorted({token for token in _IDENTIFIER.findall(formula) if token in data.columns})
+    for term in parsed.random:
+        for name in term.group.split(":"):
+            if name not in data.columns:
+                raise ValueError(f"`formula`: grouping factor {name!r} in {term} is not a column of `data`")
+    missing = np.array(data[used].isna().any(axis=1), dtype=bool) if used else np.zeros(len(data), bool)
+    for extra in (weights, offset_arg):
+        if extra is not None:
+            missing |= ~np.isfinite(extra)
+    if missing.all():
+        raise ValueError("every row of `data` has a missing value in a column the model uses")
+    if missing.any():
+        warnings.warn(f"dropped {int(missing.sum())} row(s) with missing values in the columns used", UserWarning,
+                      stacklevel=3)
+    rows = np.flatnonzero(~missing)
+    frame = data.iloc[rows].reset_index(drop=True)
+
+    # random terms first: their grouping gives the row order
+    terms = []
+    for spec in parsed.random:
+        labels = group_labels(frame, spec.group)
+        levels, index = _factor(labels)
+        Z, columns, _, model, keep, _ = _model_matrix(spec.expr, frame, f"the random term {spec}")
+        if Z.shape[1] == 0:
+            raise ValueError(f"`formula`: the random term {spec} has no columns")
+        if levels.size < 2:
+            raise ValueError(f"grouping factor {spec.group!r} has a single level: its random effects cannot be "
+                             "estimated")
+        if Z.shape[1] >= levels.size:
+            raise ValueError(f"the random term {spec} has {Z.shape[1]} random effects per level but only "
+                             f"{levels.size} levels of {spec.group!r}: its covariance cannot be estimated")
+        terms.append(RandomTerm(spec.group, columns, Z, index.astype(np.intp), [str(x) for x in levels],
+                                spec.correlated, model, keep))
+    order = np.argsort(terms[0].index, kind="stable")
+    terms = [RandomTerm(t.group, t.columns, np.ascontiguousarray(t.Z[order]), t.index[order], t.levels, t.correlated,
+                        t.model, t.keep) for t in terms]
+
+    # response
+    if parsed.cbind:
+        successes = _evaluate(parsed.cbind[0], frame, "the successes")
+        failures = _evaluate(parsed.cbind[1], frame, "the failures")
+        response, trials = successes, successes + failures
+        if weights is not None:
+            raise ValueError("`weights` cannot be combined with a cbind(successes, failures) response")
+    else:
+        column = parsed.response.strip()
+        if column in frame and not pd.api.types.is_numeric_dtype(frame[column]) \
+                and not pd.api.types.is_bool_dtype(frame[column]):
+            raise TypeError(f"`formula`: the response {column!r} must be numeric, got dtype {frame[column].dtype}")
+        response, trials = _evaluate(parsed.response, frame, "the response"), None
+    X, names, formula_offset, fixed_model, fixed_keep, fixed_offset = _model_matrix(parsed.fixed, frame,
+                                                                                    "the fixed effects")
+    kept, dropped = _aliased(X, names)
+    fixed_keep = [fixed_keep[j] for j in kept]
+    if dropped:
+        warnings.warn(f"fixed-effect model matrix is rank deficient so dropping {len(dropped)} column(s): "
+                      f"{', '.join(dropped)}", UserWarning, stacklevel=3)
+        X, names = X[:, kept], [names[j] for j in kept]
+    total_offset = np.zeros(len(frame))
+    if formula_offset is not None:
+        total_offset += formula_offset
+    if offset_arg is not None:
+        total_offset += offset_arg[rows]
+    bad = ~np.isfinite(response) | (~np.isfinite(trials) if trials is not None else False)
+    bad = bad | ~np.isfinite(total_offset) | ~np.all(np.isfinite(X), axis=1)
+    if bad.any():
+        raise ValueError(f"the response, offset or fixed-effect columns are not finite in {int(bad.sum())} row(s) "
+                         "after dropping missing values (e.g. log of zero)")
+    return Design(formula, response[order], None if trials is None else trials[order],
+                  None if weights is None else weights[rows][order], total_offset[order],
+                  np.ascontiguousarray(X[order]), names, terms, rows[order], dropped, fixed_model, fixed_keep,
+                  fixed_offset)

@@ -1,0 +1,1062 @@
+"""Linear mixed models in closed form, as lme4's ``lmer`` fits them: :func:`lmm`.
+
+The model is ``y = X beta + offset + Z b + e`` with ``b = Lambda_theta u``, ``u ~ N(0, sigma^2 I)`` and
+``e ~ N(0, sigma^2 W^-1)`` (``W`` the prior weights). ``Lambda_theta`` is block diagonal: one lower-triangular
+block ``T_k`` (the relative Cholesky factor of term k's covariance, ``Cov(b_k) = sigma^2 T_k T_k'``) per level
+of each random term; ``theta`` stacks the lower triangles of the ``T_k`` column by column (lme4's order), only
+their diagonals for an uncorrelated ``(x || g)`` term.
+
+For a given ``theta`` the penalized least-squares problem
+
+    min over (beta, u) of  |W^1/2 (y - offset - X beta - Z Lambda u)|^2 + |u|^2
+
+has a closed-form solution through the Cholesky factor of ``A = Lambda' Z' W Z Lambda + I`` (dense LAPACK for a
+small random-effects dimension, a sparse LU with a symmetric fill-reducing ordering otherwise: scipy has no
+sparse Cholesky, and with ``diag_pivot_thresh=0`` the LU of the positive definite ``A`` is its LDL'). With
+``r2`` the penalized weighted residual sum of squares at the solution, ``sigma^2`` and ``beta`` profile out
+(Bates, Maechler, Bolker and Walker 2015, eqs. 34-42):
+
+    ML:   d(theta)    = log|A| + n (1 + log(2 pi r2 / n)) - sum(log w)
+    REML: d_R(theta)  = log|A| + log|R_X' R_X| + (n - p) (1 + log(2 pi r2 / (n - p))) - sum(log w)
+
+and only ``theta`` (a handful of numbers) is optimized, by L-BFGS-B with bounds ``diag(T_k) >= 0``. In the
+dense case the gradient is analytic (envelope theorem for ``r2``, trace identities for the log-determinants);
+in the sparse case it is a central difference.
+"""
+from dataclasses import dataclass, field
+from functools import cached_property
+import copy
+import math
+import warnings
+
+import numpy as np
+
+from .. import _validation as v
+from ._design import _IDENTIFIER, build_design, evaluate_new_data, group_labels
+from ._formula import parse_formula
+from ._optimize import ConvergenceWarning, blas_controller
+
+__all__ = ["lmm", "LMMResult", "LMMObjective"]
+
+_DENSE_MAX = 2000        # random-effects dimension up to which A may be factored as a dense matrix
+_SPARSE_MIN = 250        # ... and up to which it always is
+_SPARSE_FILL = 0.02      # in between: sparse if the LU of A has at most this fraction of q^2 nonzeros
+_SINGULAR_TOL = 1e-4     # lme4's isSingular(): a diagonal element of theta below this is a boundary fit
+_ILL_CONDITIONED = 1e5   # theta above this loses ~eps * theta^2 > 1e-6 of the precision of A and R_X'R_X
+_ROUNDING = 1e-10        # a projected gradient below this times |criterion| is rounding noise: converged
+_STEP_POLISHED = 1e-8    # no Newton polish when the estimated remaining step in theta is below this (relative)
+_STEP_TOL = 1e-6         # converged if the last Newton step changed theta by less than this (relative)
+_MAX_ITER = 1000         # L-BFGS-B iterations
+_MAX_NEWTON = 8          # Newton polishing steps
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the layout of theta and of the random effects
+# ---------------------------------------------------------------------------------------------------------
+class _TermLayout:
+    """Where one random term sits in u (columns start:stop, level-major: level l, column c at start + l*q + c)
+    and in theta (the positions rows[i], cols[i] of T filled by theta[theta_slice][i])."""
+
+    def __init__(self, term, start, theta_start):
+        self.q, self.levels = term.q, term.n_levels
+        self.start, self.stop = start, start + term.q * term.n_levels
+        if term.correlated:
+            pairs = [(r, c) for c in range(term.q) for r in range(c, term.q)]
+        else:
+            pairs = [(c, c) for c in range(term.q)]
+        self.rows = np.array([r for r, _ in pairs], dtype=np.intp)
+        self.cols = np.array([c for _, c in pairs], dtype=np.intp)
+        self.theta = slice(theta_start, theta_start + len(pairs))
+        self.diagonal = self.rows == self.cols
+
+    def T(self, theta):
+        T = np.zeros((self.q, self.q))
+        T[self.rows, self.cols] = theta[self.theta]
+        return T
+
+
+def _random_matrix(terms, n):
+    """The sparse N x q matrix Z of all random terms, columns level-major within each term."""
+    import scipy.sparse as sp
+
+    rows, cols, vals, start = [], [], [], 0
+    for term in terms:
+        q = term.q
+        rows.append(np.repeat(np.arange(n), q))
+        cols.append((start + term.index[:, None] * q + np.arange(q)).ravel())
+        vals.append(term.Z.ravel())
+        start += q * term.n_levels
+    return sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, start))
+
+
+def _left_lambda_t(R, Ts, layouts):
+    """Lambda' R for a (q, m) array R."""
+    out = np.empty_like(R)
+    for T, lay in zip(Ts, layouts):
+        block = R[lay.start:lay.stop]
+        if lay.q == 1:
+            out[lay.start:lay.stop] = T[0, 0] * block
+        else:
+            out[lay.start:lay.stop] = np.einsum("rc,lrj->lcj", T, block.reshape(lay.levels, lay.q, -1)).reshape(
+                block.shape)
+    return out
+
+
+def _right_lambda(R, Ts, layouts):
+    """R Lambda for an (m, q) array R."""
+    out = np.empty_like(R)
+    for T, lay in zip(Ts, layouts):
+        block = R[:, lay.start:lay.stop]
+        if lay.q == 1:
+            out[:, lay.start:lay.stop] = T[0, 0] * block
+        else:
+            out[:, lay.start:lay.stop] = (block.reshape(R.shape[0], lay.levels, lay.q) @ T).reshape(block.shape)
+    return out
+
+
+def _lambda_u(u, Ts, layouts):
+    """b = Lambda u."""
+    b = np.empty_like(u)
+    for T, lay in zip(Ts, layouts):
+        b[lay.start:lay.stop] = (u[lay.start:lay.stop].reshape(lay.levels, lay.q) @ T.T).ravel()
+    return b
+
+
+def _cholesky(A):
+    """The lower Cholesky factor (LAPACK directly: scipy's wrappers cost more than a small factorization)."""
+    from scipy.linalg import lapack
+
+    L, info = lapack.dpotrf(A, lower=1, clean=1)
+    if info != 0:
+        raise np.linalg.LinAlgError("matrix is not positive definite")
+    return L
+
+
+def _cho_solve(L, rhs):
+    from scipy.linalg import lapack
+
+    x, info = lapack.dpotrs(L, rhs, lower=1)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"dpotrs failed (info {info})")
+    return x
+
+
+def _cho_inverse(L):
+    """The full symmetric inverse from the lower Cholesky factor."""
+    from scipy.linalg import lapack
+
+    inv, info = lapack.dpotri(L, lower=1)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"dpotri failed (info {info})")
+    inv = np.tril(inv)
+    return inv + np.tril(inv, -1).T
+
+
+@dataclass(frozen=True, eq=False)
+class _Solution:
+    """The penalized least-squares solution at one theta."""
+
+    theta: np.ndarray
+    criterion: float       # ML deviance or REML criterion
+    beta: np.ndarray
+    u: np.ndarray
+    b: np.ndarray
+    r2: float              # penalized weighted residual sum of squares
+    log_det_A: float
+    log_det_K: float
+    K: np.ndarray          # R_X' R_X
+    factor: object = field(repr=False)   # ("dense", cho_factor) or ("sparse", splu)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# stage 2: the profiled criterion as a function of theta
+# ---------------------------------------------------------------------------------------------------------
+class LMMObjective:
+    """The profiled deviance (ML) or REML criterion of a linear mixed model as a function of theta.
+
+    Parameters
+    ----------
+    design : Design
+        From :func:`build_design`.
+    reml : bool
+        REML criterion (True) or ML deviance.
+    sparse : bool, optional
+        Factor ``A`` as a sparse matrix. Default: when the random-effects dimension q exceeds 2000, or exceeds
+        250 and the sparse factor of ``A`` fills at most 2% of a dense one.
+
+    Notes
+    -----
+    ``objective(theta)`` is the criterion, ``objective.value_and_grad(theta)`` also its gradient,
+    ``objective.solve(theta)`` the whole penalized least-squares solution; ``objective.start`` and
+    ``objective.bounds`` are lme4's starting values (1 on the diagonals, 0 elsewhere) and bounds.
+
+    Examples
+    --------
+    >>> from quadlib.glmm import datasets, build_design
+    >>> d = build_design("Reaction ~ Days + (Days | Subject)", datasets.load("sleepstudy"))
+    >>> objective = LMMObjective(d, reml=True)
+    >>> round(objective([0.9667, 0.0152, 0.2309]), 3)
+    1743.628
+    """
+
+    def __init__(self, design, reml=True, *, sparse=None):
+        w = np.ones(design.nobs) if design.weights is None else np.asarray(design.weights, float)
+        self._setup(design.response - design.offset, w, design.X, _random_matrix(design.terms, design.nobs),
+                    [term for term in design.terms], reml, sparse)
+
+    def _setup(self, y, w, X, Z, terms, reml, sparse):
+        import scipy.sparse as sp
+
+        self.reml = bool(reml)
+        self.y, self.w, self.X, self.Z = y, w, X, Z
+        self.terms = terms
+        self.nobs, self.p = X.shape
+        layouts, start, theta_start = [], 0, 0
+        for term in terms:
+            layouts.append(_TermLayout(term, start, theta_start))
+            start, theta_start = layouts[-1].stop, layouts[-1].theta.stop
+        self.layouts, self.q, self.n_theta = layouts, start, theta_start
+        sparse = None if sparse is None else bool(sparse)
+        self.ZtW = (Z.multiply(w[:, None])).T.tocsr()
+        M = (self.ZtW @ Z)
+        self.Qc = np.column_stack([self.ZtW @ X, self.ZtW @ y]) if self.p else (self.ZtW @ y)[:, None]
+        self.XtWX = X.T @ (w[:, None] * X)
+        self.log_det_W = float(np.sum(np.log(w)))
+        self.start = np.zeros(self.n_theta)
+        lower = np.full(self.n_theta, -np.inf)
+        for lay in layouts:
+            self.start[lay.theta][lay.diagonal] = 1.0
+            lower[lay.theta][lay.diagonal] = 0.0
+        self.lower = lower
+        self.sparse = True if sparse is None and self.q > _DENSE_MAX else sparse
+        if self.sparse is None and self.q <= _SPARSE_MIN:
+            self.sparse = False
+        if self.sparse is not False:
+            self.M = M.tocsc()
+            rows, cols, which = [], [], []
+            for lay in layouts:
+                base = lay.start + np.arange(lay.levels)[:, None] * lay.q
+                rows.append((base + lay.rows).ravel())
+                cols.append((base + lay.cols).ravel())
+                which.append(np.tile(np.arange(lay.theta.start, lay.theta.stop), lay.levels))
+            rows, cols, which = map(np.concatenate, (rows, cols, which))
+            lam = sp.csc_matrix((np.arange(1, rows.size + 1, dtype=float), (rows, cols)), shape=(self.q, self.q))
+            self._lind = which[lam.data.astype(np.intp) - 1]
+            self._lam = lam
+            self._eye = sp.identity(self.q, format="csc")
+            if self.sparse is None:
+                # SuperLU is several times slower than LAPACK on dense blocks and the sparse gradient takes
+                # 2 len(theta) + 1 factorizations, so the sparse path pays only with little fill-in
+                self.sparse = True
+                factor = self._factor(None, self.start)[0][1]
+                self.sparse = bool(factor.L.nnz + factor.U.nnz <= _SPARSE_FILL * self.q ** 2)
+        if not self.sparse:
+            self.M = M.toarray()
+
+    @property
+    def bounds(self):
+        """(lower, upper) bounds of theta, as scipy.optimize.Bounds takes them."""
+        return self.lower, np.full(self.n_theta, np.inf)
+
+    def __repr__(self):
+        kind = "REML criterion" if self.reml else "ML deviance"
+        return (f"LMMObjective({kind}, {self.n_theta} theta, q={self.q} random effects, "
+                f"{'sparse' if self.sparse else 'dense'})")
+
+    # -----------------------------------------------------------------------------------------------------
+    def solve(self, theta):
+        """The penalized least-squares solution and the criterion at `theta` (a :class:`_Solution`)."""
+        return self._solve(np.asarray(theta, dtype=float))[0]
+
+    def __call__(self, theta):
+        return self._solve(np.asarray(theta, dtype=float))[0].criterion
+
+    def value_and_grad(self, theta):
+        """The criterion and its gradient with respect to theta."""
+        theta = np.asarray(theta, dtype=float)
+        if self.sparse:
+            sol = self._solve(theta)[0]
+            grad = np.empty_like(theta)
+            for j in range(theta.size):
+                h = 6e-6 * max(1.0, abs(theta[j]))
+                step = np.zeros_like(theta)
+                step[j] = h
+                grad[j] = (self._solve(theta + step)[0].criterion - self._solve(theta - step)[0].criterion) / (2 * h)
+            return sol.criterion, grad
+        sol, parts = self._solve(theta, gradient=True)
+        return sol.criterion, parts
+
+    def _factor(self, Ts, theta):
+        """A's factor, log|A| and, for the dense gradient, M Lambda."""
+        if self.sparse:
+            from scipy.sparse.linalg import splu
+
+            self._lam.data = theta[self._lind]
+            A = (self._lam.T @ self.M @ self._lam + self._eye).tocsc()
+            lu = splu(A, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0, options={"SymmetricMode": True})
+            pivots = lu.U.diagonal()
+            if not np.all(pivots > 0):
+                raise np.linalg.LinAlgError("A is not positive definite")
+            return ("sparse", lu), float(np.sum(np.log(pivots))), None
+        N = _right_lambda(self.M, Ts, self.layouts)
+        A = _left_lambda_t(N, Ts, self.layouts)
+        A[np.diag_indices_from(A)] += 1.0
+        L = _cholesky(A)
+        return ("dense", L), 2.0 * float(np.sum(np.log(np.diag(L)))), N
+
+    @staticmethod
+    def _apply_inverse(factor, rhs):
+        kind, f = factor
+        return f.solve(rhs) if kind == "sparse" else _cho_solve(f, rhs)
+
+    def _solve(self, theta, gradient=False):
+        Ts = [lay.T(theta) for lay in self.layouts]
+        factor, log_det_A, N = self._factor(Ts, theta)
+        if self.sparse:
+            rhs = np.asarray(self._lam.T @ self.Qc)
+        else:
+            rhs = _left_lambda_t(self.Qc, Ts, self.layouts)
+        sol = self._apply_inverse(factor, rhs)
+        p = self.p
+        S, s, B, c = sol[:, :p], sol[:, p], rhs[:, :p], rhs[:, p]
+        if p:
+            K = self.XtWX - B.T @ S
+            Kf = _cholesky(K)
+            log_det_K = 2.0 * float(np.sum(np.log(np.diag(Kf))))
+            beta = _cho_solve(Kf, self.X.T @ (self.w * self.y) - B.T @ s)
+            u = s - S @ beta
+        else:
+            K, log_det_K, beta, u = np.zeros((0, 0)), 0.0, np.zeros(0), s
+        b = _lambda_u(u, Ts, self.layouts)
+        residual = self.y - self.X @ beta - self.Z @ b
+        r2 = float(np.dot(self.w * residual, residual) + np.dot(u, u))
+        if not r2 > 0:
+            raise np.linalg.LinAlgError("the penalized residual sum of squares is 0")
+        n = self.nobs
+        if self.reml:
+            m = n - p
+            criterion = log_det_A + log_det_K + m * (1.0 + math.log(2.0 * math.pi * r2 / m)) - self.log_det_W
+        else:
+            criterion = log_det_A + n * (1.0 + math.log(2.0 * math.pi * r2 / n)) - self.log_det_W
+        solution = _Solution(theta.copy(), criterion, beta, u, b, r2, log_det_A, log_det_K, K, factor)
+        if not gradient:
+            return solution, None
+        # d log|A| / d theta_j = 2 sum over positions (a, b) of theta_j in Lambda of (M Lambda A^-1)[a, b];
+        # d r2 = -2 (Z'W residual)' Lambda_j u (envelope theorem);
+        # d log|K| = -2 sum over positions of (G K^-1 S')[a, b], G = Z'WX - M Lambda S, S = A^-1 Lambda' Z'WX.
+        A_inv = _cho_inverse(factor[1])
+        g = self.ZtW @ residual
+        if self.reml and p:
+            G = self.Qc[:, :p] - N @ S
+            H = _cho_solve(Kf, G.T).T
+        grad = np.empty(self.n_theta)
+        scale = (n - p if self.reml else n) / r2
+        for lay in self.layouts:
+            L, q, rows, cols = lay.levels, lay.q, lay.rows, lay.cols
+            Nk = N[lay.start:lay.stop].reshape(L, q, self.q)
+            Ak = A_inv[:, lay.start:lay.stop].reshape(self.q, L, q)
+            E = np.einsum("lrm,mlc->lrc", Nk, Ak)
+            d_log_det_A = 2.0 * E[:, rows, cols].sum(axis=0)
+            gk, uk = g[lay.start:lay.stop].reshape(L, q), u[lay.start:lay.stop].reshape(L, q)
+            d_r2 = -2.0 * (gk[:, rows] * uk[:, cols]).sum(axis=0)
+            grad[lay.theta] = d_log_det_A + scale * d_r2
+            if self.reml and p:
+                Hk, Sk = H[lay.start:lay.stop].reshape(L, q, p), S[lay.start:lay.stop].reshape(L, q, p)
+                grad[lay.theta] -= 2.0 * (Hk[:, rows, :] * Sk[:, cols, :]).sum(axis=(0, 2))
+        return solution, grad
+
+    # -----------------------------------------------------------------------------------------------------
+    def _with_fixed(self, j, value):
+        """The ML objective with fixed effect j held at `value` (moved into the offset), for profiling."""
+        new = copy.copy(self)
+        keep = [k for k in range(self.p) if k != j]
+        new._setup(self.y - self.X[:, j] * value, self.w, self.X[:, keep], self.Z, self.terms, False, self.sparse)
+        return new
+
+
+# ---------------------------------------------------------------------------------------------------------
+# stage 3: optimization of theta
+# ---------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Optimum:
+    theta: np.ndarray
+    criterion: float
+    gradient: np.ndarray
+    converged: bool
+    message: str
+    nit: int
+    nfev: int
+    history: list
+
+
+def _projected(gradient, theta, lower):
+    """The gradient with the components that push against an active lower bound set to 0."""
+    out = gradient.copy()
+    out[(theta <= lower) & (gradient > 0)] = 0.0
+    return out
+
+
+def _optimize(objective, start):
+    """Minimize the criterion over theta.
+
+    L-BFGS-B with the analytic (or central-difference) gradient runs until the criterion stops decreasing
+    in floating point. Unless the projected gradient is then at rounding level (1e-10 relative to the
+    criterion) or L-BFGS-B's inverse-Hessian estimate of the remaining step is below 1e-8 (relative to
+    theta), Newton steps on the free parameters, with a central-difference Hessian of the gradient, polish
+    theta; the size of the last step estimates the remaining error. Converged: a projected gradient at
+    rounding level, or a last (estimated) step below 1e-6.
+    """
+    from scipy.optimize import minimize
+
+    lower = objective.lower
+    history = []
+    nfev = [0]
+
+    best = [None]
+
+    def fun(theta):
+        nfev[0] += 1
+        f, g = objective.value_and_grad(theta)
+        if best[0] is None or f < best[0][1]:
+            best[0] = (np.array(theta, dtype=float), f, g)
+        return f, g
+
+    def safe(theta):
+        try:
+            return fun(theta)
+        except (np.linalg.LinAlgError, ValueError):  # A or R_X'R_X numerically singular, r2 = 0, ...
+            return np.inf, None
+
+    def record(intermediate_result):
+        history.append(float(intermediate_result.fun))
+
+    start = np.maximum(np.asarray(start, dtype=float), lower)
+    try:
+        res = minimize(fun, start, jac=True, method="L-BFGS-B", bounds=list(zip(lower, [None] * lower.size)),
+                       callback=record, options={"maxiter": _MAX_ITER, "maxfun": 5 * _MAX_ITER, "ftol": 1e-15,
+                                                 "gtol": 1e-10, "maxcor": 20})
+        theta, message, nit = np.maximum(res.x, lower), str(res.message), int(res.nit)
+        f, g = float(res.fun), np.asarray(res.jac, dtype=float)
+        # L-BFGS-B's own inverse-Hessian estimate of the remaining step
+        step_size = float(np.max(np.abs(res.hess_inv @ _projected(g, theta, lower)), initial=0.0)
+                          / (1.0 + np.max(np.abs(theta), initial=0.0)))
+    except (np.linalg.LinAlgError, ValueError) as error:  # a wild step: polish from the best point seen
+        if best[0] is None:
+            raise
+        (theta, f, g), message, nit, step_size = best[0], f"L-BFGS-B stopped: {error}", 0, np.inf
+    for _ in range(_MAX_NEWTON):
+        pg = _projected(g, theta, lower)
+        if not np.isfinite(f) or np.max(np.abs(pg), initial=0.0) <= _ROUNDING * max(1.0, abs(f)):
+            step_size = 0.0
+            break
+        if step_size <= _STEP_POLISHED:
+            break
+        free = np.flatnonzero(~((theta <= lower) & (g > 0)))
+        H = np.empty((free.size, free.size))
+        for i, j in enumerate(free):
+            h = 1e-5 * max(1.0, abs(theta[j]))
+            up, down = theta.copy(), theta.copy()
+            up[j] += h
+            down[j] = max(theta[j] - h, lower[j])
+            (_, g_up), (_, g_down) = safe(up), safe(down)
+            if g_up is None or g_down is None:
+                H = None
+                break
+            H[:, i] = (g_up[free] - g_down[free]) / (up[j] - down[j])
+        if H is None:  # the gradient failed next to theta
+            break
+        H = 0.5 * (H + H.T)
+        if np.all(np.linalg.eigvalsh(H) > 0):
+            step = -np.linalg.solve(H, g[free])
+        else:  # not locally convex: a gradient step scaled by the curvature
+            step = -g[free] / max(np.max(np.abs(np.diag(H))), 1.0)
+        step_size = float(np.max(np.abs(step)) / (1.0 + np.max(np.abs(theta[free]))))
+        if step_size <= 1e-12:
+            break
+        accepted = False
+        for _ in range(30):
+            trial = theta.copy()
+            trial[free] = np.maximum(theta[free] + step, lower[free])
+            ft, gt = safe(trial)
+            if gt is not None and (ft < f or (ft <= f + 1e-15 * abs(f) and np.max(
+                    np.abs(_projected(gt, trial, lower))) < np.max(np.abs(pg)))):
+                theta, f, g, accepted = trial, ft, gt, True
+                history.append(float(f))
+                break
+            step = step / 2
+        if not accepted:
+            break
+    pg = _projected(g, theta, lower)
+    gmax = float(np.max(np.abs(pg), initial=0.0))
+    converged = bool(np.isfinite(f) and (gmax <= _ROUNDING * max(1.0, abs(f)) or step_size <= _STEP_TOL))
+    if not converged:
+        message = f"{message}; projected gradient {gmax:.2e}, last Newton step {step_size:.2e}"
+    return _Optimum(theta, float(f), g, converged, message, nit, nfev[0], history)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the public function
+# ---------------------------------------------------------------------------------------------------------
+def _lmm_iv(formula, data, reml, weights, offset):
+    if not isinstance(reml, (bool, np.bool_)):
+        raise TypeError(f"`reml` must be True or False, got {reml!r}")
+    parsed = parse_formula(formula)
+    if parsed.cbind is not None:
+        raise ValueError("`formula`: a cbind(successes, failures) response is for binomial models, not `lmm`")
+    if hasattr(data, "columns"):  # build_design checks the type; formulae would dummy-code a string response
+        import pandas as pd
+
+        for name in _IDENTIFIER.findall(parsed.response):
+            if name in data.columns and not (pd.api.types.is_numeric_dtype(data[name])
+                                             or pd.api.types.is_bool_dtype(data[name])):
+                raise TypeError(f"`formula`: the response column {name!r} must be numeric, got dtype "
+                                f"{data[name].dtype}")
+    design = build_design(formula, data, weights=weights, offset=offset)
+    if design.weights is not None and not np.all(design.weights > 0):
+        raise ValueError("`weights` must be positive")
+    n = design.nobs
+    for term, spec in zip(design.terms, parsed.random):
+        if n <= term.q * term.n_levels:
+            raise ValueError(f"the number of observations ({n}) is not larger than the number of random effects "
+                             f"({term.q * term.n_levels}) of the term {spec}: its variance and the residual "
+                             "variance cannot both be estimated")
+    if n <= design.X.shape[1]:
+        raise ValueError(f"the number of observations ({n}) must exceed the number of fixed effects "
+                         f"({design.X.shape[1]})")
+    y = design.response - design.offset
+    if design.X.shape[1]:
+        beta = np.linalg.lstsq(design.X, y, rcond=None)[0]
+        y = y - design.X @ beta
+    if np.linalg.norm(y) <= 1e-12 * max(np.linalg.norm(design.response), 1e-300):
+        raise ValueError("the fixed effects fit the response exactly (e.g. a constant response): there is no "
+                         "variance left to estimate")
+    return design, bool(reml)
+
+
+def lmm(formula, data, *, reml=True, weights=None, offset=None):
+    """Fit a linear mixed model by REML or maximum likelihood, as lme4's ``lmer``.
+
+    Parameters
+    ----------
+    formula : str
+        lme4 syntax: ``"Reaction ~ Days + (Days | Subject)"``, uncorrelated ``(x || g)``, crossed
+        ``(1 | a) + (1 | b)``, nested ``(1 | a/b)``; any number of random terms.
+    data : pandas.DataFrame
+    reml : bool, default True
+        Restricted maximum likelihood (lme4's default) or maximum likelihood.
+    weights, offset : array_like or str, optional
+        Prior weights (the residual variance of row i is ``sigma^2 / weights[i]``) and an offset, or the names
+        of columns of `data`.
+
+    Returns
+    -------
+    LMMResult
+
+    Warns
+    -----
+    ConvergenceWarning
+        If theta is not converged (``converged=False``): the last polishing Newton step is above 1e-6
+        (relative) and the gradient is not at rounding level.
+    UserWarning
+        "singular fit" when a random term's covariance is singular (a relative standard deviation below 1e-4,
+        lme4's ``isSingular``): the fit is valid, on the boundary of the parameter space.
+        "ill-conditioned fit" when a relative standard deviation (theta) exceeds 1e5: the residual variance is
+        nearly 0 and the criterion has lost precision.
+
+    Notes
+    -----
+    Only the relative covariance parameters theta are optimized; beta and sigma are profiled out in closed
+    form (see the module docstring). With few random effects (q <= 250), or a factor that would fill in
+    (crossed factors with many levels, q <= 2000), ``A`` is a dense matrix and the gradient of the criterion is
+    analytic; otherwise ``A`` is factored by a sparse LU and the gradient is a central difference. Standard errors are lme4's ``vcov``: ``sigma^2 (X' V^-1 X)^-1`` at the estimates (conditional
+    on theta).
+
+    References
+    ----------
+    D. Bates, M. Maechler, B. Bolker and S. Walker, "Fitting linear mixed-effects models using lme4",
+    Journal of Statistical Software 67(1), 2015, section 3.
+
+    Examples
+    --------
+    >>> from quadlib.glmm import datasets
+    >>> fit = lmm("Reaction ~ Days + (Days | Subject)", datasets.load("sleepstudy"))
+    >>> fit.params.round(4).tolist(), round(fit.sigma, 4)
+    ([251.4051, 10.4673], 25.5918)
+    >>> fit.sd_re["Subject"].round(4).tolist(), round(fit.reml_criterion, 4)
+    ([24.7405, 5.9221], 1743.6283)
+    """
+    design, reml = _lmm_iv(formula, data, reml, weights, offset)
+    objective = LMMObjective(design, reml)
+    with blas_controller().limit(limits=1, user_api="blas"):  # small dense algebra: see _optimize.py
+        optimum = _optimize(objective, objective.start)
+        result = LMMResult._from_fit(design, objective, optimum, data, offset)
+    if not result.converged:
+        warnings.warn(f"lmm: the optimizer did not converge ({optimum.message})", ConvergenceWarning, stacklevel=2)
+    if np.max(np.abs(result.theta), initial=0.0) > _ILL_CONDITIONED:
+        warnings.warn(f"ill-conditioned fit: a random-effect standard deviation is {np.max(np.abs(result.theta)):.3g} "
+                      "times the residual one (the random effects fit the response almost exactly); the estimates "
+                      "have lost precision", UserWarning, stacklevel=2)
+    if result.singular:
+        warnings.warn("singular fit: the estimated covariance of a random term is singular (a standard deviation "
+                      "is 0 or a correlation is +-1); see `cov_re`", UserWarning, stacklevel=2)
+    return result
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the result
+# ---------------------------------------------------------------------------------------------------------
+def _unique_names(names):
+    """lme4's VarCorr names: a repeated group name gets .1, .2, ..."""
+    seen, out = {}, []
+    for name in names:
+        k = seen.get(name, 0)
+        out.append(name if k == 0 else f"{name}.{k}")
+        seen[name] = k + 1
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class LMMResult:
+    """A fitted linear mixed model (statsmodels names; the numbers are lme4's).
+
+    Attributes
+    ----------
+    params, bse, tvalues, pvalues : pandas.Series
+        Fixed effects, their standard errors (lme4's ``vcov``, conditional on theta), t values and two-sided
+        p-values from the *normal* approximation (lme4 prints none; Satterthwaite/Kenward-Roger degrees of
+        freedom are not implemented).
+    sigma : float
+        The residual standard deviation.
+    cov_re, sd_re, corr_re : dict
+        Per random term (keyed by the grouping factor, ``g.1`` for a second term of g, as lme4's VarCorr):
+        covariance matrix, standard deviations and correlations of the random effects.
+    llf : float
+        The maximized log-likelihood; for a REML fit the REML log-likelihood ``-reml_criterion / 2``, as
+        lme4's ``logLik(fit)`` reports it. ``aic``, ``bic`` and ``deviance`` (``-2 llf``; for REML fits the REML
+        criterion, as lme4's deprecated ``deviance()`` of a REML fit) follow from it, with
+        ``df = p + len(theta) + 1`` parameters.
+    reml_criterion : float or None
+        lme4's ``REMLcrit`` for a REML fit.
+    theta : numpy.ndarray
+        lme4's theta (relative Cholesky factors, column-wise lower triangles per term).
+    random_effects : dict
+        Per grouping factor, a DataFrame of the conditional modes (BLUPs) with one row per level and the
+        conditional standard deviations in columns ``sd(<name>)``.
+    nobs, ngroups, converged, singular, history
+        Observations used, levels per grouping factor, the convergence flag, lme4's ``isSingular`` and the
+        criterion after each optimizer iteration.
+    """
+
+    formula: str
+    reml: bool
+    params: object
+    sigma: float
+    llf: float
+    reml_criterion: object
+    theta: np.ndarray
+    nobs: int
+    ngroups: dict
+    converged: bool
+    singular: bool
+    message: str
+    history: list = field(repr=False)
+    covariance: np.ndarray = field(repr=False)
+    design: object = field(repr=False)
+    _objective: object = field(repr=False)
+    _solution: object = field(repr=False)
+    _index: object = field(repr=False)       # the index labels of the data rows used, in data order
+    _offset_arg: object = field(repr=False)  # the `offset` argument (column name or array) of the fit
+
+    @classmethod
+    def _from_fit(cls, design, objective, optimum, data, offset):
+        solution = objective.solve(optimum.theta)
+        n, p = design.nobs, design.X.shape[1]
+        sigma2 = solution.r2 / (n - p if objective.reml else n)
+        import pandas as pd
+
+        params = pd.Series(solution.beta, index=list(design.fixed_names), name="params")
+        covariance = sigma2 * _cho_inverse(_cholesky(solution.K)) if p else np.zeros((0, 0))
+        llf = -0.5 * solution.criterion
+        ngroups = {}
+        for term in design.terms:
+            ngroups.setdefault(term.group, term.n_levels)
+        singular = any(np.any(optimum.theta[lay.theta][lay.diagonal] < _SINGULAR_TOL) for lay in objective.layouts)
+        data_rows = np.sort(design.rows)
+        return cls(design.formula, objective.reml, params, math.sqrt(sigma2), llf,
+                   solution.criterion if objective.reml else None, optimum.theta.copy(), n, ngroups,
+                   optimum.converged, bool(singular), optimum.message, optimum.history, covariance, design,
+                   objective, solution, data.index[data_rows], offset)
+
+    def __repr__(self):
+        kind = "REML" if self.reml else "ML"
+        return (f"LMMResult({self.formula!r}, {kind}, nobs={self.nobs}, params={self.params.round(6).to_dict()}, "
+                f"sigma={self.sigma:.6g}, llf={self.llf:.6f}, converged={self.converged})")
+
+    # fixed effects ------------------------------------------------------------------------------------------
+    @property
+    def bse(self):
+        import pandas as pd
+
+        return pd.Series(np.sqrt(np.diag(self.covariance)), index=self.params.index, name="bse")
+
+    @property
+    def tvalues(self):
+        return (self.params / self.bse).rename("tvalues")
+
+    @property
+    def pvalues(self):
+        """Two-sided p-values of the t values from the standard normal distribution (an approximation: the
+        t statistics of a mixed model have no exact reference distribution)."""
+        import pandas as pd
+        from scipy.stats import norm
+
+        return pd.Series(2 * norm.sf(np.abs(self.tvalues.to_numpy())), index=self.params.index, name="pvalues")
+
+    def cov_params(self):
+        """The covariance matrix of the fixed effects, ``sigma^2 (X' V^-1 X)^-1`` (lme4's ``vcov``)."""
+        import pandas as pd
+
+        return pd.DataFrame(self.covariance, index=self.params.index, columns=self.params.index)
+
+    @property
+    def df_modelwc(self):
+        """Number of estimated parameters: fixed effects, theta and sigma."""
+        return len(self.params) + self.theta.size + 1
+
+    @property
+    def aic(self):
+        return -2 * self.llf + 2 * self.df_modelwc
+
+    @property
+    def bic(self):
+        return -2 * self.llf + math.log(self.nobs) * self.df_modelwc
+
+    @property
+    def deviance(self):
+        return -2 * self.llf
+
+    def conf_int(self, alpha=0.05, method="wald"):
+        """Confidence intervals for the fixed effects.
+
+        Parameters
+        ----------
+        alpha : float
+            1 - the confidence level.
+        method : {"wald", "profile"}
+            ``"wald"``: ``params -/+ z bse``. ``"profile"``: likelihood-ratio intervals, where the profiled ML
+            deviance (all other parameters re-optimized, beta_j held fixed as an offset) exceeds its minimum by
+            the chi-square(1) quantile; as lme4's ``confint(method = "profile")``, a REML fit is first refitted
+            by ML, and the roots are found by bracketing and Brent's method (lme4 interpolates a spline).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``lower`` and ``upper``, one row per fixed effect.
+        """
+        import pandas as pd
+        from scipy.stats import norm
+
+        alpha = v.real_scalar(alpha, "alpha")
+        if not 0 < alpha < 1:
+            raise ValueError(f"`alpha` must be in (0, 1), got {alpha}")
+        method = v.choice(method, ("wald", "profile"), "method")
+        if method == "wald":
+            z = norm.isf(alpha / 2)
+            lower, upper = self.params - z * self.bse, self.params + z * self.bse
+        else:
+            lower, upper = self._profile_intervals(alpha)
+        return pd.DataFrame({"lower": np.asarray(lower, float), "upper": np.asarray(upper, float)},
+                            index=self.params.index)
+
+    def _profile_intervals(self, alpha):
+        from scipy.optimize import brentq
+        from scipy.stats import norm
+
+        ml = copy.copy(self._objective)
+        ml._setup(ml.y, ml.w, ml.X, ml.Z, ml.terms, False, ml.sparse)
+        optimum = _optimize(ml, self.theta)
+        solution = ml.solve(optimum.theta)
+        beta = solution.beta
+        se = np.sqrt(np.diag(solution.r2 / ml.nobs * np.linalg.inv(solution.K)))
+        target = norm.isf(alpha / 2)  # the signed root of the deviance change, sqrt(chi2(1) quantile)
+        lower, upper = np.empty(ml.p), np.empty(ml.p)
+        for j in range(ml.p):
+            warm = [optimum.theta]
+
+            def excess(value, j=j):
+                """|zeta| - target, where zeta = the signed root of the ML deviance change."""
+                fit = _optimize(ml._with_fixed(j, value), warm[0])
+                warm[0] = fit.theta
+                return math.sqrt(max(fit.criterion - optimum.criterion, 0.0)) - target
+
+            for sign, out in ((-1.0, lower), (1.0, upper)):
+                # zeta is close to linear in beta_j: from the Wald endpoint, extrapolate linearly (each step
+                # between 0.1 and 10 times the distance from the estimate) until the root is bracketed
+                near, f_near = beta[j], -target
+                far = beta[j] + sign * target * se[j]
+                f_far = excess(far)
+                for _ in range(60):
+                    if f_far >= 0:
+                        break
+                    slope = (f_far - f_near) / abs(far - near)
+                    distance = abs(far - beta[j])
+                    step = -f_far / slope if slope > 0 else distance
+                    step = min(max(step * 1.05, 0.1 * distance), 10 * distance)
+                    near, f_near = far, f_far
+                    far = far + sign * step
+                    f_far = excess(far)
+                else:
+                    raise RuntimeError(f"the profile of {self.params.index[j]} does not reach the cutoff")
+                out[j] = brentq(excess, min(near, far), max(near, far), xtol=1e-9 * se[j], rtol=1e-15,
+                                maxiter=100)
+        return lower, upper
+
+    # random effects --------------------------------------------------------------------------------------
+    @cached_property
+    def _term_names(self):
+        return _unique_names([term.group for term in self.design.terms])
+
+    def _cov_blocks(self):
+        for name, term, lay in zip(self._term_names, self.design.terms, self._objective.layouts):
+            T = lay.T(self.theta)
+            yield name, term, self.sigma ** 2 * (T @ T.T)
+
+    @cached_property
+    def cov_re(self):
+        import pandas as pd
+
+        return {name: pd.DataFrame(C, index=term.columns, columns=term.columns) for name, term, C in
+                self._cov_blocks()}
+
+    @cached_property
+    def sd_re(self):
+        import pandas as pd
+
+        return {name: pd.Series(np.sqrt(np.diag(C.to_numpy())), index=C.index, name=name)
+                for name, C in self.cov_re.items()}
+
+    @cached_property
+    def corr_re(self):
+        import pandas as pd
+
+        out = {}
+        for name, C in self.cov_re.items():
+            sd = self.sd_re[name].to_numpy()
+            with np.errstate(invalid="ignore", divide="ignore"):
+                R = C.to_numpy() / np.outer(sd, sd)
+            np.fill_diagonal(R, 1.0)
+            out[name] = pd.DataFrame(R, index=C.index, columns=C.columns)
+        return out
+
+    @cached_property
+    def random_effects(self):
+        import pandas as pd
+
+        variances = self._conditional_variances()
+        frames = {}
+        for term, lay, var in zip(self.design.terms, self._objective.layouts, variances):
+            modes = self._solution.b[lay.start:lay.stop].reshape(lay.levels, lay.q)
+            modes_df = pd.DataFrame(modes, index=pd.Index(term.levels, name=term.group), columns=term.columns)
+            sd_df = pd.DataFrame(np.sqrt(var), index=modes_df.index, columns=[f"sd({c})" for c in term.columns])
+            if term.group in frames:  # a second term of the same factor: lme4's ranef merges the columns
+                old_modes, old_sd = frames[term.group]
+                modes_df.columns = [c if c not in old_modes.columns else f"{c}.1" for c in modes_df.columns]
+                sd_df.columns = [f"sd({c})" for c in modes_df.columns]
+                modes_df, sd_df = old_modes.join(modes_df), old_sd.join(sd_df)
+            frames[term.group] = (modes_df, sd_df)
+        return {group: modes.join(sd) for group, (modes, sd) in frames.items()}
+
+    def _conditional_variances(self):
+        """The diagonals of sigma^2 T_k (A^-1)_{ll} T_k' per level: Var(b | y) at the estimates."""
+        objective, factor = self._objective, self._solution.factor
+        q = objective.q
+        if factor[0] == "dense":
+            diag_blocks = _block_diagonal(_cho_inverse(factor[1]), objective.layouts)
+        else:
+            blocks = [np.empty((lay.levels, lay.q, lay.q)) for lay in objective.layouts]
+            width = max(1, min(256, 4_000_000 // q))  # columns of the identity solved at once
+            for start in range(0, q, width):
+                stop = min(start + width, q)
+                E = np.zeros((q, stop - start))
+                E[np.arange(start, stop), np.arange(stop - start)] = 1.0
+                X = factor[1].solve(E)
+                for lay, out in zip(objective.layouts, blocks):
+                    cols = np.arange(max(start, lay.start), min(stop, lay.stop))
+                    level, c = np.divmod(cols - lay.start, lay.q)
+                    rows = lay.start + level[:, None] * lay.q + np.arange(lay.q)
+                    out[level, :, c] = X[rows, (cols - start)[:, None]]
+            diag_blocks = blocks
+        out = []
+        for lay, blocks in zip(objective.layouts, diag_blocks):
+            T = lay.T(self.theta)
+            out.append(self.sigma ** 2 * np.einsum("rc,lcd,rd->lr", T, blocks, T))
+        return out
+
+    # fitted values, prediction, simulation ------------------------------------------------------------------
+    @cached_property
+    def _data_order(self):
+        return np.argsort(self.design.rows, kind="stable")
+
+    def _linear_predictor(self, re=True):
+        d, sol = self.design, self._solution
+        eta = d.X @ sol.beta + d.offset
+        if re:
+            eta = eta + self._objective.Z @ sol.b
+        return eta[self._data_order]
+
+    @property
+    def fittedvalues(self):
+        """Fitted values ``X beta + offset + Z b`` in the order of the data rows used."""
+        import pandas as pd
+
+        return pd.Series(self._linear_predictor(), index=self._index, name="fitted")
+
+    @property
+    def resid(self):
+        """Response minus fitted values, in the order of the data rows used."""
+        import pandas as pd
+
+        return pd.Series(self.design.response[self._data_order], index=self._index) - self.fittedvalues
+
+    def predict(self, newdata=None, re=True, *, offset=None):
+        """Predictions ``X beta + offset (+ Z b)``.
+
+        Parameters
+        ----------
+        newdata : pandas.DataFrame, optional
+            New rows with the columns of the fixed part and the grouping factors (not the response). Factor
+            levels of the fixed part must occur in the fitted data. A grouping level not in the fitted data gets
+            a zero random effect (lme4's ``allow.new.levels = TRUE``); so does a missing grouping value.
+            Default: the fitted data.
+        re : bool
+            Include the random effects (conditional modes); False gives the population-level prediction.
+        offset : array_like or str, optional
+            The offset of `newdata` when the fit's `offset` was an array (a column name is looked up in
+            `newdata`; ``offset(...)`` terms in the formula are evaluated on `newdata`).
+
+        Returns
+        -------
+        pandas.Series
+            Indexed like `newdata` (or the data rows used).
+        """
+        import pandas as pd
+
+        if not isinstance(re, (bool, np.bool_)):
+            raise TypeError(f"`re` must be True or False, got {re!r}")
+        if newdata is None:
+            if offset is not None:
+                raise ValueError("`offset` is only used with `newdata`")
+            return pd.Series(self._linear_predictor(bool(re)), index=self._index, name="predicted")
+        if not isinstance(newdata, pd.DataFrame):
+            raise TypeError(f"`newdata` must be a pandas DataFrame, got {type(newdata).__name__}")
+        d = self.design
+        X, formula_offset = evaluate_new_data(d.fixed_model, d.fixed_keep, d.fixed_offset, newdata,
+                                              "the fixed effects")
+        eta = X @ self.params.to_numpy() + formula_offset
+        if offset is None and self._offset_arg is not None:
+            if not isinstance(self._offset_arg, str):
+                raise ValueError("the model was fitted with an `offset` array: pass `offset` for `newdata`")
+            offset = self._offset_arg
+        if offset is not None:
+            if isinstance(offset, str):
+                if offset not in newdata:
+                    raise ValueError(f"`offset` column {offset!r} is not in `newdata`")
+                offset = newdata[offset]
+            offset = np.asarray(offset, dtype=float)
+            if offset.shape != (len(newdata),):
+                raise ValueError(f"`offset` must have one value per row of `newdata` ({len(newdata)}), "
+                                 f"got shape {offset.shape}")
+            eta = eta + offset
+        if re:
+            for term, lay in zip(d.terms, self._objective.layouts):
+                for name in term.group.split(":"):
+                    if name not in newdata:
+                        raise ValueError(f"`newdata` has no column {name!r} (grouping factor of {term})")
+                Z, _ = evaluate_new_data(term.model, term.keep, [], newdata, f"the random term {term}")
+                position = {level: i for i, level in enumerate(term.levels)}
+                index = np.array([position.get(label, -1) for label in group_labels(newdata, term.group)],
+                                 dtype=np.intp)
+                b = self._solution.b[lay.start:lay.stop].reshape(lay.levels, lay.q)
+                known = index >= 0
+                contribution = np.zeros(len(newdata))
+                contribution[known] = np.sum(Z[known] * b[index[known]], axis=1)
+                eta = eta + contribution
+        return pd.Series(eta, index=newdata.index, name="predicted")
+
+    def simulate(self, n=1, seed=None):
+        """`n` response vectors drawn from the fitted model (new random effects and residuals).
+
+        Returns
+        -------
+        numpy.ndarray
+            Shape ``(nobs, n)``, rows in the order of the data rows used.
+        """
+        n = v.positive_int(n, "n")
+        rng = np.random.default_rng(seed)
+        objective, d = self._objective, self.design
+        # one row of draws per simulation, so the first k of n simulations are those of simulate(k)
+        draws = rng.standard_normal((n, objective.q + d.nobs)) * self.sigma
+        Ts = [lay.T(self.theta) for lay in objective.layouts]
+        b = np.column_stack([_lambda_u(draws[k, :objective.q], Ts, objective.layouts) for k in range(n)])
+        noise = draws[:, objective.q:].T / np.sqrt(objective.w)[:, None]
+        mean = d.X @ self.params.to_numpy() + d.offset
+        y = mean[:, None] + objective.Z @ b + noise
+        return y[self._data_order]
+
+    # summary -----------------------------------------------------------------------------------------------
+    def summary(self):
+        """A text summary laid out like lme4's ``summary.lmerMod``."""
+        kind = "REML" if self.reml else "maximum likelihood"
+        lines = [f"Linear mixed model fit by {kind}", f"Formula: {self.formula}", ""]
+        if self.reml:
+            lines.append(f"REML criterion at convergence: {self.reml_criterion:.4f}")
+        else:
+            lines.append(f"{'AIC':>12}{'BIC':>12}{'logLik':>12}{'deviance':>12}{'df.resid':>10}")
+            lines.append(f"{self.aic:12.4f}{self.bic:12.4f}{self.llf:12.4f}{self.deviance:12.4f}"
+                         f"{self.nobs - self.df_modelwc:10d}")
+        scaled = self.resid.to_numpy() * np.sqrt(self._objective.w[self._data_order]) / self.sigma
+        q = np.quantile(scaled, [0, 0.25, 0.5, 0.75, 1])
+        lines += ["", "Scaled residuals:", "".join(f"{h:>10}" for h in ("Min", "1Q", "Median", "3Q", "Max")),
+                  "".join(f"{x:10.4f}" for x in q), "", "Random effects:"]
+        rows = []
+        for name, C in self.cov_re.items():
+            sd, R = self.sd_re[name].to_numpy(), self.corr_re[name].to_numpy()
+            correlated = next(t for t, nm in zip(self.design.terms, self._term_names) if nm == name).correlated
+            for i, column in enumerate(C.columns):
+                corr = " ".join(f"{R[i, j]:6.3f}" for j in range(i)) if correlated and i else ""
+                rows.append((name if i == 0 else "", column, C.iloc[i, i], sd[i], corr))
+        rows.append(("Residual", "", self.sigma ** 2, self.sigma, ""))
+        w_group = max(6, *(len(r[0]) for r in rows))
+        w_name = max(4, *(len(r[1]) for r in rows))
+        lines.append(f" {'Groups':<{w_group}} {'Name':<{w_name}} {'Variance':>12} {'Std.Dev.':>10}  Corr")
+        for group, column, var, sd, corr in rows:
+            lines.append(f" {group:<{w_group}} {column:<{w_name}} {var:12.4f} {sd:10.4f}  {corr}".rstrip())
+        groups = ", ".join(f"{g}, {k}" for g, k in self.ngroups.items())
+        lines += [f"Number of obs: {self.nobs}, groups:  {groups}", "", "Fixed effects:"]
+        w_par = max(12, *(len(name) for name in self.params.index)) if len(self.params) else 12
+        lines.append(f"{'':<{w_par}}{'Estimate':>12}{'Std. Error':>12}{'t value':>10}")
+        for name in self.params.index:
+            lines.append(f"{name:<{w_par}}{self.params[name]:12.4f}{self.bse[name]:12.4f}"
+                         f"{self.tvalues[name]:10.3f}")
+        if len(self.params) > 1:
+            corr = self.covariance / np.outer(self.bse, self.bse)
+            names = list(self.params.index)
+            lines += ["", "Correlation of Fixed Effects:",
+                      f"{'':<{w_par}}" + "".join(f"{nm[:6]:>8}" for nm in names[:-1])]
+            for i in range(1, len(names)):
+                lines.append(f"{names[i]:<{w_par}}" + "".join(f"{corr[i, j]:8.3f}" for j in range(i)))
+        if self.singular:
+            lines += ["", "boundary (singular) fit"]
+        if not self.converged:
+            lines += ["", f"WARNING: the optimizer did not converge: {self.message}"]
+        return "\n".join(lines)
+
+
+def _block_diagonal(A_inv, layouts):
+    """The level blocks of A^-1 on the diagonal, per term: arrays (levels, q, q)."""
+    out = []
+    for lay in layouts:
+        sub = A_inv[lay.start:lay.stop, lay.start:lay.stop].reshape(lay.levels, lay.q, lay.levels, lay.q)
+        idx = np.arange(lay.levels)
+        out.append(sub[idx, :, idx, :])
+    return out

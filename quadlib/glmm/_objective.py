@@ -1,0 +1,437 @@
+"""Stage 2 of the pipeline: the marginal log-likelihood of a GLMM as a function of its parameters.
+
+Parameters, in this order (``Objective.names``):
+
+* beta, the fixed effects;
+* theta, each random term's covariance factor Lambda (covariance Lambda Lambda^T), lower-triangular
+  entries column by column as lme4 orders them, diagonal entries >= 0 (so a singular fit, a standard
+  deviation at zero, is a point of the parameter space, as in lme4); ``||`` terms have a diagonal Lambda;
+* log(phi), the family's dispersion (gaussian sigma, Gamma shape, negative-binomial theta), if it has one.
+
+With b = Lambda u, u ~ N(0, I), the likelihood is a product over the levels of the grouping factor when
+there is one grouping factor: each level's integral is computed by a core integrator (Laplace, adaptive
+Gauss–Hermite, QMC) in one batched call. With several grouping factors (nested or crossed) the integral
+does not factor; the Laplace approximation of the joint integral is computed by
+:func:`quadlib.sparse_laplace` on the sparse system Lambda^T Z^T W Z Lambda + I.
+
+Gradients. For Laplace on one grouping factor the exact gradient of the approximation is computed in
+closed form (implicit differentiation through the modes; it needs the third derivative of the
+log-density in eta). For rules with several nodes the gradient is that of the rule with its nodes held
+where the adaptation put them (exact up to the rule's own error, since the exact integral does not
+depend on where the nodes are). Several grouping factors: central differences.
+"""
+import warnings
+
+import numpy as np
+
+from .._extensions._mixed import add_random, cluster_moments, cluster_weighted, row_dot, row_quadratic
+from .._integrators import AdaptiveGaussHermite, Laplace
+
+__all__ = ["Objective", "make_objective"]
+
+_LOG_2PI = np.log(2 * np.pi)
+
+
+class _Block:
+    """The random terms of one grouping factor, stacked: Z (N x q) and the map theta -> Lambda (q x q)."""
+
+    def __init__(self, terms, theta_start):
+        self.terms = terms
+        self.group = terms[0].group
+        self.index = terms[0].index
+        self.levels = terms[0].levels
+        self.Z = np.ascontiguousarray(np.hstack([t.Z for t in terms]))
+        self.q = self.Z.shape[1]
+        # (row, col) of each theta entry in Lambda, and which are diagonal
+        entries, offset = [], 0
+        for t in terms:
+            for col in range(t.q):
+                for row in range(col, t.q) if t.correlated else (col,):
+                    entries.append((offset + row, offset + col))
+            offset += t.q
+        self.entries = entries
+        self.diagonal = np.array([r == c for r, c in entries])
+        self.theta_start = theta_start
+
+    @property
+    def n_theta(self):
+        return len(self.entries)
+
+    def factor(self, theta):
+        L = np.zeros((self.q, self.q))
+        for value, (r, c) in zip(theta, self.entries):
+            L[r, c] = value
+        return L
+
+    def columns(self):
+        return [c for t in self.terms for c in t.columns]
+
+
+def make_objective(design, family="binomial", integrator=None, *, link=None):
+    """Stage 2: the marginal log-likelihood of `design` under `family`, integrated by `integrator`.
+
+    Parameters
+    ----------
+    design : Design
+        From :func:`build_design`.
+    family : str or Family
+        ``"binomial"``, ``"bernoulli"``, ``"poisson"``, ``"gaussian"``, ``"Gamma"``, ``"negative_binomial"``.
+    integrator : object, optional
+        A core integrator (default :class:`quadlib.Laplace`). With several grouping factors only the
+        Laplace approximation is available.
+    link : str, optional
+
+    Returns
+    -------
+    Objective
+    """
+    return Objective(design, family, integrator, link=link)
+
+
+class Objective:
+    """The marginal log-likelihood of params = (beta, theta, [log phi]); see the module notes.
+
+    ``objective(params)`` is the log-likelihood (including every constant: the full ``llf``), and
+    ``objective.value_and_gradient(params)`` adds its gradient.
+    """
+
+    def __init__(self, design, family="binomial", integrator=None, *, link=None):
+        from ._families import make_family
+
+        self.design = design
+        self.family = make_family(family, link)
+        self.integrator = Laplace() if integrator is None else integrator
+        if not hasattr(self.integrator, "log_integrals"):
+            raise TypeError("`integrator` must be a quadlib integrator (Laplace, AdaptiveGaussHermite, ...)")
+        d, fam = design, self.family
+        if d.trials is not None:
+            if fam.name != "binomial":
+                raise ValueError(f"a cbind(successes, failures) response needs family='binomial', not {fam.name!r}")
+            y, n = d.response, d.trials
+        elif fam.name == "binomial" and d.weights is not None:  # a proportion with the trials as weights
+            n = d.weights
+            y = d.response * n
+            if np.any(np.abs(y - np.round(y)) > 1e-8 * np.maximum(n, 1)):
+                raise ValueError("binomial response given as a proportion: proportion x `weights` must be whole "
+                                 "numbers of successes")
+            y = np.round(y)
+        else:
+            y = d.response
+            n = np.ones_like(y) if d.weights is None else d.weights
+        fam.validate(y, n)
+        self.y, self.n = np.ascontiguousarray(y, dtype=float), np.ascontiguousarray(n, dtype=float)
+        self.constant = float(fam.log_constant(self.y, self.n))
+
+        groups = []
+        for term in d.terms:
+            if term.group not in groups:
+                groups.append(term.group)
+        self.blocks = [_Block([t for t in d.terms if t.group == g], None) for g in groups]
+        self.joint = len(self.blocks) > 1
+        if self.joint and not (isinstance(self.integrator, AdaptiveGaussHermite) and self.integrator.n == 1):
+            raise ValueError(f"with several grouping factors ({', '.join(groups)}) the integral does not factor "
+                             "over groups: only method='laplace' is available")
+        p = d.X.shape[1]
+        self.n_beta = p
+        self.theta_slices, start = [], p
+        for block in self.blocks:
+            self.theta_slices.append(slice(start, start + block.n_theta))
+            start += block.n_theta
+        self.n_params = start + (1 if fam.has_dispersion else 0)
+        self.names = list(d.fixed_names)
+        for block in self.blocks:
+            cols = block.columns()
+            self.names += [f"theta[{block.group}: {cols[r]}, {cols[c]}]" for r, c in block.entries]
+        if fam.has_dispersion:
+            self.names.append(f"log({fam.dispersion_name})")
+        lower = [None] * p
+        for block in self.blocks:
+            lower += [0.0 if diag else None for diag in block.diagonal]
+        lower += [None] * (1 if fam.has_dispersion else 0)
+        self.bounds = [(lo, None) for lo in lower]
+
+        if not self.joint:
+            block = self.blocks[0]
+            self.starts = np.flatnonzero(np.r_[True, block.index[1:] != block.index[:-1]])
+            self.row_bounds = np.ascontiguousarray(np.r_[self.starts, block.index.size], dtype=np.intp)
+            self.Z = np.ascontiguousarray(block.Z, dtype=float)
+            self.row_group = np.ascontiguousarray(block.index, dtype=np.intp)
+            self._keep_first_derivatives = False
+        else:
+            self._build_joint()
+        self.modes = None  # warm starts of the inner Newton iterations
+        self.evaluations = 0
+        self.last = None
+
+    # ----------------------------------------------------------------------------------------- layout
+    def split(self, params):
+        """(beta, [Lambda per grouping factor], phi or None) from a parameter vector."""
+        params = np.asarray(params, dtype=float)
+        beta = params[:self.n_beta]
+        factors = [block.factor(params[s]) for block, s in zip(self.blocks, self.theta_slices)]
+        phi = float(np.exp(params[-1])) if self.family.has_dispersion else None
+        return beta, factors, phi
+
+    def start(self):
+        """Starting values: a GLM fit without random effects, each random SD at 1 (gaussian: half the
+        residual SD), and a moment estimate of the dispersion."""
+        d, fam = self.design, self.family
+        eta = fam.start_eta(self.y, self.n)
+        beta = np.linalg.lstsq(d.X, eta - d.offset, rcond=None)[0]
+        beta = self._glm(beta)
+        mu = fam.inverse_link(d.offset + d.X @ beta)
+        scale = 1.0
+        phi = None
+        if fam.has_dispersion:
+            phi = fam.start_dispersion(self.y, self.n, mu)
+            if fam.name == "gaussian":
+                scale = 0.5 * phi
+        x = list(beta)
+        for block in self.blocks:
+            x += [scale if diag else 0.0 for diag in block.diagonal]
+        if fam.has_dispersion:
+            x.append(np.log(phi))
+        return np.array(x)
+
+    def _glm(self, beta):
+        """A few damped Newton steps of the GLM without random effects (a start, not an estimate)."""
+        d, fam = self.design, self.family
+        phi = fam.start_dispersion(self.y, self.n, fam.inverse_link(d.offset + d.X @ beta)) \
+            if fam.has_dispersion else None
+        for _ in range(25):
+            t = fam.terms(self.y, self.n, d.offset + d.X @ beta, phi, order=2)
+            grad = d.X.T @ t.d1
+            hess = d.X.T @ (t.d2[:, None] * d.X)
+            try:
+                step = np.linalg.solve(-hess, grad)
+            except np.linalg.LinAlgError:
+                break
+            if not np.all(np.isfinite(step)):
+                break
+            value = np.sum(t.value)
+            for _ in range(30):
+                trial = np.sum(fam.terms(self.y, self.n, d.offset + d.X @ (beta + step), phi, order=0).value)
+                if np.isfinite(trial) and trial >= value - 1e-10 * abs(value):
+                    break
+                step *= 0.5
+            else:
+                break
+            beta = beta + step
+            if np.max(np.abs(step)) < 1e-8:
+                break
+        return beta
+
+    # -------------------------------------------------------------------------------- one grouping factor
+    def _linear_predictor(self, eta0, b):
+        """eta (N, K) at b (M, K, q): compiled, no N x K x q temporary."""
+        out = np.empty((eta0.size, b.shape[1]))
+        add_random(eta0, self.Z, self.row_group, np.ascontiguousarray(b, dtype=float), out)
+        return out
+
+    def _cluster_functions(self, eta0, phi):
+        fam, y, n, Z, bounds, starts = self.family, self.y, self.n, self.Z, self.row_bounds, self.starts
+        M, q = bounds.size - 1, Z.shape[1]
+        keep = self._keep_first_derivatives
+
+        def log_g(b):  # b (M, K, q) -> (M, K)
+            t = fam.terms(y, n, self._linear_predictor(eta0, b), phi, order=1 if keep else 0,
+                          dispersion=keep and fam.has_dispersion)
+            if keep:  # the rule's last call: its derivatives give the gradient (value_and_gradient)
+                self._at_points = t
+            return np.add.reduceat(t.value, starts, axis=0)
+
+        def derivatives(b):  # b (M, q) -> value (M,), gradient (M, q), Hessian (M, q, q)
+            eta = self._linear_predictor(eta0, b[:, None, :])[:, 0]
+            t = fam.terms(y, n, eta, phi, order=2)
+            value, grad, hess = np.empty(M), np.empty((M, q)), np.empty((M, q, q))
+            cluster_moments(bounds, Z, t.value, t.d1, t.d2, value, grad, hess)
+            return value, grad, hess
+
+        return log_g, derivatives
+
+    def _clusters(self, params, keep_points=False):
+        beta, (L,), phi = self.split(params)
+        eta0 = self.design.offset + self.design.X @ beta
+        self._keep_first_derivatives = keep_points
+        log_g, derivatives = self._cluster_functions(eta0, phi)
+        M, q = len(self.blocks[0].levels), self.blocks[0].q
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a failed cluster gives NaN: the optimizer sees -inf
+            res = self.integrator.log_integrals(log_g, M, q, factor=L, derivatives=derivatives,
+                                                start=self.modes, keep_points=keep_points)
+        self._keep_first_derivatives = False
+        if res.success and np.all(np.isfinite(res.mode_u)):
+            self.modes = res.mode_u
+        else:
+            self.modes = None
+        return res, eta0, L, phi
+
+    def _cluster_gradient(self, params, res, eta0, L, phi):
+        fam, X, Z, g, bounds = self.family, self.design.X, self.Z, self.row_group, self.row_bounds
+        M, q = bounds.size - 1, Z.shape[1]
+        entries = self.blocks[0].entries
+        dispersion = fam.has_dispersion
+        grad = np.zeros(self.n_params)
+        points = res.extra.get("points_u")
+        if points is None:  # Laplace: the exact gradient of the approximation (module notes)
+            u = res.mode_u
+            eta = self._linear_predictor(eta0, (u @ L.T)[:, None, :])[:, 0]
+            t = fam.terms(self.y, self.n, eta, phi, order=3, dispersion=dispersion)
+            w = -t.d2
+            g1, G = np.empty((M, q)), np.empty((M, q, q))
+            cluster_moments(bounds, Z, t.d1, t.d1, w, np.empty(M), g1, G)
+            Cinv = np.linalg.inv(np.eye(q) + L.T @ G @ L)
+            P = np.ascontiguousarray(L @ Cinv @ L.T)                                  # L C^-1 L^T
+            a = np.empty(eta.size)
+            row_quadratic(Z, g, P, a)
+            v = 0.5 * t.d3 * a
+            sz = np.empty((M, 1, q))
+            cluster_weighted(bounds, Z, v[:, None], sz)
+            sz = sz[:, 0, :]
+            tvec = (Cinv @ (sz @ L)[:, :, None])[:, :, 0]                             # C^-1 L^T sz
+            Lt = np.ascontiguousarray(tvec @ L.T)
+            r = np.empty(eta.size)
+            row_dot(Z, g, Lt, r)
+            grad[:self.n_beta] = X.T @ (t.d1 + v - w * r)
+            K = Cinv @ L.T @ G                                                        # C^-1 L^T G
+            GLt = (G @ Lt[:, :, None])[:, :, 0]
+            for k, (ra, cb) in enumerate(entries):
+                grad[self.n_beta + k] = np.sum(g1[:, ra] * u[:, cb] - K[:, cb, ra] + sz[:, ra] * u[:, cb]
+                                               + tvec[:, cb] * g1[:, ra] - GLt[:, ra] * u[:, cb])
+            if dispersion:
+                z1s = np.empty((M, 1, q))
+                cluster_weighted(bounds, Z, t.d1s[:, None], z1s)
+                grad[-1] = np.sum(t.ds + 0.5 * t.d2s * a) + np.sum(tvec * (z1s[:, 0, :] @ L))
+            return grad
+        # several nodes: the rule's gradient with its nodes held fixed, from the derivatives at the rule's
+        # points that log_g kept
+        t = self._at_points
+        shares = res.extra["shares"]                                                   # (M, K)
+        K = shares.shape[1]
+        pw = shares[g]                                                                 # (N, K)
+        grad[:self.n_beta] = X.T @ np.einsum("nk,nk->n", pw, t.d1)
+        g1k = np.empty((M, K, q))
+        cluster_weighted(bounds, Z, np.ascontiguousarray(t.d1), g1k)
+        for k, (ra, cb) in enumerate(entries):
+            grad[self.n_beta + k] = np.sum(shares * g1k[:, :, ra] * points[:, :, cb])
+        if dispersion:
+            grad[-1] = np.sum(pw * t.ds)
+        return grad
+
+    # ---------------------------------------------------------------------------- several grouping factors
+    def _build_joint(self):
+        import scipy.sparse as sp
+
+        d = self.design
+        N = d.nobs
+        data, rows, cols, offset = [], [], [], 0
+        self.level_offsets = []
+        for block in self.blocks:
+            M, q = len(block.levels), block.q
+            data.append(block.Z.ravel())
+            rows.append(np.repeat(np.arange(N), q))
+            cols.append((offset + block.index[:, None] * q + np.arange(q)[None, :]).ravel())
+            self.level_offsets.append(offset)
+            offset += M * q
+        self.Q = offset
+        self.Zs = sp.csc_matrix((np.concatenate(data), (np.concatenate(rows), np.concatenate(cols))),
+                                shape=(N, self.Q))
+
+    def _joint_factor(self, factors):
+        import scipy.sparse as sp
+
+        return sp.block_diag([sp.kron(sp.identity(len(block.levels)), L) for block, L in zip(self.blocks, factors)],
+                             format="csc")
+
+    def _joint(self, params):
+        import scipy.sparse as sp
+        from .._sparse_laplace import sparse_laplace
+
+        beta, factors, phi = self.split(params)
+        fam, y, n = self.family, self.y, self.n
+        eta0 = self.design.offset + self.design.X @ beta
+        A = (self.Zs @ self._joint_factor(factors)).tocsc()
+        At = A.T.tocsr()
+        identity = sp.identity(self.Q, format="csc")
+
+        def h(u):
+            t = fam.terms(y, n, eta0 + A @ u, phi, order=2)
+            value = float(np.sum(t.value)) - 0.5 * float(u @ u)
+            return value, At @ t.d1 - u, (At @ sp.diags(-t.d2) @ A + identity).tocsc()
+
+        u0 = np.zeros(self.Q) if self.modes is None else self.modes
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = sparse_laplace(h, u0)
+        self.modes = res.mode if res.success else None
+        return res, A
+
+    # ------------------------------------------------------------------------------------------- public
+    def log_likelihood(self, params):
+        """The marginal log-likelihood (full, constants included); -inf where it cannot be computed."""
+        params = np.asarray(params, dtype=float)
+        if params.shape != (self.n_params,):
+            raise ValueError(f"`params` must have {self.n_params} values ({', '.join(self.names)}), "
+                             f"got shape {params.shape}")
+        self.evaluations += 1
+        if self.joint:
+            res, _ = self._joint(params)
+            self.last = res
+            total = res.log_integral - 0.5 * self.Q * _LOG_2PI if res.success else np.nan
+        else:
+            res = self._clusters(params)[0]
+            self.last = res
+            total = float(np.sum(res.log_integral))
+        total += self.constant
+        return float(total) if np.isfinite(total) else -np.inf
+
+    __call__ = log_likelihood
+
+    def value_and_gradient(self, params, step=1e-6):
+        """The log-likelihood and its gradient (module notes); central differences of step `step` with
+        several grouping factors."""
+        params = np.asarray(params, dtype=float)
+        if self.joint:
+            value = self.log_likelihood(params)
+            grad = np.empty(self.n_params)
+            for k in range(self.n_params):
+                e = np.zeros(self.n_params)
+                e[k] = step * max(1.0, abs(params[k]))
+                grad[k] = (self.log_likelihood(params + e) - self.log_likelihood(params - e)) / (2 * e[k])
+            self.log_likelihood(params)  # leave the state at params
+            return value, grad
+        self.evaluations += 1
+        several = not (isinstance(self.integrator, AdaptiveGaussHermite) and self.integrator.n == 1)
+        res, eta0, L, phi = self._clusters(params, keep_points=several)
+        self.last = res
+        value = float(np.sum(res.log_integral)) + self.constant
+        if not np.isfinite(value):
+            return -np.inf, np.full(self.n_params, np.nan)
+        return value, self._cluster_gradient(params, res, eta0, L, phi)
+
+    def conditional_modes(self, params):
+        """Per grouping factor: the modes of b given y (empirical Bayes) and their conditional covariances
+        (the inverse curvature at the mode, mapped to b), as ``{group: (modes (M, q), cov (M, q, q))}``."""
+        beta, factors, phi = self.split(params)
+        if not self.joint:
+            res = self._clusters(params)[0]
+            L = factors[0]
+            cov = np.einsum("ia,mab,jb->mij", L, np.linalg.inv(res.curvature), L)
+            return {self.blocks[0].group: (res.mode_u @ L.T, cov)}
+        res, _ = self._joint(params)
+        Lfull = self._joint_factor(factors)
+        b = Lfull @ res.mode
+        out = {}
+        for block, L, start in zip(self.blocks, factors, self.level_offsets):
+            M, q = len(block.levels), block.q
+            cols = slice(start, start + M * q)
+            # C^-1 restricted to this block's columns: solve with the stored factorization
+            sol = res.solve(np.eye(self.Q)[:, cols]) if self.Q <= 4000 else None
+            if sol is None:
+                var_u = res.conditional_variances()[cols].reshape(M, q)
+                cov = np.einsum("ia,ma,ja->mij", L, var_u, L)
+            else:
+                inner = sol[cols].reshape(M, q, M, q)[np.arange(M), :, np.arange(M), :]
+                cov = np.einsum("ia,mab,jb->mij", L, inner, L)
+            out[block.group] = (b[cols].reshape(M, q), cov)
+        return out

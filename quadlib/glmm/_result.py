@@ -1,0 +1,292 @@
+"""Stage 4 of the pipeline: a fitted GLMM (:class:`GLMMResult`, statsmodels names)."""
+import warnings
+
+import numpy as np
+
+__all__ = ["GLMMResult"]
+
+
+class GLMMResult:
+    """A GLMM fitted by maximum (approximate) marginal likelihood.
+
+    Attributes
+    ----------
+    params, bse : pandas.Series
+        Fixed effects (lme4's names) and their standard errors, from the Hessian of the marginal
+        log-likelihood at the optimum (central differences of its gradient).
+    cov_re : dict
+        Grouping factor -> covariance matrix of its random effects (DataFrame).
+    sd_re, corr_re : dict
+        Grouping factor -> standard deviations (Series) and correlations (DataFrame).
+    dispersion : float or None
+        The family's dispersion: gaussian residual SD, Gamma shape, negative-binomial theta.
+    sigma : float
+        lme4's ``sigma()``: the gaussian residual SD, ``1/sqrt(shape)`` for Gamma, else 1.
+    llf : float
+        The full log-likelihood (every constant included) for every method and number of nodes.
+    aic, bic, deviance, nobs, ngroups, converged, history, method
+    random_effects : dict
+        Grouping factor -> DataFrame of the conditional modes of the random effects (empirical Bayes)
+        and their conditional standard deviations (columns ``"<name> sd"``).
+    """
+
+    def __init__(self, objective, outcome, method, formula):
+        import pandas as pd
+
+        self.objective, self.outcome = objective, outcome
+        self.method, self.formula = method, formula
+        self.family = objective.family
+        d = objective.design
+        x = outcome.x
+        self.x = x
+        beta, factors, phi = objective.split(x)
+        self.params = pd.Series(beta, index=d.fixed_names, name="params")
+        self.llf = float(outcome.llf)
+        self.nobs = int(d.nobs)
+        self.converged = bool(outcome.converged)
+        self.history = list(outcome.history)
+        self.ngroups = {block.group: len(block.levels) for block in objective.blocks}
+        self.dispersion = phi
+        if self.family.name == "gaussian":
+            self.sigma = phi
+        elif self.family.name == "Gamma":
+            self.sigma = 1.0 / np.sqrt(phi)
+        else:
+            self.sigma = 1.0
+        self.cov_re, self.sd_re, self.corr_re = {}, {}, {}
+        for block, L in zip(objective.blocks, factors):
+            cols = block.columns()
+            cov = L @ L.T
+            sd = np.sqrt(np.diag(cov))
+            with np.errstate(invalid="ignore", divide="ignore"):
+                corr = cov / np.outer(sd, sd)
+            self.cov_re[block.group] = pd.DataFrame(cov, index=cols, columns=cols)
+            self.sd_re[block.group] = pd.Series(sd, index=cols)
+            self.corr_re[block.group] = pd.DataFrame(corr, index=cols, columns=cols)
+        # covariance of all parameters over the free ones (those not at a bound); NaN elsewhere
+        k = objective.n_params
+        self.covariance = np.full((k, k), np.nan)
+        free = np.flatnonzero(outcome.free)
+        try:
+            inner = np.linalg.inv(-outcome.hessian)
+            if np.all(np.diag(inner) > 0):
+                self.covariance[np.ix_(free, free)] = inner
+        except np.linalg.LinAlgError:
+            pass
+        p = objective.n_beta
+        self.bse = pd.Series(np.sqrt(np.diag(self.covariance)[:p]), index=d.fixed_names, name="bse")
+        self.singular = bool(any(np.any(np.abs(np.diag(L)) < 1e-4 * max(1.0, np.max(np.abs(L)))) for L in factors))
+        modes = objective.conditional_modes(x)
+        self.random_effects = {}
+        for block in objective.blocks:
+            b, cov = modes[block.group]
+            cols = block.columns()
+            sd = np.sqrt(np.clip(np.einsum("mii->mi", cov), 0, None))
+            frame = pd.DataFrame(np.hstack([b, sd]), columns=cols + [f"{c} sd" for c in cols],
+                                 index=pd.Index(block.levels, name=block.group))
+            self.random_effects[block.group] = frame
+
+    # ------------------------------------------------------------------------------------------ summaries
+    @property
+    def df_modelwc(self):
+        """Number of estimated parameters (fixed effects, covariance parameters, dispersion)."""
+        return self.objective.n_params
+
+    @property
+    def aic(self):
+        return -2 * self.llf + 2 * self.df_modelwc
+
+    @property
+    def bic(self):
+        return -2 * self.llf + np.log(self.nobs) * self.df_modelwc
+
+    @property
+    def deviance(self):
+        """-2 llf (lme4's deviance() for GLMMs is a different, conditional quantity)."""
+        return -2 * self.llf
+
+    @property
+    def tvalues(self):
+        return self.params / self.bse
+
+    @property
+    def pvalues(self):
+        """Two-sided Wald p-values from the normal distribution (lme4's z tests)."""
+        import pandas as pd
+        from scipy.stats import norm
+
+        return pd.Series(2 * norm.sf(np.abs(self.tvalues.to_numpy())), index=self.params.index, name="pvalues")
+
+    def cov_params(self):
+        """Covariance matrix of the fixed effects (DataFrame)."""
+        import pandas as pd
+
+        p = self.objective.n_beta
+        return pd.DataFrame(self.covariance[:p, :p], index=self.params.index, columns=self.params.index)
+
+    def conf_int(self, alpha=0.05, method="wald"):
+        """Confidence intervals for the fixed effects: ``"wald"`` (estimate +- z SE) or ``"profile"``
+        (the likelihood-ratio interval: where the profile log-likelihood falls by chi2_1(1 - alpha) / 2)."""
+        import pandas as pd
+        from scipy.stats import chi2, norm
+
+        if not (isinstance(alpha, (int, float)) and 0 < alpha < 1):
+            raise ValueError(f"`alpha` must be in (0, 1), got {alpha!r}")
+        if method not in ("wald", "profile"):
+            raise ValueError(f"`method` must be 'wald' or 'profile', got {method!r}")
+        if method == "wald":
+            z = norm.isf(alpha / 2)
+            lower, upper = self.params - z * self.bse, self.params + z * self.bse
+        else:
+            drop = 0.5 * chi2.isf(alpha, 1)
+            bounds = [self._profile_interval(j, drop) for j in range(self.objective.n_beta)]
+            lower = pd.Series([b[0] for b in bounds], index=self.params.index)
+            upper = pd.Series([b[1] for b in bounds], index=self.params.index)
+        return pd.DataFrame({f"{100 * alpha / 2:g} %": lower, f"{100 * (1 - alpha / 2):g} %": upper})
+
+    def _profile(self, j, value, start):
+        """max of the log-likelihood over the other parameters with beta_j = value (warm-started)."""
+        from scipy import optimize as scipy_optimize
+
+        obj = self.objective
+        others = [k for k in range(obj.n_params) if k != j]
+
+        def negative(z):
+            x = np.insert(z, j, value)
+            f, g = obj.value_and_gradient(x)
+            if not np.isfinite(f):
+                return 1e300, np.zeros_like(z)
+            return -f, -g[others]
+
+        opt = scipy_optimize.minimize(negative, start, jac=True, method="L-BFGS-B",
+                                      bounds=[obj.bounds[k] for k in others],
+                                      options={"ftol": 1e-14, "gtol": 1e-8, "maxiter": 500})
+        return -opt.fun, opt.x
+
+    def _profile_interval(self, j, drop):
+        from scipy.optimize import brentq
+
+        x, se = self.x, float(self.bse.iloc[j])
+        start = np.delete(x, j)
+        ends = []
+        for sign in (-1.0, 1.0):
+            step = 2.0 * se if np.isfinite(se) and se > 0 else 1.0
+            state = {"start": start}
+
+            def gap(value):
+                llf, z = self._profile(j, value, state["start"])
+                state["start"] = z
+                return self.llf - llf - drop
+
+            a, b = x[j], x[j] + sign * step
+            for _ in range(20):  # widen until the profile has fallen far enough
+                if gap(b) > 0:
+                    break
+                a, b = b, x[j] + sign * (abs(b - x[j]) * 2)
+            else:
+                ends.append(np.nan)
+                continue
+            state["start"] = start
+            ends.append(brentq(gap, min(a, b), max(a, b), xtol=1e-8, maxiter=100))
+        self.objective.log_likelihood(self.x)
+        return tuple(ends)
+
+    # ------------------------------------------------------------------------------------------ prediction
+    def _linear_predictor(self, newdata, re, offset):
+        import pandas as pd
+        from ._design import evaluate_new_data, group_labels
+
+        obj = self.objective
+        d = obj.design
+        beta, factors, _ = obj.split(self.x)
+        if newdata is None:
+            eta = d.offset + d.X @ beta
+            if re:
+                for block in obj.blocks:
+                    b = self.random_effects[block.group].to_numpy()[:, :block.q]
+                    eta = eta + np.einsum("nq,nq->n", block.Z, b[block.index])
+            series = pd.Series(np.empty(d.nobs), index=d.rows)
+            series.iloc[:] = eta
+            return series.sort_index()
+        if not isinstance(newdata, pd.DataFrame):
+            raise TypeError("`newdata` must be a pandas DataFrame")
+        X, formula_offset = evaluate_new_data(d.fixed_model, d.fixed_keep, d.fixed_offset, newdata, "the fixed effects")
+        eta = X @ beta + formula_offset
+        if offset is not None:
+            eta = eta + np.asarray(offset, dtype=float)
+        if re:
+            for block in obj.blocks:
+                b = self.random_effects[block.group].to_numpy()[:, :block.q]
+                position = {level: i for i, level in enumerate(block.levels)}
+                labels = group_labels(newdata, block.group)
+                rows = np.array([position.get(label, -1) for label in labels])
+                col = 0
+                for term in block.terms:
+                    Z, _ = evaluate_new_data(term.model, term.keep, [], newdata, f"the random term of {block.group}")
+                    known = rows >= 0
+                    eta[known] += np.einsum("nq,nq->n", Z[known], b[rows[known], col:col + term.q])
+                    col += term.q
+        return pd.Series(eta, index=newdata.index)
+
+    def predict(self, newdata=None, type="link", re=True, offset=None):
+        """Predictions on the link (``type="link"``) or response (``"response"``: the mean, per trial for
+        binomial) scale, with the conditional modes of the random effects (``re=True``) or without them
+        (population level at b = 0). New levels in `newdata` get b = 0 (lme4's allow.new.levels)."""
+        if type not in ("link", "response"):
+            raise ValueError(f"`type` must be 'link' or 'response', got {type!r}")
+        eta = self._linear_predictor(newdata, bool(re), offset)
+        if type == "link":
+            return eta
+        return eta.__class__(self.family.inverse_link(eta.to_numpy()), index=eta.index)
+
+    def simulate(self, n=1, seed=None):
+        """`n` new responses from the fitted model (new random effects each time), shape (nobs, n), rows in
+        the design's order (``objective.design.rows`` gives their positions in the data)."""
+        if not isinstance(n, (int, np.integer)) or n < 1:
+            raise ValueError(f"`n` must be a positive integer, got {n!r}")
+        rng = np.random.default_rng(seed)
+        obj = self.objective
+        d = obj.design
+        beta, factors, phi = obj.split(self.x)
+        eta0 = d.offset + d.X @ beta
+        out = np.empty((d.nobs, n))
+        for k in range(n):
+            eta = eta0.copy()
+            for block, L in zip(obj.blocks, factors):
+                b = rng.standard_normal((len(block.levels), block.q)) @ L.T
+                eta += np.einsum("nq,nq->n", block.Z, b[block.index])
+            out[:, k] = self.family.simulate(eta, obj.n, phi, rng)
+        return out
+
+    def summary(self):
+        """A text summary laid out like lme4's ``summary(glmer)``."""
+        fam = self.family
+        lines = [f"Generalized linear mixed model fit by maximum likelihood ({self.method})",
+                 f" Family: {fam.name}  ( {fam.link} )",
+                 f"Formula: {self.formula}", "",
+                 f"{'AIC':>12}{'BIC':>12}{'logLik':>12}{'deviance':>12}",
+                 f"{self.aic:12.4f}{self.bic:12.4f}{self.llf:12.4f}{self.deviance:12.4f}", "",
+                 "Random effects:",
+                 f" {'Groups':<12}{'Name':<16}{'Std.Dev.':>10}  Corr"]
+        for group, sd in self.sd_re.items():
+            corr = self.corr_re[group].to_numpy()
+            for i, name in enumerate(sd.index):
+                corr_text = " ".join(f"{corr[i, j]:6.3f}" for j in range(i))
+                lines.append(f" {group if i == 0 else '':<12}{name:<16}{sd.iloc[i]:10.6f}  {corr_text}")
+        if fam.has_dispersion:
+            lines.append(f" {fam.dispersion_name} = {self.dispersion:.6g}")
+        groups = "; ".join(f"{g}, {m}" for g, m in self.ngroups.items())
+        lines += [f"Number of obs: {self.nobs}, groups:  {groups}", "", "Fixed effects:",
+                  f"{'':20s}{'Estimate':>12}{'Std. Error':>12}{'z value':>10}{'Pr(>|z|)':>12}"]
+        for name in self.params.index:
+            lines.append(f"{name:20s}{self.params[name]:12.6f}{self.bse[name]:12.6f}{self.tvalues[name]:10.3f}"
+                         f"{self.pvalues[name]:12.3g}")
+        if self.singular:
+            lines.append("\nboundary (singular) fit: a random-effect standard deviation is at zero")
+        if not self.converged:
+            lines.append(f"\nWARNING: the optimizer did not converge: {self.outcome.message}")
+        return "\n".join(lines)
+
+    def __repr__(self):
+        return (f"GLMMResult({self.formula!r}, {self.family!r}, {self.method}, llf={self.llf:.6f}, "
+                f"converged={self.converged})")
