@@ -409,6 +409,27 @@ class Objective:
             return -np.inf, np.full(self.n_params, np.nan)
         return value, self._cluster_gradient(params, res, eta0, L, phi)
 
+    def posterior_moments(self, params, integrator):
+        """Posterior means and covariances of b given y for each level of the (single) grouping factor,
+        by an adaptive rule: the rule's points and their shares of each level's integral (the integrator's
+        ``keep_points``) give E[u | y] and E[u u^T | y], mapped to b = L u."""
+        if self.joint:
+            raise ValueError("posterior means need a single grouping factor (the joint integral over crossed "
+                             "or nested factors does not factor by level)")
+        saved = self.integrator
+        self.integrator = integrator
+        try:
+            res = self._clusters(params, keep_points=True)[0]
+        finally:
+            self.integrator = saved
+            self.modes = None
+        L = self.split(params)[1][0]
+        shares, points = res.extra["shares"], res.extra["points_u"]
+        mean_u = np.einsum("mk,mkq->mq", shares, points)
+        second = np.einsum("mk,mkq,mkr->mqr", shares, points, points)
+        cov_u = second - mean_u[:, :, None] * mean_u[:, None, :]
+        return mean_u @ L.T, L @ cov_u @ L.T, res
+
     def conditional_modes(self, params):
         """Per grouping factor: the modes of b given y (empirical Bayes) and their conditional covariances
         (the inverse curvature at the mode, mapped to b), as ``{group: (modes (M, q), cov (M, q, q))}``."""

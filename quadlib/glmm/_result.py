@@ -3,7 +3,40 @@ import warnings
 
 import numpy as np
 
-__all__ = ["GLMMResult"]
+__all__ = ["GLMMResult", "RandomEffects"]
+
+
+class RandomEffects(dict):
+    """Grouping factor -> DataFrame of the conditional modes of the random effects and their conditional
+    SDs (the empirical Bayes modes: ``result.random_effects["herd"]``). Called, it gives other summaries
+    of the posterior of b given y: ``result.random_effects(kind="mean")`` computes posterior means and SDs
+    by adaptive Gauss–Hermite quadrature (one grouping factor)."""
+
+    def __init__(self, modes, result):
+        super().__init__(modes)
+        self._result = result
+
+    def __call__(self, kind="mode", nagq=None):
+        """``kind="mode"``: the modes (this mapping); ``"mean"``: posterior means and SDs by adaptive
+        Gauss–Hermite quadrature with `nagq` nodes per dimension (default 30 for one random effect per
+        level, 12 for two, 6 beyond)."""
+        import pandas as pd
+
+        from .._integrators import AdaptiveGaussHermite
+
+        if kind not in ("mode", "mean"):
+            raise ValueError(f"`kind` must be 'mode' or 'mean', got {kind!r}")
+        if kind == "mode":
+            return dict(self)
+        obj = self._result.objective
+        block = obj.blocks[0]
+        n = nagq if nagq is not None else {1: 30, 2: 12}.get(block.q, 6)
+        mean, cov, res = obj.posterior_moments(self._result.x, AdaptiveGaussHermite(n))
+        cols = block.columns()
+        sd = np.sqrt(np.clip(np.einsum("mii->mi", cov), 0, None))
+        frame = pd.DataFrame(np.hstack([mean, sd]), columns=cols + [f"{c} sd" for c in cols],
+                             index=pd.Index(block.levels, name=block.group))
+        return {block.group: frame}
 
 
 class GLMMResult:
@@ -77,7 +110,7 @@ class GLMMResult:
         self.bse = pd.Series(np.sqrt(np.diag(self.covariance)[:p]), index=d.fixed_names, name="bse")
         self.singular = bool(any(np.any(np.abs(np.diag(L)) < 1e-4 * max(1.0, np.max(np.abs(L)))) for L in factors))
         modes = objective.conditional_modes(x)
-        self.random_effects = {}
+        self.random_effects = RandomEffects({}, self)
         for block in objective.blocks:
             b, cov = modes[block.group]
             cols = block.columns()
@@ -258,6 +291,133 @@ class GLMMResult:
             out[:, k] = self.family.simulate(eta, obj.n, phi, rng)
         return out
 
+    def _row_index(self, newdata):
+        return self.objective.design.rows if newdata is None else newdata.index.to_numpy()
+
+    def predict_interval(self, newdata, alpha=0.05, type="response", parameter_uncertainty=True):
+        """Prediction intervals for the mean response of rows in NEW groups (b drawn from N(0, D)):
+        the linear predictor is normal with mean x'β and variance z'Dz (+ x' Cov(β) x with
+        `parameter_uncertainty`); the interval's ends are mapped by the inverse link (monotone).
+        Returns a DataFrame with ``fit`` (at b = 0), ``lower`` and ``upper``."""
+        import pandas as pd
+        from scipy.stats import norm
+
+        from ._design import evaluate_new_data
+
+        if type not in ("link", "response"):
+            raise ValueError(f"`type` must be 'link' or 'response', got {type!r}")
+        if not (0 < alpha < 1):
+            raise ValueError(f"`alpha` must be in (0, 1), got {alpha!r}")
+        if not isinstance(newdata, pd.DataFrame):
+            raise TypeError("`newdata` must be a pandas DataFrame")
+        obj = self.objective
+        d = obj.design
+        beta, factors, _ = obj.split(self.x)
+        X, offset = evaluate_new_data(d.fixed_model, d.fixed_keep, d.fixed_offset, newdata, "the fixed effects")
+        eta = offset + X @ beta
+        var = np.zeros(len(newdata))
+        for block, L in zip(obj.blocks, factors):
+            Z = np.hstack([evaluate_new_data(t.model, t.keep, [], newdata, "the random terms")[0] for t in block.terms])
+            var += np.einsum("nq,qr,nr->n", Z, L @ L.T, Z)
+        if parameter_uncertainty:
+            p = obj.n_beta
+            var += np.einsum("np,pr,nr->n", X, np.nan_to_num(self.covariance[:p, :p]), X)
+        z = norm.isf(alpha / 2)
+        frame = pd.DataFrame({"fit": eta, "lower": eta - z * np.sqrt(var), "upper": eta + z * np.sqrt(var)},
+                             index=newdata.index)
+        if type == "response":
+            frame = frame.apply(lambda col: self.family.inverse_link(col.to_numpy()))
+            if self.family.link == "inverse":   # decreasing: the ends swap
+                frame[["lower", "upper"]] = frame[["upper", "lower"]].to_numpy()
+        return frame
+
+    def plot_random_effects(self, group=None, kind="mode", ax=None, alpha=0.05):
+        """Caterpillar plot: each level's random effect (mode, or posterior mean with ``kind="mean"``)
+        with its interval (± z conditional SDs), sorted. Needs matplotlib (an optional dependency)."""
+        from scipy.stats import norm
+
+        plt = _pyplot()
+        effects = self.random_effects(kind=kind)
+        group = next(iter(effects)) if group is None else group
+        if group not in effects:
+            raise ValueError(f"`group` must be one of {list(effects)}, got {group!r}")
+        frame = effects[group]
+        names = [c for c in frame.columns if not c.endswith(" sd")]
+        if ax is None:
+            _, ax = plt.subplots(1, len(names), figsize=(4 * len(names), 0.18 * len(frame) + 1.5), squeeze=False)
+            axes = ax[0]
+        else:
+            axes = np.atleast_1d(ax)
+        z = norm.isf(alpha / 2)
+        for axis, name in zip(axes, names):
+            order = np.argsort(frame[name].to_numpy())
+            values, sd = frame[name].to_numpy()[order], frame[f"{name} sd"].to_numpy()[order]
+            y = np.arange(len(values))
+            axis.errorbar(values, y, xerr=z * sd, fmt="o", ms=3, lw=1)
+            axis.axvline(0, color="grey", lw=0.8)
+            axis.set_yticks(y)
+            axis.set_yticklabels(frame.index.to_numpy()[order], fontsize=7)
+            axis.set_title(f"{group}: {name} ({kind})")
+        return axes
+
+    def marginal_moments(self, newdata=None, n_points=None):
+        """E(Y), Var(Y) and within-group Cov(Y_ij, Y_ik), integrated over the random effects
+        (see :func:`quadlib.glmm._marginal.marginal_moments`)."""
+        from ._marginal import marginal_moments
+
+        return marginal_moments(self, newdata, n_points)
+
+    def marginal_coefs(self, std_errors=True, n_points=None):
+        """Population-averaged coefficients with delta-method SEs, beside the closed-form attenuations
+        (see :func:`quadlib.glmm._marginal.marginal_coefs`)."""
+        from ._marginal import marginal_coefs
+
+        return marginal_coefs(self, std_errors, n_points)
+
+    def plot_marginal(self, x, newdata=None, n_conditional=9, ax=None, n_grid=101):
+        """The seed's 6.16 graph: conditional response curves h(x'β + z'b) along covariate `x` for
+        `n_conditional` random-intercept values (quantiles of N(0, D)), the curve at b = 0, and the
+        population-averaged curve E over b, which is flatter. Other covariates are held at the first
+        row of `newdata` (default: of the data). Needs matplotlib."""
+        import pandas as pd
+        from scipy.stats import norm
+
+        from ._marginal import _normal_rule
+        from ._design import evaluate_new_data
+
+        plt = _pyplot()
+        obj = self.objective
+        d = obj.design
+        data_row = newdata.iloc[[0]] if newdata is not None else None
+        if data_row is None:
+            raise ValueError("`newdata` must give the other covariates (a DataFrame; its first row is used)")
+        if x not in data_row:
+            raise ValueError(f"`x` must be a column of `newdata`, got {x!r}")
+        low, high = (float(newdata[x].min()), float(newdata[x].max()))
+        if low == high:
+            low, high = low - 1.0, high + 1.0
+        grid = pd.concat([data_row] * n_grid, ignore_index=True)
+        grid[x] = np.linspace(low, high, n_grid)
+        beta, factors, _ = obj.split(self.x)
+        X, offset = evaluate_new_data(d.fixed_model, d.fixed_keep, d.fixed_offset, grid, "the fixed effects")
+        block = obj.blocks[0]
+        Z = np.hstack([evaluate_new_data(t.model, t.keep, [], grid, "the random terms")[0] for t in block.terms])
+        L = factors[0]
+        eta0 = offset + X @ beta
+        if ax is None:
+            _, ax = plt.subplots(figsize=(6, 4))
+        h = self.family.inverse_link
+        sd = np.sqrt(np.einsum("nq,qr,nr->n", Z, L @ L.T, Z))
+        for k in range(1, n_conditional + 1):
+            ax.plot(grid[x], h(eta0 + sd * norm.ppf(k / (n_conditional + 1))), color="0.7", lw=0.8)
+        ax.plot(grid[x], h(eta0), color="C0", lw=2, label="conditional, b = 0")
+        z, w = _normal_rule(L.shape[0], None)
+        ax.plot(grid[x], h(eta0[:, None] + Z @ (L @ z.T)) @ w, color="C3", lw=2, label="marginal (population-averaged)")
+        ax.set_xlabel(x)
+        ax.set_ylabel("mean response")
+        ax.legend()
+        return ax
+
     def summary(self):
         """A text summary laid out like lme4's ``summary(glmer)``."""
         fam = self.family
@@ -290,3 +450,11 @@ class GLMMResult:
     def __repr__(self):
         return (f"GLMMResult({self.formula!r}, {self.family!r}, {self.method}, llf={self.llf:.6f}, "
                 f"converged={self.converged})")
+
+
+def _pyplot():
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError:  # an optional dependency
+        raise ImportError("plotting needs matplotlib: pip install 'quadlib[plot]'") from None
+    return plt
