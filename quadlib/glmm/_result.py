@@ -426,13 +426,15 @@ class GLMMResult:
                  f"Formula: {self.formula}", "",
                  f"{'AIC':>12}{'BIC':>12}{'logLik':>12}{'deviance':>12}",
                  f"{self.aic:12.4f}{self.bic:12.4f}{self.llf:12.4f}{self.deviance:12.4f}", "",
-                 "Random effects:",
-                 f" {'Groups':<12}{'Name':<16}{'Std.Dev.':>10}  Corr"]
+                 "Random effects:"]
+        gw = max(8, *(len(g) + 2 for g in self.sd_re))
+        nw = max(14, *(len(n) + 2 for sd in self.sd_re.values() for n in sd.index))
+        lines.append(f" {'Groups':<{gw}}{'Name':<{nw}}{'Std.Dev.':>10}  Corr")
         for group, sd in self.sd_re.items():
             corr = self.corr_re[group].to_numpy()
             for i, name in enumerate(sd.index):
                 corr_text = " ".join(f"{corr[i, j]:6.3f}" for j in range(i))
-                lines.append(f" {group if i == 0 else '':<12}{name:<16}{sd.iloc[i]:10.6f}  {corr_text}")
+                lines.append(f" {group if i == 0 else '':<{gw}}{name:<{nw}}{sd.iloc[i]:10.6f}  {corr_text}")
         if fam.has_dispersion:
             lines.append(f" {fam.dispersion_name} = {self.dispersion:.6g}")
         groups = "; ".join(f"{g}, {m}" for g, m in self.ngroups.items())
