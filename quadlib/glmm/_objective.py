@@ -25,7 +25,7 @@ import warnings
 import numpy as np
 
 from .._extensions._mixed import add_random, cluster_moments, cluster_weighted, row_dot, row_quadratic
-from .._integrators import AdaptiveGaussHermite, Laplace
+from .._integrators import AdaptiveGaussHermite, ClusterIntegrals, Laplace
 
 __all__ = ["Objective", "make_objective"]
 
@@ -186,6 +186,8 @@ class Objective:
             phi = fam.start_dispersion(self.y, self.n, mu)
             if fam.name == "gaussian":
                 scale = 0.5 * phi
+        if fam.link == "inverse":  # eta must stay positive: random effects start small beside it
+            scale = 0.1 * float(np.mean(np.abs(d.offset + d.X @ beta)))
         x = list(beta)
         for block in self.blocks:
             x += [scale if diag else 0.0 for diag in block.diagonal]
@@ -257,8 +259,15 @@ class Objective:
         M, q = len(self.blocks[0].levels), self.blocks[0].q
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # a failed cluster gives NaN: the optimizer sees -inf
-            res = self.integrator.log_integrals(log_g, M, q, factor=L, derivatives=derivatives,
-                                                start=self.modes, keep_points=keep_points)
+            try:
+                res = self.integrator.log_integrals(log_g, M, q, factor=L, derivatives=derivatives,
+                                                    start=self.modes, keep_points=keep_points)
+            except ValueError as error:
+                if "not finite" not in str(error):
+                    raise
+                # parameters outside the family's domain (e.g. eta <= 0 with an inverse link): -inf
+                res = ClusterIntegrals(np.full(M, np.nan), np.zeros((M, q)), np.zeros((M, q)),
+                                       np.tile(np.eye(q), (M, 1, 1)), np.zeros(M, bool), 0, 0, False, str(error))
         self._keep_first_derivatives = False
         if res.success and np.all(np.isfinite(res.mode_u)):
             self.modes = res.mode_u
@@ -362,7 +371,13 @@ class Objective:
         u0 = np.zeros(self.Q) if self.modes is None else self.modes
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            res = sparse_laplace(h, u0)
+            try:
+                res = sparse_laplace(h, u0)
+            except ValueError as error:
+                if "finite" not in str(error):
+                    raise
+                self.modes = None
+                return None, A   # parameters outside the family's domain: -inf
         self.modes = res.mode if res.success else None
         return res, A
 
@@ -377,7 +392,7 @@ class Objective:
         if self.joint:
             res, _ = self._joint(params)
             self.last = res
-            total = res.log_integral - 0.5 * self.Q * _LOG_2PI if res.success else np.nan
+            total = res.log_integral - 0.5 * self.Q * _LOG_2PI if res is not None and res.success else np.nan
         else:
             res = self._clusters(params)[0]
             self.last = res

@@ -50,13 +50,15 @@ class OptimizeOutcome:
     history: list = field(repr=False, default_factory=list)
 
 
-def hessian(objective, x, free=None, relative_step=1e-4):
-    """Central differences of the gradient (symmetrized) over the `free` parameters."""
+def hessian(objective, x, free=None, relative_step=1e-4, scale=None):
+    """Central differences of the gradient (symmetrized) over the `free` parameters; steps relative to
+    max(|x_k|, scale_k) (scale default 1)."""
     free = np.ones(x.size, bool) if free is None else free
+    scale = np.ones(x.size) if scale is None else scale
     index = np.flatnonzero(free)
     H = np.zeros((index.size, index.size))
     for col, k in enumerate(index):
-        h = relative_step * max(1.0, abs(x[k]))
+        h = relative_step * max(scale[k], abs(x[k]))
         if objective.bounds[k][0] is not None:  # one-sided near a bound
             h = min(h, max(x[k] - objective.bounds[k][0], 0.0)) or h
         e = np.zeros(x.size)
@@ -101,17 +103,23 @@ def optimize(objective, start=None, *, optimizer=None, max_iter=1000, verbose=Fa
         raise ValueError("`start` must be finite")
     lower = np.array([-np.inf if lo is None else lo for lo, _ in objective.bounds])
     x0 = np.maximum(x0, lower)
+    # the optimizer works on x / scale: parameters far below 1 in size (an inverse link's coefficients, say)
+    # are brought to unit size; the others are left alone
+    scale = np.where(np.abs(x0) > 0, np.clip(np.abs(x0), 1e-8, 1.0), 1.0)
+    for block_slice, block in zip(objective.theta_slices, objective.blocks):
+        diag = scale[block_slice][block.diagonal]
+        scale[block_slice] = np.where(block.diagonal, scale[block_slice], np.min(diag) if diag.size else 1.0)
     method = "L-BFGS-B" if optimizer is None else str(optimizer)
     history = []
     clock = [time.perf_counter()]
     last = [np.nan]
 
-    def negative(x):
-        value, grad = objective.value_and_gradient(x)
+    def negative(z):
+        value, grad = objective.value_and_gradient(z * scale)
         last[0] = value
         if not np.isfinite(value) or not np.all(np.isfinite(grad)):
-            return 1e300, np.zeros_like(x)
-        return -value, -grad
+            return 1e300, np.zeros_like(z)
+        return -value, -grad * scale
 
     def record(x, *args):
         history.append(float(last[0]))
@@ -125,42 +133,69 @@ def optimize(objective, start=None, *, optimizer=None, max_iter=1000, verbose=Fa
     if method == "L-BFGS-B":
         options.update(ftol=1e-13, gtol=1e-7, maxcor=20)
     gradient_methods = ("L-BFGS-B", "TNC", "SLSQP", "trust-constr", "BFGS", "CG", "Newton-CG")
-    try:
-        opt = scipy_optimize.minimize(negative, x0, method=method, jac=True if method in gradient_methods else None,
-                                      bounds=objective.bounds if method not in ("BFGS", "CG", "Newton-CG") else None,
-                                      callback=record, options=options) \
-            if method in gradient_methods else \
-            scipy_optimize.minimize(lambda x: negative(x)[0], x0, method=method, bounds=objective.bounds,
-                                    callback=record, options=options)
-    except ValueError as error:
-        raise ValueError(f"`optimizer`: {error}") from None
-    x = np.maximum(opt.x, lower)
+    bounds = [(None if lo is None else lo / s, None) for (lo, _), s in zip(objective.bounds, scale)]
 
-    # Newton polish over the parameters not held at a bound
-    value, grad = objective.value_and_gradient(x)
-    at_bound = (x <= lower + 1e-10) & (grad <= 0)
-    free = ~at_bound
-    H = hessian(objective, x, free)
-    moved = 0.0
-    for _ in range(20):
+    def maximize(start):
+        """L-BFGS-B from `start`, then Newton steps over the parameters not held at a bound."""
         try:
-            step = np.linalg.solve(-H, grad[free])
-        except np.linalg.LinAlgError:
-            break
-        trial = x.copy()
-        trial[free] += step
-        if np.any(trial < lower):  # a bound: let the bound stand as L-BFGS-B left it
-            break
-        v_trial, g_trial = objective.value_and_gradient(trial)
-        if not np.isfinite(v_trial) or v_trial < value - 1e-9 * max(1.0, abs(value)):
-            break
-        x, value, grad = trial, v_trial, g_trial
-        moved += np.max(np.abs(step))
-        if np.max(np.abs(step)) < 1e-9:
-            break
-    if moved > 1e-4:  # the Hessian for the standard errors is taken where the polish ended
-        H = hessian(objective, x, free)
+            opt = scipy_optimize.minimize(negative, start / scale, method=method,
+                                          jac=True if method in gradient_methods else None,
+                                          bounds=bounds if method not in ("BFGS", "CG", "Newton-CG") else None,
+                                          callback=record, options=options) \
+                if method in gradient_methods else \
+                scipy_optimize.minimize(lambda z: negative(z)[0], start / scale, method=method, bounds=bounds,
+                                        callback=record, options=options)
+        except ValueError as error:
+            raise ValueError(f"`optimizer`: {error}") from None
+        x = np.maximum(opt.x * scale, lower)
         value, grad = objective.value_and_gradient(x)
+        free = ~((x <= lower + 1e-10) & (grad <= 0))
+        H = hessian(objective, x, free, scale=scale)
+        moved = 0.0
+        for _ in range(20):
+            try:
+                step = np.linalg.solve(-H, grad[free])
+            except np.linalg.LinAlgError:
+                break
+            if grad[free] @ step <= 0:  # H is not negative definite here: no Newton ascent direction
+                break
+            for _ in range(12):  # step halving
+                trial = x.copy()
+                trial[free] += step
+                if np.all(trial >= lower):
+                    v_trial, g_trial = objective.value_and_gradient(trial)
+                    if np.isfinite(v_trial) and v_trial >= value - 1e-12 * max(1.0, abs(value)):
+                        break
+                step = 0.5 * step
+            else:
+                break
+            x, value, grad = trial, v_trial, g_trial
+            moved += np.max(np.abs(step / scale[free]))
+            if np.max(np.abs(step / scale[free])) < 1e-9:
+                break
+            if np.max(np.abs(step / scale[free])) > 1e-2:  # far from where H was taken
+                H = hessian(objective, x, free, scale=scale)
+        if moved > 1e-4:  # the Hessian for the standard errors is taken where the polish ended
+            H = hessian(objective, x, free, scale=scale)
+            value, grad = objective.value_and_gradient(x)
+        return x, value, grad, H, free, opt
+
+    x, value, grad, H, free, opt = maximize(x0)
+    # A standard deviation at its bound 0 has zero gradient by symmetry (the likelihood is even in a
+    # diagonal Cholesky entry), so a quasi-Newton method can stop there at a minimum along it. Where
+    # moving off the bound increases the likelihood, restart from there (at most three times).
+    for _ in range(3):
+        trial = x.copy()
+        held = np.flatnonzero(~free & (lower == 0))
+        if held.size == 0:
+            break
+        trial[held] = 0.1 * np.maximum(scale[held], np.abs(x0[held]))
+        if not objective.log_likelihood(trial) > value + 1e-9 * max(1.0, abs(value)):
+            break
+        candidate = maximize(trial)
+        if not candidate[1] > value:
+            break
+        x, value, grad, H, free, opt = candidate
     negative_definite = bool(np.all(np.linalg.eigvalsh(H) < 0)) if H.size else True
     small_gradient = bool(np.max(np.abs(grad[free]), initial=0.0) < 1e-3)
     converged = bool(np.isfinite(value) and small_gradient and negative_definite)
