@@ -9,7 +9,8 @@ MODULES = ["quadlib._gauss", "quadlib._nested", "quadlib._newton_cotes", "quadli
            "quadlib._sparse", "quadlib._montecarlo", "quadlib._genz", "quadlib._nquad", "quadlib._cubature",
            "quadlib._integrators", "quadlib._laplace", "quadlib._nested_laplace", "quadlib.glmm._fit",
            "quadlib.glmm.datasets", "quadlib.glmm._lmm", "quadlib.glmm._formula", "quadlib.glmm._design",
-           "quadlib._sparse_laplace", "quadlib.glmm._families"]
+           "quadlib._sparse_laplace", "quadlib.glmm._families", "quadlib.glmm._pql",
+           "quadlib.glmm._conditional"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -7,7 +7,9 @@
 
 ``fit`` is a thin wrapper over these. The integrals over the random effects are computed by the core's
 integrators (quadlib.Laplace, quadlib.AdaptiveGaussHermite, quadlib.QMCIntegrator, ...) and, for several
-grouping factors, quadlib.sparse_laplace: this layer has no quadrature code of its own.
+grouping factors, quadlib.sparse_laplace: this layer has no quadrature code of its own. ``method="pql"``
+hands the model to :func:`quadlib.glmm._pql.pql` (penalized quasi-likelihood: iterated working linear
+mixed models, no integrals).
 """
 import warnings
 
@@ -16,6 +18,7 @@ from .._integrators import AdaptiveGaussHermite, Laplace, QMCIntegrator, _Adapti
 from ._design import build_design
 from ._objective import make_objective
 from ._optimize import blas_controller, optimize
+from ._pql import pql
 from ._result import GLMMResult
 
 __all__ = ["fit"]
@@ -28,7 +31,7 @@ def _integrator_for(method, nagq, q):
     if isinstance(method, _AdaptiveRule):
         return method, repr(method)
     if not isinstance(method, str):
-        raise TypeError("`method` must be 'laplace', 'agq', 'qmc' or a quadlib integrator object")
+        raise TypeError("`method` must be 'laplace', 'agq', 'qmc', 'pql' or a quadlib integrator object")
     v.choice(method, ("laplace", "agq", "qmc"), "method")
     if method == "laplace":
         if nagq not in (None, 1):
@@ -45,8 +48,8 @@ def _integrator_for(method, nagq, q):
 
 
 def fit(formula, data, *, family="binomial", link=None, method="laplace", nagq=None, weights=None, offset=None,
-        start=None, optimizer=None, max_iter=1000, verbose=False, progress=False):
-    """Fit a generalized linear mixed model by maximum marginal likelihood.
+        start=None, optimizer=None, max_iter=1000, verbose=False, progress=False, dispersion=None):
+    """Fit a generalized linear mixed model by maximum marginal likelihood (or penalized quasi-likelihood).
 
     Parameters
     ----------
@@ -62,27 +65,33 @@ def fit(formula, data, *, family="binomial", link=None, method="laplace", nagq=N
     link : str, optional
         binomial: logit (default), probit, cloglog; poisson and negative_binomial: log; gaussian: identity;
         Gamma: inverse (default, as in R) or log.
-    method : {"laplace", "agq", "qmc"} or an integrator object
+    method : {"laplace", "agq", "qmc", "pql"} or an integrator object
         ``"agq"``: adaptive Gauss–Hermite with `nagq` nodes per dimension (default 10; a vector random
         effect gets the product rule in the rotated space; pass ``quadlib.SparseGridGaussHermite(level)``
         for a sparse Genz–Keister grid). ``"qmc"``: `nagq` randomized Sobol' points (default 1024). With
         several grouping factors only ``"laplace"`` applies (the sparse joint Laplace approximation).
+        ``"pql"``: penalized quasi-likelihood, MASS::glmmPQL's iterated working LMMs (no likelihood: see
+        :func:`quadlib.glmm._pql.pql`; biased for binary data with few observations per group).
     nagq : int, optional
     weights, offset : array_like or str, optional
         Prior weights (binomial: the trials of a proportion response) and an offset (arrays or columns).
     start : array_like, optional
-        Starting parameters in the order of ``make_objective(...).names``.
+        Starting parameters in the order of ``make_objective(...).names`` (method="pql": the fixed effects).
     optimizer : str, optional
         A scipy.optimize.minimize method (default "L-BFGS-B").
     max_iter : int
-        Bound on the optimizer's iterations.
+        Bound on the optimizer's iterations (method="pql": on the working LMMs).
     verbose, progress : bool
-        Print every iteration / a line every two seconds.
+        Print every iteration / a line every two seconds (method="pql": `verbose` only).
+    dispersion : {"estimate", "fixed"}, optional
+        method="pql" only (default "estimate"): the working LMM's residual variance is estimated (glmmPQL)
+        or fixed at 1.
 
     Returns
     -------
-    GLMMResult
-        ``llf`` is the full log-likelihood (binomial coefficients included) for every method and nagq.
+    GLMMResult or PQLResult
+        ``llf`` is the full log-likelihood (binomial coefficients included) for every method and nagq;
+        method="pql" returns a PQLResult (the same names; ``llf`` is NaN).
 
     Examples
     --------
@@ -92,7 +101,23 @@ def fit(formula, data, *, family="binomial", link=None, method="laplace", nagq=N
     (-92.0263, 0.6423)
     >>> res.params.round(4).tolist()
     [-1.3985, -0.9923, -1.1287, -1.5803]
+    >>> fit("cbind(incidence, size - incidence) ~ period + (1 | herd)", datasets.load("cbpp"),
+    ...     method="pql").params.round(4).tolist()   # MASS::glmmPQL
+    [-1.3274, -1.0161, -1.15, -1.6052]
     """
+    if isinstance(method, str):
+        v.choice(method, ("laplace", "agq", "qmc", "pql"), "method")
+    if isinstance(method, str) and method == "pql":
+        for name, value in (("nagq", nagq), ("optimizer", optimizer)):
+            if value is not None:
+                raise ValueError(f"`{name}` does not apply to method='pql'")
+        if progress:
+            raise ValueError("`progress` does not apply to method='pql' (use verbose=True)")
+        return pql(formula, data, family=family, link=link, weights=weights, offset=offset,
+                   dispersion="estimate" if dispersion is None else dispersion, max_iter=max_iter, start=start,
+                   verbose=verbose)
+    if dispersion is not None:
+        raise ValueError("`dispersion` applies to method='pql' only")
     design = build_design(formula, data, weights=weights, offset=offset)
     q = max(sum(t.q for t in design.terms if t.group == g) for g in {t.group for t in design.terms})
     integrator, method_name = _integrator_for(method, nagq, q)

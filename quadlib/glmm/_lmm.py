@@ -494,6 +494,34 @@ def _optimize(objective, start):
     return _Optimum(theta, float(f), g, converged, message, nit, nfev[0], history)
 
 
+def _optimize_with_restarts(objective, start):
+    """:func:`_optimize`, restarted off a zero diagonal of theta where the bound is not a minimum.
+
+    The criterion is even in each diagonal entry of a Cholesky factor, so its gradient there is zero at
+    0 and L-BFGS-B can stop on the bound at a maximum along it (seen on cbpp's first PQL working model
+    and on a weighted sleepstudy fit). Where moving off the bound lowers the criterion, restart from
+    there (at most three times) and keep the better optimum."""
+    optimum = _optimize(objective, start)
+    start = np.asarray(start, dtype=float)
+    for _ in range(3):
+        held = np.flatnonzero((objective.lower == 0) & (optimum.theta <= 0))
+        if held.size == 0:
+            break
+        trial = optimum.theta.copy()
+        trial[held] = 0.1 * np.maximum(1.0, np.abs(start[held]))
+        try:
+            f_trial = objective.value_and_grad(trial)[0]
+        except (np.linalg.LinAlgError, ValueError):
+            break
+        if not f_trial < optimum.criterion - 1e-9 * max(1.0, abs(optimum.criterion)):
+            break
+        candidate = _optimize(objective, trial)
+        if not candidate.criterion < optimum.criterion:
+            break
+        optimum = candidate
+    return optimum
+
+
 # ---------------------------------------------------------------------------------------------------------
 # the public function
 # ---------------------------------------------------------------------------------------------------------
@@ -588,7 +616,7 @@ def lmm(formula, data, *, reml=True, weights=None, offset=None):
     design, reml = _lmm_iv(formula, data, reml, weights, offset)
     objective = LMMObjective(design, reml)
     with blas_controller().limit(limits=1, user_api="blas"):  # small dense algebra: see _optimize.py
-        optimum = _optimize(objective, objective.start)
+        optimum = _optimize_with_restarts(objective, objective.start)
         result = LMMResult._from_fit(design, objective, optimum, data, offset)
     if not result.converged:
         warnings.warn(f"lmm: the optimizer did not converge ({optimum.message})", ConvergenceWarning, stacklevel=2)

@@ -443,3 +443,22 @@ def test_input_validation():
         result.predict(pd.DataFrame({"Subject": ["308"]}))
     with pytest.raises(ValueError, match="`offset` is only used with `newdata`"):
         result.predict(offset=np.zeros(180))
+
+
+def test_a_zero_standard_deviation_that_is_not_a_minimum_is_left():
+    """The criterion is even in a diagonal entry of theta, so its gradient is 0 at a zero SD: started
+    there, L-BFGS-B alone would stop. The restart must reach lme4's optimum (the reference above)."""
+    from quadlib.glmm import build_design, datasets
+    from quadlib.glmm._lmm import LMMObjective, _optimize, _optimize_with_restarts
+
+    design = build_design("Reaction ~ Days + (Days || Subject)", datasets.load("sleepstudy"))
+    objective = LMMObjective(design, reml=False)
+    stuck = _optimize(objective, np.zeros(2))
+    assert np.all(stuck.theta == 0)           # the failure mode being guarded against
+    optimum = _optimize_with_restarts(objective, np.zeros(2))
+    free = _optimize(objective, objective.start)
+    assert optimum.criterion < stuck.criterion - 1.0
+    np.testing.assert_allclose(optimum.theta, free.theta, rtol=1e-6)
+    # lme4 (tests/reference/glmm_reference_more.json, sleepstudy_diag_ml__lme4): theta = (0.945810687856729,
+    # 0.226928239151072), the SDs relative to sigma
+    np.testing.assert_allclose(optimum.theta, [0.945810687856729, 0.226928239151072], rtol=1e-5)

@@ -1,0 +1,498 @@
+"""Penalized quasi-likelihood (PQL): a GLMM fitted by iterated working linear mixed models, :func:`pql`.
+
+PQL (Breslow and Clayton 1993; MASS::glmmPQL's algorithm) linearizes the model around the current linear
+predictor ``eta`` and fits the working linear mixed model
+
+    z = X beta + Z b + e,   z = eta - offset + (y - mu) d eta/d mu,   Var(e_i) = sigma^2 / w_i,
+    w_i = prior_weight_i (d mu/d eta)^2 / V(mu_i),
+
+with the core's closed-form LMM machinery (:class:`LMMObjective` and its optimizer, by maximum likelihood as
+glmmPQL's ``lme(method = "ML")``), then updates ``eta = X beta + Z b + offset`` with the fixed effects and
+the conditional modes (BLUPs) ``b`` and repeats until the fixed effects settle.
+
+``z`` and ``w`` come from the family's compiled kernel (:meth:`Family.terms`) rather than a table of
+``mu.eta`` functions: the log-density is affine in y, so its first derivative in eta is
+``d1 = n (y - mu) mu' / V`` and minus its second derivative at ``y = E[y]`` is the Fisher weight
+``n mu'^2 / V``; ``d1 / w`` is then the working residual ``(y - mu) / mu'``. The unit dispersion (phi = 1)
+gives R's variance functions (gaussian 1, Gamma mu^2).
+
+Dispersion. ``"estimate"`` (glmmPQL's default): the residual variance ``sigma^2`` of the working LMM,
+profiled out as :func:`lmm` does, is the quasi-likelihood dispersion. ``"fixed"``: ``sigma = 1``, as
+glmmPQL with ``control = lmeControl(sigma = 1)``. With sigma fixed only beta profiles out of the ML deviance:
+for a given theta the penalized least-squares solution ``(beta, u)`` of :class:`LMMObjective` is unchanged
+and the deviance is
+
+    d_1(theta) = log|A| + r2 + n log(2 pi) - sum(log w)
+
+instead of the profiled ``log|A| + n (1 + log(2 pi r2 / n)) - sum(log w)``. :class:`_UnitScale` builds
+``d_1`` from :meth:`LMMObjective.solve`'s pieces and its gradient from the profiled one:
+``grad d_1 = grad d + (1 - n / r2) grad r2``, with ``d r2 / d theta_j = -2 (Z'W r)' Lambda_j u``
+(the envelope theorem: r2 is minimal in (beta, u)). The core's optimizer minimizes it.
+
+PQL has no likelihood: ``llf`` (and AIC, BIC, the deviance) are NaN, as glmmPQL reports ``logLik = NA``.
+"""
+from dataclasses import dataclass, field, replace
+import math
+import warnings
+
+import numpy as np
+
+from .. import _validation as v
+from ._design import build_design
+from ._lmm import LMMObjective, LMMResult, _cho_inverse, _cholesky, _optimize
+from ._objective import make_objective
+from ._optimize import ConvergenceWarning, blas_controller
+
+__all__ = ["pql", "PQLResult"]
+
+_SAME_DATA = 1e-13   # working data that moved less than this (relative) repeat the last working LMM
+_RESTARTS = (0.1, 0.5, 2.0)   # relative SDs from which a working LMM that ended at an SD of 0 is refitted
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the working model
+# ---------------------------------------------------------------------------------------------------------
+def _working_data(family, y, n, eta, offset):
+    """The working response (offset removed) and weights at the linear predictor `eta`."""
+    mu = family.inverse_link(eta)
+    expected = n * mu if family.name in ("binomial", "bernoulli") else mu
+    phi = 1.0 if family.has_dispersion else None
+    d1 = family.terms(y, n, eta, phi, order=1).d1
+    w = -family.terms(expected, n, eta, phi, order=2).d2
+    # a weight that underflows (|eta| of several hundred) would make log(w) -inf in the LMM's criterion:
+    # the smallest normal number keeps the row in the fit at no weight
+    w = np.maximum(w, np.finfo(float).tiny)
+    return eta - offset + d1 / w, w
+
+
+class _UnitScale:
+    """The ML deviance of a working LMM with the residual SD held at 1 (see the module notes).
+
+    The core's optimizer (:func:`quadlib.glmm._lmm._optimize`) needs ``lower`` and ``value_and_grad``.
+    """
+
+    def __init__(self, objective):
+        if objective.reml:
+            raise ValueError("the unit-scale criterion is the ML deviance")
+        self.objective = objective
+        self.lower = objective.lower
+        self.constant = objective.nobs * math.log(2.0 * math.pi) - objective.log_det_W
+
+    def criterion(self, solution):
+        return solution.log_det_A + solution.r2 + self.constant
+
+    def __call__(self, theta):
+        return self.criterion(self.objective.solve(theta))
+
+    def value_and_grad(self, theta):
+        theta = np.asarray(theta, dtype=float)
+        if self.objective.sparse:  # the core's central differences
+            grad = self.objective.value_and_grad(theta)[1]
+            solution = self.objective.solve(theta)
+        else:
+            solution, grad = self.objective._solve(theta, gradient=True)
+        return self.criterion(solution), grad + (1.0 - self.objective.nobs / solution.r2) * self.r2_gradient(
+            solution)
+
+    def r2_gradient(self, solution):
+        """d r2 / d theta at the penalized least-squares solution (envelope theorem)."""
+        o = self.objective
+        g = o.ZtW @ (o.y - o.X @ solution.beta - o.Z @ solution.b)
+        out = np.empty(o.n_theta)
+        for lay in o.layouts:
+            gk = g[lay.start:lay.stop].reshape(lay.levels, lay.q)
+            uk = solution.u[lay.start:lay.stop].reshape(lay.levels, lay.q)
+            out[lay.theta] = -2.0 * (gk[:, lay.rows] * uk[:, lay.cols]).sum(axis=0)
+        return out
+
+
+def _minimize(criterion, objective, start):
+    """The core's optimizer, restarted when it stops with a standard deviation at zero.
+
+    The profiled criterion is even in each diagonal element of theta, so its gradient vanishes at 0: once
+    L-BFGS-B's first step has crossed the bound (a step of length 1 from lme4's start theta = 1 does) it
+    stops there with a zero projected gradient, even when the minimum is inside (the first working LMM of
+    cbpp: theta 0 with deviance 198.44 against 196.25 at theta = 0.43, where lme finds it). Restarts from
+    positive values of those elements find the interior minimum when there is one.
+    """
+    optimum = _optimize(criterion, start)
+    diagonal = np.zeros(objective.n_theta, dtype=bool)
+    for lay in objective.layouts:
+        diagonal[lay.theta] = lay.diagonal
+    zero = diagonal & (optimum.theta <= objective.lower)
+    if zero.any():
+        for value in _RESTARTS:
+            trial = optimum.theta.copy()
+            trial[zero] = value
+            other = _optimize(criterion, trial)
+            if other.criterion < optimum.criterion - 1e-12 * abs(optimum.criterion):
+                optimum = other
+    return optimum
+
+
+def _fit_working(design, z, w, dispersion, theta, data, offset):
+    """The working LMM ``z ~ X + random terms`` with weights `w`, by ML, started at `theta`."""
+    # the offset stays in the design (so predictions carry it) and is added to z, which the LMM subtracts
+    working = replace(design, response=z + design.offset, trials=None, weights=w)
+    objective = LMMObjective(working, reml=False)
+    criterion = objective if dispersion == "estimate" else _UnitScale(objective)
+    optimum = _minimize(criterion, objective, objective.start if theta is None else theta)
+    result = LMMResult._from_fit(working, objective, optimum, data, offset)
+    if dispersion == "fixed":
+        solution = objective.solve(optimum.theta)
+        covariance = _cho_inverse(_cholesky(solution.K)) if objective.p else np.zeros((0, 0))
+        result = replace(result, sigma=1.0, covariance=covariance, llf=-0.5 * optimum.criterion)
+    return result, objective, optimum
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the public function
+# ---------------------------------------------------------------------------------------------------------
+def _pql_iv(formula, data, family, link, weights, offset, dispersion, max_iter, tol, start, verbose):
+    dispersion = v.choice(dispersion, ("estimate", "fixed"), "dispersion")
+    max_iter = v.positive_int(max_iter, "max_iter")
+    tol = v.real_scalar(tol, "tol")
+    if not tol > 0:
+        raise ValueError(f"`tol` must be positive, got {tol}")
+    if not isinstance(verbose, (bool, np.bool_)):
+        raise TypeError(f"`verbose` must be True or False, got {verbose!r}")
+    design = build_design(formula, data, weights=weights, offset=offset)
+    # the likelihood's objective maps the response to (y, n) (cbind, a proportion with weights, 0/1, counts),
+    # validates them against the family and gives the GLM start
+    objective = make_objective(design, family, link=link)
+    fam = objective.family
+    if fam.name == "negative_binomial":
+        raise ValueError("`family`: PQL needs a variance function without unknown parameters; the negative "
+                         "binomial's theta is estimated (use method='laplace' or 'agq')")
+    p = design.X.shape[1]
+    if start is None:
+        beta = objective.start()[:p]
+    else:
+        try:
+            beta = np.asarray(start, dtype=float)
+        except (TypeError, ValueError):
+            raise TypeError("`start` must be an array of numbers (the fixed effects)") from None
+        if beta.shape != (p,):
+            raise ValueError(f"`start` must have {p} values (the fixed effects {', '.join(design.fixed_names)}), "
+                             f"got shape {beta.shape}")
+        if not np.all(np.isfinite(beta)):
+            raise ValueError("`start` must be finite")
+    if dispersion == "estimate":
+        q = sum(term.q * term.n_levels for term in design.terms)
+        if design.nobs <= q + p:
+            raise ValueError(f"the number of observations ({design.nobs}) must exceed the number of random and "
+                             f"fixed effects ({q + p}) to estimate the dispersion; use dispersion='fixed'")
+    return design, objective, fam, beta, dispersion, max_iter, tol, bool(verbose)
+
+
+def pql(formula, data, *, family="binomial", link=None, weights=None, offset=None, dispersion="estimate",
+        max_iter=50, tol=1e-8, start=None, verbose=False):
+    """Fit a generalized linear mixed model by penalized quasi-likelihood (MASS::glmmPQL's algorithm).
+
+    Parameters
+    ----------
+    formula : str
+        lme4 syntax, as :func:`quadlib.glmm.fit` takes it (``cbind``, random slopes, ``||``, nested and
+        crossed factors, ``offset(...)``).
+    data : pandas.DataFrame
+    family : str or Family
+        ``"binomial"`` (default), ``"bernoulli"``, ``"poisson"``, ``"gaussian"`` or ``"Gamma"``. The
+        negative binomial is not available (its variance function has the unknown theta).
+    link : str, optional
+        As for :func:`quadlib.glmm.fit` (binomial: logit, probit, cloglog; Gamma: inverse or log).
+    weights, offset : array_like or str, optional
+        Prior weights (binomial: the trials of a proportion response) and an offset.
+    dispersion : {"estimate", "fixed"}
+        ``"estimate"``: the working LMM's residual variance is the dispersion (glmmPQL's default).
+        ``"fixed"``: the residual SD is held at 1 (glmmPQL with ``control = lmeControl(sigma = 1)``), the
+        binomial and Poisson models without overdispersion.
+    max_iter : int
+        Bound on the number of working LMMs.
+    tol : float
+        Converged when no fixed effect moves by more than ``tol * (1 + |beta_j|)`` from one working LMM to
+        the next (or the working data stop changing, as for the gaussian family with the identity link,
+        where the first working LMM is the fit).
+    start : array_like, optional
+        Starting fixed effects (default: the GLM without random effects, as glmmPQL).
+    verbose : bool
+        Print the fixed effects after every working LMM.
+
+    Returns
+    -------
+    PQLResult
+        ``llf`` is NaN: PQL maximizes no likelihood.
+
+    Warns
+    -----
+    ConvergenceWarning
+        ``converged=False``: `max_iter` working LMMs without convergence, the last working LMM's optimizer
+        not converged, or the working response overflowed.
+    UserWarning
+        A boundary (singular) fit of the last working LMM.
+
+    Notes
+    -----
+    Each iteration fits ``z ~ fixed + random terms`` with weights ``w`` (see the module notes) by maximum
+    likelihood, as glmmPQL does (it sets ``method = "ML"`` in its ``lme`` call; REML is not used), warm
+    started at the previous theta. glmmPQL stops when ``sum((eta - eta_old)^2) < 1e-6 sum(eta^2)`` (at most
+    10 iterations); the default ``tol`` here goes to the fixed point, which differs from glmmPQL's printed
+    estimates by about 1e-5 on cbpp.
+
+    PQL is biased for binary data with few observations per cluster: the variance components and, with
+    them, the fixed effects are shrunk towards zero (Breslow and Lin 1995); see the documentation's PQL
+    page for a simulation against the Laplace approximation and adaptive quadrature.
+
+    References
+    ----------
+    N. E. Breslow and D. G. Clayton, "Approximate inference in generalized linear mixed models", Journal of
+    the American Statistical Association 88 (1993), 9-25.
+    N. E. Breslow and X. Lin, "Bias correction in generalised linear mixed models with a single component
+    of dispersion", Biometrika 82 (1995), 81-91.
+    W. N. Venables and B. D. Ripley, Modern Applied Statistics with S, 4th ed. (2002), section 10.4
+    (MASS::glmmPQL).
+
+    Examples
+    --------
+    >>> from quadlib.glmm import datasets
+    >>> res = pql("cbind(incidence, size - incidence) ~ period + (1 | herd)", datasets.load("cbpp"))
+    >>> res.params.round(4).tolist()   # MASS::glmmPQL: -1.3274 -1.0161 -1.1500 -1.6052
+    [-1.3274, -1.0161, -1.15, -1.6052]
+    >>> round(float(res.sd_re["herd"].iloc[0]), 4), round(res.sigma, 4)   # glmmPQL: 0.5564, 1.1845
+    (0.5563, 1.1846)
+    >>> res.llf
+    nan
+    """
+    design, objective, fam, beta, dispersion, max_iter, tol, verbose = _pql_iv(
+        formula, data, family, link, weights, offset, dispersion, max_iter, tol, start, verbose)
+    y, n = objective.y, objective.n
+    eta = design.X @ beta + design.offset
+    z, w = _working_data(fam, y, n, eta, design.offset)
+    theta, converged, message, history = None, False, "", []
+    k = 0
+    with blas_controller().limit(limits=1, user_api="blas"):  # small dense algebra: see _optimize.py
+        for k in range(1, max_iter + 1):
+            result, lmm_objective, optimum = _fit_working(design, z, w, dispersion, theta, data, offset)
+            new_beta = result.params.to_numpy()
+            change = float(np.max(np.abs(new_beta - beta) / (1.0 + np.abs(new_beta)), initial=0.0))
+            history.append(change)
+            beta, theta = new_beta, optimum.theta
+            if verbose:
+                print(f"  PQL iteration {k:3d}: beta {np.array2string(beta, precision=6)}, change {change:.2e}",
+                      flush=True)
+            eta = design.X @ beta + lmm_objective.Z @ result._solution.b + design.offset
+            new_z, new_w = _working_data(fam, y, n, eta, design.offset)
+            if not (np.all(np.isfinite(new_z)) and np.all(np.isfinite(new_w))):
+                message = f"the working response overflowed after iteration {k} (|eta| up to {np.max(np.abs(eta)):.3g})"
+                break
+            if change <= tol or (_close(new_z, z) and _close(new_w, w)):
+                converged = True
+                message = "converged"
+                break
+            z, w = new_z, new_w
+        else:
+            message = f"the fixed effects still moved by {history[-1]:.2e} (relative) after {max_iter} iterations"
+    if converged and not result.converged:
+        converged, message = False, f"the last working LMM did not converge: {result.message}"
+    out = PQLResult._from_lmm(result, fam, dispersion, converged, message, k, history)
+    if not converged:
+        warnings.warn(f"pql: not converged ({message})", ConvergenceWarning, stacklevel=2)
+    if out.singular:
+        warnings.warn("boundary (singular) fit: a random-effect standard deviation is at (or near) zero",
+                      UserWarning, stacklevel=2)
+    return out
+
+
+def _close(a, b):
+    return float(np.max(np.abs(a - b), initial=0.0)) <= _SAME_DATA * float(np.max(np.abs(b), initial=1.0))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the result
+# ---------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class PQLResult:
+    """A GLMM fitted by penalized quasi-likelihood (the statsmodels names of :class:`GLMMResult`).
+
+    Attributes
+    ----------
+    params, bse, tvalues, pvalues : pandas.Series
+        Fixed effects, their standard errors from the last working LMM, t values and two-sided p-values from
+        the normal distribution (glmmPQL prints t tests with nlme's denominator degrees of freedom). The
+        covariance (:meth:`cov_params`) is ``sigma^2 (X' V^-1 X)^-1``; with ``dispersion="estimate"`` it is
+        multiplied by ``N / (N - p)``, i.e. sigma^2 is the unbiased ``r2 / (N - p)`` instead of the ML
+        ``r2 / N``, as ``summary(glmmPQL(...))`` reports (nlme's ``adjustSigma``; R's ``vcov()`` is not
+        adjusted). With ``dispersion="fixed"``, sigma = 1 is known and nothing is adjusted (nlme still
+        multiplies by sqrt(N / (N - p)) in ``summary``).
+    cov_re, sd_re, corr_re : dict
+        Per random term (keyed by the grouping factor): covariance matrix, standard deviations and
+        correlations of the random effects.
+    sigma : float
+        The working LMM's residual standard deviation (glmmPQL's ``fit$sigma``); 1 with
+        ``dispersion="fixed"``.
+    dispersion : float
+        The quasi-likelihood dispersion ``sigma^2``.
+    dispersion_method : str
+        ``"estimate"`` or ``"fixed"``.
+    random_effects : dict
+        Per grouping factor, a DataFrame of the conditional modes (BLUPs) of the last working LMM and their
+        conditional standard deviations (columns ``"<name> sd"``), as :class:`GLMMResult` lays them out.
+    llf : float
+        NaN: PQL maximizes a penalized quasi-likelihood, not a likelihood (glmmPQL's ``logLik`` is NA);
+        ``aic``, ``bic`` and ``deviance`` are NaN too.
+    converged, n_iter, message, history
+        The convergence flag, the number of working LMMs fitted, a message and the relative change of the
+        fixed effects after each working LMM.
+    working_lmm : LMMResult
+        The last working linear mixed model (response ``z``, weights ``w``).
+    family, formula, nobs, ngroups, method, singular
+    """
+
+    formula: str
+    family: object
+    dispersion_method: str
+    params: object
+    sigma: float
+    covariance: np.ndarray = field(repr=False)
+    converged: bool
+    n_iter: int
+    message: str
+    history: list = field(repr=False)
+    working_lmm: object = field(repr=False)
+    method: str = "PQL"
+    llf: float = math.nan
+
+    @classmethod
+    def _from_lmm(cls, lmm, family, dispersion, converged, message, n_iter, history):
+        n, p = lmm.nobs, len(lmm.params)
+        covariance = lmm.covariance * (n / (n - p) if dispersion == "estimate" else 1.0)
+        return cls(lmm.formula, family, dispersion, lmm.params.copy(), float(lmm.sigma), covariance,
+                   bool(converged), int(n_iter), message, list(history), lmm)
+
+    def __repr__(self):
+        return (f"PQLResult({self.formula!r}, {self.family!r}, params={self.params.round(6).to_dict()}, "
+                f"sigma={self.sigma:.6g}, n_iter={self.n_iter}, converged={self.converged})")
+
+    # from the last working LMM -----------------------------------------------------------------------------
+    @property
+    def dispersion(self):
+        return self.sigma ** 2
+
+    @property
+    def nobs(self):
+        return self.working_lmm.nobs
+
+    @property
+    def ngroups(self):
+        return dict(self.working_lmm.ngroups)
+
+    @property
+    def singular(self):
+        return self.working_lmm.singular
+
+    @property
+    def cov_re(self):
+        return self.working_lmm.cov_re
+
+    @property
+    def sd_re(self):
+        return self.working_lmm.sd_re
+
+    @property
+    def corr_re(self):
+        return self.working_lmm.corr_re
+
+    @property
+    def random_effects(self):
+        out = {}
+        for group, frame in self.working_lmm.random_effects.items():
+            renamed = {c: f"{c[3:-1]} sd" for c in frame.columns if c.startswith("sd(") and c.endswith(")")}
+            out[group] = frame.rename(columns=renamed)
+        return out
+
+    # fixed effects --------------------------------------------------------------------------------------------
+    @property
+    def bse(self):
+        import pandas as pd
+
+        return pd.Series(np.sqrt(np.diag(self.covariance)), index=self.params.index, name="bse")
+
+    @property
+    def tvalues(self):
+        return (self.params / self.bse).rename("tvalues")
+
+    @property
+    def pvalues(self):
+        """Two-sided p-values of the t values from the standard normal distribution."""
+        import pandas as pd
+        from scipy.stats import norm
+
+        return pd.Series(2 * norm.sf(np.abs(self.tvalues.to_numpy())), index=self.params.index, name="pvalues")
+
+    def cov_params(self):
+        """The covariance matrix of the fixed effects (see the class notes)."""
+        import pandas as pd
+
+        return pd.DataFrame(self.covariance, index=self.params.index, columns=self.params.index)
+
+    def conf_int(self, alpha=0.05):
+        """Wald confidence intervals ``params -/+ z bse``, columns named as :meth:`GLMMResult.conf_int`'s
+        (profile intervals need a likelihood)."""
+        import pandas as pd
+        from scipy.stats import norm
+
+        alpha = v.real_scalar(alpha, "alpha")
+        if not 0 < alpha < 1:
+            raise ValueError(f"`alpha` must be in (0, 1), got {alpha}")
+        z = norm.isf(alpha / 2)
+        return pd.DataFrame({f"{100 * alpha / 2:g} %": self.params - z * self.bse,
+                             f"{100 * (1 - alpha / 2):g} %": self.params + z * self.bse})
+
+    @property
+    def aic(self):
+        return math.nan
+
+    @property
+    def bic(self):
+        return math.nan
+
+    @property
+    def deviance(self):
+        return math.nan
+
+    # prediction ---------------------------------------------------------------------------------------------
+    def predict(self, newdata=None, type="link", re=True, offset=None):
+        """Predictions ``X beta + offset (+ Z b)`` on the link scale, or the mean (``type="response"``; per
+        trial for binomial). New grouping levels get b = 0 (lme4's ``allow.new.levels``)."""
+        type = v.choice(type, ("link", "response"), "type")
+        eta = self.working_lmm.predict(newdata, re, offset=offset)
+        if type == "link":
+            return eta
+        return eta.__class__(self.family.inverse_link(eta.to_numpy()), index=eta.index, name="predicted")
+
+    # summary ------------------------------------------------------------------------------------------------
+    def summary(self):
+        """A text summary in the layout of :meth:`GLMMResult.summary`."""
+        fam = self.family
+        lines = ["Generalized linear mixed model fit by penalized quasi-likelihood (PQL)",
+                 f" Family: {fam.name}  ( {fam.link} )", f"Formula: {self.formula}",
+                 " logLik: NA (PQL maximizes no likelihood)", "", "Random effects:",
+                 f" {'Groups':<12}{'Name':<16}{'Std.Dev.':>10}  Corr"]
+        for group, sd in self.sd_re.items():
+            corr = self.corr_re[group].to_numpy()
+            for i, name in enumerate(sd.index):
+                corr_text = " ".join(f"{corr[i, j]:6.3f}" for j in range(i))
+                lines.append(f" {group if i == 0 else '':<12}{name:<16}{sd.iloc[i]:10.6f}  {corr_text}".rstrip())
+        kind = "estimated" if self.dispersion_method == "estimate" else "fixed"
+        lines.append(f" {'Residual':<12}{'':<16}{self.sigma:10.6f}  (dispersion {self.dispersion:.6g}, {kind})")
+        groups = "; ".join(f"{g}, {m}" for g, m in self.ngroups.items())
+        lines += [f"Number of obs: {self.nobs}, groups:  {groups}", "", "Fixed effects:",
+                  f"{'':20s}{'Estimate':>12}{'Std. Error':>12}{'t value':>10}{'Pr(>|t|)':>12}"]
+        for name in self.params.index:
+            lines.append(f"{name:20s}{self.params[name]:12.6f}{self.bse[name]:12.6f}{self.tvalues[name]:10.3f}"
+                         f"{self.pvalues[name]:12.3g}")
+        lines += ["", f"{self.n_iter} working LMM(s); p-values from the normal distribution"]
+        if self.singular:
+            lines.append("\nboundary (singular) fit: a random-effect standard deviation is at zero")
+        if not self.converged:
+            lines.append(f"\nWARNING: PQL did not converge: {self.message}")
+        return "\n".join(lines)
