@@ -7,6 +7,7 @@ integrator: Laplace, adaptive Gauss–Hermite, QMC, or the sparse joint Laplace 
 (ML and REML, the variance parameters profiled). This layer holds no quadrature code.
 """
 from . import datasets
+from ._conditional import ConditionalResult, conditional_fit
 from ._design import Design, RandomTerm, build_design
 from ._families import Family, make_family
 from ._fit import fit
@@ -18,4 +19,5 @@ from ._pql import PQLResult, pql
 from ._result import GLMMResult
 
 __all__ = ["datasets", "parse_formula", "build_design", "Design", "RandomTerm", "make_family", "Family",
-           "make_objective", "Objective", "optimize", "OptimizeOutcome", "ConvergenceWarning", "fit", "GLMMResult", "lmm", "LMMResult", "LMMObjective", "pql", "PQLResult"]
+           "make_objective", "Objective", "optimize", "OptimizeOutcome", "ConvergenceWarning", "fit", "GLMMResult", "lmm", "LMMResult", "LMMObjective", "pql", "PQLResult",
+           "conditional_fit", "ConditionalResult"]
