@@ -4,7 +4,9 @@ The pipeline, each stage public and testable on its own (lme4's modular glmer):
 ``build_design`` (formula and data) -> ``make_objective`` (the marginal log-likelihood, computed by a core
 integrator: Laplace, adaptive Gauss–Hermite, QMC, or the sparse joint Laplace approximation) ->
 ``optimize`` -> ``GLMMResult``; ``fit`` runs them all. ``lmm`` fits linear mixed models in closed form
-(ML and REML, the variance parameters profiled). This layer holds no quadrature code.
+(ML and REML, the variance parameters profiled); ``pql`` (penalized quasi-likelihood), ``conditional_fit``
+(conditional likelihood) and ``nlmm`` (nonlinear mixed models) go beyond maximum likelihood. This layer
+holds no quadrature code.
 """
 from . import datasets
 from ._conditional import ConditionalResult, conditional_fit
@@ -13,6 +15,7 @@ from ._families import Family, make_family
 from ._fit import fit
 from ._formula import parse_formula
 from ._lmm import LMMObjective, LMMResult, lmm
+from ._nlmm import NLMMObjective, NLMMResult, NonlinearModel, nlmm
 from ._objective import Objective, make_objective
 from ._optimize import ConvergenceWarning, OptimizeOutcome, optimize
 from ._pql import PQLResult, pql
@@ -20,4 +23,4 @@ from ._result import GLMMResult
 
 __all__ = ["datasets", "parse_formula", "build_design", "Design", "RandomTerm", "make_family", "Family",
            "make_objective", "Objective", "optimize", "OptimizeOutcome", "ConvergenceWarning", "fit", "GLMMResult", "lmm", "LMMResult", "LMMObjective", "pql", "PQLResult",
-           "conditional_fit", "ConditionalResult"]
+           "conditional_fit", "ConditionalResult", "nlmm", "NLMMResult", "NLMMObjective", "NonlinearModel"]

@@ -1,0 +1,1100 @@
+"""Nonlinear mixed-effects models: :func:`nlmm` (nlme's ``nlme`` and lme4's ``nlmer``).
+
+The model
+---------
+Rows j of group g: ``y_j = f(phi_j, x_j) + e_j``, ``e_j ~ N(0, sigma^2)``, with the parameter vector
+``phi_ij = beta_i + b_gi`` for the parameters i in `random` and ``beta_i`` for the others, and
+``b_g ~ N(0, D)`` independent over groups, D diagonal or unstructured. ``f`` is an expression of the data's
+columns and the parameter names, or a Python function; it is always evaluated for all rows at once, and for
+all the points an integrator asks for at once (arrays of shape (N, K)).
+
+The pipeline, as for the GLMMs: :class:`NonlinearModel` (the function and the data as arrays, rows sorted
+by group) -> :class:`NLMMObjective` (the marginal log-likelihood, integrated by a core integrator) ->
+:func:`quadlib.glmm.optimize` -> :class:`NLMMResult`; or, for ``method="foce"``, the Lindstrom–Bates
+iteration, whose linear step is the closed-form ML fit of :class:`quadlib.glmm.LMMObjective`.
+
+Methods
+-------
+``"laplace"`` (lme4's ``nlmer``): each group's integral over b by :class:`quadlib.Laplace`, all groups in
+one batched call. The curvature at the mode is the Gauss–Newton one, ``L'J'JL / sigma^2 + I`` in u
+(``b = L u``, J the derivatives of f in the random parameters), not the exact Hessian, which has the extra
+term ``-sum_j r_j L' d2f_j L / sigma^2``: nlmer (and the Laplace approximation of Pinheiro and Bates 1995)
+drop that term, whose expectation is zero. At nlmer's Theoph estimates the Gauss–Newton curvature gives
+nlmer's log-likelihood to 1e-9 (-176.99192) and the exact Hessian gives -177.879 (the exact integral,
+by quadrature: -177.749); on Orange, f is linear in the random parameter and the two (and the exact
+integral) coincide. ``NLMMObjective(..., hessian="exact")`` gives the other approximation.
+
+``"agq"``: exact maximum likelihood by adaptive Gauss–Hermite quadrature
+(:class:`quadlib.AdaptiveGaussHermite`), the nodes centred at the mode and scaled by the same curvature (one
+node is ``"laplace"``); nlmer cannot do this ("nAGQ > 1 not yet implemented for nlmer models").
+
+``"foce"`` (nlme's ``nlme``, ML): the Lindstrom–Bates alternation of a penalized nonlinear least-squares
+step (the conditional modes of b and beta given the relative covariance) and a linear mixed-model step (ML
+estimates of the covariance, beta and sigma for the model linearized at those modes), to its fixed point.
+``llf`` is the log-likelihood of the linearized model there, as nlme reports it.
+
+Derivatives
+-----------
+The derivatives of f in its parameters are fourth-order central differences (steps ``+-h, +-2h``,
+``h = 1e-3 max(|phi|, 1)``, error ~1e-12 relative), one call of the model with ``1 + 4k`` values of the k
+parameters per row; second derivatives add the ``2k(k - 1)`` mixed points. Each group's mode is found by
+Newton's method with the exact Hessian (Newton with the Gauss–Newton curvature converges only linearly:
+25-50 iterations on Theoph), and the rule is then placed with the Gauss–Newton curvature from there. The
+gradient of the marginal log-likelihood (laplace, agq) is a central difference (relative step 1e-4), all
+``2 n + 1`` parameter vectors integrated in a single call of the integrator: each (parameter vector, group)
+pair is one cluster, its covariance factor applied inside ``log_g`` (the integral of ``g(L u)`` over
+``u ~ N(0, I)``, ``factor=I``). The log-likelihood is then reproducible to ~1e-13 relative, which the
+Hessian of the standard errors (differences of these gradients) needs.
+
+References
+----------
+M. J. Lindstrom and D. M. Bates, "Nonlinear mixed effects models for repeated measures data",
+Biometrics 46 (1990) 673-687.
+J. C. Pinheiro and D. M. Bates, "Approximations to the log-likelihood function in the nonlinear
+mixed-effects model", Journal of Computational and Graphical Statistics 4 (1995) 12-35.
+D. Bates, M. Maechler, B. Bolker and S. Walker, lme4: ``nlmer`` (R package lme4, 2015).
+"""
+import ast
+import math
+import warnings
+
+import numpy as np
+
+from .. import _validation as v
+from .._expression import CONSTANTS, FUNCTIONS, _check, _namespace
+from .._integrators import AdaptiveGaussHermite, Laplace
+from ._design import Design, RandomTerm, _factor, group_labels
+from ._lmm import LMMObjective, _optimize as _lmm_optimize
+from ._optimize import ConvergenceWarning, blas_controller, optimize
+
+__all__ = ["nlmm", "NLMMResult", "NLMMObjective", "NonlinearModel"]
+
+_FD_STEP = 1e-3        # relative step of the fourth-order central differences of f (~ eps^(1/5))
+_GRADIENT_STEP = 1e-4  # relative central-difference step for the gradient of the marginal log-likelihood
+_PNLS_ITER = 200       # Gauss–Newton iterations of one penalized nonlinear least-squares step
+_PNLS_TOL = 1e-11      # ... stop when the step is below this (relative)
+_FOCE_ITER = 200       # Lindstrom–Bates iterations
+_FOCE_TOL = 1e-9       # ... stop when beta, theta and sigma change by less than this (relative)
+_NAGQ_DEFAULT = 10
+_PRODUCT_LIMIT = 100_000
+_LOG_2PI = math.log(2 * math.pi)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# stage 1: the model function and the data
+# ---------------------------------------------------------------------------------------------------------
+def _names_list(value, name):
+    if isinstance(value, str):
+        value = [value]
+    try:
+        value = list(value)
+    except TypeError:
+        raise TypeError(f"`{name}` must be a list of parameter names, got {type(value).__name__}") from None
+    if not all(isinstance(x, str) for x in value):
+        raise TypeError(f"`{name}` must be a list of parameter names (strings), got {value!r}")
+    duplicated = sorted({x for x in value if value.count(x) > 1})
+    if duplicated:
+        raise ValueError(f"`{name}` names {', '.join(map(repr, duplicated))} more than once")
+    return value
+
+
+def _compile(text, columns, parameters, what):
+    """The code of an expression and the data columns it uses; ValueError naming any unknown names."""
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError as error:
+        raise ValueError(f"`model`: cannot parse the {what} {text.strip()!r}: {error.msg}") from None
+    names = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+    known = set(FUNCTIONS) | set(CONSTANTS) | {"np", "numpy"}
+    unknown = sorted(names - known - set(columns) - set(parameters))
+    if unknown:
+        listed = ", ".join(map(repr, unknown))
+        raise ValueError(f"`model`: unknown name(s) {listed} in the {what} {text.strip()!r} (neither a column of "
+                         "`data`, a parameter in `fixed`, nor a numpy function such as exp, log, sqrt)")
+    try:
+        _check(tree, set(columns) | set(parameters))  # only arithmetic and numpy functions
+    except ValueError as error:
+        raise ValueError(f"`model`: {error} in the {what} {text.strip()!r}") from None
+    used = sorted((names & set(columns)) - set(parameters))
+    return compile(tree, f"<{what}>", "eval"), used, names
+
+
+def _model_iv(model, data, fixed, random, group, covariance, response):
+    import pandas as pd
+
+    if isinstance(data, dict):
+        data = pd.DataFrame(data)
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError(f"`data` must be a pandas DataFrame, got {type(data).__name__}")
+    if len(data) == 0:
+        raise ValueError("`data` has no rows")
+    if not isinstance(group, str):
+        raise TypeError(f"`group` must be a column name, got {group!r}")
+    for name in group.split(":"):
+        if name not in data.columns:
+            raise ValueError(f"`group` column {name!r} is not in `data`")
+    parameters = _names_list(fixed, "fixed")
+    if not parameters:
+        raise ValueError("`fixed` must name at least one parameter")
+    for name in parameters:
+        if not name.isidentifier():
+            raise ValueError(f"`fixed`: {name!r} is not a valid parameter name (a Python identifier)")
+        if name in data.columns:
+            raise ValueError(f"`fixed`: parameter {name!r} is also a column of `data`")
+        if name in FUNCTIONS or name in CONSTANTS or name in ("np", "numpy"):
+            raise ValueError(f"`fixed`: parameter {name!r} is the name of a function or constant")
+    random = _names_list(random, "random")
+    if not random:
+        raise ValueError("`random` must name at least one parameter (use scipy.optimize.curve_fit for a model "
+                         "without random effects)")
+    unknown = [name for name in random if name not in parameters]
+    if unknown:
+        raise ValueError(f"`random` names {', '.join(map(repr, unknown))}, not among the parameters in `fixed` "
+                         f"({', '.join(parameters)})")
+    covariance = v.choice(covariance, ("diagonal", "unstructured"), "covariance")
+
+    columns = [c for c in data.columns if isinstance(c, str)]
+    if isinstance(model, str):
+        if response is not None:
+            raise ValueError("`response` is for a callable `model`; an expression names it left of '~'")
+        if model.count("~") != 1:
+            raise ValueError(f"`model` must be 'response ~ expression', got {model!r}")
+        lhs, rhs = model.split("~")
+        if not lhs.strip() or not rhs.strip():
+            raise ValueError(f"`model` must be 'response ~ expression', got {model!r}")
+        response_code, response_used, _ = _compile(lhs, columns, [], "response")
+        code, used, names = _compile(rhs, columns, parameters, "expression")
+        unused = [p for p in parameters if p not in names]
+        if unused:
+            raise ValueError(f"`fixed` names parameter(s) {', '.join(map(repr, unused))} that the model "
+                             f"expression {rhs.strip()!r} does not use")
+        space = _namespace()
+
+        def function(params, columns):
+            return eval(code, {"__builtins__": {}}, {**space, **columns, **params})  # checked: numpy only
+
+        def response_function(columns):
+            return eval(response_code, {"__builtins__": {}}, {**space, **columns})
+
+        formula = f"{lhs.strip()} ~ {rhs.strip()}"
+        response_name = lhs.strip()
+        used_columns = sorted(set(used) | set(response_used))
+        model_columns = used
+    elif callable(model):
+        if response is None:
+            raise ValueError("a callable `model` needs `response`, the name of the response column")
+        if not isinstance(response, str) or response not in data.columns:
+            raise ValueError(f"`response` column {response!r} is not in `data`")
+        function = model
+        response_name = response
+
+        def response_function(columns):
+            return columns[response]
+
+        formula = f"{response} ~ {getattr(model, '__name__', 'model')}({', '.join(parameters)}, data)"
+        used_columns = [response]
+        model_columns = columns
+    else:
+        raise TypeError(f"`model` must be a string 'response ~ expression' or a callable, got {type(model).__name__}")
+    for name in used_columns:
+        if not (pd.api.types.is_numeric_dtype(data[name]) or pd.api.types.is_bool_dtype(data[name])):
+            raise TypeError(f"`model`: column {name!r} must be numeric, got dtype {data[name].dtype}")
+    return (function, response_function, formula, response_name, parameters, random, group, covariance, data,
+            used_columns, model_columns)
+
+
+class NonlinearModel:
+    """Stage 1: a nonlinear model's function and its data as arrays, the rows sorted by group.
+
+    Parameters
+    ----------
+    model, data, fixed, random, group, covariance, response
+        As for :func:`nlmm`.
+
+    Attributes
+    ----------
+    y : ndarray (N,)
+        The response.
+    parameters, random : list of str
+        All parameters (each a fixed effect) and those with a random effect.
+    levels : list of str
+        The groups, in R's order; ``index`` (N,) is each row's group and ``rows`` its position in `data`.
+
+    Notes
+    -----
+    ``model.evaluate(phi)`` evaluates f with ``phi`` a dict of per-row parameter values of shape (N,) or
+    (N, K) (K values per row: the data columns are then passed with shape (N, 1), so that they broadcast);
+    ``model.jacobian(phi, which)`` adds its central-difference derivatives in the parameters `which`.
+
+    Examples
+    --------
+    >>> from quadlib.glmm import datasets
+    >>> m = NonlinearModel("circumference ~ Asym / (1 + exp((xmid - age) / scal))", datasets.load("orange"),
+    ...                    fixed=["Asym", "xmid", "scal"], random=["Asym"], group="Tree")
+    >>> m.nobs, m.n_groups, m.levels
+    (35, 5, ['1', '2', '3', '4', '5'])
+    """
+
+    def __init__(self, model, data, *, fixed, random, group, covariance="diagonal", response=None, _stacklevel=2):
+        self._expression = isinstance(model, str)
+        (self._function, response_function, self.formula, self.response_name, self.parameters, self.random,
+         self.group, self.covariance, data, used, model_columns) = _model_iv(model, data, fixed, random, group,
+                                                                             covariance, response)
+        keep_columns = sorted(set(used) | set(group.split(":")))
+        missing = np.asarray(data[keep_columns].isna().any(axis=1), dtype=bool)
+        if missing.all():
+            raise ValueError("every row of `data` has a missing value in a column the model uses")
+        if missing.any():
+            warnings.warn(f"dropped {int(missing.sum())} row(s) with missing values in the columns used",
+                          UserWarning, stacklevel=_stacklevel)
+        kept = np.flatnonzero(~missing)
+        frame = data.iloc[kept].reset_index(drop=True)
+        levels, index = _factor(group_labels(frame, group))
+        if levels.size < 2:
+            raise ValueError(f"`group` {group!r} has a single level: the random effects cannot be estimated")
+        order = np.argsort(index, kind="stable")
+        self.rows = kept[order]
+        self.index = np.ascontiguousarray(index[order], dtype=np.intp)
+        self.levels = [str(x) for x in levels]
+        self.starts = np.flatnonzero(np.r_[True, self.index[1:] != self.index[:-1]])
+        frame = frame.iloc[order].reset_index(drop=True)
+        self.columns = {name: frame[name].to_numpy() for name in model_columns}
+        for name, value in self.columns.items():
+            if value.dtype.kind in "biuf":
+                self.columns[name] = value.astype(float)
+        with np.errstate(all="ignore"):
+            y = np.asarray(response_function({c: frame[c].to_numpy(dtype=float) for c in used}), dtype=float)
+        y = np.broadcast_to(y, (len(frame),)).astype(float)
+        if not np.all(np.isfinite(y)):
+            raise ValueError(f"the response {self.response_name!r} is not finite in {int((~np.isfinite(y)).sum())} "
+                             "row(s)")
+        self.y = y
+        self.random_index = np.array([self.parameters.index(name) for name in self.random], dtype=np.intp)
+        self._tiles = {1: self.columns}
+
+    @property
+    def nobs(self):
+        return self.y.size
+
+    @property
+    def n_groups(self):
+        return len(self.levels)
+
+    @property
+    def q(self):
+        return len(self.random)
+
+    def __repr__(self):
+        return (f"NonlinearModel({self.formula!r}: {self.nobs} rows, {self.n_groups} groups of {self.group!r}, "
+                f"parameters {self.parameters}, random {self.random} ({self.covariance}))")
+
+    def tiled(self, copies):
+        """The data columns repeated `copies` times (for several parameter vectors in one call)."""
+        if copies not in self._tiles:
+            self._tiles[copies] = {name: np.tile(value, copies) for name, value in self.columns.items()}
+        return self._tiles[copies]
+
+    def evaluate(self, phi, columns=None):
+        """f at per-row parameter values `phi` (dict name -> (R,) or (R, K)); `columns` default the data's."""
+        columns = self.columns if columns is None else columns
+        shape = np.broadcast_shapes(*(np.shape(x) for x in phi.values()))
+        # an expression broadcasts by itself (exp of a fixed parameter stays one column); a function is
+        # promised arrays of the full shape (read-only views)
+        params = phi if self._expression else {name: np.broadcast_to(x, shape) for name, x in phi.items()}
+        data = {name: value[:, None] for name, value in columns.items()} if len(shape) == 2 else columns
+        with np.errstate(all="ignore"):
+            out = self._function(params, data)
+        try:
+            out = np.asarray(out, dtype=float)
+            return np.broadcast_to(out, shape) if out.shape != shape else out
+        except (TypeError, ValueError):
+            raise ValueError(f"`model` must return one real prediction per row and point, shape {shape}, got "
+                             f"{getattr(out, 'shape', type(out).__name__)}") from None
+
+    def _stencil(self, phi, which, offsets, columns):
+        """f at phi moved by ``sign * h`` in the parameters at positions `which` ({a: sign} per column, h
+        = 1e-3 max(|phi|, 1) per row and parameter, exactly representable): one call, (R, len(offsets))."""
+        R = np.shape(next(iter(phi.values())))[0]
+        varied = {self.parameters[i] for i in which}
+        batch = {name: np.repeat(np.broadcast_to(x, (R,))[:, None], len(offsets) if name in varied else 1, axis=1)
+                 for name, x in phi.items()}
+        h = np.empty((R, len(which)))
+        for a, i in enumerate(which):
+            x = batch[self.parameters[i]][:, 0]
+            h[:, a] = (x + _FD_STEP * np.maximum(np.abs(x), 1.0)) - x
+        for col, offset in enumerate(offsets):
+            for a, sign in offset.items():
+                name = self.parameters[which[a]]
+                batch[name][:, col] = batch[name][:, 0] + sign * h[:, a]
+        return self.evaluate(batch, columns), h
+
+    def jacobian(self, phi, which, columns=None):
+        """f (R,) and its derivatives (R, k) in the k parameters at positions `which`: fourth-order central
+        differences (error ~1e-12 relative), one call of the model with 1 + 4k values per row."""
+        k = len(which)
+        offsets = [{}] + [{a: s} for a in range(k) for s in (1, -1, 2, -2)]
+        F, h = self._stencil(phi, which, offsets, columns)
+        p1, m1, p2, m2 = (F[:, 1 + j::4] for j in range(4))
+        return F[:, 0], (8 * (p1 - m1) - (p2 - m2)) / (12 * h)
+
+    def second_derivatives(self, phi, which, columns=None):
+        """f (R,), its gradient (R, k) and Hessian (R, k, k) in the k parameters at positions `which`: one
+        call of the model with 1 + 4k + 2k(k - 1) values per row (fourth-order differences but for the
+        mixed second derivatives, second-order: error ~1e-6 relative)."""
+        k = len(which)
+        pairs = [(a, c) for a in range(k) for c in range(a + 1, k)]
+        offsets = [{}] + [{a: s} for a in range(k) for s in (1, -1, 2, -2)] \
+            + [{a: sa, c: sc} for a, c in pairs for sa, sc in ((1, 1), (1, -1), (-1, 1), (-1, -1))]
+        F, h = self._stencil(phi, which, offsets, columns)
+        f = F[:, 0]
+        p1, m1, p2, m2 = (F[:, 1 + j:1 + 4 * k:4] for j in range(4))
+        grad = (8 * (p1 - m1) - (p2 - m2)) / (12 * h)
+        hess = np.empty((f.size, k, k))
+        hess[:, np.arange(k), np.arange(k)] = (16 * (p1 + m1) - (p2 + m2) - 30 * f[:, None]) / (12 * h * h)
+        for n, (a, c) in enumerate(pairs):
+            pp, pm, mp, mm = (F[:, 1 + 4 * k + 4 * n + j] for j in range(4))
+            hess[:, a, c] = hess[:, c, a] = (pp - pm - mp + mm) / (4 * h[:, a] * h[:, c])
+        return f, grad, hess
+
+    def phi(self, beta, b=None):
+        """Per-row parameters ``beta + b_g`` (dict of (N,) arrays); b (M, q) or None (zero)."""
+        out = {}
+        for i, name in enumerate(self.parameters):
+            out[name] = np.full(self.nobs, float(beta[i]))
+        if b is not None:
+            for r, i in enumerate(self.random_index):
+                out[self.parameters[i]] = out[self.parameters[i]] + b[self.index, r]
+        return out
+
+    def theta_entries(self):
+        """(row, col) positions in the q x q covariance factor of its free entries (column by column)."""
+        q = self.q
+        if self.covariance == "diagonal":
+            return [(c, c) for c in range(q)]
+        return [(r, c) for c in range(q) for r in range(c, q)]
+
+    def fixed_fit(self, beta, max_iter=50):
+        """Nonlinear least squares without random effects from `beta` (a few damped Gauss–Newton steps: a
+        start, not an estimate): beta and the residual SD."""
+        beta = np.array(beta, dtype=float)
+        everything = np.arange(len(self.parameters))
+        f, J = self.jacobian(self.phi(beta), everything)
+        rss = float(np.sum((self.y - f) ** 2))
+        for _ in range(max_iter):
+            if not (np.isfinite(rss) and np.all(np.isfinite(J))):
+                break
+            step = np.linalg.lstsq(J, self.y - f, rcond=None)[0]
+            for _ in range(30):
+                trial = beta + step
+                f_trial = self.evaluate(self.phi(trial))
+                rss_trial = float(np.sum((self.y - f_trial) ** 2))
+                if np.isfinite(rss_trial) and rss_trial <= rss:
+                    break
+                step = step / 2
+            else:
+                break
+            beta, done = trial, rss - rss_trial <= 1e-10 * rss
+            f, J = self.jacobian(self.phi(beta), everything)
+            rss = float(np.sum((self.y - f) ** 2))
+            if done:
+                break
+        return beta, math.sqrt(rss / self.nobs) if np.isfinite(rss) else np.nan
+
+
+# ---------------------------------------------------------------------------------------------------------
+# stage 2: the marginal log-likelihood (laplace, agq)
+# ---------------------------------------------------------------------------------------------------------
+class _Sets:
+    """The group log-integrands at S parameter vectors at once: cluster c = s M + g is group g under vector
+    s, its rows the data's rows repeated S times. In u (``b = L_s u``, u ~ N(0, I)): ``log_g(u)`` and
+    ``gauss_newton(u)`` / ``exact(u)`` (value, gradient, Hessian), the protocol of the core integrators."""
+
+    def __init__(self, model, betas, Ls, sigmas):
+        self.model = m = model
+        S, N, M = betas.shape[0], m.nobs, m.n_groups
+        which = np.repeat(np.arange(S), N)                           # the vector of each (repeated) row
+        self.cluster = which * M + np.tile(m.index, S)
+        self.starts = np.flatnonzero(np.r_[True, self.cluster[1:] != self.cluster[:-1]])
+        self.y = np.tile(m.y, S)
+        self.columns = m.tiled(S)
+        self.inv_var = (1.0 / sigmas ** 2)[which]
+        self.log_norm = -0.5 * (_LOG_2PI + 2 * np.log(sigmas))[which]
+        self.L = np.repeat(Ls, M, axis=0)                            # (C, q, q): each cluster's factor
+        self.Lt = np.ascontiguousarray(np.swapaxes(self.L, 1, 2))
+        self.base = {name: betas[which, i] for i, name in enumerate(m.parameters)}
+        self.random_names = [m.parameters[i] for i in m.random_index]
+
+    def _phi(self, u):
+        """Per-row parameters at u (C, q) -> (NS,) arrays, or u (C, K, q) -> (NS, K) arrays."""
+        b = (u @ self.Lt if u.ndim == 3 else (u[:, None, :] @ self.Lt)[:, 0])[self.cluster]
+        phi = {name: value[:, None] for name, value in self.base.items()} if u.ndim == 3 else dict(self.base)
+        for r, name in enumerate(self.random_names):
+            phi[name] = phi[name] + b[..., r]
+        return phi
+
+    def log_g(self, u):  # (C, K, q) -> (C, K)
+        residual = self.y[:, None] - self.model.evaluate(self._phi(u), self.columns)
+        terms = self.log_norm[:, None] - 0.5 * self.inv_var[:, None] * residual ** 2
+        terms[~np.isfinite(terms)] = -np.inf
+        return np.add.reduceat(terms, self.starts, axis=0)
+
+    def _in_u(self, value, grad, hess):
+        """Row terms in b summed per cluster and mapped to u: L^T g, L^T H L."""
+        value = np.add.reduceat(value, self.starts)
+        value[~np.isfinite(value)] = -np.inf
+        grad = np.add.reduceat(grad, self.starts, axis=0)
+        hess = np.add.reduceat(hess, self.starts, axis=0)
+        return value, (self.Lt @ grad[:, :, None])[:, :, 0], self.Lt @ hess @ self.L
+
+    def gauss_newton(self, u):  # (C, q) -> value (C,), gradient (C, q), Gauss–Newton Hessian (C, q, q)
+        f, J = self.model.jacobian(self._phi(u), self.model.random_index, self.columns)
+        residual = self.y - f
+        return self._in_u(self.log_norm - 0.5 * self.inv_var * residual ** 2, J * (self.inv_var * residual)[:, None],
+                          -J[:, :, None] * J[:, None, :] * self.inv_var[:, None, None])
+
+    def exact(self, u):  # the same with the exact Hessian (second derivatives of f)
+        f, J, H = self.model.second_derivatives(self._phi(u), self.model.random_index, self.columns)
+        residual = self.y - f
+        return self._in_u(self.log_norm - 0.5 * self.inv_var * residual ** 2, J * (self.inv_var * residual)[:, None],
+                          (residual[:, None, None] * H - J[:, :, None] * J[:, None, :]) * self.inv_var[:, None, None])
+
+
+class _ThetaBlock:
+    """The covariance parameters' layout as :func:`quadlib.glmm.optimize` reads it."""
+
+    def __init__(self, diagonal):
+        self.diagonal = diagonal
+
+
+class NLMMObjective:
+    """The marginal log-likelihood of a :class:`NonlinearModel`, each group's integral over its random
+    effects computed by a core integrator (module notes).
+
+    Parameters, in this order (``names``): the fixed effects beta; theta, the free entries of the lower
+    triangular factor L of D = L L^T (the SDs for a diagonal D; diagonal entries >= 0, ``bounds``);
+    log(sigma). ``objective(params)`` is the log-likelihood (constants included) and
+    ``objective.value_and_gradient(params)`` adds its central-difference gradient, the protocol of
+    :func:`quadlib.glmm.optimize`.
+
+    Parameters
+    ----------
+    model : NonlinearModel
+    integrator : object, optional
+        :class:`quadlib.Laplace` (default) or :class:`quadlib.AdaptiveGaussHermite`.
+    hessian : {"gauss-newton", "exact"}
+        The curvature of each group's log-integrand at its mode that places the rule (and enters the
+        Laplace approximation's determinant): Gauss–Newton, as nlmer, or the exact one (with the second
+        derivatives of f).
+    start : dict, optional
+        Starting fixed effects (default: 1 for every parameter).
+
+    Examples
+    --------
+    >>> from quadlib.glmm import datasets
+    >>> m = NonlinearModel("circumference ~ Asym / (1 + exp((xmid - age) / scal))", datasets.load("orange"),
+    ...                    fixed=["Asym", "xmid", "scal"], random=["Asym"], group="Tree")
+    >>> objective = NLMMObjective(m)
+    >>> objective.names
+    ['Asym', 'xmid', 'scal', 'theta[Tree: Asym, Asym]', 'log(sigma)']
+    >>> round(objective([192.0531, 727.9055, 348.0720, 31.6464, np.log(7.84301)]), 4)   # nlmer: -131.5719
+    -131.5719
+    """
+
+    def __init__(self, model, integrator=None, *, hessian="gauss-newton", start=None):
+        if not isinstance(model, NonlinearModel):
+            raise TypeError(f"`model` must be a NonlinearModel, got {type(model).__name__}")
+        self.model = model
+        self.integrator = Laplace() if integrator is None else integrator
+        if not hasattr(self.integrator, "log_integrals"):
+            raise TypeError("`integrator` must be a quadlib integrator (Laplace, AdaptiveGaussHermite, ...)")
+        self.hessian = v.choice(hessian, ("gauss-newton", "exact"), "hessian")
+        self.entries = model.theta_entries()
+        P = len(model.parameters)
+        self.n_beta, self.n_theta = P, len(self.entries)
+        self.n_params = P + self.n_theta + 1
+        self.names = list(model.parameters) + [f"theta[{model.group}: {model.random[r]}, {model.random[c]}]"
+                                               for r, c in self.entries] + ["log(sigma)"]
+        self.bounds = [(None, None)] * P + [(0.0, None) if r == c else (None, None) for r, c in self.entries] \
+            + [(None, None)]
+        # the layout quadlib.glmm.optimize reads (one "block" of covariance parameters, its diagonal entries)
+        self.theta_slices = [slice(P, P + self.n_theta)]
+        self.blocks = [_ThetaBlock(np.array([r == c for r, c in self.entries]))]
+        self._start = np.ones(P) if start is None else np.array([start[p] for p in model.parameters], dtype=float)
+        self.modes = None        # warm starts of the integrator's Newton iterations (u, one row per group)
+        self.evaluations = 0
+        self.last = None
+
+    def split(self, params):
+        """(beta, L, sigma) from a parameter vector."""
+        params = np.asarray(params, dtype=float)
+        beta = params[:self.n_beta]
+        L = np.zeros((self.model.q, self.model.q))
+        for value, (r, c) in zip(params[self.n_beta:self.n_beta + self.n_theta], self.entries):
+            L[r, c] = value
+        return beta, L, float(np.exp(params[-1]))
+
+    def start(self):
+        """Starting values: the fixed effects fitted by nonlinear least squares without random effects
+        from the `start` given, sigma its residual SD, and every random-effect SD equal to sigma (nlmer's
+        relative factor 1)."""
+        beta, sigma = self.model.fixed_fit(self._start)
+        if not np.isfinite(sigma) or sigma <= 0:
+            beta, sigma = self._start, 1.0
+        theta = [sigma if r == c else 0.0 for r, c in self.entries]
+        return np.concatenate([beta, theta, [np.log(sigma)]])
+
+    def log_likelihoods(self, params):
+        """The log-likelihoods at several parameter vectors (rows of `params`), in one integrator call."""
+        X = np.atleast_2d(np.asarray(params, dtype=float))
+        S, M, q = X.shape[0], self.model.n_groups, self.model.q
+        self.evaluations += S
+        sets = _Sets(self.model, *map(np.array, zip(*(self.split(x) for x in X))))
+        log_g = sets.log_g
+
+        def integrate(integrator, derivatives, start, tol):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # a failed cluster gives NaN: the optimizer sees -inf
+                return integrator.log_integrals(log_g, S * M, q, factor=np.eye(q), start=start,
+                                                derivatives=derivatives, tol=tol)
+
+        u0 = None if self.modes is None else np.tile(self.modes, (S, 1))
+        try:
+            if self.hessian == "exact":
+                res = integrate(self.integrator, sets.exact, u0, 1e-10)
+            else:
+                # Newton with the Gauss–Newton curvature converges only linearly (25-50 iterations to 1e-10
+                # on Theoph): the modes are found with the exact Hessian (quadratic convergence), then the
+                # rule is placed with the Gauss–Newton curvature from there (one or two iterations)
+                modes = integrate(Laplace(), sets.exact, u0, 1e-11)
+                start = modes.mode_u if np.all(np.isfinite(modes.mode_u)) else u0
+                res = integrate(self.integrator, sets.gauss_newton, start, 1e-10)
+        except ValueError as error:
+            if "not finite at the start" not in str(error):
+                raise
+            self.modes = None
+            return np.full(S, -np.inf)
+        self.last = res
+        totals = res.log_integral.reshape(S, M).sum(axis=1)
+        if res.success and np.all(np.isfinite(res.mode_u[:M])):
+            self.modes = res.mode_u[:M].copy()
+        else:
+            self.modes = None
+        totals[~np.isfinite(totals)] = -np.inf
+        return totals
+
+    def log_likelihood(self, params):
+        """The marginal log-likelihood (full, constants included); -inf where it cannot be computed."""
+        params = np.asarray(params, dtype=float)
+        if params.shape != (self.n_params,):
+            raise ValueError(f"`params` must have {self.n_params} values ({', '.join(self.names)}), "
+                             f"got shape {params.shape}")
+        return float(self.log_likelihoods(params[None, :])[0])
+
+    __call__ = log_likelihood
+
+    def value_and_gradient(self, params):
+        """The log-likelihood and its central-difference gradient (relative step 1e-4), all 2n + 1
+        parameter vectors in one integrator call."""
+        x = np.asarray(params, dtype=float)
+        n = x.size
+        h = _GRADIENT_STEP * np.maximum(np.abs(x), 1.0)
+        X = np.repeat(x[None, :], 2 * n + 1, axis=0)
+        X[1 + np.arange(n), np.arange(n)] += h
+        X[1 + n + np.arange(n), np.arange(n)] -= h
+        values = self.log_likelihoods(X)
+        width = X[1 + np.arange(n), np.arange(n)] - X[1 + n + np.arange(n), np.arange(n)]
+        if not np.isfinite(values[0]):
+            return -np.inf, np.full(n, np.nan)
+        return float(values[0]), (values[1:n + 1] - values[n + 1:]) / width
+
+    def conditional_modes(self, params):
+        """The modes of b given y per group (M, q) and the inverse curvature there mapped to b (M, q, q)."""
+        _, L, _ = self.split(params)
+        self.log_likelihoods(np.asarray(params, dtype=float)[None, :])
+        res = self.last
+        u = res.mode_u
+        cov = np.einsum("ia,mab,jb->mij", L, np.linalg.inv(res.curvature), L)
+        return u @ L.T, cov
+
+
+# ---------------------------------------------------------------------------------------------------------
+# foce: the Lindstrom–Bates iteration
+# ---------------------------------------------------------------------------------------------------------
+def _pnls(model, beta, u, T):
+    """Penalized nonlinear least squares: min over (beta, u) of |y - f(beta, b = T u)|^2 + |u|^2.
+
+    Gauss–Newton with step halving; the normal equations have one q x q block per group bordered by the
+    p fixed effects, solved through the Schur complement of the blocks. Returns beta, u, the converged flag.
+    """
+    M, q = model.n_groups, model.q
+    starts, index, y = model.starts, model.index, model.y
+    everything = np.arange(len(model.parameters))
+    eye = np.eye(q)
+
+    def criterion(beta, u):
+        f = model.evaluate(model.phi(beta, u @ T.T))
+        value = float(np.sum((y - f) ** 2) + np.sum(u * u))
+        return value if np.isfinite(value) else np.inf
+
+    value = criterion(beta, u)
+    if not np.isfinite(value):
+        raise ValueError("`model` predictions are not finite at the start values")
+    for _ in range(_PNLS_ITER):
+        f, X = model.jacobian(model.phi(beta, u @ T.T), everything)
+        r = y - f
+        Zu = X[:, model.random_index] @ T                                           # d f / d u
+        A = np.add.reduceat(Zu[:, :, None] * Zu[:, None, :], starts, axis=0) + eye  # (M, q, q)
+        B = np.add.reduceat(Zu[:, :, None] * X[:, None, :], starts, axis=0)         # (M, q, p)
+        c = np.add.reduceat(Zu * r[:, None], starts, axis=0) - u                    # (M, q)
+        A_inv = np.linalg.inv(A)
+        AB, Ac = A_inv @ B, np.einsum("mij,mj->mi", A_inv, c)
+        schur = X.T @ X - np.einsum("mqi,mqj->ij", B, AB)
+        rhs = X.T @ r - np.einsum("mqi,mq->i", B, Ac)
+        try:
+            d_beta = np.linalg.solve(schur, rhs)
+        except np.linalg.LinAlgError:
+            return beta, u, False
+        d_u = Ac - np.einsum("mij,j->mi", AB, d_beta)
+        size = max(np.max(np.abs(d_beta) / np.maximum(np.abs(beta), 1.0)), np.max(np.abs(d_u), initial=0.0))
+        if not np.isfinite(size):
+            return beta, u, False
+        # near the solution the criterion changes at rounding level: accept a step that does not increase
+        # it by more than that
+        slack = 8 * np.finfo(float).eps * value
+        t = 1.0
+        for _ in range(40):
+            trial_beta, trial_u = beta + t * d_beta, u + t * d_u
+            trial = criterion(trial_beta, trial_u)
+            if trial <= value + slack:
+                break
+            t /= 2
+        else:  # no decrease along the Gauss–Newton direction: converged only if the step was already tiny
+            return beta, u, size < 1e-7
+        beta, u, value = trial_beta, trial_u, min(trial, value)
+        if size < _PNLS_TOL:
+            return beta, u, True
+    return beta, u, False
+
+
+def _linearized(model, beta, u, T, theta_start):
+    """The LME step: the model linearized at (beta, b = T u), its ML fit by the closed-form LMM."""
+    everything = np.arange(len(model.parameters))
+    b = u @ T.T
+    f, X = model.jacobian(model.phi(beta, b), everything)
+    Z = np.ascontiguousarray(X[:, model.random_index])
+    pseudo = model.y - f + X @ beta + np.sum(Z * b[model.index], axis=1)
+    term = RandomTerm(model.group, list(model.random), Z, model.index, list(model.levels),
+                      model.covariance == "unstructured")
+    design = Design(model.formula, pseudo, None, None, np.zeros(model.nobs), np.ascontiguousarray(X),
+                    list(model.parameters), [term], model.rows, [])
+    objective = LMMObjective(design, reml=False)
+    optimum = _lmm_optimize(objective, theta_start)
+    return objective, optimum, objective.solve(optimum.theta)
+
+
+def _foce(model, beta, verbose=False):
+    """Lindstrom–Bates to its fixed point: (beta, theta, sigma, b, the LME objective and solution, flag,
+    message, history)."""
+    M, q = model.n_groups, model.q
+    theta = np.array([1.0 if r == c else 0.0 for r, c in model.theta_entries()])
+    layout_T = None
+    u = np.zeros((M, q))
+    history = []
+    converged, message = False, f"no fixed point in {_FOCE_ITER} iterations"
+    sigma = np.nan
+    for iteration in range(_FOCE_ITER):
+        T = np.zeros((q, q))
+        for value, (r, c) in zip(theta, model.theta_entries()):
+            T[r, c] = value
+        beta, u, pnls_ok = _pnls(model, beta, u, T)
+        objective, optimum, solution = _linearized(model, beta, u, T, theta)
+        layout_T = objective.layouts[0]
+        new_theta = optimum.theta
+        new_sigma = math.sqrt(solution.r2 / model.nobs)
+        history.append(-0.5 * solution.criterion)
+        change = max(np.max(np.abs(new_theta - theta) / np.maximum(np.abs(theta), 1.0)),
+                     np.max(np.abs(solution.beta - beta) / np.maximum(np.abs(beta), 1.0)),
+                     abs(new_sigma - sigma) / new_sigma if np.isfinite(sigma) else np.inf)
+        if verbose:
+            print(f"  iteration {iteration + 1:4d}: log-likelihood {history[-1]:.10f}, relative change "
+                  f"{change:.2e}", flush=True)
+        # u in the new factor: b = T u held fixed (the previous modes are the best start)
+        T_new = layout_T.T(new_theta)
+        b = u @ T.T
+        u = np.linalg.lstsq(T_new, b.T, rcond=None)[0].T if np.any(T_new) else np.zeros_like(u)
+        theta, sigma = new_theta, new_sigma
+        if change < _FOCE_TOL and pnls_ok and optimum.converged:
+            converged, message = True, "converged"
+            break
+    else:
+        if not pnls_ok:
+            message += " (the penalized nonlinear least-squares step did not converge)"
+    # the estimates: the final PNLS step and the LME fit linearized there
+    T = layout_T.T(theta)
+    beta, u, pnls_ok = _pnls(model, beta, u, T)
+    objective, optimum, solution = _linearized(model, beta, u, T, theta)
+    converged = converged and pnls_ok and optimum.converged
+    return dict(beta=solution.beta, theta=optimum.theta, sigma=math.sqrt(solution.r2 / model.nobs),
+                b=(u @ T.T), T=layout_T.T(optimum.theta), objective=objective, solution=solution,
+                converged=converged, message=message, history=history, iterations=iteration + 1)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the public function
+# ---------------------------------------------------------------------------------------------------------
+def _nlmm_iv(model, data, fixed, random, group, start, method, nagq, covariance, response, max_iter):
+    nonlinear = NonlinearModel(model, data, fixed=fixed, random=random, group=group, covariance=covariance,
+                               response=response, _stacklevel=4)
+    if not isinstance(start, dict):
+        raise TypeError(f"`start` must be a dict of starting values for the fixed effects, got "
+                        f"{type(start).__name__}")
+    missing = [p for p in nonlinear.parameters if p not in start]
+    if missing:
+        raise ValueError(f"`start` has no value for the parameter(s) {', '.join(map(repr, missing))}")
+    extra = [k for k in start if k not in nonlinear.parameters]
+    if extra:
+        raise ValueError(f"`start` has values for {', '.join(map(repr, extra))}, not parameters in `fixed`")
+    start = {p: v.real_scalar(start[p], f"start[{p!r}]") for p in nonlinear.parameters}
+    if not isinstance(method, str):
+        raise TypeError(f"`method` must be 'laplace', 'agq' or 'foce', got {method!r}")
+    method = v.choice(method, ("laplace", "agq", "foce"), "method")
+    if method == "laplace" and nagq not in (None, 1):
+        raise ValueError("`nagq` applies to method='agq'; method='laplace' has one node")
+    if method == "foce" and nagq is not None:
+        raise ValueError("`nagq` applies to method='agq', not 'foce'")
+    if method == "agq":
+        nagq = v.positive_int(_NAGQ_DEFAULT if nagq is None else nagq, "nagq", maximum=200)
+        if nagq ** nonlinear.q > _PRODUCT_LIMIT:
+            raise ValueError(f"`nagq`={nagq} with {nonlinear.q} random effects is a {nagq}^{nonlinear.q}-point "
+                             "product rule per group: use fewer nodes")
+    max_iter = v.positive_int(max_iter, "max_iter")
+    with np.errstate(all="ignore"):
+        f = nonlinear.evaluate(nonlinear.phi([start[p] for p in nonlinear.parameters]))
+    if f.shape != (nonlinear.nobs,) or not np.all(np.isfinite(f)):
+        raise ValueError(f"`model` predictions are not finite at the start values in "
+                         f"{int(np.sum(~np.isfinite(f)))} row(s)")
+    return nonlinear, start, method, nagq, max_iter
+
+
+def nlmm(model, data, *, fixed, random, group, start, method="laplace", nagq=None, covariance="diagonal",
+         response=None, max_iter=1000, verbose=False):
+    """Fit a nonlinear mixed-effects model by maximum likelihood (nlme's ``nlme``, lme4's ``nlmer``).
+
+    Rows j of group g: ``y_j = f(phi_j, x_j) + e_j``, ``e_j ~ N(0, sigma^2)``, ``phi_ij = beta_i + b_gi``
+    (parameters with a random effect) or ``beta_i``, ``b_g ~ N(0, D)``.
+
+    Parameters
+    ----------
+    model : str or callable
+        ``"response ~ expression"`` of the data's columns, the parameter names and numpy functions (exp,
+        log, sqrt, ...), e.g. ``"circumference ~ Asym / (1 + exp((xmid - age) / scal))"``; or a function
+        ``f(params, data)`` of a dict of per-row parameter values, arrays of shape (N,) or (N, K), and a dict
+        of the data's columns, arrays of shape (N,) or (N, 1) respectively, returning predictions of the
+        parameters' shape (it is called for all rows and points at once; then give `response`).
+    data : pandas.DataFrame
+    fixed : list of str
+        The parameters, each a fixed effect.
+    random : list of str
+        The parameters that also have a random effect by `group`.
+    group : str
+        The grouping column.
+    start : dict
+        Starting values of every fixed effect (required, as in nlme).
+    method : {"laplace", "agq", "foce"}
+        ``"laplace"``: the Laplace approximation with the Gauss–Newton curvature, as lme4's nlmer.
+        ``"agq"``: exact maximum likelihood by adaptive Gauss–Hermite quadrature with `nagq` nodes per
+        random effect (default 10). ``"foce"``: the Lindstrom–Bates algorithm, as nlme (method="ML").
+    nagq : int, optional
+    covariance : {"diagonal", "unstructured"}
+        D, when there are several random effects.
+    response : str, optional
+        The response column, for a callable `model`.
+    max_iter : int
+        Bound on the optimizer's iterations (laplace, agq).
+    verbose : bool
+        Print the log-likelihood at every iteration.
+
+    Returns
+    -------
+    NLMMResult
+
+    Warns
+    -----
+    ConvergenceWarning
+        If the fit did not converge (``converged=False``).
+
+    Notes
+    -----
+    The log-likelihood is maximized over (beta, the covariance factor of D, log sigma) by L-BFGS-B and a
+    Newton polish (:func:`quadlib.glmm.optimize`); the standard errors come from the Hessian there. With
+    ``"foce"`` they are nlme's: those of the linearized model at the fixed point. See the module notes for
+    the curvature used by the Laplace approximation and the derivatives.
+
+    References
+    ----------
+    M. J. Lindstrom and D. M. Bates, "Nonlinear mixed effects models for repeated measures data",
+    Biometrics 46 (1990) 673-687.
+    J. C. Pinheiro and D. M. Bates, "Approximations to the log-likelihood function in the nonlinear
+    mixed-effects model", Journal of Computational and Graphical Statistics 4 (1995) 12-35.
+    D. Bates, M. Maechler, B. Bolker and S. Walker, lme4: ``nlmer`` (R package lme4, 2015).
+
+    Examples
+    --------
+    >>> from quadlib.glmm import datasets
+    >>> orange = datasets.load("orange")
+    >>> logistic = "circumference ~ Asym / (1 + exp((xmid - age) / scal))"
+    >>> fit = nlmm(logistic, orange, fixed=["Asym", "xmid", "scal"], random=["Asym"], group="Tree",
+    ...            start={"Asym": 200, "xmid": 725, "scal": 350})
+    >>> fit.params.round(1).tolist(), round(fit.llf, 4)          # nlmer: 192.053, 727.904, 348.072; -131.5719
+    ([192.1, 727.9, 348.1], -131.5719)
+    >>> fit = nlmm(logistic, orange, fixed=["Asym", "xmid", "scal"], random=["Asym"], group="Tree",
+    ...            start={"Asym": 170, "xmid": 700, "scal": 350}, method="foce")
+    >>> fit.params.round(1).tolist(), round(fit.llf, 4)          # nlme: 191.049, 722.556, 344.162; -131.5846
+    ([191.0, 722.6, 344.2], -131.5846)
+    >>> round(float(fit.sd_re["Tree"]["Asym"]), 3), round(fit.sigma, 4)   # nlme: 31.483, 7.8463
+    (31.483, 7.8463)
+    """
+    nonlinear, start, method, nagq, max_iter = _nlmm_iv(model, data, fixed, random, group, start, method, nagq,
+                                                        covariance, response, max_iter)
+    with blas_controller().limit(limits=1, user_api="blas"):  # small dense algebra: see _optimize.py
+        if method == "foce":
+            state = _foce(nonlinear, np.array([start[p] for p in nonlinear.parameters]), verbose=verbose)
+            result = NLMMResult._from_foce(nonlinear, state, data)
+        else:
+            integrator = Laplace() if method == "laplace" else AdaptiveGaussHermite(nagq)
+            objective = NLMMObjective(nonlinear, integrator, start=start)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", ConvergenceWarning)
+                outcome = optimize(objective, max_iter=max_iter, verbose=verbose)
+            for w in caught:
+                if not issubclass(w.category, ConvergenceWarning):
+                    warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+            result = NLMMResult._from_optimum(nonlinear, objective, outcome, method, nagq, data)
+    if not result.converged:
+        warnings.warn(f"nlmm: the fit did not converge ({result.message})", ConvergenceWarning, stacklevel=2)
+    return result
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the result
+# ---------------------------------------------------------------------------------------------------------
+class NLMMResult:
+    """A fitted nonlinear mixed-effects model (statsmodels names).
+
+    Attributes
+    ----------
+    params, bse, tvalues, pvalues : pandas.Series
+        Fixed effects, their standard errors (laplace, agq: from the Hessian of the log-likelihood at the
+        optimum; foce: nlme's, those of the linearized model), t values and normal two-sided p-values.
+    sigma : float
+        The residual standard deviation.
+    cov_re, sd_re, corr_re : dict
+        ``{group: ...}``: the covariance matrix D (DataFrame), the standard deviations (Series) and the
+        correlations of the random effects.
+    llf : float
+        The maximized log-likelihood (laplace: its Laplace approximation; foce: of the linearized model).
+        ``aic`` and ``bic`` count ``df_modelwc`` = fixed effects + covariance parameters + 1.
+    random_effects : dict
+        The conditional modes of the random effects, one row per group.
+    nobs, ngroups, converged, message, method, history
+        Rows used, ``{group: number of groups}``, the convergence flag and message, the method (with its
+        number of nodes), the log-likelihood after each iteration.
+    """
+
+    def __init__(self, model, method, beta, covariance, D, sigma, llf, b, converged, message, history, data,
+                 n_theta, extra=None):
+        import pandas as pd
+
+        self.model, self.method, self.formula = model, method, model.formula
+        self.params = pd.Series(np.asarray(beta, dtype=float), index=list(model.parameters), name="params")
+        self.covariance = np.asarray(covariance, dtype=float)
+        self.sigma, self.llf = float(sigma), float(llf)
+        self.nobs, self.ngroups = model.nobs, {model.group: model.n_groups}
+        self.converged, self.message, self.history = bool(converged), str(message), list(history)
+        self.n_theta = n_theta
+        names = list(model.random)
+        sd = np.sqrt(np.clip(np.diag(D), 0.0, None))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            corr = D / np.outer(sd, sd)
+        np.fill_diagonal(corr, 1.0)
+        self.cov_re = {model.group: pd.DataFrame(D, index=names, columns=names)}
+        self.sd_re = {model.group: pd.Series(sd, index=names, name=model.group)}
+        self.corr_re = {model.group: pd.DataFrame(corr, index=names, columns=names)}
+        self._b = np.asarray(b, dtype=float)
+        # a dict keyed by the grouping factor, as GLMMResult and LMMResult have it
+        self.random_effects = {model.group: pd.DataFrame(self._b, columns=names,
+                                                         index=pd.Index(model.levels, name=model.group))}
+        self._index = data.index[np.sort(model.rows)]
+        self._data_order = np.argsort(model.rows, kind="stable")
+        self.extra = {} if extra is None else extra
+
+    @classmethod
+    def _from_optimum(cls, model, objective, outcome, method, nagq, data):
+        beta, L, sigma = objective.split(outcome.x)
+        k = objective.n_params
+        full = np.full((k, k), np.nan)
+        free = np.flatnonzero(outcome.free)
+        try:
+            inner = np.linalg.inv(-outcome.hessian)
+            if np.all(np.diag(inner) > 0):
+                full[np.ix_(free, free)] = inner
+        except np.linalg.LinAlgError:
+            pass
+        p = objective.n_beta
+        b, _ = objective.conditional_modes(outcome.x)
+        name = "laplace" if method == "laplace" else f"agq({nagq})"
+        return cls(model, name, beta, full[:p, :p], L @ L.T, sigma, outcome.llf, b, outcome.converged,
+                   outcome.message, outcome.history, data, objective.n_theta,
+                   {"x": outcome.x, "names": objective.names, "cov_all": full, "objective": objective,
+                    "outcome": outcome})
+
+    @classmethod
+    def _from_foce(cls, model, state, data):
+        solution = state["solution"]
+        sigma = state["sigma"]
+        from ._lmm import _cho_inverse, _cholesky
+
+        covariance = sigma ** 2 * _cho_inverse(_cholesky(solution.K))
+        T = state["T"]
+        return cls(model, "foce", state["beta"], covariance, sigma ** 2 * T @ T.T, sigma, -0.5 * solution.criterion,
+                   state["b"], state["converged"], state["message"], state["history"], data, state["theta"].size,
+                   {"theta": state["theta"], "iterations": state["iterations"], "objective": state["objective"]})
+
+    def __repr__(self):
+        return (f"NLMMResult({self.formula!r}, method={self.method!r}, nobs={self.nobs}, "
+                f"params={self.params.round(6).to_dict()}, sigma={self.sigma:.6g}, llf={self.llf:.6f}, "
+                f"converged={self.converged})")
+
+    @property
+    def bse(self):
+        import pandas as pd
+
+        return pd.Series(np.sqrt(np.diag(self.covariance)), index=self.params.index, name="bse")
+
+    @property
+    def tvalues(self):
+        return (self.params / self.bse).rename("tvalues")
+
+    @property
+    def pvalues(self):
+        """Two-sided p-values of the t values from the standard normal distribution (an approximation)."""
+        import pandas as pd
+        from scipy.stats import norm
+
+        return pd.Series(2 * norm.sf(np.abs(self.tvalues.to_numpy())), index=self.params.index, name="pvalues")
+
+    def cov_params(self):
+        """The covariance matrix of the fixed effects (DataFrame)."""
+        import pandas as pd
+
+        return pd.DataFrame(self.covariance, index=self.params.index, columns=self.params.index)
+
+    def conf_int(self, alpha=0.05):
+        """Wald confidence intervals ``params -/+ z bse`` (DataFrame with columns lower, upper)."""
+        import pandas as pd
+        from scipy.stats import norm
+
+        alpha = v.real_scalar(alpha, "alpha")
+        if not 0 < alpha < 1:
+            raise ValueError(f"`alpha` must be in (0, 1), got {alpha}")
+        z = norm.isf(alpha / 2)
+        return pd.DataFrame({"lower": self.params - z * self.bse, "upper": self.params + z * self.bse})
+
+    @property
+    def df_modelwc(self):
+        """Number of estimated parameters: fixed effects, covariance parameters and sigma."""
+        return len(self.params) + self.n_theta + 1
+
+    @property
+    def aic(self):
+        return -2 * self.llf + 2 * self.df_modelwc
+
+    @property
+    def bic(self):
+        return -2 * self.llf + math.log(self.nobs) * self.df_modelwc
+
+    def predict(self, newdata=None, re=True):
+        """Predictions ``f(beta + b_g)`` (``re=True``: the conditional modes of the group; a group not in
+        the fit, or ``re=False``, gets b = 0).
+
+        Parameters
+        ----------
+        newdata : pandas.DataFrame, optional
+            Rows with the columns the model uses (and the grouping column if `re`); default the data used.
+        re : bool
+
+        Returns
+        -------
+        pandas.Series
+            Indexed like `newdata` (or the data rows used).
+        """
+        import pandas as pd
+
+        if not isinstance(re, (bool, np.bool_)):
+            raise TypeError(f"`re` must be True or False, got {re!r}")
+        m = self.model
+        beta = self.params.to_numpy()
+        if newdata is None:
+            out = m.evaluate(m.phi(beta, self._b if re else None))
+            return pd.Series(out[self._data_order], index=self._index, name="predicted")
+        if not isinstance(newdata, pd.DataFrame):
+            raise TypeError(f"`newdata` must be a pandas DataFrame, got {type(newdata).__name__}")
+        missing = [c for c in m.columns if c not in newdata.columns and c != m.response_name]
+        if missing:
+            raise ValueError(f"`newdata` has no column(s) {', '.join(map(repr, missing))}")
+        columns = {c: np.asarray(newdata[c].to_numpy(), dtype=float if newdata[c].dtype.kind in "biuf" else None)
+                   for c in m.columns if c in newdata.columns}
+        phi = {name: np.full(len(newdata), float(beta[i])) for i, name in enumerate(m.parameters)}
+        if re:
+            for name in m.group.split(":"):
+                if name not in newdata.columns:
+                    raise ValueError(f"`newdata` has no column {name!r} (the grouping factor)")
+            position = {level: i for i, level in enumerate(m.levels)}
+            index = np.array([position.get(label, -1) for label in group_labels(newdata, m.group)], dtype=np.intp)
+            known = index >= 0
+            for r, i in enumerate(m.random_index):
+                name = m.parameters[i]
+                phi[name][known] += self._b[index[known], r]
+        return pd.Series(m.evaluate(phi, columns), index=newdata.index, name="predicted")
+
+    @property
+    def fittedvalues(self):
+        """``f(beta + b_g)`` in the order of the data rows used."""
+        return self.predict().rename("fitted")
+
+    @property
+    def resid(self):
+        """Response minus fitted values, in the order of the data rows used."""
+        import pandas as pd
+
+        return pd.Series(self.model.y[self._data_order], index=self._index) - self.fittedvalues
+
+    def summary(self):
+        """A text summary laid out like nlme's ``summary.nlme``."""
+        kind = {"laplace": "Laplace approximation (Gauss–Newton curvature, as nlmer)",
+                "foce": "Lindstrom–Bates linearization (as nlme)"}.get(self.method,
+                                                                       f"adaptive Gauss–Hermite quadrature, "
+                                                                       f"{self.method[4:-1]} nodes")
+        lines = [f"Nonlinear mixed-effects model fit by maximum likelihood: {kind}",
+                 f"  Model: {self.formula}",
+                 f"  Data: {self.nobs} observations, {self.model.n_groups} groups of {self.model.group}", "",
+                 f"{'AIC':>12}{'BIC':>12}{'logLik':>12}", f"{self.aic:12.4f}{self.bic:12.4f}{self.llf:12.4f}", "",
+                 "Random effects:"]
+        group = self.model.group
+        C, sd, R = self.cov_re[group], self.sd_re[group], self.corr_re[group]
+        width = max(8, len(group), *(len(n) for n in C.index))
+        lines.append(f" {'Groups':<{width}} {'Name':<{width}} {'Variance':>12} {'Std.Dev.':>10}  Corr")
+        correlated = self.model.covariance == "unstructured"
+        for i, name in enumerate(C.index):
+            corr = " ".join(f"{R.iloc[i, j]:6.3f}" for j in range(i)) if correlated and i else ""
+            lines.append(f" {group if i == 0 else '':<{width}} {name:<{width}} {C.iloc[i, i]:12.4f} "
+                         f"{sd.iloc[i]:10.4f}  {corr}".rstrip())
+        lines.append(f" {'Residual':<{width}} {'':<{width}} {self.sigma ** 2:12.4f} {self.sigma:10.4f}")
+        lines += ["", "Fixed effects:"]
+        w = max(12, *(len(n) for n in self.params.index))
+        lines.append(f"{'':<{w}}{'Estimate':>12}{'Std. Error':>12}{'t value':>10}")
+        for name in self.params.index:
+            lines.append(f"{name:<{w}}{self.params[name]:12.4f}{self.bse[name]:12.4f}{self.tvalues[name]:10.3f}")
+        if not self.converged:
+            lines += ["", f"WARNING: the fit did not converge: {self.message}"]
+        return "\n".join(lines)
