@@ -26,9 +26,10 @@ import numpy as np
 
 from .. import _validation as v
 from .._extensions import _conditional as _kernel
-from ._design import _IDENTIFIER, _aliased, _evaluate, _model_matrix, group_labels
+from ._design import _IDENTIFIER, _aliased, _evaluate, _model_matrix, drop_missing, group_labels
 from ._formula import _split_top_level, parse_formula
 from ._optimize import ConvergenceWarning, blas_controller
+from ._inference import WaldInference
 
 __all__ = ["conditional_fit", "ConditionalResult", "ConditionalObjective"]
 
@@ -121,14 +122,7 @@ def _conditional_iv(formula, data, group, family, max_iter):
     # rows with a missing value in any column the model uses are dropped, as in build_design
     used = sorted({t for t in _IDENTIFIER.findall(f"{response} ~ {rhs}") if t in data.columns}
                   | set(group.split(":")))
-    missing = np.array(data[used].isna().any(axis=1), dtype=bool)
-    if missing.all():
-        raise ValueError("every row of `data` has a missing value in a column the model uses")
-    if missing.any():
-        warnings.warn(f"dropped {int(missing.sum())} row(s) with missing values in the columns used", UserWarning,
-                      stacklevel=3)
-    rows = np.flatnonzero(~missing)
-    frame = data.iloc[rows].reset_index(drop=True)
+    rows, frame = drop_missing(data, used)
 
     y = _evaluate(response, frame, "the response")
     X, names, formula_offset, *_ = _model_matrix(rhs, frame, "the fixed effects")
@@ -466,7 +460,7 @@ def conditional_fit(formula, data, *, group=None, family="binomial", max_iter=_M
 # the result
 # ---------------------------------------------------------------------------------------------------------
 @dataclass(frozen=True, eq=False)
-class ConditionalResult:
+class ConditionalResult(WaldInference):
     """A conditional logistic or conditional Poisson regression (statsmodels names; the numbers are R's
     ``survival::clogit`` / a Poisson GLM with group fixed effects).
 
@@ -534,49 +528,6 @@ class ConditionalResult:
         return (f"ConditionalResult({self.formula!r}, family={self.family!r}, group={self.group!r}, "
                 f"params={self.params.round(6).to_dict()}, llf={self.llf:.6f}, ngroups={self.ngroups}, "
                 f"n_dropped_groups={self.n_dropped_groups}, converged={self.converged})")
-
-    @property
-    def bse(self):
-        import pandas as pd
-
-        return pd.Series(np.sqrt(np.diag(self.covariance)), index=self.params.index, name="bse")
-
-    @property
-    def tvalues(self):
-        """z values: ``params / bse``."""
-        return (self.params / self.bse).rename("tvalues")
-
-    @property
-    def pvalues(self):
-        """Two-sided p-values of the z values from the standard normal distribution (as clogit's)."""
-        import pandas as pd
-        from scipy.stats import norm
-
-        return pd.Series(2 * norm.sf(np.abs(self.tvalues.to_numpy())), index=self.params.index, name="pvalues")
-
-    def cov_params(self):
-        """The inverse of the observed conditional information at the estimate (R's ``vcov(clogit)``)."""
-        import pandas as pd
-
-        return pd.DataFrame(self.covariance, index=self.params.index, columns=self.params.index)
-
-    def conf_int(self, alpha=0.05):
-        """Wald confidence intervals ``params -/+ z_{1 - alpha/2} bse`` (R's ``confint``).
-
-        Returns
-        -------
-        pandas.DataFrame
-            Columns ``lower`` and ``upper``, one row per coefficient.
-        """
-        import pandas as pd
-        from scipy.stats import norm
-
-        alpha = v.real_scalar(alpha, "alpha")
-        if not 0 < alpha < 1:
-            raise ValueError(f"`alpha` must be in (0, 1), got {alpha}")
-        z = norm.isf(alpha / 2)
-        return pd.DataFrame({"lower": (self.params - z * self.bse).to_numpy(),
-                             "upper": (self.params + z * self.bse).to_numpy()}, index=self.params.index)
 
     @property
     def df_model(self):

@@ -193,6 +193,22 @@ def _aliased(X, names):
     return kept, [names[j] for j in dropped]
 
 
+def drop_missing(data, used, extras=(), stacklevel=4):
+    """The positions of the rows with no missing value in the columns `used` (nor in the arrays `extras`),
+    and those rows as a new frame; warns with the count dropped (as R's na.omit, but said)."""
+    missing = np.array(data[used].isna().any(axis=1), dtype=bool) if used else np.zeros(len(data), bool)
+    for extra in extras:
+        if extra is not None:
+            missing |= ~np.isfinite(extra)
+    if missing.all():
+        raise ValueError("every row of `data` has a missing value in a column the model uses")
+    if missing.any():
+        warnings.warn(f"dropped {int(missing.sum())} row(s) with missing values in the columns used", UserWarning,
+                      stacklevel=stacklevel)
+    rows = np.flatnonzero(~missing)
+    return rows, data.iloc[rows].reset_index(drop=True)
+
+
 def _column_or_array(value, frame_len, data, name):
     if value is None:
         return None
@@ -251,17 +267,7 @@ def build_design(formula, data, *, weights=None, offset=None):
         for name in term.group.split(":"):
             if name not in data.columns:
                 raise ValueError(f"`formula`: grouping factor {name!r} in {term} is not a column of `data`")
-    missing = np.array(data[used].isna().any(axis=1), dtype=bool) if used else np.zeros(len(data), bool)
-    for extra in (weights, offset_arg):
-        if extra is not None:
-            missing |= ~np.isfinite(extra)
-    if missing.all():
-        raise ValueError("every row of `data` has a missing value in a column the model uses")
-    if missing.any():
-        warnings.warn(f"dropped {int(missing.sum())} row(s) with missing values in the columns used", UserWarning,
-                      stacklevel=3)
-    rows = np.flatnonzero(~missing)
-    frame = data.iloc[rows].reset_index(drop=True)
+    rows, frame = drop_missing(data, used, (weights, offset_arg))
 
     # random terms first: their grouping gives the row order
     terms = []

@@ -35,6 +35,7 @@ from .. import _validation as v
 from ._design import _IDENTIFIER, build_design, evaluate_new_data, group_labels
 from ._formula import parse_formula
 from ._optimize import ConvergenceWarning, blas_controller
+from ._inference import WaldInference
 
 __all__ = ["lmm", "LMMResult", "LMMObjective"]
 
@@ -644,7 +645,7 @@ def _unique_names(names):
 
 
 @dataclass(frozen=True, eq=False)
-class LMMResult:
+class LMMResult(WaldInference):
     """A fitted linear mixed model (statsmodels names; the numbers are lme4's).
 
     Attributes
@@ -722,31 +723,6 @@ class LMMResult:
 
     # fixed effects ------------------------------------------------------------------------------------------
     @property
-    def bse(self):
-        import pandas as pd
-
-        return pd.Series(np.sqrt(np.diag(self.covariance)), index=self.params.index, name="bse")
-
-    @property
-    def tvalues(self):
-        return (self.params / self.bse).rename("tvalues")
-
-    @property
-    def pvalues(self):
-        """Two-sided p-values of the t values from the standard normal distribution (an approximation: the
-        t statistics of a mixed model have no exact reference distribution)."""
-        import pandas as pd
-        from scipy.stats import norm
-
-        return pd.Series(2 * norm.sf(np.abs(self.tvalues.to_numpy())), index=self.params.index, name="pvalues")
-
-    def cov_params(self):
-        """The covariance matrix of the fixed effects, ``sigma^2 (X' V^-1 X)^-1`` (lme4's ``vcov``)."""
-        import pandas as pd
-
-        return pd.DataFrame(self.covariance, index=self.params.index, columns=self.params.index)
-
-    @property
     def df_modelwc(self):
         """Number of estimated parameters: fixed effects, theta and sigma."""
         return len(self.params) + self.theta.size + 1
@@ -782,17 +758,12 @@ class LMMResult:
             Columns ``lower`` and ``upper``, one row per fixed effect.
         """
         import pandas as pd
-        from scipy.stats import norm
 
-        alpha = v.real_scalar(alpha, "alpha")
-        if not 0 < alpha < 1:
-            raise ValueError(f"`alpha` must be in (0, 1), got {alpha}")
+        alpha = self._alpha_iv(alpha)
         method = v.choice(method, ("wald", "profile"), "method")
         if method == "wald":
-            z = norm.isf(alpha / 2)
-            lower, upper = self.params - z * self.bse, self.params + z * self.bse
-        else:
-            lower, upper = self._profile_intervals(alpha)
+            return self._wald_interval(alpha)
+        lower, upper = self._profile_intervals(alpha)
         return pd.DataFrame({"lower": np.asarray(lower, float), "upper": np.asarray(upper, float)},
                             index=self.params.index)
 

@@ -66,6 +66,7 @@ from .._integrators import AdaptiveGaussHermite, Laplace
 from ._design import Design, RandomTerm, _factor, group_labels
 from ._lmm import LMMObjective, _optimize as _lmm_optimize
 from ._optimize import ConvergenceWarning, blas_controller, optimize
+from ._inference import WaldInference
 
 __all__ = ["nlmm", "NLMMResult", "NLMMObjective", "NonlinearModel"]
 
@@ -878,7 +879,7 @@ def nlmm(model, data, *, fixed, random, group, start, method="laplace", nagq=Non
 # ---------------------------------------------------------------------------------------------------------
 # the result
 # ---------------------------------------------------------------------------------------------------------
-class NLMMResult:
+class NLMMResult(WaldInference):
     """A fitted nonlinear mixed-effects model (statsmodels names).
 
     Attributes
@@ -964,41 +965,6 @@ class NLMMResult:
         return (f"NLMMResult({self.formula!r}, method={self.method!r}, nobs={self.nobs}, "
                 f"params={self.params.round(6).to_dict()}, sigma={self.sigma:.6g}, llf={self.llf:.6f}, "
                 f"converged={self.converged})")
-
-    @property
-    def bse(self):
-        import pandas as pd
-
-        return pd.Series(np.sqrt(np.diag(self.covariance)), index=self.params.index, name="bse")
-
-    @property
-    def tvalues(self):
-        return (self.params / self.bse).rename("tvalues")
-
-    @property
-    def pvalues(self):
-        """Two-sided p-values of the t values from the standard normal distribution (an approximation)."""
-        import pandas as pd
-        from scipy.stats import norm
-
-        return pd.Series(2 * norm.sf(np.abs(self.tvalues.to_numpy())), index=self.params.index, name="pvalues")
-
-    def cov_params(self):
-        """The covariance matrix of the fixed effects (DataFrame)."""
-        import pandas as pd
-
-        return pd.DataFrame(self.covariance, index=self.params.index, columns=self.params.index)
-
-    def conf_int(self, alpha=0.05):
-        """Wald confidence intervals ``params -/+ z bse`` (DataFrame with columns lower, upper)."""
-        import pandas as pd
-        from scipy.stats import norm
-
-        alpha = v.real_scalar(alpha, "alpha")
-        if not 0 < alpha < 1:
-            raise ValueError(f"`alpha` must be in (0, 1), got {alpha}")
-        z = norm.isf(alpha / 2)
-        return pd.DataFrame({"lower": self.params - z * self.bse, "upper": self.params + z * self.bse})
 
     @property
     def df_modelwc(self):

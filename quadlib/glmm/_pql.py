@@ -42,6 +42,7 @@ from ._design import build_design
 from ._lmm import LMMObjective, LMMResult, _cho_inverse, _cholesky, _optimize
 from ._objective import make_objective
 from ._optimize import ConvergenceWarning, blas_controller
+from ._inference import WaldInference
 
 __all__ = ["pql", "PQLResult"]
 
@@ -310,7 +311,7 @@ def _close(a, b):
 # the result
 # ---------------------------------------------------------------------------------------------------------
 @dataclass(frozen=True, eq=False)
-class PQLResult:
+class PQLResult(WaldInference):
     """A GLMM fitted by penalized quasi-likelihood (the statsmodels names of :class:`GLMMResult`).
 
     Attributes
@@ -410,43 +411,6 @@ class PQLResult:
         return out
 
     # fixed effects --------------------------------------------------------------------------------------------
-    @property
-    def bse(self):
-        import pandas as pd
-
-        return pd.Series(np.sqrt(np.diag(self.covariance)), index=self.params.index, name="bse")
-
-    @property
-    def tvalues(self):
-        return (self.params / self.bse).rename("tvalues")
-
-    @property
-    def pvalues(self):
-        """Two-sided p-values of the t values from the standard normal distribution."""
-        import pandas as pd
-        from scipy.stats import norm
-
-        return pd.Series(2 * norm.sf(np.abs(self.tvalues.to_numpy())), index=self.params.index, name="pvalues")
-
-    def cov_params(self):
-        """The covariance matrix of the fixed effects (see the class notes)."""
-        import pandas as pd
-
-        return pd.DataFrame(self.covariance, index=self.params.index, columns=self.params.index)
-
-    def conf_int(self, alpha=0.05):
-        """Wald confidence intervals ``params -/+ z bse``, columns named as :meth:`GLMMResult.conf_int`'s
-        (profile intervals need a likelihood)."""
-        import pandas as pd
-        from scipy.stats import norm
-
-        alpha = v.real_scalar(alpha, "alpha")
-        if not 0 < alpha < 1:
-            raise ValueError(f"`alpha` must be in (0, 1), got {alpha}")
-        z = norm.isf(alpha / 2)
-        return pd.DataFrame({f"{100 * alpha / 2:g} %": self.params - z * self.bse,
-                             f"{100 * (1 - alpha / 2):g} %": self.params + z * self.bse})
-
     @property
     def aic(self):
         return math.nan

@@ -3,6 +3,8 @@ import warnings
 
 import numpy as np
 
+from ._inference import WaldInference
+
 __all__ = ["GLMMResult", "RandomEffects"]
 
 
@@ -39,14 +41,15 @@ class RandomEffects(dict):
         return {block.group: frame}
 
 
-class GLMMResult:
+class GLMMResult(WaldInference):
     """A GLMM fitted by maximum (approximate) marginal likelihood.
 
     Attributes
     ----------
     params, bse : pandas.Series
         Fixed effects (lme4's names) and their standard errors, from the Hessian of the marginal
-        log-likelihood at the optimum (central differences of its gradient).
+        log-likelihood at the optimum (central differences of its gradient); ``tvalues``, ``pvalues``,
+        ``cov_params()`` and Wald intervals come from :class:`WaldInference`.
     cov_re : dict
         Grouping factor -> covariance matrix of its random effects (DataFrame).
     sd_re, corr_re : dict
@@ -106,8 +109,6 @@ class GLMMResult:
                 self.covariance[np.ix_(free, free)] = inner
         except np.linalg.LinAlgError:
             pass
-        p = objective.n_beta
-        self.bse = pd.Series(np.sqrt(np.diag(self.covariance)[:p]), index=d.fixed_names, name="bse")
         self.singular = bool(any(np.any(np.abs(np.diag(L)) < 1e-4 * max(1.0, np.max(np.abs(L)))) for L in factors))
         modes = objective.conditional_modes(x)
         self.random_effects = RandomEffects({}, self)
@@ -138,44 +139,21 @@ class GLMMResult:
         """-2 llf (lme4's deviance() for GLMMs is a different, conditional quantity)."""
         return -2 * self.llf
 
-    @property
-    def tvalues(self):
-        return self.params / self.bse
-
-    @property
-    def pvalues(self):
-        """Two-sided Wald p-values from the normal distribution (lme4's z tests)."""
-        import pandas as pd
-        from scipy.stats import norm
-
-        return pd.Series(2 * norm.sf(np.abs(self.tvalues.to_numpy())), index=self.params.index, name="pvalues")
-
-    def cov_params(self):
-        """Covariance matrix of the fixed effects (DataFrame)."""
-        import pandas as pd
-
-        p = self.objective.n_beta
-        return pd.DataFrame(self.covariance[:p, :p], index=self.params.index, columns=self.params.index)
-
     def conf_int(self, alpha=0.05, method="wald"):
         """Confidence intervals for the fixed effects: ``"wald"`` (estimate +- z SE) or ``"profile"``
         (the likelihood-ratio interval: where the profile log-likelihood falls by chi2_1(1 - alpha) / 2)."""
         import pandas as pd
-        from scipy.stats import chi2, norm
+        from scipy.stats import chi2
 
-        if not (isinstance(alpha, (int, float)) and 0 < alpha < 1):
-            raise ValueError(f"`alpha` must be in (0, 1), got {alpha!r}")
+        alpha = self._alpha_iv(alpha)
         if method not in ("wald", "profile"):
             raise ValueError(f"`method` must be 'wald' or 'profile', got {method!r}")
         if method == "wald":
-            z = norm.isf(alpha / 2)
-            lower, upper = self.params - z * self.bse, self.params + z * self.bse
-        else:
-            drop = 0.5 * chi2.isf(alpha, 1)
-            bounds = [self._profile_interval(j, drop) for j in range(self.objective.n_beta)]
-            lower = pd.Series([b[0] for b in bounds], index=self.params.index)
-            upper = pd.Series([b[1] for b in bounds], index=self.params.index)
-        return pd.DataFrame({f"{100 * alpha / 2:g} %": lower, f"{100 * (1 - alpha / 2):g} %": upper})
+            return self._wald_interval(alpha)
+        drop = 0.5 * chi2.isf(alpha, 1)
+        bounds = [self._profile_interval(j, drop) for j in range(self.objective.n_beta)]
+        return pd.DataFrame({"lower": [b[0] for b in bounds], "upper": [b[1] for b in bounds]},
+                            index=self.params.index)
 
     def _profile(self, j, value, start):
         """max of the log-likelihood over the other parameters with beta_j = value (warm-started)."""

@@ -231,8 +231,8 @@ def test_result_names():
     np.testing.assert_allclose(res.tvalues, res.params / res.bse)
     np.testing.assert_allclose(res.pvalues, 2 * stats.norm.sf(np.abs(res.tvalues)))
     ci = res.conf_int(0.1)
-    assert list(ci.columns) == ["5 %", "95 %"]
-    np.testing.assert_allclose(ci["95 %"] - res.params, stats.norm.isf(0.05) * res.bse)
+    assert list(ci.columns) == ["lower", "upper"]
+    np.testing.assert_allclose(ci["upper"] - res.params, stats.norm.isf(0.05) * res.bse)
     assert list(res.random_effects["herd"].columns) == ["(Intercept)", "(Intercept) sd"]
     assert res.random_effects["herd"].index.name == "herd" and len(res.random_effects["herd"]) == 15
     assert res.nobs == 56 and res.ngroups == {"herd": 15} and not res.singular
