@@ -360,3 +360,14 @@ def test_epilepsy_agq20_llf_is_the_integrated_likelihood():
         value, _ = quad(integrand, mode - 3.0, mode + 3.0, epsabs=0, epsrel=1e-12, limit=200)
         total += np.log(value) + peak - np.log(sd * np.sqrt(2 * np.pi)) - np.sum(gammaln(y + 1))
     assert abs(res.llf - total) < 1e-9 * abs(total)
+
+
+def test_qmc_fit_converges_near_the_exact_ml(cbpp):
+    """QMC importance sampling (t proposal, ratio weights): a statistical estimate of the exact ML that
+    AGQ 25 computes (CBPP_AGQ25, converged lme4): within its sampling error."""
+    beta, sigma, llf, _ = CBPP_AGQ25
+    res = fit(CBPP, cbpp, method="qmc", nagq=4096)
+    assert res.converged
+    np.testing.assert_allclose(res.params.values, beta, rtol=0, atol=2e-3)
+    assert abs(res.sd_re["herd"].iloc[0] - sigma) < 2e-3
+    assert abs(res.llf - llf) < 2e-3
