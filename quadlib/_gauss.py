@@ -5,11 +5,21 @@ starting values, and the compiled kernel refines each zero by Newton's method in
 arithmetic and forms its weight from the Christoffel sum. Both are then correct to a fraction of an ulp
 (measured against mpmath in tests/test_gauss.py), where plain Golub–Welsch loses O(n) ulps.
 
+That costs O(n^2). From n = 100 on (the crossover measured in ``quadlib._gauss_lj``), Gauss–Legendre,
+Gauss–Jacobi (|alpha|, |beta| <= 5) and the Jacobi-weight Gauss–Radau and Gauss–Lobatto rules come instead
+from asymptotic expansions in O(n) (Bogaert 2014 for Legendre, Hale & Townsend 2013 for Jacobi), as
+accurate (an ulp or so; tests/test_gauss_large_lj.py) and up to n = 10^7. Those rules are not memoized:
+their arrays can be large, and computing them again costs less than a millisecond per 10^4 nodes.
+
 References
 ----------
 G. H. Golub and J. H. Welsch, "Calculation of Gauss quadrature rules", Math. Comp. 23 (1969).
 W. Gautschi, "Orthogonal Polynomials: Computation and Approximation", Oxford (2004).
 D. P. Laurie, "Calculation of Gauss–Kronrod quadrature rules", Math. Comp. 66 (1997).
+I. Bogaert, "Iteration-free computation of Gauss–Legendre quadrature nodes and weights", SIAM J. Sci.
+Comput. 36(3) (2014).
+N. Hale and A. Townsend, "Fast and accurate computation of Gauss–Legendre and Gauss–Jacobi quadrature nodes
+and weights", SIAM J. Sci. Comput. 35(2) (2013).
 """
 import functools
 import warnings
@@ -19,6 +29,7 @@ import numpy as np
 from scipy.linalg import eigh_tridiagonal
 
 from . import _gauss_hl
+from . import _gauss_lj
 from . import _validation as v
 from ._extensions import _orthopoly
 from ._result import IntegrationWarning
@@ -104,6 +115,23 @@ def _jacobi(n, alpha, beta):
                                  symmetric=alpha == beta)
 
 
+def _asymptotic(n, alpha, beta):
+    """True where the O(n) algorithms of ``_gauss_lj`` take over from the recurrence (not memoized there)."""
+    if alpha == 0 and beta == 0:
+        return n >= _gauss_lj.LEGENDRE_CROSSOVER
+    return n >= _gauss_lj.JACOBI_CROSSOVER and max(abs(alpha), abs(beta)) <= _gauss_lj.JACOBI_PARAMETER_LIMIT
+
+
+def _gauss_jacobi_rule(n, alpha, beta):
+    """Nodes, weights and log-weights of the n-point Gauss–Jacobi rule, by whichever algorithm is cheaper."""
+    if _asymptotic(n, alpha, beta):
+        if alpha == 0 and beta == 0:
+            return _gauss_lj.legendre_large(n)
+        return _gauss_lj.jacobi_large(n, alpha, beta)
+    x, _, w, logw = _jacobi(n, alpha, beta)
+    return x, w, logw
+
+
 def _make(x, w, logw, *, domain, weight_function, degree, family, **kw):
     return Rule(nodes=x, weights=w, log_weights=logw, domain=domain, weight_function=weight_function,
                 degree=degree, family=family, **kw)
@@ -140,9 +168,10 @@ def gauss_jacobi(n, alpha, beta):
     References
     ----------
     G. H. Golub and J. H. Welsch, Math. Comp. 23 (1969); W. Gautschi, "Orthogonal Polynomials" (2004).
+    From n = 100 (|alpha|, |beta| <= 5): N. Hale and A. Townsend, SIAM J. Sci. Comput. 35(2) (2013).
     """
     n, alpha, beta = _jacobi_iv(n, alpha, beta)
-    x, _, w, logw = _jacobi(n, alpha, beta)
+    x, w, logw = _gauss_jacobi_rule(n, alpha, beta)
     return _make(x, w, logw, domain=(-1, 1), weight_function=f"(1-x)^{alpha:g} (1+x)^{beta:g}",
                  degree=2 * n - 1, family=f"gauss_jacobi({n}, {alpha:g}, {beta:g})")
 
@@ -162,9 +191,11 @@ def gauss_legendre(n):
     References
     ----------
     G. H. Golub and J. H. Welsch, "Calculation of Gauss quadrature rules", Math. Comp. 23 (1969).
+    From n = 100: I. Bogaert, "Iteration-free computation of Gauss–Legendre quadrature nodes and weights",
+    SIAM J. Sci. Comput. 36(3) (2014).
     """
     n = v.positive_int(n, "n")
-    x, _, w, logw = _jacobi(n, 0.0, 0.0)
+    x, w, logw = _gauss_jacobi_rule(n, 0.0, 0.0)
     return _make(x, w, logw, domain=(-1, 1), weight_function="1", degree=2 * n - 1,
                  family=f"gauss_legendre({n})")
 
@@ -181,7 +212,7 @@ def gauss_chebyshev(n, kind=1):
     n = v.positive_int(n, "n")
     v.choice(kind, (1, 2), "kind")
     half = -0.5 if kind == 1 else 0.5
-    x, _, w, logw = _jacobi(n, half, half)
+    x, w, logw = _gauss_jacobi_rule(n, half, half)
     words = "1/sqrt(1-x^2)" if kind == 1 else "sqrt(1-x^2)"
     return _make(x, w, logw, domain=(-1, 1), weight_function=words, degree=2 * n - 1,
                  family=f"gauss_chebyshev({n}, kind={kind})")
@@ -201,7 +232,7 @@ def gauss_gegenbauer(n, lam):
     alpha = lam - 0.5
     if lam - alpha != 0.5:  # lam - 1/2 must be exact to define the weight exactly
         raise ValueError(f"`lam` - 1/2 is not exactly representable for lam={lam!r}")
-    x, _, w, logw = _jacobi(n, alpha, alpha)
+    x, w, logw = _gauss_jacobi_rule(n, alpha, alpha)
     return _make(x, w, logw, domain=(-1, 1), weight_function=f"(1-x^2)^{alpha:g}", degree=2 * n - 1,
                  family=f"gauss_gegenbauer({n}, {lam:g})")
 
@@ -322,6 +353,10 @@ def gauss_radau(n, alpha=0.0, beta=0.0, endpoint=-1):
     """
     n, alpha, beta = _jacobi_iv(n, alpha, beta)
     v.choice(endpoint, (-1, 1), "endpoint")
+    if n - 1 >= _gauss_lj.JACOBI_CROSSOVER and max(abs(alpha), abs(beta)) <= _gauss_lj.JACOBI_PARAMETER_LIMIT:
+        x, w, logw = _radau_large(n, alpha, beta, endpoint)
+        return _make(x, w, logw, domain=(-1, 1), weight_function=f"(1-x)^{alpha:g} (1+x)^{beta:g}",
+                     degree=2 * n - 2, family=f"gauss_radau({n}, {alpha:g}, {beta:g}, endpoint={endpoint})")
     if n == 1:
         x_hi = x_lo = np.zeros(0)
     elif endpoint == -1:
@@ -335,6 +370,28 @@ def gauss_radau(n, alpha=0.0, beta=0.0, endpoint=-1):
     w, logw = _christoffel(_orthopoly.jacobi_recurrence(n, alpha, beta), n, x_hi, x_lo, _jacobi_mu0(alpha, beta))
     return _make(x_hi, w, logw, domain=(-1, 1), weight_function=f"(1-x)^{alpha:g} (1+x)^{beta:g}",
                  degree=2 * n - 2, family=f"gauss_radau({n}, {alpha:g}, {beta:g}, endpoint={endpoint})")
+
+
+def _radau_end_weight(n, alpha, beta):
+    """Weight at x = -1 of the n-point Gauss–Radau rule for (1-x)^alpha (1+x)^beta (closed form)."""
+    with mpmath.workdps(_MP_DIGITS):
+        a, b = mpmath.mpf(alpha), mpmath.mpf(beta)
+        lg = mpmath.loggamma
+        return float(mpmath.exp((a + b + 1) * mpmath.log(2) + lg(b + 1) + lg(b + 2) + lg(n) + lg(n + a)
+                                - lg(n + b + 1) - lg(n + a + b + 1)))
+
+
+def _radau_large(n, alpha, beta, endpoint):
+    """The O(n) path: the free nodes are the zeros of P_{n-1}^(alpha, beta+1) (endpoint -1) with the Gauss
+    weights of that weight divided by 1 + x, i.e. the Jacobi rule with a shifted parameter and a shifted
+    envelope (exact: f(x) = f(-1) + (1+x) g(x) with g of degree 2n-3); the end weight in closed form."""
+    if endpoint == -1:
+        x, w, _ = _gauss_lj.jacobi_large(n - 1, alpha, beta, shift=(0, 1))
+        x, w = np.r_[-1.0, x], np.r_[_radau_end_weight(n, alpha, beta), w]
+    else:
+        x, w, _ = _gauss_lj.jacobi_large(n - 1, alpha, beta, shift=(1, 0))
+        x, w = np.r_[x, 1.0], np.r_[w, _radau_end_weight(n, beta, alpha)]
+    return x, w, np.log(w)
 
 
 def _lobatto_end_weight(m, alpha, beta):
@@ -367,14 +424,17 @@ def gauss_lobatto(n, alpha=0.0, beta=0.0):
     if n < 2:
         raise ValueError(f"`n` must be an integer >= 2 for a Lobatto rule, got {n}")
     m = n - 2
-    if m:
+    if m >= _gauss_lj.JACOBI_CROSSOVER and max(abs(alpha), abs(beta)) <= _gauss_lj.JACOBI_PARAMETER_LIMIT:
+        # the interior weights w^(alpha+1, beta+1) / (1 - x^2), divided inside the O(n) kernel
+        x_hi, inner, _ = _gauss_lj.jacobi_large(m, alpha, beta, shift=(1, 1))
+    elif m:
         x_hi, x_lo, w_inner, _ = _jacobi(m, alpha + 1.0, beta + 1.0)
         with mpmath.workdps(_MP_DIGITS):
             inner = [float(mpmath.mpf(wk) / ((1 - (mpmath.mpf(h) + l)) * (1 + (mpmath.mpf(h) + l))))
                      for wk, h, l in zip(w_inner, x_hi, x_lo)]
     else:
         x_hi, inner = np.zeros(0), []
-    w = np.array([_lobatto_end_weight(m, alpha, beta)] + inner + [_lobatto_end_weight(m, beta, alpha)])
+    w = np.r_[_lobatto_end_weight(m, alpha, beta), inner, _lobatto_end_weight(m, beta, alpha)]
     with np.errstate(divide="ignore"):
         logw = np.log(w)
     return _make(np.r_[-1.0, x_hi, 1.0], w, logw, domain=(-1, 1),
@@ -713,5 +773,5 @@ def gauss_from_weight(w, a, b, n, *, rtol=1e-13, max_points=2 ** 15):
 
 def clear_caches():
     """Forget memoized rules (benchmarks time construction from scratch)."""
-    for cached in (_jacobi, _laguerre, _hermite, _kronrod):
+    for cached in (_jacobi, _laguerre, _hermite, _kronrod, _gauss_lj._constants):
         cached.cache_clear()
