@@ -131,6 +131,42 @@ def _cmd_fit(args):
     return 0
 
 
+def _cmd_accuracy(args):
+    from pathlib import Path
+
+    from . import benchmark
+
+    if args.csv is not None and not Path(args.csv).resolve().parent.is_dir():
+        raise ValueError(f"`--csv`: cannot write {args.csv!r} (no such folder)")
+    if args.plot is not None:
+        if not Path(args.plot).resolve().parent.is_dir():
+            raise ValueError(f"`--plot`: cannot write {args.plot!r} (no such folder)")
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            raise ValueError("`--plot` needs matplotlib, which is not installed: pip install 'quadlib[plot]'") from None
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        table = benchmark.run(problems=args.problems, methods=args.methods, rtols=args.rtol,
+                              progress=not args.quiet)
+    summary = benchmark.summarize(table)
+    print(summary.to_string())
+    dishonest = table[~table["honest"]]
+    if len(dishonest):
+        print("\nsilent failures (claimed success, error above estimate and tolerance):")
+        print(dishonest[["method", "problem", "rtol", "error", "estimate"]].to_string(index=False))
+    try:
+        if args.csv is not None:
+            table.to_csv(args.csv, index=False)
+        if args.plot is not None:
+            benchmark.plot(table, args.plot)
+    except OSError as error:
+        raise ValueError(f"cannot write the output: {error}") from None
+    return 0
+
+
 def _parser():
     parser = argparse.ArgumentParser(prog="quadlib", description="Numerical integration with a compiled core.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -153,6 +189,14 @@ def _parser():
     integrate.add_argument("--atol", type=float, default=0.0)
     integrate.add_argument("--method", choices=("quad", "tanh-sinh"), default="quad")
     integrate.set_defaults(run=_cmd_integrate)
+    accuracy = sub.add_parser("accuracy", help="run the accuracy benchmark (problems with known values x methods)")
+    accuracy.add_argument("--methods", nargs="+", help="default: all installed")
+    accuracy.add_argument("--problems", nargs="+", help="default: all")
+    accuracy.add_argument("--rtol", nargs="+", type=float, default=[1e-6, 1e-10])
+    accuracy.add_argument("--csv", help="write every run to this CSV file")
+    accuracy.add_argument("--plot", help="write error-vs-nfev curves to this PNG (needs matplotlib)")
+    accuracy.add_argument("--quiet", action="store_true", help="no progress bar")
+    accuracy.set_defaults(run=_cmd_accuracy)
     fit = sub.add_parser("fit", help="fit a GLMM (no arguments: the cbpp model by Laplace and by AGQ with 25 nodes)")
     fit.add_argument("formula", nargs="?", help='lme4 formula, e.g. "cbind(s, f) ~ x + (1 | g)"')
     fit.add_argument("--data", help="a CSV file")
