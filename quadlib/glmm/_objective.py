@@ -35,7 +35,7 @@ _LOG_2PI = np.log(2 * np.pi)
 class _Block:
     """The random terms of one grouping factor, stacked: Z (N x q) and the map theta -> Lambda (q x q)."""
 
-    def __init__(self, terms, theta_start):
+    def __init__(self, terms):
         self.terms = terms
         self.group = terms[0].group
         self.index = terms[0].index
@@ -51,7 +51,6 @@ class _Block:
             offset += t.q
         self.entries = entries
         self.diagonal = np.array([r == c for r, c in entries])
-        self.theta_start = theta_start
 
     @property
     def n_theta(self):
@@ -126,7 +125,7 @@ class Objective:
         for term in d.terms:
             if term.group not in groups:
                 groups.append(term.group)
-        self.blocks = [_Block([t for t in d.terms if t.group == g], None) for g in groups]
+        self.blocks = [_Block([t for t in d.terms if t.group == g]) for g in groups]
         self.joint = len(self.blocks) > 1
         if self.joint and not (isinstance(self.integrator, AdaptiveGaussHermite) and self.integrator.n == 1):
             raise ValueError(f"with several grouping factors ({', '.join(groups)}) the integral does not factor "

@@ -39,7 +39,7 @@ import numpy as np
 
 from .. import _validation as v
 from ._design import build_design
-from ._lmm import LMMObjective, LMMResult, _cho_inverse, _cholesky, _optimize
+from ._lmm import LMMObjective, LMMResult, _cho_inverse, _cholesky, _optimize_with_restarts
 from ._objective import make_objective
 from ._optimize import ConvergenceWarning, blas_controller
 from ._inference import WaldInference
@@ -47,7 +47,6 @@ from ._inference import WaldInference
 __all__ = ["pql", "PQLResult"]
 
 _SAME_DATA = 1e-13   # working data that moved less than this (relative) repeat the last working LMM
-_RESTARTS = (0.1, 0.5, 2.0)   # relative SDs from which a working LMM that ended at an SD of 0 is refitted
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -69,7 +68,7 @@ def _working_data(family, y, n, eta, offset):
 class _UnitScale:
     """The ML deviance of a working LMM with the residual SD held at 1 (see the module notes).
 
-    The core's optimizer (:func:`quadlib.glmm._lmm._optimize`) needs ``lower`` and ``value_and_grad``.
+    The core's optimizer (:func:`quadlib.glmm._lmm._optimize_with_restarts`) needs ``lower`` and ``value_and_grad``.
     """
 
     def __init__(self, objective):
@@ -107,37 +106,13 @@ class _UnitScale:
         return out
 
 
-def _minimize(criterion, objective, start):
-    """The core's optimizer, restarted when it stops with a standard deviation at zero.
-
-    The profiled criterion is even in each diagonal element of theta, so its gradient vanishes at 0: once
-    L-BFGS-B's first step has crossed the bound (a step of length 1 from lme4's start theta = 1 does) it
-    stops there with a zero projected gradient, even when the minimum is inside (the first working LMM of
-    cbpp: theta 0 with deviance 198.44 against 196.25 at theta = 0.43, where lme finds it). Restarts from
-    positive values of those elements find the interior minimum when there is one.
-    """
-    optimum = _optimize(criterion, start)
-    diagonal = np.zeros(objective.n_theta, dtype=bool)
-    for lay in objective.layouts:
-        diagonal[lay.theta] = lay.diagonal
-    zero = diagonal & (optimum.theta <= objective.lower)
-    if zero.any():
-        for value in _RESTARTS:
-            trial = optimum.theta.copy()
-            trial[zero] = value
-            other = _optimize(criterion, trial)
-            if other.criterion < optimum.criterion - 1e-12 * abs(optimum.criterion):
-                optimum = other
-    return optimum
-
-
 def _fit_working(design, z, w, dispersion, theta, data, offset):
     """The working LMM ``z ~ X + random terms`` with weights `w`, by ML, started at `theta`."""
     # the offset stays in the design (so predictions carry it) and is added to z, which the LMM subtracts
     working = replace(design, response=z + design.offset, trials=None, weights=w)
     objective = LMMObjective(working, reml=False)
     criterion = objective if dispersion == "estimate" else _UnitScale(objective)
-    optimum = _minimize(criterion, objective, objective.start if theta is None else theta)
+    optimum = _optimize_with_restarts(criterion, objective.start if theta is None else theta)
     result = LMMResult._from_fit(working, objective, optimum, data, offset)
     if dispersion == "fixed":
         solution = objective.solve(optimum.theta)
