@@ -153,10 +153,15 @@ def _cmd_accuracy(args):
                               progress=not args.quiet)
     summary = benchmark.summarize(table)
     print(summary.to_string())
+    skipped = table.attrs.get("skipped", {})
+    if skipped:
+        print("\nnot applicable (skipped, not failed): "
+              + ", ".join(f"{method} {len(names)}" for method, names in skipped.items()))
     dishonest = table[~table["honest"]]
     if len(dishonest):
-        print("\nsilent failures (claimed success, error above estimate and tolerance):")
-        print(dishonest[["method", "problem", "rtol", "error", "estimate"]].to_string(index=False))
+        print("\nsilent failures (claimed success, error above estimate and tolerance; "
+              "an estimate of NaN: none given, judged against the tolerance):")
+        print(dishonest[["method", "problem", "rtol", "error", "estimate", "nfev"]].to_string(index=False))
     try:
         if args.csv is not None:
             table.to_csv(args.csv, index=False)

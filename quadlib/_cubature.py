@@ -146,7 +146,7 @@ def _cubature_iv(f, a, b, rtol, atol, method, max_nfev, args, batch, points):
 
 def cubature(f, a, b, *, rtol=1e-8, atol=0.0, method="auto", max_nfev=1_000_000, args=(), batch=64,
              points=None, seed=None):
-    """Integrate ``f`` over the box ``[a_1, b_1] x ... x [a_d, b_d]`` (limits may be infinite).
+    """Integrate ``f`` over a box, the product of the intervals ``[a_k, b_k]`` (limits may be infinite).
 
     Parameters
     ----------
@@ -196,7 +196,7 @@ def cubature(f, a, b, *, rtol=1e-8, atol=0.0, method="auto", max_nfev=1_000_000,
     >>> bool(abs(res.integral - np.pi ** 1.5) <= res.error <= 1e-8 * np.pi ** 1.5), res.success
     (True, True)
 
-    Genz–Malik's estimate |R7 - R5| is pessimistic (it is the error of the degree-5 rule), so it suits
+    Genz–Malik's estimate ``|R7 - R5|`` is pessimistic (it is the error of the degree-5 rule), so it suits
     moderate tolerances; it is the method that uses `points`:
 
     >>> f = lambda x: np.abs(x[:, 0] - 0.3) * np.exp(x[:, 1])

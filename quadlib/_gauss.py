@@ -168,7 +168,7 @@ def gauss_jacobi(n, alpha, beta):
     References
     ----------
     G. H. Golub and J. H. Welsch, Math. Comp. 23 (1969); W. Gautschi, "Orthogonal Polynomials" (2004).
-    From n = 100 (|alpha|, |beta| <= 5): N. Hale and A. Townsend, SIAM J. Sci. Comput. 35(2) (2013).
+    From n = 100 (``|alpha|, |beta| <= 5``): N. Hale and A. Townsend, SIAM J. Sci. Comput. 35(2) (2013).
     """
     n, alpha, beta = _jacobi_iv(n, alpha, beta)
     x, w, logw = _gauss_jacobi_rule(n, alpha, beta)

@@ -42,7 +42,7 @@ def _nquad_iv(f, ranges, args, atol, rtol, max_nfev):
 
 
 def nquad(f, ranges, *, args=(), atol=0.0, rtol=1e-8, max_nfev=10_000_000):
-    """Iterated adaptive integration: ``integral f(x_1, ..., x_d) dx_d ... dx_1``.
+    """Iterated adaptive integration of ``f(x_1, ..., x_d)``, over ``x_d`` innermost and ``x_1`` outermost.
 
     Parameters
     ----------

@@ -185,13 +185,19 @@ def _total_degree(rule, alpha, budget):
     degrees = [make(l).degree for l in range(top + 1)]
     # worst[t]: the largest cost of a total degree t spread over the dimensions so far; no total degree
     # beyond the top 1-D degree can be exact (x_1^t needs it), so the table stops there
-    worst = [0] * (degrees[-1] + 2)
+    size = degrees[-1] + 2
+    # cost(s), the lowest level of 1-D degree >= s, is a step function; since worst[] is nondecreasing
+    # (more degree never costs less), the max over the s of one step is at the step's first s
+    steps = [(0, 0)] + [(l, degrees[l - 1] + 1) for l in range(1, top + 1) if degrees[l] > degrees[l - 1]]
+    worst = np.zeros(size, dtype=np.int64)
     for a_i in alpha:
-        cost = [next((l for l, p in enumerate(degrees) if p >= t), None) for t in range(len(worst))]
-        worst = [max((worst[t - s] + (a_i * cost[s] if cost[s] is not None else budget + 1))
-                     for s in range(t + 1)) for t in range(len(worst))]
+        new = np.full(size, -1, dtype=np.int64)
+        for l, s in steps:
+            np.maximum(new[s:], worst[:size - s] + int(a_i) * l, out=new[s:])
+        new[degrees[-1] + 1:] = budget + 1   # x_i^t with t above the top 1-D degree is never exact
+        worst = new
     degree = 0
-    while degree + 1 < len(worst) and worst[degree + 1] <= budget:
+    while degree + 1 < size and worst[degree + 1] <= budget:
         degree += 1
     return degree
 
@@ -225,7 +231,8 @@ def sparse_grid(dim, level, rule="clenshaw_curtis", *, anisotropy=None, max_poin
     rule : str
         ``"clenshaw_curtis"``, ``"fejer"``, ``"gauss_patterson"``, ``"leja"`` or ``"gauss_legendre"`` on
         [-1, 1]^d; ``"genz_keister"`` or ``"gauss_hermite"`` for the standard normal density on R^d.
-        Nested rules share their nodes across levels, so every point appears once.
+        Nested rules share their nodes across levels, so every point appears once; with the non-nested
+        Gauss rules, nodes whose combined weight cancels to exactly zero are left out.
     anisotropy : sequence of int, optional
         Cost of one level in each dimension: the grid combines levels with ``sum alpha_i l_i <=
         L * min(alpha)``, so dimensions with larger alpha get coarser rules.
@@ -287,6 +294,11 @@ def sparse_grid(dim, level, rule="clenshaw_curtis", *, anisotropy=None, max_poin
     weights = np.empty(count)
     smolyak_weights(ids, np.array(offsets[:-1], dtype=np.int_), np.array(starts, dtype=np.int_),
                     np.array(entry_level, dtype=np.intc), np.array(entry_value), alpha, budget, weights)
+    # With non-nested rules (Gauss-Legendre, Gauss-Hermite) the combination cancels some nodes' weights
+    # exactly; evaluating the integrand there would be wasted work.
+    if rule in ("gauss_legendre", "gauss_hermite") and (weights == 0.0).any():
+        keep = weights != 0.0
+        nodes, weights = nodes[keep], weights[keep]
     top = per_dim[int(np.argmax(max_levels))][3]
     domain = [top.domain] * dim
     degree = _total_degree(rule, alpha, budget)

@@ -1,6 +1,7 @@
 """The Examples sections of the public docstrings run as doctests."""
 import doctest
 import importlib
+import pathlib
 
 import pytest
 
@@ -19,3 +20,14 @@ def test_docstring_examples(name):
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE, verbose=False)
     assert result.attempted > 0
     assert result.failed == 0
+
+
+def test_every_module_with_examples_is_listed():
+    # A new module's examples would otherwise never run.
+    package = pathlib.Path(importlib.import_module("quadlib").__file__).parent
+    found = set()
+    for path in package.rglob("*.py"):
+        if ">>> " in path.read_text(encoding="utf-8"):
+            parts = path.relative_to(package.parent).with_suffix("").parts
+            found.add(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
+    assert found - set(MODULES) == set()

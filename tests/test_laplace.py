@@ -2,6 +2,7 @@
 (error O(1/alpha), reference scipy.special.gammainc), the order-2 correction (Stirling's series), boxes,
 and bad input."""
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -162,3 +163,17 @@ def test_complex_step_derivatives():
     assert abs(stepped.log_integral - exact) < 6e-4  # the Laplace error itself (4.3e-4)
     with pytest.raises(ValueError, match="`complex_step`"):
         quadlib.laplace(log_f, [10.0, 10.0], complex_step=True, grad=lambda z: z)
+
+
+@pytest.mark.parametrize("n", [120, 300, 1000])
+def test_flat_mode_within_rounding_is_converged(n):
+    # log f = n log x - x at x ~ n is flat to its rounding (|log f| ~ n log n) over steps of ~1e-9 that
+    # the polish used to halve into stagnation and report as non-convergence (issue 9's gallery)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = quadlib.laplace(lambda x: n * math.log(x) - x if x > 0 else -math.inf, 0.5 * n,
+                              grad=lambda x: n / x - 1, hess=lambda x: -n / x ** 2)
+    assert res.success
+    assert abs(res.mode[0] - n) < 1e-9 * n
+    stirling = 0.5 * math.log(2 * math.pi * n) + n * math.log(n) - n  # Laplace's value is Stirling's formula
+    assert abs(res.log_integral - stirling) < 1e-12 * stirling

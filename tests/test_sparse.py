@@ -156,3 +156,17 @@ def test_input_validation():
         rule.integrate(np.sum, [0, 0], [1, 1], panels=2)
     with pytest.raises(ValueError, match="`n`"):
         quadlib.leja(0)
+
+
+@pytest.mark.parametrize("rule, reference", [("gauss_legendre", quadlib.gauss_legendre),
+                                             ("gauss_hermite", None)])
+def test_non_nested_grids_drop_cancelled_nodes(rule, reference):
+    # In 1-D a Smolyak grid is its top-level rule; the lower levels' nodes cancel to weight zero exactly.
+    grid = quadlib.sparse_grid(1, 4, rule)
+    assert np.all(grid.weights != 0)
+    if reference is not None:
+        top = reference(grid.n)
+        order = np.argsort(grid.nodes[:, 0])
+        np.testing.assert_allclose(grid.nodes[order, 0], top.nodes, atol=1e-15)
+        np.testing.assert_allclose(grid.weights[order], top.weights, rtol=1e-13)
+    assert np.all(quadlib.sparse_grid(3, 4, rule).weights != 0)

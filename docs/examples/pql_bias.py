@@ -1,4 +1,8 @@
-"""The bias of penalized quasi-likelihood for binary data with few observations per group (docs/pql.rst).
+"""The bias of penalized quasi-likelihood for binary data with few observations per group
+======================================================================================
+
+The full simulation study behind the table in docs/pql.rst (not run when the docs build; see
+plot_pql_bias.py for a small version that is).
 
 Simulates a random-intercept logistic model
 

@@ -31,7 +31,11 @@ def _integrator_for(method, nagq, q):
     if isinstance(method, _AdaptiveRule):
         return method, repr(method)
     if not isinstance(method, str):
-        raise TypeError("`method` must be 'laplace', 'agq', 'qmc', 'pql' or a quadlib integrator object")
+        # any object following the integrator protocol (docs/integrators.rst) plugs in
+        if callable(getattr(method, "log_integrals", None)):
+            return method, getattr(method, "name", None) or repr(method)
+        raise TypeError("`method` must be 'laplace', 'agq', 'qmc', 'pql' or an integrator object (one with a "
+                        f"`log_integrals` method), got {type(method).__name__}")
     v.choice(method, ("laplace", "agq", "qmc"), "method")
     if method == "laplace":
         if nagq not in (None, 1):
@@ -66,6 +70,8 @@ def fit(formula, data, *, family="binomial", link=None, method="laplace", nagq=N
         binomial: logit (default), probit, cloglog; poisson and negative_binomial: log; gaussian: identity;
         Gamma: inverse (default, as in R) or log.
     method : {"laplace", "agq", "qmc", "pql"} or an integrator object
+        An integrator object is a core one (``quadlib.AdaptiveGaussHermite(n)``, ...) or any object with
+        the protocol's ``log_integrals`` method (see the user guide's integrator page).
         ``"agq"``: adaptive Gauss–Hermite with `nagq` nodes per dimension (default 10; a vector random
         effect gets the product rule in the rotated space; pass ``quadlib.SparseGridGaussHermite(level)``
         for a sparse Genz–Keister grid). ``"qmc"``: `nagq` randomized Sobol' points (default 1024). With

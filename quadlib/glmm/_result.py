@@ -355,8 +355,9 @@ class GLMMResult(WaldInference):
     def plot_marginal(self, x, newdata=None, n_conditional=9, ax=None, n_grid=101):
         """The seed's 6.16 graph: conditional response curves h(x'β + z'b) along covariate `x` for
         `n_conditional` random-intercept values (quantiles of N(0, D)), the curve at b = 0, and the
-        population-averaged curve E over b, which is flatter. Other covariates are held at the first
-        row of `newdata` (default: of the data). Needs matplotlib."""
+        population-averaged curve E over b, which is flatter. `x` runs over the range of ``newdata[x]``;
+        the other covariates are held at the first row of `newdata`, which is required (the result does
+        not keep the data frame). Needs matplotlib."""
         import pandas as pd
         from scipy.stats import norm
 

@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 
 from quadlib import AdaptiveGaussHermite, SparseGridGaussHermite
+import quadlib
 from quadlib.glmm import ConvergenceWarning, build_design, datasets, fit, make_objective
 
 REFERENCE = Path(__file__).parent.parent / "reference"
@@ -64,6 +65,29 @@ def test_cbpp_agq25_matches_the_converged_reference(cbpp):
     assert abs(res.sd_re["herd"].iloc[0] - sigma) < 1e-5
     assert abs(res.llf - llf) < 1e-6 * abs(llf)
     np.testing.assert_allclose(res.bse.values, se, rtol=1e-3)
+
+
+class _DelegatingIntegrator:
+    """Not a quadlib class: only the protocol's log_integrals, forwarded to a core rule."""
+
+    name = "a user's integrator (25-node AGQ inside)"
+
+    def __init__(self):
+        self._inner = quadlib.AdaptiveGaussHermite(25)
+
+    def log_integrals(self, *args, **kwargs):
+        return self._inner.log_integrals(*args, **kwargs)
+
+
+def test_fit_takes_any_object_with_the_integrator_protocol(cbpp):
+    beta, sigma, llf, _ = CBPP_AGQ25
+    res = fit(CBPP, cbpp, method=_DelegatingIntegrator())
+    assert res.converged
+    np.testing.assert_allclose(res.params.values, beta, rtol=0, atol=1e-5)
+    assert abs(res.llf - llf) < 1e-6 * abs(llf)
+    assert "a user's integrator" in str(res.summary())
+    with pytest.raises(TypeError, match="`method`.*log_integrals.*object"):
+        fit(CBPP, cbpp, method=object())
 
 
 def test_cbpp_laplace_matches_the_converged_reference(cbpp):
