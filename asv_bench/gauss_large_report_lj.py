@@ -6,7 +6,7 @@ Each figure is the best of several runs with quadlib's caches cleared (construct
 object included). scipy.special.roots_legendre / roots_jacobi are O(n^2) and are timed at 10^3 and 10^4
 only (--quick: 10^3 only). FastGaussQuadrature.jl's published figures at n = 10^5 are printed beside ours
 for scale (other machine, other language: not a measurement). The asv suite
-(asv_bench/benchmarks/bench_gauss_large_lj.py) keeps the same cases for the history.
+(asv_bench/benchmarks/bench_gauss_large.py) keeps the same cases for the history.
 """
 import argparse
 import time

@@ -4,13 +4,14 @@ The issue's target: one group of m = 1000 rows with t = 500 events, p = 2, in un
 log conditional likelihood. ``BinaryKernel`` times one evaluation, the value only and with the gradient and
 Hessian, through the ratio recursion (the automatic choice for these data) and through the log-space one.
 
-asv cannot run R, so clogit's side is the number stored by tests/reference/conditional_reference.R in
-tests/reference/conditional_reference.json (median of 20 ``survival:::coxexact.fit`` calls with iter.max = 0 on
-the same 1000/500 stratum: clogit's exact log-likelihood, score and information at one beta, and of 10 whole
-``clogit(method = "exact")`` fits), reported here by the ``track_`` benchmarks beside ours.
+``Fit`` times whole fits beside survival's ``clogit(method = "exact")`` (the exact conditional likelihood,
+clogit's default; for epil's conditional Poisson model, R's equivalent is the Poisson GLM with subject fixed
+effects, ``glm(y ~ V4 + subject, family = poisson)``, whose V4 estimate is the conditional one), run under
+Rscript with the clock read inside R around the fit (``track_r_peer``, seconds); skipped when Rscript or
+survival is missing. ``ExactEvaluation`` adds clogit's own kernel on the 1000/500 stratum:
+``survival:::coxexact.fit`` with iter.max = 0 (log-likelihood, score and information at one beta), the peer of
+``BinaryKernel``'s "gradient_hessian" evaluation.
 """
-import json
-from pathlib import Path
 import warnings
 
 import numpy as np
@@ -20,7 +21,18 @@ from quadlib._extensions import _conditional as kernel
 from quadlib.glmm import datasets
 from quadlib.glmm._conditional import conditional_fit
 
-_REFERENCE = Path(__file__).resolve().parents[2] / "tests" / "reference" / "conditional_reference.json"
+from ._rscript import needs_r, r_seconds, read_csv_code
+
+# The 1000/500 stratum of tests/reference/conditional_reference.R, built the same way in R.
+BIG_STRATUM_R = ("j <- 1:1000; big <- data.frame(y = as.integer((7 * j) %% 10 < 5), x1 = sin(j), "
+                 "x2 = 2 * cos(0.37 * j), s = 1)")
+R_FITS = {  # case -> (R setup, R call)
+    "infert": (read_csv_code("d", "infert"),
+               "clogit(case ~ spontaneous + induced + strata(stratum), data = d, method = 'exact')"),
+    "epilepsy": (read_csv_code("d", "epilepsy", factors=("subject",)),
+                 "glm(y ~ V4 + subject, family = poisson, data = d)"),
+    "stratum_1000_500": (BIG_STRATUM_R, "clogit(y ~ x1 + x2 + strata(s), data = big, method = 'exact')"),
+}
 
 
 def _stratum(m, t, p, seed=0):
@@ -64,8 +76,9 @@ class Fit:
     """Whole fits: clogit on infert (83 strata), the conditional Poisson model of epil (59 subjects), the
     1000/500 stratum (Newton from 0: a handful of evaluations with derivatives)."""
 
-    params = [["infert", "epilepsy", "stratum_1000_500"]]
+    params = [list(R_FITS)]
     param_names = ["case"]
+    timeout = 120
 
     def setup(self, case):
         if case == "infert":
@@ -75,27 +88,37 @@ class Fit:
         else:
             self.args = ("y ~ x1 + x2", _big_stratum()), {"group": "s"}
 
-    def time_fit(self, case):
+    def time_quadlib(self, case):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             conditional_fit(*self.args[0], **self.args[1])
 
+    @needs_r("survival")
+    def track_r_peer(self, case):
+        return r_seconds(("survival",), *R_FITS[case], repeat=5)
 
-def _r_seconds(key):
-    return json.loads(_REFERENCE.read_text())["meta"][key]
-
-
-def track_clogit_exact_1000_500_one_evaluation():
-    """survival's exact method: log-likelihood, score and information at one beta (seconds, measured in R)."""
-    return _r_seconds("clogit_exact_1000_500_one_evaluation_median_seconds")
+    track_r_peer.unit = "seconds"
 
 
-track_clogit_exact_1000_500_one_evaluation.unit = "seconds"
+class ExactEvaluation:
+    """One exact conditional log-likelihood with score and information on the 1000/500 stratum, p = 2:
+    quadlib's kernel against survival:::coxexact.fit (iter.max = 0), as in conditional_reference.R."""
 
+    timeout = 120
 
-def track_clogit_exact_1000_500_fit():
-    """A whole clogit(method = "exact") fit of the 1000/500 stratum (seconds, measured in R)."""
-    return _r_seconds("clogit_exact_1000_500_fit_median_seconds")
+    def setup(self):
+        self.kernel = BinaryKernel()
+        self.kernel.setup("1000/500", "gradient_hessian", 2, "auto")
 
+    def time_quadlib(self):
+        self.kernel.time_loglik("1000/500", "gradient_hessian", 2, "auto")
 
-track_clogit_exact_1000_500_fit.unit = "seconds"
+    @needs_r("survival")
+    def track_survival_coxexact(self):
+        setup = (BIG_STRATUM_R + "; xb <- as.matrix(big[, c('x1', 'x2')]); "
+                 "yb <- Surv(rep(1, 1000), big$y); beta0 <- c(0.1, -0.2); ctl <- coxph.control(iter.max = 0)")
+        call = ("survival:::coxexact.fit(xb, yb, strata = rep(1L, 1000), offset = NULL, init = beta0, "
+                "control = ctl, weights = NULL, method = 'exact', rownames = NULL)")
+        return r_seconds(("survival",), setup, call, repeat=10)
+
+    track_survival_coxexact.unit = "seconds"
