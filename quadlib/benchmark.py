@@ -13,8 +13,9 @@ with :func:`register_problem` and :func:`register_method`.
 Methods (each runs only on the problems it applies to; the others are skipped, not failed, and listed in
 ``table.attrs["skipped"]``):
 
-* quadlib's adaptive ``quad``, ``tanh_sinh`` and ``cubature`` (dimension-adaptive sparse grid), and
-  ``cubature.qmc`` (``cubature(method="qmc")``, its own tolerance loop on the standard error);
+* quadlib's adaptive ``quad`` and ``tanh_sinh``; ``cubature`` (its default here, the dimension-adaptive
+  sparse grid), ``cubature.genz_malik``, and ``cubature.qmc`` and ``cubature.mc`` (randomized QMC and
+  plain Monte Carlo, their own tolerance loop on the standard error), all with up to 10^6 evaluations;
 * fixed rules made adaptive by doubling: ``gauss_legendre`` (n = 4, 8, ..., 4096) and
   ``clenshaw_curtis`` (n = 5, 9, ..., 4097) on finite 1-D intervals, composite over the problem's
   breakpoints, and ``gauss_hermite`` (normal weight) for the ``"normal"`` kind; success when three
@@ -62,7 +63,7 @@ class BenchmarkProblem:
     a: object
     b: object
     exact: float
-    points: tuple = ()
+    points: tuple = ()   # 1-D: breakpoints; "genz": per axis, the kinks and jumps (a tuple per axis)
     log_g: object = None  # "normal" kind: log g with f(x) = g(x) phi(x), for rules against the normal weight
 
 
@@ -237,16 +238,6 @@ def _quadlib_qmc_quad(p, rtol):
     return value, estimate, count[0], False
 
 
-def _quadlib_cubature_qmc(p, rtol):
-    from ._cubature import cubature
-
-    g, count = _counted(p.f)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        r = cubature(g, p.a, p.b, rtol=rtol, method="qmc", max_nfev=_MAX_NFEV, seed=0)
-    return float(r.integral), r.error, count[0], r.success
-
-
 def _counted_log_g(p):
     # one cluster, q = 1: the integrators call with b of shape (1, K, 1), K points
     return _counted(lambda b: p.log_g(b[..., 0]))
@@ -309,13 +300,18 @@ def _quadlib_tanh_sinh(p, rtol):
     return r.integral, r.error, r.nfev, r.success
 
 
-def _quadlib_cubature(p, rtol):
-    from ._cubature import cubature
+def _quadlib_cubature(method):
+    def run(p, rtol):
+        from ._cubature import cubature
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        r = cubature(p.f, p.a, p.b, rtol=rtol, max_nfev=200_000)
-    return r.integral, r.error, r.nfev, r.success
+        g, count = _counted(p.f)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            # Genz-Malik takes the kinks and jumps as cuts (per axis), as its documentation asks of a user
+            points = p.points if method == "genz_malik" and any(p.points) else None
+            r = cubature(g, p.a, p.b, rtol=rtol, method=method, max_nfev=_MAX_NFEV, seed=0, points=points)
+        return float(r.integral), r.error, count[0], r.success
+    return run
 
 
 def _scipy_quad_success(p, rtol):
@@ -365,8 +361,11 @@ def _scipy_cubature(p, rtol):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         # Genz–Malik as quadlib's cubature: 2^d + 2d^2 + 2d + 1 points per region against gk21's 21^d
+        # the kinks and jumps as one point where scipy splits the box (mid-axis where an axis has none)
+        split = [axis[0] if axis else 0.5 * (lo + hi) for axis, lo, hi in zip(p.points, p.a, p.b)] \
+            if any(p.points) else None
         r = cubature(g, np.asarray(p.a, dtype=float), np.asarray(p.b, dtype=float), rule="genz-malik",
-                     rtol=rtol, atol=0, max_subdivisions=400)
+                     rtol=rtol, atol=0, max_subdivisions=400, points=None if split is None else [np.array(split)])
     return float(r.estimate), float(r.error), count[0], r.status == "converged"
 
 
@@ -442,7 +441,7 @@ def _builtins():
         for d in (2, 4):
             g = genz_problem(family, d, seed=0)
             _PROBLEMS[f"genz_{family}_{d}d"] = BenchmarkProblem(f"genz_{family}_{d}d", "genz", g.f, [0.0] * d,
-                                                                [1.0] * d, float(g.exact), ())
+                                                                [1.0] * d, float(g.exact), tuple(g.points))
     for p in _normal_problems():
         _PROBLEMS[p.name] = p
     _METHODS.update({
@@ -453,8 +452,11 @@ def _builtins():
         "gauss_hermite": (_quadlib_gauss_hermite, ("normal",), _has_log_g),
         "laplace": (_quadlib_laplace, ("normal",), _has_log_g),
         "agq": (_quadlib_agq, ("normal",), _has_log_g),
-        "cubature": (_quadlib_cubature, ("genz",), None),
-        "cubature.qmc": (_quadlib_cubature_qmc, ("genz",), None),
+        # cubature's default ("auto") is sparse_adaptive when no breakpoints are given, as here
+        "cubature": (_quadlib_cubature("sparse_adaptive"), ("genz",), None),
+        "cubature.genz_malik": (_quadlib_cubature("genz_malik"), ("genz",), None),
+        "cubature.qmc": (_quadlib_cubature("qmc"), ("genz",), None),
+        "cubature.mc": (_quadlib_cubature("mc"), ("genz",), None),
         "sparse_grid": (_quadlib_sparse_grid, ("genz",), None),
         "qmc_quad": (_quadlib_qmc_quad, ("genz",), None),
     })

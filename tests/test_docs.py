@@ -24,3 +24,26 @@ def test_docs_build_without_warnings(tmp_path):
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
     assert (tmp_path / "html" / "index.html").exists()
     assert (tmp_path / "html" / "auto_examples" / "index.html").exists()
+
+
+def test_api_reference_lists_every_public_name():
+    import quadlib
+    import quadlib.benchmark
+    import quadlib.glmm
+
+    text = (DOCS / "api.rst").read_text(encoding="utf-8")
+    sections = {}  # names listed under each currentmodule
+    module = None
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith(".. currentmodule::"):
+            module = stripped.split("::")[1].strip()
+        elif stripped.startswith(".. automodule::"):
+            sections.setdefault(stripped.split("::")[1].strip(), set()).add("*")
+        elif module and stripped and not stripped.startswith((":", "..")) and line.startswith("   "):
+            sections.setdefault(module, set()).add(stripped)
+    listed = {f"{m}.{n}" for m, names in sections.items() for n in names}
+    listed |= {m for m, names in sections.items() if "*" in names}
+    missing = [f"{mod.__name__}.{n}" for mod in (quadlib, quadlib.glmm, quadlib.benchmark) for n in mod.__all__
+               if f"{mod.__name__}.{n}" not in listed]
+    assert missing == []
