@@ -7,7 +7,8 @@ within its estimate or the tolerance), the number of function evaluations and th
 
 Problems: the 1-D battery of :mod:`quadlib._problems` (Bailey–Jeyabalan–Li, Kahaner, QUADPACK and
 quadlib's own: singular, oscillatory, peaked, discontinuous, infinite), Genz's six families in a few
-dimensions, and normal-weight integrals of the kind a GLMM meets (E expit(a + s Z)). Users add their own
+dimensions, and normal-weight integrals of the kinds a GLMM meets (E expit(a + s Z) and the Poisson-lognormal
+probability E Poisson(y; exp(a + s Z)), Z ~ N(0, 1)). Users add their own
 with :func:`register_problem` and :func:`register_method`.
 
 Methods (each runs only on the problems it applies to; the others are skipped, not failed, and listed in
@@ -401,7 +402,7 @@ def _mpmath_quad(p, rtol):
 
 
 def _normal_problems():
-    from scipy.special import expit
+    from scipy.special import expit, gammaln
 
     out = []
     for a, s in ((-1.0, 1.0), (0.5, 2.0), (2.0, 3.0)):
@@ -413,7 +414,34 @@ def _normal_problems():
         exact = _exact_logistic_normal(a, s)
         out.append(BenchmarkProblem(f"logistic_normal_{a:g}_{s:g}", "normal", f, -np.inf, np.inf, exact,
                                     log_g=log_g))
+    # a count's marginal probability, P(Y = y) for Y | z ~ Poisson(exp(a + s z)): the larger the count, the
+    # narrower the integrand against the N(0, 1) prior, which is where adaptive rules earn their keep
+    for y, a, s in ((0, 0.5, 1.0), (4, 1.0, 0.5), (20, 1.0, 1.5)):
+        def log_g(x, y=y, a=a, s=s):
+            eta = a + s * x
+            with np.errstate(over="ignore"):
+                return y * eta - np.exp(eta) - gammaln(y + 1.0)
+
+        def f(x, log_g=log_g):
+            return np.exp(log_g(x) - 0.5 * x * x) / np.sqrt(2 * np.pi)
+        out.append(BenchmarkProblem(f"poisson_normal_{y}_{a:g}_{s:g}", "normal", f, -np.inf, np.inf,
+                                    _exact_poisson_normal(y, a, s), log_g=log_g))
     return out
+
+
+def _exact_poisson_normal(y, a, s):
+    import mpmath
+
+    with mpmath.workdps(30):
+        def integrand(z):
+            eta = a + s * z
+            return mpmath.exp(y * eta - mpmath.exp(eta) - mpmath.loggamma(y + 1) - z * z / 2) / mpmath.sqrt(2 * mpmath.pi)
+        # split at the integrand's peak, where y s - s e^eta - z = 0; beyond peak - 40 and peak + 15 it is
+        # below 1e-40 of its value (the normal tail, and exp(-e^eta)), and mpmath's infinite-range maps
+        # would send exp(exp(.)) to astronomically large arguments
+        peak = mpmath.findroot(lambda z: y * s - s * mpmath.exp(a + s * z) - z, 0)
+        value = mpmath.quad(integrand, [peak - 40, peak - 1, peak, peak + 1, peak + 15])
+    return float(value)
 
 
 def _exact_logistic_normal(a, s):
