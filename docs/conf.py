@@ -2,12 +2,10 @@
 
 Build with warnings as errors:  python -m sphinx -W -b html docs docs/_build/html
 """
-import warnings
-
 import quadlib
 
 project = "quadlib"
-release = version = quadlib.__version__ if hasattr(quadlib, "__version__") else "0.1.0"
+release = version = quadlib.__version__
 
 extensions = [
     "sphinx.ext.autodoc",
@@ -36,7 +34,3 @@ sphinx_gallery_conf = {
     "matplotlib_animations": False,
     "within_subsection_order": "FileNameSortKey",
 }
-
-# The examples run with the Agg backend; their own warnings (e.g. a deliberate ConvergenceWarning) are output,
-# not build failures.
-warnings.filterwarnings("ignore", category=UserWarning, message="Matplotlib is currently using agg")

@@ -67,6 +67,11 @@ class LaplaceResult:
             return float(np.exp(self.log_integral))
 
 
+def _rounding(log_value):
+    """What rounding can hide in a value of log_f near `log_value` (a few ulps of it, at least of 1)."""
+    return 8 * np.finfo(float).eps * max(abs(log_value), 1.0)
+
+
 class _Function:
     """log_f with its derivatives (analytic where given, else central differences), counting calls."""
 
@@ -277,9 +282,8 @@ def laplace(log_f, x0, *, grad=None, hess=None, bounds=None, order=1, args=(), m
         current = fun.value(mode)
         # near the mode log_f is flat to within its rounding: a Newton step that "loses" less than that is
         # taken, not halved into stagnation
-        rounding = 8 * np.finfo(float).eps * max(abs(current), 1.0)
         for _ in range(30):
-            if fun.value(mode + step) >= current - rounding:
+            if fun.value(mode + step) >= current - _rounding(current):
                 break
             step = 0.5 * step
         else:
@@ -291,7 +295,7 @@ def laplace(log_f, x0, *, grad=None, hess=None, bounds=None, order=1, args=(), m
         # rounding the mode is as good as log_f can tell (a large |log_f| makes that the binding limit)
         g = fun.gradient(mode, scale)
         gain = 0.5 * float(g @ np.linalg.solve(-H, g))
-        if not gain <= 8 * np.finfo(float).eps * max(abs(fun.value(mode)), 1.0):
+        if not gain <= _rounding(fun.value(mode)):
             success, message = False, "the Newton polish of the mode did not converge in 20 steps"
     if not opt.success and np.max(np.abs(fun.gradient(mode, scale)) * scale) > 1e-6:
         success, message = False, f"the mode search did not converge: {opt.message}"

@@ -296,7 +296,8 @@ def sparse_grid(dim, level, rule="clenshaw_curtis", *, anisotropy=None, max_poin
                     np.array(entry_level, dtype=np.intc), np.array(entry_value), alpha, budget, weights)
     # With non-nested rules (Gauss-Legendre, Gauss-Hermite) the combination cancels some nodes' weights
     # exactly; evaluating the integrand there would be wasted work.
-    if rule in ("gauss_legendre", "gauss_hermite") and (weights == 0.0).any():
+    nested = _LEVEL_RULES[rule][1]
+    if not nested and (weights == 0.0).any():
         keep = weights != 0.0
         nodes, weights = nodes[keep], weights[keep]
     top = per_dim[int(np.argmax(max_levels))][3]

@@ -224,19 +224,32 @@ def _quadlib_sparse_grid(p, rtol):
     return _until_agreement(estimates(), rtol)
 
 
-def _quadlib_qmc_quad(p, rtol):
-    from ._montecarlo import qmc_quad
+def _until_three_standard_errors(estimate_at, count, rtol):
+    """Double the points of a randomized QMC estimate, 16 randomizations of 2^m points from m = 10, until
+    three standard errors are within rtol or the next size would pass the evaluation budget.
 
-    g, count = _counted(p.f)
+    ``estimate_at(n_randomizations, n_points) -> (value, standard_error)``; `count` is its evaluation count.
+    Returns (value, 3 standard errors, nfev, success)."""
     n_randomizations, m = 16, 10
     value = estimate = np.nan
     while count[0] + n_randomizations * 2 ** m <= _MAX_NFEV:
-        r = qmc_quad(g, p.a, p.b, n_points=2 ** m, n_randomizations=n_randomizations, seed=0)
-        value, estimate = float(r.integral), 3 * float(r.error)
+        value, standard_error = estimate_at(n_randomizations, 2 ** m)
+        estimate = 3 * standard_error
         if np.isfinite(value) and estimate <= rtol * abs(value):
             return value, estimate, count[0], True
         m += 1
     return value, estimate, count[0], False
+
+
+def _quadlib_qmc_quad(p, rtol):
+    from ._montecarlo import qmc_quad
+
+    g, count = _counted(p.f)
+
+    def estimate_at(n_randomizations, n_points):
+        r = qmc_quad(g, p.a, p.b, n_points=n_points, n_randomizations=n_randomizations, seed=0)
+        return float(r.integral), float(r.error)
+    return _until_three_standard_errors(estimate_at, count, rtol)
 
 
 def _counted_log_g(p):
@@ -319,19 +332,14 @@ def _scipy_quad_success(p, rtol):
     from scipy import integrate
 
     g, count = _counted(p.f)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", integrate.IntegrationWarning)
-        try:
-            value, error = integrate.quad(lambda x: float(g(np.array([x]))[0]), p.a, p.b, epsabs=0, epsrel=rtol,
-                                          limit=200, points=list(p.points) or None)
-            return value, error, count[0], True
-        except integrate.IntegrationWarning:
-            pass
-    with warnings.catch_warnings():
+    # one run: scipy's quad says it did not converge only through an IntegrationWarning
+    with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("ignore")
+        warnings.simplefilter("always", integrate.IntegrationWarning)
         value, error = integrate.quad(lambda x: float(g(np.array([x]))[0]), p.a, p.b, epsabs=0, epsrel=rtol,
                                       limit=200, points=list(p.points) or None)
-    return value, error, count[0], False
+    success = not any(issubclass(w.category, integrate.IntegrationWarning) for w in caught)
+    return value, error, count[0], success
 
 
 def _scipy_tanhsinh(p, rtol):
@@ -375,19 +383,16 @@ def _scipy_qmc_quad(p, rtol):
     from scipy.stats import qmc
 
     g, count = _counted(p.f)
-    d, n_estimates, m = len(p.a), 16, 10
-    value = estimate = np.nan
-    while count[0] + n_estimates * 2 ** m <= _MAX_NFEV:
+    d = len(p.a)
+
+    def estimate_at(n_randomizations, n_points):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             # scipy's points are columns (d, n); its first call checks one point, shape (d,)
             r = qmc_quad(lambda x: g(x.T) if np.ndim(x) > 1 else g(np.reshape(x, (1, d)))[0], p.a, p.b,
-                         n_estimates=n_estimates, n_points=2 ** m, qrng=qmc.Sobol(d, scramble=True, seed=0))
-        value, estimate = float(r.integral), 3 * float(r.standard_error)
-        if np.isfinite(value) and estimate <= rtol * abs(value):
-            return value, estimate, count[0], True
-        m += 1
-    return value, estimate, count[0], False
+                         n_estimates=n_randomizations, n_points=n_points, qrng=qmc.Sobol(d, scramble=True, seed=0))
+        return float(r.integral), float(r.standard_error)
+    return _until_three_standard_errors(estimate_at, count, rtol)
 
 
 def _mpmath_quad(p, rtol):

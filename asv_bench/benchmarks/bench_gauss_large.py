@@ -97,21 +97,6 @@ class GaussLaguerreLarge:
             sc.roots_genlaguerre(n, alpha)
 
 
-class RadauLobattoLarge:
-    """The Jacobi-weight Radau and Lobatto rules go through the same O(n) kernel (scipy has neither)."""
-
-    params = [[10 ** 4, 10 ** 5]]
-    param_names = ["n"]
-
-    def time_gauss_radau(self, n):
-        _gauss.clear_caches()
-        quadlib.gauss_radau(n, 0.5, 1.0)
-
-    def time_gauss_lobatto(self, n):
-        _gauss.clear_caches()
-        quadlib.gauss_lobatto(n, -0.5, 2.0)
-
-
 class HermiteLaguerreCrossover:
     """Both of quadlib's paths just around the crossover: the O(n^2) recurrence and the O(n) stepping."""
 

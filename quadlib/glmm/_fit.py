@@ -14,7 +14,7 @@ mixed models, no integrals).
 import warnings
 
 from .. import _validation as v
-from .._integrators import AdaptiveGaussHermite, Laplace, QMCIntegrator, _AdaptiveRule
+from .._integrators import AdaptiveGaussHermite, Laplace, QMCIntegrator
 from ._design import build_design
 from ._objective import make_objective
 from ._optimize import blas_controller, optimize
@@ -28,10 +28,8 @@ _PRODUCT_LIMIT = 100_000  # points per level for a product Gauss–Hermite rule
 
 def _integrator_for(method, nagq, q):
     """The core integrator for `method` and a description for the summary."""
-    if isinstance(method, _AdaptiveRule):
-        return method, repr(method)
     if not isinstance(method, str):
-        # any object following the integrator protocol (docs/integrators.rst) plugs in
+        # the core integrators and any other object following the protocol (docs/integrators.rst)
         if callable(getattr(method, "log_integrals", None)):
             return method, getattr(method, "name", None) or repr(method)
         raise TypeError("`method` must be 'laplace', 'agq', 'qmc', 'pql' or an integrator object (one with a "
