@@ -11,11 +11,10 @@ import warnings
 
 import numpy as np
 
-from ._formula import parse_formula
+from ._formula import check_terms, formula_environment, parse_formula
 
 __all__ = ["Design", "RandomTerm", "build_design"]
 
-_NAMESPACE = {"log": np.log, "exp": np.exp, "sqrt": np.sqrt, "log1p": np.log1p, "abs": np.abs, "np": np}
 _IDENTIFIER = re.compile(r"[A-Za-z_.][\w.]*")
 
 
@@ -91,9 +90,10 @@ def _evaluate(expression, frame, what):
     """A numeric column from an expression of the data's columns (formulae's I() semantics)."""
     import formulae
 
+    check_terms(expression, frame.columns)  # a formula is data: only columns, numbers and vetted calls
     try:
         matrices = formulae.design_matrices(f"0 + I({expression})", frame, na_action="pass",
-                                            extra_namespace=_NAMESPACE)
+                                            env=formula_environment())
     except Exception as error:  # formulae raises many types for a bad token
         raise ValueError(f"`formula`: cannot evaluate {what} {expression!r}: {_explain(error)}") from None
     return np.asarray(matrices.common.design_matrix, dtype=float)[:, 0]
@@ -110,8 +110,9 @@ def _model_matrix(rhs, frame, what):
     """formulae's model matrix for `rhs`, columns named and ordered as lme4 does (by interaction order)."""
     import formulae
 
+    check_terms(rhs, frame.columns)  # a formula is data: only columns, numbers and vetted calls
     try:
-        matrices = formulae.design_matrices(rhs, frame, na_action="pass", extra_namespace=_NAMESPACE)
+        matrices = formulae.design_matrices(rhs, frame, na_action="pass", env=formula_environment())
     except Exception as error:
         raise ValueError(f"`formula`: cannot build {what} from {rhs!r}: {_explain(error)}") from None
     if matrices.common is None:  # "0" alone: no columns

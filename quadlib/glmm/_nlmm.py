@@ -61,7 +61,7 @@ import warnings
 import numpy as np
 
 from .. import _validation as v
-from .._expression import CONSTANTS, FUNCTIONS, _check, _namespace
+from .._expression import CONSTANTS, FUNCTIONS, MODULE_NAMES, check_expression, check_length, evaluate_code
 from .._integrators import AdaptiveGaussHermite, Laplace
 from ._design import Design, RandomTerm, _factor, group_labels
 from ._lmm import LMMObjective, _optimize as _lmm_optimize
@@ -100,22 +100,26 @@ def _names_list(value, name):
 
 
 def _compile(text, columns, parameters, what):
-    """The code of an expression and the data columns it uses; ValueError naming any unknown names."""
+    """The code of an expression and the data columns it uses; ValueError naming any unknown names.
+
+    The expression goes through quadlib's one sandbox (:func:`quadlib._expression.check_expression`):
+    arithmetic, the columns, the parameters and the vetted numeric functions, nothing else."""
+    check_length(text, "model")
     try:
-        tree = ast.parse(text.strip(), mode="eval")
-    except SyntaxError as error:
-        raise ValueError(f"`model`: cannot parse the {what} {text.strip()!r}: {error.msg}") from None
-    names = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
-    known = set(FUNCTIONS) | set(CONSTANTS) | {"np", "numpy"}
-    unknown = sorted(names - known - set(columns) - set(parameters))
+        names = {node.id for node in ast.walk(ast.parse(text.strip(), mode="eval")) if isinstance(node, ast.Name)}
+    except (SyntaxError, RecursionError, MemoryError, ValueError):
+        names = set()  # check_expression below says what is wrong
+    unknown = sorted(names - set(FUNCTIONS) - set(CONSTANTS) - set(MODULE_NAMES) - set(columns) - set(parameters))
     if unknown:
         listed = ", ".join(map(repr, unknown))
         raise ValueError(f"`model`: unknown name(s) {listed} in the {what} {text.strip()!r} (neither a column of "
                          "`data`, a parameter in `fixed`, nor a numpy function such as exp, log, sqrt)")
     try:
-        _check(tree, set(columns) | set(parameters))  # only arithmetic and numpy functions
+        tree = check_expression(text, set(columns) | set(parameters), argument="model")
     except ValueError as error:
-        raise ValueError(f"`model`: {error} in the {what} {text.strip()!r}") from None
+        raise ValueError(f"{error} (in the {what} {text.strip()!r}; names must be columns of `data`, parameters "
+                         "in `fixed`, or numeric functions such as exp, log, sqrt)") from None
+    names = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
     used = sorted((names & set(columns)) - set(parameters))
     return compile(tree, f"<{what}>", "eval"), used, names
 
@@ -142,7 +146,7 @@ def _model_iv(model, data, fixed, random, group, covariance, response):
             raise ValueError(f"`fixed`: {name!r} is not a valid parameter name (a Python identifier)")
         if name in data.columns:
             raise ValueError(f"`fixed`: parameter {name!r} is also a column of `data`")
-        if name in FUNCTIONS or name in CONSTANTS or name in ("np", "numpy"):
+        if name in FUNCTIONS or name in CONSTANTS or name in MODULE_NAMES:
             raise ValueError(f"`fixed`: parameter {name!r} is the name of a function or constant")
     random = _names_list(random, "random")
     if not random:
@@ -169,13 +173,11 @@ def _model_iv(model, data, fixed, random, group, covariance, response):
         if unused:
             raise ValueError(f"`fixed` names parameter(s) {', '.join(map(repr, unused))} that the model "
                              f"expression {rhs.strip()!r} does not use")
-        space = _namespace()
-
         def function(params, columns):
-            return eval(code, {"__builtins__": {}}, {**space, **columns, **params})  # checked: numpy only
+            return evaluate_code(code, {**columns, **params}, "model")
 
         def response_function(columns):
-            return eval(response_code, {"__builtins__": {}}, {**space, **columns})
+            return evaluate_code(response_code, columns, "model")
 
         formula = f"{lhs.strip()} ~ {rhs.strip()}"
         response_name = lhs.strip()
