@@ -1,4 +1,11 @@
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Property-based tests run derandomized (a fixed seed) with no example database, so every run, CI's included,
+# draws the same cases and a failure reproduces.
+settings.register_profile("quadlib", derandomize=True, database=None, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("quadlib")
 
 
 def pytest_addoption(parser):

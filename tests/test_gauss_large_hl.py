@@ -144,7 +144,7 @@ def test_reference_matches_quadlib_reference():
 
 # ---------------------------------------------------------------- accuracy
 
-SIZES = [100, 1000, 10_000, 100_000]
+SIZES = [100, 1000, 10_000, pytest.param(100_000, marks=pytest.mark.slow)]  # 10^5: ~3 s each
 ALPHAS = [0.0, 0.5, -0.5, 2.0, 5.0]
 
 

@@ -29,7 +29,7 @@ BITS = 192
 ONE = 1 << BITS
 JACOBI_PARAMS = [(0.5, -0.5), (-0.7, 0.3), (2.0, 5.0), (5.0, -0.5), (-0.99, 4.5)]
 FAMILIES = [("legendre", 0.0, 0.0)] + [(f"jacobi({a:g},{b:g})", a, b) for a, b in JACOBI_PARAMS]
-SIZES = [10 ** 2, 10 ** 3, 10 ** 4, 10 ** 5]
+SIZES = [10 ** 2, 10 ** 3, 10 ** 4, pytest.param(10 ** 5, marks=pytest.mark.slow)]  # 10^5: 3-8 s each
 
 
 # ---------------------------------------------------------------- the reference
@@ -172,6 +172,7 @@ def test_spot_check_at_a_million(family):
     assert_accurate(family, n, x, w, a, b, [0, 1, 7, n // 3, n // 2, n - 8, n - 2, n - 1])
 
 
+@pytest.mark.slow  # ~1.7 s a family
 @pytest.mark.parametrize("family", ["legendre", "jacobi(-0.7,0.3)", "jacobi(2,5)", "jacobi(-0.99,4.5)"])
 def test_same_accuracy_both_sides_of_the_crossover(family):
     # every node below (recurrence) and at the crossover (asymptotics), against quadlib.reference
@@ -186,6 +187,7 @@ def test_same_accuracy_both_sides_of_the_crossover(family):
         assert node.max() <= 1.0 and weight.max() <= 2.0 and np.median(weight) <= 0.5, (family, n)
 
 
+@pytest.mark.slow  # 8-16 s (mpmath references)
 @pytest.mark.parametrize("n", [JACOBI_CROSSOVER + 1, 160])
 def test_radau_and_lobatto_above_the_crossover(n):
     cases = [(quadlib.gauss_radau(n, a, b, end), reference.gauss_radau(n, a, b, end, dps=34))

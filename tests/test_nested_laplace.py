@@ -103,6 +103,7 @@ def test_log_posterior_of_theta_matches_the_reference_curve():
         assert np.max(np.abs(ours - ref)) < tolerance, order
 
 
+@pytest.mark.slow  # ~4 s
 def test_two_hyperparameters():
     # a Poisson model with two precisions (two groups of random effects): runs, and agrees with the
     # one-hyperparameter fit when both groups share a prior and the data are exchangeable

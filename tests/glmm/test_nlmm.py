@@ -198,7 +198,7 @@ def quadrature_at_agq_fit(name):
     return _quadrature_llf(name, fit.extra["x"])
 
 
-@pytest.mark.parametrize("name", ["orange", "theoph"])
+@pytest.mark.parametrize("name", ["orange", pytest.param("theoph", marks=pytest.mark.slow)])  # theoph: ~9 s
 def test_agq_against_numerical_integration(name):
     """AGQ's log-likelihood at fixed parameters is the integral computed group by group by scipy; more nodes
     converge to it."""
