@@ -4,6 +4,13 @@ The fixed part and each random term's expression are evaluated by ``formulae``; 
 ``cbind`` are parsed in :mod:`._formula`. Rows with missing values in the used columns are dropped (with
 a warning that says how many), aliased fixed-effect columns are dropped (with a warning, as lme4 does),
 and rows are sorted by the first grouping factor so each of its levels is a contiguous block.
+
+Factors follow R's ``model.frame``: a pandas Categorical's categories are its levels, in their order (the
+first is the reference level of treatment contrasts, and grouping-factor levels come in that order);
+unused categories are dropped; string columns have their sorted values as levels. A factor with a single
+level in a model matrix is an error (R: "contrasts can be applied only to factors with 2 or more levels"),
+and so are a column mixing numbers and strings, a non-finite value in a model matrix, an infinite or
+non-positive weight and an infinite offset (a NaN is a missing value: its row is dropped).
 """
 from dataclasses import dataclass
 import re
@@ -164,6 +171,38 @@ def group_labels(frame, group):
     return joined[inverse.ravel()]
 
 
+def _column_keys(series):
+    """A sort key per row for the levels of `series`: a Categorical's category position, else the label's
+    key (numbers in numeric order, as R sorts an integer factor, then strings)."""
+    import pandas as pd
+
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        return [[(0, float(code), "")] for code in series.cat.codes.to_numpy()]
+    code, unique = pd.factorize(series)
+    keys = [_level_key(name) for name in np.asarray(unique.astype(str), dtype=object)]
+    return [keys[c] for c in code]
+
+
+def grouping_factor(frame, group):
+    """The levels of the grouping factor `group` ("a" or "a:b") in R's order and each row's level number.
+
+    Labels are those of :func:`group_labels`. Levels are ordered by the categories of a Categorical column
+    (R's factor levels), numerically for numbers, else as strings; for ``a:b``, by ``a`` and then ``b``
+    (R's ``a:b``, first factor slowest). Only the levels present are kept.
+    """
+    import pandas as pd
+
+    labels = group_labels(frame, group)
+    index, unique = pd.factorize(labels)
+    first = np.empty(unique.size, dtype=np.intp)
+    first[index[::-1]] = np.arange(index.size)[::-1]   # the first row of each level
+    columns = [_column_keys(frame[column]) for column in group.split(":")]
+    order = sorted(range(unique.size), key=lambda k: [keys[first[k]] for keys in columns])
+    rank = np.empty(unique.size, dtype=np.intp)
+    rank[order] = np.arange(unique.size)
+    return np.asarray(unique, dtype=object)[order], rank[index]
+
+
 def _factor(labels):
     """Levels (numbers in numeric order, as R sorts an integer factor) and each row's level number."""
     import pandas as pd
@@ -211,6 +250,8 @@ def drop_missing(data, used, extras=(), stacklevel=4):
 
 
 def _column_or_array(value, frame_len, data, name):
+    """`weights` or `offset` as a float array, one value per row of `data`: NaN marks a missing value (the
+    row is dropped later); +-inf is refused, and so is a weight <= 0."""
     if value is None:
         return None
     if isinstance(value, str):
@@ -220,10 +261,131 @@ def _column_or_array(value, frame_len, data, name):
     try:
         array = np.asarray(value, dtype=float)
     except (TypeError, ValueError):
-        raise TypeError(f"`{name}` must be numeric (an array or a column name)") from None
+        raise TypeError(f"`{name}` must be numeric (an array or a column name){_non_numbers(value)}") from None
     if array.shape != (frame_len,):
         raise ValueError(f"`{name}` must have one value per row of `data` ({frame_len}), got shape {array.shape}")
+    infinite = np.isinf(array)
+    if infinite.any():
+        i = int(np.flatnonzero(infinite)[0])
+        raise ValueError(f"`{name}` must be finite (NaN marks a missing value): row {i} has {array[i]}")
+    if name == "weights" and np.any(array <= 0):  # NaN compares False: a missing weight is dropped later
+        i = int(np.flatnonzero(array <= 0)[0])
+        raise ValueError(f"`weights` must be positive: row {i} has {array[i]} (drop the rows a weight of zero "
+                         "would remove from `data` instead)")
     return array
+
+
+def _non_numbers(values, limit=3):
+    """' (e.g. 'abc' at row 2, ...)': the first entries of `values` that are not real numbers."""
+    import numbers
+
+    try:
+        items = list(values.items()) if hasattr(values, "items") else list(enumerate(values))
+    except TypeError:
+        return ""
+    bad = [(i, x) for i, x in items
+           if not (isinstance(x, (numbers.Real, np.bool_)) or x is None)][:limit]
+    if not bad:
+        return ""
+    return " (non-numbers: " + ", ".join(f"{x!r} at row {i!r}" for i, x in bad) + ")"
+
+
+_NUMBER_KINDS = ("integer", "floating", "mixed-integer-float", "decimal")
+
+
+def model_frame(frame, columns, groups=(), row_labels=None):
+    """The `columns` of `frame` as R's ``model.frame`` gives them to a model matrix (a new frame).
+
+    A Categorical keeps its categories, in their order, as the levels (formulae would sort an unordered
+    one): it becomes an ordered Categorical without its unused categories. Numbers stored as objects or
+    in a nullable dtype become floats, booleans stored as objects bools, except in the columns `groups`
+    (grouping factors only need their labels). `row_labels` name the rows in messages (default: the
+    positions in `frame`).
+
+    Raises
+    ------
+    TypeError
+        Naming the column, for one mixing numbers and strings (listing the first strings and their rows),
+        and for other values a formula cannot use (dates, complex numbers, lists...).
+    """
+    import pandas as pd
+
+    out = frame.copy(deep=False)
+    for name in columns:
+        column = frame[name]
+        dtype = column.dtype
+        if isinstance(dtype, pd.CategoricalDtype):
+            column = column.cat.remove_unused_categories()
+            out[name] = column if dtype.ordered else column.cat.as_ordered()
+        elif name in groups:
+            continue
+        elif pd.api.types.is_bool_dtype(dtype):
+            out[name] = column.astype(bool)
+        elif pd.api.types.is_complex_dtype(dtype):
+            raise TypeError(f"`data`: column {name!r} is complex; a formula takes real numbers, strings, "
+                            "booleans or a Categorical")
+        elif pd.api.types.is_numeric_dtype(dtype):
+            if not isinstance(dtype, np.dtype):  # a nullable Int64/Float64: its missing rows are gone
+                out[name] = column.astype(float)
+        elif pd.api.types.is_string_dtype(dtype) or dtype == object:
+            kind = pd.api.types.infer_dtype(column, skipna=True)
+            if kind in _NUMBER_KINDS:
+                out[name] = column.astype(float)
+            elif kind == "boolean":
+                out[name] = column.astype(bool)
+            elif kind != "string":
+                labels = range(len(frame)) if row_labels is None else row_labels
+                strings = [(i, x) for i, x in zip(labels, column) if isinstance(x, str)][:3]
+                if strings and kind in ("mixed-integer", "mixed", "mixed-integer-float"):
+                    listed = ", ".join(f"{x!r} (row {i!r})" for i, x in strings)
+                    raise TypeError(f"`data`: column {name!r} mixes numbers and strings, e.g. {listed}: make it "
+                                    f"numeric (pd.to_numeric(data[{name!r}], errors='coerce') turns the strings "
+                                    "into missing values) or all strings for a factor")
+                raise TypeError(f"`data`: column {name!r} holds values of kind {kind!r}; a formula takes real "
+                                "numbers, strings, booleans or a Categorical")
+        else:
+            raise TypeError(f"`data`: column {name!r} has dtype {dtype}; a formula takes real numbers, strings, "
+                            "booleans or a Categorical")
+    return out
+
+
+def _outside_identity_calls(text):
+    """`text` without its I(...) calls and string literals (what remains names model-matrix factors)."""
+    text = re.sub(r"\"[^\"]*\"|'[^']*'", " ", text)
+    out, i = [], 0
+    for match in re.finditer(r"(?<![\w.])I\s*\(", text):
+        if match.start() < i:
+            continue
+        out.append(text[i:match.start()])
+        depth, j = 0, match.end() - 1
+        while j < len(text):
+            depth += text[j] == "("
+            depth -= text[j] == ")"
+            if depth == 0:
+                break
+            j += 1
+        i = j + 1
+    out.append(text[i:])
+    return " ".join(out)
+
+
+def check_factor_levels(rhs, frame, what):
+    """Raise ValueError if a factor (strings, booleans or a Categorical) that `rhs` uses as a model-matrix
+    term has fewer than two levels in `frame`: R's "contrasts can be applied only to factors with 2 or
+    more levels"; formulae would drop it silently."""
+    import pandas as pd
+
+    for name in sorted(set(_IDENTIFIER.findall(_outside_identity_calls(rhs)))):
+        if name not in frame.columns:
+            continue
+        column = frame[name]
+        if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype):
+            continue
+        levels = pd.unique(column.dropna())
+        if len(levels) < 2:
+            shown = f"the single level {levels[0]!r}" if len(levels) else "no level"
+            raise ValueError(f"`formula`: the factor {name!r} in {what} has {shown} in the rows used: contrasts "
+                             "can be applied only to factors with 2 or more levels (remove it from the formula)")
 
 
 def build_design(formula, data, *, weights=None, offset=None):
@@ -269,13 +431,20 @@ def build_design(formula, data, *, weights=None, offset=None):
             if name not in data.columns:
                 raise ValueError(f"`formula`: grouping factor {name!r} in {term} is not a column of `data`")
     rows, frame = drop_missing(data, used, (weights, offset_arg))
+    frame = model_frame(frame, used, {name for term in parsed.random for name in term.group.split(":")},
+                        data.index[rows])
+    check_factor_levels(parsed.fixed, frame, "the fixed effects")
 
     # random terms first: their grouping gives the row order
     terms = []
     for spec in parsed.random:
-        labels = group_labels(frame, spec.group)
-        levels, index = _factor(labels)
+        levels, index = grouping_factor(frame, spec.group)
+        check_factor_levels(spec.expr, frame, f"the random term {spec}")
         Z, columns, _, model, keep, _ = _model_matrix(spec.expr, frame, f"the random term {spec}")
+        if not np.all(np.isfinite(Z)):
+            bad = int(np.sum(~np.all(np.isfinite(Z), axis=1)))
+            raise ValueError(f"the columns of the random term {spec} are not finite in {bad} row(s) after dropping "
+                             "missing values (e.g. inf in the data or log of zero)")
         if Z.shape[1] == 0:
             raise ValueError(f"`formula`: the random term {spec} has no columns")
         if levels.size < 2:

@@ -11,30 +11,53 @@ grouping factors, quadlib.sparse_laplace: this layer has no quadrature code of i
 hands the model to :func:`quadlib.glmm._pql.pql` (penalized quasi-likelihood: iterated working linear
 mixed models, no integrals).
 """
+from dataclasses import replace
 import warnings
+
+import numpy as np
 
 from .. import _validation as v
 from .._integrators import AdaptiveGaussHermite, Laplace, QMCIntegrator
 from ._design import build_design
+from ._formula import parse_formula
+from ._lmm import check_identifiable
 from ._objective import make_objective
-from ._optimize import blas_controller, optimize
+from ._optimize import ConvergenceWarning, blas_controller, optimize, warn_singular
 from ._pql import pql
 from ._result import GLMMResult
 
 __all__ = ["fit"]
 
-_PRODUCT_LIMIT = 100_000  # points per level for a product Gauss–Hermite rule
+_PRODUCT_LIMIT = 100_000     # points per level for a product Gauss–Hermite rule
+_POINT_LIMIT = 2 ** 24       # rows x points per level: the size of the largest arrays of one evaluation
+_MAX_ITER_LIMIT = 10 ** 6
+_FITTED_EPS = 10 * np.finfo(float).eps   # R's glm.fit: a fitted probability within this of 0 or 1
 
 
-def _integrator_for(method, nagq, q):
+def _fit_iv(method, nagq, max_iter, verbose, progress, optimizer):
+    if isinstance(method, str):
+        v.choice(method, ("laplace", "agq", "qmc", "pql"), "method")
+    if nagq is not None:
+        nagq = v.positive_int(nagq, "nagq")
+    max_iter = v.positive_int(max_iter, "max_iter", maximum=_MAX_ITER_LIMIT)
+    for name, value in (("verbose", verbose), ("progress", progress)):
+        if not isinstance(value, (bool, np.bool_)):
+            raise TypeError(f"`{name}` must be True or False, got {value!r}")
+    if optimizer is not None and not isinstance(optimizer, str):
+        raise TypeError(f"`optimizer` must be a scipy.optimize.minimize method name or None, got {optimizer!r}")
+    return nagq, max_iter, bool(verbose), bool(progress)
+
+
+def _integrator_for(method, nagq, q, nobs):
     """The core integrator for `method` and a description for the summary."""
     if not isinstance(method, str):
         # the core integrators and any other object following the protocol (docs/integrators.rst)
         if callable(getattr(method, "log_integrals", None)):
+            if nagq is not None:
+                raise ValueError("`nagq` applies to method='agq' or 'qmc', not to an integrator object")
             return method, getattr(method, "name", None) or repr(method)
         raise TypeError("`method` must be 'laplace', 'agq', 'qmc', 'pql' or an integrator object (one with a "
                         f"`log_integrals` method), got {type(method).__name__}")
-    v.choice(method, ("laplace", "agq", "qmc"), "method")
     if method == "laplace":
         if nagq not in (None, 1):
             raise ValueError("`nagq` applies to method='agq' or 'qmc'; use method='agq' for nagq > 1")
@@ -44,9 +67,42 @@ def _integrator_for(method, nagq, q):
         if n ** q > _PRODUCT_LIMIT:
             raise ValueError(f"`nagq`={n} with {q} random effects per level is a {n}^{q}-point product rule; "
                              "use fewer nodes or a SparseGridGaussHermite(level) integrator as `method`")
-        return AdaptiveGaussHermite(n), f"Adaptive Gauss-Hermite Quadrature, nAGQ = {n}"
-    n = 1024 if nagq is None else v.positive_int(nagq, "nagq")
-    return QMCIntegrator(n, seed=0), f"randomized QMC importance sampling, {n} points"
+        points, integrator = n ** q, AdaptiveGaussHermite(n)
+        name = f"Adaptive Gauss-Hermite Quadrature, nAGQ = {n}"
+    else:
+        n = 1024 if nagq is None else nagq
+        points, integrator = n, None
+        name = f"randomized QMC importance sampling, {n} points"
+    if nobs * points > _POINT_LIMIT:
+        raise ValueError(f"`nagq`={n} gives {points} points per level for {nobs} rows: arrays of {nobs * points} "
+                         f"values per evaluation exceed the limit of {_POINT_LIMIT}; use fewer points")
+    return integrator or QMCIntegrator(n, seed=0), name
+
+
+def _separation_message(objective, names):
+    counts = objective.family.name in ("poisson", "negative_binomial")
+    what = "zero counts" if counts else "0s and 1s (the rows with no successes and those with no failures)"
+    return (f"complete or quasi-complete separation: the fixed effects {', '.join(names)} separate the {what}, so "
+            "their maximum likelihood estimates are infinite; the estimates are where the optimizer stopped, "
+            "their standard errors meaningless (converged=False). Drop or merge the separating terms, or use a "
+            "penalized (bias-reduced) fit")
+
+
+def _fitted_at_bounds(objective, x):
+    """R's glm.fit warnings: fitted probabilities within 10 eps of 0 or 1, fitted rates below 10 eps."""
+    fam = objective.family
+    if fam.name not in ("binomial", "bernoulli", "poisson", "negative_binomial"):
+        return None
+    try:
+        mu = fam.inverse_link(objective.linear_predictor(x))
+    except (ArithmeticError, ValueError, np.linalg.LinAlgError):  # no modes there: nothing to say
+        return None
+    if fam.name in ("binomial", "bernoulli"):
+        if np.any(mu < _FITTED_EPS) or np.any(mu > 1 - _FITTED_EPS):
+            return "fitted probabilities numerically 0 or 1 occurred"
+    elif np.any(mu < _FITTED_EPS):
+        return "fitted rates numerically 0 occurred"
+    return None
 
 
 def fit(formula, data, *, family="binomial", link=None, method="laplace", nagq=None, weights=None, offset=None,
@@ -77,6 +133,8 @@ def fit(formula, data, *, family="binomial", link=None, method="laplace", nagq=N
         ``"pql"``: penalized quasi-likelihood, MASS::glmmPQL's iterated working LMMs (no likelihood: see
         :func:`quadlib.glmm._pql.pql`; biased for binary data with few observations per group).
     nagq : int, optional
+        Nodes per dimension (agq, at most 200, and a product rule of at most 100000 points) or points
+        (qmc); rows x points per level may not exceed 2**24 (the size of one evaluation's arrays).
     weights, offset : array_like or str, optional
         Prior weights (binomial: the trials of a proportion response) and an offset (arrays or columns).
     start : array_like, optional
@@ -84,7 +142,7 @@ def fit(formula, data, *, family="binomial", link=None, method="laplace", nagq=N
     optimizer : str, optional
         A scipy.optimize.minimize method (default "L-BFGS-B").
     max_iter : int
-        Bound on the optimizer's iterations (method="pql": on the working LMMs).
+        Bound on the optimizer's iterations (method="pql": on the working LMMs); at most 10**6.
     verbose, progress : bool
         Print every iteration / a line every two seconds (method="pql": `verbose` only).
     dispersion : {"estimate", "fixed"}, optional
@@ -95,7 +153,32 @@ def fit(formula, data, *, family="binomial", link=None, method="laplace", nagq=N
     -------
     GLMMResult or PQLResult
         ``llf`` is the full log-likelihood (binomial coefficients included) for every method and nagq;
-        method="pql" returns a PQLResult (the same names; ``llf`` is NaN).
+        method="pql" returns a PQLResult (the same names; ``llf`` is NaN). For separated data (below)
+        ``converged`` is False and ``result.outcome.separation`` names the fixed effects whose estimates
+        are infinite (an empty tuple otherwise).
+
+    Raises
+    ------
+    ValueError
+        Besides bad arguments (each named): a response from which nothing can be estimated (binomial
+        with no successes or no failures at all, counts all 0, a gaussian or Gamma response the fixed
+        effects fit exactly; lme4 fits these and returns estimates near infinity with warnings), fewer
+        observations than parameters, and, for the gaussian family, lmer's checks (more observations
+        than the random effects of each term, as :func:`quadlib.glmm.lmm`).
+    TypeError
+        For an argument of the wrong type, or a data column mixing numbers and strings.
+
+    Warns
+    -----
+    ConvergenceWarning
+        The optimizer did not converge; or the data are separated (complete or quasi-complete separation
+        by the fixed effects, found by a linear program before the fit): the maximum likelihood estimate
+        does not exist, lme4 and R's glm warn "fitted probabilities numerically 0 or 1 occurred", and
+        the result has ``converged=False``.
+    UserWarning
+        "boundary (singular) fit" (lme4's ``isSingular``), as :func:`quadlib.glmm.lmm` and
+        :func:`quadlib.glmm.pql` warn; "fitted probabilities numerically 0 or 1 occurred" (R's glm.fit
+        rule, fitted values within 10 eps of 0 or 1) without separation.
 
     Examples
     --------
@@ -109,8 +192,7 @@ def fit(formula, data, *, family="binomial", link=None, method="laplace", nagq=N
     ...     method="pql").params.round(4).tolist()   # MASS::glmmPQL
     [-1.3274, -1.0161, -1.15, -1.6052]
     """
-    if isinstance(method, str):
-        v.choice(method, ("laplace", "agq", "qmc", "pql"), "method")
+    nagq, max_iter, verbose, progress = _fit_iv(method, nagq, max_iter, verbose, progress, optimizer)
     if isinstance(method, str) and method == "pql":
         for name, value in (("nagq", nagq), ("optimizer", optimizer)):
             if value is not None:
@@ -124,15 +206,32 @@ def fit(formula, data, *, family="binomial", link=None, method="laplace", nagq=N
         raise ValueError("`dispersion` applies to method='pql' only")
     design = build_design(formula, data, weights=weights, offset=offset)
     q = max(sum(t.q for t in design.terms if t.group == g) for g in {t.group for t in design.terms})
-    integrator, method_name = _integrator_for(method, nagq, q)
+    integrator, method_name = _integrator_for(method, nagq, q, design.nobs)
     objective = make_objective(design, family, integrator, link=link)
+    if objective.family.name == "gaussian":  # lme4's glmer hands these to lmer, with lmer's checks
+        check_identifiable(design, parse_formula(formula).random)
+    if design.nobs < objective.n_params:
+        raise ValueError(f"the number of observations ({design.nobs}) is smaller than the number of parameters "
+                         f"({objective.n_params}: {', '.join(objective.names)}): they cannot all be estimated")
+    objective.check_response()
+    separated = objective.separation()
     # the linear algebra here is small (q x q blocks, p-vectors): BLAS threads only add wake-up latency,
     # which on a loaded machine made the cbpp fit 5x slower
     with blas_controller().limit(limits=1, user_api="blas"):
         outcome = optimize(objective, start, optimizer=optimizer, max_iter=max_iter, verbose=verbose,
                            progress=progress)
+        at_bounds = _fitted_at_bounds(objective, outcome.x)
+        if separated:
+            message = _separation_message(objective, separated)
+            if at_bounds:
+                message = f"{at_bounds}: {message}"
+            outcome = replace(outcome, converged=False, message=message, separation=tuple(separated))
         result = GLMMResult(objective, outcome, method_name, formula)
+    if separated:
+        warnings.warn(outcome.message, ConvergenceWarning, stacklevel=2)
+    elif at_bounds:
+        warnings.warn(f"{at_bounds}: some fitted values are at the edge of the family's range (extreme covariate "
+                      "values or near-separation)", UserWarning, stacklevel=2)
     if result.singular:
-        warnings.warn("boundary (singular) fit: a random-effect standard deviation is at (or near) zero",
-                      UserWarning, stacklevel=2)
+        warn_singular()
     return result

@@ -34,10 +34,10 @@ import numpy as np
 from .. import _validation as v
 from ._design import _IDENTIFIER, build_design, evaluate_new_data, group_labels
 from ._formula import parse_formula
-from ._optimize import ConvergenceWarning, blas_controller
+from ._optimize import ConvergenceWarning, blas_controller, warn_singular
 from ._inference import WaldInference
 
-__all__ = ["lmm", "LMMResult", "LMMObjective"]
+__all__ = ["lmm", "LMMResult", "LMMObjective", "check_identifiable"]
 
 _DENSE_MAX = 2000        # random-effects dimension up to which A may be factored as a dense matrix
 _SPARSE_MIN = 250        # ... and up to which it always is
@@ -541,10 +541,25 @@ def _lmm_iv(formula, data, reml, weights, offset):
                 raise TypeError(f"`formula`: the response column {name!r} must be numeric, got dtype "
                                 f"{data[name].dtype}")
     design = build_design(formula, data, weights=weights, offset=offset)
+    check_identifiable(design, parsed.random)
+    return design, bool(reml)
+
+
+def check_identifiable(design, specs):
+    """lmer's checks that a linear mixed model's residual variance can be estimated (also for
+    ``fit(..., family="gaussian")``); `specs` are the formula's random terms (``parse_formula(f).random``).
+
+    Raises
+    ------
+    ValueError
+        If the observations do not outnumber the random effects of a term (lme4: "number of levels of each
+        grouping factor must be < number of observations") or the fixed effects, or the fixed effects fit
+        the response exactly (e.g. a constant response).
+    """
     if design.weights is not None and not np.all(design.weights > 0):
         raise ValueError("`weights` must be positive")
     n = design.nobs
-    for term, spec in zip(design.terms, parsed.random):
+    for term, spec in zip(design.terms, specs):
         if n <= term.q * term.n_levels:
             raise ValueError(f"the number of observations ({n}) is not larger than the number of random effects "
                              f"({term.q * term.n_levels}) of the term {spec}: its variance and the residual "
@@ -559,7 +574,6 @@ def _lmm_iv(formula, data, reml, weights, offset):
     if np.linalg.norm(y) <= 1e-12 * max(np.linalg.norm(design.response), 1e-300):
         raise ValueError("the fixed effects fit the response exactly (e.g. a constant response): there is no "
                          "variance left to estimate")
-    return design, bool(reml)
 
 
 def lmm(formula, data, *, reml=True, weights=None, offset=None):
@@ -587,7 +601,7 @@ def lmm(formula, data, *, reml=True, weights=None, offset=None):
         If theta is not converged (``converged=False``): the last polishing Newton step is above 1e-6
         (relative) and the gradient is not at rounding level.
     UserWarning
-        "singular fit" when a random term's covariance is singular (a relative standard deviation below 1e-4,
+        "boundary (singular) fit" when a random term's covariance is singular (a relative standard deviation below 1e-4,
         lme4's ``isSingular``): the fit is valid, on the boundary of the parameter space.
         "ill-conditioned fit" when a relative standard deviation (theta) exceeds 1e5: the residual variance is
         nearly 0 and the criterion has lost precision.
@@ -626,8 +640,7 @@ def lmm(formula, data, *, reml=True, weights=None, offset=None):
                       "times the residual one (the random effects fit the response almost exactly); the estimates "
                       "have lost precision", UserWarning, stacklevel=2)
     if result.singular:
-        warnings.warn("singular fit: the estimated covariance of a random term is singular (a standard deviation "
-                      "is 0 or a correlation is +-1); see `cov_re`", UserWarning, stacklevel=2)
+        warn_singular()
     return result
 
 

@@ -30,6 +30,7 @@ from .._integrators import AdaptiveGaussHermite, ClusterIntegrals, Laplace, QMCI
 __all__ = ["Objective", "make_objective"]
 
 _LOG_2PI = np.log(2 * np.pi)
+_SEPARATION_LIMIT = 20_000_000   # entries N p of X up to which the separation linear program runs
 
 
 class _Block:
@@ -197,6 +198,8 @@ class Objective:
     def _glm(self, beta):
         """A few damped Newton steps of the GLM without random effects (a start, not an estimate)."""
         d, fam = self.design, self.family
+        if beta.size == 0:  # no fixed effects (y ~ 0 + (1 | g)): nothing to start
+            return beta
         phi = fam.start_dispersion(self.y, self.n, fam.inverse_link(d.offset + d.X @ beta)) \
             if fam.has_dispersion else None
         for _ in range(25):
@@ -379,6 +382,111 @@ class Objective:
                 return None, A   # parameters outside the family's domain: -inf
         self.modes = res.mode if res.success else None
         return res, A
+
+    # ------------------------------------------------------------------------------------------ estimability
+    def check_response(self):
+        """Raise ValueError if no maximum likelihood estimate can exist, whatever the fixed effects.
+
+        binomial and bernoulli: no successes, or no failures, in any row; poisson and negative_binomial:
+        every count 0 (the likelihood increases without bound as the linear predictor goes to -inf or
+        +inf). gaussian and Gamma: the fixed effects fit the (linked) response exactly, e.g. a constant
+        response (the dispersion goes to its bound: sigma to 0, the Gamma shape to infinity).
+
+        lme4 fits such data and returns estimates near +-infinity with warnings; an error says at once
+        that there is nothing to estimate.
+
+        Raises
+        ------
+        ValueError
+            Saying what is degenerate in the response.
+        """
+        fam, y, n, d = self.family, self.y, self.n, self.design
+        why = None
+        if fam.name in ("binomial", "bernoulli"):
+            if np.all(y == 0):
+                why = "has no successes (every row is 0): the likelihood increases without bound as eta -> -inf"
+            elif np.all(y == n):
+                why = "has no failures (every row is a success): the likelihood increases without bound as eta -> inf"
+        elif fam.name in ("poisson", "negative_binomial"):
+            if np.all(y == 0):
+                why = "is 0 in every row: the likelihood increases without bound as eta -> -inf"
+        else:
+            with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+                target = fam.link_function(y) - d.offset
+            if np.all(np.isfinite(target)):
+                residual = target - d.X @ np.linalg.lstsq(d.X, target, rcond=None)[0] if d.X.shape[1] else target
+                if np.linalg.norm(residual) <= 1e-12 * max(np.linalg.norm(target), 1e-300):
+                    why = ("is fitted exactly by the fixed effects (e.g. a constant response): there is no variance "
+                           "left to estimate")
+        if why is not None:
+            raise ValueError(f"`formula`: the response {why}; the maximum likelihood estimate does not exist")
+
+    def separation(self):
+        """The fixed effects along which the log-likelihood increases without bound, [] if none.
+
+        Binomial data are separated (completely or quasi-completely) when a direction d of the fixed
+        effects has X d >= 0 on every row with no failures, X d <= 0 on every row with no successes and
+        X d = 0 on the others, with X d != 0 somewhere; counts when X d <= 0 on the zero counts and X d = 0
+        on the others. The likelihood then increases along d for any random effects, so the maximum
+        likelihood estimate does not exist. Found by the linear program of Konis (2007), maximize the
+        sum of the signed X d over the rows at the boundary, with -1 <= d <= 1 on the columns scaled to
+        unit size (scipy's HiGHS). Other families, and designs of more than 2e7 entries (N p), give [].
+
+        Returns
+        -------
+        list of str
+            The names of the fixed effects that enter the direction d.
+
+        References
+        ----------
+        K. Konis, "Linear programming algorithms for detecting separated data in binary logistic regression
+        models", DPhil thesis, University of Oxford (2007); A. Albert and J. A. Anderson, "On the existence
+        of maximum likelihood estimates in logistic regression models", Biometrika 71 (1984), 1-10.
+        """
+        from scipy.optimize import linprog
+
+        fam, y, n, X = self.family, self.y, self.n, self.design.X
+        N, p = X.shape
+        if p == 0 or N * p > _SEPARATION_LIMIT or fam.name not in ("binomial", "bernoulli", "poisson",
+                                                                     "negative_binomial"):
+            return []
+        sign = np.zeros(N)
+        sign[y == 0] = -1.0
+        if fam.name in ("binomial", "bernoulli"):
+            sign[y == n] = 1.0
+        scale = np.max(np.abs(X), axis=0)
+        Xs = X / np.where(scale > 0, scale, 1.0)
+        edge, inner = sign != 0, sign == 0
+        if not edge.any():
+            return []
+        signed = sign[edge, None] * Xs[edge]
+        equal = {"A_eq": Xs[inner], "b_eq": np.zeros(inner.sum())} if inner.any() else {}
+        total = signed.sum(axis=0)
+        res = linprog(-total, A_ub=-signed, b_ub=np.zeros(signed.shape[0]), bounds=(-1.0, 1.0), method="highs",
+                      **equal)
+        if res.status != 0 or not -res.fun > 1e-6:
+            return []
+        # the sparsest such direction names the separating terms (any vertex would do for the existence
+        # question): least |d|_1, d = d+ - d-, keeping half the signed sum
+        split = linprog(np.ones(2 * p), A_ub=np.vstack([np.hstack([-signed, signed]), np.r_[-total, total]]),
+                        b_ub=np.r_[np.zeros(signed.shape[0]), 0.5 * res.fun], bounds=(0.0, 1.0), method="highs",
+                        **({"A_eq": np.hstack([Xs[inner], -Xs[inner]]), "b_eq": equal["b_eq"]} if equal else {}))
+        d = split.x[:p] - split.x[p:] if split.status == 0 else res.x
+        eta = Xs @ d
+        # the LP's tolerances are absolute: check the direction itself
+        if np.min(sign[edge] * eta[edge]) < -1e-7 or np.max(np.abs(eta[inner]), initial=0.0) > 1e-7:
+            return []
+        return [name for name, dk in zip(self.design.fixed_names, d) if abs(dk) > 1e-7]
+
+    def linear_predictor(self, params):
+        """The linear predictor at the conditional modes of the random effects (R's ``predict(fit)``)."""
+        beta = self.split(params)[0]
+        eta = self.design.offset + self.design.X @ beta
+        modes = self.conditional_modes(params)
+        for block in self.blocks:
+            b = modes[block.group][0]
+            eta = eta + np.einsum("nq,nq->n", block.Z, b[block.index])
+        return eta
 
     # ------------------------------------------------------------------------------------------- public
     def log_likelihood(self, params):

@@ -12,7 +12,16 @@ import warnings
 import numpy as np
 from scipy import optimize as scipy_optimize
 
-__all__ = ["ConvergenceWarning", "OptimizeOutcome", "optimize"]
+from .. import _validation as v
+
+__all__ = ["ConvergenceWarning", "OptimizeOutcome", "optimize", "warn_singular"]
+
+_MAX_ITER_LIMIT = 10 ** 6   # the largest `max_iter` accepted (an L-BFGS-B iteration costs a few evaluations)
+
+# lme4's "boundary (singular) fit", in the words of every fitting function of quadlib.glmm
+SINGULAR_FIT_MESSAGE = ("boundary (singular) fit: the estimated covariance of a random term is singular (a standard "
+                        "deviation at 0 or a correlation at +-1; see `cov_re`); a singular fit is valid, on the "
+                        "boundary of the parameter space")
 
 
 _CONTROLLER = []
@@ -31,7 +40,14 @@ def blas_controller():
 
 
 class ConvergenceWarning(UserWarning):
-    """The optimizer did not converge (the result has ``converged=False``)."""
+    """The optimizer did not converge, or the maximum likelihood estimate does not exist (separated data):
+    the result has ``converged=False``."""
+
+
+def warn_singular(stacklevel=3):
+    """Warn that a fit is on the boundary (lme4's ``isSingular``): one message for fit, lmm and pql.
+    The default `stacklevel` points at the caller of the function that calls this."""
+    warnings.warn(SINGULAR_FIT_MESSAGE, UserWarning, stacklevel=stacklevel)
 
 
 @dataclass(frozen=True, eq=False)
@@ -48,6 +64,7 @@ class OptimizeOutcome:
     message: str
     n_evaluations: int
     history: list = field(repr=False, default_factory=list)
+    separation: tuple = ()   # fixed effects whose estimates are infinite (separated data): see fit()
 
 
 def hessian(objective, x, free=None, relative_step=1e-4, scale=None):
@@ -71,6 +88,40 @@ def hessian(objective, x, free=None, relative_step=1e-4, scale=None):
     return 0.5 * (H + H.T)
 
 
+def _optimize_iv(objective, start, optimizer, max_iter, verbose, progress):
+    if optimizer is not None and not isinstance(optimizer, str):
+        raise TypeError(f"`optimizer` must be a scipy.optimize.minimize method name or None, got {optimizer!r}")
+    max_iter = v.positive_int(max_iter, "max_iter", maximum=_MAX_ITER_LIMIT)
+    for name, value in (("verbose", verbose), ("progress", progress)):
+        if not isinstance(value, (bool, np.bool_)):
+            raise TypeError(f"`{name}` must be True or False, got {value!r}")
+    if start is None:
+        x0 = objective.start()
+    else:
+        try:
+            x0 = np.asarray(start, dtype=float)
+        except (TypeError, ValueError):
+            raise TypeError(f"`start` must be an array of numbers ({', '.join(objective.names)})") from None
+    if x0.shape != (objective.n_params,):
+        raise ValueError(f"`start` must have {objective.n_params} values ({', '.join(objective.names)}), "
+                         f"got shape {x0.shape}")
+    if not np.all(np.isfinite(x0)):
+        raise ValueError("`start` must be finite")
+    return x0, "L-BFGS-B" if optimizer is None else optimizer, max_iter, bool(verbose), bool(progress)
+
+
+def _negative_definite(H):
+    """Whether the symmetric H is negative definite; False if it is not finite (no eigenvalues then)."""
+    if H.size == 0:
+        return True
+    if not np.all(np.isfinite(H)):
+        return False
+    try:
+        return bool(np.all(np.linalg.eigvalsh(H) < 0))
+    except np.linalg.LinAlgError:
+        return False
+
+
 def optimize(objective, start=None, *, optimizer=None, max_iter=1000, verbose=False, progress=False):
     """Stage 3: maximize ``objective`` over its parameters.
 
@@ -83,7 +134,8 @@ def optimize(objective, start=None, *, optimizer=None, max_iter=1000, verbose=Fa
         A ``scipy.optimize.minimize`` method (default ``"L-BFGS-B"``; bounded methods such as
         ``"trust-constr"``, ``"Powell"`` or ``"Nelder-Mead"`` also work).
     max_iter : int
-        Bound on the optimizer's iterations.
+        Bound on the optimizer's iterations (at most 10**6); the Newton polish adds at most 20 steps
+        and the restarts off a zero standard deviation at most three more optimizer runs.
     verbose : bool
         Print the log-likelihood at every iteration.
     progress : bool
@@ -95,12 +147,7 @@ def optimize(objective, start=None, *, optimizer=None, max_iter=1000, verbose=Fa
         ``converged`` is False, with a :class:`ConvergenceWarning`, when the gradient at the end is not
         small or the Hessian is not negative definite.
     """
-    x0 = objective.start() if start is None else np.asarray(start, dtype=float)
-    if x0.shape != (objective.n_params,):
-        raise ValueError(f"`start` must have {objective.n_params} values ({', '.join(objective.names)}), "
-                         f"got shape {x0.shape}")
-    if not np.all(np.isfinite(x0)):
-        raise ValueError("`start` must be finite")
+    x0, method, max_iter, verbose, progress = _optimize_iv(objective, start, optimizer, max_iter, verbose, progress)
     lower = np.array([-np.inf if lo is None else lo for lo, _ in objective.bounds])
     x0 = np.maximum(x0, lower)
     # the optimizer works on x / scale: parameters far below 1 in size (an inverse link's coefficients, say)
@@ -109,7 +156,6 @@ def optimize(objective, start=None, *, optimizer=None, max_iter=1000, verbose=Fa
     for block_slice, block in zip(objective.theta_slices, objective.blocks):
         diag = scale[block_slice][block.diagonal]
         scale[block_slice] = np.where(block.diagonal, scale[block_slice], np.min(diag) if diag.size else 1.0)
-    method = "L-BFGS-B" if optimizer is None else str(optimizer)
     history = []
     clock = [time.perf_counter()]
     last = [np.nan]
@@ -157,7 +203,8 @@ def optimize(objective, start=None, *, optimizer=None, max_iter=1000, verbose=Fa
                 step = np.linalg.solve(-H, grad[free])
             except np.linalg.LinAlgError:
                 break
-            if grad[free] @ step <= 0:  # H is not negative definite here: no Newton ascent direction
+            # not finite, or H is not negative definite here: no Newton ascent direction
+            if not (np.all(np.isfinite(step)) and grad[free] @ step > 0):
                 break
             for _ in range(12):  # step halving
                 trial = x.copy()
@@ -196,8 +243,8 @@ def optimize(objective, start=None, *, optimizer=None, max_iter=1000, verbose=Fa
         if not candidate[1] > value:
             break
         x, value, grad, H, free, opt = candidate
-    negative_definite = bool(np.all(np.linalg.eigvalsh(H) < 0)) if H.size else True
-    small_gradient = bool(np.max(np.abs(grad[free]), initial=0.0) < 1e-3)
+    negative_definite = _negative_definite(H)
+    small_gradient = bool(np.all(np.isfinite(grad[free])) and np.max(np.abs(grad[free]), initial=0.0) < 1e-3)
     converged = bool(np.isfinite(value) and small_gradient and negative_definite)
     if converged:
         message = "converged"
@@ -206,7 +253,8 @@ def optimize(objective, start=None, *, optimizer=None, max_iter=1000, verbose=Fa
         if not np.isfinite(value):
             reasons.append("the log-likelihood is not finite at the end")
         if not small_gradient:
-            reasons.append(f"the gradient is {np.max(np.abs(grad[free])):.2g} at the end ({opt.message})")
+            largest = np.max(np.abs(grad[free]), initial=0.0)
+            reasons.append(f"the gradient is {largest:.2g} at the end ({opt.message})")
         if not negative_definite:
             reasons.append("the Hessian is not negative definite at the end")
         message = "; ".join(reasons)

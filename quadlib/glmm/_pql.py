@@ -41,7 +41,7 @@ from .. import _validation as v
 from ._design import build_design
 from ._lmm import LMMObjective, LMMResult, _cho_inverse, _cholesky, _optimize_with_restarts
 from ._objective import make_objective
-from ._optimize import ConvergenceWarning, blas_controller
+from ._optimize import ConvergenceWarning, blas_controller, warn_singular
 from ._inference import WaldInference
 
 __all__ = ["pql", "PQLResult"]
@@ -140,6 +140,7 @@ def _pql_iv(formula, data, family, link, weights, offset, dispersion, max_iter, 
     if fam.name == "negative_binomial":
         raise ValueError("`family`: PQL needs a variance function without unknown parameters; the negative "
                          "binomial's theta is estimated (use method='laplace' or 'agq')")
+    objective.check_response()
     p = design.X.shape[1]
     if start is None:
         beta = objective.start()[:p]
@@ -273,8 +274,7 @@ def pql(formula, data, *, family="binomial", link=None, weights=None, offset=Non
     if not converged:
         warnings.warn(f"pql: not converged ({message})", ConvergenceWarning, stacklevel=2)
     if out.singular:
-        warnings.warn("boundary (singular) fit: a random-effect standard deviation is at (or near) zero",
-                      UserWarning, stacklevel=2)
+        warn_singular()
     return out
 
 
