@@ -37,7 +37,15 @@ MESSAGES = {
     6: "max_nfev reached before the tolerance was met",
     7: "the integrand returned inf or NaN",
     8: "out of memory for the subdivision",
+    9: "overflow: the integrand's values are finite, but the integral or its error estimate is not "
+       "(their weighted sum overflowed); rescale the integrand",
 }
+# Failures that, over an infinite range, mean the tail does not settle: the integral diverges, or
+# converges too slowly to be computed (QUADPACK's own divergence test is status 5).
+_TAIL_FAILURES = (1, 3, 4, 5)
+_DIVERGENT = ("the integral appears divergent (or converges too slowly): the integration over the infinite "
+              "range did not settle ({})")
+MAX_SUBDIVISIONS = 10 ** 6  # intervals kept per piece: about 60 MB for a real scalar integrand
 _LOWLEVEL_KINDS = {"double (double)": 0, "double (double, void *)": 1, "double (int, double *)": 2}
 
 
@@ -54,15 +62,16 @@ for _name in RULES:
 def _pieces(a, b, points):
     """Split [a, b] (a < b, either may be infinite) at the breakpoints into pieces of one mapping each.
 
-    Returns a list of (mapping, shift, cuts): mapping 0 has cuts in x; mappings 1-3 integrate over t in
-    (0, 1] and their cuts are in t.
+    Returns a list of (mapping, shift, cuts): mapping 0 has cuts in x; mappings 1 and 2 integrate over t
+    in (0, 1] and their cuts are in t. The real line is cut at 0 so that each half must converge on its
+    own (QUADPACK's folded f(x) + f(-x) cancels a divergent odd integrand to zero).
     """
     inner = sorted({p for p in points if a < p < b})
     if np.isfinite(a) and np.isfinite(b):
         return [(0, 0.0, [a, *inner, b])]
     finite_cuts = ([a] if np.isfinite(a) else []) + inner + ([b] if np.isfinite(b) else [])
     if not finite_cuts:
-        return [(3, 0.0, [0.0, 1.0])]
+        return [(2, 0.0, [0.0, 1.0]), (1, 0.0, [0.0, 1.0])]
     pieces = []
     if not np.isfinite(a):
         pieces.append((2, finite_cuts[0], [0.0, 1.0]))
@@ -77,18 +86,14 @@ def _limits(a, b):
     """Scalar floats when both limits are real scalars, else float arrays (a batched call)."""
     if type(a) in (float, int) and type(b) in (float, int):
         a_arr, b_arr = float(a), float(b)
-    else:
-        try:
-            a_arr = np.asarray(a, dtype=float)
-            b_arr = np.asarray(b, dtype=float)
-        except (TypeError, ValueError):
-            raise TypeError("`a` and `b` must be real numbers or arrays of them") from None
-        if a_arr.ndim == 0 and b_arr.ndim == 0:
-            a_arr, b_arr = float(a_arr), float(b_arr)
-    if np.isnan(a_arr).any() if isinstance(a_arr, np.ndarray) else a_arr != a_arr:
-        raise ValueError("`a` must not be NaN")
-    if np.isnan(b_arr).any() if isinstance(b_arr, np.ndarray) else b_arr != b_arr:
-        raise ValueError("`b` must not be NaN")
+        if a_arr != a_arr:
+            raise ValueError("`a` must not be NaN")
+        if b_arr != b_arr:
+            raise ValueError("`b` must not be NaN")
+        return a_arr, b_arr
+    a_arr, b_arr = v.real_array(a, "a"), v.real_array(b, "b")
+    if a_arr.ndim == 0 and b_arr.ndim == 0:
+        return float(a_arr), float(b_arr)
     return a_arr, b_arr
 
 
@@ -105,10 +110,8 @@ def _quad_iv(f, a, b, args, atol, rtol, points, rule, vectorized, max_nfev, max_
         raise ValueError("`atol` and `rtol` cannot both be zero")
     if rule is not None:
         v.choice(rule, tuple(RULES), "rule")
-    if not (type(max_nfev) is int and max_nfev > 0):
-        max_nfev = v.positive_int(max_nfev, "max_nfev")
-    if not (type(max_subdivisions) is int and max_subdivisions > 0):
-        max_subdivisions = v.positive_int(max_subdivisions, "max_subdivisions")
+    max_nfev = v.max_nfev(max_nfev)
+    max_subdivisions = v.positive_int(max_subdivisions, "max_subdivisions", maximum=MAX_SUBDIVISIONS)
     a, b = _limits(a, b)
     if points is not None:
         points = np.atleast_1d(np.asarray(points, dtype=float))
@@ -172,15 +175,22 @@ class _Integrand:
 
     def values(self, x, counts=None, batch_args=None):
         args = self.args if batch_args is None else tuple(np.repeat(arg, counts) for arg in batch_args)
+        n = x.shape[0]
         if self.vectorized:
             y = np.asarray(_call(self.f, x, args))
-            if y.ndim == 0 or y.shape[0] != x.shape[0]:
-                raise ValueError(f"`f` must return an array whose first axis has the length of its "
-                                 f"input ({x.shape[0]}) when vectorized=True, got shape {y.shape}")
-            y = y.reshape(x.shape[0], -1)
+            if y.ndim not in (1, 2) or y.shape[0] != n:
+                raise ValueError(f"`f` must return an array of shape ({n},) or ({n}, m) for {n} abscissae "
+                                 f"when vectorized=True, got shape {y.shape}")
         else:
-            y = np.array([np.asarray(_call(self.f, float(t), args)).ravel() for t in x])
-        return self._real(y)
+            rows = [np.asarray(_call(self.f, float(t), args)) for t in x]
+            for row in rows:
+                if row.ndim > 1 or row.size != rows[0].size:
+                    raise ValueError(f"`f` must return a number or an array of one shape (m,) at every point, "
+                                     f"got shapes {rows[0].shape} and {row.shape}")
+            y = np.array([row.ravel() for row in rows]) if rows else np.zeros((0, self.m or 1))
+        if y.dtype.kind not in "biufc":
+            raise ValueError(f"`f` must return real or complex numbers, got dtype {y.dtype}")
+        return self._real(y.reshape(n, -1))
 
     def _real(self, y):
         if self.m is None:
@@ -309,10 +319,16 @@ def quad(f, a, b, *, args=(), atol=0.0, rtol=1e-10, points=None, rule=None, vect
     return warn_unsuccessful(result)
 
 
-def _message(status, value, error):
-    if status == 2 and abs(value) <= error:
+def _message(status, value, error, infinite=False):
+    if status == 2 and np.all(np.abs(value) <= error):
         return MESSAGES[2] + "; the integral is zero to within rounding, so only `atol` can be met"
+    if infinite and status in _TAIL_FAILURES:
+        return _DIVERGENT.format(MESSAGES[status])
     return MESSAGES[status]
+
+
+def _infinite(a, b):
+    return not (np.isfinite(a) and np.isfinite(b))
 
 
 def _scalar_result(out, f, lowlevel, a, b, args, atol, rtol, vectorized, max_nfev, max_subdivisions, rule=None):
@@ -320,8 +336,8 @@ def _scalar_result(out, f, lowlevel, a, b, args, atol, rtol, vectorized, max_nfe
     value, error, nfev, nsub, status, spacing = out
     if status == 0 and spacing == 0:
         return IntegrationResult._fast(value, error, nfev, 0, True, "converged", {"n_subdivisions": nsub})
-    result = IntegrationResult._fast(value, error, nfev, status, status == 0, _message(status, value, error),
-                                     {"n_subdivisions": nsub})
+    result = IntegrationResult._fast(value, error, nfev, status, status == 0,
+                                     _message(status, value, error, _infinite(a, b)), {"n_subdivisions": nsub})
     if spacing > 0:
         result = _second_look(result, spacing, f, lowlevel, a, b, args, atol, rtol, (), rule, vectorized, max_nfev,
                               max_subdivisions)
@@ -377,11 +393,14 @@ def _quad_pass(f, lowlevel, a, b, args, atol, rtol, points, rule, vectorized, ma
             raise
         if out is not None:
             value, error, nfev, nsub, status, spacing = out
-            return IntegrationResult._fast(value, error, nfev, status, status == 0, _message(status, value, error),
+            return IntegrationResult._fast(value, error, nfev, status, status == 0,
+                                           _message(status, value, error, _infinite(a, b)),
                                            {"n_subdivisions": nsub}), spacing
     lo, hi, sign = _orient(a, b)
     pieces = _pieces(lo, hi, points)
     infinite = any(mp for mp, _, _ in pieces)
+    if not points and lo == -np.inf and hi == np.inf:
+        max_nfev //= 2  # the two halves of the real line share the budget, as in the compiled path
     layout = _layout([pieces])
     batch = _make_batch(layout, 1, atol, rtol, max_subdivisions, max_nfev, rule, infinite)
     if lowlevel is not None:
@@ -420,35 +439,45 @@ def _quad_batch(f, lowlevel, a, b, args, atol, rtol, rule, vectorized, max_nfev,
             one_args = tuple(arg[i] for arg in args)
             results.append(_quad_one(f, lowlevel, float(a[i]), float(b[i]), one_args, atol, rtol, (), rule,
                                      vectorized, max_nfev, max_subdivisions))
-        return _stack(results, shape)
+        return _stack(results, shape, ~(np.isfinite(a) & np.isfinite(b)))
     lo, hi = np.minimum(a, b), np.maximum(a, b)
     sign = np.where(a <= b, 1.0, -1.0)
     empty = lo == hi
-    # one piece per integral: x-cuts [lo, hi] on finite ranges, t-cuts [0, 1] on infinite ones
+    # one piece per integral (x-cuts [lo, hi] on finite ranges, t-cuts [0, 1] on infinite ones), but two
+    # for the real line, cut at 0: each half must converge (see _pieces)
     mapping = np.select([np.isfinite(lo) & np.isfinite(hi), np.isfinite(lo), np.isfinite(hi)], [0, 1, 2], 3)
-    mapping = np.where(empty, 0, mapping).astype(np.intc)
-    shift = np.where(mapping == 1, lo, np.where(mapping == 2, hi, 0.0))
-    cuts = np.where((mapping == 0)[:, None], np.stack([lo, hi], axis=1), [0.0, 1.0])
-    cuts = np.where(empty[:, None], [0.0, 1.0], cuts)
+    mapping = np.where(empty, -1, mapping)
+    line = np.flatnonzero(mapping == 3)
+    owner = np.concatenate([np.flatnonzero((mapping >= 0) & (mapping < 3)), line, line])
+    row_mapping = np.concatenate([mapping[owner[:owner.size - 2 * line.size]], np.full(line.size, 2),
+                                  np.full(line.size, 1)]).astype(np.intc)
+    row_shift = np.where(row_mapping == 1, lo[owner], np.where(row_mapping == 2, hi[owner], 0.0))
+    row_shift[owner.size - 2 * line.size:] = 0.0
+    row_cuts = np.where((row_mapping == 0)[:, None], np.stack([lo[owner], hi[owner]], axis=1), [0.0, 1.0])
+    # the halves of the real line share their integral's budget
+    row_budget = np.where(np.arange(owner.size) >= owner.size - 2 * line.size, max_nfev // 2, max_nfev)
+    infinite = mapping > 0
     integrand = _Integrand(f, (), True)
     integral, error = np.zeros((count, 1)), np.zeros(count)
     nfev = np.zeros(count, dtype=np.int64)
     nsub = np.zeros(count, dtype=np.int64)
-    status = np.zeros(count, dtype=np.int64)
-    # finite and infinite ranges use different default rules: run the two groups separately
-    for group in (np.flatnonzero((mapping == 0) & ~empty), np.flatnonzero((mapping != 0) & ~empty)):
+    worst = np.zeros(count, dtype=np.int64)  # the worst status of an integral's pieces, as a sort key
+    # finite and infinite ranges use different default rules, and Batch takes one budget: run the groups
+    # of rows alike in both separately
+    for group in (np.flatnonzero(row_mapping == 0), np.flatnonzero((row_mapping != 0) & (row_budget == max_nfev)),
+                  np.flatnonzero(row_budget != max_nfev)):
         if not group.size:
             continue
-        layout = (np.ascontiguousarray(cuts[group]), np.full(group.size, 2, dtype=np.intc),
-                  np.ascontiguousarray(mapping[group]), np.ascontiguousarray(shift[group]))
-        group_args = [arg[group] for arg in args]
-        batch = _make_batch(layout, integrand.m or 1, atol, rtol, max_subdivisions, max_nfev, rule,
-                            bool(mapping[group[0]]))
+        layout = (np.ascontiguousarray(row_cuts[group]), np.full(group.size, 2, dtype=np.intc),
+                  np.ascontiguousarray(row_mapping[group]), np.ascontiguousarray(row_shift[group]))
+        group_args = [arg[owner[group]] for arg in args]
+        budget = int(row_budget[group[0]])
+        infinite_rule = bool(row_mapping[group[0]])
+        batch = _make_batch(layout, integrand.m or 1, atol, rtol, max_subdivisions, budget, rule, infinite_rule)
         x, counts = batch.request()
         first = integrand.values(x, counts, group_args)
         if integrand.m != 1:
-            batch = _make_batch(layout, integrand.m, atol, rtol, max_subdivisions, max_nfev, rule,
-                                bool(mapping[group[0]]))
+            batch = _make_batch(layout, integrand.m, atol, rtol, max_subdivisions, budget, rule, infinite_rule)
         batch.receive(first)
         while True:
             x, counts = batch.request()
@@ -456,22 +485,27 @@ def _quad_batch(f, lowlevel, a, b, args, atol, rtol, rule, vectorized, max_nfev,
                 break
             batch.receive(integrand.values(x, counts, group_args))
         g_integral, g_error, g_nfev, g_nsub, g_status, g_spacing = batch.results()
-        second_look = group[g_spacing > 0]
         if integral.shape[1] != integrand.m:
             integral = np.zeros((count, integrand.m))
-        integral[group], error[group] = g_integral, g_error
-        nfev[group], nsub[group], status[group] = g_nfev, g_nsub, g_status
-        for i in second_look:  # rare: redo these one by one, with their second look
+        rows = owner[group]
+        np.add.at(integral, rows, g_integral)
+        np.add.at(error, rows, g_error)
+        np.add.at(nfev, rows, g_nfev)
+        np.add.at(nsub, rows, g_nsub)
+        np.maximum.at(worst, rows, np.where(g_status != 0, g_status + 100, 0))
+        for i in rows[g_spacing > 0]:  # rare (finite ranges only): redo these one by one, with their second look
             one = _quad_one(f, None, float(lo[i]), float(hi[i]), tuple(arg[i] for arg in args), atol, rtol, (),
                             rule, True, max_nfev, max_subdivisions)
             value = np.atleast_1d(one.integral)
             integral[i] = np.stack([value.real, value.imag], axis=-1).ravel() if integrand.is_complex else value
-            error[i], nfev[i], nsub[i], status[i] = one.error, one.nfev, one.n_subdivisions, one.status
+            error[i], nfev[i], nsub[i] = one.error, one.nfev, one.n_subdivisions
+            worst[i] = one.status + 100 if one.status else 0
+    status = np.where(worst > 0, worst - 100, 0)
     values = _components(integral * sign[:, None], integrand.is_complex, integral.shape[1])
     values = values.reshape(shape + values.shape[1:])
     success = status == 0
     return IntegrationResult(values, error.reshape(shape), nfev.reshape(shape), status.reshape(shape),
-                             success.reshape(shape), _batch_message(status),
+                             success.reshape(shape), _batch_message(status, infinite),
                              extra={"n_subdivisions": nsub.reshape(shape)})
 
 
@@ -481,12 +515,16 @@ def _components(integral, is_complex, m):
     return integral[:, 0] if integral.shape[1] == 1 else integral
 
 
-def _batch_message(status):
+def _batch_message(status, infinite):
     failed = np.count_nonzero(status)
     if not failed:
         return f"all {status.size} integrals converged"
     codes = ", ".join(f"{np.count_nonzero(status == c)} x status {c} ({MESSAGES[c]})" for c in np.unique(status[status != 0]))
-    return f"{failed} of {status.size} integrals failed: {codes}"
+    message = f"{failed} of {status.size} integrals failed: {codes}"
+    divergent = np.count_nonzero(infinite & np.isin(status, _TAIL_FAILURES))
+    if divergent:
+        message += f"; {divergent} of them over infinite ranges appear divergent (or converge too slowly)"
+    return message
 
 
 def _summarize(batch, sign, is_complex, m, infinite):
@@ -494,18 +532,22 @@ def _summarize(batch, sign, is_complex, m, infinite):
     integral, error, nfev, nsub, status, spacing = batch.results()
     value = _components(integral.sum(axis=0, keepdims=True) * sign, is_complex, m)[0]
     worst = int(max(status, key=lambda s: (s != 0, s)))
-    result = IntegrationResult(value[()] if np.ndim(value) == 0 else value, float(error.sum()), int(nfev.sum()),
-                               worst, worst == 0, MESSAGES[worst], extra={"n_subdivisions": int(nsub.sum())})
+    total_error = float(error.sum())
+    if worst == 0 and not np.isfinite(total_error):  # each piece is finite, their sum is not
+        worst = 9
+    result = IntegrationResult(value[()] if np.ndim(value) == 0 else value, total_error, int(nfev.sum()),
+                               worst, worst == 0, _message(worst, value, total_error, infinite),
+                               extra={"n_subdivisions": int(nsub.sum())})
     return result, (0.0 if infinite else float(spacing.max()))
 
 
-def _stack(results, shape):
+def _stack(results, shape, infinite):
     integral = np.array([r.integral for r in results])
     status = np.array([r.status for r in results])
     return IntegrationResult(integral.reshape(shape + integral.shape[1:]),
                              np.array([r.error for r in results]).reshape(shape),
                              np.array([r.nfev for r in results]).reshape(shape), status.reshape(shape),
-                             (status == 0).reshape(shape), _batch_message(status),
+                             (status == 0).reshape(shape), _batch_message(status, infinite),
                              extra={"n_subdivisions": np.array([r.n_subdivisions for r in results]).reshape(shape)})
 
 

@@ -8,6 +8,10 @@ import operator
 
 import numpy as np
 
+#: Largest `max_nfev` any integrator accepts: a bound on the work of one call (about a day of
+#: evaluations at 100 microseconds each), far beyond any default, and within a C long everywhere.
+MAX_NFEV = 10 ** 9
+
 
 def positive_int(value, name, *, minimum=1, maximum=None):
     """Return `value` as a Python int, checking ``minimum <= value <= maximum``."""
@@ -30,6 +34,31 @@ def real_scalar(value, name, *, finite=True):
     if np.isnan(value) or (finite and not np.isfinite(value)):
         raise ValueError(f"`{name}` must be finite, got {value}")
     return value
+
+
+def real_array(value, name):
+    """Return `value` as a float64 array, rejecting strings, booleans, complex numbers and NaN.
+
+    Infinite entries are kept (limits of integration may be infinite).
+    """
+    arr = np.asarray(value)
+    if arr.dtype.kind == "O":
+        if not all(isinstance(item, numbers.Real) and not isinstance(item, (bool, np.bool_))
+                   for item in arr.ravel().tolist()):
+            raise TypeError(f"`{name}` must be a real number or an array of real numbers, got {value!r}")
+        arr = arr.astype(np.float64)
+    elif arr.dtype.kind not in "iuf":
+        raise TypeError(f"`{name}` must be a real number or an array of real numbers, got {value!r} "
+                        f"(dtype {arr.dtype})")
+    arr = arr.astype(np.float64, copy=False)
+    if np.isnan(arr).any():
+        raise ValueError(f"`{name}` must not be NaN, got {value!r}")
+    return arr
+
+
+def max_nfev(value, name="max_nfev"):
+    """Return `value` as a Python int in ``1 <= value <= MAX_NFEV``."""
+    return positive_int(value, name, maximum=MAX_NFEV)
 
 
 def greater_than(value, bound, name):

@@ -16,7 +16,8 @@ halves of the real line folded onto (0, 1] (two evaluations per node).
 Status codes (the Python layer turns them into messages): 0 converged, 1 max_subdivisions reached,
 2 roundoff prevents the tolerance, 3 extremely bad integrand behaviour (an interval shrank to rounding),
 4 the extrapolation does not converge, 5 the integral is probably divergent, 6 max_nfev reached,
-7 the integrand returned inf or NaN.
+7 the integrand returned inf or NaN, 8 out of memory, 9 overflow: the integrand was finite but a weighted
+sum, the integral or its error estimate is not (a finite result is never reported as converged otherwise).
 
 Reference: R. Piessens, E. de Doncker-Kapenga, C. W. Überhuber and D. K. Kahaner, "QUADPACK: a
 subroutine package for automatic integration", Springer (1983): routines DQAGSE, DQAGIE, DQPSRT, DQELG.
@@ -44,6 +45,7 @@ cdef enum:
     MAX_NFEV = 6
     NONFINITE = 7
     OUT_OF_MEMORY = 8
+    OVERFLOW = 9
 
 
 ctypedef struct KronrodRule:
@@ -122,15 +124,16 @@ cdef void _write_abscissae(Qags* s, double a, double b, double* out) noexcept no
             out[2 * i + 1] = -(1.0 - t) / t
 
 
-cdef bint _kronrod_sums(const KronrodRule* rule, const double* g, double half, double* result, double* error,
-                       double* resabs_out, double* resasc_out) noexcept nogil:
+cdef int _kronrod_sums(const KronrodRule* rule, const double* g, double half, double* result, double* error,
+                      double* resabs_out, double* resasc_out) noexcept nogil:
     """QUADPACK's DQK21 on values g at the rule's nodes of an interval of half-length `half`: the Kronrod
-    value, the error estimate, int|f| and int|f - mean|. False if a value is not finite."""
+    value, the error estimate, int|f| and int|f - mean|. Returns 0, NONFINITE if a value is not finite,
+    or OVERFLOW if the values are but the sums are not."""
     cdef int i
     cdef double resk = 0.0, resg = 0.0, resabs = 0.0, resasc = 0.0, mean, err
     for i in range(rule.n):
         if not isfinite(g[i]):
-            return False
+            return NONFINITE
         resk += rule.wk[i] * g[i]
         resg += rule.wg[i] * g[i]
         resabs += rule.wk[i] * fabs(g[i])
@@ -148,19 +151,26 @@ cdef bint _kronrod_sums(const KronrodRule* rule, const double* g, double half, d
     error[0] = err
     resabs_out[0] = resabs
     resasc_out[0] = resasc
-    return True
+    if not (isfinite(result[0]) and isfinite(err) and isfinite(resabs)):
+        return OVERFLOW
+    return 0
 
 
-cdef bint _panel(Qags* s, double a, double b, const double* fx, double* result, double* error,
+cdef int _panel(Qags* s, double a, double b, const double* fx, double* result, double* error,
                  double* resabs_out, double* resasc_out) noexcept nogil:
     """_kronrod_sums for every component of the raw values fx (points x m) on [a, b], undoing the change
-    of variables; the error and the integrals of |f| are the largest over the components."""
-    cdef int i, c, n = s.rule.n, m = s.m
+    of variables; the error and the integrals of |f| are the largest over the components. Returns 0,
+    NONFINITE (a raw value is inf or NaN) or OVERFLOW (finite values times the Jacobian, or their sums,
+    are not finite)."""
+    cdef int i, c, code, n = s.rule.n, m = s.m
     cdef double centre = 0.5 * (a + b), half = 0.5 * (b - a), t, jac, err, resabs, resasc
     cdef double* g = s.scratch  # n values of one component
     if m == 1 and s.mapping == 0:  # the common case: the raw values are the values
         return _kronrod_sums(s.rule, fx, half, result, error, resabs_out, resasc_out)
     error[0] = resabs_out[0] = resasc_out[0] = 0.0
+    for i in range(n * m * _points_per_node(s)):
+        if not isfinite(fx[i]):
+            return NONFINITE
     for c in range(m):
         for i in range(n):
             if s.mapping == 0:
@@ -172,12 +182,14 @@ cdef bint _panel(Qags* s, double a, double b, const double* fx, double* result, 
                     g[i] = (fx[(2 * i) * m + c] + fx[(2 * i + 1) * m + c]) * jac
                 else:
                     g[i] = fx[i * m + c] * jac
-        if not _kronrod_sums(s.rule, g, half, &result[c], &err, &resabs, &resasc):
-            return False
+        code = _kronrod_sums(s.rule, g, half, &result[c], &err, &resabs, &resasc)
+        if code != 0:
+            # the raw values were finite: only their product with the Jacobian can have overflowed
+            return OVERFLOW
         error[0] = max(error[0], err)
         resabs_out[0] = max(resabs_out[0], resabs)
         resasc_out[0] = max(resasc_out[0], resasc)
-    return True
+    return 0
 
 
 # ---------------------------------------------------------------- ordering (QUADPACK's DQPSRT, on a sorted list)
@@ -370,7 +382,7 @@ cdef void _finalize(Qags* s) noexcept nogil:
     cdef double ratio
     s.n_pending = 0
     s.n_points = 0
-    if status == NONFINITE or not s.extrapolate or s.abserr == OFLOW:
+    if status == NONFINITE or status == OVERFLOW or not s.extrapolate or s.abserr == OFLOW:
         _finish_sum(s)
         s.status = CONVERGED if status == RUNNING else status
         return
@@ -491,9 +503,11 @@ cdef void _after_bisection(Qags* s, const double* fx) noexcept nogil:
     cdef double* area1 = s.scratch + s.rule.n
     cdef double* area2 = area1 + s.m
     cdef bint large_left = False
-    if not _panel(s, a1, b1, fx, area1, &error1, &defab1, &asc1) or \
-            not _panel(s, b1, b2, fx + per * s.m, area2, &error2, &defab2, &asc2):
-        s.status = NONFINITE
+    cdef int code = _panel(s, a1, b1, fx, area1, &error1, &defab1, &asc1)
+    if code == 0:
+        code = _panel(s, b1, b2, fx + per * s.m, area2, &error2, &defab2, &asc2)
+    if code != 0:
+        s.status = code
         s.last += 1  # keep the bookkeeping consistent for the final sum
         s.alist[last] = b1
         s.blist[last] = b2
@@ -632,21 +646,23 @@ cdef void _after_bisection(Qags* s, const double* fx) noexcept nogil:
 
 cdef void qags_receive(Qags* s, const double* fx) noexcept nogil:
     """Take the values (n_points x m) for the pending request and advance to the next request."""
-    cdef int i, per = s.rule.n * _points_per_node(s), index
+    cdef int i, per = s.rule.n * _points_per_node(s), index, code
     s.nfev += s.n_points
     if s.n_pending == 0:
         return
     if s.last == 0:  # the initial pass over the breakpoint intervals
         for i in range(s.n_pending):
             index = s.pending[i]
-            if not _panel(s, s.alist[index], s.blist[index], fx + i * per * s.m, s.rlist + index * s.m,
-                          &s.elist[index], &s.defabs_list[index], &s.errmax) or False:
-                s.status = NONFINITE
+            code = _panel(s, s.alist[index], s.blist[index], fx + i * per * s.m, s.rlist + index * s.m,
+                          &s.elist[index], &s.defabs_list[index], &s.errmax)
+            if code != 0:
+                s.status = code
                 s.n_pending = 0
                 s.n_points = 0
                 for i in range(s.m):
-                    s.result[i] = 0.0
-                s.abserr = OFLOW
+                    # an overflow shows the non-finite panel value; an inf or NaN from f shows nothing
+                    s.result[i] = s.rlist[index * s.m + i] if code == OVERFLOW else 0.0
+                s.abserr = INF if code == OVERFLOW else OFLOW
                 return
             # QAGP: an estimate equal to int |f - mean| is no estimate at all (flagged, see _after_initial)
             s.level[index] = -1 if (s.elist[index] == s.errmax and s.elist[index] != 0.0) else 0
@@ -654,6 +670,22 @@ cdef void qags_receive(Qags* s, const double* fx) noexcept nogil:
         _after_initial(s)
     else:
         _after_bisection(s, fx)
+    if s.n_points == 0:
+        _check_overflow(s)
+
+
+cdef void _check_overflow(Qags* s) noexcept nogil:
+    """A finished integral whose sum or error estimate is not finite has failed, whatever its status
+    says: the panels were finite, but adding them up overflowed."""
+    cdef int c
+    if s.status == NONFINITE or s.status == OVERFLOW:
+        return
+    for c in range(s.m):
+        if not isfinite(s.result[c]):
+            s.status = OVERFLOW
+            return
+    if not isfinite(s.abserr):
+        s.status = OVERFLOW
 
 
 cdef size_t qags_arena_size(int m, int n_cuts, int per, int capacity) noexcept nogil:
@@ -1011,7 +1043,7 @@ cdef object _call_vectorized(f, tuple args, Qags* s, int m, bint may_decline):
     for j in range(n):
         xv[j] = s.xreq[j]
     y = np.asarray(f(x, *args))
-    if y.dtype.kind not in "fiu" or y.size != n * m or y.ndim == 0 or y.shape[0] != n:
+    if y.dtype.kind not in "fiu" or y.size != n * m or y.ndim == 0 or y.ndim > 2 or y.shape[0] != n:
         if may_decline:
             return None
         raise ValueError(f"`f` must return {n} real values of {m} component(s), got an array of shape "
@@ -1132,21 +1164,34 @@ def integrate_scalar(f, lowlevel, double a, double b, tuple args, double atol, d
     Chooses the change of variables and the default rule, runs, and returns
     (integral, error, nfev, n_subdivisions, status, second_look_spacing), or None when f turns out
     not to be real scalar-valued (the caller takes the general path).
+
+    The real line is integrated as its two halves, (-inf, 0] and [0, inf), each of which must converge:
+    folding them into one integrand f(x) + f(-x) (QUADPACK's QAGI) cancels an odd integrand to an exact,
+    "converged" zero even when the halves diverge, as for f(x) = x.
     """
     cdef double lo = a, hi = b, sign = 1.0, shift = 0.0, cut_a, cut_b
     cdef int mapping
     if a > b:
         lo, hi, sign = b, a, -1.0
+    if lo == -INF and hi == INF:
+        # the halves share the budget equally (as in the Python layer's batches, which run them together)
+        left = integrate_scalar(f, lowlevel, -INF, 0.0, args, atol, rtol, limit, max_nfev // 2, vectorized, rule)
+        if left is None:
+            return None
+        right = integrate_scalar(f, lowlevel, 0.0, INF, args, atol, rtol, limit, max_nfev // 2, vectorized, rule)
+        if right is None:
+            return None
+        status = max(left[4], right[4], key=lambda code: (code != 0, code))
+        return (sign * (left[0] + right[0]), left[1] + right[1], left[2] + right[2], left[3] + right[3], status,
+                0.0)
     if lo > -INF and hi < INF:
         mapping, cut_a, cut_b = 0, lo, hi
     else:
         cut_a, cut_b = 0.0, 1.0
         if lo > -INF:
             mapping, shift = 1, lo
-        elif hi < INF:
-            mapping, shift = 2, hi
         else:
-            mapping = 3
+            mapping, shift = 2, hi
     cdef KronrodRule* kronrod = _rule_pointer(rule if rule is not None else ("gk21" if mapping == 0 else "gk15"))
     if lowlevel is not None:
         function, user_data, kind = lowlevel
@@ -1187,7 +1232,8 @@ def quick_quad(f, a, b, args, atol, rtol, points, rule, vectorized, max_nfev, ma
     cdef double lo = a, hi = b, at = atol, rt = rtol
     if not (at >= 0.0 and rt >= 0.0 and (at > 0.0 or rt > 0.0)) or lo != lo or hi != hi or lo == hi:
         return None
-    if max_nfev <= 0 or max_subdivisions <= 0 or max_subdivisions > 2 ** 30:
+    # at most the Python layer's bounds (MAX_NFEV, MAX_SUBDIVISIONS): larger values go there to be rejected
+    if max_nfev <= 0 or max_nfev > 10 ** 9 or max_subdivisions <= 0 or max_subdivisions > 10 ** 6:
         return None
     for arg in args:
         if type(arg) is not float and type(arg) is not int:
