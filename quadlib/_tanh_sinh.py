@@ -2,8 +2,10 @@
 
 Each level halves the step in t and evaluates only the new points, in one call for a vectorized
 integrand. The reported error of level k is ``|I_k - I_(k-1)|`` (the error of the previous level, a bound
-on this one's once the method is converging double-exponentially) plus the size of the truncated tails and
-the rounding floor, so it is pessimistic rather than optimistic. Abscissae are formed from their distance
+on this one's) once the changes have been seen to shrink double-exponentially for four levels running,
+and twice the largest of the last three changes otherwise (an interior kink or singularity makes the
+convergence algebraic and erratic, and one change can be small by accident); plus the size of the
+truncated tails and the rounding floor. It is pessimistic rather than optimistic. Abscissae are formed from their distance
 to the nearest endpoint, so endpoint singularities are sampled down to ~1e-300 away, and a point that
 would round onto an endpoint is dropped: the endpoints are never evaluated.
 
@@ -20,6 +22,12 @@ from ._result import IntegrationResult, warn_unsuccessful
 
 __all__ = ["tanh_sinh"]
 
+MESSAGES = {
+    0: "converged",
+    2: "the integrand returned inf or NaN",
+    3: "overflow: the integrand's values are finite, but their weighted sum is not; rescale the integrand",
+}
+_ROUNDING = 50 * np.finfo(float).eps  # relative rounding floor of a weighted sum (QUADPACK's 50 eps)
 _HALF_PI = 0.5 * np.pi
 _T_MAX = {"tanh_sinh": 6.1, "exp_sinh": 5.0, "sinh_sinh": 5.0}
 _T_MIN_EXP = -6.7  # exp-sinh: exp(pi/2 sinh t) reaches ~1e-300 here
@@ -83,13 +91,16 @@ def tanh_sinh(f, a, b, *, args=(), atol=0.0, rtol=1e-10, vectorized=False, max_l
         Tolerances (not both zero).
     vectorized : bool
     max_level : int
-        Number of step halvings (<= 20); level k has about ``12 * 2^k`` points.
+        Number of step halvings (<= 20); level k has about ``12 * 2^k`` points. A success needs at
+        least three levels beyond the first, and usually five (the convergence must be seen).
 
     Returns
     -------
     IntegrationResult
-        With ``level`` in its extras. ``success=False`` and an IntegrationWarning when `max_level` is
-        reached or the integrand returns inf/NaN.
+        With ``level`` in its extras. ``status``: 0 converged, 1 `max_level` reached (on an infinite
+        range, with terms at its ends that do not decay, the message says the integral appears
+        divergent), 2 the integrand returned inf or NaN, 3 overflow (finite values whose weighted sum is
+        not). Any status but 0 comes with ``success=False`` and an IntegrationWarning.
 
     Examples
     --------
@@ -120,19 +131,25 @@ def tanh_sinh(f, a, b, *, args=(), atol=0.0, rtol=1e-10, vectorized=False, max_l
     def evaluate(x):
         if vectorized:
             y = np.asarray(f(x, *args))
-            if y.ndim == 0 or y.shape[0] != x.shape[0]:
-                raise ValueError(f"`f` must return an array whose first axis has the length of its input "
-                                 f"({x.shape[0]}) when vectorized=True, got shape {y.shape}")
-            return y
-        return np.array([f(float(t), *args) for t in x])
+            if y.ndim not in (1, 2) or y.shape[0] != x.shape[0]:
+                raise ValueError(f"`f` must return an array of shape ({x.shape[0]},) or ({x.shape[0]}, m) for "
+                                 f"{x.shape[0]} abscissae when vectorized=True, got shape {y.shape}")
+        else:
+            y = np.array([f(float(t), *args) for t in x])
+            if y.ndim > 2:
+                raise ValueError(f"`f` must return a number or an array of shape (m,), got shape {y.shape[1:]}")
+        if y.dtype.kind not in "biufc":
+            raise ValueError(f"`f` must return real or complex numbers, got dtype {y.dtype}")
+        return y
 
     total = None        # sum of w f over all points so far (step 1 units)
-    magnitude = 0.0     # sum of |w f|, for the rounding floor
+    magnitude = 0.0     # sum of |w f|, for the rounding floor and the scale of the changes
     nfev = 0
-    history = []
+    history, changes = [], []
     status, message = 1, f"max_level={max_level} reached before the tolerance was met"
     tails = 0.0
     edge_t, edge_terms = [np.inf, -np.inf], [0.0, 0.0]
+    error = np.inf
     for level in range(max_level + 1):
         h = 2.0 ** -level
         if level == 0:
@@ -143,13 +160,17 @@ def tanh_sinh(f, a, b, *, args=(), atol=0.0, rtol=1e-10, vectorized=False, max_l
         x, w, t = _abscissae(kind, a, b, t)
         y = evaluate(x)
         nfev += x.size
-        terms = w.reshape((-1,) + (1,) * (y.ndim - 1)) * y
-        if not np.all(np.isfinite(terms)):
-            status, message = 2, "the integrand returned inf or NaN"
+        if not np.all(np.isfinite(y)):
+            status, message = 2, MESSAGES[2]
             break
-        part = terms.sum(axis=0)
-        total = part if total is None else total + part
-        magnitude += np.abs(terms).sum(axis=0) if terms.size else 0.0
+        with np.errstate(over="ignore", invalid="ignore"):  # reported as status 3
+            terms = w.reshape((-1,) + (1,) * (y.ndim - 1)) * y
+            part = terms.sum(axis=0)
+            total = part if total is None else total + part
+            magnitude = magnitude + (np.abs(terms).sum(axis=0) if terms.size else 0.0)
+        if not (np.all(np.isfinite(total)) and np.all(np.isfinite(magnitude))):
+            status, message = 3, MESSAGES[3]
+            break
         if terms.size:
             # the outermost terms so far bound the truncated tails: beyond them the terms decay
             # double-exponentially, or the points were dropped as too close to an endpoint
@@ -157,30 +178,49 @@ def tanh_sinh(f, a, b, *, args=(), atol=0.0, rtol=1e-10, vectorized=False, max_l
                 edge_t[0], edge_terms[0] = t[0], np.abs(terms[0])
             if t[-1] > edge_t[1]:
                 edge_t[1], edge_terms[1] = t[-1], np.abs(terms[-1])
-        tails = edge_terms[0] + edge_terms[1]  # per unit of t: generous, so the estimate stays honest
+        tails = np.max(edge_terms[0] + edge_terms[1])  # per unit of t: generous, so the estimate stays honest
         history.append(h * total)
-        if level >= 2:
-            estimate = history[-1]
-            change = np.max(np.abs(history[-1] - history[-2]))
-            rounding = 10 * np.finfo(float).eps * np.max(h * magnitude)
-            error = change + np.max(tails) + rounding
-            # an integrand that was exactly zero at every point so far has not been seen at all
-            # (a narrow peak between the points): keep refining rather than accept zero
-            if error <= max(atol, rtol * np.max(np.abs(estimate))) and np.any(magnitude > 0):
-                status, message = 0, "converged"
-                break
-    if status == 1 and not np.any(magnitude > 0):
+        if level:
+            changes.append(float(np.max(np.abs(history[-1] - history[-2]))))
+        error = _error_estimate(changes, float(np.max(h * magnitude)), tails)
+        # an integrand that was exactly zero at every point so far has not been seen at all (a narrow peak
+        # between the points): keep refining rather than accept zero
+        if error <= max(atol, rtol * np.max(np.abs(history[-1]))) and np.any(magnitude > 0):
+            status, message = 0, MESSAGES[0]
+            break
+    estimate = history[-1] if history else np.zeros(np.shape(total))
+    if status in (2, 3):
+        error = np.inf
+    elif status == 1 and not np.any(magnitude > 0):
         message = (f"the integrand was zero at all {nfev} points: either it vanishes, or it has features "
                    "narrower than the finest spacing; give breakpoints to quad, or raise max_level")
-    if status == 2 or not history:
-        estimate, error = (history[-1] if history else 0.0), np.inf
-    else:
-        estimate = history[-1]
-        if len(history) >= 2:
-            change = np.max(np.abs(history[-1] - history[-2]))
-            error = change + np.max(tails) + 10 * np.finfo(float).eps * np.max(h * magnitude)
-        else:
-            error = np.inf
+    elif status == 1 and kind != "tanh_sinh" and tails > max(atol, rtol * np.max(np.abs(estimate))):
+        message += ("; the integral appears divergent (or converges too slowly): the terms at the ends of the "
+                    "infinite range do not decay")
     result = IntegrationResult(sign * np.asarray(estimate)[()], float(error), int(nfev), status, status == 0,
                                message, extra={"level": level})
     return warn_unsuccessful(result)
+
+
+def _error_estimate(changes, scale, tails):
+    """A conservative error estimate for the latest level, from the changes between levels.
+
+    Once the method is seen to converge double-exponentially (four relative changes running, each at
+    most the one before to the power 1.5), the latest change bounds the previous level's error and so,
+    with room to spare, this one's. An integrand with an interior kink or singularity converges only
+    algebraically and erratically, and changes can be small by accident (measured: |x - 1/16|^(1/2) on
+    [0, 1/2] has a change of 3.7e-5 where the error is 1.0e-4, and |x - 1/3| three changes running that
+    shrink like a double-exponential start, then grow): then the estimate is twice the largest of the
+    last three changes. Four steps, not three, is what made 1500 such integrands (60 random kinks, 5
+    powers, 5 tolerances) free of silent failures, at about 1.5 times the evaluations on smooth ones.
+    Changes at the rounding level count as converged, and the rounding floor is QUADPACK's
+    ``50 eps sum |w f|``. Below three changes nothing is known: inf.
+    """
+    if len(changes) < 3:
+        return np.inf
+    noise = _ROUNDING * scale
+    r = [c / scale if scale > 0 else 0.0 for c in changes[-5:]]
+    double_exponential = len(r) == 5 and r[0] < 1.0 and all(
+        r[i + 1] <= max(r[i] ** 1.5, _ROUNDING) for i in range(4))
+    change = changes[-1] if double_exponential else 2.0 * max(changes[-3:])
+    return change + tails + noise
