@@ -18,7 +18,6 @@ the log-likelihood with its analytic gradient and Hessian comes from the compile
 denominator), and Newton-Raphson with step halving maximizes it.
 """
 from dataclasses import dataclass, field
-import math
 import re
 import warnings
 
@@ -29,7 +28,7 @@ from .._extensions import _conditional as _kernel
 from ._design import _IDENTIFIER, _aliased, _evaluate, _model_matrix, drop_missing, group_labels
 from ._formula import _split_top_level, parse_formula
 from ._optimize import ConvergenceWarning, blas_controller
-from ._inference import WaldInference
+from ._inference import WaldInference, format_coef_table
 
 __all__ = ["conditional_fit", "ConditionalResult", "ConditionalObjective"]
 
@@ -553,12 +552,12 @@ class ConditionalResult(WaldInference):
         title = ("Conditional logistic regression (exact conditional likelihood)" if self.family == "binomial" else
                  "Conditional Poisson regression (multinomial likelihood given each group's total)")
         lines = [title, f"Formula: {self.formula}", f"Groups: {self.group}", ""]
-        width = max(12, *(len(name) + 2 for name in self.params.index))
-        lines.append(f"{'':<{width}}{'coef':>10}{'exp(coef)':>11}{'se(coef)':>10}{'z':>9}{'p':>11}")
-        z, p, se = self.tvalues, self.pvalues, self.bse
-        for name, value in self.params.items():
-            lines.append(f"{name:<{width}}{value:10.4f}{math.exp(value) if value < 700 else math.inf:11.4f}"
-                         f"{se[name]:10.4f}{z[name]:9.3f}{p[name]:11.3g}")
+        coef = self.params.to_numpy()
+        with np.errstate(over="ignore"):
+            columns = [("coef", coef, "estimate"), ("exp(coef)", np.exp(coef), "estimate"),
+                       ("se(coef)", self.bse.to_numpy(), "estimate"), ("z", self.tvalues.to_numpy(), "statistic"),
+                       ("p", self.pvalues.to_numpy(), "pvalue")]
+        lines += format_coef_table(list(self.params.index), columns)
         events = "number of events" if self.family == "binomial" else "total count"
         lines += ["", f"Log-likelihood: {self.llf:.4f} (null model: {self.llnull:.4f})",
                   f"Likelihood ratio test={self.llr:.2f}  on {self.df_model} df, p={self.llr_pvalue:.4g}",

@@ -494,3 +494,59 @@ def build_design(formula, data, *, weights=None, offset=None):
                   None if weights is None else weights[rows][order], total_offset[order],
                   np.ascontiguousarray(X[order]), names, terms, rows[order], dropped, fixed_model, fixed_keep,
                   fixed_offset)
+
+
+def warn_identifier_factors(frame, columns, *, stacklevel=2):
+    """Warn (UserWarning) for each string column among `columns` with as many distinct values as rows.
+
+    A string column in the fixed part becomes a factor with one coefficient per level; when every row has
+    its own level it is almost always a row identifier or numbers read as text (decimal commas, units,
+    thousands separators), and the model is saturated. R makes the same factor without a word; this says
+    so before the fit. Categoricals (a deliberate choice), numbers, booleans and missing values are not
+    counted; names that are not columns of `frame` are skipped.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+    columns : iterable of str
+        The columns used as fixed-effect terms.
+    stacklevel : int
+        Passed to :func:`warnings.warn` (2: the caller's line).
+
+    Returns
+    -------
+    list of str
+        The columns warned about.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({"y": [1.0, 2.0, 3.5], "x": ["1,5", "2,7", "3,1"], "g": ["a", "b", "a"]})
+    >>> with warnings.catch_warnings(record=True):
+    ...     warn_identifier_factors(frame, ["x", "g"])
+    ['x']
+    """
+    import pandas as pd
+
+    flagged = []
+    for name in columns:
+        if name not in frame.columns:
+            continue
+        column = frame[name]
+        if isinstance(column, pd.DataFrame):  # a duplicated column name: formulae reports it
+            continue
+        dtype = column.dtype
+        if not (dtype == object or pd.api.types.is_string_dtype(dtype)) or isinstance(dtype, pd.CategoricalDtype):
+            continue
+        present = column.dropna()
+        if len(present) < 2 or pd.api.types.infer_dtype(present, skipna=True) != "string":
+            continue
+        if present.nunique() == len(present):
+            shown = ", ".join(repr(x) for x in present.iloc[:3])
+            warnings.warn(f"`data`: the string column {name!r} is a fixed-effect factor with as many levels as rows "
+                          f"({len(present)}; e.g. {shown}): probably an identifier or numbers read as text (decimal "
+                          "commas, units); convert it (pd.to_numeric) or leave it out of the fixed effects",
+                          UserWarning, stacklevel=stacklevel)
+            flagged.append(name)
+    return flagged

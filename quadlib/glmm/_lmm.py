@@ -1046,10 +1046,7 @@ class LMMResult(WaldInference):
         groups = ", ".join(f"{g}, {k}" for g, k in self.ngroups.items())
         lines += [f"Number of obs: {self.nobs}, groups:  {groups}", "", "Fixed effects:"]
         w_par = max(12, *(len(name) for name in self.params.index)) if len(self.params) else 12
-        lines.append(f"{'':<{w_par}}{'Estimate':>12}{'Std. Error':>12}{'t value':>10}")
-        for name in self.params.index:
-            lines.append(f"{name:<{w_par}}{self.params[name]:12.4f}{self.bse[name]:12.4f}"
-                         f"{self.tvalues[name]:10.3f}")
+        lines += self.coef_table("t", pvalues=False)
         if len(self.params) > 1:
             corr = self.covariance / np.outer(self.bse, self.bse)
             names = list(self.params.index)

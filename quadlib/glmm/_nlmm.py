@@ -1059,10 +1059,7 @@ class NLMMResult(WaldInference):
                          f"{sd.iloc[i]:10.4f}  {corr}".rstrip())
         lines.append(f" {'Residual':<{width}} {'':<{width}} {self.sigma ** 2:12.4f} {self.sigma:10.4f}")
         lines += ["", "Fixed effects:"]
-        w = max(12, *(len(n) for n in self.params.index))
-        lines.append(f"{'':<{w}}{'Estimate':>12}{'Std. Error':>12}{'t value':>10}")
-        for name in self.params.index:
-            lines.append(f"{name:<{w}}{self.params[name]:12.4f}{self.bse[name]:12.4f}{self.tvalues[name]:10.3f}")
+        lines += self.coef_table("t", pvalues=False)
         if not self.converged:
             lines += ["", f"WARNING: the fit did not converge: {self.message}"]
         return "\n".join(lines)

@@ -424,11 +424,8 @@ class PQLResult(WaldInference):
         kind = "estimated" if self.dispersion_method == "estimate" else "fixed"
         lines.append(f" {'Residual':<12}{'':<16}{self.sigma:10.6f}  (dispersion {self.dispersion:.6g}, {kind})")
         groups = "; ".join(f"{g}, {m}" for g, m in self.ngroups.items())
-        lines += [f"Number of obs: {self.nobs}, groups:  {groups}", "", "Fixed effects:",
-                  f"{'':20s}{'Estimate':>12}{'Std. Error':>12}{'t value':>10}{'Pr(>|t|)':>12}"]
-        for name in self.params.index:
-            lines.append(f"{name:20s}{self.params[name]:12.6f}{self.bse[name]:12.6f}{self.tvalues[name]:10.3f}"
-                         f"{self.pvalues[name]:12.3g}")
+        lines += [f"Number of obs: {self.nobs}, groups:  {groups}", "", "Fixed effects:"]
+        lines += self.coef_table("t")
         lines += ["", f"{self.n_iter} working LMM(s); p-values from the normal distribution"]
         if self.singular:
             lines.append("\nboundary (singular) fit: a random-effect standard deviation is at zero")

@@ -3,7 +3,7 @@ import warnings
 
 import numpy as np
 
-from ._inference import WaldInference
+from ._inference import WaldInference, align_columns
 
 __all__ = ["GLMMResult", "RandomEffects"]
 
@@ -398,30 +398,27 @@ class GLMMResult(WaldInference):
         return ax
 
     def summary(self):
-        """A text summary laid out like lme4's ``summary(glmer)``."""
+        """A text summary laid out like lme4's ``summary(glmer)``; every table's columns are as wide as
+        their widest entry (:func:`quadlib.glmm._inference.align_columns`)."""
         fam = self.family
         lines = [f"Generalized linear mixed model fit by maximum likelihood ({self.method})",
                  f" Family: {fam.name}  ( {fam.link} )",
-                 f"Formula: {self.formula}", "",
-                 f"{'AIC':>12}{'BIC':>12}{'logLik':>12}{'deviance':>12}",
-                 f"{self.aic:12.4f}{self.bic:12.4f}{self.llf:12.4f}{self.deviance:12.4f}", "",
-                 "Random effects:"]
-        gw = max(8, *(len(g) + 2 for g in self.sd_re))
-        nw = max(14, *(len(n) + 2 for sd in self.sd_re.values() for n in sd.index))
-        lines.append(f" {'Groups':<{gw}}{'Name':<{nw}}{'Std.Dev.':>10}  Corr")
+                 f"Formula: {self.formula}", ""]
+        lines += align_columns([["AIC", "BIC", "logLik", "deviance"],
+                                [f"{x:.4f}" for x in (self.aic, self.bic, self.llf, self.deviance)]], left=0)
+        rows, corr_text = [["Groups", "Name", "Std.Dev."]], ["Corr"]
         for group, sd in self.sd_re.items():
             corr = self.corr_re[group].to_numpy()
             for i, name in enumerate(sd.index):
-                corr_text = " ".join(f"{corr[i, j]:6.3f}" for j in range(i))
-                lines.append(f" {group if i == 0 else '':<{gw}}{name:<{nw}}{sd.iloc[i]:10.6f}  {corr_text}")
+                rows.append([group if i == 0 else "", name, f"{sd.iloc[i]:.6f}"])
+                corr_text.append(" ".join(f"{corr[i, j]:6.3f}" for j in range(i)))
+        lines += ["", "Random effects:"]
+        lines += [f" {line}  {corr}".rstrip() for line, corr in zip(align_columns(rows, left=2), corr_text)]
         if fam.has_dispersion:
             lines.append(f" {fam.dispersion_name} = {self.dispersion:.6g}")
         groups = "; ".join(f"{g}, {m}" for g, m in self.ngroups.items())
-        lines += [f"Number of obs: {self.nobs}, groups:  {groups}", "", "Fixed effects:",
-                  f"{'':20s}{'Estimate':>12}{'Std. Error':>12}{'z value':>10}{'Pr(>|z|)':>12}"]
-        for name in self.params.index:
-            lines.append(f"{name:20s}{self.params[name]:12.6f}{self.bse[name]:12.6f}{self.tvalues[name]:10.3f}"
-                         f"{self.pvalues[name]:12.3g}")
+        lines += [f"Number of obs: {self.nobs}, groups:  {groups}", "", "Fixed effects:"]
+        lines += self.coef_table("z")
         if self.singular:
             lines.append("\nboundary (singular) fit: a random-effect standard deviation is at zero")
         if not self.converged:

@@ -221,7 +221,7 @@ def test_result_api():
     cov = result.cov_params()
     assert (cov.to_numpy() == cov.to_numpy().T).all()
     text = result.summary()
-    for piece in ("exp(coef)", "spontaneous      1.9859     7.2854    0.3524    5.635   1.75e-08",
+    for piece in ("exp(coef)", "spontaneous  1.9859     7.2854    0.3524  5.635  1.75e-08",
                   "Likelihood ratio test=53.15  on 2 df, p=2.869e-12", "n= 248, number of events= 83, groups= 83",
                   "Log-likelihood: -64.2022", "dropped: (Intercept)"):
         assert piece in text, piece
