@@ -12,6 +12,10 @@ whose error is a standard error:
   were not all admissible yet, which the textbook estimate drops).
 * ``"qmc"`` and ``"mc"``: scrambled Sobol' or plain Monte Carlo points, 16 randomizations.
 
+Both deterministic estimates are floored at QUADPACK's ``50 eps`` times the integral of |f| (the rounding
+error of the weighted sums), and a non-finite integral or estimate is a failure (status 9), never a
+success. Complex integrands are integrated as their real and imaginary parts.
+
 Measured on Genz's six families (tests/test_cubature.py): no silent failures with `points` at the kinks
 and jumps. No rule can see a jump that falls between its nodes, so without `points` the discontinuous
 family (and rarely the continuous one) can be wrong with a small estimate.
@@ -30,25 +34,30 @@ from ._sparse import _LEVEL_RULES
 __all__ = ["cubature"]
 
 METHODS = ("auto", "genz_malik", "sparse_adaptive", "qmc", "mc")
+_ROUNDING = 50 * np.finfo(float).eps  # QUADPACK's rounding floor, relative to the integral of |f|
+_ABS_RTOL = 1e-3  # how far the sparse grids' integral of |f| must settle on an infinite box
 MESSAGES = {
     0: "converged",
+    1: "the 1-D rules ran out of levels",
+    2: "roundoff: the integral is zero to within the rounding error of the sums (50 eps times the integral "
+       "of |f|), so only `atol` can be met",
+    5: "the integral appears divergent (or converges too slowly): the subdivision reached the infinite end "
+       "of the range at the rounding level",
     6: "max_nfev reached before the tolerance was met",
     7: "the integrand returned inf or NaN",
+    9: "overflow: the integrand's values are finite, but their product with the Jacobian of the map of an "
+       "infinite range, the integral or its error estimate is not; rescale the integrand",
 }
+_DIVERGENT = "; the range is infinite, and the integral appears divergent (or converges too slowly)"
 
 
 def _box(a, b):
-    try:
-        a = np.atleast_1d(np.asarray(a, dtype=float))
-        b = np.atleast_1d(np.asarray(b, dtype=float))
-    except (TypeError, ValueError):
-        raise TypeError("`a` and `b` must be sequences of real numbers") from None
+    a = np.atleast_1d(v.real_array(a, "a"))
+    b = np.atleast_1d(v.real_array(b, "b"))
     if a.ndim != 1 or a.size == 0:
         raise ValueError(f"`a` must be a non-empty 1-D sequence of lower limits, got shape {a.shape}")
     if b.shape != a.shape:
         raise ValueError(f"`b` must have the length of `a` ({a.size}), got shape {b.shape}")
-    if np.isnan(a).any() or np.isnan(b).any():
-        raise ValueError("`a` and `b` must not contain NaN")
     if not np.all(a < b):
         raise ValueError(f"`a` must be below `b` in every coordinate, got a={a.tolist()}, b={b.tolist()}")
     return a, b
@@ -56,22 +65,46 @@ def _box(a, b):
 
 class _Mapped:
     """f on the finite box of the variable t, where each infinite coordinate of x is mapped:
-    (-inf, inf): x = t / (1 - t^2), t in (-1, 1); [a, inf): x = a + t / (1 - t), t in [0, 1);
-    (-inf, b]: x = b - t / (1 - t). The Jacobian multiplies the values."""
+    [a, inf): x = a + t / (1 - t) and (-inf, b]: x = b - t / (1 - t), t in [0, 1), Jacobian
+    1 / (1 - t)^2; (-inf, inf) with ``split=True``: both halves, x = t / (1 - t) and x = -t / (1 - t) on
+    [0, 1), and with ``split=False``: x = t / (1 - t^2) on (-1, 1), Jacobian (1 + t^2) / (1 - t^2)^2.
+    The Jacobian multiplies the values.
 
-    def __init__(self, f, a, b, args):
+    Split, the integrals over the 2^k orthants of the k axes infinite at both ends are separate
+    components, each of which must converge (Genz–Malik). Mapped whole, a symmetric rule cancels an odd
+    integrand such as x_1 to an exact, "converged" zero although the integral diverges; the sparse grids,
+    whose symmetric rules are much more efficient on the whole line, map it whole and check that the
+    integral of |f| settles instead. Complex values are carried as real and imaginary parts. The values
+    handed to the rules have ``m * parts`` columns, user component j owning columns ``j * parts`` to
+    ``(j + 1) * parts - 1`` (orthant-major, then real and imaginary part): see `combine`.
+    """
+
+    def __init__(self, f, a, b, args, split=True):
         self.f, self.args = f, args
         self.both = ~np.isfinite(a) & ~np.isfinite(b)
         self.upper = np.isfinite(a) & ~np.isfinite(b)
         self.lower = ~np.isfinite(a) & np.isfinite(b)
         self.a, self.b = a, b
+        self.split = split
         self.any = bool(self.both.any() or self.upper.any() or self.lower.any())
-        self.ta = np.where(self.both, -1.0, np.where(self.upper | self.lower, 0.0, a))
+        self.ta = np.where(self.both & (not split), -1.0, np.where(self.both | self.upper | self.lower, 0.0, a))
         self.tb = np.where(self.both | self.upper | self.lower, 1.0, b)
-        self.m = None
+        k = int(np.count_nonzero(self.both)) if split else 0
+        # one row of signs per orthant of the axes infinite at both ends
+        self.signs = np.array(list(itertools.product((1.0, -1.0), repeat=k))).reshape(2 ** k, k)
+        self.orthants = 2 ** k
+        self.m = None           # the user's components
+        self.is_complex = None
+
+    @property
+    def parts(self):
+        return self.orthants * (2 if self.is_complex else 1)
 
     def to_t(self, i, x):
-        """The mapped coordinate of x along axis i (inverse of the change of variables)."""
+        """The mapped coordinate of x along axis i (inverse of the change of variables); for an axis
+        split at 0 the cut applies to both halves."""
+        if self.both[i] and self.split:
+            return abs(x) / (1 + abs(x))
         if self.both[i]:
             return 0.0 if x == 0 else (np.sqrt(1 + 4 * x * x) - 1) / (2 * x)
         if self.upper[i]:
@@ -81,29 +114,72 @@ class _Mapped:
         return x
 
     def __call__(self, t):
-        x, jac = t, 1.0
+        n = t.shape[0]
+        x, jac = t, None
         if self.any:
             x = t.copy()
-            jac = np.ones(t.shape[0])
             with np.errstate(divide="ignore", over="ignore"):
-                for i in np.flatnonzero(self.both):
-                    u = t[:, i]
-                    x[:, i] = u / (1 - u * u)
-                    jac = jac * (1 + u * u) / (1 - u * u) ** 2
-                for i in np.flatnonzero(self.upper | self.lower):
-                    u = t[:, i]
-                    step = u / (1 - u)
-                    x[:, i] = self.a[i] + step if self.upper[i] else self.b[i] - step
-                    jac = jac / (1 - u) ** 2
-        y = np.asarray(self.f(x, *self.args), dtype=float)
-        if y.ndim == 0 or y.shape[0] != t.shape[0] or y.ndim > 2:
-            raise ValueError(f"`f` must return an array of shape ({t.shape[0]},) or ({t.shape[0]}, m) for "
-                             f"points of shape {t.shape}, got {y.shape}")
-        y = y.reshape(t.shape[0], -1)
-        if self.m is not None and y.shape[1] != self.m:
+                step = t / (1 - t)
+                if self.split:
+                    jac = np.prod(1.0 / (1 - t[:, ~np.isfinite(self.a) | ~np.isfinite(self.b)]) ** 2, axis=1)
+                else:
+                    jac = np.prod(1.0 / (1 - t[:, self.upper | self.lower]) ** 2, axis=1)
+                    u = t[:, self.both]
+                    step[:, self.both] = u / (1 - u * u)
+                    jac = jac * np.prod((1 + u * u) / (1 - u * u) ** 2, axis=1)
+            x[:, self.upper] = self.a[self.upper] + step[:, self.upper]
+            x[:, self.lower] = self.b[self.lower] - step[:, self.lower]
+            if self.orthants > 1:
+                x = np.repeat(x[None], self.orthants, axis=0)
+                x[:, :, self.both] = self.signs[:, None, :] * step[None, :, self.both]
+                x = x.reshape(self.orthants * n, -1)
+            else:
+                x[:, self.both] = step[:, self.both]
+            if not np.all(np.isfinite(x)):
+                # t has come within rounding of 1: the refinement chased the integrand to infinity
+                raise _ReachedInfinity
+        rows = x.shape[0]
+        y = np.asarray(self.f(x, *self.args))
+        if y.ndim not in (1, 2) or y.shape[0] != rows:
+            raise ValueError(f"`f` must return an array of shape ({rows},) or ({rows}, m) for points of "
+                             f"shape {x.shape}, got {y.shape}")
+        if y.dtype.kind not in "biufc":
+            raise ValueError(f"`f` must return real or complex numbers, got dtype {y.dtype}")
+        y = y.reshape(rows, -1)
+        self.raw_finite = bool(np.all(np.isfinite(y)))  # else the values given are the culprit, not the map
+        if self.m is None:
+            self.m, self.is_complex = y.shape[1], y.dtype.kind == "c"
+        elif y.shape[1] != self.m:
             raise ValueError(f"`f` must return {self.m} values per point every time, got {y.shape[1]}")
-        self.m = y.shape[1]
-        return np.ascontiguousarray(y * (jac[:, None] if self.any else 1.0))
+        elif y.dtype.kind == "c" and not self.is_complex:
+            raise ValueError("`f` returned complex values after real ones")
+        # (orthant, point, component) -> (point, component, orthant[, real/imaginary part])
+        y = np.moveaxis(y.reshape(self.orthants, n, self.m), 0, -1)
+        if self.is_complex:
+            y = np.stack([y.real, y.imag], axis=-1)
+        y = y.reshape(n, -1).astype(np.float64, copy=False)
+        if jac is not None:
+            with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported with the result
+                y = y * jac[:, None]
+        return np.ascontiguousarray(y)
+
+    def failure(self):
+        """Status and message for values that are not all finite."""
+        return (7, MESSAGES[7]) if not self.raw_finite else (9, MESSAGES[9])
+
+    def combine(self, totals):
+        """The user's integral (m,), and the sum of the moduli of its parts' integrals (m,), the scale a
+        relative tolerance refers to, from the column totals (m * parts,)."""
+        parts = np.asarray(totals, dtype=float).reshape(self.m, self.orthants, -1)
+        if self.is_complex:
+            parts = parts[..., 0] + 1j * parts[..., 1]
+        else:
+            parts = parts[..., 0]
+        return parts.sum(axis=1), np.abs(parts).sum(axis=1)
+
+    def group_sum(self, columns):
+        """Per user component, the sum over its parts of the (non-negative) column quantities."""
+        return np.asarray(columns, dtype=float).reshape(self.m, self.parts).sum(axis=1)
 
 
 def _initial_boxes(ta, tb, points, mapped):
@@ -137,7 +213,7 @@ def _cubature_iv(f, a, b, rtol, atol, method, max_nfev, args, batch, points):
     if rtol == 0 and atol == 0:
         raise ValueError("`atol` and `rtol` cannot both be zero")
     v.choice(method, METHODS, "method")
-    max_nfev = v.positive_int(max_nfev, "max_nfev")
+    max_nfev = v.max_nfev(max_nfev)
     batch = v.positive_int(batch, "batch", maximum=1 << 16)
     if not isinstance(args, tuple):
         args = (args,)
@@ -151,11 +227,19 @@ def cubature(f, a, b, *, rtol=1e-8, atol=0.0, method="auto", max_nfev=1_000_000,
     Parameters
     ----------
     f : callable
-        ``f(x, *args)`` with ``x`` of shape (N, d), returning shape (N,) or (N, m) (vector-valued).
+        ``f(x, *args)`` with ``x`` of shape (N, d), returning real or complex values of shape (N,) or
+        (N, m) (vector-valued); any other shape is a ValueError.
     a, b : array_like, shape (d,)
-        Limits, ``a < b`` in every coordinate; infinite ones are mapped onto finite intervals.
+        Limits, real numbers with ``a < b`` in every coordinate; infinite ones are mapped onto finite
+        intervals. An axis infinite at both ends is split at 0 by ``"genz_malik"``, whose orthants are
+        integrated as separate parts that must each converge (the relative tolerance then refers to the
+        sum of the moduli of the orthants' integrals); the sparse grids map it whole, and require the
+        integral of ``|f|`` to settle as well (to ``max(rtol, 1e-3)``). Either way, a divergent integral
+        such as that of ``x_1`` over the plane fails instead of cancelling to 0.
     rtol, atol : float
-        Stop when the error estimate is below ``max(atol, rtol * |integral|)`` (largest component).
+        Stop when the error estimate is below ``max(atol, rtol * |integral|)`` (largest component). The
+        estimate is never below the rounding error of the sums, ``50 eps`` times the integral of ``|f|``
+        (QUADPACK's floor), so an integral that cancels to zero can only meet `atol`.
     method : {"auto", "genz_malik", "sparse_adaptive", "qmc", "mc"}
         ``"auto"`` (default): ``"genz_malik"`` when `points` are given, else ``"sparse_adaptive"``.
         ``"genz_malik"``: globally adaptive bisection with the degree-7/5 Genz–Malik rule pair
@@ -168,7 +252,7 @@ def cubature(f, a, b, *, rtol=1e-8, atol=0.0, method="auto", max_nfev=1_000_000,
         the points per randomization quadrupled from 1024 until the standard error meets the tolerance.
         The error reported is that **standard error**, not a bound (``result.standard_error`` is True).
     max_nfev : int
-        Bound on the number of integrand evaluations.
+        Bound on the number of integrand evaluations (points), at most 10**9.
     args : tuple
         Extra arguments of `f`.
     batch : int
@@ -184,10 +268,15 @@ def cubature(f, a, b, *, rtol=1e-8, atol=0.0, method="auto", max_nfev=1_000_000,
     Returns
     -------
     IntegrationResult
-        ``integral``, ``error``, ``nfev``, ``status`` (0 converged, 6 max_nfev, 7 inf/NaN), ``success``,
-        ``message``, and ``n_regions`` (``"genz_malik"``), ``n_levels`` (``"sparse_adaptive"``, the number of
-        level vectors) or ``standard_error`` (``"qmc"``, ``"mc"``). An unsuccessful result also warns with
-        an :class:`IntegrationWarning`.
+        ``integral`` (complex for a complex f), ``error``, ``nfev``, ``status``, ``success``, ``message``,
+        and ``n_regions`` (``"genz_malik"``), ``n_levels`` (``"sparse_adaptive"``, the number of level
+        vectors) or ``standard_error`` (``"qmc"``, ``"mc"``). Status: 0 converged; 1 the 1-D rules ran
+        out of levels; 2 the integral is zero to within rounding (only `atol` can be met); 5 the
+        subdivision reached the infinite end of a range (the integral appears divergent); 6 `max_nfev`
+        reached (on an infinite box the message adds that the integral appears divergent or converges too
+        slowly); 7 f returned inf or NaN; 9 overflow (finite values whose mapped values, integral or error
+        estimate are not). Any status but 0 has ``success=False`` and warns with an
+        :class:`IntegrationWarning`.
 
     Examples
     --------
@@ -224,41 +313,69 @@ def cubature(f, a, b, *, rtol=1e-8, atol=0.0, method="auto", max_nfev=1_000_000,
         return warn_unsuccessful(_randomized(f, a, b, args, rtol, atol, max_nfev, method, seed))
     if method == "auto":
         method = "genz_malik" if points is not None else "sparse_adaptive"
-    mapped = _Mapped(f, a, b, args)
     if method == "sparse_adaptive":
-        return warn_unsuccessful(_dimension_adaptive(mapped, rtol, atol, max_nfev))
+        return warn_unsuccessful(_dimension_adaptive(_Mapped(f, a, b, args, split=False), rtol, atol, max_nfev))
+    mapped = _Mapped(f, a, b, args)
+    return warn_unsuccessful(_genz_malik(mapped, points, rtol, atol, max_nfev, batch))
+
+
+def _finish(mapped, columns, error, nfev, status, message, extra):
+    """The IntegrationResult from the column totals: the user's integral, and overflow or divergence
+    said in the message."""
+    if mapped.m is None or columns is None:  # nothing (finite) was evaluated
+        return IntegrationResult(np.nan, np.inf, int(nfev), status, False, message, extra=extra)
+    integral, _ = mapped.combine(columns)
+    if status == 0 and not (np.all(np.isfinite(integral)) and np.isfinite(error)):
+        status, message = 9, MESSAGES[9]
+    if status in (1, 6) and mapped.any:
+        message += _DIVERGENT
+    value = integral[0] if integral.size == 1 else integral
+    return IntegrationResult(value, float(error), int(nfev), status, status == 0, message, extra=extra)
+
+
+def _genz_malik(mapped, points, rtol, atol, max_nfev, batch):
+    """Globally adaptive Genz–Malik cubature of the mapped integrand (see _extensions/_cubature.pyx)."""
     lows, highs = _initial_boxes(mapped.ta, mapped.tb, points, mapped)
-    state = GenzMalik(lows, highs, 1, batch)
-    status = 6
+    orthants = mapped.orthants  # f is evaluated at this many x per point t
+    budget = max_nfev // orthants
+    state = GenzMalik(lows, highs, orthants, batch, orthants)
+    status, message = 6, MESSAGES[6]
     first, seen = True, False
+    columns, error, n_regions = np.zeros(orthants), np.inf, 0
     while True:
-        t = state.request(max_nfev)
+        t = state.request(budget)
         if not t.shape[0]:
             break
-        y = mapped(t)
-        if first and y.shape[1] != 1:  # vector-valued: start again with room for m components
-            state = GenzMalik(lows, highs, y.shape[1], batch)
-            state.request(max_nfev)
+        try:
+            y = mapped(t)
+        except _ReachedInfinity:
+            status, message = 5, MESSAGES[5]
+            break
+        if first and y.shape[1] != orthants:  # vector-valued or complex: start again with room for them
+            state = GenzMalik(lows, highs, y.shape[1], batch, mapped.parts)
+            state.request(budget)
         first = False
         if not np.all(np.isfinite(y)):
-            status = 7
+            status, message = mapped.failure()
             state.nfev += y.shape[0]
             break
         state.receive(y)
         seen = seen or bool(np.any(y != 0))
-        integral, error, n_regions = state.totals()
+        columns, error, n_regions = state.totals()
+        _, scale = mapped.combine(columns)
+        tolerance = max(atol, rtol * np.max(scale))
         # an underestimate far below the tolerance cannot matter: it should not inflate the estimate
-        state.floor = 1e-3 * max(atol, rtol * np.max(np.abs(integral)))
-        # an integrand that was zero at every point so far has not been seen at all: keep refining
-        if seen and error <= max(atol, rtol * np.max(np.abs(integral))):
-            status = 0
+        state.floor = 1e-3 * tolerance
+        if not (np.all(np.isfinite(columns)) and np.isfinite(error)):
+            status, message = 9, MESSAGES[9]
             break
-    integral, error, n_regions = state.totals() if status != 7 or state.nfev > t.shape[0] else (
-        np.full(mapped.m or 1, np.nan), np.inf, 1)
-    value = integral[0] if integral.size == 1 else integral
-    result = IntegrationResult(value, float(error), int(state.nfev), status, status == 0, MESSAGES[status],
-                               extra={"n_regions": int(n_regions)})
-    return warn_unsuccessful(result)
+        # an integrand that was zero at every point so far has not been seen at all: keep refining
+        if seen and error <= tolerance:
+            status, message = 0, MESSAGES[0]
+            break
+    if status in (7, 9) and not n_regions:
+        columns, error = np.full(mapped.parts * (mapped.m or 1), np.nan), np.inf
+    return _finish(mapped, columns, error, state.nfev * orthants, status, message, {"n_regions": int(n_regions)})
 
 
 class _Nested1D:
@@ -310,6 +427,10 @@ class _OutOfBudget(Exception):
     pass
 
 
+class _ReachedInfinity(Exception):
+    """A point of the mapped box rounds onto an infinite limit (see _Mapped.__call__)."""
+
+
 def _dimension_adaptive(mapped, rtol, atol, max_nfev):
     """Gerstner & Griebel's dimension-adaptive sparse grid: grow a downward-closed set of level vectors,
     each new one where the hierarchical surplus of its neighbours is largest. The error estimate is the
@@ -330,6 +451,7 @@ def _dimension_adaptive(mapped, rtol, atol, max_nfev):
     blocks = set()
     store = None
     state = {"nfev": 0, "seen": False}
+    orthants = mapped.orthants  # f is evaluated at this many x per grid point
 
     def add_block(k):
         nonlocal store
@@ -339,18 +461,20 @@ def _dimension_adaptive(mapped, rtol, atol, max_nfev):
                 if store is not None:
                     store.set_dimension(i, dims[i].count, dims[i].diff)
         axes = [dims[i].new(k[i]) for i in range(d)]
-        if state["nfev"] + math.prod(x.size for x in axes) > max_nfev:
+        if state["nfev"] + orthants * math.prod(x.size for x in axes) > max_nfev:
             raise _OutOfBudget
         grid = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, d)
         y = mapped(np.ascontiguousarray(grid))
+        state["nfev"] += orthants * grid.shape[0]
         if not np.all(np.isfinite(y)):
             raise FloatingPointError
+        # the sum of |f| over each user component's parts rides along: its integral sets the rounding floor
+        y = np.hstack([y, np.abs(y).reshape(y.shape[0], mapped.m, -1).sum(axis=2)])
         if store is None:  # the first block tells the number of components
             store = SurplusBlocks(d, y.shape[1])
             for i in range(d):
                 store.set_dimension(i, dims[i].count, dims[i].diff)
         state["seen"] = state["seen"] or bool(np.any(y != 0))
-        state["nfev"] += grid.shape[0]
         store.add(k, y)
         blocks.add(k)
 
@@ -368,6 +492,7 @@ def _dimension_adaptive(mapped, rtol, atol, max_nfev):
     # missing. That is the active set plus any refined vector whose forward neighbours were not all
     # admissible yet; the textbook estimate (active set only) drops those and was fooled by peaks.
     frontier, by_size = {}, []
+    frontier_abs = {}  # the same for the integral of |f|
     total = [None]
 
     def insert(k):
@@ -375,11 +500,19 @@ def _dimension_adaptive(mapped, rtol, atol, max_nfev):
         g = surplus(k)
         total[0] = g.copy() if total[0] is None else total[0] + g
         active.add(k)
-        frontier[k] = float(np.max(np.abs(g)))
-        heapq.heappush(by_size, (-frontier[k], k))
+        # the error of a user component is at most the sum of its parts' errors
+        frontier[k] = float(np.max(mapped.group_sum(np.abs(g[:mapped.m * mapped.parts]))))
+        frontier_abs[k] = np.abs(g[mapped.m * mapped.parts:])
+        # refine the largest surplus first; on an infinite box that of |f| counts, scaled to its looser
+        # tolerance, so that an f whose surpluses vanish by symmetry is still refined where |f| is not done
+        priority = frontier[k]
+        if mapped.any:
+            priority += float(np.max(frontier_abs[k])) * rtol / max(rtol, _ABS_RTOL)
+        heapq.heappush(by_size, (-priority, k))
         for b in backwards(k):
             if all(j in blocks for j in forwards(b)):
                 frontier.pop(b, None)
+                frontier_abs.pop(b, None)
 
     def refine(k):
         active.discard(k)
@@ -402,13 +535,39 @@ def _dimension_adaptive(mapped, rtol, atol, max_nfev):
             x = pending[0]
         raise RuntimeError("unreachable: the index set is downward closed")
 
+    def estimate():
+        """The error estimate (the frontier's surpluses, at least QUADPACK's rounding floor 50 eps int|f|),
+        the tolerance it is held to, and whether the integral of |f| has settled.
+
+        On an infinite box the integral of |f| must settle too (its frontier within max(rtol, 1e-3) of
+        it): a divergent integral whose symmetric parts cancel (an odd f on the real line) has surpluses
+        of exactly zero, while those of |f| grow. This also fails a merely conditionally convergent one."""
+        columns = total[0][:mapped.m * mapped.parts]
+        absolute = np.abs(total[0][mapped.m * mapped.parts:])
+        _, scale = mapped.combine(columns)
+        rounding = _ROUNDING * float(np.max(absolute))
+        state["rounding_bound"] = math.fsum(frontier.values()) <= rounding
+        settled = True
+        if mapped.any:
+            spread = np.sum(list(frontier_abs.values()), axis=0) if frontier_abs else np.zeros_like(absolute)
+            settled = bool(np.all(spread <= np.maximum(atol, max(rtol, _ABS_RTOL) * absolute)))
+        return max(math.fsum(frontier.values()), rounding), max(atol, rtol * float(np.max(scale))), settled
+
     status, message = 6, MESSAGES[6]
+    error = np.inf
     try:
         insert((0,) * d)
         while True:
-            error = math.fsum(frontier.values())
-            if state["seen"] and error <= max(atol, rtol * np.max(np.abs(total[0]))):
+            error, tolerance, settled = estimate()
+            if not (np.all(np.isfinite(total[0])) and np.isfinite(error)):
+                status, message = 9, MESSAGES[9]
+                break
+            if state["seen"] and error <= tolerance and settled:
                 status, message = 0, MESSAGES[0]
+                break
+            if state["seen"] and settled and state["rounding_bound"] and \
+                    np.all(np.abs(mapped.combine(total[0][:mapped.m * mapped.parts])[0]) <= error):
+                status, message = 2, MESSAGES[2]  # refining cannot lower the rounding floor
                 break
             if state["nfev"] >= max_nfev:
                 break
@@ -423,19 +582,24 @@ def _dimension_adaptive(mapped, rtol, atol, max_nfev):
                 target = blocker(top)
                 refine(target) if target in active else insert(target)
     except OverflowError:
-        status, message = 1, "the 1-D rules ran out of levels"
-        error = math.fsum(frontier.values())
+        status, message = 1, MESSAGES[1]
+        error = estimate()[0]
     except _OutOfBudget:  # the next block would pass max_nfev
-        error = math.fsum(frontier.values())
+        if total[0] is not None:
+            error = estimate()[0]
     except FloatingPointError:
-        status, message = 7, MESSAGES[7]
+        status, message = mapped.failure()
         error = np.inf
+    except _ReachedInfinity:
+        status, message = 5, MESSAGES[5]
+        if total[0] is not None:
+            error = estimate()[0]
     if total[0] is None:
-        return IntegrationResult(np.nan, np.inf, state["nfev"], 7, False, MESSAGES[7], extra={"n_levels": 0})
-    integral = total[0]
-    value = integral[0] if np.size(integral) == 1 else integral
-    return IntegrationResult(value, error, state["nfev"], status, status == 0, message,
-                             extra={"n_levels": len(blocks)})
+        return _finish(mapped, None, np.inf, state["nfev"], status, message, {"n_levels": 0})
+    columns = total[0][:mapped.m * mapped.parts]
+    if status in (7, 9) and not np.all(np.isfinite(columns)):
+        error = np.inf
+    return _finish(mapped, columns, error, state["nfev"], status, message, {"n_levels": len(blocks)})
 
 
 def _randomized(f, a, b, args, rtol, atol, max_nfev, method, seed):
@@ -457,7 +621,7 @@ def _randomized(f, a, b, args, rtol, atol, max_nfev, method, seed):
             return IntegrationResult._fast(result.integral, result.error, nfev, 0, True,
                                            "converged (the error is a standard error)", {"standard_error": True})
         n *= 4
+    message = MESSAGES[6] + (_DIVERGENT if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))) else "")
     if result is None:
-        return IntegrationResult._fast(np.nan, np.inf, 0, 6, False, MESSAGES[6], {"standard_error": True})
-    return IntegrationResult._fast(result.integral, result.error, nfev, 6, False, MESSAGES[6],
-                                   {"standard_error": True})
+        return IntegrationResult._fast(np.nan, np.inf, 0, 6, False, message, {"standard_error": True})
+    return IntegrationResult._fast(result.integral, result.error, nfev, 6, False, message, {"standard_error": True})

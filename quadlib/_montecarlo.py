@@ -368,7 +368,8 @@ def qmc_quad(f, a, b, *, n_points=2 ** 12, n_randomizations=16, method="sobol", 
         estimates = sums * (box.volume / n_points)
         integral = estimates.mean(axis=0)
         error = estimates.std(axis=0, ddof=1) / np.sqrt(n_randomizations)
-    overflow = not np.isfinite(estimates).all()  # f was finite, yet the transformed values or their sum were not
+    # f was finite, yet the transformed values, their sums or the spread of the estimates were not
+    overflow = not (np.isfinite(estimates).all() and np.isfinite(integral).all() and np.isfinite(error).all())
     shape = integrand.shape
     estimates = estimates.reshape((n_randomizations,) + shape)
     integral, error = integral.reshape(shape), error.reshape(shape)

@@ -9,58 +9,108 @@ Each level integrates three components: the inner value, the inner error estimat
 inner failure. So the reported error is the outer estimate plus the integral of the inner estimates,
 and a failure anywhere inside makes the result fail.
 """
+import math
 import warnings
 
 import numpy as np
 
 from . import _validation as v
-from ._adaptive import quad
+from ._adaptive import MESSAGES as QUAD_MESSAGES, quad
 from ._result import IntegrationResult, IntegrationWarning, warn_unsuccessful
 
 __all__ = ["nquad"]
 
+#: Most points `f` is called with at once; every level's batch of inner integrals is cut into chunks so that
+#: no call of f, and no level's array of abscissae, holds more (an (N, d) array of at most 2 MiB * d).
+MAX_POINTS = 2 ** 18
+# abscissae one integral asks for in its first pass, and at most in any later round (two halves of
+# its worst intervals), by kind of range: GK21 on a finite one, GK15 on a half-line, both halves of the
+# real line; a callable range may be either
+_FIRST = {"finite": 21, "half": 15, "line": 30, "callable": 15}
+_ROUND = {"finite": 42, "half": 30, "line": 60, "callable": 60}
+_COLUMNS = 4  # each level integrates (real part, imaginary part, inner error, inner failure)
+_OVERFLOW = ("overflow: the integral or its error estimate is not finite, though the integrand's values are (their "
+             "weighted sums overflowed); rescale the integrand")
+
+
+def _kind(r):
+    if callable(r):
+        return "callable"
+    lo, hi = r
+    if np.isfinite(lo) and np.isfinite(hi):
+        return "finite"
+    return "line" if not (np.isfinite(lo) or np.isfinite(hi)) else "half"
+
 
 def _nquad_iv(f, ranges, args, atol, rtol, max_nfev):
     v.callable_(f, "f")
+    if isinstance(ranges, (str, bytes)):
+        raise TypeError("`ranges` must be a sequence of (a, b) pairs or callables")
     try:
         ranges = list(ranges)
     except TypeError:
         raise TypeError("`ranges` must be a sequence of (a, b) pairs or callables") from None
     if not ranges:
         raise ValueError("`ranges` must not be empty")
+    checked = []
     for i, r in enumerate(ranges):
-        if not callable(r) and (np.ndim(r) != 1 or len(r) != 2):
+        if callable(r):
+            checked.append(r)
+            continue
+        if isinstance(r, (str, bytes)) or np.ndim(r) != 1 or len(r) != 2:
             raise ValueError(f"`ranges[{i}]` must be a pair (a, b) or a callable of the outer variables")
+        lo = v.real_scalar(r[0], f"ranges[{i}][0]", finite=False)
+        hi = v.real_scalar(r[1], f"ranges[{i}][1]", finite=False)
+        checked.append((lo, hi))
     atol = v.nonnegative_tolerance(atol, "atol")
     rtol = v.nonnegative_tolerance(rtol, "rtol")
     if atol == 0 and rtol == 0:
         raise ValueError("`atol` and `rtol` cannot both be zero")
-    max_nfev = v.positive_int(max_nfev, "max_nfev")
+    max_nfev = v.max_nfev(max_nfev)
     if not isinstance(args, tuple):
         args = (args,)
-    return f, ranges, args, atol, rtol, max_nfev
+    return f, checked, args, atol, rtol, max_nfev
 
 
 def nquad(f, ranges, *, args=(), atol=0.0, rtol=1e-8, max_nfev=10_000_000):
     """Iterated adaptive integration of ``f(x_1, ..., x_d)``, over ``x_d`` innermost and ``x_1`` outermost.
 
+    Each level is a batched :func:`quad`: every abscissa an outer level asks for becomes one integral of
+    the next level, and all of them are computed together, so `f` is called with many points at once.
+    Each level integrates the inner value, the inner error estimate and an indicator of inner failure, so
+    the reported error is the outer estimate plus the integral of the inner estimates, and a failure
+    anywhere inside makes the result fail. Like `quad`, an infinite range (-inf, inf) is integrated as
+    its two halves, each of which must converge.
+
     Parameters
     ----------
     f : callable
-        ``f(x, *args)`` with ``x`` of shape (N, d) (column i is x_(i+1)), returning shape (N,).
+        ``f(x, *args)`` with ``x`` of shape (N, d) (column i is x_(i+1)), returning real or complex
+        values of shape (N,).
     ranges : sequence
-        ``ranges[i]`` is ``(a, b)`` (may be infinite) or a callable ``(x_1, ..., x_i) -> (a, b)`` giving
-        the limits of ``x_(i+1)`` from the outer variables as arrays (vectorized), as for a
-        triangle or a disc.
+        ``ranges[i]`` is ``(a, b)`` of real numbers (may be infinite; ``a == b`` gives 0) or a callable
+        ``(x_1, ..., x_i) -> (a, b)`` giving the limits of ``x_(i+1)`` from the outer variables as arrays
+        (vectorized), as for a triangle or a disc.
     atol, rtol : float
         Tolerances; inner levels use a tenth of them.
     max_nfev : int
-        Bound on the evaluations of `f`; the result fails when it is reached.
+        Bound on the evaluations of `f`, at most 10**9; the result fails when it is reached. A budget
+        below one pass of the rules over every level (21 points per finite range, 15 per half-line, 30
+        for the real line: 21**d for d finite ranges) fails at once, without evaluating `f`.
 
     Returns
     -------
     IntegrationResult
-        ``error`` is the outer error estimate plus the integral of the inner ones.
+        ``error`` is the outer error estimate plus the integral of the inner ones. ``status``: 0
+        converged, 1 an inner or the outer integration failed (the message names how; an inner integral
+        over an infinite range that does not settle stops the computation at once, with the message that
+        the integral appears divergent), 6 `max_nfev` reached, 9 overflow.
+
+    Notes
+    -----
+    Memory is bounded: `f` is called with at most ``MAX_POINTS = 2**18`` points at a time, and the inner
+    integrals of a level are computed in chunks small enough for that, so no level allocates more than
+    about ``MAX_POINTS`` abscissae (times d coordinates) at once, whatever d.
 
     Examples
     --------
@@ -77,57 +127,119 @@ def nquad(f, ranges, *, args=(), atol=0.0, rtol=1e-8, max_nfev=10_000_000):
     """
     f, ranges, args, atol, rtol, max_nfev = _nquad_iv(f, ranges, args, atol, rtol, max_nfev)
     d = len(ranges)
-    count = {"nfev": 0}
+    kinds = [_kind(r) for r in ranges]
+    first_pass = math.prod(_FIRST[k] for k in kinds)
+    if max_nfev < first_pass:
+        result = IntegrationResult(np.nan, np.inf, 0, 6, False,
+                                   f"max_nfev={max_nfev} is below the {first_pass} evaluations of one pass of the "
+                                   f"rules over the {d} levels; nothing was evaluated")
+        return warn_unsuccessful(result)
+    # points a level-k integrand's chunk of n outer points turns into, at most, in one call of f
+    fan_out = [math.prod(_ROUND[kinds[j]] for j in range(k + 1, d)) for k in range(d)]
+    count = {"nfev": 0, "complex": False, "failures": set(), "divergent": False, "f_finite": True}
 
     def limits(k, outer):
         r = ranges[k]
-        if callable(r):
-            lo, hi = r(*outer)
-        else:
-            lo, hi = r
         n = outer[0].shape[0] if outer else 1
-        return np.broadcast_to(np.asarray(lo, dtype=float), (n,)), np.broadcast_to(np.asarray(hi, dtype=float), (n,))
+        if not callable(r):
+            return np.full(n, r[0]), np.full(n, r[1])
+        lo, hi = r(*outer)
+        lo = v.real_array(lo, f"ranges[{k}](...)[0]")
+        hi = v.real_array(hi, f"ranges[{k}](...)[1]")
+        try:
+            return np.broadcast_to(lo, (n,)), np.broadcast_to(hi, (n,))
+        except ValueError:
+            raise ValueError(f"`ranges[{k}]` must return limits of shape ({n},) or scalars, got shapes "
+                             f"{lo.shape} and {hi.shape}") from None
+
+    def innermost(points):
+        n = points[0].size
+        if count["nfev"] + n > max_nfev:
+            raise _Budget
+        count["nfev"] += n
+        y = np.asarray(f(np.column_stack(points), *args))
+        if y.shape != (n,):
+            raise ValueError(f"`f` must return shape ({n},) for points of shape ({n}, {d}), got {y.shape}")
+        if y.dtype.kind not in "biufc":
+            raise ValueError(f"`f` must return real or complex numbers, got dtype {y.dtype}")
+        count["complex"] = count["complex"] or y.dtype.kind == "c"
+        count["f_finite"] = count["f_finite"] and bool(np.all(np.isfinite(y)))
+        zeros = np.zeros(n)
+        return np.stack([y.real.astype(float), y.imag.astype(float) if y.dtype.kind == "c" else zeros, zeros,
+                         zeros], axis=1)
 
     def level(k, outer):
-        """[value, error, failed] of the integral over x_(k+1..d), for each outer point (columns)."""
+        """[real, imaginary, error, failed] of the integral over x_(k+1..d), for each outer point (rows)."""
         lo, hi = limits(k, outer)
+        n = lo.shape[0]
+        chunk = max(1, MAX_POINTS // fan_out[k])
 
         def integrand(x, *outer_here):
             points = list(outer_here) + [x]
             if k == d - 1:
-                if count["nfev"] + x.size > max_nfev:
-                    raise _Budget
-                count["nfev"] += x.size
-                y = np.asarray(f(np.column_stack(points), *args), dtype=float)
-                if y.shape != x.shape:
-                    raise ValueError(f"`f` must return shape ({x.size},) for points of shape ({x.size}, {d}), "
-                                     f"got {y.shape}")
-                return np.stack([y, np.zeros_like(y), np.zeros_like(y)], axis=1)
-            return level(k + 1, points)
+                return innermost(points)
+            if x.size <= chunk:
+                return level(k + 1, points)
+            # bounded memory: the inner integrals of this many points are computed a chunk at a time
+            return np.concatenate([level(k + 1, [p[i:i + chunk] for p in points]) for i in range(0, x.size, chunk)])
 
         scale = 1.0 if k == 0 else 0.1
         with np.errstate(all="ignore"):
             res = quad(integrand, lo, hi, args=tuple(outer), vectorized=True, rtol=rtol * scale,
                        atol=atol * scale, max_nfev=max_nfev)
-        values = np.atleast_2d(res.integral)
-        error = np.atleast_1d(res.error) + np.abs(values[:, 1])
-        failed = (~np.atleast_1d(res.success)).astype(float) + np.abs(values[:, 2])
-        return np.stack([values[:, 0], error, failed], axis=1)
+        status = np.atleast_1d(res.status)
+        if np.any(status):
+            count["failures"].update(int(c) for c in np.unique(status[status != 0]))
+            infinite = ~(np.isfinite(lo) & np.isfinite(hi))
+            if np.any(infinite & np.isin(status, (1, 3, 4, 5))):
+                count["divergent"] = True
+                if k > 0:
+                    # an inner integral that does not settle over an infinite range diverges (or converges
+                    # too slowly) for this outer point: the outer integral cannot succeed, so stop here
+                    raise _Diverged
+        values = np.asarray(res.integral, dtype=float).reshape(n, -1)
+        if values.shape[1] != _COLUMNS:  # every range was empty: quad evaluated nothing
+            values = np.zeros((n, _COLUMNS))
+        error = np.atleast_1d(res.error) + np.abs(values[:, 2])
+        failed = (status != 0).astype(float) + np.abs(values[:, 3])
+        return np.stack([values[:, 0], values[:, 1], error, failed], axis=1)
 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", IntegrationWarning)  # reported below, once
-            out = level(0, [])[0]
-        value, error, failed = out
-        success = failed == 0
-        status = 0 if success else 1
-        message = "converged" if success else "an inner or the outer integration did not converge"
+            re, im, error, failed = level(0, [])[0]
+        value = complex(re, im) if count["complex"] else float(re)
+        overflow = 9 in count["failures"] or (7 in count["failures"] and count["f_finite"])
+        if overflow or not (np.isfinite(re) and np.isfinite(im) and np.isfinite(error)):
+            status, message = 9, _OVERFLOW
+            value, error = (value if not np.isfinite(value) else np.nan), np.inf
+        elif failed == 0:
+            status, message = 0, "converged"
+        else:
+            status, message = 1, _failure_message(count)
     except _Budget:
-        value, error, success, status = np.nan, np.inf, False, 6
+        value, error, status = np.nan, np.inf, 6
         message = "max_nfev reached before the tolerance was met"
-    result = IntegrationResult(value, float(error), count["nfev"], status, bool(success), message)
+    except _Diverged:
+        value, error, status = np.nan, np.inf, 1
+        message = _failure_message(count)
+    result = IntegrationResult(value, float(error), count["nfev"], status, status == 0, message)
     return warn_unsuccessful(result)
+
+
+def _failure_message(count):
+    message = "an inner or the outer integration did not converge"
+    if count["divergent"]:
+        message += ("; over an infinite range the integral appears divergent (or converges too slowly): it did "
+                    "not settle")
+    if count["failures"]:
+        message += " (" + "; ".join(f"status {c}: {QUAD_MESSAGES[c]}" for c in sorted(count["failures"])) + ")"
+    return message
 
 
 class _Budget(Exception):
     """max_nfev reached (raised through the nested quad calls)."""
+
+
+class _Diverged(Exception):
+    """An inner integral over an infinite range did not settle (raised through the nested quad calls)."""

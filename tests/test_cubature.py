@@ -181,7 +181,7 @@ def test_more_bad_input():
         cubature(f, [0], [1], rtol=-1)
     with pytest.raises(ValueError, match="`max_nfev`"):
         cubature(f, [0], [1], max_nfev=0)
-    with pytest.raises(ValueError, match="`a` and `b`"):
+    with pytest.raises(ValueError, match="`a` must not be NaN"):
         cubature(f, [np.nan], [1])
     with pytest.raises(ValueError, match="`f`"):
         cubature(lambda x: np.ones((x.shape[0], 2, 2)), [0, 0], [1, 1], method="sparse_adaptive")
