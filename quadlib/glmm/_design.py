@@ -10,7 +10,8 @@ first is the reference level of treatment contrasts, and grouping-factor levels 
 unused categories are dropped; string columns have their sorted values as levels. A factor with a single
 level in a model matrix is an error (R: "contrasts can be applied only to factors with 2 or more levels"),
 and so are a column mixing numbers and strings, a non-finite value in a model matrix, an infinite or
-non-positive weight and an infinite offset (a NaN is a missing value: its row is dropped).
+non-positive weight and an infinite offset (a NaN is a missing value: its row is dropped). An ordered
+Categorical gets treatment contrasts too (R would use polynomial contrasts, ``contr.poly``).
 """
 from dataclasses import dataclass
 import re
@@ -218,6 +219,10 @@ def _factor(labels):
 def _aliased(X, names):
     """Columns in the span of the columns before them (R's QR rule: later columns are dropped)."""
     kept, dropped = [], []
+    # each column scaled to a largest entry of 1 first: the test is scale-free, and norms of columns with
+    # entries near 1e300 would overflow
+    size = np.max(np.abs(X), axis=0, initial=0.0)
+    X = X / np.where(size > 0, size, 1.0)
     scale = np.linalg.norm(X, axis=0)
     for j in range(X.shape[1]):
         if scale[j] == 0:
@@ -388,6 +393,16 @@ def check_factor_levels(rhs, frame, what):
                              "can be applied only to factors with 2 or more levels (remove it from the formula)")
 
 
+_MAGNITUDE_LIMIT = 1e150   # beyond, squares and cross-products (X'X, Z'WZ, sums of squares) overflow
+
+
+def _check_magnitude(values, label):
+    largest = float(np.max(np.abs(values), initial=0.0))
+    if largest > _MAGNITUDE_LIMIT:
+        raise ValueError(f"`data`: {label} has values up to {largest:.3g}, beyond {_MAGNITUDE_LIMIT:.0e}: its "
+                         "squares overflow; rescale it")
+
+
 def build_design(formula, data, *, weights=None, offset=None):
     """Stage 1: the arrays of an lme4 formula evaluated on a data frame.
 
@@ -398,12 +413,26 @@ def build_design(formula, data, *, weights=None, offset=None):
         ``"Reaction ~ Days + (Days | Subject)"``, ``"y ~ x + (1 | school/class)"``, ``"y ~ x + (x || g)"``.
         ``offset(expr)`` terms in the fixed part are added to the offset.
     data : pandas.DataFrame
+        Factors are string, boolean or Categorical columns; a Categorical's categories give the levels in
+        their order (the first is the reference level, as in R), its unused categories are dropped.
     weights, offset : array_like or str, optional
         Per-row prior weights (binomial: trials for a proportion response) and offset, or column names.
+        NaN marks a missing value (the row is dropped, with a warning); weights must be positive.
 
     Returns
     -------
     Design
+
+    Raises
+    ------
+    ValueError
+        A factor with one level in a model matrix; a grouping factor with one level, or with no more
+        levels than its term has random effects; a non-finite value in a model-matrix column, the
+        response or the offset (after dropping missing rows), or one beyond 1e150 (its square overflows);
+        an infinite or non-positive weight, an infinite offset.
+    TypeError
+        A column mixing numbers and strings (the first strings and their rows are listed), or of a type
+        a formula cannot use (dates, complex numbers); a non-numeric response.
 
     Examples
     --------
@@ -411,6 +440,11 @@ def build_design(formula, data, *, weights=None, offset=None):
     >>> d = build_design("Reaction ~ Days + (Days | Subject)", datasets.load("sleepstudy"))
     >>> d.fixed_names, d.terms[0].columns, d.terms[0].n_levels
     (['(Intercept)', 'Days'], ['(Intercept)', 'Days'], 18)
+    >>> import pandas as pd
+    >>> arms = pd.Categorical(["placebo", "drug", "drug+"] * 4, ["placebo", "drug", "drug+"])
+    >>> trial = pd.DataFrame({"y": range(12), "trt": arms, "g": list("aabbccddeeff")})
+    >>> build_design("y ~ trt + (1 | g)", trial).fixed_names    # placebo is the reference level, as in R
+    ['(Intercept)', 'trtdrug', 'trtdrug+']
     """
     import pandas as pd
 
@@ -443,15 +477,15 @@ def build_design(formula, data, *, weights=None, offset=None):
         Z, columns, _, model, keep, _ = _model_matrix(spec.expr, frame, f"the random term {spec}")
         if not np.all(np.isfinite(Z)):
             bad = int(np.sum(~np.all(np.isfinite(Z), axis=1)))
-            raise ValueError(f"the columns of the random term {spec} are not finite in {bad} row(s) after dropping "
-                             "missing values (e.g. inf in the data or log of zero)")
+            raise ValueError(f"`data`: the columns of the random term {spec} are not finite in {bad} row(s) after "
+                             "dropping missing values (e.g. inf in the data or log of zero)")
         if Z.shape[1] == 0:
             raise ValueError(f"`formula`: the random term {spec} has no columns")
         if levels.size < 2:
-            raise ValueError(f"grouping factor {spec.group!r} has a single level: its random effects cannot be "
+            raise ValueError(f"`data`: grouping factor {spec.group!r} has a single level: its random effects cannot be "
                              "estimated")
         if Z.shape[1] >= levels.size:
-            raise ValueError(f"the random term {spec} has {Z.shape[1]} random effects per level but only "
+            raise ValueError(f"`formula`: the random term {spec} has {Z.shape[1]} random effects per level but only "
                              f"{levels.size} levels of {spec.group!r}: its covariance cannot be estimated")
         terms.append(RandomTerm(spec.group, columns, Z, index.astype(np.intp), [str(x) for x in levels],
                                 spec.correlated, model, keep))
@@ -474,12 +508,6 @@ def build_design(formula, data, *, weights=None, offset=None):
         response, trials = _evaluate(parsed.response, frame, "the response"), None
     X, names, formula_offset, fixed_model, fixed_keep, fixed_offset = _model_matrix(parsed.fixed, frame,
                                                                                     "the fixed effects")
-    kept, dropped = _aliased(X, names)
-    fixed_keep = [fixed_keep[j] for j in kept]
-    if dropped:
-        warnings.warn(f"fixed-effect model matrix is rank deficient so dropping {len(dropped)} column(s): "
-                      f"{', '.join(dropped)}", UserWarning, stacklevel=3)
-        X, names = X[:, kept], [names[j] for j in kept]
     total_offset = np.zeros(len(frame))
     if formula_offset is not None:
         total_offset += formula_offset
@@ -488,8 +516,22 @@ def build_design(formula, data, *, weights=None, offset=None):
     bad = ~np.isfinite(response) | (~np.isfinite(trials) if trials is not None else False)
     bad = bad | ~np.isfinite(total_offset) | ~np.all(np.isfinite(X), axis=1)
     if bad.any():
-        raise ValueError(f"the response, offset or fixed-effect columns are not finite in {int(bad.sum())} row(s) "
-                         "after dropping missing values (e.g. log of zero)")
+        raise ValueError(f"`data`: the response, offset or fixed-effect columns are not finite in {int(bad.sum())} "
+                         "row(s) after dropping missing values (e.g. log of zero)")
+    checked = [(response, "the response"), (total_offset, "the offset")]
+    if weights is not None:
+        checked.append((weights[rows], "`weights`"))
+    for values, label in checked + \
+            [(X[:, j], f"the fixed-effect column {name!r}") for j, name in enumerate(names)] + \
+            [(t.Z[:, j], f"the column {c!r} of the random term ({' + '.join(t.columns)} | {t.group})")
+             for t in terms for j, c in enumerate(t.columns)]:
+        _check_magnitude(values, label)
+    kept, dropped = _aliased(X, names)
+    fixed_keep = [fixed_keep[j] for j in kept]
+    if dropped:
+        warnings.warn(f"fixed-effect model matrix is rank deficient so dropping {len(dropped)} column(s): "
+                      f"{', '.join(dropped)}", UserWarning, stacklevel=3)
+        X, names = X[:, kept], [names[j] for j in kept]
     return Design(formula, response[order], None if trials is None else trials[order],
                   None if weights is None else weights[rows][order], total_offset[order],
                   np.ascontiguousarray(X[order]), names, terms, rows[order], dropped, fixed_model, fixed_keep,

@@ -211,7 +211,7 @@ def fit(formula, data, *, family="binomial", link=None, method="laplace", nagq=N
     if objective.family.name == "gaussian":  # lme4's glmer hands these to lmer, with lmer's checks
         check_identifiable(design, parse_formula(formula).random)
     if design.nobs < objective.n_params:
-        raise ValueError(f"the number of observations ({design.nobs}) is smaller than the number of parameters "
+        raise ValueError(f"`data`: the number of observations ({design.nobs}) is smaller than the number of parameters "
                          f"({objective.n_params}: {', '.join(objective.names)}): they cannot all be estimated")
     objective.check_response()
     separated = objective.separation()
@@ -232,6 +232,6 @@ def fit(formula, data, *, family="binomial", link=None, method="laplace", nagq=N
     elif at_bounds:
         warnings.warn(f"{at_bounds}: some fitted values are at the edge of the family's range (extreme covariate "
                       "values or near-separation)", UserWarning, stacklevel=2)
-    if result.singular:
+    if result.singular and np.all(np.isfinite(outcome.x)):
         warn_singular()
     return result

@@ -561,19 +561,19 @@ def check_identifiable(design, specs):
     n = design.nobs
     for term, spec in zip(design.terms, specs):
         if n <= term.q * term.n_levels:
-            raise ValueError(f"the number of observations ({n}) is not larger than the number of random effects "
-                             f"({term.q * term.n_levels}) of the term {spec}: its variance and the residual "
+            raise ValueError(f"`data`: the number of observations ({n}) is not larger than the number of random "
+                             f"effects ({term.q * term.n_levels}) of the term {spec}: its variance and the residual "
                              "variance cannot both be estimated")
     if n <= design.X.shape[1]:
-        raise ValueError(f"the number of observations ({n}) must exceed the number of fixed effects "
+        raise ValueError(f"`data`: the number of observations ({n}) must exceed the number of fixed effects "
                          f"({design.X.shape[1]})")
     y = design.response - design.offset
     if design.X.shape[1]:
         beta = np.linalg.lstsq(design.X, y, rcond=None)[0]
         y = y - design.X @ beta
     if np.linalg.norm(y) <= 1e-12 * max(np.linalg.norm(design.response), 1e-300):
-        raise ValueError("the fixed effects fit the response exactly (e.g. a constant response): there is no "
-                         "variance left to estimate")
+        raise ValueError("`formula`: the fixed effects fit the response exactly (e.g. a constant response): there "
+                         "is no variance left to estimate")
 
 
 def lmm(formula, data, *, reml=True, weights=None, offset=None):

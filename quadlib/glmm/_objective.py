@@ -31,6 +31,7 @@ __all__ = ["Objective", "make_objective"]
 
 _LOG_2PI = np.log(2 * np.pi)
 _SEPARATION_LIMIT = 20_000_000   # entries N p of X up to which the separation linear program runs
+_LOG_DISPERSION_LIMIT = 700.0    # |log phi| beyond this: phi over- or underflows in the family's kernel
 
 
 class _Block:
@@ -129,8 +130,8 @@ class Objective:
         self.blocks = [_Block([t for t in d.terms if t.group == g]) for g in groups]
         self.joint = len(self.blocks) > 1
         if self.joint and not (isinstance(self.integrator, AdaptiveGaussHermite) and self.integrator.n == 1):
-            raise ValueError(f"with several grouping factors ({', '.join(groups)}) the integral does not factor "
-                             "over groups: only method='laplace' is available")
+            raise ValueError(f"`method`: with several grouping factors ({', '.join(groups)}) the integral does not "
+                             "factor over groups: only method='laplace' is available")
         p = d.X.shape[1]
         self.n_beta = p
         self.theta_slices, start = [], p
@@ -383,6 +384,14 @@ class Objective:
         self.modes = res.mode if res.success else None
         return res, A
 
+    def _outside(self, params):
+        """Whether `params` lie outside the domain: not finite (an optimizer's step overflowed), or a
+        dispersion exp(log phi) that overflows to inf or underflows to 0."""
+        params = np.asarray(params, dtype=float)
+        if not np.all(np.isfinite(params)):
+            return True
+        return bool(self.family.has_dispersion and not abs(params[-1]) < _LOG_DISPERSION_LIMIT)
+
     # ------------------------------------------------------------------------------------------ estimability
     def check_response(self):
         """Raise ValueError if no maximum likelihood estimate can exist, whatever the fixed effects.
@@ -473,8 +482,11 @@ class Objective:
                         **({"A_eq": np.hstack([Xs[inner], -Xs[inner]]), "b_eq": equal["b_eq"]} if equal else {}))
         d = split.x[:p] - split.x[p:] if split.status == 0 else res.x
         eta = Xs @ d
-        # the LP's tolerances are absolute: check the direction itself
-        if np.min(sign[edge] * eta[edge]) < -1e-7 or np.max(np.abs(eta[inner]), initial=0.0) > 1e-7:
+        # the LP's tolerances are absolute (1e-7): check the direction itself, each row to the rounding of
+        # its own terms, so that rows of tiny entries (a column scaled by one extreme value) count
+        slack = 1e-7 * (np.abs(Xs) @ np.abs(d))
+        if np.any(sign[edge] * eta[edge] < -slack[edge]) or np.any(np.abs(eta[inner]) > slack[inner]) \
+                or not np.any(sign[edge] * eta[edge] > slack[edge]):
             return []
         return [name for name, dk in zip(self.design.fixed_names, d) if abs(dk) > 1e-7]
 
@@ -495,6 +507,8 @@ class Objective:
         if params.shape != (self.n_params,):
             raise ValueError(f"`params` must have {self.n_params} values ({', '.join(self.names)}), "
                              f"got shape {params.shape}")
+        if self._outside(params):
+            return -np.inf
         self.evaluations += 1
         if self.joint:
             res, _ = self._joint(params)
@@ -513,6 +527,8 @@ class Objective:
         """The log-likelihood and its gradient (module notes); central differences of step `step` with
         several grouping factors or a QMC integrator."""
         params = np.asarray(params, dtype=float)
+        if self._outside(params):
+            return -np.inf, np.full(self.n_params, np.nan)
         if self.joint or isinstance(self.integrator, QMCIntegrator):
             # QMC: the proposal moves with the parameters, so the fixed-point gradient is off by about the
             # sampling error (1e-2 on cbpp); the estimate itself is a smooth deterministic function (fixed
@@ -557,14 +573,25 @@ class Objective:
 
     def conditional_modes(self, params):
         """Per grouping factor: the modes of b given y (empirical Bayes) and their conditional covariances
-        (the inverse curvature at the mode, mapped to b), as ``{group: (modes (M, q), cov (M, q, q))}``."""
+        (the inverse curvature at the mode, mapped to b), as ``{group: (modes (M, q), cov (M, q, q))}``;
+        NaN where they cannot be computed (parameters outside the domain, no mode found)."""
+        missing = {block.group: (np.full((len(block.levels), block.q), np.nan),
+                                 np.full((len(block.levels), block.q, block.q), np.nan)) for block in self.blocks}
+        if self._outside(params):
+            return missing
         beta, factors, phi = self.split(params)
         if not self.joint:
             res = self._clusters(params)[0]
             L = factors[0]
-            cov = np.einsum("ia,mab,jb->mij", L, np.linalg.inv(res.curvature), L)
+            try:
+                inverse = np.linalg.inv(res.curvature)
+            except np.linalg.LinAlgError:  # a singular curvature: no Laplace covariance
+                inverse = np.full_like(res.curvature, np.nan)
+            cov = np.einsum("ia,mab,jb->mij", L, inverse, L)
             return {self.blocks[0].group: (res.mode_u @ L.T, cov)}
         res, _ = self._joint(params)
+        if res is None or not res.success:
+            return missing
         Lfull = self._joint_factor(factors)
         b = Lfull @ res.mode
         out = {}

@@ -17,6 +17,9 @@ from .. import _validation as v
 __all__ = ["ConvergenceWarning", "OptimizeOutcome", "optimize", "warn_singular"]
 
 _MAX_ITER_LIMIT = 10 ** 6   # the largest `max_iter` accepted (an L-BFGS-B iteration costs a few evaluations)
+# the scipy.optimize.minimize methods that need no Hessian (the others would fail without one)
+_OPTIMIZERS = ("L-BFGS-B", "TNC", "SLSQP", "trust-constr", "BFGS", "CG", "Newton-CG", "Nelder-Mead", "Powell",
+               "COBYLA", "COBYQA")
 
 # lme4's "boundary (singular) fit", in the words of every fitting function of quadlib.glmm
 SINGULAR_FIT_MESSAGE = ("boundary (singular) fit: the estimated covariance of a random term is singular (a standard "
@@ -91,6 +94,11 @@ def hessian(objective, x, free=None, relative_step=1e-4, scale=None):
 def _optimize_iv(objective, start, optimizer, max_iter, verbose, progress):
     if optimizer is not None and not isinstance(optimizer, str):
         raise TypeError(f"`optimizer` must be a scipy.optimize.minimize method name or None, got {optimizer!r}")
+    if optimizer is not None:
+        names = {name.lower(): name for name in _OPTIMIZERS}
+        if optimizer.lower() not in names:
+            raise ValueError(f"`optimizer` must be one of {', '.join(map(repr, _OPTIMIZERS))}, got {optimizer!r}")
+        optimizer = names[optimizer.lower()]
     max_iter = v.positive_int(max_iter, "max_iter", maximum=_MAX_ITER_LIMIT)
     for name, value in (("verbose", verbose), ("progress", progress)):
         if not isinstance(value, (bool, np.bool_)):
@@ -131,8 +139,9 @@ def optimize(objective, start=None, *, optimizer=None, max_iter=1000, verbose=Fa
     start : array_like, optional
         Starting parameters (``objective.names``); default ``objective.start()``.
     optimizer : str, optional
-        A ``scipy.optimize.minimize`` method (default ``"L-BFGS-B"``; bounded methods such as
-        ``"trust-constr"``, ``"Powell"`` or ``"Nelder-Mead"`` also work).
+        A ``scipy.optimize.minimize`` method that needs no Hessian: ``"L-BFGS-B"`` (default), ``"TNC"``,
+        ``"SLSQP"``, ``"trust-constr"``, ``"BFGS"``, ``"CG"``, ``"Newton-CG"``, ``"Nelder-Mead"``,
+        ``"Powell"``, ``"COBYLA"``, ``"COBYQA"`` (case-insensitive).
     max_iter : int
         Bound on the optimizer's iterations (at most 10**6); the Newton polish adds at most 20 steps
         and the restarts off a zero standard deviation at most three more optimizer runs.
@@ -183,16 +192,13 @@ def optimize(objective, start=None, *, optimizer=None, max_iter=1000, verbose=Fa
 
     def maximize(start):
         """L-BFGS-B from `start`, then Newton steps over the parameters not held at a bound."""
-        try:
-            opt = scipy_optimize.minimize(negative, start / scale, method=method,
-                                          jac=True if method in gradient_methods else None,
-                                          bounds=bounds if method not in ("BFGS", "CG", "Newton-CG") else None,
-                                          callback=record, options=options) \
-                if method in gradient_methods else \
-                scipy_optimize.minimize(lambda z: negative(z)[0], start / scale, method=method, bounds=bounds,
-                                        callback=record, options=options)
-        except ValueError as error:
-            raise ValueError(f"`optimizer`: {error}") from None
+        opt = scipy_optimize.minimize(negative, start / scale, method=method,
+                                      jac=True if method in gradient_methods else None,
+                                      bounds=bounds if method not in ("BFGS", "CG", "Newton-CG") else None,
+                                      callback=record, options=options) \
+            if method in gradient_methods else \
+            scipy_optimize.minimize(lambda z: negative(z)[0], start / scale, method=method, bounds=bounds,
+                                    callback=record, options=options)
         x = np.maximum(opt.x * scale, lower)
         value, grad = objective.value_and_gradient(x)
         free = ~((x <= lower + 1e-10) & (grad <= 0))

@@ -47,6 +47,7 @@ from ._inference import WaldInference
 __all__ = ["pql", "PQLResult"]
 
 _SAME_DATA = 1e-13   # working data that moved less than this (relative) repeat the last working LMM
+_MAX_ITER_LIMIT = 10_000   # the largest `max_iter`: working LMMs, each a full LMM fit
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -126,7 +127,7 @@ def _fit_working(design, z, w, dispersion, theta, data, offset):
 # ---------------------------------------------------------------------------------------------------------
 def _pql_iv(formula, data, family, link, weights, offset, dispersion, max_iter, tol, start, verbose):
     dispersion = v.choice(dispersion, ("estimate", "fixed"), "dispersion")
-    max_iter = v.positive_int(max_iter, "max_iter")
+    max_iter = v.positive_int(max_iter, "max_iter", maximum=_MAX_ITER_LIMIT)
     tol = v.real_scalar(tol, "tol")
     if not tol > 0:
         raise ValueError(f"`tol` must be positive, got {tol}")
@@ -184,7 +185,7 @@ def pql(formula, data, *, family="binomial", link=None, weights=None, offset=Non
         ``"fixed"``: the residual SD is held at 1 (glmmPQL with ``control = lmeControl(sigma = 1)``), the
         binomial and Poisson models without overdispersion.
     max_iter : int
-        Bound on the number of working LMMs.
+        Bound on the number of working LMMs (at most 10000).
     tol : float
         Converged when no fixed effect moves by more than ``tol * (1 + |beta_j|)`` from one working LMM to
         the next (or the working data stop changing, as for the gaussian family with the identity link,
