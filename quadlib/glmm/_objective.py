@@ -439,7 +439,9 @@ class Objective:
         on the others. The likelihood then increases along d for any random effects, so the maximum
         likelihood estimate does not exist. Found by the linear program of Konis (2007), maximize the
         sum of the signed X d over the rows at the boundary, with -1 <= d <= 1 on the columns scaled to
-        unit size (scipy's HiGHS). Other families, and designs of more than 2e7 entries (N p), give [].
+        unit size (scipy's HiGHS), d restricted to the null space of the other rows (an SVD; no null
+        space, no separation) and each distinct boundary row taken once. Other families, and designs of
+        more than 2e7 entries (N p), give [].
 
         Returns
         -------
@@ -468,19 +470,34 @@ class Objective:
         edge, inner = sign != 0, sign == 0
         if not edge.any():
             return []
-        signed = sign[edge, None] * Xs[edge]
-        equal = {"A_eq": Xs[inner], "b_eq": np.zeros(inner.sum())} if inner.any() else {}
+        # X d = 0 on the other rows: d = B c with B a basis of their null space (if none, no separation);
+        # the linear programs then have only the rows at the boundary, each distinct row once
+        basis = np.eye(p)
+        if inner.any():
+            _, singular, vt = np.linalg.svd(np.linalg.qr(Xs[inner], mode="r"))
+            rank = int(np.sum(singular > 1e-9 * singular[0])) if singular[0] > 0 else 0
+            basis = vt[rank:].T
+            if basis.shape[1] == 0:
+                return []
+        k = basis.shape[1]
+        signed = np.unique(sign[edge, None] * Xs[edge], axis=0) @ basis        # rows: s_i x_i B
         total = signed.sum(axis=0)
-        res = linprog(-total, A_ub=-signed, b_ub=np.zeros(signed.shape[0]), bounds=(-1.0, 1.0), method="highs",
-                      **equal)
+        if inner.any():   # -1 <= B c <= 1
+            res = linprog(-total, A_ub=np.vstack([-signed, basis, -basis]),
+                          b_ub=np.r_[np.zeros(len(signed)), np.ones(2 * p)], bounds=(None, None), method="highs")
+        else:             # B = I: -1 <= c <= 1 as bounds
+            res = linprog(-total, A_ub=-signed, b_ub=np.zeros(len(signed)), bounds=(-1.0, 1.0), method="highs")
         if res.status != 0 or not -res.fun > 1e-6:
             return []
         # the sparsest such direction names the separating terms (any vertex would do for the existence
-        # question): least |d|_1, d = d+ - d-, keeping half the signed sum
-        split = linprog(np.ones(2 * p), A_ub=np.vstack([np.hstack([-signed, signed]), np.r_[-total, total]]),
-                        b_ub=np.r_[np.zeros(signed.shape[0]), 0.5 * res.fun], bounds=(0.0, 1.0), method="highs",
-                        **({"A_eq": np.hstack([Xs[inner], -Xs[inner]]), "b_eq": equal["b_eq"]} if equal else {}))
-        d = split.x[:p] - split.x[p:] if split.status == 0 else res.x
+        # question): least |B c|_1 (t >= |B c|) keeping half the signed sum; variables (c, t)
+        zero = np.zeros((len(signed), p))
+        split = linprog(np.r_[np.zeros(k), np.ones(p)],
+                        A_ub=np.vstack([np.hstack([basis, -np.eye(p)]), np.hstack([-basis, -np.eye(p)]),
+                                        np.hstack([-signed, zero]), np.r_[-total, np.zeros(p)][None, :]]),
+                        b_ub=np.r_[np.zeros(2 * p + len(signed)), 0.5 * res.fun],
+                        bounds=[(None, None)] * k + [(0.0, 1.0)] * p, method="highs")
+        d = basis @ (split.x[:k] if split.status == 0 else res.x)
         eta = Xs @ d
         # the LP's tolerances are absolute (1e-7): check the direction itself, each row to the rounding of
         # its own terms, so that rows of tiny entries (a column scaled by one extreme value) count
