@@ -21,7 +21,9 @@ Comput. 36(3) (2014).
 N. Hale and A. Townsend, "Fast and accurate computation of Gauss–Legendre and Gauss–Jacobi quadrature nodes
 and weights", SIAM J. Sci. Comput. 35(2) (2013).
 """
+import contextlib
 import functools
+import math
 import warnings
 
 import mpmath
@@ -48,13 +50,73 @@ _HERMITE = {  # kind -> (b_j / j, mu0 in mpmath, weight in words)
 }
 _MP_DIGITS = 40
 
+# Sizes. Every constructor checks its `n` against these before it allocates or iterates.
+# The O(n) algorithms (Legendre; Jacobi, Gegenbauer, Chebyshev, Radau and Lobatto with |alpha|, |beta| <= 5;
+# Hermite; Laguerre): 10^7 nodes take a few seconds and a quarter of a gigabyte.
+MAX_NODES = 10 ** 7
+# Where only the O(n^2) recurrence applies (Jacobi-family rules with |alpha| or |beta| > 5,
+# gauss_from_recurrence, gauss_from_moments): about a second at this size.
+MAX_RECURRENCE_NODES = 3000
+# Laurie's algorithm runs in 40-digit mpmath, O(n^2): half a second at n = 400.
+MAX_KRONROD_N = 400
+# gauss_from_weight: the Stieltjes procedure costs O(n * points) per doubling of the discretization.
+MAX_WEIGHT_NODES = 1000
+MAX_WEIGHT_POINTS = 2 ** 20
+# A weight's total mass must be below 2^1020 (~1.1e307): then every Gauss weight, and every weight of the
+# rules for (1 -+ x) w(x) that Radau and Lobatto rules are built from, is a double.
+_MAX_LOG_MASS = 1020 * math.log(2)
+_JACOBI_RANGE = ("alpha, beta > -1 with the weight's total mass 2^(alpha+beta+1) B(alpha+1, beta+1) below 2^1020 "
+                 f"and n <= {MAX_NODES} (n <= {MAX_RECURRENCE_NODES} if |alpha| or |beta| > 5)")
+
 
 # ---------------------------------------------------------------- core: recurrence -> rule
+
+class _Unsupported(ArithmeticError):
+    """The algorithms cannot deliver this rule in double precision (internal: the public constructors
+    turn it, and the ArithmeticErrors of ``_gauss_lj`` and ``_gauss_hl``, into a ValueError that names
+    the parameters and the supported range)."""
+
+
+@contextlib.contextmanager
+def _supported(call, supported):
+    """Report a rule that cannot be computed as a ValueError naming the call and the supported range."""
+    try:
+        yield
+    except ArithmeticError as exc:
+        raise ValueError(f"{call}: {exc}; supported are {supported}") from None
+
+
+def _checked(x, w, logw):
+    """Refuse non-finite nodes or weights: NaN is never returned, and a weight beyond the double range
+    (inf) would make every integral inf or NaN."""
+    if not (np.all(np.isfinite(x)) and not np.any(np.isnan(w)) and not np.any(np.isnan(logw))):
+        raise _Unsupported("some nodes or weights came out NaN")
+    if np.any(np.isinf(w)):
+        raise _Unsupported(f"the weights exceed the double range (largest log-weight "
+                           f"{float(np.max(logw)):.6g} > log(DBL_MAX) = 709.78)")
+    return x, w, logw
+
 
 def _split(x):
     """An mpmath number as a double-double pair (hi, lo)."""
     hi = float(x)
     return hi, float(x - hi)
+
+
+def _split_scaled(x):
+    """A positive mpmath number as (hi, lo, e) with hi + lo in [1/2, 1) and x = (hi + lo) 2^e.
+
+    The kernels take the total mass of a weight in this form: for extreme parameters it can lie
+    beyond the double range although most weights do not.
+    """
+    mantissa, exponent = mpmath.frexp(x)
+    return (*_split(mantissa), int(exponent))
+
+
+def _scaled_float(mu0):
+    """A positive float mass in the kernels' (hi, lo, e) form."""
+    mantissa, exponent = np.frexp(mu0)
+    return float(mantissa), 0.0, int(exponent)
 
 
 def _eigenvalue_guesses(a_hi, b_hi):
@@ -71,20 +133,19 @@ def _rule_from_recurrence(coef, mu0, *, symmetric=False):
     """
     a_hi, a_lo, b_hi, b_lo = (np.ascontiguousarray(c, dtype=np.float64) for c in coef)
     n = a_hi.size
-    mu0_hi, mu0_lo = mu0
     guesses = _eigenvalue_guesses(a_hi, b_hi)
     if symmetric:
         guesses = np.abs(guesses[n - n // 2:])
     m = guesses.size
     x_hi, x_lo, w, logw = (np.empty(m) for _ in range(4))
-    failed = _orthopoly.refine_zeros(a_hi, a_lo, b_hi, b_lo, guesses, mu0_hi, mu0_lo, x_hi, x_lo, w, logw)
+    failed = _orthopoly.refine_zeros(a_hi, a_lo, b_hi, b_lo, guesses, *mu0, x_hi, x_lo, w, logw)
     if failed:
-        raise ArithmeticError(f"Newton refinement of {failed} Gauss node(s) failed (n={n}); please report this")
+        raise _Unsupported(f"Newton's method did not settle for {failed} of the {n} nodes")
     if symmetric:
         zero = np.zeros(n % 2)
         if n % 2:
             w0, logw0 = np.empty(1), np.empty(1)
-            _orthopoly.christoffel(a_hi, a_lo, b_hi, b_lo, n, zero, zero, mu0_hi, mu0_lo, w0, logw0)
+            _orthopoly.christoffel(a_hi, a_lo, b_hi, b_lo, n, zero, zero, *mu0, w0, logw0)
         else:
             w0 = logw0 = zero
         x_hi = np.concatenate([-x_hi[::-1], zero, x_hi])
@@ -92,7 +153,7 @@ def _rule_from_recurrence(coef, mu0, *, symmetric=False):
         w = np.concatenate([w[::-1], w0, w])
         logw = np.concatenate([logw[::-1], logw0, logw])
     if n > 1 and not np.all(np.diff(x_hi) > 0):
-        raise ArithmeticError(f"Gauss nodes did not come out distinct (n={n}); please report this")
+        raise _Unsupported("the nodes did not come out distinct in double precision")
     return x_hi, x_lo, w, logw
 
 
@@ -106,7 +167,7 @@ def _christoffel(coef, terms, x_hi, x_lo, mu0):
 def _jacobi_mu0(alpha, beta):
     with mpmath.workdps(_MP_DIGITS):
         a, b = mpmath.mpf(alpha), mpmath.mpf(beta)
-        return _split(2 ** (a + b + 1) * mpmath.beta(a + 1, b + 1))
+        return _split_scaled(2 ** (a + b + 1) * mpmath.beta(a + 1, b + 1))
 
 
 @functools.lru_cache(maxsize=256)
@@ -122,14 +183,22 @@ def _asymptotic(n, alpha, beta):
     return n >= _gauss_lj.JACOBI_CROSSOVER and max(abs(alpha), abs(beta)) <= _gauss_lj.JACOBI_PARAMETER_LIMIT
 
 
+def _recurrence_size(n, name="n"):
+    """The O(n^2) recurrence's bound on the number of nodes."""
+    if n > MAX_RECURRENCE_NODES:
+        raise ValueError(f"`{name}` must be at most {MAX_RECURRENCE_NODES} when |alpha| or |beta| > "
+                         f"{_gauss_lj.JACOBI_PARAMETER_LIMIT:g} (only the O(n^2) recurrence applies there), got {n}")
+
+
 def _gauss_jacobi_rule(n, alpha, beta):
     """Nodes, weights and log-weights of the n-point Gauss–Jacobi rule, by whichever algorithm is cheaper."""
     if _asymptotic(n, alpha, beta):
         if alpha == 0 and beta == 0:
-            return _gauss_lj.legendre_large(n)
-        return _gauss_lj.jacobi_large(n, alpha, beta)
+            return _checked(*_gauss_lj.legendre_large(n))
+        return _checked(*_gauss_lj.jacobi_large(n, alpha, beta))
+    _recurrence_size(n)
     x, _, w, logw = _jacobi(n, alpha, beta)
-    return x, w, logw
+    return _checked(x, w, logw)
 
 
 def _make(x, w, logw, *, domain, weight_function, degree, family, **kw):
@@ -139,8 +208,22 @@ def _make(x, w, logw, *, domain, weight_function, degree, family, **kw):
 
 # ---------------------------------------------------------------- classical families
 
+def _jacobi_mass_iv(alpha, beta, names="`alpha` and `beta`"):
+    """Refuse exponents whose weight has a total mass beyond 2^1020: its Gauss weights are not all doubles."""
+    log_mass = ((alpha + beta + 1.0) * math.log(2.0) + math.lgamma(alpha + 1.0) + math.lgamma(beta + 1.0)
+                - math.lgamma(alpha + beta + 2.0))
+    if log_mass > _MAX_LOG_MASS:
+        raise ValueError(f"{names} = {alpha!r}, {beta!r} are outside the supported range: the weight's total mass "
+                         f"2^(alpha+beta+1) B(alpha+1, beta+1) = e^{log_mass:.1f} must be below 2^1020 = e^707.0 "
+                         "for the Gauss weights to be doubles")
+
+
 def _jacobi_iv(n, alpha, beta):
-    return (v.positive_int(n, "n"), v.greater_than(alpha, -1.0, "alpha"), v.greater_than(beta, -1.0, "beta"))
+    n = v.positive_int(n, "n", maximum=MAX_NODES)
+    alpha = v.greater_than(alpha, -1.0, "alpha")
+    beta = v.greater_than(beta, -1.0, "beta")
+    _jacobi_mass_iv(alpha, beta)
+    return n, alpha, beta
 
 
 def gauss_jacobi(n, alpha, beta):
@@ -149,14 +232,23 @@ def gauss_jacobi(n, alpha, beta):
     Parameters
     ----------
     n : int
-        Number of nodes (>= 1).
+        Number of nodes, ``1 <= n <= MAX_NODES`` (10^7); at most ``MAX_RECURRENCE_NODES`` (3000) when
+        ``|alpha|`` or ``|beta|`` exceeds 5, where only the O(n^2) recurrence applies.
     alpha, beta : float
-        Exponents of the weight, both > -1.
+        Exponents of the weight, both > -1, with a total mass ``2^(alpha+beta+1) B(alpha+1, beta+1)``
+        below 2^1020 (about 1e307; e.g. ``alpha + beta <= 1015`` for ``beta = 0``), so that every
+        weight is a double.
 
     Returns
     -------
     Rule
         Exact for polynomials of degree ``2n - 1``.
+
+    Raises
+    ------
+    ValueError
+        For parameters outside these ranges, or if the rule cannot be computed in double precision
+        for them (never NaN or infinite nodes or weights).
 
     Examples
     --------
@@ -171,13 +263,19 @@ def gauss_jacobi(n, alpha, beta):
     From n = 100 (``|alpha|, |beta| <= 5``): N. Hale and A. Townsend, SIAM J. Sci. Comput. 35(2) (2013).
     """
     n, alpha, beta = _jacobi_iv(n, alpha, beta)
-    x, w, logw = _gauss_jacobi_rule(n, alpha, beta)
+    with _supported(f"gauss_jacobi({n}, {alpha!r}, {beta!r})", _JACOBI_RANGE):
+        x, w, logw = _gauss_jacobi_rule(n, alpha, beta)
     return _make(x, w, logw, domain=(-1, 1), weight_function=f"(1-x)^{alpha:g} (1+x)^{beta:g}",
                  degree=2 * n - 1, family=f"gauss_jacobi({n}, {alpha:g}, {beta:g})")
 
 
 def gauss_legendre(n):
     """Gauss–Legendre rule for ``integral_{-1}^{1} f(x) dx``, exact to degree ``2n - 1``.
+
+    Parameters
+    ----------
+    n : int
+        Number of nodes, ``1 <= n <= MAX_NODES`` (10^7).
 
     Examples
     --------
@@ -194,8 +292,9 @@ def gauss_legendre(n):
     From n = 100: I. Bogaert, "Iteration-free computation of Gauss–Legendre quadrature nodes and weights",
     SIAM J. Sci. Comput. 36(3) (2014).
     """
-    n = v.positive_int(n, "n")
-    x, w, logw = _gauss_jacobi_rule(n, 0.0, 0.0)
+    n = v.positive_int(n, "n", maximum=MAX_NODES)
+    with _supported(f"gauss_legendre({n})", f"1 <= n <= {MAX_NODES}"):
+        x, w, logw = _gauss_jacobi_rule(n, 0.0, 0.0)
     return _make(x, w, logw, domain=(-1, 1), weight_function="1", degree=2 * n - 1,
                  family=f"gauss_legendre({n})")
 
@@ -203,16 +302,26 @@ def gauss_legendre(n):
 def gauss_chebyshev(n, kind=1):
     """Gauss–Chebyshev rule: weight ``1/sqrt(1-x^2)`` (``kind=1``) or ``sqrt(1-x^2)`` (``kind=2``).
 
+    Parameters
+    ----------
+    n : int
+        Number of nodes, ``1 <= n <= MAX_NODES`` (10^7).
+    kind : {1, 2}
+        First or second kind.
+
     Examples
     --------
     >>> import quadlib
     >>> quadlib.gauss_chebyshev(2).nodes  # +-cos(pi/4)
     array([-0.70710678,  0.70710678])
     """
-    n = v.positive_int(n, "n")
+    n = v.positive_int(n, "n", maximum=MAX_NODES)
+    if isinstance(kind, (bool, np.bool_)):
+        raise TypeError(f"`kind` must be 1 or 2, got {kind!r}")
     v.choice(kind, (1, 2), "kind")
     half = -0.5 if kind == 1 else 0.5
-    x, w, logw = _gauss_jacobi_rule(n, half, half)
+    with _supported(f"gauss_chebyshev({n}, kind={kind})", f"1 <= n <= {MAX_NODES}"):
+        x, w, logw = _gauss_jacobi_rule(n, half, half)
     words = "1/sqrt(1-x^2)" if kind == 1 else "sqrt(1-x^2)"
     return _make(x, w, logw, domain=(-1, 1), weight_function=words, degree=2 * n - 1,
                  family=f"gauss_chebyshev({n}, kind={kind})")
@@ -221,18 +330,31 @@ def gauss_chebyshev(n, kind=1):
 def gauss_gegenbauer(n, lam):
     """Gauss–Gegenbauer (ultraspherical) rule for the weight ``(1-x^2)^(lam - 1/2)``, ``lam > -1/2``.
 
+    The Gauss–Jacobi rule with ``alpha = beta = lam - 1/2``, with the same ranges.
+
+    Parameters
+    ----------
+    n : int
+        Number of nodes, ``1 <= n <= MAX_NODES`` (10^7); at most ``MAX_RECURRENCE_NODES`` (3000) when
+        ``|lam - 1/2| > 5``.
+    lam : float
+        ``lam > -1/2``.
+
     Examples
     --------
     >>> import quadlib
     >>> round(float(quadlib.gauss_gegenbauer(3, 1.0).weights.sum()), 15)  # integral of sqrt(1-x^2) = pi/2
     1.570796326794897
     """
-    n = v.positive_int(n, "n")
+    n = v.positive_int(n, "n", maximum=MAX_NODES)
     lam = v.greater_than(lam, -0.5, "lam")
     alpha = lam - 0.5
     if lam - alpha != 0.5:  # lam - 1/2 must be exact to define the weight exactly
         raise ValueError(f"`lam` - 1/2 is not exactly representable for lam={lam!r}")
-    x, w, logw = _gauss_jacobi_rule(n, alpha, alpha)
+    _jacobi_mass_iv(alpha, alpha, names="`lam` - 1/2 (alpha = beta)")
+    supported = _JACOBI_RANGE.replace("alpha, beta", "alpha = beta = lam - 1/2")
+    with _supported(f"gauss_gegenbauer({n}, {lam!r})", supported):
+        x, w, logw = _gauss_jacobi_rule(n, alpha, alpha)
     return _make(x, w, logw, domain=(-1, 1), weight_function=f"(1-x^2)^{alpha:g}", degree=2 * n - 1,
                  family=f"gauss_gegenbauer({n}, {lam:g})")
 
@@ -243,12 +365,14 @@ def gauss_gegenbauer(n, lam):
 # to an ulp, tests/test_gauss_large_hl.py). Rules above them are not cached: cheap to make, can be big.
 HERMITE_CROSSOVER = 40
 LAGUERRE_CROSSOVER = 60
+# The largest alpha with Gamma(alpha + 1) below 2^1020 (see _MAX_LOG_MASS), rounded down.
+LAGUERRE_MAX_ALPHA = 170.08
 
 
 @functools.lru_cache(maxsize=128)
 def _laguerre(n, alpha):
     with mpmath.workdps(_MP_DIGITS):
-        mu0 = _split(mpmath.gamma(mpmath.mpf(alpha) + 1))
+        mu0 = _split_scaled(mpmath.gamma(mpmath.mpf(alpha) + 1))
     return _rule_from_recurrence(_orthopoly.laguerre_recurrence(n, alpha), mu0)
 
 
@@ -258,6 +382,15 @@ def gauss_laguerre(n, alpha=0.0):
     For large `n` the last weights underflow; ``rule.log_weights`` keeps them. Above
     ``LAGUERRE_CROSSOVER`` nodes the rule comes from O(n) ODE stepping (``quadlib._gauss_hl``), which
     makes rules of millions of nodes in a fraction of a second, to the same accuracy.
+
+    Parameters
+    ----------
+    n : int
+        Number of nodes, ``1 <= n <= MAX_NODES`` (10^7).
+    alpha : float
+        Exponent of the weight, ``-1 < alpha <= LAGUERRE_MAX_ALPHA`` (170.08): the total mass
+        ``Gamma(alpha + 1)`` must be below 2^1020 for the weights to be doubles. For a larger power,
+        integrate against the weight divided by a constant.
 
     Examples
     --------
@@ -271,12 +404,18 @@ def gauss_laguerre(n, alpha=0.0):
     G. H. Golub and J. H. Welsch, Math. Comp. 23 (1969); A. Glaser, X. Liu and V. Rokhlin, "A fast
     algorithm for the calculation of the roots of special functions", SIAM J. Sci. Comput. 29 (2007).
     """
-    n = v.positive_int(n, "n")
+    n = v.positive_int(n, "n", maximum=MAX_NODES)
     alpha = v.greater_than(alpha, -1.0, "alpha")
-    if n > LAGUERRE_CROSSOVER:
-        x, w, logw = _gauss_hl.laguerre_large(n, alpha)
-    else:
-        x, _, w, logw = _laguerre(n, alpha)
+    if alpha > LAGUERRE_MAX_ALPHA:
+        raise ValueError(f"`alpha` must be at most {LAGUERRE_MAX_ALPHA} (the weight's total mass Gamma(alpha + 1) "
+                         f"must be below 2^1020 for the Gauss weights to be doubles), got {alpha!r}")
+    supported = f"1 <= n <= {MAX_NODES}, -1 < alpha <= {LAGUERRE_MAX_ALPHA}"
+    with _supported(f"gauss_laguerre({n}, {alpha!r})", supported):
+        if n > LAGUERRE_CROSSOVER:
+            x, w, logw = _checked(*_gauss_hl.laguerre_large(n, alpha))
+        else:
+            x, _, w, logw = _laguerre(n, alpha)
+            _checked(x, w, logw)
     return _make(x, w, logw, domain=(0, np.inf), weight_function=f"x^{alpha:g} exp(-x)", degree=2 * n - 1,
                  family=f"gauss_laguerre({n}, {alpha:g})")
 
@@ -285,7 +424,7 @@ def gauss_laguerre(n, alpha=0.0):
 def _hermite(n, kind):
     scale, mu0, _ = _HERMITE[kind]
     with mpmath.workdps(_MP_DIGITS):
-        mu0 = _split(mu0())
+        mu0 = _split_scaled(mu0())
     return _rule_from_recurrence(_orthopoly.hermite_recurrence(n, scale), mu0, symmetric=True)
 
 
@@ -295,7 +434,7 @@ def gauss_hermite(n, kind="physicists"):
     Parameters
     ----------
     n : int
-        Number of nodes.
+        Number of nodes, ``1 <= n <= MAX_NODES`` (10^7).
     kind : {"physicists", "probabilists", "normal"}
         Weight ``e^{-x^2}``, ``e^{-x^2/2}``, or the N(0, 1) density (weights sum to 1; the rule the
         GLMM layer uses).
@@ -320,12 +459,14 @@ def gauss_hermite(n, kind="physicists"):
     Sci. Comput. 29 (2007); A. Townsend, T. Trogdon and S. Olver, "Fast computation of Gauss quadrature
     nodes and weights on the whole real line", IMA J. Numer. Anal. 36 (2016).
     """
-    n = v.positive_int(n, "n")
+    n = v.positive_int(n, "n", maximum=MAX_NODES)
     v.choice(kind, tuple(_HERMITE), "kind")
-    if n > HERMITE_CROSSOVER:
-        x, w, logw = _gauss_hl.hermite_large(n, kind)
-    else:
-        x, _, w, logw = _hermite(n, kind)
+    with _supported(f"gauss_hermite({n}, kind={kind!r})", f"1 <= n <= {MAX_NODES}"):
+        if n > HERMITE_CROSSOVER:
+            x, w, logw = _checked(*_gauss_hl.hermite_large(n, kind))
+        else:
+            x, _, w, logw = _hermite(n, kind)
+            _checked(x, w, logw)
     return _make(x, w, logw, domain=(-np.inf, np.inf), weight_function=_HERMITE[kind][2], degree=2 * n - 1,
                  family=f"gauss_hermite({n}, kind={kind!r})")
 
@@ -338,6 +479,16 @@ def gauss_radau(n, alpha=0.0, beta=0.0, endpoint=-1):
     The free nodes are the zeros of the Jacobi polynomial of degree ``n - 1`` for the weight multiplied
     by ``1 + x`` (or ``1 - x``); the weights are the Christoffel numbers of the original weight.
     Exact to degree ``2n - 2``.
+
+    Parameters
+    ----------
+    n : int
+        Number of nodes, as for :func:`gauss_jacobi`: ``1 <= n <= MAX_NODES`` (10^7), at most
+        ``MAX_RECURRENCE_NODES`` (3000) when ``|alpha|`` or ``|beta|`` exceeds 5.
+    alpha, beta : float
+        Exponents of the weight ``(1-x)^alpha (1+x)^beta``, in the range of :func:`gauss_jacobi`.
+    endpoint : {-1, 1}
+        The fixed node.
 
     Examples
     --------
@@ -352,11 +503,20 @@ def gauss_radau(n, alpha=0.0, beta=0.0, endpoint=-1):
     Simulation 54 (2000).
     """
     n, alpha, beta = _jacobi_iv(n, alpha, beta)
+    if isinstance(endpoint, (bool, np.bool_)):
+        raise TypeError(f"`endpoint` must be -1 or 1, got {endpoint!r}")
     v.choice(endpoint, (-1, 1), "endpoint")
+    endpoint = int(endpoint)
+    with _supported(f"gauss_radau({n}, {alpha!r}, {beta!r}, endpoint={endpoint})", _JACOBI_RANGE):
+        x, w, logw = _checked(*_radau(n, alpha, beta, endpoint))
+    return _make(x, w, logw, domain=(-1, 1), weight_function=f"(1-x)^{alpha:g} (1+x)^{beta:g}",
+                 degree=2 * n - 2, family=f"gauss_radau({n}, {alpha:g}, {beta:g}, endpoint={endpoint})")
+
+
+def _radau(n, alpha, beta, endpoint):
     if n - 1 >= _gauss_lj.JACOBI_CROSSOVER and max(abs(alpha), abs(beta)) <= _gauss_lj.JACOBI_PARAMETER_LIMIT:
-        x, w, logw = _radau_large(n, alpha, beta, endpoint)
-        return _make(x, w, logw, domain=(-1, 1), weight_function=f"(1-x)^{alpha:g} (1+x)^{beta:g}",
-                     degree=2 * n - 2, family=f"gauss_radau({n}, {alpha:g}, {beta:g}, endpoint={endpoint})")
+        return _radau_large(n, alpha, beta, endpoint)
+    _recurrence_size(n)
     if n == 1:
         x_hi = x_lo = np.zeros(0)
     elif endpoint == -1:
@@ -368,17 +528,17 @@ def gauss_radau(n, alpha=0.0, beta=0.0, endpoint=-1):
     else:
         x_hi, x_lo = np.r_[x_hi, 1.0], np.r_[x_lo, 0.0]
     w, logw = _christoffel(_orthopoly.jacobi_recurrence(n, alpha, beta), n, x_hi, x_lo, _jacobi_mu0(alpha, beta))
-    return _make(x_hi, w, logw, domain=(-1, 1), weight_function=f"(1-x)^{alpha:g} (1+x)^{beta:g}",
-                 degree=2 * n - 2, family=f"gauss_radau({n}, {alpha:g}, {beta:g}, endpoint={endpoint})")
+    return x_hi, w, logw
 
 
 def _radau_end_weight(n, alpha, beta):
-    """Weight at x = -1 of the n-point Gauss–Radau rule for (1-x)^alpha (1+x)^beta (closed form)."""
+    """Weight at x = -1 of the n-point Gauss–Radau rule for (1-x)^alpha (1+x)^beta (closed form), and its log."""
     with mpmath.workdps(_MP_DIGITS):
         a, b = mpmath.mpf(alpha), mpmath.mpf(beta)
         lg = mpmath.loggamma
-        return float(mpmath.exp((a + b + 1) * mpmath.log(2) + lg(b + 1) + lg(b + 2) + lg(n) + lg(n + a)
-                                - lg(n + b + 1) - lg(n + a + b + 1)))
+        log_w = ((a + b + 1) * mpmath.log(2) + lg(b + 1) + lg(b + 2) + lg(n) + lg(n + a) - lg(n + b + 1)
+                 - lg(n + a + b + 1))
+        return float(mpmath.exp(log_w)), float(log_w)
 
 
 def _radau_large(n, alpha, beta, endpoint):
@@ -386,21 +546,23 @@ def _radau_large(n, alpha, beta, endpoint):
     weights of that weight divided by 1 + x, i.e. the Jacobi rule with a shifted parameter and a shifted
     envelope (exact: f(x) = f(-1) + (1+x) g(x) with g of degree 2n-3); the end weight in closed form."""
     if endpoint == -1:
-        x, w, _ = _gauss_lj.jacobi_large(n - 1, alpha, beta, shift=(0, 1))
-        x, w = np.r_[-1.0, x], np.r_[_radau_end_weight(n, alpha, beta), w]
-    else:
-        x, w, _ = _gauss_lj.jacobi_large(n - 1, alpha, beta, shift=(1, 0))
-        x, w = np.r_[x, 1.0], np.r_[w, _radau_end_weight(n, beta, alpha)]
-    return x, w, np.log(w)
+        x, w, logw = _gauss_lj.jacobi_large(n - 1, alpha, beta, shift=(0, 1))
+        end, log_end = _radau_end_weight(n, alpha, beta)
+        return np.r_[-1.0, x], np.r_[end, w], np.r_[log_end, logw]
+    x, w, logw = _gauss_lj.jacobi_large(n - 1, alpha, beta, shift=(1, 0))
+    end, log_end = _radau_end_weight(n, beta, alpha)
+    return np.r_[x, 1.0], np.r_[w, end], np.r_[logw, log_end]
 
 
 def _lobatto_end_weight(m, alpha, beta):
-    """Weight at x = -1 of the (m+2)-point Gauss–Lobatto rule for (1-x)^alpha (1+x)^beta (closed form)."""
+    """Weight at x = -1 of the (m+2)-point Gauss–Lobatto rule for (1-x)^alpha (1+x)^beta (closed form),
+    and its log."""
     with mpmath.workdps(_MP_DIGITS):
         a, b = mpmath.mpf(alpha), mpmath.mpf(beta)
-        g = mpmath.gamma
-        return float(2 ** (a + b + 1) * g(b + 1) * g(b + 2) * g(m + 1) * g(m + a + 2)
-                     / (g(m + a + b + 3) * g(m + b + 2)))
+        lg = mpmath.loggamma
+        log_w = ((a + b + 1) * mpmath.log(2) + lg(b + 1) + lg(b + 2) + lg(m + 1) + lg(m + a + 2)
+                 - lg(m + a + b + 3) - lg(m + b + 2))
+        return float(mpmath.exp(log_w)), float(log_w)
 
 
 def gauss_lobatto(n, alpha=0.0, beta=0.0):
@@ -409,6 +571,14 @@ def gauss_lobatto(n, alpha=0.0, beta=0.0):
     The interior nodes are the zeros of the Jacobi polynomial of degree ``n - 2`` for the weight times
     ``1 - x^2``, and their weights are that rule's weights divided by ``1 - x^2``; the end weights have
     closed forms. Exact to degree ``2n - 3``.
+
+    Parameters
+    ----------
+    n : int
+        Number of nodes, ``2 <= n <= MAX_NODES`` (10^7); at most ``MAX_RECURRENCE_NODES`` (3000) when
+        ``|alpha|`` or ``|beta|`` exceeds 5.
+    alpha, beta : float
+        Exponents of the weight ``(1-x)^alpha (1+x)^beta``, in the range of :func:`gauss_jacobi`.
 
     Examples
     --------
@@ -423,23 +593,34 @@ def gauss_lobatto(n, alpha=0.0, beta=0.0):
     n, alpha, beta = _jacobi_iv(n, alpha, beta)
     if n < 2:
         raise ValueError(f"`n` must be an integer >= 2 for a Lobatto rule, got {n}")
-    m = n - 2
-    if m >= _gauss_lj.JACOBI_CROSSOVER and max(abs(alpha), abs(beta)) <= _gauss_lj.JACOBI_PARAMETER_LIMIT:
-        # the interior weights w^(alpha+1, beta+1) / (1 - x^2), divided inside the O(n) kernel
-        x_hi, inner, _ = _gauss_lj.jacobi_large(m, alpha, beta, shift=(1, 1))
-    elif m:
-        x_hi, x_lo, w_inner, _ = _jacobi(m, alpha + 1.0, beta + 1.0)
-        with mpmath.workdps(_MP_DIGITS):
-            inner = [float(mpmath.mpf(wk) / ((1 - (mpmath.mpf(h) + l)) * (1 + (mpmath.mpf(h) + l))))
-                     for wk, h, l in zip(w_inner, x_hi, x_lo)]
-    else:
-        x_hi, inner = np.zeros(0), []
-    w = np.r_[_lobatto_end_weight(m, alpha, beta), inner, _lobatto_end_weight(m, beta, alpha)]
-    with np.errstate(divide="ignore"):
-        logw = np.log(w)
-    return _make(np.r_[-1.0, x_hi, 1.0], w, logw, domain=(-1, 1),
+    with _supported(f"gauss_lobatto({n}, {alpha!r}, {beta!r})", _JACOBI_RANGE):
+        x, w, logw = _checked(*_lobatto(n - 2, alpha, beta))
+    return _make(x, w, logw, domain=(-1, 1),
                  weight_function=f"(1-x)^{alpha:g} (1+x)^{beta:g}", degree=2 * n - 3,
                  family=f"gauss_lobatto({n}, {alpha:g}, {beta:g})")
+
+
+def _lobatto(m, alpha, beta):
+    """Nodes, weights and log-weights of the (m+2)-point Gauss–Lobatto rule."""
+    if m >= _gauss_lj.JACOBI_CROSSOVER and max(abs(alpha), abs(beta)) <= _gauss_lj.JACOBI_PARAMETER_LIMIT:
+        # the interior weights w^(alpha+1, beta+1) / (1 - x^2), divided inside the O(n) kernel
+        x_hi, inner, log_inner = _gauss_lj.jacobi_large(m, alpha, beta, shift=(1, 1))
+    elif m:
+        _recurrence_size(m + 2)
+        x_hi, x_lo, w_inner, logw_inner = _jacobi(m, alpha + 1.0, beta + 1.0)
+        with mpmath.workdps(_MP_DIGITS):
+            # from the log-weights, which stay finite where a weight of (1 - x^2) w underflows
+            log_inner = [mpmath.mpf(lw) - mpmath.log((1 - (mpmath.mpf(h) + l)) * (1 + (mpmath.mpf(h) + l)))
+                         for lw, h, l in zip(logw_inner, x_hi, x_lo)]
+            inner = [float(mpmath.mpf(wk) / ((1 - (mpmath.mpf(h) + l)) * (1 + (mpmath.mpf(h) + l))))
+                     if 0.0 < wk < np.inf else float(mpmath.exp(lw))
+                     for wk, lw, h, l in zip(w_inner, log_inner, x_hi, x_lo)]
+            log_inner = [float(lw) for lw in log_inner]
+    else:
+        x_hi, inner, log_inner = np.zeros(0), [], []
+    left, log_left = _lobatto_end_weight(m, alpha, beta)
+    right, log_right = _lobatto_end_weight(m, beta, alpha)
+    return np.r_[-1.0, x_hi, 1.0], np.r_[left, inner, right], np.r_[log_left, log_inner, log_right]
 
 
 # ---------------------------------------------------------------- Kronrod
@@ -502,8 +683,8 @@ def _kronrod(n):
         a, b = laurie_kronrod_matrix(a0, b0, n)
         coef = [np.array(c) for c in zip(*(_split(t) for t in a))] + [np.array(c) for c in zip(*(_split(t) for t in b))]
     if np.any(coef[2][1:] <= 0):
-        raise ArithmeticError(f"the Kronrod extension of {n}-point Gauss–Legendre is not real")
-    return _rule_from_recurrence(coef, (2.0, 0.0), symmetric=True)
+        raise _Unsupported(f"the Kronrod extension of {n}-point Gauss–Legendre is not real")
+    return _rule_from_recurrence(coef, _scaled_float(2.0), symmetric=True)
 
 
 def gauss_kronrod(n):
@@ -513,6 +694,12 @@ def gauss_kronrod(n):
     on the Kronrod nodes, so ``rule.integrate_with_error`` returns the Kronrod value and
     ``|Kronrod - Gauss|``. Matches QUADPACK's GK15 (n=7) and GK21 (n=10) tables to the last bit.
     Exact to degree ``3n + 1`` (n even) or ``3n + 2`` (n odd).
+
+    Parameters
+    ----------
+    n : int
+        Number of Gauss nodes, ``1 <= n <= MAX_KRONROD_N`` (400; the rule has ``2n + 1`` nodes).
+        Laurie's algorithm runs in 40-digit arithmetic, O(n^2): half a second at the maximum.
 
     Examples
     --------
@@ -527,24 +714,38 @@ def gauss_kronrod(n):
     D. P. Laurie, "Calculation of Gauss–Kronrod quadrature rules", Math. Comp. 66 (1997).
     R. Piessens et al., "QUADPACK", Springer (1983).
     """
-    n = v.positive_int(n, "n")
-    x, _, w, logw = _kronrod(n)
-    gauss = gauss_legendre(n)
+    n = v.positive_int(n, "n", maximum=MAX_KRONROD_N)
+    with _supported(f"gauss_kronrod({n})", f"1 <= n <= {MAX_KRONROD_N}"):
+        x, _, w, logw = _kronrod(n)
+        _checked(x, w, logw)
+        gauss = gauss_legendre(n)
+        if np.max(np.abs(x[1::2] - gauss.nodes)) > 4 * np.finfo(float).eps:
+            raise _Unsupported("the Kronrod nodes did not interlace with the Gauss nodes in double precision")
     embedded = np.zeros_like(w)
     embedded[1::2] = gauss.weights
-    if np.max(np.abs(x[1::2] - gauss.nodes)) > 4 * np.finfo(float).eps:
-        raise ArithmeticError("Kronrod rule lost its Gauss nodes; please report this")
     return _make(x, w, logw, domain=(-1, 1), weight_function="1", degree=3 * n + 1 + n % 2,
                  family=f"gauss_kronrod({n})", embedded_weights=embedded, embedded_degree=2 * n - 1)
 
 
 # ---------------------------------------------------------------- arbitrary weights
 
+def _real_array(value, name):
+    if isinstance(value, (str, bytes)) or np.iscomplexobj(value):
+        raise TypeError(f"`{name}` must be an array of real numbers, got {type(value).__name__}")
+    try:
+        return np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(f"`{name}` must be an array of real numbers") from None
+
+
 def _from_recurrence_iv(alpha, beta, mu0):
-    alpha = np.asarray(alpha, dtype=float) if not isinstance(alpha, str) else alpha
-    if isinstance(alpha, str) or alpha.ndim != 1 or alpha.size == 0:
-        raise ValueError(f"`alpha` must be a non-empty 1-D array of recurrence coefficients")
-    beta = np.asarray(beta, dtype=float)
+    alpha = _real_array(alpha, "alpha")
+    if alpha.ndim != 1 or alpha.size == 0:
+        raise ValueError("`alpha` must be a non-empty 1-D array of recurrence coefficients")
+    if alpha.size > MAX_RECURRENCE_NODES:
+        raise ValueError(f"`alpha` must have at most {MAX_RECURRENCE_NODES} entries (the rule's n; the "
+                         f"refinement costs O(n^2)), got {alpha.size}")
+    beta = _real_array(beta, "beta")
     if beta.shape != (alpha.size - 1,):
         raise ValueError(f"`beta` must have length len(alpha) - 1 = {alpha.size - 1} (b_1 .. b_(n-1)), "
                          f"got shape {beta.shape}")
@@ -564,7 +765,7 @@ def gauss_from_recurrence(alpha, beta, mu0):
     Parameters
     ----------
     alpha : array_like, shape (n,)
-        Diagonal of the Jacobi matrix, ``a_0 .. a_{n-1}``.
+        Diagonal of the Jacobi matrix, ``a_0 .. a_{n-1}``; ``n <= MAX_RECURRENCE_NODES`` (3000).
     beta : array_like, shape (n-1,)
         Squared off-diagonal, ``b_1 .. b_{n-1}``, all > 0.
     mu0 : float
@@ -587,14 +788,17 @@ def gauss_from_recurrence(alpha, beta, mu0):
     alpha, beta, mu0 = _from_recurrence_iv(alpha, beta, mu0)
     n = alpha.size
     zeros = np.zeros(n)
-    x, _, w, logw = _rule_from_recurrence((alpha, zeros, np.r_[0.0, beta], zeros), (mu0, 0.0),
-                                          symmetric=not np.any(alpha))
+    with _supported(f"gauss_from_recurrence(n={n})", "recurrences whose Gauss nodes and weights are distinct "
+                    "and finite in double precision"):
+        x, _, w, logw = _rule_from_recurrence((alpha, zeros, np.r_[0.0, beta], zeros), _scaled_float(mu0),
+                                              symmetric=not np.any(alpha))
+        _checked(x, w, logw)
     return _make(x, w, logw, domain=(-np.inf, np.inf), weight_function="given by its recurrence",
                  degree=2 * n - 1, family=f"gauss_from_recurrence(n={n})")
 
 
 def _monic_basis(basis, size):
-    if basis is None or basis == "monomial":
+    if basis is None or (isinstance(basis, str) and basis == "monomial"):
         return np.zeros(size), np.zeros(size)
     if isinstance(basis, str):
         k = np.arange(size, dtype=float)
@@ -603,9 +807,14 @@ def _monic_basis(basis, size):
         if basis == "chebyshev":
             return np.zeros(size), np.where(k > 1, 0.25, np.where(k == 1, 0.5, 0.0))
         raise ValueError(f"`basis` must be 'monomial', 'legendre', 'chebyshev' or a pair (a, b), got {basis!r}")
-    a, b = (np.asarray(c, dtype=float) for c in basis)
+    try:
+        a, b = (_real_array(c, "basis") for c in basis)
+    except (TypeError, ValueError):
+        raise TypeError("`basis` must be 'monomial', 'legendre', 'chebyshev' or a pair of arrays (a, b)") from None
     if a.shape != (size,) or b.shape != (size,):
         raise ValueError(f"`basis` must be a pair of arrays of length len(moments) = {size}")
+    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
+        raise ValueError("`basis` recurrence coefficients must be finite")
     return a, b
 
 
@@ -615,7 +824,8 @@ def gauss_from_moments(moments, *, basis=None):
     Parameters
     ----------
     moments : array_like, shape (2n,)
-        ``m_k = integral p_k(x) w(x) dx``, where ``p_k`` are the monic polynomials of `basis`.
+        ``m_k = integral p_k(x) w(x) dx``, where ``p_k`` are the monic polynomials of `basis`;
+        ``n <= MAX_RECURRENCE_NODES`` (3000).
     basis : None, "monomial", "legendre", "chebyshev", or (a, b)
         Polynomials defining the moments: ``x^k`` (ordinary moments; ill-conditioned beyond n ~ 10),
         monic Legendre or Chebyshev polynomials (modified moments, well conditioned on [-1, 1]), or the
@@ -637,9 +847,12 @@ def gauss_from_moments(moments, *, basis=None):
     ----------
     W. Gautschi, "Orthogonal Polynomials: Computation and Approximation", Oxford (2004), Sec. 2.1.7.
     """
-    m = np.asarray(moments, dtype=float)
+    m = _real_array(moments, "moments")
     if m.ndim != 1 or m.size < 2 or m.size % 2:
         raise ValueError(f"`moments` must be a 1-D array of even length >= 2, got shape {m.shape}")
+    if m.size > 2 * MAX_RECURRENCE_NODES:
+        raise ValueError(f"`moments` must have at most {2 * MAX_RECURRENCE_NODES} entries (2n, n <= "
+                         f"{MAX_RECURRENCE_NODES}), got {m.size}")
     if not np.all(np.isfinite(m)):
         raise ValueError("`moments` must be finite")
     n = m.size // 2
@@ -653,13 +866,18 @@ def gauss_from_moments(moments, *, basis=None):
     sig = np.r_[0.0, m]              # sigma_{k-1, l}
     for k in range(1, n):
         new = np.zeros(2 * n + 1)
-        for l in range(k, 2 * n - k):
+        l = np.arange(k, 2 * n - k)
+        with np.errstate(over="ignore", invalid="ignore"):
             new[l + 1] = (sig[l + 2] - (alpha[k - 1] - pa[l]) * sig[l + 1] - beta[k - 1] * sig_prev[l + 1]
                           + pb[l] * sig[l])
-        if not new[k + 1] > 0:
-            raise ValueError(f"`moments` are not positive definite (step {k} of the Chebyshev algorithm)")
-        alpha[k] = pa[k] + new[k + 2] / new[k + 1] - sig[k + 1] / sig[k]
-        beta[k] = new[k + 1] / sig[k]
+            if not new[k + 1] > 0:
+                raise ValueError(f"`moments` are not positive definite (step {k} of the Chebyshev algorithm)")
+            alpha[k] = pa[k] + new[k + 2] / new[k + 1] - sig[k + 1] / sig[k]
+            beta[k] = new[k + 1] / sig[k]
+        if not (np.isfinite(alpha[k]) and np.isfinite(beta[k]) and beta[k] > 0):
+            raise ValueError(f"`moments`: the Chebyshev algorithm overflowed at step {k} (the moments are too "
+                             "ill-conditioned in this `basis`; modified moments in a basis orthogonal on the "
+                             "support, e.g. basis='legendre' on [-1, 1], are well conditioned)")
         sig_prev, sig = sig, new
     rule = gauss_from_recurrence(alpha, beta[1:], beta[0])
     return _make(rule.nodes, rule.weights, rule.log_weights, domain=rule.domain,
@@ -726,11 +944,18 @@ def gauss_from_weight(w, a, b, n, *, rtol=1e-13, max_points=2 ** 15):
     a, b : float
         The interval, ``a < b``.
     n : int
-        Number of nodes.
+        Number of nodes, ``1 <= n <= MAX_WEIGHT_NODES`` (1000).
     rtol : float
         Convergence tolerance on the recurrence coefficients.
     max_points : int
-        Bound on the size of the discretization; an IntegrationWarning says when it is reached.
+        Bound on the size of the discretization, ``max(64, 4 n) <= max_points <= MAX_WEIGHT_POINTS``
+        (2^20); an IntegrationWarning says when it is reached. The work is O(n * max_points).
+
+    Raises
+    ------
+    ValueError
+        For arguments outside these ranges, or a weight whose discretization does not define `n`
+        orthogonal polynomials (one that vanishes almost everywhere, or has too few points of support).
 
     Examples
     --------
@@ -748,13 +973,20 @@ def gauss_from_weight(w, a, b, n, *, rtol=1e-13, max_points=2 ** 15):
     b = v.real_scalar(b, "b", finite=False)
     if not a < b:
         raise ValueError(f"`a` must be less than `b`, got a={a}, b={b}")
-    n = v.positive_int(n, "n")
+    n = v.positive_int(n, "n", maximum=MAX_WEIGHT_NODES)
     rtol = v.nonnegative_tolerance(rtol, "rtol")
-    max_points = v.positive_int(max_points, "max_points")
+    max_points = v.positive_int(max_points, "max_points", maximum=MAX_WEIGHT_POINTS)
     size = max(64, 4 * n)
+    if max_points < size:
+        raise ValueError(f"`max_points` must be at least max(64, 4 n) = {size} for `n` = {n}, got {max_points}")
     previous, converged = None, False
     while size <= max_points:
-        coef = np.concatenate(_stieltjes(*_discretize(w, a, b, size), n))
+        with np.errstate(all="ignore"):
+            coef = np.concatenate(_stieltjes(*_discretize(w, a, b, size), n))
+        if not (np.all(np.isfinite(coef)) and np.all(coef[n:] > 0)):
+            raise ValueError(f"`w` does not define {n} orthogonal polynomials on ({a:g}, {b:g}) at {size} "
+                             "discretization points (its recurrence coefficients came out zero or non-finite: "
+                             "a weight that vanishes almost everywhere, or `n` too large for it)")
         # a_k is measured against the spread sqrt(b_k) of the measure, since it may be zero
         scale = np.abs(coef) + np.r_[np.sqrt(np.abs(coef[n:])), np.zeros(n)]
         if previous is not None and np.all(np.abs(coef - previous) <= rtol * scale):

@@ -107,8 +107,7 @@ def hermite_large(n, kind="physicists"):
     # the kernel writes the nonnegative half into the top of the arrays; the rest is its mirror
     failed = _asymptotic_hl.hermite_rule(n, *p0, *xs, *ws, x[n - m:], w[n - m:], logw[n - m:])
     if failed:
-        raise ArithmeticError(f"hermite_large: step {failed} of {m} did not find its zero (n={n}); "
-                              "please report this")
+        raise ArithmeticError(f"hermite_large: step {failed} of {m} did not find its zero (n={n})")
     half = n // 2
     x[:half] = -x[n - 1:n - half - 1:-1]
     w[:half] = w[n - 1:n - half - 1:-1]
@@ -189,5 +188,5 @@ def laguerre_large(n, alpha=0.0):
         failed = _asymptotic_hl.laguerre_rule(n, alpha, *p0, 1, *_split(x1), *_split(dp1), x, w, logw)
     if failed:
         raise ArithmeticError(f"laguerre_large: step {failed} of {n} did not find its zero "
-                              f"(n={n}, alpha={alpha}); please report this")
+                              f"(n={n}, alpha={alpha})")
     return x, w, logw

@@ -126,7 +126,7 @@ def _boundary_cut(a):
         smallest = (c / (2.0 * z[:, None]) ** np.arange(c.size)).min(axis=1)
     good = np.flatnonzero(smallest <= _HAHN_TOL)
     if good.size == 0:
-        raise ArithmeticError(f"no boundary cut for alpha or beta = {a}; please report this")
+        raise ArithmeticError(f"no boundary cut for alpha or beta = {a}")
     # one unit of margin: Newton's iterates may start a little below the first interior zero
     return max(float(z[good[0]]) + 1.0, floor)
 
@@ -231,7 +231,8 @@ def jacobi_large(n, alpha, beta, *, shift=(0, 0)):
     ------
     ArithmeticError
         If the kernel reports a failure (a Newton iteration that did not settle, a zero found twice); it has
-        not happened on any tested case, and it is never silent.
+        not happened on any tested case, and it is never silent (the public constructors raise it as a
+        ValueError naming the parameters).
 
     Notes
     -----
@@ -287,10 +288,10 @@ def jacobi_large(n, alpha, beta, *, shift=(0, 0)):
         rho = n + 0.5 * (a + b + 1.0)
         if (math.pi - theta_bottom) - theta_top < 0.5 * math.pi / rho:
             raise ArithmeticError(f"Gauss–Jacobi zeros from the two ends overlap (n={n}, alpha={alpha}, "
-                                  f"beta={beta}); please report this")
+                                  f"beta={beta})")
     if not np.all(np.diff(x) > 0):
         raise ArithmeticError(f"Gauss–Jacobi nodes did not come out distinct and ordered (n={n}, alpha={alpha}, "
-                              f"beta={beta}); please report this")
+                              f"beta={beta})")
     return x, w, np.log(w)
 
 
@@ -299,5 +300,4 @@ def _raise_on(status, n, alpha, beta, end):
         return
     what = {-1: "the search for the zeros next to the end failed",
             -2: "a zero came out twice"}.get(status, f"Newton's method failed for {status} zero(s)")
-    raise ArithmeticError(f"asymptotic Gauss–Jacobi (n={n}, alpha={alpha}, beta={beta}), end {end}: {what}; "
-                          "please report this")
+    raise ArithmeticError(f"asymptotic Gauss–Jacobi (n={n}, alpha={alpha}, beta={beta}), end {end}: {what}")

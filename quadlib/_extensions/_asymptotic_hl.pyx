@@ -633,10 +633,14 @@ cdef int _series_zeros(Py_ssize_t n, double alpha, dd p0, Py_ssize_t kmax, doubl
         dp = dd_div(dd_mul(p0, xdS), z)
         zeros[k] = z
         r = dd_div(dd_new(1.0, 0.0), dp)
-        wdd = dd_div(dd_mul(r, r), z)
+        # (r / z) r, not r^2 / z: r^2 = w z overflows before w does (alpha near 170)
+        wdd = dd_mul(dd_div(r, z), r)
         x[k] = z.hi
         w[k] = wdd.hi
-        logw[k] = _dd_log(wdd)
+        if wdd.hi > 1e-300 and wdd.hi < 1e300:
+            logw[k] = _dd_log(wdd)
+        else:
+            logw[k] = -_dd_log(z) - 2.0 * _dd_log(dd_new(fabs(dp.hi), _sgn(dp.hi) * dp.lo))
         dp_last[0] = dp
         k += 1
     return k
@@ -705,8 +709,8 @@ def laguerre_rule(Py_ssize_t n, double alpha, double p0_hi, double p0_lo, Py_ssi
                 cnew = dd_add(c, dd_new(h * sdd.hi, h * sdd.lo))
                 dp = dd_mul_d(dnew, 1.0 / h)
                 r = dd_div(dd_new(1.0, 0.0), dp)
-                wdd = dd_div(dd_mul(r, r), cnew)
-                if wdd.hi > 1e-300:
+                wdd = dd_mul(dd_div(r, cnew), r)
+                if wdd.hi > 1e-300 and wdd.hi < 1e300:
                     lw = _dd_log(wdd)
                 else:
                     lw = -_dd_log(cnew) - 2.0 * _dd_log(dd_new(fabs(dp.hi), _sgn(dp.hi) * dp.lo))

@@ -164,20 +164,25 @@ cdef void _evaluate(const Recurrence* rec, Py_ssize_t degree, Py_ssize_t terms, 
     scale_out[0] = scale
 
 
-cdef inline void _store_weight(dd mu0, dd total, int scale, double* w, double* logw) noexcept nogil:
+cdef inline void _store_weight(dd mu0, int mu0_exp, dd total, int scale, double* w, double* logw) noexcept nogil:
+    # mu0 comes as a mantissa in [1/2, 1) and a power of two, and total is rescaled by 2**(-2 RESCALE scale):
+    # their ratio is of moderate size, so a weight (or mu0) beyond the double range overflows only in w,
+    # to inf, while logw stays exact
     cdef dd ratio = dd_div(mu0, total)
-    w[0] = ldexp(ratio.hi, -2 * RESCALE * scale)
-    logw[0] = log(ratio.hi) + ratio.lo / ratio.hi - 2.0 * RESCALE * scale * M_LN2
+    cdef int e = mu0_exp - 2 * RESCALE * scale
+    w[0] = ldexp(ratio.hi, e)
+    logw[0] = log(ratio.hi) + ratio.lo / ratio.hi + e * M_LN2
 
 
 def refine_zeros(const double[::1] a_hi, const double[::1] a_lo, const double[::1] b_hi,
-                 const double[::1] b_lo, const double[::1] x0, double mu0_hi, double mu0_lo,
+                 const double[::1] b_lo, const double[::1] x0, double mu0_hi, double mu0_lo, int mu0_exp,
                  double[::1] x_hi, double[::1] x_lo, double[::1] w, double[::1] logw,
                  int max_iter=12):
     """Newton-refine zeros of pi_n (n = len(a_hi)) from the guesses x0, in double-double.
 
-    IN: recurrence coefficients (n of each), x0, mu0. OUT: x_hi, x_lo (the zeros), w and logw
-    (the Gauss weights mu0 / sum_{j<n} q_j^2 and their logarithms). Returns the number of
+    IN: recurrence coefficients (n of each), x0, mu0 = (mu0_hi + mu0_lo) 2**mu0_exp. OUT: x_hi, x_lo (the
+    zeros), w and logw (the Gauss weights mu0 / sum_{j<n} q_j^2 and their logarithms; w is inf where the
+    weight exceeds the double range). Returns the number of
     guesses that did not converge within max_iter steps (-1 if a coefficient b_j <= 0).
     """
     cdef Recurrence rec
@@ -210,7 +215,7 @@ def refine_zeros(const double[::1] a_hi, const double[::1] a_lo, const double[::
                     failed += 1
                 x_hi[i] = x.hi
                 x_lo[i] = x.lo
-                _store_weight(mu0, total, scale, &w[i], &logw[i])
+                _store_weight(mu0, mu0_exp, total, scale, &w[i], &logw[i])
         _recurrence_free(&rec)
     if code == -1:
         raise MemoryError("refine_zeros: out of memory")
@@ -219,8 +224,10 @@ def refine_zeros(const double[::1] a_hi, const double[::1] a_lo, const double[::
 
 def christoffel(const double[::1] a_hi, const double[::1] a_lo, const double[::1] b_hi,
                 const double[::1] b_lo, Py_ssize_t terms, const double[::1] x_hi,
-                const double[::1] x_lo, double mu0_hi, double mu0_lo, double[::1] w, double[::1] logw):
-    """Christoffel numbers mu0 / sum_{j<terms} q_j(x)^2 at the double-double points x (OUT: w, logw).
+                const double[::1] x_lo, double mu0_hi, double mu0_lo, int mu0_exp, double[::1] w,
+                double[::1] logw):
+    """Christoffel numbers mu0 / sum_{j<terms} q_j(x)^2 at the double-double points x (OUT: w, logw),
+    mu0 = (mu0_hi + mu0_lo) 2**mu0_exp.
 
     Needs terms <= len(a_hi) + 1. Returns -1 if a coefficient b_j <= 0, else 0.
     """
@@ -235,7 +242,7 @@ def christoffel(const double[::1] a_hi, const double[::1] a_lo, const double[::1
         if code == 0:
             for i in range(x_hi.shape[0]):
                 _evaluate(&rec, terms - 1, terms, dd_new(x_hi[i], x_lo[i]), &q, &dq, &total, &scale)
-                _store_weight(mu0, total, scale, &w[i], &logw[i])
+                _store_weight(mu0, mu0_exp, total, scale, &w[i], &logw[i])
         _recurrence_free(&rec)
     if code == -1:
         raise MemoryError("christoffel: out of memory")
