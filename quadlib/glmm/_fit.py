@@ -21,8 +21,8 @@ from .._integrators import AdaptiveGaussHermite, Laplace, QMCIntegrator
 from ._design import build_design
 from ._formula import parse_formula
 from ._lmm import check_identifiable
-from ._objective import make_objective
-from ._optimize import ConvergenceWarning, blas_controller, optimize, warn_singular
+from ._objective import make_objective, separation_message
+from ._optimize import ConvergenceWarning, blas_controller, optimize, optimizer_options, warn_singular
 from ._pql import pql
 from ._result import GLMMResult
 
@@ -30,22 +30,17 @@ __all__ = ["fit"]
 
 _PRODUCT_LIMIT = 100_000     # points per level for a product Gauss–Hermite rule
 _POINT_LIMIT = 2 ** 24       # rows x points per level: the size of the largest arrays of one evaluation
-_MAX_ITER_LIMIT = 10 ** 6
 _FITTED_EPS = 10 * np.finfo(float).eps   # R's glm.fit: a fitted probability within this of 0 or 1
 
 
 def _fit_iv(method, nagq, max_iter, verbose, progress, optimizer):
+    """Every option checked before the data are read (method="pql" checks its own `max_iter` bound)."""
     if isinstance(method, str):
         v.choice(method, ("laplace", "agq", "qmc", "pql"), "method")
     if nagq is not None:
         nagq = v.positive_int(nagq, "nagq")
-    max_iter = v.positive_int(max_iter, "max_iter", maximum=_MAX_ITER_LIMIT)
-    for name, value in (("verbose", verbose), ("progress", progress)):
-        if not isinstance(value, (bool, np.bool_)):
-            raise TypeError(f"`{name}` must be True or False, got {value!r}")
-    if optimizer is not None and not isinstance(optimizer, str):
-        raise TypeError(f"`optimizer` must be a scipy.optimize.minimize method name or None, got {optimizer!r}")
-    return nagq, max_iter, bool(verbose), bool(progress)
+    _, max_iter, verbose, progress = optimizer_options(optimizer, max_iter, verbose, progress)
+    return nagq, max_iter, verbose, progress
 
 
 def _integrator_for(method, nagq, q, nobs):
@@ -77,15 +72,6 @@ def _integrator_for(method, nagq, q, nobs):
         raise ValueError(f"`nagq`={n} gives {points} points per level for {nobs} rows: arrays of {nobs * points} "
                          f"values per evaluation exceed the limit of {_POINT_LIMIT}; use fewer points")
     return integrator or QMCIntegrator(n, seed=0), name
-
-
-def _separation_message(objective, names):
-    counts = objective.family.name in ("poisson", "negative_binomial")
-    what = "zero counts" if counts else "0s and 1s (the rows with no successes and those with no failures)"
-    return (f"complete or quasi-complete separation: the fixed effects {', '.join(names)} separate the {what}, so "
-            "their maximum likelihood estimates are infinite; the estimates are where the optimizer stopped, "
-            "their standard errors meaningless (converged=False). Drop or merge the separating terms, or use a "
-            "penalized (bias-reduced) fit")
 
 
 def _fitted_at_bounds(objective, x):
@@ -140,7 +126,8 @@ def fit(formula, data, *, family="binomial", link=None, method="laplace", nagq=N
     start : array_like, optional
         Starting parameters in the order of ``make_objective(...).names`` (method="pql": the fixed effects).
     optimizer : str, optional
-        A scipy.optimize.minimize method (default "L-BFGS-B").
+        A scipy.optimize.minimize method that needs no Hessian (default "L-BFGS-B"; the list is in
+        :func:`quadlib.glmm.optimize`).
     max_iter : int
         Bound on the optimizer's iterations (method="pql": on the working LMMs); at most 10**6.
     verbose, progress : bool
@@ -211,8 +198,9 @@ def fit(formula, data, *, family="binomial", link=None, method="laplace", nagq=N
     if objective.family.name == "gaussian":  # lme4's glmer hands these to lmer, with lmer's checks
         check_identifiable(design, parse_formula(formula).random)
     if design.nobs < objective.n_params:
-        raise ValueError(f"`data`: the number of observations ({design.nobs}) is smaller than the number of parameters "
-                         f"({objective.n_params}: {', '.join(objective.names)}): they cannot all be estimated")
+        raise ValueError(f"`data`: the number of observations ({design.nobs}) is smaller than the number of "
+                         f"parameters ({objective.n_params}: {', '.join(objective.names)}): they cannot all be "
+                         "estimated")
     objective.check_response()
     separated = objective.separation()
     # the linear algebra here is small (q x q blocks, p-vectors): BLAS threads only add wake-up latency,
@@ -222,7 +210,7 @@ def fit(formula, data, *, family="binomial", link=None, method="laplace", nagq=N
                            progress=progress)
         at_bounds = _fitted_at_bounds(objective, outcome.x)
         if separated:
-            message = _separation_message(objective, separated)
+            message = separation_message(objective.family, separated)
             if at_bounds:
                 message = f"{at_bounds}: {message}"
             outcome = replace(outcome, converged=False, message=message, separation=tuple(separated))

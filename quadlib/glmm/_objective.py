@@ -27,7 +27,7 @@ import numpy as np
 from .._extensions._mixed import add_random, cluster_moments, cluster_weighted, row_dot, row_quadratic
 from .._integrators import AdaptiveGaussHermite, ClusterIntegrals, Laplace, QMCIntegrator
 
-__all__ = ["Objective", "make_objective"]
+__all__ = ["Objective", "make_objective", "separation_message"]
 
 _LOG_2PI = np.log(2 * np.pi)
 _SEPARATION_LIMIT = 20_000_000   # entries N p of X up to which the separation linear program runs
@@ -66,6 +66,16 @@ class _Block:
 
     def columns(self):
         return [c for t in self.terms for c in t.columns]
+
+
+def separation_message(family, names):
+    """What a fit says about separated data (:meth:`Objective.separation` found the fixed effects `names`)."""
+    counts = family.name in ("poisson", "negative_binomial")
+    what = "zero counts" if counts else "0s and 1s (the rows with no successes and those with no failures)"
+    return (f"complete or quasi-complete separation: the fixed effects {', '.join(names)} separate the {what}, so "
+            "their maximum likelihood estimates are infinite; the estimates are where the fit stopped, their "
+            "standard errors meaningless (converged=False). Drop or merge the separating terms, or use a "
+            "penalized (bias-reduced) fit")
 
 
 def make_objective(design, family="binomial", integrator=None, *, link=None):

@@ -14,7 +14,7 @@ from scipy import optimize as scipy_optimize
 
 from .. import _validation as v
 
-__all__ = ["ConvergenceWarning", "OptimizeOutcome", "optimize", "warn_singular"]
+__all__ = ["ConvergenceWarning", "OptimizeOutcome", "optimize", "optimizer_options", "warn_singular"]
 
 _MAX_ITER_LIMIT = 10 ** 6   # the largest `max_iter` accepted (an L-BFGS-B iteration costs a few evaluations)
 # the scipy.optimize.minimize methods that need no Hessian (the others would fail without one)
@@ -91,18 +91,32 @@ def hessian(objective, x, free=None, relative_step=1e-4, scale=None):
     return 0.5 * (H + H.T)
 
 
-def _optimize_iv(objective, start, optimizer, max_iter, verbose, progress):
+def optimizer_options(optimizer, max_iter, verbose, progress):
+    """The options of :func:`optimize` checked and normalized: (method name, max_iter, verbose, progress).
+
+    Raises
+    ------
+    TypeError, ValueError
+        Naming the argument: `optimizer` not a method listed in :func:`optimize` (None is L-BFGS-B),
+        `max_iter` not an integer in [1, 10**6], `verbose` or `progress` not a bool.
+    """
     if optimizer is not None and not isinstance(optimizer, str):
         raise TypeError(f"`optimizer` must be a scipy.optimize.minimize method name or None, got {optimizer!r}")
+    method = "L-BFGS-B"
     if optimizer is not None:
         names = {name.lower(): name for name in _OPTIMIZERS}
         if optimizer.lower() not in names:
             raise ValueError(f"`optimizer` must be one of {', '.join(map(repr, _OPTIMIZERS))}, got {optimizer!r}")
-        optimizer = names[optimizer.lower()]
+        method = names[optimizer.lower()]
     max_iter = v.positive_int(max_iter, "max_iter", maximum=_MAX_ITER_LIMIT)
     for name, value in (("verbose", verbose), ("progress", progress)):
         if not isinstance(value, (bool, np.bool_)):
             raise TypeError(f"`{name}` must be True or False, got {value!r}")
+    return method, max_iter, bool(verbose), bool(progress)
+
+
+def _optimize_iv(objective, start, optimizer, max_iter, verbose, progress):
+    method, max_iter, verbose, progress = optimizer_options(optimizer, max_iter, verbose, progress)
     if start is None:
         x0 = objective.start()
     else:
@@ -115,7 +129,7 @@ def _optimize_iv(objective, start, optimizer, max_iter, verbose, progress):
                          f"got shape {x0.shape}")
     if not np.all(np.isfinite(x0)):
         raise ValueError("`start` must be finite")
-    return x0, "L-BFGS-B" if optimizer is None else optimizer, max_iter, bool(verbose), bool(progress)
+    return x0, method, max_iter, verbose, progress
 
 
 def _negative_definite(H):

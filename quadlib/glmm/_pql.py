@@ -40,7 +40,7 @@ import numpy as np
 from .. import _validation as v
 from ._design import build_design
 from ._lmm import LMMObjective, LMMResult, _cho_inverse, _cholesky, _optimize_with_restarts
-from ._objective import make_objective
+from ._objective import make_objective, separation_message
 from ._optimize import ConvergenceWarning, blas_controller, warn_singular
 from ._inference import WaldInference
 
@@ -204,7 +204,8 @@ def pql(formula, data, *, family="binomial", link=None, weights=None, offset=Non
     -----
     ConvergenceWarning
         ``converged=False``: `max_iter` working LMMs without convergence, the last working LMM's optimizer
-        not converged, or the working response overflowed.
+        not converged, the working response overflowed, or the data are separated by the fixed effects
+        (no estimate exists: see :func:`quadlib.glmm.fit`).
     UserWarning
         A boundary (singular) fit of the last working LMM.
 
@@ -271,6 +272,9 @@ def pql(formula, data, *, family="binomial", link=None, weights=None, offset=Non
             message = f"the fixed effects still moved by {history[-1]:.2e} (relative) after {max_iter} iterations"
     if converged and not result.converged:
         converged, message = False, f"the last working LMM did not converge: {result.message}"
+    separated = objective.separation()
+    if separated:  # no estimate exists, whether the iterations stopped or not
+        converged, message = False, separation_message(fam, separated)
     out = PQLResult._from_lmm(result, fam, dispersion, converged, message, k, history)
     if not converged:
         warnings.warn(f"pql: not converged ({message})", ConvergenceWarning, stacklevel=2)

@@ -53,6 +53,9 @@ def test_complete_separation_warns_and_is_not_converged():
     assert not res.converged
     assert res.outcome.separation == ("x",)
     assert "separation" in res.summary()
+    # before: pql said only that the fixed effects still moved, with standard errors of 1e-14
+    with pytest.warns(ConvergenceWarning, match="separation: the fixed effects x separate"):
+        assert not pql("y ~ x + (1 | g)", _separated()).converged
 
 
 @pytest.mark.parametrize("family, response", [("binomial", "y"), ("poisson", "count"),
