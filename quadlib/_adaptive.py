@@ -237,8 +237,12 @@ def quad(f, a, b, *, args=(), atol=0.0, rtol=1e-10, points=None, rule=None, vect
     Globally adaptive Gauss–Kronrod quadrature: the interval with the largest error estimate is bisected
     until the sum of the estimates is below ``max(atol, rtol * |integral|)``; Wynn's epsilon algorithm
     extrapolates the sequence of sums, which handles integrable endpoint singularities. Infinite limits are
-    mapped onto (0, 1] by ``x = a + (1 - t) / t``. When the tolerance is not met, the result says so
-    (``success=False``, a status code and a message) and an :class:`IntegrationWarning` is raised.
+    mapped onto (0, 1] by ``x = a + (1 - t) / t``; the real line is integrated as its two halves,
+    (-inf, 0] and [0, inf), each of which must converge (folding them into ``f(x) + f(-x)``, as QUADPACK
+    does, cancels a divergent odd integrand such as ``x`` to a "converged" 0). When the tolerance is not
+    met, the result says so (``success=False``, a status code and a message) and an
+    :class:`IntegrationWarning` is raised; over an infinite range the message says when the integral
+    appears divergent.
 
     Parameters
     ----------
@@ -254,7 +258,9 @@ def quad(f, a, b, *, args=(), atol=0.0, rtol=1e-10, points=None, rule=None, vect
     args : tuple
         Extra arguments to `f`; with array limits, arrays broadcast against them.
     atol, rtol : float
-        Absolute and relative tolerance (not both zero).
+        Absolute and relative tolerance (not both zero). On the real line each half is held to
+        ``max(atol / 2, rtol * |its integral|)``; with breakpoints on an infinite range, each piece to
+        ``max(atol, rtol * |its integral|)``.
     points : sequence of float, optional
         Breakpoints where the integrand is not smooth (scalar limits only).
     rule : {"gk15", "gk21", "gk31", "gk41", "gk51", "gk61"}, optional
@@ -262,7 +268,9 @@ def quad(f, a, b, *, args=(), atol=0.0, rtol=1e-10, points=None, rule=None, vect
     vectorized : bool
         Whether `f` takes arrays.
     max_nfev, max_subdivisions : int
-        Bounds on the work per integral (per piece, for the subdivisions).
+        Bounds on the work per integral (per piece, for the subdivisions; the halves of the real line
+        share `max_nfev` equally): ``max_nfev <= 10**9`` and ``max_subdivisions <= 10**6`` (about 60 MB
+        of intervals), else a ValueError.
 
     Returns
     -------
@@ -270,7 +278,9 @@ def quad(f, a, b, *, args=(), atol=0.0, rtol=1e-10, points=None, rule=None, vect
         ``integral``, ``error``, ``nfev``, ``status``, ``success``, ``message`` and ``n_subdivisions``
         (arrays of the broadcast shape for batched calls). Status: 0 converged, 1 max_subdivisions,
         2 roundoff, 3 bad integrand behaviour, 4 extrapolation does not converge, 5 probably divergent,
-        6 max_nfev, 7 inf or NaN from the integrand.
+        6 max_nfev, 7 inf or NaN from the integrand, 8 out of memory, 9 overflow (finite values whose
+        weighted sum, integral or error estimate is not finite). A non-finite integral or error estimate
+        is never a success.
 
     Examples
     --------
@@ -324,6 +334,8 @@ def _message(status, value, error, infinite=False):
         return MESSAGES[2] + "; the integral is zero to within rounding, so only `atol` can be met"
     if infinite and status in _TAIL_FAILURES:
         return _DIVERGENT.format(MESSAGES[status])
+    if infinite and status == 9:
+        return MESSAGES[9] + "; over an infinite range a divergent integral can overflow this way too"
     return MESSAGES[status]
 
 
@@ -400,7 +412,9 @@ def _quad_pass(f, lowlevel, a, b, args, atol, rtol, points, rule, vectorized, ma
     pieces = _pieces(lo, hi, points)
     infinite = any(mp for mp, _, _ in pieces)
     if not points and lo == -np.inf and hi == np.inf:
-        max_nfev //= 2  # the two halves of the real line share the budget, as in the compiled path
+        # the two halves of the real line share the budget and `atol`, as in the compiled path
+        max_nfev //= 2
+        atol *= 0.5
     layout = _layout([pieces])
     batch = _make_batch(layout, 1, atol, rtol, max_subdivisions, max_nfev, rule, infinite)
     if lowlevel is not None:
@@ -472,12 +486,15 @@ def _quad_batch(f, lowlevel, a, b, args, atol, rtol, rule, vectorized, max_nfev,
                   np.ascontiguousarray(row_mapping[group]), np.ascontiguousarray(row_shift[group]))
         group_args = [arg[owner[group]] for arg in args]
         budget = int(row_budget[group[0]])
+        group_atol = atol if budget == max_nfev else 0.5 * atol  # the halves of a real line share it
         infinite_rule = bool(row_mapping[group[0]])
-        batch = _make_batch(layout, integrand.m or 1, atol, rtol, max_subdivisions, budget, rule, infinite_rule)
+        batch = _make_batch(layout, integrand.m or 1, group_atol, rtol, max_subdivisions, budget, rule,
+                            infinite_rule)
         x, counts = batch.request()
         first = integrand.values(x, counts, group_args)
         if integrand.m != 1:
-            batch = _make_batch(layout, integrand.m, atol, rtol, max_subdivisions, budget, rule, infinite_rule)
+            batch = _make_batch(layout, integrand.m, group_atol, rtol, max_subdivisions, budget, rule,
+                                infinite_rule)
         batch.receive(first)
         while True:
             x, counts = batch.request()

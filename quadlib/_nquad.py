@@ -92,7 +92,9 @@ def nquad(f, ranges, *, args=(), atol=0.0, rtol=1e-8, max_nfev=10_000_000):
         ``(x_1, ..., x_i) -> (a, b)`` giving the limits of ``x_(i+1)`` from the outer variables as arrays
         (vectorized), as for a triangle or a disc.
     atol, rtol : float
-        Tolerances; inner levels use a tenth of them.
+        Tolerances: the outer level is held to half of them and inner levels to a tenth, and the result
+        succeeds only if the integral of the inner errors fits in the other half (as `quad` does, the
+        relative tolerance refers to each half of a range (-inf, inf) when the outer range is one).
     max_nfev : int
         Bound on the evaluations of `f`, at most 10**9; the result fails when it is reached. A budget
         below one pass of the rules over every level (21 points per finite range, 15 per half-line, 30
@@ -175,7 +177,8 @@ def nquad(f, ranges, *, args=(), atol=0.0, rtol=1e-8, max_nfev=10_000_000):
         chunk = max(1, MAX_POINTS // fan_out[k])
 
         def integrand(x, *outer_here):
-            points = list(outer_here) + [x]
+            # (quad's one-by-one second look hands the outer point over as scalars)
+            points = [np.broadcast_to(p, x.shape) for p in outer_here] + [x]
             if k == d - 1:
                 return innermost(points)
             if x.size <= chunk:
@@ -183,7 +186,8 @@ def nquad(f, ranges, *, args=(), atol=0.0, rtol=1e-8, max_nfev=10_000_000):
             # bounded memory: the inner integrals of this many points are computed a chunk at a time
             return np.concatenate([level(k + 1, [p[i:i + chunk] for p in points]) for i in range(0, x.size, chunk)])
 
-        scale = 1.0 if k == 0 else 0.1
+        # the outer level leaves half the tolerance to the integral of the inner errors
+        scale = 0.5 if k == 0 else 0.1
         with np.errstate(all="ignore"):
             res = quad(integrand, lo, hi, args=tuple(outer), vectorized=True, rtol=rtol * scale,
                        atol=atol * scale, max_nfev=max_nfev)
@@ -202,6 +206,8 @@ def nquad(f, ranges, *, args=(), atol=0.0, rtol=1e-8, max_nfev=10_000_000):
             values = np.zeros((n, _COLUMNS))
         error = np.atleast_1d(res.error) + np.abs(values[:, 2])
         failed = (status != 0).astype(float) + np.abs(values[:, 3])
+        if k == 0:
+            count["outer_error"], count["inner_error"] = float(np.max(res.error)), float(np.abs(values[0, 2]))
         return np.stack([values[:, 0], values[:, 1], error, failed], axis=1)
 
     try:
@@ -213,6 +219,12 @@ def nquad(f, ranges, *, args=(), atol=0.0, rtol=1e-8, max_nfev=10_000_000):
         if overflow or not (np.isfinite(re) and np.isfinite(im) and np.isfinite(error)):
             status, message = 9, _OVERFLOW
             value, error = (value if not np.isfinite(value) else np.nan), np.inf
+        elif failed == 0 and count["inner_error"] > max(0.5 * max(atol, rtol * abs(value)), count["outer_error"]):
+            # The outer level met half the tolerance (relative to each half of a real line, as quad does),
+            # and so did its error estimate; the inner errors must fit in the other half, which neither
+            # bound exceeds
+            status, message = 1, ("every level converged, but the integral of the inner error estimates exceeds "
+                                  "the tolerance")
         elif failed == 0:
             status, message = 0, "converged"
         else:

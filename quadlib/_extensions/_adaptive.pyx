@@ -1174,11 +1174,14 @@ def integrate_scalar(f, lowlevel, double a, double b, tuple args, double atol, d
     if a > b:
         lo, hi, sign = b, a, -1.0
     if lo == -INF and hi == INF:
-        # the halves share the budget equally (as in the Python layer's batches, which run them together)
-        left = integrate_scalar(f, lowlevel, -INF, 0.0, args, atol, rtol, limit, max_nfev // 2, vectorized, rule)
+        # the halves share the budget and the absolute tolerance equally (as in the Python layer's batches,
+        # which run them together)
+        left = integrate_scalar(f, lowlevel, -INF, 0.0, args, 0.5 * atol, rtol, limit, max_nfev // 2, vectorized,
+                                rule)
         if left is None:
             return None
-        right = integrate_scalar(f, lowlevel, 0.0, INF, args, atol, rtol, limit, max_nfev // 2, vectorized, rule)
+        right = integrate_scalar(f, lowlevel, 0.0, INF, args, 0.5 * atol, rtol, limit, max_nfev // 2, vectorized,
+                                 rule)
         if right is None:
             return None
         status = max(left[4], right[4], key=lambda code: (code != 0, code))
