@@ -150,6 +150,8 @@ class Rule:
         if y.ndim == 0 or y.shape[0] != x.shape[0]:
             raise ValueError(f"`f` must return an array whose first axis has the length of its "
                              f"input ({x.shape[0]}), got shape {y.shape}")
+        if y.dtype.kind not in "biufc":
+            raise ValueError(f"`f` must return real or complex numbers, got dtype {y.dtype}")
         return y
 
     def integrate(self, f, a=None, b=None, *, panels=1, args=()):
