@@ -327,6 +327,8 @@ def _finish(mapped, columns, error, nfev, status, message, extra):
     integral, _ = mapped.combine(columns)
     if status == 0 and not (np.all(np.isfinite(integral)) and np.isfinite(error)):
         status, message = 9, MESSAGES[9]
+    if status in (7, 9):
+        error = np.inf  # the estimate was formed from values that are not finite
     if status in (1, 6) and mapped.any:
         message += _DIVERGENT
     value = integral[0] if integral.size == 1 else integral

@@ -188,7 +188,8 @@ def tanh_sinh(f, a, b, *, args=(), atol=0.0, rtol=1e-10, vectorized=False, max_l
         if error <= max(atol, rtol * np.max(np.abs(history[-1]))) and np.any(magnitude > 0):
             status, message = 0, MESSAGES[0]
             break
-    estimate = history[-1] if history else np.zeros(np.shape(total))
+    # nothing summed without overflow: no estimate to show
+    estimate = history[-1] if history else np.full(np.shape(part) if total is not None else (), np.nan)
     if status in (2, 3):
         error = np.inf
     elif status == 1 and not np.any(magnitude > 0):
