@@ -6,34 +6,43 @@ Layers (imports point down):
 2. The Python API re-exported here: rules (:class:`Rule` and its constructors), sampled-data
    integration, Romberg, and :mod:`quadlib.reference` (mpmath twins for validation).
 3. :mod:`quadlib.glmm`: generalized linear mixed models built on the integrators.
+
+The public names are loaded on first access (PEP 562): ``import quadlib`` costs no scipy import, so the
+``quadlib`` command line answers ``--help`` at once; ``from quadlib import quad`` and ``quadlib.quad``
+work as for an eager import.
 """
-from . import reference
-from ._adaptive import quad
-from ._tanh_sinh import tanh_sinh
-from ._gauss import (
-    gauss_chebyshev, gauss_from_moments, gauss_from_recurrence, gauss_from_weight, gauss_gegenbauer,
-    gauss_hermite, gauss_jacobi, gauss_kronrod, gauss_laguerre, gauss_legendre, gauss_lobatto, gauss_radau,
-)
-from ._nested import clenshaw_curtis, fejer, gauss_patterson, genz_keister
-from ._newton_cotes import (
-    NegativeWeightsWarning, composite_boole, composite_midpoint, composite_simpson, composite_simpson38,
-    composite_trapezoid, newton_cotes, romberg,
-)
-from ._cubature import cubature
-from ._integrators import (
-    AdaptiveGaussHermite, ClusterIntegrals, Laplace, QMCIntegrator, SparseGridGaussHermite,
-)
-from ._laplace import LaplaceResult, laplace
-from ._nested_laplace import NestedLaplaceResult, nested_laplace
-from ._sparse_laplace import SparseLaplaceResult, sparse_laplace
-from ._montecarlo import qmc_quad
-from ._nquad import nquad
-from ._result import IntegrationResult, IntegrationWarning
-from ._sparse import leja, product_rule, sparse_grid
-from ._rule import Rule
-from ._sampled import cumulative_trapezoid, simpson, trapezoid
+import importlib
+
+TYPE_CHECKING = False   # not typing's: importing typing costs more than the rest of `import quadlib`
 
 __version__ = "0.1.0"
+
+# implementation module -> the public names it provides
+_EXPORTS = {
+    "._adaptive": ("quad",),
+    "._tanh_sinh": ("tanh_sinh",),
+    "._gauss": ("gauss_chebyshev", "gauss_from_moments", "gauss_from_recurrence", "gauss_from_weight",
+                "gauss_gegenbauer", "gauss_hermite", "gauss_jacobi", "gauss_kronrod", "gauss_laguerre",
+                "gauss_legendre", "gauss_lobatto", "gauss_radau"),
+    "._nested": ("clenshaw_curtis", "fejer", "gauss_patterson", "genz_keister"),
+    "._newton_cotes": ("NegativeWeightsWarning", "composite_boole", "composite_midpoint", "composite_simpson",
+                       "composite_simpson38", "composite_trapezoid", "newton_cotes", "romberg"),
+    "._cubature": ("cubature",),
+    "._integrators": ("AdaptiveGaussHermite", "ClusterIntegrals", "Laplace", "QMCIntegrator",
+                      "SparseGridGaussHermite"),
+    "._laplace": ("LaplaceResult", "laplace"),
+    "._nested_laplace": ("NestedLaplaceResult", "nested_laplace"),
+    "._sparse_laplace": ("SparseLaplaceResult", "sparse_laplace"),
+    "._montecarlo": ("qmc_quad",),
+    "._nquad": ("nquad",),
+    "._result": ("IntegrationResult", "IntegrationWarning"),
+    "._sparse": ("leja", "product_rule", "sparse_grid"),
+    "._rule": ("Rule",),
+    "._sampled": ("cumulative_trapezoid", "simpson", "trapezoid"),
+}
+_ORIGIN = {name: module for module, names in _EXPORTS.items() for name in names}
+# public subpackages and modules, importable as attributes (``quadlib.glmm.fit`` after ``import quadlib``)
+_SUBMODULES = ("reference", "glmm", "benchmark")
 
 __all__ = [
     "Rule", "IntegrationResult", "IntegrationWarning", "NegativeWeightsWarning", "reference",
@@ -55,3 +64,47 @@ __all__ = [
     "Laplace", "AdaptiveGaussHermite",
     "SparseGridGaussHermite", "QMCIntegrator", "ClusterIntegrals",
 ]
+
+
+def __getattr__(name):
+    """Import the module that defines `name` on first access and keep the name here (PEP 562)."""
+    if name in _ORIGIN:
+        value = getattr(importlib.import_module(_ORIGIN[name], __name__), name)
+    elif name in _SUBMODULES:
+        value = importlib.import_module(f".{name}", __name__)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value  # later lookups bypass this function
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__) | set(_SUBMODULES))
+
+
+if TYPE_CHECKING:  # static analysers and IDEs see the eager imports
+    from . import benchmark, glmm, reference
+    from ._adaptive import quad
+    from ._cubature import cubature
+    from ._gauss import (
+        gauss_chebyshev, gauss_from_moments, gauss_from_recurrence, gauss_from_weight, gauss_gegenbauer,
+        gauss_hermite, gauss_jacobi, gauss_kronrod, gauss_laguerre, gauss_legendre, gauss_lobatto, gauss_radau,
+    )
+    from ._integrators import (
+        AdaptiveGaussHermite, ClusterIntegrals, Laplace, QMCIntegrator, SparseGridGaussHermite,
+    )
+    from ._laplace import LaplaceResult, laplace
+    from ._montecarlo import qmc_quad
+    from ._nested import clenshaw_curtis, fejer, gauss_patterson, genz_keister
+    from ._nested_laplace import NestedLaplaceResult, nested_laplace
+    from ._newton_cotes import (
+        NegativeWeightsWarning, composite_boole, composite_midpoint, composite_simpson, composite_simpson38,
+        composite_trapezoid, newton_cotes, romberg,
+    )
+    from ._nquad import nquad
+    from ._result import IntegrationResult, IntegrationWarning
+    from ._rule import Rule
+    from ._sampled import cumulative_trapezoid, simpson, trapezoid
+    from ._sparse import leja, product_rule, sparse_grid
+    from ._sparse_laplace import SparseLaplaceResult, sparse_laplace
+    from ._tanh_sinh import tanh_sinh
