@@ -11,7 +11,8 @@ MODULES = ["quadlib._gauss", "quadlib._nested", "quadlib._newton_cotes", "quadli
            "quadlib._integrators", "quadlib._laplace", "quadlib._nested_laplace", "quadlib.glmm._fit",
            "quadlib.glmm.datasets", "quadlib.glmm._lmm", "quadlib.glmm._formula", "quadlib.glmm._design",
            "quadlib._sparse_laplace", "quadlib.glmm._families", "quadlib.glmm._pql",
-           "quadlib.glmm._conditional", "quadlib._gauss_hl", "quadlib._gauss_lj", "quadlib.benchmark", "quadlib.glmm._nlmm"]
+           "quadlib.glmm._conditional", "quadlib._gauss_hl", "quadlib._gauss_lj", "quadlib.benchmark", "quadlib.glmm._nlmm",
+           "quadlib.glmm._inference"]
 
 
 @pytest.mark.parametrize("name", MODULES)
