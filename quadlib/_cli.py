@@ -167,17 +167,6 @@ def _read_csv(path):
     return frame
 
 
-def _warn_identifier_columns(formula, frame):
-    """Warn about string columns of the fixed part with one level per row (a likely identifier)."""
-    import re
-
-    from .glmm import parse_formula
-    from .glmm._design import warn_identifier_factors
-
-    names = set(re.findall(r"[A-Za-z_.][\w.]*", parse_formula(formula).fixed)) & set(frame.columns)
-    warn_identifier_factors(frame, sorted(names), stacklevel=3)
-
-
 def _fit_method(args):
     """``--method``; by default laplace, or agq when ``--nagq`` asks for more than one node (lme4's nAGQ)."""
     if args.method is not None:
@@ -205,7 +194,6 @@ def _cmd_fit(args):
             raise ValueError("give both --data FILE.csv and a FORMULA, or neither (the cbpp example)")
         data = _read_csv(args.data)
         formula, family, link = args.formula, args.family or "binomial", args.link
-        _warn_identifier_columns(formula, data)
         runs = [(_fit_method(args), args.nagq)]
     for method, nagq in runs:
         if not args.quiet:

@@ -468,6 +468,8 @@ def build_design(formula, data, *, weights=None, offset=None):
     frame = model_frame(frame, used, {name for term in parsed.random for name in term.group.split(":")},
                         data.index[rows])
     check_factor_levels(parsed.fixed, frame, "the fixed effects")
+    warn_identifier_factors(frame, sorted(set(_IDENTIFIER.findall(_outside_identity_calls(parsed.fixed)))),
+                            stacklevel=4)
 
     # random terms first: their grouping gives the row order
     terms = []
