@@ -25,7 +25,8 @@ import numpy as np
 
 from .. import _validation as v
 from .._extensions import _conditional as _kernel
-from ._design import _IDENTIFIER, _aliased, _evaluate, _model_matrix, drop_missing, group_labels
+from ._design import (_IDENTIFIER, _aliased, _evaluate, _model_matrix, check_factor_levels, drop_missing,
+                      group_labels, model_frame)
 from ._formula import _split_top_level, parse_formula
 from ._optimize import ConvergenceWarning, blas_controller
 from ._inference import WaldInference, format_coef_table
@@ -102,7 +103,7 @@ def _conditional_iv(formula, data, group, family, max_iter):
     import pandas as pd
 
     family = v.choice(family, _FAMILIES, "family")
-    max_iter = v.positive_int(max_iter, "max_iter")
+    max_iter = v.positive_int(max_iter, "max_iter", maximum=10_000)
     parsed, rhs, group = _split_group(formula, group)
     if not isinstance(data, pd.DataFrame):
         raise TypeError(f"`data` must be a pandas DataFrame, got {type(data).__name__}")
@@ -122,6 +123,9 @@ def _conditional_iv(formula, data, group, family, max_iter):
     used = sorted({t for t in _IDENTIFIER.findall(f"{response} ~ {rhs}") if t in data.columns}
                   | set(group.split(":")))
     rows, frame = drop_missing(data, used)
+    # R's factor levels (a Categorical's order), clear errors for mixed-type columns and one-level factors
+    frame = model_frame(frame, used, group.split(":"), data.index[rows])
+    check_factor_levels(rhs, frame, "the fixed effects")
 
     y = _evaluate(response, frame, "the response")
     X, names, formula_offset, *_ = _model_matrix(rhs, frame, "the fixed effects")

@@ -63,7 +63,7 @@ import numpy as np
 from .. import _validation as v
 from .._expression import CONSTANTS, FUNCTIONS, MODULE_NAMES, check_expression, check_length, evaluate_code
 from .._integrators import AdaptiveGaussHermite, Laplace
-from ._design import Design, RandomTerm, _factor, group_labels
+from ._design import Design, RandomTerm, group_labels, grouping_factor
 from ._lmm import LMMObjective, _optimize as _lmm_optimize
 from ._optimize import ConvergenceWarning, blas_controller, optimize
 from ._inference import WaldInference
@@ -252,7 +252,7 @@ class NonlinearModel:
                           UserWarning, stacklevel=_stacklevel)
         kept = np.flatnonzero(~missing)
         frame = data.iloc[kept].reset_index(drop=True)
-        levels, index = _factor(group_labels(frame, group))
+        levels, index = grouping_factor(frame, group)
         if levels.size < 2:
             raise ValueError(f"`group` {group!r} has a single level: the random effects cannot be estimated")
         order = np.argsort(index, kind="stable")
@@ -770,7 +770,7 @@ def _nlmm_iv(model, data, fixed, random, group, start, method, nagq, covariance,
         if nagq ** nonlinear.q > _PRODUCT_LIMIT:
             raise ValueError(f"`nagq`={nagq} with {nonlinear.q} random effects is a {nagq}^{nonlinear.q}-point "
                              "product rule per group: use fewer nodes")
-    max_iter = v.positive_int(max_iter, "max_iter")
+    max_iter = v.positive_int(max_iter, "max_iter", maximum=10_000)
     with np.errstate(all="ignore"):
         f = nonlinear.evaluate(nonlinear.phi([start[p] for p in nonlinear.parameters]))
     if f.shape != (nonlinear.nobs,) or not np.all(np.isfinite(f)):

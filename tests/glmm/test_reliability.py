@@ -484,3 +484,19 @@ def test_random_problems_end_in_a_result_or_a_clear_error(problem):
 @given(_problems())
 def test_random_problems_end_in_a_result_or_a_clear_error_many(problem):
     _check_problem(problem)
+
+
+def test_conditional_fit_follows_categorical_order_and_refuses_one_level_factors():
+    """conditional_fit reads factors as build_design does: a Categorical's first category is the reference (R's
+    level order), and a factor with one level in the rows used is an error, as in R."""
+    from quadlib.glmm import conditional_fit
+
+    rng = np.random.default_rng(3)
+    n = 120
+    frame = pd.DataFrame({"stratum": np.repeat(np.arange(30), 4), "y": np.tile([1, 0, 0, 0], 30),
+                          "arm": pd.Categorical(rng.choice(["placebo", "drug"], n), ["placebo", "drug"]),
+                          "x": rng.normal(size=n), "one": "same"})
+    res = conditional_fit("y ~ arm + x", frame, group="stratum")
+    assert list(res.params.index) == ["armdrug", "x"]
+    with pytest.raises(ValueError, match="the factor 'one'.*2 or more levels"):
+        conditional_fit("y ~ one + x", frame, group="stratum")
