@@ -27,8 +27,12 @@ functions", Soviet Math. Dokl. 4 (1963).
 T. Gerstner and M. Griebel, "Numerical integration using sparse grids", Numer. Algorithms 18 (1998).
 E. Novak and K. Ritter, "High dimensional integration of smooth functions over cubes", Numer. Math. 75 (1996).
 """
+import collections
 import functools
 import itertools
+import math
+import numbers
+import operator
 
 import numpy as np
 
@@ -41,6 +45,17 @@ from ._rule import Rule
 __all__ = ["product_rule", "sparse_grid", "leja"]
 
 MAX_POINTS = 10_000_000  # the default memory guard: 10^7 points of d doubles
+MAX_DIM = 10_000
+MAX_COORDINATES = 10 ** 8  # points x dimensions: the node array (800 MB) and its node ids
+MAX_COST = 1000  # level * min(anisotropy) / gcd: the length of the weights' dynamic programme
+
+
+def _size_guard(count, dim, max_points):
+    if count > max_points:
+        raise ValueError(f"the sparse grid would have {count:.0f} points, more than `max_points`={max_points}")
+    if count * dim > MAX_COORDINATES:
+        raise ValueError(f"the sparse grid would have {count:.0f} points of `dim`={dim} coordinates, more than "
+                         f"{MAX_COORDINATES:.0e} in all; lower `level` or `dim`")
 
 
 def product_rule(rules, *, max_points=MAX_POINTS):
@@ -49,9 +64,10 @@ def product_rule(rules, *, max_points=MAX_POINTS):
     Parameters
     ----------
     rules : sequence of Rule
-        One 1-D rule per dimension.
+        One 1-D rule per dimension, at most ``MAX_DIM`` (10^4) of them.
     max_points : int
-        Refuse products with more points than this (``n^d`` grows fast).
+        Refuse products with more points than this (``n^d`` grows fast); products with more than
+        ``MAX_COORDINATES`` (10^8) coordinates in all are refused whatever it is.
 
     Examples
     --------
@@ -62,16 +78,31 @@ def product_rule(rules, *, max_points=MAX_POINTS):
     >>> round(float(rule.integrate(lambda x: np.exp(x.sum(axis=1)), [0, 0, 0], [1, 1, 1])), 12)  # (e - 1)^3
     5.073214111767
     """
-    rules = list(rules)
+    if isinstance(rules, (str, bytes)) or not hasattr(rules, "__iter__"):
+        raise TypeError("`rules` must be a non-empty sequence of 1-D Rule objects")
+    rules = list(itertools.islice(rules, MAX_DIM + 1))
     if not rules or not all(isinstance(r, Rule) and r.dim == 1 for r in rules):
         raise TypeError("`rules` must be a non-empty sequence of 1-D Rule objects")
+    if len(rules) > MAX_DIM:
+        raise ValueError(f"`rules` must hold at most {MAX_DIM} rules (one per dimension)")
     max_points = v.positive_int(max_points, "max_points")
-    count = int(np.prod([float(r.n) for r in rules]))
+    count = math.prod(r.n for r in rules)
+    # an exact int, possibly far beyond a float: described by its number of digits then
+    described = str(count) if count < 10 ** 15 else f"about 1e{len(str(count)) - 1}"
     if count > max_points:
-        raise ValueError(f"the product rule would have {count} points, more than `max_points`={max_points}")
-    grids = np.meshgrid(*[r.nodes for r in rules], indexing="ij")
-    nodes = np.stack([g.ravel() for g in grids], axis=1)
-    weights = functools.reduce(np.multiply.outer, [r.weights for r in rules]).ravel()
+        raise ValueError(f"the product rule would have {described} points, more than `max_points`={max_points}")
+    if count * len(rules) > MAX_COORDINATES:
+        raise ValueError(f"the product rule would have {described} points of {len(rules)} coordinates, more than "
+                         f"{MAX_COORDINATES:.0e} in all")
+    # lexicographic order, built column by column (a meshgrid is limited to 64 dimensions)
+    nodes = np.empty((count, len(rules)))
+    inner = count
+    for i, r in enumerate(rules):
+        inner //= r.n
+        nodes[:, i] = np.tile(np.repeat(r.nodes, inner), count // (inner * r.n))
+    weights = functools.reduce(lambda w, u: np.multiply.outer(w, u).ravel(), [r.weights for r in rules])
+    if not np.all(np.isfinite(weights)):
+        raise ValueError("the product of the weights in `rules` exceeds the double range")
     return Rule(nodes=nodes, weights=weights, domain=[r.domain for r in rules],
                 weight_function=" x ".join(f"({r.weight_function})" for r in rules),
                 degree=min(r.degree for r in rules), family="product_rule(" + ", ".join(r.family for r in rules) + ")")
@@ -138,39 +169,115 @@ _LEVEL_RULES = {
     "gauss_legendre": (lambda l: gauss_legendre(l + 1), False, 1000),
     "gauss_hermite": (lambda l: gauss_hermite(l + 1, kind="normal"), False, 1000),
 }
+# rule name -> number of points of its level-l rule, in closed form: grids are counted before any rule is made
+_LEVEL_SIZES = {
+    "clenshaw_curtis": lambda l: 1 if l == 0 else 2 ** l + 1,
+    "fejer": lambda l: 2 ** (l + 1) - 1,
+    "gauss_patterson": lambda l: 2 ** (l + 1) - 1,
+    "genz_keister": lambda l: (1, 3, 9, 19, 35)[l],
+    "leja": lambda l: 2 * l + 1,
+    "gauss_legendre": lambda l: l + 1,
+    "gauss_hermite": lambda l: l + 1,
+}
+# Counts above this are only "too many"; capping keeps the float counting free of inf and NaN.
+_COUNT_CAP = 2.0 ** 60
+
+
+def _new_points(rule, level):
+    """Points that the level-`level` 1-D rule adds to the lower levels (an upper bound for the non-nested
+    rules, exact unless two Gauss rules share a node other than 0)."""
+    size = _LEVEL_SIZES[rule]
+    if _LEVEL_RULES[rule][1]:
+        return size(level) - (size(level - 1) if level else 0)
+    # the symmetric Gauss rules of odd size all have the node 0
+    return size(level) - (1 if level and size(level) % 2 else 0)
+
+
+def _truncated_product(p, q, budget):
+    return np.minimum(np.convolve(p, q)[:budget + 1], _COUNT_CAP)
+
+
+def _count_grid(rule, budget, alpha):
+    """Number of points of the grid over {l : sum alpha_i l_i <= budget}, without enumerating it.
+
+    The count is sum over the index set of prod_i new_i(l_i), the sum of the coefficients of
+    prod_i P_i(z) truncated at z^budget, P_i(z) = sum_l new(l) z^(alpha_i l). Dimensions sharing alpha
+    share P, raised to its multiplicity by squaring, so the cost is O(budget^2 log d) at most.
+    """
+    total = np.zeros(budget + 1)
+    total[0] = 1.0
+    for a, multiplicity in collections.Counter(alpha).items():
+        factor = np.zeros(budget + 1)
+        for l in range(budget // a + 1):
+            factor[a * l] = _new_points(rule, l)
+        if multiplicity == 1:
+            total = _truncated_product(total, factor, budget)
+            continue
+        power = None
+        while multiplicity:
+            if multiplicity & 1:
+                power = factor if power is None else _truncated_product(power, factor, budget)
+            multiplicity >>= 1
+            if multiplicity:
+                factor = _truncated_product(factor, factor, budget)
+        total = _truncated_product(total, power, budget)
+    return min(float(total.sum()), _COUNT_CAP)
 
 
 def _index_set(budget, alpha):
-    """All l >= 0 with sum alpha_i l_i <= budget, as an (M, d) int array."""
-    d = len(alpha)
-    out = []
+    """All l >= 0 with sum alpha_i l_i <= budget, as an (M, d) intc array in lexicographic order.
 
-    def extend(prefix, remaining, i):
-        if i == d:
-            out.append(prefix)
-            return
-        for l in range(remaining // alpha[i] + 1):
-            extend(prefix + (l,), remaining - alpha[i] * l, i + 1)
+    Built dimension by dimension without recursion: each partial index spawns its children, and the
+    columns are read back through the parent links at the end (O(M d) work and memory).
+    """
+    remaining = np.array([budget], dtype=np.int64)
+    columns, parents = [], []
+    for a in alpha:
+        children = remaining // a + 1
+        parent = np.repeat(np.arange(remaining.size), children)
+        # 0, 1, ..., children[k] - 1 for each parent k, concatenated
+        level = np.arange(parent.size) - np.repeat(np.cumsum(children) - children, children)
+        remaining = remaining[parent] - a * level
+        columns.append(level)
+        parents.append(parent)
+    out = np.empty((remaining.size, len(alpha)), dtype=np.intc)
+    rows = np.arange(remaining.size)
+    for i in range(len(alpha) - 1, -1, -1):
+        out[:, i] = columns[i][rows]
+        rows = parents[i][rows]
+    return out
 
-    extend((), budget, 0)
-    return np.array(out, dtype=np.intc).reshape(-1, d)
 
+def _dimension_table(rule, max_level):
+    """The 1-D rules of levels 0..max_level merged on one sorted node list.
 
-def _dimension_tables(rule, max_level):
-    """Per-level 1-D rules merged on one node list: values, first level of each node, and the difference
-    weights D[l, j] = w_l(j) - w_(l-1)(j)."""
+    Returns the node values, the first level of each node, the difference weights
+    D[l, j] = w_l(j) - w_(l-1)(j) as CSR rows per node (``start``, ``level``, ``value``, levels increasing,
+    exact zeros left out) and the top rule. Built from the rules' own arrays, O(total points).
+    """
     make = _LEVEL_RULES[rule][0]
-    levels = [make(l) for l in range(max_level + 1)]
-    values = np.unique(np.concatenate([r.nodes for r in levels]))
-    weights = np.zeros((max_level + 1, values.size))
-    present = np.zeros((max_level + 1, values.size), dtype=bool)
-    for l, r in enumerate(levels):
-        j = np.searchsorted(values, r.nodes)
-        weights[l, j] = r.weights
-        present[l, j] = True
-    first = np.argmax(present, axis=0)
-    diff = np.diff(weights, axis=0, prepend=0.0)
-    return values, first, diff, levels[-1]
+    rules = [make(l) for l in range(max_level + 1)]
+    values = np.unique(np.concatenate([r.nodes for r in rules]))
+    node = np.concatenate([np.searchsorted(values, r.nodes) for r in rules])
+    level = np.concatenate([np.full(r.n, l) for l, r in enumerate(rules)])
+    weight = np.concatenate([r.weights for r in rules])
+    first = np.full(values.size, max_level + 1)
+    np.minimum.at(first, node, level)
+    # w_l(j) enters D at level l, and leaves it (negated) at level l + 1
+    later = level < max_level
+    node = np.r_[node, node[later]]
+    level = np.r_[level, level[later] + 1]
+    weight = np.r_[weight, -weight[later]]
+    order = np.lexsort((level, node))
+    node, level, weight = node[order], level[order], weight[order]
+    # at most two terms meet at one (node, level): w_l(j) + (-w_(l-1)(j)), the same double as the difference
+    starts = np.flatnonzero(np.r_[True, (node[1:] != node[:-1]) | (level[1:] != level[:-1])])
+    value = np.add.reduceat(weight, starts)
+    node, level = node[starts], level[starts]
+    keep = value != 0.0
+    node, level, value = node[keep], level[keep], value[keep]
+    start = np.r_[0, np.cumsum(np.bincount(node, minlength=values.size))]
+    return values, first, start, level, value, rules[-1]
 
 
 def _total_degree(rule, alpha, budget):
@@ -202,20 +309,44 @@ def _total_degree(rule, alpha, budget):
     return degree
 
 
+def _anisotropy_iv(anisotropy, dim, level):
+    """Anisotropy weights as Python ints divided by their gcd, and the budget level * min(alpha).
+
+    Weights larger than the budget mean level 0 in that dimension whatever their size, so they are
+    capped at budget + 1: the index set is the same and every product alpha_i l_i fits a C int.
+    """
+    if anisotropy is None:
+        return [1] * dim, level
+    message = (f"`anisotropy` must be {dim} positive integers (the cost of a level in each dimension), "
+               f"got {anisotropy!r}")
+    if isinstance(anisotropy, (str, bytes)) or not hasattr(anisotropy, "__len__"):
+        raise ValueError(message)
+    if len(anisotropy) != dim:
+        raise ValueError(message)
+    alpha = []
+    for a in (anisotropy.tolist() if isinstance(anisotropy, np.ndarray) else anisotropy):
+        if isinstance(a, (bool, np.bool_)) or not isinstance(a, numbers.Integral) or a < 1:
+            raise ValueError(message)
+        alpha.append(operator.index(a))
+    divisor = math.gcd(*alpha)
+    alpha = [a // divisor for a in alpha]
+    budget = level * min(alpha)
+    if budget > MAX_COST:
+        raise ValueError(f"`anisotropy` and `level`: level * min(anisotropy) / gcd(anisotropy) = {budget} must be "
+                         f"at most {MAX_COST} (the weights' cost axis; use smaller, coprime anisotropy weights)")
+    return [min(a, budget + 1) for a in alpha], budget
+
+
 def _sparse_grid_iv(dim, level, rule, anisotropy, max_points):
-    dim = v.positive_int(dim, "dim")
+    dim = v.positive_int(dim, "dim", maximum=MAX_DIM)
     level = v.positive_int(level, "level", minimum=0)
     v.choice(rule, tuple(_LEVEL_RULES), "rule")
-    if anisotropy is None:
-        alpha = np.ones(dim, dtype=np.intc)
-    else:
-        alpha = np.asarray(anisotropy)
-        if alpha.shape != (dim,) or not np.issubdtype(alpha.dtype, np.integer) or np.any(alpha < 1):
-            raise ValueError(f"`anisotropy` must be {dim} positive integers (the cost of a level in each "
-                             f"dimension), got {anisotropy!r}")
-        alpha = alpha.astype(np.intc)
+    limit = _LEVEL_RULES[rule][2]
+    if level > limit:
+        raise ValueError(f"`level` must be at most {limit} for {rule}, got {level}")
+    alpha, budget = _anisotropy_iv(anisotropy, dim, level)
     max_points = v.positive_int(max_points, "max_points")
-    return dim, level, rule, alpha, max_points
+    return dim, level, rule, alpha, budget, max_points
 
 
 def sparse_grid(dim, level, rule="clenshaw_curtis", *, anisotropy=None, max_points=MAX_POINTS):
@@ -224,10 +355,12 @@ def sparse_grid(dim, level, rule="clenshaw_curtis", *, anisotropy=None, max_poin
     Parameters
     ----------
     dim : int
-        Number of dimensions.
+        Number of dimensions, ``1 <= dim <= MAX_DIM`` (10^4).
     level : int
         Level L >= 0: the grid combines tensor rules of 1-D levels with ``l_1 + ... + l_d <= L``
-        (see the module docstring for the points per level of each rule).
+        (see the module docstring for the points per level of each rule). At most the rule's largest
+        level: 20 (Clenshaw–Curtis, Fejér), 7 (Gauss–Patterson), 4 (Genz–Keister), 99 (Leja),
+        1000 (Gauss–Legendre, Gauss–Hermite).
     rule : str
         ``"clenshaw_curtis"``, ``"fejer"``, ``"gauss_patterson"``, ``"leja"`` or ``"gauss_legendre"`` on
         [-1, 1]^d; ``"genz_keister"`` or ``"gauss_hermite"`` for the standard normal density on R^d.
@@ -235,9 +368,18 @@ def sparse_grid(dim, level, rule="clenshaw_curtis", *, anisotropy=None, max_poin
         Gauss rules, nodes whose combined weight cancels to exactly zero are left out.
     anisotropy : sequence of int, optional
         Cost of one level in each dimension: the grid combines levels with ``sum alpha_i l_i <=
-        L * min(alpha)``, so dimensions with larger alpha get coarser rules.
+        L * min(alpha)``, so dimensions with larger alpha get coarser rules. Positive integers of any
+        size; only their ratios matter, and ``L * min(alpha) / gcd(alpha)`` must be at most
+        ``MAX_COST`` (1000).
     max_points : int
-        Memory guard: refuse grids with more points than this.
+        Memory guard: refuse grids with more points than this. Whatever it is, grids with more than
+        ``MAX_COORDINATES`` (10^8) coordinates in all (points times `dim`) are refused too.
+
+    Raises
+    ------
+    ValueError
+        For arguments outside these ranges, and for grids over either size limit. The grid is counted
+        in closed form before anything is built, so a refusal costs milliseconds.
 
     Returns
     -------
@@ -257,52 +399,56 @@ def sparse_grid(dim, level, rule="clenshaw_curtis", *, anisotropy=None, max_poin
     ----------
     T. Gerstner and M. Griebel, "Numerical integration using sparse grids", Numer. Algorithms 18 (1998).
     """
-    dim, level, rule, alpha, max_points = _sparse_grid_iv(dim, level, rule, anisotropy, max_points)
-    budget = level * int(alpha.min())
-    max_levels = budget // alpha
-    limit = _LEVEL_RULES[rule][2]
-    if max_levels.max() > limit:
-        raise ValueError(f"`level` {level} needs 1-D level {max_levels.max()} of {rule}, which goes up to {limit}")
-    tables = {m: _dimension_tables(rule, m) for m in set(max_levels.tolist())}
-    per_dim = [tables[m] for m in max_levels]
-    # nodes new at each level (first level l), per dimension, in CSR form: level l of dimension i owns
-    # new_ids[new_start[level_offset[i] + l] : new_start[level_offset[i] + l + 1]]
-    level_offset, new_start, new_ids = [], [0], []
-    for (_, first, _, _), m in zip(per_dim, max_levels):
-        level_offset.append(len(new_start) - 1)
+    dim, level, rule, alpha, budget, max_points = _sparse_grid_iv(dim, level, rule, anisotropy, max_points)
+    # Count first (closed forms, no rule built): every level adds at least one point, so the index set
+    # is no larger than the grid, and both are bounded before either is enumerated.
+    expected = _count_grid(rule, budget, alpha)
+    _size_guard(expected, dim, max_points)
+    max_levels = [budget // a for a in alpha]
+    # one table per distinct top level, shared by the dimensions that have it
+    tables = {m: _dimension_table(rule, m) for m in sorted(set(max_levels))}
+    node_start, level_start, new_start, new_ids, entry_start, entry_level, entry_value = {}, {}, [0], [], [], [], []
+    nodes_so_far = entries_so_far = 0
+    for m, (values, first, start, lev, value, _) in tables.items():
+        node_start[m], level_start[m] = nodes_so_far, len(new_start) - 1
+        # nodes new at level l of this table: new_ids[new_start[level_start + l] : new_start[level_start + l + 1]]
         for l in range(m + 1):
-            new_ids.extend(np.flatnonzero(first == l).tolist())
-            new_start.append(len(new_ids))
-    level_offset = np.array(level_offset, dtype=np.int_)
+            new_ids.append(np.flatnonzero(first == l))
+            new_start.append(new_start[-1] + new_ids[-1].size)
+        entry_start.append(start[:-1] + entries_so_far)
+        entry_level.append(lev)
+        entry_value.append(value)
+        nodes_so_far += values.size
+        entries_so_far += value.size
+    entry_start.append([entries_so_far])
+    level_offset = np.array([level_start[m] for m in max_levels], dtype=np.int_)
     new_start = np.array(new_start, dtype=np.int_)
     index_set = _index_set(budget, alpha)
     count = count_points(index_set, level_offset, new_start)
-    if count > max_points:
-        raise ValueError(f"the sparse grid would have {count} points, more than `max_points`={max_points}")
+    _size_guard(count, dim, max_points)
     ids = np.empty((count, dim), dtype=np.intc)
-    enumerate_points(index_set, level_offset, new_start, np.array(new_ids, dtype=np.intc), ids)
-    # the (level, difference weight) entries of every node, dimension after dimension
-    offsets, starts, entry_level, entry_value, nodes = [0], [0], [], [], np.empty((count, dim))
-    for i, (values, _, diff, _) in enumerate(per_dim):
-        nodes[:, i] = values[ids[:, i]]
-        for j in range(values.size):
-            levels = np.flatnonzero(diff[:, j])
-            entry_level.extend(levels.tolist())
-            entry_value.extend(diff[levels, j].tolist())
-            starts.append(len(entry_level))
-        offsets.append(offsets[-1] + values.size)
+    enumerate_points(index_set, level_offset, new_start, np.concatenate(new_ids).astype(np.intc), ids)
+    del index_set
+    nodes = np.empty((count, dim))
+    for i, m in enumerate(max_levels):
+        nodes[:, i] = tables[m][0][ids[:, i]]
     weights = np.empty(count)
-    smolyak_weights(ids, np.array(offsets[:-1], dtype=np.int_), np.array(starts, dtype=np.int_),
-                    np.array(entry_level, dtype=np.intc), np.array(entry_value), alpha, budget, weights)
+    smolyak_weights(ids, np.array([node_start[m] for m in max_levels], dtype=np.int_),
+                    np.concatenate(entry_start).astype(np.int_), np.concatenate(entry_level).astype(np.intc),
+                    np.concatenate(entry_value).astype(float), np.array(alpha, dtype=np.intc), budget, weights)
+    if not np.all(np.isfinite(weights)):
+        raise ValueError(f"the weights of this grid exceed the double range (a rule on [-1, 1]^dim has total "
+                         f"weight 2^dim, and Smolyak weights can be larger still): lower `dim`={dim} (below about "
+                         f"1000 with {rule!r})")
     # With non-nested rules (Gauss-Legendre, Gauss-Hermite) the combination cancels some nodes' weights
     # exactly; evaluating the integrand there would be wasted work.
     nested = _LEVEL_RULES[rule][1]
     if not nested and (weights == 0.0).any():
         keep = weights != 0.0
         nodes, weights = nodes[keep], weights[keep]
-    top = per_dim[int(np.argmax(max_levels))][3]
+    top = tables[max(max_levels)][5]
     domain = [top.domain] * dim
-    degree = _total_degree(rule, alpha, budget)
+    degree = _total_degree(rule, np.array(alpha, dtype=np.int64), budget)
     return Rule(nodes=nodes, weights=weights, domain=domain,
                 weight_function=" x ".join([top.weight_function] * dim) if dim <= 3 else f"({top.weight_function})^{dim}",
                 degree=degree, family=f"sparse_grid({dim}, {level}, {rule!r})")

@@ -13,15 +13,25 @@ Numer. Algorithms 18 (1998); F. Nobile, R. Tempone and C. Webster, SIAM J. Numer
 from libc.stdlib cimport malloc, free
 
 
+cdef inline Py_ssize_t _gcd(Py_ssize_t a, Py_ssize_t b) noexcept nogil:
+    cdef Py_ssize_t t
+    while b:
+        t = a % b
+        a = b
+        b = t
+    return a
+
+
 def smolyak_weights(const int[:, ::1] ids, const long[::1] node_offset, const long[::1] entry_start,
                     const int[::1] entry_level, const double[::1] entry_value, const int[::1] alpha,
                     int budget, double[::1] out):
     """OUT: out[p] = sum over l with sum_i alpha_i l_i <= budget of prod_i D_i[l_i, ids[p, i]].
 
     Node j of dimension i has the (level, difference weight) entries
-    entry_start[g] .. entry_start[g + 1] - 1, where g = node_offset[i] + j.
+    entry_start[g] .. entry_start[g + 1] - 1, where g = node_offset[i] + j, in increasing level order.
+    Dimensions with the same table may share node_offset. Needs 0 <= alpha[i] * level <= budget.
     """
-    cdef Py_ssize_t p, n = ids.shape[0], d = ids.shape[1], i, e, g, s, shift
+    cdef Py_ssize_t p, n = ids.shape[0], d = ids.shape[1], i, e, g, s, shift, top, new_top, last, stride
     cdef double* poly
     cdef double* nxt
     cdef double* tmp
@@ -34,24 +44,44 @@ def smolyak_weights(const int[:, ::1] ids, const long[::1] node_offset, const lo
         raise MemoryError()
     with nogil:
         for p in range(n):
-            for s in range(budget + 1):
-                poly[s] = 0.0
+            # poly[s] is zero beyond `top`, the largest cost reached so far, and off the multiples of
+            # `stride`, the gcd of the alpha_k so far: the loops skip those zeros, which makes anisotropic
+            # grids (a long cost axis, sparsely used) cheap; the sums are unchanged
             poly[0] = 1.0
+            top = 0
+            stride = 0
             for i in range(d):
-                for s in range(budget + 1):
-                    nxt[s] = 0.0
                 g = node_offset[i] + ids[p, i]
+                new_top = top
+                if entry_start[g + 1] > entry_start[g]:
+                    new_top = top + alpha[i] * entry_level[entry_start[g + 1] - 1]
+                    if new_top > budget:
+                        new_top = budget
+                for s in range(new_top + 1):
+                    nxt[s] = 0.0
                 for e in range(entry_start[g], entry_start[g + 1]):
                     shift = alpha[i] * entry_level[e]
                     value = entry_value[e]
-                    for s in range(budget + 1 - shift):
-                        nxt[s + shift] += poly[s] * value
+                    last = budget - shift
+                    if last > top:
+                        last = top
+                    if stride == 0:
+                        nxt[shift] += poly[0] * value
+                    else:
+                        s = 0
+                        while s <= last:
+                            nxt[s + shift] += poly[s] * value
+                            s += stride
                 tmp = poly
                 poly = nxt
                 nxt = tmp
+                top = new_top
+                stride = _gcd(stride, alpha[i])
             total = 0.0
-            for s in range(budget + 1):
+            s = 0
+            while s <= top:
                 total += poly[s]
+                s += stride
             out[p] = total
     free(poly)
     free(nxt)
