@@ -23,6 +23,10 @@ from ._rule import Rule
 
 __all__ = ["clenshaw_curtis", "fejer", "gauss_patterson", "genz_keister"]
 
+# Largest n of clenshaw_curtis and fejer: their FFTs take under a second up to here whatever the factors of
+# n; at 10^7 a length with a large prime factor takes over ten seconds.
+MAX_NODES = 10 ** 6
+
 
 def _symmetric_degree(n):
     # an interpolatory rule on n symmetric nodes also integrates the next odd monomial
@@ -33,7 +37,23 @@ def _symmetrize(w):
     return 0.5 * (w + w[::-1])
 
 
-@functools.lru_cache(maxsize=64)
+def _memoized_if_small(compute):
+    """Memoize the rules sparse grids reuse (up to 2^12 + 1 nodes), not large ones: 64 cached rules of
+    10^6 nodes would hold a gigabyte."""
+    cached = functools.lru_cache(maxsize=64)(compute)
+
+    @functools.wraps(compute)
+    def rule(n, *args):
+        return cached(n, *args) if n <= _CACHED_NODES else compute(n, *args)
+
+    rule.cache_clear = cached.cache_clear
+    return rule
+
+
+_CACHED_NODES = 2 ** 12 + 1
+
+
+@_memoized_if_small
 def _clenshaw_curtis(n):
     # w_k = c_k/N (1 - sum_j b_j cos(2 j theta_k)/(4 j^2 - 1)), theta_k = k pi/N: the cosine sum is a
     # DCT-I of the coefficients placed at m = 2j, so O(n log n) (Waldvogel) instead of O(n^2)
@@ -57,6 +77,11 @@ def clenshaw_curtis(n):
     Nested for ``n = 1, 3, 5, 9, 17, ..., 2^l + 1`` (the sparse-grid levels). ``n = 1`` is the midpoint rule.
     Exact to degree ``n - 1`` (``n`` for odd n).
 
+    Parameters
+    ----------
+    n : int
+        Number of nodes, ``1 <= n <= MAX_NODES`` (10^6).
+
     Examples
     --------
     >>> import quadlib
@@ -67,13 +92,13 @@ def clenshaw_curtis(n):
     ----------
     C. W. Clenshaw and A. R. Curtis, Numer. Math. 2 (1960); J. Waldvogel, BIT 46 (2006).
     """
-    n = v.positive_int(n, "n")
+    n = v.positive_int(n, "n", maximum=MAX_NODES)
     x, w = _clenshaw_curtis(n)
     return Rule(nodes=x, weights=w, domain=(-1, 1), weight_function="1", degree=_symmetric_degree(n),
                 family=f"clenshaw_curtis({n})")
 
 
-@functools.lru_cache(maxsize=64)
+@_memoized_if_small
 def _fejer(n, kind):
     # the cosine and sine sums of the closed forms as a DCT-III and a DST-I (O(n log n))
     k = np.arange(1, n + 1)
@@ -101,6 +126,13 @@ def fejer(n, kind=1):
     """Fejér's rules on [-1, 1]: `n` Chebyshev points of the first kind (``kind=1``) or the interior
     Chebyshev extreme points (``kind=2``, nested for ``n = 2^l - 1``). Neither includes the ends.
 
+    Parameters
+    ----------
+    n : int
+        Number of nodes, ``1 <= n <= MAX_NODES`` (10^6).
+    kind : {1, 2}
+        Which Fejér rule.
+
     Examples
     --------
     >>> import quadlib
@@ -111,7 +143,9 @@ def fejer(n, kind=1):
     ----------
     L. Fejér, Math. Z. 37 (1933); J. Waldvogel, BIT 46 (2006).
     """
-    n = v.positive_int(n, "n")
+    n = v.positive_int(n, "n", maximum=MAX_NODES)
+    if isinstance(kind, (bool, np.bool_)):
+        raise TypeError(f"`kind` must be 1 or 2, got {kind!r}")
     v.choice(kind, (1, 2), "kind")
     x, w = _fejer(n, kind)
     return Rule(nodes=x, weights=w, domain=(-1, 1), weight_function="1", degree=_symmetric_degree(n),

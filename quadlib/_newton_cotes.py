@@ -20,8 +20,12 @@ __all__ = ["NegativeWeightsWarning", "newton_cotes", "composite_midpoint", "comp
            "composite_simpson", "composite_simpson38", "composite_boole", "romberg"]
 
 _MAX_POINTS = 30
-# 2**30 + 1 abscissae is already ~8 GB of float64 at the last level; beyond that Romberg is the wrong tool.
-_MAX_LEVELS = 30
+# 2**25 + 1 abscissae (a quarter of a gigabyte, a second or so of a cheap vectorized integrand) is where
+# Romberg stops being the right tool; one Python call per sample allows 2**20 of them.
+_MAX_LEVELS = 25
+_MAX_SCALAR_LEVELS = 20
+# Composite rules: 10^7 subintervals (80 MB of abscissae, a few seconds).
+MAX_SUBINTERVALS = 10 ** 7
 # Accepting a tolerance from the very first levels lets an integrand that vanishes on the first dyadic
 # grids (sin(2*pi*x)**2 on [0, 1] is 0 at 0, 1/2, 1) pass as converged to a wrong value; 9 samples is
 # the least we trust. No fixed number is enough for every integrand (sin(2**m*pi*x)**2).
@@ -164,7 +168,7 @@ def _composite_iv(f, a, b, n, args, multiple_of):
     v.callable_(f, "f")
     a = v.real_scalar(a, "a")
     b = v.real_scalar(b, "b")
-    n = v.positive_int(n, "n")
+    n = v.positive_int(n, "n", maximum=MAX_SUBINTERVALS)
     if n % multiple_of:
         raise ValueError(f"`n` must be a multiple of {multiple_of}, got {n}")
     return f, a, b, n, _args_iv(args)
@@ -183,7 +187,7 @@ _COMPOSITE_PARAMETERS = """
     a, b : float
         Finite limits; ``b < a`` gives the negated integral.
     n : int
-        Number of equal subintervals of [a, b]{constraint}.
+        Number of equal subintervals of [a, b]{constraint}; at most ``MAX_SUBINTERVALS`` (10^7).
     args : tuple, optional
         Extra arguments passed to `f`.
 
@@ -333,6 +337,9 @@ def _romberg_iv(f, a, b, args, rtol, atol, max_levels, vectorized):
     max_levels = v.positive_int(max_levels, "max_levels", minimum=_MIN_LEVEL, maximum=_MAX_LEVELS)
     if not isinstance(vectorized, (bool, np.bool_)):
         raise TypeError(f"`vectorized` must be True or False, got {vectorized!r}")
+    if not vectorized and max_levels > _MAX_SCALAR_LEVELS:
+        raise ValueError(f"`max_levels` must be at most {_MAX_SCALAR_LEVELS} when `vectorized` is False (one "
+                         f"Python call per sample), got {max_levels}")
     return f, a, b, args, rtol, atol, max_levels, bool(vectorized)
 
 
@@ -409,7 +416,8 @@ def romberg(f, a, b, *, args=(), rtol=1e-10, atol=0.0, max_levels=20, vectorized
     rtol, atol : float, optional
         Stop when the error estimate is at most ``max(atol, rtol * |integral|)``. Not both zero.
     max_levels : int, optional
-        Largest number of step halvings, from 3 to 30; level ``k`` has ``2**k + 1`` samples in all.
+        Largest number of step halvings, from 3 to 25 (to 20 when `vectorized` is False); level ``k``
+        has ``2**k + 1`` samples in all.
     vectorized : bool, optional
         Whether `f` accepts and returns arrays.
 

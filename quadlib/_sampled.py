@@ -22,6 +22,13 @@ def _axis_iv(axis, ndim):
     return axis % ndim
 
 
+def _array(value, name):
+    try:
+        return np.asarray(value)
+    except (TypeError, ValueError):  # ragged nested sequences
+        raise ValueError(f"`{name}` must be a rectangular array (rows of equal length)") from None
+
+
 def _numeric(array, name, *, complex_ok):
     kinds = "biufc" if complex_ok else "biuf"
     if array.dtype.kind not in kinds:
@@ -32,7 +39,7 @@ def _numeric(array, name, *, complex_ok):
 def _sampled_iv(y, x, dx, axis, min_samples):
     """Return y (float or complex, sampling axis last), x (None, 1-D, or y's ndim with axis last),
     dx and the normalized axis."""
-    y = np.asarray(y)
+    y = _array(y, "y")
     _numeric(y, "y", complex_ok=True)
     if y.ndim == 0:
         raise ValueError("`y` must have at least one dimension, got a scalar")
@@ -47,7 +54,7 @@ def _sampled_iv(y, x, dx, axis, min_samples):
     dx = v.real_scalar(dx, "dx")
     if x is None:
         return y, None, dx, axis
-    x = np.asarray(x)
+    x = _array(x, "x")
     _numeric(x, "x", complex_ok=False)
     if x.ndim == 1:
         if x.shape[0] != n:
