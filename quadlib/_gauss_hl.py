@@ -25,6 +25,8 @@ whole real line", IMA J. Numer. Anal. 36 (2016).
 A. Gil, J. Segura and N. M. Temme, "Asymptotic approximations to the nodes and weights of
 Gauss–Hermite and Gauss–Laguerre quadratures", Stud. Appl. Math. 140 (2018).
 """
+import math
+
 import mpmath
 import numpy as np
 
@@ -115,12 +117,38 @@ def hermite_large(n, kind="physicists"):
     return x, w, logw
 
 
-def _laguerre_start(n, alpha):
-    """p(0) = sqrt(Gamma(n+alpha+1)/n!)/Gamma(alpha+1) in double-double (p = L_n^alpha normalized)."""
+def _laguerre_log_start(n, alpha):
+    """log p(0) = log(sqrt(Gamma(n+alpha+1)/n!)/Gamma(alpha+1)) in mpmath (p = L_n^alpha normalized)."""
     with mpmath.workdps(_DPS):
         a = mpmath.mpf(alpha)
-        value = mpmath.exp((mpmath.loggamma(n + a + 1) - mpmath.loggamma(n + 1)) / 2 - mpmath.loggamma(a + 1))
-        return _split(value)
+        return (mpmath.loggamma(n + a + 1) - mpmath.loggamma(n + 1)) / 2 - mpmath.loggamma(a + 1)
+
+
+def _laguerre_start(n, alpha):
+    """p(0) in double-double."""
+    with mpmath.workdps(_DPS):
+        return _split(mpmath.exp(_laguerre_log_start(n, alpha)))
+
+
+# what p(0) is scaled down to when the kernel fails on the normalized p (see laguerre_large)
+_LOG_P_TARGETS = (300.0, 200.0, 100.0)
+
+
+def _laguerre_run(n, alpha, log_p0, scale, x, w, logw):
+    """One run of the kernel on p / 2^scale; returns its status (0 when every zero was found)."""
+    with mpmath.workdps(_DPS):
+        p0 = _split(mpmath.exp(log_p0) / mpmath.mpf(2) ** scale)
+    failed = _asymptotic_hl.laguerre_rule(n, alpha, *p0, 0, 0.0, 0.0, 0.0, 0.0, x, w, logw, scale)
+    if failed == -1:
+        # the series near 0 cancels too much in double-double (alpha >~ 25): start from the first
+        # zero found by mpmath, which raises its working precision to see through the cancellation
+        x1, dp1 = _laguerre_first_zero(n, alpha)
+        with mpmath.workdps(_DPS):
+            weight = 1 / (x1 * dp1 ** 2)
+            x[0], w[0], logw[0] = float(x1), float(weight), float(mpmath.log(weight))
+            dp1 = dp1 / mpmath.mpf(2) ** scale
+        failed = _asymptotic_hl.laguerre_rule(n, alpha, *p0, 1, *_split(x1), *_split(dp1), x, w, logw, scale)
+    return failed
 
 
 def _laguerre_first_zero(n, alpha):
@@ -176,16 +204,17 @@ def laguerre_large(n, alpha=0.0):
     n = v.positive_int(n, "n")
     alpha = v.greater_than(alpha, -1.0, "alpha")
     x, w, logw = np.empty(n), np.empty(n), np.empty(n)
-    p0 = _laguerre_start(n, alpha)
-    failed = _asymptotic_hl.laguerre_rule(n, alpha, *p0, 0, 0.0, 0.0, 0.0, 0.0, x, w, logw)
-    if failed == -1:
-        # the series near 0 cancels too much in double-double (alpha >~ 25): start from the first
-        # zero found by mpmath, which raises its working precision to see through the cancellation
-        x1, dp1 = _laguerre_first_zero(n, alpha)
-        with mpmath.workdps(_DPS):
-            weight = 1 / (x1 * dp1 ** 2)
-            x[0], w[0], logw[0] = float(x1), float(weight), float(mpmath.log(weight))
-        failed = _asymptotic_hl.laguerre_rule(n, alpha, *p0, 1, *_split(x1), *_split(dp1), x, w, logw)
+    log_p0 = _laguerre_log_start(n, alpha)
+    # The double-double stepping squares values of p and p', so they must stay within about e^(+-350):
+    # p(0) = e^log_p0 is the largest, beyond e^400 for n = 10^6 with alpha = 150. The kernel can follow
+    # p / 2^k instead (exactly: the rule is unchanged), which lowers the small values too; so the
+    # shifts are tried from none up, and the first that works is taken.
+    failed = _laguerre_run(n, alpha, log_p0, 0, x, w, logw)
+    for target in _LOG_P_TARGETS:
+        scale = math.ceil((float(log_p0) - target) / math.log(2))
+        if not failed or scale <= 0:
+            break
+        failed = _laguerre_run(n, alpha, log_p0, scale, x, w, logw)
     if failed:
         raise ArithmeticError(f"laguerre_large: step {failed} of {n} did not find its zero "
                               f"(n={n}, alpha={alpha})")

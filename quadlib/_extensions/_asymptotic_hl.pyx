@@ -36,7 +36,7 @@ from libc.math cimport fabs, log, exp, sqrt, sin, cos, fma, ldexp, frexp, isfini
 
 from quadlib._extensions._ddouble cimport (
     dd, dd_new, two_sum, quick_two_sum, two_prod, dd_add, dd_add_d, dd_sub, dd_mul, dd_mul_d, dd_div,
-    dd_neg,
+    dd_neg, dd_ldexp,
 )
 
 cdef enum:
@@ -589,10 +589,11 @@ cdef void _series(Py_ssize_t n, double alpha, dd x, dd* S, dd* xdS, double* absu
 
 
 cdef int _series_zeros(Py_ssize_t n, double alpha, dd p0, Py_ssize_t kmax, double kappa_x_max,
-                       double* x, double* w, double* logw, dd* zeros, dd* dp_last) noexcept nogil:
+                       double* x, double* w, double* logw, dd* zeros, dd* dp_last, int scale_exp) noexcept nogil:
     """The first zeros of p = p0 1F1(-n; alpha+1; x) by Newton–Maehly on the series in double-double,
     while the series is accurate (its cancellation sum|t|/|x p'/p0| <= 1e8) and k kappa x <= kappa_x_max.
-    Fills x, w, logw and zeros (double-double); dp_last = p' at the last one.
+    Fills x, w, logw and zeros (double-double); dp_last = p' at the last one. p is the normalized
+    polynomial divided by 2**scale_exp (see `laguerre_rule`); the weights are those of the normalized one.
     Returns the number of zeros found (0 if not even the first could be found accurately)."""
     cdef double kappa = n + 0.5 * (alpha + 1.0), sq, corr
     cdef dd z, S, xdS, step, r, wdd, dp
@@ -632,7 +633,7 @@ cdef int _series_zeros(Py_ssize_t n, double alpha, dd p0, Py_ssize_t kmax, doubl
         # p' = p0 xdS / z, corrected to the zero by one Newton step
         dp = dd_div(dd_mul(p0, xdS), z)
         zeros[k] = z
-        r = dd_div(dd_new(1.0, 0.0), dp)
+        r = dd_ldexp(dd_div(dd_new(1.0, 0.0), dp), -scale_exp)
         # (r / z) r, not r^2 / z: r^2 = w z overflows before w does (alpha near 170)
         wdd = dd_mul(dd_div(r, z), r)
         x[k] = z.hi
@@ -640,7 +641,8 @@ cdef int _series_zeros(Py_ssize_t n, double alpha, dd p0, Py_ssize_t kmax, doubl
         if wdd.hi > 1e-300 and wdd.hi < 1e300:
             logw[k] = _dd_log(wdd)
         else:
-            logw[k] = -_dd_log(z) - 2.0 * _dd_log(dd_new(fabs(dp.hi), _sgn(dp.hi) * dp.lo))
+            logw[k] = (-_dd_log(z) - 2.0 * _dd_log(dd_new(fabs(dp.hi), _sgn(dp.hi) * dp.lo))
+                       - 2.0 * scale_exp * M_LN2)
         dp_last[0] = dp
         k += 1
     return k
@@ -648,7 +650,7 @@ cdef int _series_zeros(Py_ssize_t n, double alpha, dd p0, Py_ssize_t kmax, doubl
 
 def laguerre_rule(Py_ssize_t n, double alpha, double p0_hi, double p0_lo, Py_ssize_t start,
                   double c_hi, double c_lo, double dp_hi, double dp_lo,
-                  double[::1] x, double[::1] w, double[::1] logw):
+                  double[::1] x, double[::1] w, double[::1] logw, int scale_exp=0):
     """The n Gauss–Laguerre nodes (ascending) for x^alpha e^{-x} with weights and log-weights.
 
     IN: n, alpha; p0 = p(0) = sqrt(Gamma(n+alpha+1)/n!)/Gamma(alpha+1) in double-double (p = L_n^alpha
@@ -656,6 +658,10 @@ def laguerre_rule(Py_ssize_t n, double alpha, double p0_hi, double p0_lo, Py_ssi
     with start = k > 0 the caller has filled x, w, logw[:k] and gives the k-th zero c and p'(c).
     OUT: x, w, logw. Returns 0; -1 if the series could not start (cancellation: large alpha); else the
     (1-based) index of the step that failed.
+    With scale_exp > 0 the double-double stepping follows p / 2**scale_exp (p0 and dp given so divided):
+    for large n and alpha, p near 0 is beyond 1e170 and its Taylor coefficients would overflow. Scaling
+    by a power of two is exact; the weights come out for the normalized p, and the normal-form stepping
+    (where the weights underflow) runs on the normalized u as without scaling.
     """
     cdef Py_ssize_t k
     cdef dd alpha1 = two_sum(alpha, 1.0), nu = two_sum(4.0 * n + 2.0, 2.0 * alpha)
@@ -672,7 +678,7 @@ def laguerre_rule(Py_ssize_t n, double alpha, double p0_hi, double p0_lo, Py_ssi
     gaps.g0 = gaps.g1 = gaps.g2 = 0.0
     with nogil:
         if start == 0:
-            k = _series_zeros(n, alpha, p0, 12, 64.0, &x[0], &w[0], &logw[0], zeros, &dp)
+            k = _series_zeros(n, alpha, p0, 12, 64.0, &x[0], &w[0], &logw[0], zeros, &dp, scale_exp)
             if k == 0:
                 failed = -1
             else:
@@ -708,19 +714,21 @@ def laguerre_rule(Py_ssize_t n, double alpha, double p0_hi, double p0_lo, Py_ssi
                 _dd_polish(b, bh, J, Jdd, s, &sdd, &dnew)
                 cnew = dd_add(c, dd_new(h * sdd.hi, h * sdd.lo))
                 dp = dd_mul_d(dnew, 1.0 / h)
-                r = dd_div(dd_new(1.0, 0.0), dp)
+                r = dd_ldexp(dd_div(dd_new(1.0, 0.0), dp), -scale_exp)
                 wdd = dd_mul(dd_div(r, cnew), r)
                 if wdd.hi > 1e-300 and wdd.hi < 1e300:
                     lw = _dd_log(wdd)
                 else:
-                    lw = -_dd_log(cnew) - 2.0 * _dd_log(dd_new(fabs(dp.hi), _sgn(dp.hi) * dp.lo))
+                    lw = (-_dd_log(cnew) - 2.0 * _dd_log(dd_new(fabs(dp.hi), _sgn(dp.hi) * dp.lo))
+                          - 2.0 * scale_exp * M_LN2)
                 w[k] = wdd.hi
                 logw[k] = lw
                 if lw < LOGW_SWITCH:
                     # u' = e^{-x/2} x^{(alpha+1)/2} p' at a zero
                     tier = 1
-                    up = (dp.hi * exp(-0.5 * cnew.hi + 0.5 * (alpha + 1.0) * log(cnew.hi))
-                          * (1.0 - 0.5 * cnew.lo + dp.lo / dp.hi))
+                    # u' of the normalized p: the normal form runs unscaled (its values are moderate)
+                    up = ldexp(dp.hi * exp(-0.5 * cnew.hi + 0.5 * (alpha + 1.0) * log(cnew.hi))
+                               * (1.0 - 0.5 * cnew.lo + dp.lo / dp.hi), scale_exp)
             else:
                 J = _laguerre_split(nu, alpha, c, h, smax, &W, bh)
                 if J >= 0 and _split_zero(bh, J, W, guess / h, smax, &s, &d) == 0:
@@ -758,4 +766,4 @@ def series_zeros(Py_ssize_t n, double alpha, double p0_hi, double p0_lo, Py_ssiz
     if kmax > 16 or x.shape[0] < kmax or w.shape[0] < kmax or logw.shape[0] < kmax:
         raise ValueError("series_zeros: kmax must be <= 16 and <= the output length")
     return _series_zeros(n, alpha, dd_new(p0_hi, p0_lo), kmax, kappa_x_max, &x[0], &w[0], &logw[0],
-                         zeros, &dp)
+                         zeros, &dp, 0)
