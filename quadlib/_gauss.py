@@ -65,7 +65,9 @@ MAX_WEIGHT_POINTS = 2 ** 20
 # A weight's total mass must be below 2^1020 (~1.1e307): then every Gauss weight, and every weight of the
 # rules for (1 -+ x) w(x) that Radau and Lobatto rules are built from, is a double.
 _MAX_LOG_MASS = 1020 * math.log(2)
-_JACOBI_RANGE = ("alpha, beta > -1 with the weight's total mass 2^(alpha+beta+1) B(alpha+1, beta+1) below 2^1020 "
+# Exponents are checked against mpmath up to here (the recurrence's coefficients would overflow near 1e77).
+JACOBI_MAX_EXPONENT = 1e30
+_JACOBI_RANGE = ("-1 < alpha, beta <= 1e30 with the weight's total mass 2^(alpha+beta+1) B(alpha+1, beta+1) below 2^1020 "
                  f"and n <= {MAX_NODES} (n <= {MAX_RECURRENCE_NODES} if |alpha| or |beta| > 5)")
 
 
@@ -210,6 +212,9 @@ def _make(x, w, logw, *, domain, weight_function, degree, family, **kw):
 
 def _jacobi_mass_iv(alpha, beta, names="`alpha` and `beta`"):
     """Refuse exponents whose weight has a total mass beyond 2^1020: its Gauss weights are not all doubles."""
+    if max(alpha, beta) > JACOBI_MAX_EXPONENT:
+        raise ValueError(f"{names} = {alpha!r}, {beta!r} are outside the supported range: each must be at most "
+                         f"{JACOBI_MAX_EXPONENT:g}")
     log_mass = ((alpha + beta + 1.0) * math.log(2.0) + math.lgamma(alpha + 1.0) + math.lgamma(beta + 1.0)
                 - math.lgamma(alpha + beta + 2.0))
     if log_mass > _MAX_LOG_MASS:
@@ -235,9 +240,9 @@ def gauss_jacobi(n, alpha, beta):
         Number of nodes, ``1 <= n <= MAX_NODES`` (10^7); at most ``MAX_RECURRENCE_NODES`` (3000) when
         ``|alpha|`` or ``|beta|`` exceeds 5, where only the O(n^2) recurrence applies.
     alpha, beta : float
-        Exponents of the weight, both > -1, with a total mass ``2^(alpha+beta+1) B(alpha+1, beta+1)``
-        below 2^1020 (about 1e307; e.g. ``alpha + beta <= 1015`` for ``beta = 0``), so that every
-        weight is a double.
+        Exponents of the weight, ``-1 < alpha, beta <= JACOBI_MAX_EXPONENT`` (1e30), with a total mass
+        ``2^(alpha+beta+1) B(alpha+1, beta+1)`` below 2^1020 (about 1e307; e.g. ``alpha <= 1029`` for
+        ``beta = 0``; any ``alpha = beta``), so that every weight is a double.
 
     Returns
     -------
