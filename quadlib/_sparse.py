@@ -100,7 +100,8 @@ def product_rule(rules, *, max_points=MAX_POINTS):
     for i, r in enumerate(rules):
         inner //= r.n
         nodes[:, i] = np.tile(np.repeat(r.nodes, inner), count // (inner * r.n))
-    weights = functools.reduce(lambda w, u: np.multiply.outer(w, u).ravel(), [r.weights for r in rules])
+    with np.errstate(over="ignore"):
+        weights = functools.reduce(lambda w, u: np.multiply.outer(w, u).ravel(), [r.weights for r in rules])
     if not np.all(np.isfinite(weights)):
         raise ValueError("the product of the weights in `rules` exceeds the double range")
     return Rule(nodes=nodes, weights=weights, domain=[r.domain for r in rules],
