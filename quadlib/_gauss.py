@@ -67,8 +67,8 @@ MAX_WEIGHT_POINTS = 2 ** 20
 _MAX_LOG_MASS = 1020 * math.log(2)
 # Exponents are checked against mpmath up to here (the recurrence's coefficients would overflow near 1e77).
 JACOBI_MAX_EXPONENT = 1e30
-_JACOBI_RANGE = ("-1 < alpha, beta <= 1e30 with the weight's total mass 2^(alpha+beta+1) B(alpha+1, beta+1) below 2^1020 "
-                 f"and n <= {MAX_NODES} (n <= {MAX_RECURRENCE_NODES} if |alpha| or |beta| > 5)")
+_JACOBI_RANGE = ("-1 < alpha, beta <= 1e30 with the weight's total mass 2^(alpha+beta+1) B(alpha+1, beta+1) "
+                 f"below 2^1020 and n <= {MAX_NODES} (n <= {MAX_RECURRENCE_NODES} if |alpha| or |beta| > 5)")
 
 
 # ---------------------------------------------------------------- core: recurrence -> rule
