@@ -51,10 +51,11 @@ MAX_COST = 1000  # level * min(anisotropy) / gcd: the length of the weights' dyn
 
 
 def _size_guard(count, dim, max_points):
+    described = f"{count:.0f}" if count < _COUNT_CAP else f"over {_COUNT_CAP:.2g}"
     if count > max_points:
-        raise ValueError(f"the sparse grid would have {count:.0f} points, more than `max_points`={max_points}")
+        raise ValueError(f"the sparse grid would have {described} points, more than `max_points`={max_points}")
     if count * dim > MAX_COORDINATES:
-        raise ValueError(f"the sparse grid would have {count:.0f} points of `dim`={dim} coordinates, more than "
+        raise ValueError(f"the sparse grid would have {described} points of `dim`={dim} coordinates, more than "
                          f"{MAX_COORDINATES:.0e} in all; lower `level` or `dim`")
 
 
