@@ -25,7 +25,8 @@ def test_power_towers_fail_fast(text):
     start = time.process_time()
     with pytest.raises(ValueError, match="overflows"):
         compile_expression(text)(np.array([0.5]))
-    assert time.process_time() - start < 1.0  # an enormous integer would take minutes; floats fail at once
+    # a bound on work, not a speed target: an enormous integer would take minutes; floats fail at once
+    assert time.process_time() - start < 10.0
 
 
 @pytest.mark.parametrize("text, message", [
