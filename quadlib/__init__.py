@@ -35,7 +35,7 @@ _EXPORTS = {
     "._sparse_laplace": ("SparseLaplaceResult", "sparse_laplace"),
     "._montecarlo": ("qmc_quad",),
     "._nquad": ("nquad",),
-    "._result": ("IntegrationResult", "IntegrationWarning"),
+    "._result": ("DomainError", "IntegrationResult", "IntegrationWarning"),
     "._sparse": ("leja", "product_rule", "sparse_grid"),
     "._rule": ("Rule",),
     "._sampled": ("cumulative_trapezoid", "simpson", "trapezoid"),
@@ -45,7 +45,7 @@ _ORIGIN = {name: module for module, names in _EXPORTS.items() for name in names}
 _SUBMODULES = ("reference", "glmm", "benchmark")
 
 __all__ = [
-    "Rule", "IntegrationResult", "IntegrationWarning", "NegativeWeightsWarning", "reference",
+    "Rule", "IntegrationResult", "IntegrationWarning", "NegativeWeightsWarning", "DomainError", "reference",
     # adaptive integration
     "quad", "tanh_sinh",
     # Newton–Cotes family and sampled data
@@ -102,7 +102,7 @@ if TYPE_CHECKING:  # static analysers and IDEs see the eager imports
         composite_trapezoid, newton_cotes, romberg,
     )
     from ._nquad import nquad
-    from ._result import IntegrationResult, IntegrationWarning
+    from ._result import DomainError, IntegrationResult, IntegrationWarning
     from ._rule import Rule
     from ._sampled import cumulative_trapezoid, simpson, trapezoid
     from ._sparse import leja, product_rule, sparse_grid

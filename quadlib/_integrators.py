@@ -38,7 +38,7 @@ import numpy as np
 
 from . import _validation as v
 from ._extensions._clusters import adaptive_points, combine, newton_steps
-from ._result import IntegrationWarning
+from ._result import DomainError, IntegrationWarning
 
 __all__ = ["ClusterIntegrals", "Laplace", "AdaptiveGaussHermite", "SparseGridGaussHermite", "QMCIntegrator"]
 
@@ -232,6 +232,12 @@ class _AdaptiveRule:
         ClusterIntegrals
             Clusters that did not converge are flagged in ``converged``; ``success`` is False and an
             :class:`IntegrationWarning` is issued if any did.
+
+        Raises
+        ------
+        DomainError
+            When `log_g` is not finite at the starting points of some cluster (parameters of `log_g`
+            outside its domain); a ValueError subclass.
         """
         v.callable_(log_g, "log_g")
         if derivatives is not None:
@@ -262,7 +268,7 @@ class _AdaptiveRule:
         value, grad, hess = ev.at(u)
         if not np.all(np.isfinite(value)):
             bad = ~np.isfinite(value)
-            raise ValueError(f"`log_g` is not finite at the start for {int(bad.sum())} cluster(s) "
+            raise DomainError(f"`log_g` is not finite at the start for {int(bad.sum())} cluster(s) "
                              f"(first: {int(np.flatnonzero(bad)[0])})")
         n_iter = 0
         while True:

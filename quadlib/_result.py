@@ -4,11 +4,21 @@ import warnings
 
 import numpy as np
 
-__all__ = ["IntegrationResult", "IntegrationWarning"]
+__all__ = ["DomainError", "IntegrationResult", "IntegrationWarning"]
 
 
 class IntegrationWarning(UserWarning):
     """An integration did not reach its tolerance; the result says so with ``success=False``."""
+
+
+class DomainError(ValueError):
+    """A parameter or point outside the domain where the integrand or log-density is defined.
+
+    Raised when a log-integrand is not finite at the points where an integrator must evaluate it (the
+    start of a mode search, say), so that a caller such as an optimizer can treat the parameters as
+    infeasible (a log-likelihood of -inf) without searching the message. A subclass of ValueError, so
+    ``except ValueError`` still catches it.
+    """
 
 
 @dataclass(frozen=True, repr=False)

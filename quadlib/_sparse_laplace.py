@@ -36,7 +36,7 @@ from scipy import linalg, sparse
 from scipy.sparse.linalg import splu, spsolve_triangular
 
 from . import _validation as v
-from ._result import IntegrationWarning
+from ._result import DomainError, IntegrationWarning
 
 __all__ = ["SparseLaplaceResult", "sparse_laplace"]
 
@@ -386,7 +386,9 @@ def sparse_laplace(fun, u0, *, max_iter=100, tol=1e-10, args=()):
     ------
     TypeError, ValueError
         For a `fun` that is not callable or returns the wrong types or shapes, a `u0` that is not a finite
-        non-empty 1-D array, or a `fun` that is not finite (or whose curvature is not symmetric) at `u0`.
+        non-empty 1-D array, or a `fun` whose curvature is not symmetric at `u0`.
+    DomainError
+        When `fun` is not finite at `u0` (a parameter of `fun` outside its domain); a ValueError subclass.
 
     Warns
     -----
@@ -448,7 +450,7 @@ def sparse_laplace(fun, u0, *, max_iter=100, tol=1e-10, args=()):
     function = _Function(fun, q, args)
     value, gradient, curvature, finite = function(u)
     if not finite:
-        raise ValueError("`fun` must return a finite value, gradient and curvature at `u0`")
+        raise DomainError("`fun` must return a finite value, gradient and curvature at `u0`")
     _check_symmetric(curvature)
     factorize = _Factorizer(dense=q <= _DENSE_MAX or not sparse.issparse(curvature))
 

@@ -150,7 +150,7 @@ def test_bad_input():
         Laplace().log_integrals(ok, 2, 2, cov=[[1.0, 0.0], [0.0, -1.0]])
     with pytest.raises(ValueError, match="`log_g`"):
         Laplace().log_integrals(lambda b: np.ones(3), 2, 1)
-    with pytest.raises(ValueError, match="`log_g`"):
+    with pytest.raises(quadlib.DomainError, match="`log_g` is not finite at the start"):
         Laplace().log_integrals(lambda b: np.full(b.shape[:2], np.nan), 2, 1)
     with pytest.raises(ValueError, match="`derivatives`"):
         Laplace().log_integrals(ok, 2, 1, derivatives=lambda b: (np.zeros(2), np.zeros(2), np.zeros(2)))
@@ -158,6 +158,18 @@ def test_bad_input():
         Laplace().log_integrals(ok, 2, 1, start=np.zeros(3))
     with pytest.raises(TypeError, match="`log_g`"):
         Laplace().log_integrals(None, 2, 1)
+
+
+def test_non_finite_log_integrand_is_a_domain_error():
+    # glmm treats parameters outside a family's domain as infeasible by catching the type, not the text
+    assert issubclass(quadlib.DomainError, ValueError)
+    log_g = lambda b: np.where(np.arange(3)[:, None] == 1, -np.inf, -b[..., 0] ** 2)  # noqa: E731
+    with pytest.raises(quadlib.DomainError, match="1 cluster\\(s\\) \\(first: 1\\)"):
+        AdaptiveGaussHermite(3).log_integrals(log_g, 3, 1)
+    # a bad argument stays a plain ValueError
+    with pytest.raises(ValueError, match="`start`") as info:
+        Laplace().log_integrals(lambda b: -b[..., 0] ** 2, 2, 1, start=np.full((2, 1), np.nan))
+    assert not isinstance(info.value, quadlib.DomainError)
 
 
 def test_many_clusters_in_one_pass():

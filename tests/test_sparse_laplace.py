@@ -341,12 +341,17 @@ def test_input_validation():
         "scipy.sparse matrix or a numpy array": (lambda u: (0.0, -u, [[1, 0, 0], [0, 1, 0], [0, 0, 1]]),
                                                  TypeError),
         "real curvature": (lambda u: (0.0, -u, identity * 1j), TypeError),
-        "finite value, gradient and curvature at `u0`": (lambda u: (math.inf, -u, identity), ValueError),
+        "finite value, gradient and curvature at `u0`": (lambda u: (math.inf, -u, identity), quadlib.DomainError),
         "symmetric curvature": (lambda u: (0.0, -u, sparse.csc_matrix(np.triu(np.ones((3, 3))))), ValueError),
     }
     for match, (fun, error) in bad.items():
-        with pytest.raises(error, match="`fun` must return .*" + match):
+        with pytest.raises(error, match="`fun` must return .*" + match) as info:
             sparse_laplace(fun, np.zeros(3))
+        # only the non-finite value is a DomainError (parameters outside fun's domain); the rest are bugs
+        assert isinstance(info.value, quadlib.DomainError) == (error is quadlib.DomainError)
+    with pytest.raises(ValueError, match="`u0` must be finite") as info:
+        sparse_laplace(ok, np.full(3, np.nan))
+    assert not isinstance(info.value, quadlib.DomainError)
 
     r = sparse_laplace(ok, np.zeros(3))
     with pytest.raises(ValueError, match="`rhs` must have shape \\(3,\\) or \\(3, k\\)"):
