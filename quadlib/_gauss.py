@@ -34,6 +34,7 @@ from . import _gauss_hl
 from . import _gauss_lj
 from . import _validation as v
 from ._extensions import _orthopoly
+from ._jacobi_matrix import jacobi_matrix, laurie_kronrod_matrix
 from ._result import IntegrationWarning
 from ._rule import Rule
 
@@ -630,61 +631,10 @@ def _lobatto(m, alpha, beta):
 
 # ---------------------------------------------------------------- Kronrod
 
-def laurie_kronrod_matrix(a0, b0, n):
-    """Jacobi–Kronrod matrix of the (2n+1)-point Kronrod extension, by Laurie's mixed recurrence.
-
-    `a0`, `b0` are monic recurrence coefficients of the weight (``b0[0] = mu0``), at least
-    ``floor(3n/2) + 1`` and ``ceil(3n/2) + 1`` of them. Works on any field type (mpmath numbers here);
-    it uses only rational operations. Returns lists ``a, b`` of length ``2n + 1``.
-    """
-    zero = a0[0] * 0
-    a = [zero] * (2 * n + 1)
-    b = [zero] * (2 * n + 1)
-    for k in range(3 * n // 2 + 1):
-        a[k] = a0[k]
-    for k in range(-(-3 * n // 2) + 1):
-        b[k] = b0[k]
-    s = [zero] * (n // 2 + 2)
-    t = [zero] * (n // 2 + 2)
-    t[1] = b[n + 1]
-    # First phase: the leading block is that of the original weight; sweep the mixed moments.
-    for m in range(n - 1):
-        ks = range((m + 1) // 2, -1, -1)
-        terms = [(a[k + n + 1] - a[m - k]) * t[k + 1] + b[k + n + 1] * s[k] - b[m - k] * s[k + 1] for k in ks]
-        total = zero
-        for k, term in zip(ks, terms):
-            total += term
-            s[k + 1] = total
-        s, t = t, s
-    j = n // 2 + 1
-    s[1:j + 1] = s[:j]
-    # Second phase: the trailing block's coefficients come out one by one.
-    for m in range(n - 1, 2 * n - 2):
-        ks = range(m + 1 - n, (m - 1) // 2 + 1)
-        js = [n - 1 - (m - k) for k in ks]
-        terms = [-(a[k + n + 1] - a[m - k]) * t[jj + 1] - b[k + n + 1] * s[jj + 1] + b[m - k] * s[jj + 2]
-                 for k, jj in zip(ks, js)]
-        total = zero
-        for jj, term in zip(js, terms):
-            total += term
-            s[jj + 1] = total
-        j = js[-1]
-        k = (m + 1) // 2
-        if m % 2 == 0:
-            a[k + n + 1] = a[k] + (s[j + 1] - b[k + n + 1] * s[j + 2]) / t[j + 2]
-        else:
-            b[k + n + 1] = s[j + 1] / s[j + 2]
-        s, t = t, s
-    a[2 * n] = a[n - 1] - b[2 * n] * s[1] / t[1]
-    return a, b
-
-
 @functools.lru_cache(maxsize=64)
 def _kronrod(n):
-    from . import reference
-
     with mpmath.workdps(_MP_DIGITS):
-        a0, b0, _ = reference.jacobi_matrix("jacobi", -(-3 * n // 2) + 1, alpha=0, beta=0)
+        a0, b0, _ = jacobi_matrix("jacobi", -(-3 * n // 2) + 1, alpha=0, beta=0)
         a, b = laurie_kronrod_matrix(a0, b0, n)
         coef = [np.array(c) for c in zip(*(_split(t) for t in a))] + [np.array(c) for c in zip(*(_split(t) for t in b))]
     if np.any(coef[2][1:] <= 0):

@@ -23,6 +23,7 @@ import mpmath
 import numpy as np
 
 from . import _validation as v
+from ._jacobi_matrix import jacobi_matrix, laurie_kronrod_matrix
 
 __all__ = [
     "jacobi_matrix", "gauss_from_jacobi_matrix", "gauss_legendre", "gauss_chebyshev",
@@ -31,39 +32,6 @@ __all__ = [
 ]
 
 _HERMITE_KINDS = ("physicists", "probabilists", "normal")
-
-
-def jacobi_matrix(family, n, *, alpha=0.0, beta=0.0, kind="physicists"):
-    """Monic recurrence coefficients ``(a, b, mu0)`` of a classical weight, at the current mp precision.
-
-    ``a = [a_0 .. a_{n-1}]``, ``b = [b_0 .. b_{n-1}]`` with ``b_0 = mu0`` (Gautschi's convention), for
-    ``family`` in ``"jacobi"`` (weight ``(1-x)^alpha (1+x)^beta``), ``"laguerre"`` (``x^alpha e^-x``) and
-    ``"hermite"`` (`kind` as in :func:`quadlib.gauss_hermite`).
-    """
-    mpf = mpmath.mpf
-    if family == "jacobi":
-        al, be = mpf(alpha), mpf(beta)
-        ab = al + be
-        mu0 = 2 ** (ab + 1) * mpmath.gamma(al + 1) * mpmath.gamma(be + 1) / mpmath.gamma(ab + 2)
-        a = [(be - al) / (ab + 2)] + [(be * be - al * al) / ((2 * j + ab) * (2 * j + ab + 2)) for j in range(1, n)]
-        b = [mu0]
-        for j in range(1, n):
-            if j == 1:
-                b.append(4 * (al + 1) * (be + 1) / ((ab + 2) ** 2 * (ab + 3)))
-            else:
-                t = 2 * j + ab
-                b.append(4 * j * (j + al) * (j + be) * (j + ab) / (t * t * (t + 1) * (t - 1)))
-        return a, b, mu0
-    if family == "laguerre":
-        al = mpf(alpha)
-        mu0 = mpmath.gamma(al + 1)
-        return [2 * j + 1 + al for j in range(n)], [mu0] + [j * (j + al) for j in range(1, n)], mu0
-    if family == "hermite":
-        scale, mu0 = {"physicists": (mpf(1) / 2, mpmath.sqrt(mpmath.pi)),
-                      "probabilists": (mpf(1), mpmath.sqrt(2 * mpmath.pi)),
-                      "normal": (mpf(1), mpf(1))}[kind]
-        return [mpf(0)] * n, [mu0] + [scale * j for j in range(1, n)], mu0
-    raise ValueError(f"`family` must be 'jacobi', 'laguerre' or 'hermite', got {family!r}")
 
 
 def _orthonormal_values(a, b, x):
@@ -205,8 +173,6 @@ def gauss_lobatto(n, alpha=0.0, beta=0.0, *, dps=40, indices=None):
 
 def gauss_kronrod(n, *, dps=40):
     """The (2n+1)-point Gauss–Kronrod extension of n-point Gauss–Legendre, from Laurie's Jacobi–Kronrod matrix."""
-    from ._gauss import laurie_kronrod_matrix
-
     with mpmath.workdps(_digits(dps) + 15):
         m = (3 * n + 1) // 2 + 1
         a, b, _ = jacobi_matrix("jacobi", m + 1, alpha=0, beta=0)
