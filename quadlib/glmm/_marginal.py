@@ -13,12 +13,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["MarginalMoments", "marginal_moments", "marginal_coefs", "LOGIT_C"]
+__all__ = ["MarginalMoments", "marginal_moments", "marginal_coefs", "normal_rule", "LOGIT_C"]
 
 LOGIT_C = 16 * np.sqrt(3) / (15 * np.pi)
 
 
-def _normal_rule(q, n_points):
+def normal_rule(q, n_points):
     """Nodes (K, q) and weights (K,) of the n^q-point Gauss–Hermite product rule for N(0, I_q)."""
     from .._gauss import gauss_hermite
 
@@ -80,7 +80,7 @@ def marginal_moments(result, newdata=None, n_points=None):
     fam = obj.family
     eta0, Z, labels, trials, _ = _rows(result, newdata)
     L = obj.split(result.x)[1][0]
-    z, w = _normal_rule(Z.shape[1], n_points)
+    z, w = normal_rule(Z.shape[1], n_points)
     eta = eta0[:, None] + Z @ (L @ z.T)                                      # (N, K): b_k = L z_k
     mu = fam.inverse_link(eta)
     scale = trials if fam.name == "binomial" else np.ones_like(eta0)
@@ -124,7 +124,7 @@ def marginal_coefs(result, std_errors=True, n_points=None, step=1e-5):
     def coefs(x):
         beta, (L,), _ = obj.split(x)
         eta0 = offset + X @ beta
-        z, w = _normal_rule(L.shape[0], n_points)
+        z, w = normal_rule(L.shape[0], n_points)
         mu = fam.inverse_link(eta0[:, None] + eta_rows[1] @ (L @ z.T)) @ w
         return np.linalg.lstsq(X, fam.link_function(mu) - offset, rcond=None)[0]
 

@@ -1,0 +1,91 @@
+"""Graphics of fitted GLMMs (as statsmodels keeps its graphics apart from its results): the caterpillar plot
+of the random effects and the conditional versus population-averaged response curves. Functions of a result;
+the result classes' ``plot_*`` methods call them. matplotlib is an optional dependency, imported on use.
+"""
+import numpy as np
+
+from ._design import evaluate_new_data
+from ._marginal import normal_rule
+
+__all__ = ["plot_random_effects", "plot_marginal"]
+
+
+def plot_random_effects(result, group=None, kind="mode", ax=None, alpha=0.05):
+    """Caterpillar plot: each level's random effect (mode, or posterior mean with ``kind="mean"``)
+    with its interval (± z conditional SDs), sorted. Needs matplotlib (an optional dependency)."""
+    from scipy.stats import norm
+
+    plt = _pyplot()
+    effects = result.random_effects(kind=kind)
+    group = next(iter(effects)) if group is None else group
+    if group not in effects:
+        raise ValueError(f"`group` must be one of {list(effects)}, got {group!r}")
+    frame = effects[group]
+    names = [c for c in frame.columns if not c.endswith(" sd")]
+    if ax is None:
+        _, ax = plt.subplots(1, len(names), figsize=(4 * len(names), 0.18 * len(frame) + 1.5), squeeze=False)
+        axes = ax[0]
+    else:
+        axes = np.atleast_1d(ax)
+    z = norm.isf(alpha / 2)
+    for axis, name in zip(axes, names):
+        order = np.argsort(frame[name].to_numpy())
+        values, sd = frame[name].to_numpy()[order], frame[f"{name} sd"].to_numpy()[order]
+        y = np.arange(len(values))
+        axis.errorbar(values, y, xerr=z * sd, fmt="o", ms=3, lw=1)
+        axis.axvline(0, color="grey", lw=0.8)
+        axis.set_yticks(y)
+        axis.set_yticklabels(frame.index.to_numpy()[order], fontsize=7)
+        axis.set_title(f"{group}: {name} ({kind})")
+    return axes
+
+
+def plot_marginal(result, x, newdata=None, n_conditional=9, ax=None, n_grid=101):
+    """The seed's 6.16 graph: conditional response curves h(x'β + z'b) along covariate `x` for
+    `n_conditional` random-intercept values (quantiles of N(0, D)), the curve at b = 0, and the
+    population-averaged curve E over b, which is flatter. `x` runs over the range of ``newdata[x]``;
+    the other covariates are held at the first row of `newdata`, which is required (the result does
+    not keep the data frame). Needs matplotlib."""
+    import pandas as pd
+    from scipy.stats import norm
+
+    plt = _pyplot()
+    obj = result.objective
+    d = obj.design
+    data_row = newdata.iloc[[0]] if newdata is not None else None
+    if data_row is None:
+        raise ValueError("`newdata` must give the other covariates (a DataFrame; its first row is used)")
+    if x not in data_row:
+        raise ValueError(f"`x` must be a column of `newdata`, got {x!r}")
+    low, high = (float(newdata[x].min()), float(newdata[x].max()))
+    if low == high:
+        low, high = low - 1.0, high + 1.0
+    grid = pd.concat([data_row] * n_grid, ignore_index=True)
+    grid[x] = np.linspace(low, high, n_grid)
+    beta, factors, _ = obj.split(result.x)
+    X, offset = evaluate_new_data(d.fixed_model, d.fixed_keep, d.fixed_offset, grid, "the fixed effects")
+    block = obj.blocks[0]
+    Z = np.hstack([evaluate_new_data(t.model, t.keep, [], grid, "the random terms")[0] for t in block.terms])
+    L = factors[0]
+    eta0 = offset + X @ beta
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 4))
+    h = result.family.inverse_link
+    sd = np.sqrt(np.einsum("nq,qr,nr->n", Z, L @ L.T, Z))
+    for k in range(1, n_conditional + 1):
+        ax.plot(grid[x], h(eta0 + sd * norm.ppf(k / (n_conditional + 1))), color="0.7", lw=0.8)
+    ax.plot(grid[x], h(eta0), color="C0", lw=2, label="conditional, b = 0")
+    z, w = normal_rule(L.shape[0], None)
+    ax.plot(grid[x], h(eta0[:, None] + Z @ (L @ z.T)) @ w, color="C3", lw=2, label="marginal (population-averaged)")
+    ax.set_xlabel(x)
+    ax.set_ylabel("mean response")
+    ax.legend()
+    return ax
+
+
+def _pyplot():
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError:  # an optional dependency
+        raise ImportError("plotting needs matplotlib: pip install 'quadlib[plot]'") from None
+    return plt
