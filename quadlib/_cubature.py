@@ -51,18 +51,6 @@ MESSAGES = {
 _DIVERGENT = "; the range is infinite, and the integral appears divergent (or converges too slowly)"
 
 
-def _box(a, b):
-    a = np.atleast_1d(v.real_array(a, "a"))
-    b = np.atleast_1d(v.real_array(b, "b"))
-    if a.ndim != 1 or a.size == 0:
-        raise ValueError(f"`a` must be a non-empty 1-D sequence of lower limits, got shape {a.shape}")
-    if b.shape != a.shape:
-        raise ValueError(f"`b` must have the length of `a` ({a.size}), got shape {b.shape}")
-    if not np.all(a < b):
-        raise ValueError(f"`a` must be below `b` in every coordinate, got a={a.tolist()}, b={b.tolist()}")
-    return a, b
-
-
 class _Mapped:
     """f on the finite box of the variable t, where each infinite coordinate of x is mapped:
     [a, inf): x = a + t / (1 - t) and (-inf, b]: x = b - t / (1 - t), t in [0, 1), Jacobian
@@ -202,21 +190,17 @@ def _initial_boxes(ta, tb, points, mapped):
 
 def _cubature_iv(f, a, b, rtol, atol, method, max_nfev, args, batch, points):
     v.callable_(f, "f")
-    a, b = _box(a, b)
+    a, b = v.box(a, b)
     if points is not None:
         points = list(points)
         if len(points) != a.size:
             raise ValueError(f"`points` must give one sequence of breakpoints per dimension ({a.size}), "
                              f"got {len(points)}")
-    rtol = v.nonnegative_tolerance(rtol, "rtol")
-    atol = v.nonnegative_tolerance(atol, "atol")
-    if rtol == 0 and atol == 0:
-        raise ValueError("`atol` and `rtol` cannot both be zero")
+    atol, rtol = v.tolerances(atol, rtol)
     v.choice(method, METHODS, "method")
     max_nfev = v.max_nfev(max_nfev)
     batch = v.positive_int(batch, "batch", maximum=1 << 16)
-    if not isinstance(args, tuple):
-        args = (args,)
+    args = v.args_tuple(args)
     return f, a, b, rtol, atol, method, max_nfev, args, batch, points
 
 
@@ -254,7 +238,7 @@ def cubature(f, a, b, *, rtol=1e-8, atol=0.0, method="auto", max_nfev=1_000_000,
     max_nfev : int
         Bound on the number of integrand evaluations (points), at most 10**9.
     args : tuple
-        Extra arguments of `f`.
+        Extra arguments of `f`; a value that is not a tuple is passed as the one extra argument, as in scipy.
     batch : int
         Up to this many regions are bisected per call of `f` (those whose error is at least half the
         largest).

@@ -186,8 +186,7 @@ def _laplace_iv(log_f, x0, grad, hess, bounds, order, args):
         if order == 2:
             raise ValueError("`order`=2 is for integrals over all of R^d; with `bounds` use order=1")
         bounds = b
-    if not isinstance(args, tuple):
-        args = (args,)
+    args = v.args_tuple(args)
     return log_f, x, scalar, grad, hess, bounds, order, args
 
 
@@ -211,7 +210,8 @@ def laplace(log_f, x0, *, grad=None, hess=None, bounds=None, order=1, args=(), m
         2 adds the O(1/n) correction from the third and fourth derivatives (finite differences of the
         Hessian; O(d²) Hessian evaluations).
     args : tuple
-        Extra arguments of `log_f`, `grad` and `hess`.
+        Extra arguments of `log_f`, `grad` and `hess`; a value that is not a tuple is passed as the one
+        extra argument, as in scipy.
     max_iter : int
         Bound on the mode search's iterations.
     complex_step : bool

@@ -49,35 +49,9 @@ _T_MIN, _T_MAX = 2.0 ** -54, 1.0 - 2.0 ** -53
 _RNG_KEYWORD = "rng" if "rng" in inspect.signature(qmc.Sobol).parameters else "seed"
 
 
-def _limit_array(value, name):
-    arr = np.asarray(value)
-    if arr.dtype.kind not in "iuf":
-        if arr.dtype.kind != "O":
-            raise TypeError(f"`{name}` must be a real number or a 1-D array of real numbers, got dtype {arr.dtype}")
-        try:
-            arr = arr.astype(float)
-        except (TypeError, ValueError):
-            raise TypeError(f"`{name}` must be a real number or a 1-D array of real numbers") from None
-    arr = np.atleast_1d(arr.astype(float))
-    if arr.ndim != 1:
-        raise ValueError(f"`{name}` must be 1-D (one limit per coordinate), got shape {arr.shape}")
-    if arr.size == 0:
-        raise ValueError(f"`{name}` must have at least one entry (the box needs d >= 1 coordinates)")
-    if np.isnan(arr).any():
-        raise ValueError(f"`{name}` must not contain NaN, got {arr}")
-    return arr
-
-
 def _qmc_quad_iv(f, a, b, n_points, n_randomizations, method, seed, args, vectorized):
     v.callable_(f, "f")
-    a = _limit_array(a, "a")
-    b = _limit_array(b, "b")
-    if a.size != b.size:
-        raise ValueError(f"`a` and `b` must have the same length, got {a.size} and {b.size}")
-    bad = np.flatnonzero(~(a < b))
-    if bad.size:
-        i = bad[0]
-        raise ValueError(f"`a` must be less than `b` in every coordinate, got a[{i}] = {a[i]} and b[{i}] = {b[i]}")
+    a, b = v.box(a, b)
     n_points = v.positive_int(n_points, "n_points")
     n_randomizations = v.positive_int(n_randomizations, "n_randomizations", minimum=2)
     if not isinstance(method, str):
@@ -99,8 +73,7 @@ def _qmc_quad_iv(f, a, b, n_points, n_randomizations, method, seed, args, vector
         if seed < 0:
             raise ValueError(f"`seed` must be a non-negative integer, got {seed}")
     rng = np.random.default_rng(seed)
-    if not isinstance(args, tuple):
-        args = (args,)
+    args = v.args_tuple(args)
     return f, a, b, n_points, n_randomizations, method, rng, args, bool(vectorized)
 
 
@@ -263,7 +236,7 @@ def qmc_quad(f, a, b, *, n_points=2 ** 12, n_randomizations=16, method="sobol", 
         Source of the randomizations; each randomization is seeded from it. The same int (or a Generator
         in the same state) gives the same result.
     args : tuple
-        Extra arguments to `f`.
+        Extra arguments to `f`; a value that is not a tuple is passed as the one extra argument, as in scipy.
     vectorized : bool
         Whether `f` takes all points of a batch at once (see `f`). Both modes give the same numbers for the
         same seed. Points are passed in chunks of at most 2**22 coordinates (32 MB).

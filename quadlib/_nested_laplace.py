@@ -226,8 +226,7 @@ def _nested_laplace_iv(log_likelihood, precision, theta0, n_latent, log_prior, g
         raise ValueError(f"`latent` must hold indices in 0..{n - 1}")
     step = v.greater_than(step, 0, "step")
     drop = v.greater_than(drop, 0, "drop")
-    if not isinstance(args, tuple):
-        args = (args,)
+    args = v.args_tuple(args)
     return theta0, n, latent, step, drop, args
 
 
@@ -263,7 +262,7 @@ def nested_laplace(log_likelihood, precision, theta0, *, n_latent, log_prior=Non
         Hessian evaluations per grid point. Worth it for small counts (binomial data with tens of
         trials): see the module notes.
     args : tuple
-        Extra arguments of the callables.
+        Extra arguments of the callables; a value that is not a tuple is passed as the one extra argument, as in scipy.
 
     Returns
     -------

@@ -158,12 +158,6 @@ def newton_cotes(n, open=False):
 # --------------------------------------------------------------------------------------------------
 # Composite rules
 
-def _args_iv(args):
-    if not isinstance(args, tuple):
-        raise TypeError(f"`args` must be a tuple, got {type(args).__name__}")
-    return args
-
-
 def _composite_iv(f, a, b, n, args, multiple_of):
     v.callable_(f, "f")
     a = v.real_scalar(a, "a")
@@ -171,7 +165,7 @@ def _composite_iv(f, a, b, n, args, multiple_of):
     n = v.positive_int(n, "n", maximum=MAX_SUBINTERVALS)
     if n % multiple_of:
         raise ValueError(f"`n` must be a multiple of {multiple_of}, got {n}")
-    return f, a, b, n, _args_iv(args)
+    return f, a, b, n, v.args_tuple(args)
 
 
 def _composite(f, a, b, n, args, points, open):
@@ -189,7 +183,7 @@ _COMPOSITE_PARAMETERS = """
     n : int
         Number of equal subintervals of [a, b]{constraint}; at most ``MAX_SUBINTERVALS`` (10^7).
     args : tuple, optional
-        Extra arguments passed to `f`.
+        Extra arguments passed to `f`; a value that is not a tuple is passed as the one extra argument, as in scipy.
 
     Returns
     -------
@@ -329,11 +323,8 @@ def _romberg_iv(f, a, b, args, rtol, atol, max_levels, vectorized):
     v.callable_(f, "f")
     a = v.real_scalar(a, "a")
     b = v.real_scalar(b, "b")
-    args = _args_iv(args)
-    rtol = v.nonnegative_tolerance(rtol, "rtol")
-    atol = v.nonnegative_tolerance(atol, "atol")
-    if rtol == 0 and atol == 0:
-        raise ValueError("`rtol` and `atol` cannot both be zero")
+    args = v.args_tuple(args)
+    atol, rtol = v.tolerances(atol, rtol)
     max_levels = v.positive_int(max_levels, "max_levels", minimum=_MIN_LEVEL, maximum=_MAX_LEVELS)
     if not isinstance(vectorized, (bool, np.bool_)):
         raise TypeError(f"`vectorized` must be True or False, got {vectorized!r}")
@@ -412,7 +403,7 @@ def romberg(f, a, b, *, args=(), rtol=1e-10, atol=0.0, max_levels=20, vectorized
     a, b : float
         Finite limits. ``a == b`` gives exactly 0; ``b < a`` gives the negated integral over [b, a].
     args : tuple, optional
-        Extra arguments passed to `f`.
+        Extra arguments passed to `f`; a value that is not a tuple is passed as the one extra argument, as in scipy.
     rtol, atol : float, optional
         Stop when the error estimate is at most ``max(atol, rtol * |integral|)``. Not both zero.
     max_levels : int, optional

@@ -62,13 +62,9 @@ def _nquad_iv(f, ranges, args, atol, rtol, max_nfev):
         lo = v.real_scalar(r[0], f"ranges[{i}][0]", finite=False)
         hi = v.real_scalar(r[1], f"ranges[{i}][1]", finite=False)
         checked.append((lo, hi))
-    atol = v.nonnegative_tolerance(atol, "atol")
-    rtol = v.nonnegative_tolerance(rtol, "rtol")
-    if atol == 0 and rtol == 0:
-        raise ValueError("`atol` and `rtol` cannot both be zero")
+    atol, rtol = v.tolerances(atol, rtol)
     max_nfev = v.max_nfev(max_nfev)
-    if not isinstance(args, tuple):
-        args = (args,)
+    args = v.args_tuple(args)
     return f, checked, args, atol, rtol, max_nfev
 
 

@@ -133,12 +133,8 @@ class Rule:
         if not self.finite:
             raise ValueError(f"`a` and `b` cannot be given for a rule on {self.domain}; "
                              "it integrates against its weight over its own domain")
-        a = np.asarray(lo if a is None else a, dtype=float)
-        b = np.asarray(hi if b is None else b, dtype=float)
-        if a.shape != (self.dim,) or b.shape != (self.dim,):
-            raise ValueError(f"`a` and `b` must have length {self.dim}, got shapes {a.shape} and {b.shape}")
-        if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
-            raise ValueError("`a` and `b` must be finite")
+        # a reversed coordinate (a_k > b_k) flips the sign, as in one dimension
+        a, b = v.box(lo if a is None else a, hi if b is None else b, d=self.dim, finite=True, ordered=False)
         scale = (b - a) / (hi - lo)
         x = a + (self.nodes - lo) * scale
         jacobian = np.prod(scale)

@@ -347,8 +347,7 @@ def _sparse_laplace_iv(fun, u0, max_iter, tol, args):
         raise ValueError("`u0` must be finite")
     max_iter = v.positive_int(max_iter, "max_iter")
     tol = v.greater_than(tol, 0, "tol")
-    if not isinstance(args, tuple):
-        args = (args,)
+    args = v.args_tuple(args)
     return fun, u, max_iter, tol, args
 
 
@@ -374,7 +373,7 @@ def sparse_laplace(fun, u0, *, max_iter=100, tol=1e-10, args=()):
         Stop when the max-norm of the Newton step ``C⁻¹ ∇h`` is below `tol` (absolute: u is meant to be
         on a unit scale, as the spherical random effects of a mixed model are).
     args : tuple
-        Extra arguments of `fun`.
+        Extra arguments of `fun`; a value that is not a tuple is passed as the one extra argument, as in scipy.
 
     Returns
     -------

@@ -64,13 +64,9 @@ def _tanh_sinh_iv(f, a, b, args, atol, rtol, vectorized, max_level):
     v.callable_(f, "f")
     a = v.real_scalar(a, "a", finite=False)
     b = v.real_scalar(b, "b", finite=False)
-    atol = v.nonnegative_tolerance(atol, "atol")
-    rtol = v.nonnegative_tolerance(rtol, "rtol")
-    if atol == 0 and rtol == 0:
-        raise ValueError("`atol` and `rtol` cannot both be zero")
+    atol, rtol = v.tolerances(atol, rtol)
     max_level = v.positive_int(max_level, "max_level", maximum=20)
-    if not isinstance(args, tuple):
-        args = (args,)
+    args = v.args_tuple(args)
     return f, a, b, args, atol, rtol, bool(vectorized), max_level
 
 
@@ -87,6 +83,7 @@ def tanh_sinh(f, a, b, *, args=(), atol=0.0, rtol=1e-10, vectorized=False, max_l
         shape (N, m)).
     a, b : float
     args : tuple
+        Extra arguments of `f`; a value that is not a tuple is passed as the one extra argument, as in scipy.
     atol, rtol : float
         Tolerances (not both zero).
     vectorized : bool

@@ -11,6 +11,7 @@ import numpy as np
 #: Largest `max_nfev` any integrator accepts: a bound on the work of one call (about a day of
 #: evaluations at 100 microseconds each), far beyond any default, and within a C long everywhere.
 MAX_NFEV = 10 ** 9
+_INF = float("inf")
 
 
 def positive_int(value, name, *, minimum=1, maximum=None):
@@ -88,3 +89,54 @@ def callable_(f, name="f"):
     if not callable(f):
         raise TypeError(f"`{name}` must be callable, got {type(f).__name__}")
     return f
+
+
+def args_tuple(args):
+    """Return the extra arguments of a callable as a tuple.
+
+    A tuple is passed on as given; anything else is the one extra argument, as in scipy.integrate
+    (``args=2.0`` means ``f(x, 2.0)``). This is the documented behaviour of every ``args=`` here.
+    """
+    return args if isinstance(args, tuple) else (args,)
+
+
+def tolerances(atol, rtol):
+    """Return ``(atol, rtol)`` as non-negative floats that are not both zero.
+
+    The stopping rule ``error <= max(atol, rtol * |integral|)`` can never be met with both zero.
+    """
+    # the common call (two non-negative floats) costs two type checks: quad is called in loops
+    if not (type(atol) is float and type(rtol) is float and 0.0 <= atol < _INF and 0.0 <= rtol < _INF):
+        atol = nonnegative_tolerance(atol, "atol")
+        rtol = nonnegative_tolerance(rtol, "rtol")
+    if atol == 0 and rtol == 0:
+        raise ValueError("`atol` and `rtol` cannot both be zero")
+    return atol, rtol
+
+
+def box(a, b, *, d=None, finite=False, ordered=True):
+    """Return the limits `a`, `b` of a d-dimensional box as float64 arrays of shape (d,).
+
+    A scalar means d = 1. NaN is rejected; infinite limits are kept unless `finite`. With `d`, both
+    must have that length; with `ordered`, ``a < b`` in every coordinate (an empty or reversed box
+    is an error, as is ``a = b = inf``).
+    """
+    a = np.atleast_1d(real_array(a, "a"))
+    b = np.atleast_1d(real_array(b, "b"))
+    for arr, name in ((a, "a"), (b, "b")):
+        if arr.ndim != 1 or arr.size == 0:
+            raise ValueError(f"`{name}` must be a non-empty 1-D sequence of limits (one per coordinate), "
+                             f"got shape {arr.shape}")
+    if d is not None and (a.size != d or b.size != d):
+        raise ValueError(f"`a` and `b` must have length {d}, got {a.size} and {b.size}")
+    if a.size != b.size:
+        raise ValueError(f"`a` and `b` must have the same length, got {a.size} and {b.size}")
+    if finite and not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
+        raise ValueError("`a` and `b` must be finite")
+    if ordered:
+        bad = np.flatnonzero(~(a < b))
+        if bad.size:
+            i = bad[0]
+            raise ValueError(f"`a` must be less than `b` in every coordinate, got a[{i}] = {a[i]} and "
+                             f"b[{i}] = {b[i]}")
+    return a, b

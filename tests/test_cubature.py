@@ -44,7 +44,7 @@ def test_input_validation():
     f = lambda x: x[:, 0]  # noqa: E731
     with pytest.raises(ValueError, match="`b`"):
         cubature(f, [0, 0], [1])
-    with pytest.raises(ValueError, match="`a` must be below `b`"):
+    with pytest.raises(ValueError, match="`a` must be less than `b`"):
         cubature(f, [0, 1], [1, 1])
     with pytest.raises(ValueError, match="`method`"):
         cubature(f, [0], [1], method="magic")
