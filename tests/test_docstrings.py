@@ -12,7 +12,8 @@ MODULES = ["quadlib._gauss", "quadlib._nested", "quadlib._newton_cotes", "quadli
            "quadlib.glmm.datasets", "quadlib.glmm._lmm", "quadlib.glmm._formula", "quadlib.glmm._design",
            "quadlib._sparse_laplace", "quadlib.glmm._families", "quadlib.glmm._pql",
            "quadlib.glmm._conditional", "quadlib._gauss_hl", "quadlib._gauss_lj", "quadlib.benchmark", "quadlib.glmm._nlmm",
-           "quadlib.glmm._inference", "quadlib._expression", "quadlib.glmm._linalg"]
+           "quadlib.glmm._inference", "quadlib._expression", "quadlib.glmm._linalg",
+           "quadlib.glmm._covariance", "quadlib.glmm._newton"]
 
 
 @pytest.mark.parametrize("name", MODULES)
