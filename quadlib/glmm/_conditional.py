@@ -25,9 +25,9 @@ import numpy as np
 
 from .. import _validation as v
 from .._extensions import _conditional as _kernel
-from ._design import (_IDENTIFIER, _aliased, _evaluate, _model_matrix, check_factor_levels, drop_missing,
-                      group_labels, model_frame)
-from ._formula import _split_top_level, parse_formula
+from ._design import (aliased_columns, check_factor_levels, drop_missing, evaluate_expression, group_labels,
+                      identifiers, model_frame, model_matrix)
+from ._formula import parse_formula, split_top_level
 from ._optimize import ConvergenceWarning, blas_controller
 from ._conditional_result import ConditionalResult
 
@@ -80,7 +80,7 @@ def _split_group(formula, group):
         raise ValueError("`formula`: a cbind(successes, failures) response is not supported: give one row per "
                          "Bernoulli trial (a 0/1 response)")
     pieces, strata = [], []
-    for piece in (p.strip() for p in _split_top_level(parsed.fixed, "+")):
+    for piece in (p.strip() for p in split_top_level(parsed.fixed, "+")):
         match = _STRATA.match(piece)
         if match:
             strata.append(re.sub(r"\s+", "", match.group(1)))
@@ -113,22 +113,22 @@ def _conditional_iv(formula, data, group, family, max_iter):
         if name not in data.columns:
             raise ValueError(f"`group` names column {name!r}, which is not in `data`")
     response = parsed.response.strip()
-    for name in _IDENTIFIER.findall(response):
+    for name in identifiers(response):
         if name in data.columns and not (pd.api.types.is_numeric_dtype(data[name])
                                          or pd.api.types.is_bool_dtype(data[name])):
             raise TypeError(f"`formula`: the response column {name!r} must be numeric (0/1 or counts), got dtype "
                             f"{data[name].dtype}")
 
     # rows with a missing value in any column the model uses are dropped, as in build_design
-    used = sorted({t for t in _IDENTIFIER.findall(f"{response} ~ {rhs}") if t in data.columns}
+    used = sorted({t for t in identifiers(f"{response} ~ {rhs}") if t in data.columns}
                   | set(group.split(":")))
     rows, frame = drop_missing(data, used)
     # R's factor levels (a Categorical's order), clear errors for mixed-type columns and one-level factors
     frame = model_frame(frame, used, group.split(":"), data.index[rows])
     check_factor_levels(rhs, frame, "the fixed effects")
 
-    y = _evaluate(response, frame, "the response")
-    X, names, formula_offset, *_ = _model_matrix(rhs, frame, "the fixed effects")
+    y = evaluate_expression(response, frame, "the response")
+    X, names, formula_offset, *_ = model_matrix(rhs, frame, "the fixed effects")
     offset = np.zeros(len(frame)) if formula_offset is None else formula_offset
     if not np.all(np.isfinite(y)):
         raise ValueError(f"`formula`: the response {response!r} is not finite in {int((~np.isfinite(y)).sum())} "
@@ -171,7 +171,7 @@ def _conditional_iv(formula, data, group, family, max_iter):
     size = np.max(np.abs(X), axis=0, initial=0.0)
     constant = np.max(np.abs(centred), axis=0, initial=0.0) <= _CONSTANT * size
     varying = np.flatnonzero(~constant)
-    kept, _ = _aliased(centred[:, varying], [names[j] for j in varying])
+    kept, _ = aliased_columns(centred[:, varying], [names[j] for j in varying])
     kept = [varying[j] for j in kept]
     dropped = [names[j] for j in range(len(names)) if j not in kept]
     noted = [name for name in dropped if name != "(Intercept)"]

@@ -21,9 +21,21 @@ import numpy as np
 
 from ._formula import check_terms, formula_environment, parse_formula
 
-__all__ = ["Design", "RandomTerm", "build_design"]
+__all__ = ["Design", "RandomTerm", "build_design", "random_matrix", "identifiers", "evaluate_expression", "model_matrix",
+           "aliased_columns"]
 
 _IDENTIFIER = re.compile(r"[A-Za-z_.][\w.]*")
+
+
+def identifiers(text):
+    """The names (R's syntax: letters, digits, ``_`` and ``.``) in a formula or expression `text`, in order.
+
+    Examples
+    --------
+    >>> identifiers("log(y.1) ~ x + (1 | g)")
+    ['log', 'y.1', 'x', 'g']
+    """
+    return _IDENTIFIER.findall(text)
 
 
 @dataclass(frozen=True, eq=False)
@@ -82,6 +94,41 @@ class Design:
                 f"random {self.terms})")
 
 
+def random_matrix(blocks, nobs):
+    """The sparse N x q model matrix Z of the random effects u, in CSR form.
+
+    Parameters
+    ----------
+    blocks : list
+        Objects with ``terms`` (:class:`RandomTerm` objects of one grouping factor, whose columns are stacked),
+        ``q`` (their columns) and ``start`` (the block's first column in u): the blocks of a
+        :class:`~quadlib.glmm._covariance.ThetaLayout`. Within a block the columns are level-major: level l,
+        column c at ``start + l q + c``.
+    nobs : int
+        N.
+
+    Examples
+    --------
+    >>> from quadlib.glmm import build_design, datasets
+    >>> from quadlib.glmm._covariance import ThetaLayout
+    >>> d = build_design("Reaction ~ Days + (Days | Subject)", datasets.load("sleepstudy"))
+    >>> Z = random_matrix(ThetaLayout.from_terms(d.terms).blocks, d.nobs)
+    >>> Z.shape, Z[11].toarray().ravel()[:4].tolist()     # row 11: Subject 309, Days 1
+    ((180, 36), [0.0, 0.0, 1.0, 1.0])
+    """
+    import scipy.sparse as sp
+
+    rows, cols, vals, size = [], [], [], 0
+    for block in blocks:
+        Z = block.terms[0].Z if len(block.terms) == 1 else np.hstack([t.Z for t in block.terms])
+        q = block.q
+        rows.append(np.repeat(np.arange(nobs), q))
+        cols.append((block.start + block.terms[0].index[:, None] * q + np.arange(q)).ravel())
+        vals.append(Z.ravel())
+        size = max(size, block.stop)
+    return sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(nobs, size))
+
+
 def _lme4_name(label):
     # formulae writes factor columns as name[level]; lme4 writes namelevel; R deparses I(age/1000) and
     # I(x^2) without spaces around / and ^
@@ -94,8 +141,9 @@ def _interaction_order(label):
     return re.sub(r"\[[^\]]*\]", "", label).count(":")
 
 
-def _evaluate(expression, frame, what):
-    """A numeric column from an expression of the data's columns (formulae's I() semantics)."""
+def evaluate_expression(expression, frame, what):
+    """A numeric column from an expression of the data's columns (formulae's I() semantics); `what` names it
+    in the ValueError raised when it cannot be evaluated."""
     import formulae
 
     check_terms(expression, frame.columns)  # a formula is data: only columns, numbers and vetted calls
@@ -114,8 +162,11 @@ def _explain(error):
     return text.splitlines()[0]
 
 
-def _model_matrix(rhs, frame, what):
-    """formulae's model matrix for `rhs`, columns named and ordered as lme4 does (by interaction order)."""
+def model_matrix(rhs, frame, what):
+    """formulae's model matrix for `rhs`, columns named and ordered as lme4 does (by interaction order).
+
+    Returns the matrix, the column names, the sum of the ``offset()`` columns (None without), formulae's
+    model (to evaluate new data), the positions of the columns kept and those of the offset columns."""
     import formulae
 
     check_terms(rhs, frame.columns)  # a formula is data: only columns, numbers and vetted calls
@@ -216,8 +267,9 @@ def _factor(labels):
     return unique[order], rank[index]
 
 
-def _aliased(X, names):
-    """Columns in the span of the columns before them (R's QR rule: later columns are dropped)."""
+def aliased_columns(X, names):
+    """Columns in the span of the columns before them (R's QR rule: later columns are dropped): the positions
+    of the columns kept and the names of those dropped."""
     kept, dropped = [], []
     # each column scaled to a largest entry of 1 first: the test is scale-free, and norms of columns with
     # entries near 1e300 would overflow
@@ -380,7 +432,7 @@ def check_factor_levels(rhs, frame, what):
     more levels"; formulae would drop it silently."""
     import pandas as pd
 
-    for name in sorted(set(_IDENTIFIER.findall(_outside_identity_calls(rhs)))):
+    for name in sorted(set(identifiers(_outside_identity_calls(rhs)))):
         if name not in frame.columns:
             continue
         column = frame[name]
@@ -459,7 +511,7 @@ def build_design(formula, data, *, weights=None, offset=None):
     offset_arg = _column_or_array(offset, len(data), data, "offset")
 
     # rows with a missing value in any column the formula uses (or in weights/offset) are dropped
-    used = sorted({token for token in _IDENTIFIER.findall(formula) if token in data.columns})
+    used = sorted({token for token in identifiers(formula) if token in data.columns})
     for term in parsed.random:
         for name in term.group.split(":"):
             if name not in data.columns:
@@ -468,7 +520,7 @@ def build_design(formula, data, *, weights=None, offset=None):
     frame = model_frame(frame, used, {name for term in parsed.random for name in term.group.split(":")},
                         data.index[rows])
     check_factor_levels(parsed.fixed, frame, "the fixed effects")
-    warn_identifier_factors(frame, sorted(set(_IDENTIFIER.findall(_outside_identity_calls(parsed.fixed)))),
+    warn_identifier_factors(frame, sorted(set(identifiers(_outside_identity_calls(parsed.fixed)))),
                             stacklevel=4)
 
     # random terms first: their grouping gives the row order
@@ -476,7 +528,7 @@ def build_design(formula, data, *, weights=None, offset=None):
     for spec in parsed.random:
         levels, index = grouping_factor(frame, spec.group)
         check_factor_levels(spec.expr, frame, f"the random term {spec}")
-        Z, columns, _, model, keep, _ = _model_matrix(spec.expr, frame, f"the random term {spec}")
+        Z, columns, _, model, keep, _ = model_matrix(spec.expr, frame, f"the random term {spec}")
         if not np.all(np.isfinite(Z)):
             bad = int(np.sum(~np.all(np.isfinite(Z), axis=1)))
             raise ValueError(f"`data`: the columns of the random term {spec} are not finite in {bad} row(s) after "
@@ -497,8 +549,8 @@ def build_design(formula, data, *, weights=None, offset=None):
 
     # response
     if parsed.cbind:
-        successes = _evaluate(parsed.cbind[0], frame, "the successes")
-        failures = _evaluate(parsed.cbind[1], frame, "the failures")
+        successes = evaluate_expression(parsed.cbind[0], frame, "the successes")
+        failures = evaluate_expression(parsed.cbind[1], frame, "the failures")
         response, trials = successes, successes + failures
         if weights is not None:
             raise ValueError("`weights` cannot be combined with a cbind(successes, failures) response")
@@ -507,8 +559,8 @@ def build_design(formula, data, *, weights=None, offset=None):
         if column in frame and not pd.api.types.is_numeric_dtype(frame[column]) \
                 and not pd.api.types.is_bool_dtype(frame[column]):
             raise TypeError(f"`formula`: the response {column!r} must be numeric, got dtype {frame[column].dtype}")
-        response, trials = _evaluate(parsed.response, frame, "the response"), None
-    X, names, formula_offset, fixed_model, fixed_keep, fixed_offset = _model_matrix(parsed.fixed, frame,
+        response, trials = evaluate_expression(parsed.response, frame, "the response"), None
+    X, names, formula_offset, fixed_model, fixed_keep, fixed_offset = model_matrix(parsed.fixed, frame,
                                                                                     "the fixed effects")
     total_offset = np.zeros(len(frame))
     if formula_offset is not None:
@@ -528,7 +580,7 @@ def build_design(formula, data, *, weights=None, offset=None):
             [(t.Z[:, j], f"the column {c!r} of the random term ({' + '.join(t.columns)} | {t.group})")
              for t in terms for j, c in enumerate(t.columns)]:
         _check_magnitude(values, label)
-    kept, dropped = _aliased(X, names)
+    kept, dropped = aliased_columns(X, names)
     fixed_keep = [fixed_keep[j] for j in kept]
     if dropped:
         warnings.warn(f"fixed-effect model matrix is rank deficient so dropping {len(dropped)} column(s): "

@@ -23,7 +23,7 @@ from .._expression import (FUNCTIONS, MAX_NESTING, MODULE_NAMES, check_length, c
                            safe_namespace, shorten)
 
 __all__ = ["ParsedFormula", "RandomTermSpec", "parse_formula", "check_terms", "formula_environment",
-           "FORMULA_CALLS"]
+           "FORMULA_CALLS", "split_top_level"]
 
 # formulae's transforms and encodings a model may call (the rest of formulae's TRANSFORMS are left out on
 # purpose: proportion()/binary() responses are written with cbind() and numeric comparisons here)
@@ -61,7 +61,7 @@ class ParsedFormula:
     text: str
 
 
-def _split_top_level(text, separator):
+def split_top_level(text, separator):
     """Split at `separator` outside parentheses."""
     parts, depth, start = [], 0, 0
     for i, ch in enumerate(text):
@@ -146,14 +146,14 @@ def parse_formula(formula):
     cbind = None
     match = _CBIND.match(lhs)
     if match:
-        args = _split_top_level(match.group(1), ",")
+        args = split_top_level(match.group(1), ",")
         if len(args) != 2 or not all(a.strip() for a in args):
             raise ValueError(f"`formula`: cbind() takes two arguments (successes, failures), got {lhs!r}")
         cbind = (args[0].strip(), args[1].strip())
     inners, fixed = _bar_groups(rhs)
     random = tuple(term for inner in inners for term in _random_terms(inner))
     # remove the '+' left behind by the random terms
-    pieces = [p.strip() for p in _split_top_level(fixed, "+")]
+    pieces = [p.strip() for p in split_top_level(fixed, "+")]
     fixed = " + ".join(p for p in pieces if p) or "1"
     return ParsedFormula("" if cbind else lhs, cbind, fixed, random, formula)
 

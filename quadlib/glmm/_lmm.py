@@ -31,11 +31,11 @@ import warnings
 import numpy as np
 
 from .. import _validation as v
-from ._design import _IDENTIFIER, build_design
+from ._covariance import ThetaLayout
+from ._design import build_design, identifiers, random_matrix
 from ._formula import parse_formula
 from ._optimize import ConvergenceWarning, blas_controller, warn_singular
-from ._linalg import (cho_inverse as _cho_inverse, cho_solve as _cho_solve, cholesky as _cholesky,  # noqa: F401
-                      lambda_u as _lambda_u)
+from ._linalg import cho_inverse, cho_solve, cholesky, lambda_u, left_lambda_t, right_lambda
 from ._lmm_result import LMMResult
 
 __all__ = ["lmm", "LMMResult", "LMMObjective", "check_identifiable"]
@@ -49,70 +49,6 @@ _STEP_POLISHED = 1e-8    # no Newton polish when the estimated remaining step in
 _STEP_TOL = 1e-6         # converged if the last Newton step changed theta by less than this (relative)
 _MAX_ITER = 1000         # L-BFGS-B iterations
 _MAX_NEWTON = 8          # Newton polishing steps
-
-
-# ---------------------------------------------------------------------------------------------------------
-# the layout of theta and of the random effects
-# ---------------------------------------------------------------------------------------------------------
-class _TermLayout:
-    """Where one random term sits in u (columns start:stop, level-major: level l, column c at start + l*q + c)
-    and in theta (the positions rows[i], cols[i] of T filled by theta[theta_slice][i])."""
-
-    def __init__(self, term, start, theta_start):
-        self.q, self.levels = term.q, term.n_levels
-        self.start, self.stop = start, start + term.q * term.n_levels
-        if term.correlated:
-            pairs = [(r, c) for c in range(term.q) for r in range(c, term.q)]
-        else:
-            pairs = [(c, c) for c in range(term.q)]
-        self.rows = np.array([r for r, _ in pairs], dtype=np.intp)
-        self.cols = np.array([c for _, c in pairs], dtype=np.intp)
-        self.theta = slice(theta_start, theta_start + len(pairs))
-        self.diagonal = self.rows == self.cols
-
-    def T(self, theta):
-        T = np.zeros((self.q, self.q))
-        T[self.rows, self.cols] = theta[self.theta]
-        return T
-
-
-def _random_matrix(terms, n):
-    """The sparse N x q matrix Z of all random terms, columns level-major within each term."""
-    import scipy.sparse as sp
-
-    rows, cols, vals, start = [], [], [], 0
-    for term in terms:
-        q = term.q
-        rows.append(np.repeat(np.arange(n), q))
-        cols.append((start + term.index[:, None] * q + np.arange(q)).ravel())
-        vals.append(term.Z.ravel())
-        start += q * term.n_levels
-    return sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, start))
-
-
-def _left_lambda_t(R, Ts, layouts):
-    """Lambda' R for a (q, m) array R."""
-    out = np.empty_like(R)
-    for T, lay in zip(Ts, layouts):
-        block = R[lay.start:lay.stop]
-        if lay.q == 1:
-            out[lay.start:lay.stop] = T[0, 0] * block
-        else:
-            out[lay.start:lay.stop] = np.einsum("rc,lrj->lcj", T, block.reshape(lay.levels, lay.q, -1)).reshape(
-                block.shape)
-    return out
-
-
-def _right_lambda(R, Ts, layouts):
-    """R Lambda for an (m, q) array R."""
-    out = np.empty_like(R)
-    for T, lay in zip(Ts, layouts):
-        block = R[:, lay.start:lay.stop]
-        if lay.q == 1:
-            out[:, lay.start:lay.stop] = T[0, 0] * block
-        else:
-            out[:, lay.start:lay.stop] = (block.reshape(R.shape[0], lay.levels, lay.q) @ T).reshape(block.shape)
-    return out
 
 
 @dataclass(frozen=True, eq=False)
@@ -164,7 +100,8 @@ class LMMObjective:
 
     def __init__(self, design, reml=True, *, sparse=None):
         w = np.ones(design.nobs) if design.weights is None else np.asarray(design.weights, float)
-        self._setup(design.response - design.offset, w, design.X, _random_matrix(design.terms, design.nobs),
+        layout = ThetaLayout.from_terms(design.terms, by="term")
+        self._setup(design.response - design.offset, w, design.X, random_matrix(layout.blocks, design.nobs),
                     [term for term in design.terms], reml, sparse)
 
     def _setup(self, y, w, X, Z, terms, reml, sparse):
@@ -174,35 +111,23 @@ class LMMObjective:
         self.y, self.w, self.X, self.Z = y, w, X, Z
         self.terms = terms
         self.nobs, self.p = X.shape
-        layouts, start, theta_start = [], 0, 0
-        for term in terms:
-            layouts.append(_TermLayout(term, start, theta_start))
-            start, theta_start = layouts[-1].stop, layouts[-1].theta.stop
-        self.layouts, self.q, self.n_theta = layouts, start, theta_start
+        # one block per term, in the formula's order (lme4's theta); theta is relative to sigma
+        self.layout = layout = ThetaLayout.from_terms(terms, by="term")
+        self.q, self.n_theta = layout.n_random, layout.n_theta
         sparse = None if sparse is None else bool(sparse)
         self.ZtW = (Z.multiply(w[:, None])).T.tocsr()
         M = (self.ZtW @ Z)
         self.Qc = np.column_stack([self.ZtW @ X, self.ZtW @ y]) if self.p else (self.ZtW @ y)[:, None]
         self.XtWX = X.T @ (w[:, None] * X)
         self.log_det_W = float(np.sum(np.log(w)))
-        self.start = np.zeros(self.n_theta)
-        lower = np.full(self.n_theta, -np.inf)
-        for lay in layouts:
-            self.start[lay.theta][lay.diagonal] = 1.0
-            lower[lay.theta][lay.diagonal] = 0.0
-        self.lower = lower
+        self.start = layout.start(1.0)
+        self.lower = layout.lower
         self.sparse = True if sparse is None and self.q > _DENSE_MAX else sparse
         if self.sparse is None and self.q <= _SPARSE_MIN:
             self.sparse = False
         if self.sparse is not False:
             self.M = M.tocsc()
-            rows, cols, which = [], [], []
-            for lay in layouts:
-                base = lay.start + np.arange(lay.levels)[:, None] * lay.q
-                rows.append((base + lay.rows).ravel())
-                cols.append((base + lay.cols).ravel())
-                which.append(np.tile(np.arange(lay.theta.start, lay.theta.stop), lay.levels))
-            rows, cols, which = map(np.concatenate, (rows, cols, which))
+            rows, cols, which = layout.lambda_indices()
             lam = sp.csc_matrix((np.arange(1, rows.size + 1, dtype=float), (rows, cols)), shape=(self.q, self.q))
             self._lind = which[lam.data.astype(np.intp) - 1]
             self._lam = lam
@@ -261,36 +186,36 @@ class LMMObjective:
             if not np.all(pivots > 0):
                 raise np.linalg.LinAlgError("A is not positive definite")
             return ("sparse", lu), float(np.sum(np.log(pivots))), None
-        N = _right_lambda(self.M, Ts, self.layouts)
-        A = _left_lambda_t(N, Ts, self.layouts)
+        N = right_lambda(self.M, Ts, self.layout.blocks)
+        A = left_lambda_t(N, Ts, self.layout.blocks)
         A[np.diag_indices_from(A)] += 1.0
-        L = _cholesky(A)
+        L = cholesky(A)
         return ("dense", L), 2.0 * float(np.sum(np.log(np.diag(L)))), N
 
     @staticmethod
     def _apply_inverse(factor, rhs):
         kind, f = factor
-        return f.solve(rhs) if kind == "sparse" else _cho_solve(f, rhs)
+        return f.solve(rhs) if kind == "sparse" else cho_solve(f, rhs)
 
     def _solve(self, theta, gradient=False):
-        Ts = [lay.T(theta) for lay in self.layouts]
+        Ts = self.layout.factors(theta)
         factor, log_det_A, N = self._factor(Ts, theta)
         if self.sparse:
             rhs = np.asarray(self._lam.T @ self.Qc)
         else:
-            rhs = _left_lambda_t(self.Qc, Ts, self.layouts)
+            rhs = left_lambda_t(self.Qc, Ts, self.layout.blocks)
         sol = self._apply_inverse(factor, rhs)
         p = self.p
         S, s, B, c = sol[:, :p], sol[:, p], rhs[:, :p], rhs[:, p]
         if p:
             K = self.XtWX - B.T @ S
-            Kf = _cholesky(K)
+            Kf = cholesky(K)
             log_det_K = 2.0 * float(np.sum(np.log(np.diag(Kf))))
-            beta = _cho_solve(Kf, self.X.T @ (self.w * self.y) - B.T @ s)
+            beta = cho_solve(Kf, self.X.T @ (self.w * self.y) - B.T @ s)
             u = s - S @ beta
         else:
             K, log_det_K, beta, u = np.zeros((0, 0)), 0.0, np.zeros(0), s
-        b = _lambda_u(u, Ts, self.layouts)
+        b = lambda_u(u, Ts, self.layout.blocks)
         residual = self.y - self.X @ beta - self.Z @ b
         r2 = float(np.dot(self.w * residual, residual) + np.dot(u, u))
         if not r2 > 0:
@@ -307,15 +232,15 @@ class LMMObjective:
         # d log|A| / d theta_j = 2 sum over positions (a, b) of theta_j in Lambda of (M Lambda A^-1)[a, b];
         # d r2 = -2 (Z'W residual)' Lambda_j u (envelope theorem);
         # d log|K| = -2 sum over positions of (G K^-1 S')[a, b], G = Z'WX - M Lambda S, S = A^-1 Lambda' Z'WX.
-        A_inv = _cho_inverse(factor[1])
+        A_inv = cho_inverse(factor[1])
         g = self.ZtW @ residual
         if self.reml and p:
             G = self.Qc[:, :p] - N @ S
-            H = _cho_solve(Kf, G.T).T
+            H = cho_solve(Kf, G.T).T
         grad = np.empty(self.n_theta)
         scale = (n - p if self.reml else n) / r2
-        for lay in self.layouts:
-            L, q, rows, cols = lay.levels, lay.q, lay.rows, lay.cols
+        for lay in self.layout.blocks:
+            L, q, rows, cols = lay.n_levels, lay.q, lay.rows, lay.cols
             Nk = N[lay.start:lay.stop].reshape(L, q, self.q)
             Ak = A_inv[:, lay.start:lay.stop].reshape(self.q, L, q)
             E = np.einsum("lrm,mlc->lrc", Nk, Ak)
@@ -497,7 +422,7 @@ def _lmm_iv(formula, data, reml, weights, offset):
     if hasattr(data, "columns"):  # build_design checks the type; formulae would dummy-code a string response
         import pandas as pd
 
-        for name in _IDENTIFIER.findall(parsed.response):
+        for name in identifiers(parsed.response):
             if name in data.columns and not (pd.api.types.is_numeric_dtype(data[name])
                                              or pd.api.types.is_bool_dtype(data[name])):
                 raise TypeError(f"`formula`: the response column {name!r} must be numeric, got dtype "

@@ -14,7 +14,7 @@ import numpy as np
 from .. import _validation as v
 from ._design import evaluate_new_data, group_labels
 from ._inference import WaldInference
-from ._linalg import cho_inverse, cholesky, lambda_u
+from ._linalg import block_diagonal, cho_inverse, cholesky, lambda_u
 
 __all__ = ["LMMResult"]
 
@@ -98,7 +98,7 @@ class LMMResult(WaldInference):
         ngroups = {}
         for term in design.terms:
             ngroups.setdefault(term.group, term.n_levels)
-        singular = any(np.any(optimum.theta[lay.theta][lay.diagonal] < _SINGULAR_TOL) for lay in objective.layouts)
+        singular = bool(np.any(optimum.theta[objective.layout.diagonal] < _SINGULAR_TOL))
         data_rows = np.sort(design.rows)
         return cls(design.formula, objective.reml, params, math.sqrt(sigma2), llf,
                    solution.criterion if objective.reml else None, optimum.theta.copy(), n, ngroups,
@@ -209,8 +209,8 @@ class LMMResult(WaldInference):
         return _unique_names([term.group for term in self.design.terms])
 
     def _cov_blocks(self):
-        for name, term, lay in zip(self._term_names, self.design.terms, self._objective.layouts):
-            T = lay.T(self.theta)
+        for name, term, lay in zip(self._term_names, self.design.terms, self._objective.layout.blocks):
+            T = lay.factor(self.theta[lay.theta])
             yield name, term, self.sigma ** 2 * (T @ T.T)
 
     @cached_property
@@ -246,8 +246,8 @@ class LMMResult(WaldInference):
 
         variances = self._conditional_variances()
         frames = {}
-        for term, lay, var in zip(self.design.terms, self._objective.layouts, variances):
-            modes = self._solution.b[lay.start:lay.stop].reshape(lay.levels, lay.q)
+        for term, lay, var in zip(self.design.terms, self._objective.layout.blocks, variances):
+            modes = self._solution.b[lay.start:lay.stop].reshape(lay.n_levels, lay.q)
             modes_df = pd.DataFrame(modes, index=pd.Index(term.levels, name=term.group), columns=term.columns)
             sd_df = pd.DataFrame(np.sqrt(var), index=modes_df.index, columns=[f"sd({c})" for c in term.columns])
             if term.group in frames:  # a second term of the same factor: lme4's ranef merges the columns
@@ -263,24 +263,24 @@ class LMMResult(WaldInference):
         objective, factor = self._objective, self._solution.factor
         q = objective.q
         if factor[0] == "dense":
-            diag_blocks = _block_diagonal(cho_inverse(factor[1]), objective.layouts)
+            diag_blocks = block_diagonal(cho_inverse(factor[1]), objective.layout.blocks)
         else:
-            blocks = [np.empty((lay.levels, lay.q, lay.q)) for lay in objective.layouts]
+            blocks = [np.empty((lay.n_levels, lay.q, lay.q)) for lay in objective.layout.blocks]
             width = max(1, min(256, 4_000_000 // q))  # columns of the identity solved at once
             for start in range(0, q, width):
                 stop = min(start + width, q)
                 E = np.zeros((q, stop - start))
                 E[np.arange(start, stop), np.arange(stop - start)] = 1.0
                 X = factor[1].solve(E)
-                for lay, out in zip(objective.layouts, blocks):
+                for lay, out in zip(objective.layout.blocks, blocks):
                     cols = np.arange(max(start, lay.start), min(stop, lay.stop))
                     level, c = np.divmod(cols - lay.start, lay.q)
                     rows = lay.start + level[:, None] * lay.q + np.arange(lay.q)
                     out[level, :, c] = X[rows, (cols - start)[:, None]]
             diag_blocks = blocks
         out = []
-        for lay, blocks in zip(objective.layouts, diag_blocks):
-            T = lay.T(self.theta)
+        for lay, blocks in zip(objective.layout.blocks, diag_blocks):
+            T = lay.factor(self.theta[lay.theta])
             out.append(self.sigma ** 2 * np.einsum("rc,lcd,rd->lr", T, blocks, T))
         return out
 
@@ -360,7 +360,7 @@ class LMMResult(WaldInference):
                                  f"got shape {offset.shape}")
             eta = eta + offset
         if re:
-            for term, lay in zip(d.terms, self._objective.layouts):
+            for term, lay in zip(d.terms, self._objective.layout.blocks):
                 for name in term.group.split(":"):
                     if name not in newdata:
                         raise ValueError(f"`newdata` has no column {name!r} (grouping factor of {term})")
@@ -368,7 +368,7 @@ class LMMResult(WaldInference):
                 position = {level: i for i, level in enumerate(term.levels)}
                 index = np.array([position.get(label, -1) for label in group_labels(newdata, term.group)],
                                  dtype=np.intp)
-                b = self._solution.b[lay.start:lay.stop].reshape(lay.levels, lay.q)
+                b = self._solution.b[lay.start:lay.stop].reshape(lay.n_levels, lay.q)
                 known = index >= 0
                 contribution = np.zeros(len(newdata))
                 contribution[known] = np.sum(Z[known] * b[index[known]], axis=1)
@@ -388,8 +388,8 @@ class LMMResult(WaldInference):
         objective, d = self._objective, self.design
         # one row of draws per simulation, so the first k of n simulations are those of simulate(k)
         draws = rng.standard_normal((n, objective.q + d.nobs)) * self.sigma
-        Ts = [lay.T(self.theta) for lay in objective.layouts]
-        b = np.column_stack([lambda_u(draws[k, :objective.q], Ts, objective.layouts) for k in range(n)])
+        Ts = [lay.factor(self.theta[lay.theta]) for lay in objective.layout.blocks]
+        b = np.column_stack([lambda_u(draws[k, :objective.q], Ts, objective.layout.blocks) for k in range(n)])
         noise = draws[:, objective.q:].T / np.sqrt(objective.w)[:, None]
         mean = d.X @ self.params.to_numpy() + d.offset
         y = mean[:, None] + objective.Z @ b + noise
@@ -440,12 +440,3 @@ class LMMResult(WaldInference):
             lines += ["", f"WARNING: the optimizer did not converge: {self.message}"]
         return "\n".join(lines)
 
-
-def _block_diagonal(A_inv, layouts):
-    """The level blocks of A^-1 on the diagonal, per term: arrays (levels, q, q)."""
-    out = []
-    for lay in layouts:
-        sub = A_inv[lay.start:lay.stop, lay.start:lay.stop].reshape(lay.levels, lay.q, lay.levels, lay.q)
-        idx = np.arange(lay.levels)
-        out.append(sub[idx, :, idx, :])
-    return out

@@ -63,6 +63,7 @@ import numpy as np
 from .. import _validation as v
 from .._expression import CONSTANTS, FUNCTIONS, MODULE_NAMES, check_expression, check_length, evaluate_code
 from .._integrators import AdaptiveGaussHermite, Laplace
+from ._covariance import ThetaLayout
 from ._design import Design, RandomTerm, grouping_factor
 from ._lmm import LMMObjective, _optimize as _lmm_optimize
 from ._optimize import ConvergenceWarning, blas_controller, optimize
@@ -369,12 +370,15 @@ class NonlinearModel:
                 out[self.parameters[i]] = out[self.parameters[i]] + b[self.index, r]
         return out
 
+    def theta_layout(self, offset=0):
+        """The layout of the covariance parameters (one block: the random parameters, a diagonal or an
+        unstructured factor), theta starting at `offset` of the parameter vector."""
+        return ThetaLayout.single(self.group, self.random, self.covariance == "unstructured", self.n_groups,
+                                  offset=offset, levels=self.levels)
+
     def theta_entries(self):
         """(row, col) positions in the q x q covariance factor of its free entries (column by column)."""
-        q = self.q
-        if self.covariance == "diagonal":
-            return [(c, c) for c in range(q)]
-        return [(r, c) for c in range(q) for r in range(c, q)]
+        return self.theta_layout().blocks[0].entries
 
     def fixed_fit(self, beta, max_iter=50):
         """Nonlinear least squares without random effects from `beta` (a few damped Gauss–Newton steps: a
@@ -462,13 +466,6 @@ class _Sets:
                           (residual[:, None, None] * H - J[:, :, None] * J[:, None, :]) * self.inv_var[:, None, None])
 
 
-class _ThetaBlock:
-    """The covariance parameters' layout as :func:`quadlib.glmm.optimize` reads it."""
-
-    def __init__(self, diagonal):
-        self.diagonal = diagonal
-
-
 class NLMMObjective:
     """The marginal log-likelihood of a :class:`NonlinearModel`, each group's integral over its random
     effects computed by a core integrator (module notes).
@@ -511,17 +508,12 @@ class NLMMObjective:
         if not hasattr(self.integrator, "log_integrals"):
             raise TypeError("`integrator` must be a quadlib integrator (Laplace, AdaptiveGaussHermite, ...)")
         self.hessian = v.choice(hessian, ("gauss-newton", "exact"), "hessian")
-        self.entries = model.theta_entries()
         P = len(model.parameters)
-        self.n_beta, self.n_theta = P, len(self.entries)
+        self.layout = model.theta_layout(offset=P)   # theta: the covariance factor itself (not relative)
+        self.n_beta, self.n_theta = P, self.layout.n_theta
         self.n_params = P + self.n_theta + 1
-        self.names = list(model.parameters) + [f"theta[{model.group}: {model.random[r]}, {model.random[c]}]"
-                                               for r, c in self.entries] + ["log(sigma)"]
-        self.bounds = [(None, None)] * P + [(0.0, None) if r == c else (None, None) for r, c in self.entries] \
-            + [(None, None)]
-        # the layout quadlib.glmm.optimize reads (one "block" of covariance parameters, its diagonal entries)
-        self.theta_slices = [slice(P, P + self.n_theta)]
-        self.blocks = [_ThetaBlock(np.array([r == c for r, c in self.entries]))]
+        self.names = list(model.parameters) + self.layout.names + ["log(sigma)"]
+        self.bounds = [(None, None)] * P + self.layout.bounds + [(None, None)]
         self._start = np.ones(P) if start is None else np.array([start[p] for p in model.parameters], dtype=float)
         self.modes = None        # warm starts of the integrator's Newton iterations (u, one row per group)
         self.evaluations = 0
@@ -530,11 +522,7 @@ class NLMMObjective:
     def split(self, params):
         """(beta, L, sigma) from a parameter vector."""
         params = np.asarray(params, dtype=float)
-        beta = params[:self.n_beta]
-        L = np.zeros((self.model.q, self.model.q))
-        for value, (r, c) in zip(params[self.n_beta:self.n_beta + self.n_theta], self.entries):
-            L[r, c] = value
-        return beta, L, float(np.exp(params[-1]))
+        return params[:self.n_beta], self.layout.factors(params)[0], float(np.exp(params[-1]))
 
     def start(self):
         """Starting values: the fixed effects fitted by nonlinear least squares without random effects
@@ -543,8 +531,7 @@ class NLMMObjective:
         beta, sigma = self.model.fixed_fit(self._start)
         if not np.isfinite(sigma) or sigma <= 0:
             beta, sigma = self._start, 1.0
-        theta = [sigma if r == c else 0.0 for r, c in self.entries]
-        return np.concatenate([beta, theta, [np.log(sigma)]])
+        return np.concatenate([beta, self.layout.start(sigma), [np.log(sigma)]])
 
     def log_likelihoods(self, params):
         """The log-likelihoods at several parameter vectors (rows of `params`), in one integrator call."""
@@ -699,19 +686,16 @@ def _foce(model, beta, verbose=False):
     """Lindstrom–Bates to its fixed point: (beta, theta, sigma, b, the LME objective and solution, flag,
     message, history)."""
     M, q = model.n_groups, model.q
-    theta = np.array([1.0 if r == c else 0.0 for r, c in model.theta_entries()])
-    layout_T = None
+    block = model.theta_layout().blocks[0]   # theta relative to sigma, as the LMM step's
+    theta = model.theta_layout().start(1.0)
     u = np.zeros((M, q))
     history = []
     converged, message = False, f"no fixed point in {_FOCE_ITER} iterations"
     sigma = np.nan
     for iteration in range(_FOCE_ITER):
-        T = np.zeros((q, q))
-        for value, (r, c) in zip(theta, model.theta_entries()):
-            T[r, c] = value
+        T = block.factor(theta)
         beta, u, pnls_ok = _pnls(model, beta, u, T)
         objective, optimum, solution = _linearized(model, beta, u, T, theta)
-        layout_T = objective.layouts[0]
         new_theta = optimum.theta
         new_sigma = math.sqrt(solution.r2 / model.nobs)
         history.append(-0.5 * solution.criterion)
@@ -722,7 +706,7 @@ def _foce(model, beta, verbose=False):
             print(f"  iteration {iteration + 1:4d}: log-likelihood {history[-1]:.10f}, relative change "
                   f"{change:.2e}", flush=True)
         # u in the new factor: b = T u held fixed (the previous modes are the best start)
-        T_new = layout_T.T(new_theta)
+        T_new = block.factor(new_theta)
         b = u @ T.T
         u = np.linalg.lstsq(T_new, b.T, rcond=None)[0].T if np.any(T_new) else np.zeros_like(u)
         theta, sigma = new_theta, new_sigma
@@ -733,12 +717,12 @@ def _foce(model, beta, verbose=False):
         if not pnls_ok:
             message += " (the penalized nonlinear least-squares step did not converge)"
     # the estimates: the final PNLS step and the LME fit linearized there
-    T = layout_T.T(theta)
+    T = block.factor(theta)
     beta, u, pnls_ok = _pnls(model, beta, u, T)
     objective, optimum, solution = _linearized(model, beta, u, T, theta)
     converged = converged and pnls_ok and optimum.converged
     return dict(beta=solution.beta, theta=optimum.theta, sigma=math.sqrt(solution.r2 / model.nobs),
-                b=(u @ T.T), T=layout_T.T(optimum.theta), objective=objective, solution=solution,
+                b=(u @ T.T), T=block.factor(optimum.theta), objective=objective, solution=solution,
                 converged=converged, message=message, history=history, iterations=iteration + 1)
 
 

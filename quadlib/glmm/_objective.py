@@ -26,46 +26,14 @@ import numpy as np
 
 from .._extensions._mixed import add_random, cluster_moments, cluster_weighted, row_dot, row_quadratic
 from .._integrators import AdaptiveGaussHermite, ClusterIntegrals, Laplace, QMCIntegrator
+from ._covariance import ThetaLayout
+from ._design import random_matrix
 
 __all__ = ["Objective", "make_objective", "separation_message"]
 
 _LOG_2PI = np.log(2 * np.pi)
 _SEPARATION_LIMIT = 20_000_000   # entries N p of X up to which the separation linear program runs
 _LOG_DISPERSION_LIMIT = 700.0    # |log phi| beyond this: phi over- or underflows in the family's kernel
-
-
-class _Block:
-    """The random terms of one grouping factor, stacked: Z (N x q) and the map theta -> Lambda (q x q)."""
-
-    def __init__(self, terms):
-        self.terms = terms
-        self.group = terms[0].group
-        self.index = terms[0].index
-        self.levels = terms[0].levels
-        self.Z = np.ascontiguousarray(np.hstack([t.Z for t in terms]))
-        self.q = self.Z.shape[1]
-        # (row, col) of each theta entry in Lambda, and which are diagonal
-        entries, offset = [], 0
-        for t in terms:
-            for col in range(t.q):
-                for row in range(col, t.q) if t.correlated else (col,):
-                    entries.append((offset + row, offset + col))
-            offset += t.q
-        self.entries = entries
-        self.diagonal = np.array([r == c for r, c in entries])
-
-    @property
-    def n_theta(self):
-        return len(self.entries)
-
-    def factor(self, theta):
-        L = np.zeros((self.q, self.q))
-        for value, (r, c) in zip(theta, self.entries):
-            L[r, c] = value
-        return L
-
-    def columns(self):
-        return [c for t in self.terms for c in t.columns]
 
 
 def separation_message(family, names):
@@ -133,33 +101,20 @@ class Objective:
         self.y, self.n = np.ascontiguousarray(y, dtype=float), np.ascontiguousarray(n, dtype=float)
         self.constant = float(fam.log_constant(self.y, self.n))
 
-        groups = []
-        for term in d.terms:
-            if term.group not in groups:
-                groups.append(term.group)
-        self.blocks = [_Block([t for t in d.terms if t.group == g]) for g in groups]
-        self.joint = len(self.blocks) > 1
-        if self.joint and not (isinstance(self.integrator, AdaptiveGaussHermite) and self.integrator.n == 1):
-            raise ValueError(f"`method`: with several grouping factors ({', '.join(groups)}) the integral does not "
-                             "factor over groups: only method='laplace' is available")
         p = d.X.shape[1]
         self.n_beta = p
-        self.theta_slices, start = [], p
-        for block in self.blocks:
-            self.theta_slices.append(slice(start, start + block.n_theta))
-            start += block.n_theta
-        self.n_params = start + (1 if fam.has_dispersion else 0)
-        self.names = list(d.fixed_names)
-        for block in self.blocks:
-            cols = block.columns()
-            self.names += [f"theta[{block.group}: {cols[r]}, {cols[c]}]" for r, c in block.entries]
+        # one block per grouping factor (its terms stacked); theta is the covariance factor itself
+        self.layout = ThetaLayout.from_terms(d.terms, by="group", offset=p)
+        self.joint = len(self.layout.blocks) > 1
+        if self.joint and not (isinstance(self.integrator, AdaptiveGaussHermite) and self.integrator.n == 1):
+            groups = ", ".join(block.group for block in self.layout.blocks)
+            raise ValueError(f"`method`: with several grouping factors ({groups}) the integral does not "
+                             "factor over groups: only method='laplace' is available")
+        self.n_params = p + self.layout.n_theta + (1 if fam.has_dispersion else 0)
+        self.names = list(d.fixed_names) + self.layout.names
         if fam.has_dispersion:
             self.names.append(f"log({fam.dispersion_name})")
-        lower = [None] * p
-        for block in self.blocks:
-            lower += [0.0 if diag else None for diag in block.diagonal]
-        lower += [None] * (1 if fam.has_dispersion else 0)
-        self.bounds = [(lo, None) for lo in lower]
+        self.bounds = [(None, None)] * p + self.layout.bounds + [(None, None)] * (1 if fam.has_dispersion else 0)
 
         if not self.joint:
             block = self.blocks[0]
@@ -169,17 +124,23 @@ class Objective:
             self.row_group = np.ascontiguousarray(block.index, dtype=np.intp)
             self._keep_first_derivatives = False
         else:
-            self._build_joint()
+            self.Q = self.layout.n_random
+            self.Zs = random_matrix(self.layout.blocks, d.nobs).tocsc()
         self.modes = None  # warm starts of the inner Newton iterations
         self.evaluations = 0
         self.last = None
 
     # ----------------------------------------------------------------------------------------- layout
+    @property
+    def blocks(self):
+        """The layout's blocks: one per grouping factor (:class:`~quadlib.glmm._covariance.CovarianceBlock`)."""
+        return self.layout.blocks
+
     def split(self, params):
         """(beta, [Lambda per grouping factor], phi or None) from a parameter vector."""
         params = np.asarray(params, dtype=float)
         beta = params[:self.n_beta]
-        factors = [block.factor(params[s]) for block, s in zip(self.blocks, self.theta_slices)]
+        factors = self.layout.factors(params)
         phi = float(np.exp(params[-1])) if self.family.has_dispersion else None
         return beta, factors, phi
 
@@ -199,12 +160,10 @@ class Objective:
                 scale = 0.5 * phi
         if fam.link == "inverse":  # eta must stay positive: random effects start small beside it
             scale = 0.1 * float(np.mean(np.abs(d.offset + d.X @ beta)))
-        x = list(beta)
-        for block in self.blocks:
-            x += [scale if diag else 0.0 for diag in block.diagonal]
+        x = [beta, self.layout.start(scale)]
         if fam.has_dispersion:
-            x.append(np.log(phi))
-        return np.array(x)
+            x.append([np.log(phi)])
+        return np.concatenate(x)
 
     def _glm(self, beta):
         """A few damped Newton steps of the GLM without random effects (a start, not an estimate)."""
@@ -269,7 +228,7 @@ class Objective:
         eta0 = self.design.offset + self.design.X @ beta
         self._keep_first_derivatives = keep_points
         log_g, derivatives = self._cluster_functions(eta0, phi)
-        M, q = len(self.blocks[0].levels), self.blocks[0].q
+        M, q = self.blocks[0].n_levels, self.blocks[0].q
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # a failed cluster gives NaN: the optimizer sees -inf
             try:
@@ -341,28 +300,10 @@ class Objective:
         return grad
 
     # ---------------------------------------------------------------------------- several grouping factors
-    def _build_joint(self):
-        import scipy.sparse as sp
-
-        d = self.design
-        N = d.nobs
-        data, rows, cols, offset = [], [], [], 0
-        self.level_offsets = []
-        for block in self.blocks:
-            M, q = len(block.levels), block.q
-            data.append(block.Z.ravel())
-            rows.append(np.repeat(np.arange(N), q))
-            cols.append((offset + block.index[:, None] * q + np.arange(q)[None, :]).ravel())
-            self.level_offsets.append(offset)
-            offset += M * q
-        self.Q = offset
-        self.Zs = sp.csc_matrix((np.concatenate(data), (np.concatenate(rows), np.concatenate(cols))),
-                                shape=(N, self.Q))
-
     def _joint_factor(self, factors):
         import scipy.sparse as sp
 
-        return sp.block_diag([sp.kron(sp.identity(len(block.levels)), L) for block, L in zip(self.blocks, factors)],
+        return sp.block_diag([sp.kron(sp.identity(block.n_levels), L) for block, L in zip(self.blocks, factors)],
                              format="csc")
 
     def _joint(self, params):
@@ -622,9 +563,9 @@ class Objective:
         Lfull = self._joint_factor(factors)
         b = Lfull @ res.mode
         out = {}
-        for block, L, start in zip(self.blocks, factors, self.level_offsets):
-            M, q = len(block.levels), block.q
-            cols = slice(start, start + M * q)
+        for block, L in zip(self.blocks, factors):
+            M, q = block.n_levels, block.q
+            cols = slice(block.start, block.stop)
             # C^-1 restricted to this block's columns: solve with the stored factorization
             sol = res.solve(np.eye(self.Q)[:, cols]) if self.Q <= 4000 else None
             if sol is None:

@@ -176,9 +176,10 @@ def optimize(objective, start=None, *, optimizer=None, max_iter=1000, verbose=Fa
     # the optimizer works on x / scale: parameters far below 1 in size (an inverse link's coefficients, say)
     # are brought to unit size; the others are left alone
     scale = np.where(np.abs(x0) > 0, np.clip(np.abs(x0), 1e-8, 1.0), 1.0)
-    for block_slice, block in zip(objective.theta_slices, objective.blocks):
-        diag = scale[block_slice][block.diagonal]
-        scale[block_slice] = np.where(block.diagonal, scale[block_slice], np.min(diag) if diag.size else 1.0)
+    layout = getattr(objective, "layout", None)   # optional in the protocol: no covariance parameters to scale
+    for block in (layout.blocks if layout is not None else ()):
+        diag = scale[block.theta][block.diagonal]
+        scale[block.theta] = np.where(block.diagonal, scale[block.theta], np.min(diag) if diag.size else 1.0)
     history = []
     clock = [time.perf_counter()]
     last = [np.nan]

@@ -39,7 +39,7 @@ import numpy as np
 
 from .. import _validation as v
 from ._design import build_design
-from ._linalg import cho_inverse as _cho_inverse, cholesky as _cholesky
+from ._linalg import cho_inverse, cholesky
 from ._lmm import LMMObjective, LMMResult, _optimize, _optimize_with_restarts
 from ._objective import make_objective, separation_message
 from ._optimize import ConvergenceWarning, blas_controller, warn_singular
@@ -101,9 +101,9 @@ class _UnitScale:
         o = self.objective
         g = o.ZtW @ (o.y - o.X @ solution.beta - o.Z @ solution.b)
         out = np.empty(o.n_theta)
-        for lay in o.layouts:
-            gk = g[lay.start:lay.stop].reshape(lay.levels, lay.q)
-            uk = solution.u[lay.start:lay.stop].reshape(lay.levels, lay.q)
+        for lay in o.layout.blocks:
+            gk = g[lay.start:lay.stop].reshape(lay.n_levels, lay.q)
+            uk = solution.u[lay.start:lay.stop].reshape(lay.n_levels, lay.q)
             out[lay.theta] = -2.0 * (gk[:, lay.rows] * uk[:, lay.cols]).sum(axis=0)
         return out
 
@@ -118,7 +118,7 @@ def _fit_working(design, z, w, dispersion, theta, data, offset):
     result = LMMResult._from_fit(working, objective, optimum, data, offset, optimizer=_optimize)
     if dispersion == "fixed":
         solution = objective.solve(optimum.theta)
-        covariance = _cho_inverse(_cholesky(solution.K)) if objective.p else np.zeros((0, 0))
+        covariance = cho_inverse(cholesky(solution.K)) if objective.p else np.zeros((0, 0))
         result = replace(result, sigma=1.0, covariance=covariance, llf=-0.5 * optimum.criterion)
     return result, objective, optimum
 

@@ -32,7 +32,7 @@ class RandomEffects(dict):
         block = obj.blocks[0]
         n = nagq if nagq is not None else {1: 30, 2: 12}.get(block.q, 6)
         mean, cov, res = obj.posterior_moments(self._result.x, AdaptiveGaussHermite(n))
-        cols = block.columns()
+        cols = block.columns
         sd = np.sqrt(np.clip(np.einsum("mii->mi", cov), 0, None))
         frame = pd.DataFrame(np.hstack([mean, sd]), columns=cols + [f"{c} sd" for c in cols],
                              index=pd.Index(block.levels, name=block.group))
@@ -89,7 +89,7 @@ class GLMMResult(WaldInference):
             self.sigma = 1.0
         self.cov_re, self.sd_re, self.corr_re = {}, {}, {}
         for block, L in zip(objective.blocks, factors):
-            cols = block.columns()
+            cols = block.columns
             cov = L @ L.T
             sd = np.sqrt(np.diag(cov))
             with np.errstate(invalid="ignore", divide="ignore"):
@@ -112,7 +112,7 @@ class GLMMResult(WaldInference):
         self.random_effects = RandomEffects({}, self)
         for block in objective.blocks:
             b, cov = modes[block.group]
-            cols = block.columns()
+            cols = block.columns
             sd = np.sqrt(np.clip(np.einsum("mii->mi", cov), 0, None))
             frame = pd.DataFrame(np.hstack([b, sd]), columns=cols + [f"{c} sd" for c in cols],
                                  index=pd.Index(block.levels, name=block.group))
