@@ -349,7 +349,7 @@ def _check_table(table, headers):
 
 
 def test_coefficient_table_of_huge_numbers():
-    from quadlib.glmm._inference import format_coef_table
+    from quadlib.glmm._summary import format_coef_table
 
     headers = ["Estimate", "Std. Error", "z value", "Pr(>|z|)"]
     table = format_coef_table(["(Intercept)", "x", "tiny"], [

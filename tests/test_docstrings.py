@@ -13,7 +13,7 @@ MODULES = ["quadlib._gauss", "quadlib._nested", "quadlib._newton_cotes", "quadli
            "quadlib._sparse_laplace", "quadlib.glmm._families", "quadlib.glmm._pql",
            "quadlib.glmm._conditional", "quadlib._gauss_hl", "quadlib._gauss_lj", "quadlib.benchmark", "quadlib.glmm._nlmm",
            "quadlib.glmm._inference", "quadlib._expression", "quadlib.glmm._linalg",
-           "quadlib.glmm._covariance", "quadlib.glmm._newton"]
+           "quadlib.glmm._covariance", "quadlib.glmm._newton", "quadlib.glmm._summary", "quadlib.glmm._result"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -453,7 +453,8 @@ def conditional_fit(formula, data, *, group=None, family="binomial", max_iter=_M
         llnull, _, hessian_null = objective.loglik(start)
         newton = _newton(objective, start, max_iter, hessian_null)
         objective.loglik(newton.beta, 0)  # group_llf at the estimate
-        result = ConditionalResult._from_fit(formula, family, group, groups, objective, newton, llnull)
+        result = ConditionalResult.from_fit(formula=formula, family=family, group=group, groups=groups,
+                                            objective=objective, newton=newton, llnull=llnull)
     if not result.converged:
         warnings.warn(f"conditional_fit did not converge: {result.message}", ConvergenceWarning, stacklevel=2)
     return result

@@ -6,13 +6,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._inference import WaldInference, format_coef_table
+from ._result import MixedResult
 
 __all__ = ["ConditionalResult"]
 
 
-@dataclass(frozen=True, eq=False)
-class ConditionalResult(WaldInference):
+@dataclass(frozen=True, eq=False, kw_only=True, repr=False)
+class ConditionalResult(MixedResult):
     """A conditional logistic or conditional Poisson regression (statsmodels names; the numbers are R's
     ``survival::clogit`` / a Poisson GLM with group fixed effects).
 
@@ -27,8 +27,8 @@ class ConditionalResult(WaldInference):
         coefficients (R's "Likelihood ratio test").
     nobs : int
         Rows without missing values (R's ``n``: those of the dropped groups included).
-    ngroups : int
-        Groups that carry information (enter the likelihood).
+    ngroups : dict
+        ``{group: number of groups}``: the groups (strata) that carry information (enter the likelihood).
     n_dropped_groups, n_dropped_rows : int
         Groups without information (binary: no event or no non-event; Poisson: total 0 or one row), and their rows.
     n_events : float
@@ -38,30 +38,33 @@ class ConditionalResult(WaldInference):
         within every group, aliased columns).
     converged, message, n_iter, history
         Whether Newton-Raphson converged, why it stopped, its iterations and the log-likelihood after each.
+    aic, bic, deviance
+        From ``llf`` with ``df_modelwc = len(params)`` parameters; BIC's ``n`` is the number of events for the
+        binary model (R's ``BIC(clogit)``: a Cox model's) and the number of rows for counts.
+    cov_re, random_effects
+        Empty: the group effects are conditioned away, not estimated.
+
+    Build it with :meth:`from_fit`.
     """
 
-    formula: str
     family: str
     group: str
-    params: object
-    covariance: np.ndarray = field(repr=False)
-    llf: float
     llnull: float
-    nobs: int
-    ngroups: int
     n_dropped_groups: int
     n_dropped_rows: int
     n_events: float
     dropped_columns: list
-    converged: bool
-    message: str
     n_iter: int
-    history: list = field(repr=False)
     gradient: np.ndarray = field(repr=False)
     objective: object = field(repr=False)
 
+    _coef_style = "survival"
+
     @classmethod
-    def _from_fit(cls, formula, family, group, groups, objective, newton, llnull):
+    def from_fit(cls, *, formula, family, group, groups, objective, newton, llnull):
+        """The result of Newton-Raphson's maximization (`newton`: ``beta``, ``llf``, ``gradient``, ``hessian``,
+        ``converged``, ``message``, ``n_iter``, ``history``) of the conditional log-likelihood `objective` of
+        the grouped data `groups`, with `llnull` its value at beta = 0."""
         import pandas as pd
         from scipy.linalg import solve_triangular
 
@@ -73,10 +76,13 @@ class ConditionalResult(WaldInference):
         except np.linalg.LinAlgError:
             covariance = np.full(newton.hessian.shape, np.nan)
         params = pd.Series(newton.beta, index=list(groups.names), name="params")
-        return cls(formula, family, group, params, covariance, float(newton.llf), float(llnull), groups.nobs,
-                   groups.ngroups, groups.n_dropped_groups, groups.n_dropped_rows, groups.n_events,
-                   list(groups.dropped_columns), newton.converged, newton.message, newton.n_iter, list(newton.history),
-                   newton.gradient, objective)
+        return cls(formula=formula, params=params, covariance=covariance, llf=float(newton.llf),
+                   df_modelwc=len(params), nobs=int(groups.nobs), ngroups={group: int(groups.ngroups)},
+                   converged=bool(newton.converged), message=str(newton.message), history=list(newton.history),
+                   family=family, group=group, llnull=float(llnull), n_dropped_groups=groups.n_dropped_groups,
+                   n_dropped_rows=groups.n_dropped_rows, n_events=groups.n_events,
+                   dropped_columns=list(groups.dropped_columns), n_iter=newton.n_iter, gradient=newton.gradient,
+                   objective=objective)
 
     def __repr__(self):
         return (f"ConditionalResult({self.formula!r}, family={self.family!r}, group={self.group!r}, "
@@ -88,11 +94,6 @@ class ConditionalResult(WaldInference):
         return len(self.params)
 
     @property
-    def aic(self):
-        """``-2 llf + 2 df_model`` (R's ``AIC(clogit)``)."""
-        return -2.0 * self.llf + 2.0 * self.df_model
-
-    @property
     def llr(self):
         return 2.0 * (self.llf - self.llnull)
 
@@ -102,27 +103,32 @@ class ConditionalResult(WaldInference):
 
         return float(chi2.sf(self.llr, self.df_model))
 
-    def summary(self):
-        """A text summary laid out like R's ``print(clogit(...))``, with the log-likelihood."""
-        title = ("Conditional logistic regression (exact conditional likelihood)" if self.family == "binomial" else
-                 "Conditional Poisson regression (multinomial likelihood given each group's total)")
-        lines = [title, f"Formula: {self.formula}", f"Groups: {self.group}", ""]
-        coef = self.params.to_numpy()
-        with np.errstate(over="ignore"):
-            columns = [("coef", coef, "estimate"), ("exp(coef)", np.exp(coef), "estimate"),
-                       ("se(coef)", self.bse.to_numpy(), "estimate"), ("z", self.tvalues.to_numpy(), "statistic"),
-                       ("p", self.pvalues.to_numpy(), "pvalue")]
-        lines += format_coef_table(list(self.params.index), columns)
+    @property
+    def _bic_nobs(self):
+        return max(1, int(round(self.n_events))) if self.family == "binomial" else self.nobs
+
+    @property
+    def cov_re(self):
+        return {}
+
+    @property
+    def random_effects(self):
+        return {}
+
+    # summary (the layout of MixedResult.summary; the coefficients as R's print(clogit(...))) ---------------
+    def _summary_title(self):
+        return ("Conditional logistic regression (exact conditional likelihood)" if self.family == "binomial" else
+                "Conditional Poisson regression (multinomial likelihood given each group's total)")
+
+    def _summary_after(self):
         events = "number of events" if self.family == "binomial" else "total count"
-        lines += ["", f"Log-likelihood: {self.llf:.4f} (null model: {self.llnull:.4f})",
-                  f"Likelihood ratio test={self.llr:.2f}  on {self.df_model} df, p={self.llr_pvalue:.4g}",
-                  f"n= {self.nobs}, {events}= {self.n_events:g}, groups= {self.ngroups}"]
+        lines = [f"Log-likelihood: {self.llf:.4f} (null model: {self.llnull:.4f})",
+                 f"Likelihood ratio test={self.llr:.2f}  on {self.df_model} df, p={self.llr_pvalue:.4g}",
+                 f"n= {self.nobs}, {events}= {self.n_events:g}, groups= {self.ngroups[self.group]}"]
         if self.n_dropped_groups:
             what = "no event or no non-event" if self.family == "binomial" else "total 0 or a single row"
             lines.append(f"Dropped {self.n_dropped_groups} group(s) ({self.n_dropped_rows} rows) without information "
                          f"({what})")
         if self.dropped_columns:
             lines.append(f"Not identifiable within groups, dropped: {', '.join(self.dropped_columns)}")
-        if not self.converged:
-            lines += ["", f"WARNING: did not converge: {self.message}"]
-        return "\n".join(lines)
+        return lines

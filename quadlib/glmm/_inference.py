@@ -1,233 +1,190 @@
-"""Wald inference shared by every result class of quadlib.glmm (statsmodels names), and the one
-coefficient-table layout their summaries print.
+"""Inference shared by every result of quadlib.glmm: Wald statistics and intervals, the information criteria and
+the one profile-likelihood interval search.
 
-A result sets ``params`` (pandas Series of fixed effects) and ``covariance`` (ndarray whose leading
-block, one row per fixed effect, is their covariance); this mixin derives the rest.
+The functions take numbers and callables, not result objects: the results base
+(:class:`quadlib.glmm._result.MixedResult`) applies them to its ``params``, ``covariance`` and ``llf``, and each
+model supplies the profiled log-likelihood that :func:`profile_interval` needs (the log-likelihood maximized over
+the other parameters with one held fixed), computed by that model's own optimizer.
 """
 import math
+import warnings
+from typing import NamedTuple
 
 import numpy as np
 
 from .. import _validation as v
+from ._optimize import ConvergenceWarning
 
-__all__ = ["WaldInference", "align_columns", "format_coef_table", "format_numbers"]
+__all__ = ["InformationCriteria", "check_alpha", "information_criteria", "normal_pvalues", "profile_interval",
+           "wald_interval"]
 
-_P_EPS = float(np.finfo(float).eps)   # R's format.pval: smaller p-values print as "<2e-16"
+_PROFILE_STEPS = 60        # extrapolation steps to bracket one end of a profile interval
+_PROFILE_XTOL = 1e-9       # the root is located to this times the standard error
+_BEYOND = 1e300            # the signed-root excess of a point where the profile is not finite
 
 
-def format_numbers(values, digits):
-    """Format `values` together, as R's ``format(x, digits=digits)``: one layout for the whole vector.
+class InformationCriteria(NamedTuple):
+    """``aic = -2 llf + 2 k``, ``bic = -2 llf + log(n) k``, ``deviance = -2 llf``."""
 
-    Each finite value is rounded to `digits` significant digits; the vector is printed in fixed notation
-    with as many decimals as its most demanding element needs (trailing zeros dropped), unless scientific
-    notation is narrower. NaN and infinities print as R does (``NaN``, ``Inf``, ``-Inf``).
+    aic: float
+    bic: float
+    deviance: float
 
-    Parameters
-    ----------
-    values : array_like
-        Real numbers.
-    digits : int
-        Significant digits, 1 to 15.
 
-    Returns
-    -------
-    list of str
-        One string per value, not padded.
+def check_alpha(alpha):
+    """Return `alpha` (1 - the confidence level) as a float in (0, 1).
 
     Examples
     --------
-    >>> format_numbers([-1.39833, 0.23122], 5)
-    ['-1.39833', '0.23122']
-    >>> format_numbers([2640.5514698643551, 0.0376, 1e8], 4)   # fixed would need 15 characters
-    ['2.641e+03', '3.760e-02', '1.000e+08']
-    >>> format_numbers([1e-300, 1.0], 3)
-    ['1e-300', '1e+00']
+    >>> check_alpha(0.05)
+    0.05
     """
-    digits = v.positive_int(digits, "digits", maximum=15)
-    values = [float(x) for x in np.asarray(values, dtype=float).ravel()]
-    finite = [x for x in values if math.isfinite(x)]
-    left, right, nsig_max, exp_width = 1, 0, 1, 0
-    for x in finite:
-        mantissa, exponent = f"{abs(x):.{digits - 1}e}".split("e")
-        exponent = int(exponent) if x != 0 else 0
-        nsig = len(mantissa.replace(".", "").rstrip("0")) or 1
-        left = max(left, max(exponent + 1, 1) + (x < 0))
-        right = max(right, nsig - 1 - exponent)
-        nsig_max = max(nsig_max, nsig)
-        exp_width = max(exp_width, len(str(abs(exponent))))
-    neg = int(any(x < 0 for x in finite))
-    fixed_width = left + (right > 0) + right
-    sci_width = neg + nsig_max + (nsig_max > 1) + 2 + max(2, exp_width)
-    out = []
-    for x in values:
-        if math.isnan(x):
-            out.append("NaN")
-        elif math.isinf(x):
-            out.append("Inf" if x > 0 else "-Inf")
-        elif fixed_width <= sci_width:
-            out.append(f"{x:.{right}f}")
-        else:
-            out.append(f"{x:.{nsig_max - 1}e}")
-    return out
+    alpha = v.real_scalar(alpha, "alpha")
+    if not 0 < alpha < 1:
+        raise ValueError(f"`alpha` must be in (0, 1), got {alpha}")
+    return alpha
 
 
-def _format_pvalue(p):
-    if math.isnan(p):
-        return "NaN"
-    if p < _P_EPS:
-        return "<2e-16"
-    return f"{p:.3g}"   # fixed down to 1e-4, scientific below, as R's format.pval with 3 digits
-
-
-def align_columns(rows, *, left=1, gap=2):
-    """Lay out a table of strings: the first `left` columns left-aligned, the others right-aligned, every
-    column as wide as its widest cell, and `gap` spaces between columns (so that no two cells touch).
-
-    Parameters
-    ----------
-    rows : sequence of sequences of str
-        The cells, the header row first if there is one; rows may be shorter than the longest.
-    left : int
-        How many leading columns (row names) are left-aligned.
-    gap : int
-        Spaces between columns.
-
-    Returns
-    -------
-    list of str
-        The lines, trailing spaces removed.
-    """
-    rows = [[str(cell) for cell in row] for row in rows]
-    ncol = max((len(row) for row in rows), default=0)
-    widths = [max((len(row[j]) for row in rows if j < len(row)), default=0) for j in range(ncol)]
-    lines = []
-    for row in rows:
-        cells = [cell.ljust(widths[j]) if j < left else cell.rjust(widths[j]) for j, cell in enumerate(row)]
-        lines.append((" " * gap).join(cells).rstrip())
-    return lines
-
-
-def format_coef_table(names, columns, *, digits=4):
-    """The lines of a coefficient table in the layout of R's ``printCoefmat`` (lme4's ``summary``).
-
-    Parameters
-    ----------
-    names : sequence of str
-        Row names (the coefficients).
-    columns : sequence of (str, array_like, str)
-        ``(header, values, kind)``: kind ``"estimate"`` (estimates, standard errors and the like: these columns
-        are rounded to the decimals that leave `digits` significant digits in their smallest nonzero value
-        and formatted together with `digits` significant digits, as printCoefmat does), ``"statistic"``
-        (z or t values: rounded to 3 decimals, 4 significant digits) or ``"pvalue"`` (3 significant
-        digits, ``<2e-16`` below machine epsilon).
-    digits : int
-        Significant digits of the estimate columns (4: lme4's default).
-
-    Returns
-    -------
-    list of str
-        The header line and one line per row; cells are right-aligned with at least two spaces between
-        columns, each column as wide as its widest cell, so a wide number never touches its neighbour.
+def normal_pvalues(statistics):
+    """Two-sided p-values of Wald statistics from the standard normal distribution (mixed-model t statistics
+    have no exact reference distribution).
 
     Examples
     --------
-    >>> table = format_coef_table(["(Intercept)", "x"], [
-    ...     ("Estimate", [2640.5514698643551, 1e8], "estimate"), ("Std. Error", [1.5, 1e3], "estimate"),
-    ...     ("z value", [1760.4, 1e5], "statistic"), ("Pr(>|z|)", [0.0, 0.0], "pvalue")])
-    >>> for line in table:
-    ...     print(line)
-                  Estimate  Std. Error  z value  Pr(>|z|)
-    (Intercept)  2.641e+03   1.500e+00     1760    <2e-16
-    x            1.000e+08   1.000e+03   100000    <2e-16
+    >>> normal_pvalues([1.959963984540054, 0.0]).round(12).tolist()
+    [0.05, 1.0]
     """
-    names = [str(name) for name in names]
-    cells = {}
-    estimates = [j for j, (_, _, kind) in enumerate(columns) if kind == "estimate"]
-    for j, (header, values, kind) in enumerate(columns):
-        values = np.asarray(values, dtype=float).ravel()
-        if len(values) != len(names):
-            raise ValueError(f"`columns`: {header!r} has {len(values)} values for {len(names)} rows")
-        if kind not in ("estimate", "statistic", "pvalue"):
-            raise ValueError(f"`columns`: the kind of {header!r} must be 'estimate', 'statistic' or 'pvalue', "
-                             f"got {kind!r}")
-        if kind == "statistic":
-            cells[j] = format_numbers(np.round(values, 3), 4)
-        elif kind == "pvalue":
-            cells[j] = [_format_pvalue(float(p)) for p in values]
-    if estimates:
-        block = np.column_stack([np.asarray(columns[j][1], dtype=float).ravel() for j in estimates])
-        if block.size:
-            magnitude = np.abs(block[np.isfinite(block) & (block != 0)])
-            # printCoefmat: `digits` significant digits for the smallest value (often a standard error)
-            decimals = max(1, digits - 1 - math.floor(math.log10(magnitude.min()))) if magnitude.size else 1
-            with np.errstate(over="ignore", invalid="ignore"):
-                rounded = np.round(block, min(decimals, 15))
-            text = np.array(format_numbers(rounded, digits), dtype=object).reshape(block.shape)
-        else:
-            text = np.empty(block.shape, dtype=object)
-        for k, j in enumerate(estimates):
-            cells[j] = list(text[:, k])
-    rows = [[""] + [header for header, _, _ in columns]]
-    rows += [[name] + [cells[j][i] for j in range(len(columns))] for i, name in enumerate(names)]
-    return align_columns(rows)
+    from scipy.stats import norm
+
+    return 2 * norm.sf(np.abs(np.asarray(statistics, dtype=float)))
 
 
-class WaldInference:
-    """``bse``, ``tvalues``, ``pvalues`` (normal reference: mixed-model t statistics have no exact one),
-    ``cov_params()`` and Wald intervals (columns ``lower`` and ``upper``)."""
+def wald_interval(estimates, std_errors, alpha=0.05):
+    """Wald confidence intervals ``estimate -/+ z_{1 - alpha/2} se``.
 
-    def cov_params(self):
-        """Covariance matrix of the fixed effects (DataFrame)."""
-        import pandas as pd
+    Returns
+    -------
+    lower, upper : numpy.ndarray
 
-        p = len(self.params)
-        return pd.DataFrame(np.asarray(self.covariance)[:p, :p], index=self.params.index, columns=self.params.index)
+    Examples
+    --------
+    >>> lower, upper = wald_interval([1.0], [0.5])
+    >>> round(float(lower[0]), 6), round(float(upper[0]), 6)
+    (0.020018, 1.979982)
+    """
+    from scipy.stats import norm
 
-    @property
-    def bse(self):
-        import pandas as pd
+    z = norm.isf(check_alpha(alpha) / 2)
+    estimates, std_errors = np.asarray(estimates, dtype=float), np.asarray(std_errors, dtype=float)
+    return estimates - z * std_errors, estimates + z * std_errors
 
-        p = len(self.params)
-        return pd.Series(np.sqrt(np.diag(np.asarray(self.covariance)[:p, :p])), index=self.params.index, name="bse")
 
-    @property
-    def tvalues(self):
-        return (self.params / self.bse).rename("tvalues")
+def information_criteria(llf, df_modelwc, nobs):
+    """AIC, BIC and the deviance ``-2 llf`` from the maximized log-likelihood `llf`, the number of estimated
+    parameters `df_modelwc` and the number of observations `nobs` (BIC's penalty ``log(nobs)`` per parameter).
+    A model without a likelihood has ``llf = nan`` and gets NaN for all three.
 
-    @property
-    def pvalues(self):
-        """Two-sided p-values of the z (t) values from the standard normal distribution."""
-        import pandas as pd
-        from scipy.stats import norm
+    Examples
+    --------
+    >>> [round(x, 4) for x in information_criteria(-875.969672231599, 6, 180)]   # lme4: sleepstudy by ML
+    [1763.9393, 1783.0971, 1751.9393]
+    """
+    if isinstance(llf, (bool, np.bool_)) or not isinstance(llf, (int, float, np.integer, np.floating)):
+        raise TypeError(f"`llf` must be a real number (NaN without a likelihood), got {llf!r}")
+    llf = float(llf)
+    k = v.positive_int(df_modelwc, "df_modelwc", minimum=0)
+    n = v.positive_int(nobs, "nobs")
+    return InformationCriteria(-2.0 * llf + 2.0 * k, -2.0 * llf + math.log(n) * k, -2.0 * llf)
 
-        return pd.Series(2 * norm.sf(np.abs(self.tvalues.to_numpy())), index=self.params.index, name="pvalues")
 
-    @staticmethod
-    def _alpha_iv(alpha):
-        alpha = v.real_scalar(alpha, "alpha")
-        if not 0 < alpha < 1:
-            raise ValueError(f"`alpha` must be in (0, 1), got {alpha}")
-        return alpha
+def profile_interval(profile_llf, estimate, se, llf_max, alpha=0.05, *, max_steps=_PROFILE_STEPS,
+                     name="the parameter"):
+    """The profile-likelihood (likelihood-ratio) confidence interval of one parameter.
 
-    def _wald_interval(self, alpha):
-        import pandas as pd
-        from scipy.stats import norm
+    The ends are the roots of ``|zeta(value)| = z_{1 - alpha/2}``, where ``zeta = sign(value - estimate)
+    sqrt(2 (llf_max - profile_llf(value)))`` is the signed root of the likelihood-ratio statistic (Bates and
+    Watts; lme4's ``profile``). zeta is close to linear in the parameter, so each end is bracketed by secant
+    extrapolation from the Wald end point (each step between 0.1 and 10 times the distance from the estimate,
+    at most `max_steps` steps), then found by Brent's method to ``1e-9 se``.
 
-        z = norm.isf(self._alpha_iv(alpha) / 2)
-        return pd.DataFrame({"lower": (self.params - z * self.bse).to_numpy(),
-                             "upper": (self.params + z * self.bse).to_numpy()}, index=self.params.index)
+    Parameters
+    ----------
+    profile_llf : callable
+        ``profile_llf(value)``: the log-likelihood maximized over the other parameters with this one held at
+        `value`. It may keep a warm start between calls (the calls move outward from the estimate). A
+        non-finite value counts as beyond the cut-off.
+    estimate, se : float
+        The maximum likelihood estimate and its (Wald) standard error, which sets the first step; a
+        non-finite or zero `se` starts with ``max(1, |estimate|)``.
+    llf_max : float
+        The maximized log-likelihood (of the model `profile_llf` refits).
+    alpha : float
+        1 - the confidence level.
+    max_steps : int
+        Bracketing steps per end.
+    name : str
+        The parameter's name, for the warning.
 
-    def coef_table(self, statistic="z", pvalues=True):
-        """The lines of the fixed-effects table of ``summary()``: Estimate, Std. Error, the `statistic`
-        (``"z"`` or ``"t"``) value and, with `pvalues`, its two-sided normal p-value
-        (:func:`format_coef_table`)."""
-        statistic = v.choice(statistic, ("z", "t"), "statistic")
-        columns = [("Estimate", self.params.to_numpy(), "estimate"), ("Std. Error", self.bse.to_numpy(), "estimate"),
-                   (f"{statistic} value", self.tvalues.to_numpy(), "statistic")]
-        if pvalues:
-            columns.append((f"Pr(>|{statistic}|)", self.pvalues.to_numpy(), "pvalue"))
-        return format_coef_table(list(self.params.index), columns)
+    Returns
+    -------
+    lower, upper : float
+        An end that is not bracketed within `max_steps` steps (the profile levels off above the cut-off) is
+        NaN, with a :class:`~quadlib.glmm.ConvergenceWarning`.
 
-    def conf_int(self, alpha=0.05):
-        """Wald confidence intervals ``params -/+ z_{1 - alpha/2} bse`` (columns ``lower``, ``upper``)."""
-        return self._wald_interval(alpha)
+    References
+    ----------
+    D. M. Bates and D. G. Watts, *Nonlinear Regression Analysis and Its Applications*, Wiley (1988), ch. 6.
+    D. Bates, M. Maechler, B. Bolker and S. Walker, "Fitting linear mixed-effects models using lme4",
+    Journal of Statistical Software 67 (2015), section 5.1 (profiles).
+
+    Examples
+    --------
+    A normal mean with known variance: the profile is quadratic and the interval is the Wald one.
+
+    >>> lower, upper = profile_interval(lambda m: -0.5 * (m - 1.0) ** 2 / 0.25, 1.0, 0.5, 0.0)
+    >>> round(lower, 8), round(upper, 8)      # 1 -/+ 1.959963985 * 0.5
+    (0.02001801, 1.97998199)
+    """
+    from scipy.optimize import brentq
+    from scipy.stats import norm
+
+    profile_llf = v.callable_(profile_llf, "profile_llf")
+    estimate = v.real_scalar(estimate, "estimate")
+    se = v.real_scalar(se, "se", finite=False)
+    llf_max = v.real_scalar(llf_max, "llf_max")
+    alpha = check_alpha(alpha)
+    max_steps = v.positive_int(max_steps, "max_steps", maximum=10_000)
+    scale = se if math.isfinite(se) and se > 0 else max(1.0, abs(estimate))
+    target = float(norm.isf(alpha / 2))   # sqrt of the chi-square(1) quantile
+
+    def excess(value):
+        llf = float(profile_llf(value))
+        if not math.isfinite(llf):
+            return _BEYOND
+        return math.sqrt(2.0 * max(llf_max - llf, 0.0)) - target
+
+    ends = []
+    for sign in (-1.0, 1.0):
+        near, f_near = estimate, -target
+        far = estimate + sign * target * scale
+        f_far = excess(far)
+        for _ in range(max_steps):
+            if f_far >= 0:
+                break
+            slope = (f_far - f_near) / abs(far - near)
+            distance = abs(far - estimate)
+            step = -f_far / slope if slope > 0 else distance
+            step = min(max(step * 1.05, 0.1 * distance), 10 * distance)
+            near, f_near = far, f_far
+            far = far + sign * step
+            f_far = excess(far)
+        if f_far < 0:
+            warnings.warn(f"the profile of {name} does not fall to the cut-off within {max_steps} steps "
+                          f"({'below' if sign < 0 else 'above'} the estimate): that end is NaN",
+                          ConvergenceWarning, stacklevel=2)
+            ends.append(math.nan)
+            continue
+        ends.append(float(brentq(excess, min(near, far), max(near, far), xtol=_PROFILE_XTOL * scale, rtol=1e-15,
+                                 maxiter=100)))
+    return ends[0], ends[1]
+

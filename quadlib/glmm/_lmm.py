@@ -519,8 +519,8 @@ def lmm(formula, data, *, reml=True, weights=None, offset=None):
     objective = LMMObjective(design, reml)
     with blas_controller().limit(limits=1, user_api="blas"):  # small dense algebra: see _optimize.py
         optimum = _optimize_with_restarts(objective, objective.start)
-        result = LMMResult._from_fit(design, objective, optimum, data, offset,
-                                     optimizer=_optimize)
+        result = LMMResult.from_fit(design=design, objective=objective, optimum=optimum, data=data, offset=offset,
+                                    optimizer=_optimize)
     if not result.converged:
         warnings.warn(f"lmm: the optimizer did not converge ({optimum.message})", ConvergenceWarning, stacklevel=2)
     if np.max(np.abs(result.theta), initial=0.0) > _ILL_CONDITIONED:

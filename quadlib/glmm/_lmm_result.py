@@ -13,10 +13,11 @@ import numpy as np
 
 from .. import _validation as v
 from ._design import evaluate_new_data, group_labels
-from ._inference import WaldInference
+from ._result import MixedResult
+from ._summary import align_columns
 from ._linalg import block_diagonal, cho_inverse, cholesky, lambda_u
 
-__all__ = ["LMMResult"]
+__all__ = ["LMMResult", "conditional_variances"]
 
 _SINGULAR_TOL = 1e-4     # lme4's isSingular(): a diagonal element of theta below this is a boundary fit
 
@@ -31,8 +32,37 @@ def _unique_names(names):
     return out
 
 
-@dataclass(frozen=True, eq=False)
-class LMMResult(WaldInference):
+def conditional_variances(objective, solution, theta, sigma):
+    """Var(b | y) of a linear mixed model at `theta` and `sigma`: the diagonals of sigma^2 T_k (A^-1)_{ll} T_k',
+    one array (levels, q) per random term of `objective` (an :class:`~quadlib.glmm.LMMObjective`), from the
+    factor of A in `solution` (its :meth:`~quadlib.glmm.LMMObjective.solve` at `theta`)."""
+    factor = solution.factor
+    q = objective.q
+    if factor[0] == "dense":
+        diag_blocks = block_diagonal(cho_inverse(factor[1]), objective.layout.blocks)
+    else:
+        blocks = [np.empty((lay.n_levels, lay.q, lay.q)) for lay in objective.layout.blocks]
+        width = max(1, min(256, 4_000_000 // q))  # columns of the identity solved at once
+        for start in range(0, q, width):
+            stop = min(start + width, q)
+            E = np.zeros((q, stop - start))
+            E[np.arange(start, stop), np.arange(stop - start)] = 1.0
+            X = factor[1].solve(E)
+            for lay, out in zip(objective.layout.blocks, blocks):
+                cols = np.arange(max(start, lay.start), min(stop, lay.stop))
+                level, c = np.divmod(cols - lay.start, lay.q)
+                rows = lay.start + level[:, None] * lay.q + np.arange(lay.q)
+                out[level, :, c] = X[rows, (cols - start)[:, None]]
+        diag_blocks = blocks
+    out = []
+    for lay, blocks in zip(objective.layout.blocks, diag_blocks):
+        T = lay.factor(theta[lay.theta])
+        out.append(sigma ** 2 * np.einsum("rc,lcd,rd->lr", T, blocks, T))
+    return out
+
+
+@dataclass(frozen=True, eq=False, kw_only=True, repr=False)
+class LMMResult(MixedResult):
     """A fitted linear mixed model (statsmodels names; the numbers are lme4's).
 
     Attributes
@@ -58,150 +88,99 @@ class LMMResult(WaldInference):
     random_effects : dict
         Per grouping factor, a DataFrame of the conditional modes (BLUPs) with one row per level and the
         conditional standard deviations in columns ``sd(<name>)``.
-    nobs, ngroups, converged, singular, history
-        Observations used, levels per grouping factor, the convergence flag, lme4's ``isSingular`` and the
-        criterion after each optimizer iteration.
+    nobs, ngroups, converged, singular, message, history
+        Observations used, levels per grouping factor, the convergence flag, lme4's ``isSingular``, why the
+        optimizer stopped and the criterion after each optimizer iteration.
+    design : Design
+        The model's design.
+
+    Build it with :meth:`from_fit`. ``conf_int(method="profile")`` needs the optimizer the model was fitted
+    with (:func:`~quadlib.glmm.lmm` passes it).
     """
 
-    formula: str
     reml: bool
-    params: object
     sigma: float
-    llf: float
     reml_criterion: object
     theta: np.ndarray
-    nobs: int
-    ngroups: dict
-    converged: bool
     singular: bool
-    message: str
-    history: list = field(repr=False)
-    covariance: np.ndarray = field(repr=False)
     design: object = field(repr=False)
     _objective: object = field(repr=False)
     _solution: object = field(repr=False)
     _index: object = field(repr=False)       # the index labels of the data rows used, in data order
     _offset_arg: object = field(repr=False)  # the `offset` argument (column name or array) of the fit
-
     _optimizer: object = field(default=None, repr=False)  # the LMM optimizer, to refit in profiles
 
+    _statistic = "t"
+    _print_pvalues = False   # as lme4
+
     @classmethod
-    def _from_fit(cls, design, objective, optimum, data, offset, optimizer=None):
+    def from_fit(cls, *, design, objective, optimum, data, offset=None, optimizer=None):
+        """The result at the optimum of an :class:`~quadlib.glmm.LMMObjective`.
+
+        Parameters
+        ----------
+        design : Design
+            The model's design (:func:`~quadlib.glmm.build_design`).
+        objective : LMMObjective
+            The profiled criterion that was minimized.
+        optimum
+            The optimizer's result: ``theta``, ``converged``, ``message``, ``history``.
+        data : pandas.DataFrame
+            The data frame the design was built from (its index labels the fitted values).
+        offset : str or array_like, optional
+            The fit's `offset` argument (a column name is looked up again in new data).
+        optimizer : callable, optional
+            ``optimizer(objective, start)`` -> optimum: the refits of the profile intervals.
+        """
+        import pandas as pd
+
         solution = objective.solve(optimum.theta)
         n, p = design.nobs, design.X.shape[1]
         sigma2 = solution.r2 / (n - p if objective.reml else n)
-        import pandas as pd
-
-        params = pd.Series(solution.beta, index=list(design.fixed_names), name="params")
-        covariance = sigma2 * cho_inverse(cholesky(solution.K)) if p else np.zeros((0, 0))
-        llf = -0.5 * solution.criterion
         ngroups = {}
         for term in design.terms:
             ngroups.setdefault(term.group, term.n_levels)
-        singular = bool(np.any(optimum.theta[objective.layout.diagonal] < _SINGULAR_TOL))
-        data_rows = np.sort(design.rows)
-        return cls(design.formula, objective.reml, params, math.sqrt(sigma2), llf,
-                   solution.criterion if objective.reml else None, optimum.theta.copy(), n, ngroups,
-                   optimum.converged, bool(singular), optimum.message, optimum.history, covariance, design,
-                   objective, solution, data.index[data_rows], offset, optimizer)
+        theta = np.array(optimum.theta, dtype=float)
+        return cls(formula=design.formula, reml=objective.reml,
+                   params=pd.Series(solution.beta, index=list(design.fixed_names), name="params"),
+                   covariance=sigma2 * cho_inverse(cholesky(solution.K)) if p else np.zeros((0, 0)),
+                   llf=-0.5 * solution.criterion, df_modelwc=p + theta.size + 1, nobs=n, ngroups=ngroups,
+                   converged=bool(optimum.converged), message=str(optimum.message), history=list(optimum.history),
+                   sigma=math.sqrt(sigma2), reml_criterion=solution.criterion if objective.reml else None,
+                   theta=theta, singular=bool(np.any(theta[objective.layout.diagonal] < _SINGULAR_TOL)),
+                   design=design, _objective=objective, _solution=solution,
+                   _index=data.index[np.sort(design.rows)], _offset_arg=offset, _optimizer=optimizer)
 
     def __repr__(self):
         kind = "REML" if self.reml else "ML"
         return (f"LMMResult({self.formula!r}, {kind}, nobs={self.nobs}, params={self.params.round(6).to_dict()}, "
                 f"sigma={self.sigma:.6g}, llf={self.llf:.6f}, converged={self.converged})")
 
-    # fixed effects ------------------------------------------------------------------------------------------
-    @property
-    def df_modelwc(self):
-        """Number of estimated parameters: fixed effects, theta and sigma."""
-        return len(self.params) + self.theta.size + 1
-
-    @property
-    def aic(self):
-        return -2 * self.llf + 2 * self.df_modelwc
-
-    @property
-    def bic(self):
-        return -2 * self.llf + math.log(self.nobs) * self.df_modelwc
-
-    @property
-    def deviance(self):
-        return -2 * self.llf
-
-    def conf_int(self, alpha=0.05, method="wald"):
-        """Confidence intervals for the fixed effects.
-
-        Parameters
-        ----------
-        alpha : float
-            1 - the confidence level.
-        method : {"wald", "profile"}
-            ``"wald"``: ``params -/+ z bse``. ``"profile"``: likelihood-ratio intervals, where the profiled ML
-            deviance (all other parameters re-optimized, beta_j held fixed as an offset) exceeds its minimum by
-            the chi-square(1) quantile; as lme4's ``confint(method = "profile")``, a REML fit is first refitted
-            by ML, and the roots are found by bracketing and Brent's method (lme4 interpolates a spline).
-
-        Returns
-        -------
-        pandas.DataFrame
-            Columns ``lower`` and ``upper``, one row per fixed effect.
-        """
-        import pandas as pd
-
-        alpha = self._alpha_iv(alpha)
-        method = v.choice(method, ("wald", "profile"), "method")
-        if method == "wald":
-            return self._wald_interval(alpha)
-        lower, upper = self._profile_intervals(alpha)
-        return pd.DataFrame({"lower": np.asarray(lower, float), "upper": np.asarray(upper, float)},
-                            index=self.params.index)
-
-    def _profile_intervals(self, alpha):
-        from scipy.optimize import brentq
-        from scipy.stats import norm
-
+    # profile intervals -----------------------------------------------------------------------------------
+    def _profiles(self):
+        """As lme4's ``confint(method = "profile")``: a REML fit is first refitted by ML; the profile of beta_j
+        refits theta with beta_j x_j moved into the offset (beta and sigma profile out in closed form), each
+        refit started from the previous one."""
         if self._optimizer is None:
-            raise ValueError("profile intervals need the optimizer the model was fitted with; this result was "
-                             "built without one")
-        _optimize = self._optimizer
+            raise ValueError("`method`: profile intervals need the optimizer the model was fitted with; this "
+                             "result was built without one (see LMMResult.from_fit)")
+        refit = self._optimizer
         ml = copy.copy(self._objective)
         ml._setup(ml.y, ml.w, ml.X, ml.Z, ml.terms, False, ml.sparse)
-        optimum = _optimize(ml, self.theta)
+        optimum = refit(ml, self.theta)
         solution = ml.solve(optimum.theta)
-        beta = solution.beta
         se = np.sqrt(np.diag(solution.r2 / ml.nobs * np.linalg.inv(solution.K)))
-        target = norm.isf(alpha / 2)  # the signed root of the deviance change, sqrt(chi2(1) quantile)
-        lower, upper = np.empty(ml.p), np.empty(ml.p)
+        out = []
         for j in range(ml.p):
             warm = [optimum.theta]
 
-            def excess(value, j=j):
-                """|zeta| - target, where zeta = the signed root of the ML deviance change."""
-                fit = _optimize(ml._with_fixed(j, value), warm[0])
+            def llf(value, j=j, warm=warm):
+                fit = refit(ml._with_fixed(j, value), warm[0])
                 warm[0] = fit.theta
-                return math.sqrt(max(fit.criterion - optimum.criterion, 0.0)) - target
+                return -0.5 * fit.criterion
 
-            for sign, out in ((-1.0, lower), (1.0, upper)):
-                # zeta is close to linear in beta_j: from the Wald endpoint, extrapolate linearly (each step
-                # between 0.1 and 10 times the distance from the estimate) until the root is bracketed
-                near, f_near = beta[j], -target
-                far = beta[j] + sign * target * se[j]
-                f_far = excess(far)
-                for _ in range(60):
-                    if f_far >= 0:
-                        break
-                    slope = (f_far - f_near) / abs(far - near)
-                    distance = abs(far - beta[j])
-                    step = -f_far / slope if slope > 0 else distance
-                    step = min(max(step * 1.05, 0.1 * distance), 10 * distance)
-                    near, f_near = far, f_far
-                    far = far + sign * step
-                    f_far = excess(far)
-                else:
-                    raise RuntimeError(f"the profile of {self.params.index[j]} does not reach the cutoff")
-                out[j] = brentq(excess, min(near, far), max(near, far), xtol=1e-9 * se[j], rtol=1e-15,
-                                maxiter=100)
-        return lower, upper
+            out.append((llf, float(solution.beta[j]), float(se[j]), -0.5 * optimum.criterion))
+        return out
 
     # random effects --------------------------------------------------------------------------------------
     @cached_property
@@ -220,25 +199,6 @@ class LMMResult(WaldInference):
         return {name: pd.DataFrame(C, index=term.columns, columns=term.columns) for name, term, C in
                 self._cov_blocks()}
 
-    @cached_property
-    def sd_re(self):
-        import pandas as pd
-
-        return {name: pd.Series(np.sqrt(np.diag(C.to_numpy())), index=C.index, name=name)
-                for name, C in self.cov_re.items()}
-
-    @cached_property
-    def corr_re(self):
-        import pandas as pd
-
-        out = {}
-        for name, C in self.cov_re.items():
-            sd = self.sd_re[name].to_numpy()
-            with np.errstate(invalid="ignore", divide="ignore"):
-                R = C.to_numpy() / np.outer(sd, sd)
-            np.fill_diagonal(R, 1.0)
-            out[name] = pd.DataFrame(R, index=C.index, columns=C.columns)
-        return out
 
     @cached_property
     def random_effects(self):
@@ -259,30 +219,7 @@ class LMMResult(WaldInference):
         return {group: modes.join(sd) for group, (modes, sd) in frames.items()}
 
     def _conditional_variances(self):
-        """The diagonals of sigma^2 T_k (A^-1)_{ll} T_k' per level: Var(b | y) at the estimates."""
-        objective, factor = self._objective, self._solution.factor
-        q = objective.q
-        if factor[0] == "dense":
-            diag_blocks = block_diagonal(cho_inverse(factor[1]), objective.layout.blocks)
-        else:
-            blocks = [np.empty((lay.n_levels, lay.q, lay.q)) for lay in objective.layout.blocks]
-            width = max(1, min(256, 4_000_000 // q))  # columns of the identity solved at once
-            for start in range(0, q, width):
-                stop = min(start + width, q)
-                E = np.zeros((q, stop - start))
-                E[np.arange(start, stop), np.arange(stop - start)] = 1.0
-                X = factor[1].solve(E)
-                for lay, out in zip(objective.layout.blocks, blocks):
-                    cols = np.arange(max(start, lay.start), min(stop, lay.stop))
-                    level, c = np.divmod(cols - lay.start, lay.q)
-                    rows = lay.start + level[:, None] * lay.q + np.arange(lay.q)
-                    out[level, :, c] = X[rows, (cols - start)[:, None]]
-            diag_blocks = blocks
-        out = []
-        for lay, blocks in zip(objective.layout.blocks, diag_blocks):
-            T = lay.factor(self.theta[lay.theta])
-            out.append(self.sigma ** 2 * np.einsum("rc,lcd,rd->lr", T, blocks, T))
-        return out
+        return conditional_variances(self._objective, self._solution, self.theta, self.sigma)
 
     # fitted values, prediction, simulation ------------------------------------------------------------------
     @cached_property
@@ -395,48 +332,29 @@ class LMMResult(WaldInference):
         y = mean[:, None] + objective.Z @ b + noise
         return y[self._data_order]
 
-    # summary -----------------------------------------------------------------------------------------------
-    def summary(self):
-        """A text summary laid out like lme4's ``summary.lmerMod``."""
-        kind = "REML" if self.reml else "maximum likelihood"
-        lines = [f"Linear mixed model fit by {kind}", f"Formula: {self.formula}", ""]
-        if self.reml:
-            lines.append(f"REML criterion at convergence: {self.reml_criterion:.4f}")
-        else:
-            lines.append(f"{'AIC':>12}{'BIC':>12}{'logLik':>12}{'deviance':>12}{'df.resid':>10}")
-            lines.append(f"{self.aic:12.4f}{self.bic:12.4f}{self.llf:12.4f}{self.deviance:12.4f}"
-                         f"{self.nobs - self.df_modelwc:10d}")
+    # summary (the layout of MixedResult.summary) -----------------------------------------------------------
+    def _summary_title(self):
+        return f"Linear mixed model fit by {'REML' if self.reml else 'maximum likelihood'}"
+
+    def _summary_header(self):
+        return [f"REML criterion at convergence: {self.reml_criterion:.4f}"] if self.reml else ()
+
+    def _residual_sd(self):
+        return float(self.sigma)
+
+    def _summary_before(self):
         scaled = self.resid.to_numpy() * np.sqrt(self._objective.w[self._data_order]) / self.sigma
-        q = np.quantile(scaled, [0, 0.25, 0.5, 0.75, 1])
-        lines += ["", "Scaled residuals:", "".join(f"{h:>10}" for h in ("Min", "1Q", "Median", "3Q", "Max")),
-                  "".join(f"{x:10.4f}" for x in q), "", "Random effects:"]
-        rows = []
-        for name, C in self.cov_re.items():
-            sd, R = self.sd_re[name].to_numpy(), self.corr_re[name].to_numpy()
-            correlated = next(t for t, nm in zip(self.design.terms, self._term_names) if nm == name).correlated
-            for i, column in enumerate(C.columns):
-                corr = " ".join(f"{R[i, j]:6.3f}" for j in range(i)) if correlated and i else ""
-                rows.append((name if i == 0 else "", column, C.iloc[i, i], sd[i], corr))
-        rows.append(("Residual", "", self.sigma ** 2, self.sigma, ""))
-        w_group = max(6, *(len(r[0]) for r in rows))
-        w_name = max(4, *(len(r[1]) for r in rows))
-        lines.append(f" {'Groups':<{w_group}} {'Name':<{w_name}} {'Variance':>12} {'Std.Dev.':>10}  Corr")
-        for group, column, var, sd, corr in rows:
-            lines.append(f" {group:<{w_group}} {column:<{w_name}} {var:12.4f} {sd:10.4f}  {corr}".rstrip())
-        groups = ", ".join(f"{g}, {k}" for g, k in self.ngroups.items())
-        lines += [f"Number of obs: {self.nobs}, groups:  {groups}", "", "Fixed effects:"]
-        w_par = max(12, *(len(name) for name in self.params.index)) if len(self.params) else 12
-        lines += self.coef_table("t", pvalues=False)
-        if len(self.params) > 1:
-            corr = self.covariance / np.outer(self.bse, self.bse)
-            names = list(self.params.index)
-            lines += ["", "Correlation of Fixed Effects:",
-                      f"{'':<{w_par}}" + "".join(f"{nm[:6]:>8}" for nm in names[:-1])]
-            for i in range(1, len(names)):
-                lines.append(f"{names[i]:<{w_par}}" + "".join(f"{corr[i, j]:8.3f}" for j in range(i)))
-        if self.singular:
-            lines += ["", "boundary (singular) fit"]
-        if not self.converged:
-            lines += ["", f"WARNING: the optimizer did not converge: {self.message}"]
-        return "\n".join(lines)
+        quartiles = np.quantile(scaled, [0, 0.25, 0.5, 0.75, 1]) if scaled.size else np.full(5, np.nan)
+        return ["Scaled residuals:"] + align_columns([["Min", "1Q", "Median", "3Q", "Max"],
+                                                      [f"{x:.4f}" for x in quartiles]], left=0)
+
+    def _summary_after(self):
+        if len(self.params) < 2:
+            return ()
+        bse = self.bse.to_numpy()
+        corr = self.covariance / np.outer(bse, bse)
+        names = list(self.params.index)
+        rows = [[""] + [name[:6] for name in names[:-1]]]
+        rows += [[names[i]] + [f"{corr[i, j]:.3f}" for j in range(i)] for i in range(1, len(names))]
+        return ["Correlation of Fixed Effects:"] + align_columns(rows)
 

@@ -846,7 +846,7 @@ def nlmm(model, data, *, fixed, random, group, start, method="laplace", nagq=Non
     with blas_controller().limit(limits=1, user_api="blas"):  # small dense algebra: see _optimize.py
         if method == "foce":
             state = _foce(nonlinear, np.array([start[p] for p in nonlinear.parameters]), verbose=verbose)
-            result = NLMMResult._from_foce(nonlinear, state, data)
+            result = NLMMResult.from_fit(model=nonlinear, data=data, method="foce", foce=state)
         else:
             integrator = Laplace() if method == "laplace" else AdaptiveGaussHermite(nagq)
             objective = NLMMObjective(nonlinear, integrator, start=start)
@@ -856,7 +856,8 @@ def nlmm(model, data, *, fixed, random, group, start, method="laplace", nagq=Non
             for w in caught:
                 if not issubclass(w.category, ConvergenceWarning):
                     warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-            result = NLMMResult._from_optimum(nonlinear, objective, outcome, method, nagq, data)
+            result = NLMMResult.from_fit(model=nonlinear, data=data, method=method, objective=objective,
+                                         outcome=outcome, nagq=nagq)
     if not result.converged:
         warnings.warn(f"nlmm: the fit did not converge ({result.message})", ConvergenceWarning, stacklevel=2)
     return result

@@ -2,18 +2,20 @@
 (statsmodels names) built from the likelihood optimum (Laplace, adaptive Gauss–Hermite) or from the FOCE
 (Lindstrom–Bates) iterations; prediction, fitted values, residuals and the summary.
 """
-import math
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from ._design import group_labels
-from ._inference import WaldInference
 from ._linalg import cho_inverse, cholesky
+from ._lmm_result import conditional_variances
+from ._result import MixedResult, random_effects_frame
 
 __all__ = ["NLMMResult"]
 
 
-class NLMMResult(WaldInference):
+@dataclass(frozen=True, eq=False, kw_only=True, repr=False)
+class NLMMResult(MixedResult):
     """A fitted nonlinear mixed-effects model (statsmodels names).
 
     Attributes
@@ -30,86 +32,101 @@ class NLMMResult(WaldInference):
         The maximized log-likelihood (laplace: its Laplace approximation; foce: of the linearized model).
         ``aic`` and ``bic`` count ``df_modelwc`` = fixed effects + covariance parameters + 1.
     random_effects : dict
-        The conditional modes of the random effects, one row per group.
+        ``{group: DataFrame}``: the conditional modes of the random effects, one row per group, and their
+        conditional standard deviations (columns ``sd(<name>)``; laplace, agq: the inverse curvature at the mode;
+        foce: those of the linearized model).
     nobs, ngroups, converged, message, method, history
         Rows used, ``{group: number of groups}``, the convergence flag and message, the method (with its
         number of nodes), the log-likelihood after each iteration.
+    model : NonlinearModel
+    extra : dict
+        What the method leaves behind (laplace, agq: the optimum ``x``, the parameter ``names``, the covariance
+        of all parameters ``cov_all``, the ``objective`` and the optimizer's ``outcome``; foce: ``theta``, the
+        number of ``iterations`` and the linearized ``objective``).
+
+    Build it with :meth:`from_fit`.
     """
 
-    def __init__(self, model, method, beta, covariance, D, sigma, llf, b, converged, message, history, data,
-                 n_theta, extra=None):
+    model: object = field(repr=False)
+    method: str
+    sigma: float
+    n_theta: int
+    cov_re: dict
+    random_effects: dict
+    extra: dict = field(repr=False)
+    _b: np.ndarray = field(repr=False)
+    _index: object = field(repr=False)
+    _data_order: np.ndarray = field(repr=False)
+
+    _statistic = "t"
+    _print_pvalues = False   # as nlme's and lme4's summaries of a nonlinear fit
+
+    @classmethod
+    def from_fit(cls, *, model, data, method, objective=None, outcome=None, nagq=None, foce=None):
+        """The result of :func:`~quadlib.glmm.nlmm`'s fit of `model` to `data`.
+
+        Parameters
+        ----------
+        model : NonlinearModel
+        data : pandas.DataFrame
+            The data the model was built from (its index labels the fitted values).
+        method : {"laplace", "agq", "foce"}
+        objective, outcome
+            laplace, agq: the :class:`~quadlib.glmm.NLMMObjective` and the
+            :class:`~quadlib.glmm.OptimizeOutcome` at its optimum.
+        nagq : int, optional
+            agq: the number of nodes per dimension.
+        foce : dict, optional
+            foce: the Lindstrom–Bates fixed point (``beta``, ``theta``, ``sigma``, ``b``, ``T``, the linearized
+            ``objective`` and its ``solution``, ``converged``, ``message``, ``history``, ``iterations``).
+        """
         import pandas as pd
 
-        self.model, self.method, self.formula = model, method, model.formula
-        self.params = pd.Series(np.asarray(beta, dtype=float), index=list(model.parameters), name="params")
-        self.covariance = np.asarray(covariance, dtype=float)
-        self.sigma, self.llf = float(sigma), float(llf)
-        self.nobs, self.ngroups = model.nobs, {model.group: model.n_groups}
-        self.converged, self.message, self.history = bool(converged), str(message), list(history)
-        self.n_theta = n_theta
+        if method == "foce":
+            state = foce
+            solution, sigma, T = state["solution"], float(state["sigma"]), state["T"]
+            variances = conditional_variances(state["objective"], solution, state["theta"], sigma)[0]
+            beta, b, b_sd = state["beta"], state["b"], np.sqrt(variances)
+            covariance, D = sigma ** 2 * cho_inverse(cholesky(solution.K)), sigma ** 2 * T @ T.T
+            llf, n_theta = -0.5 * solution.criterion, state["theta"].size
+            converged, message, history = state["converged"], state["message"], state["history"]
+            extra = {"theta": state["theta"], "iterations": state["iterations"], "objective": state["objective"]}
+        else:
+            beta, L, sigma = objective.split(outcome.x)
+            k, p = objective.n_params, objective.n_beta
+            full = np.full((k, k), np.nan)
+            free = np.flatnonzero(outcome.free)
+            try:
+                inner = np.linalg.inv(-outcome.hessian)
+                if np.all(np.diag(inner) > 0):
+                    full[np.ix_(free, free)] = inner
+            except np.linalg.LinAlgError:
+                pass
+            b, cov = objective.conditional_modes(outcome.x)
+            b_sd = np.sqrt(np.clip(np.einsum("mii->mi", cov), 0.0, None))
+            covariance, D = full[:p, :p], L @ L.T
+            llf, n_theta = outcome.llf, objective.n_theta
+            converged, message, history = outcome.converged, outcome.message, outcome.history
+            method = "laplace" if method == "laplace" else f"agq({nagq})"
+            extra = {"x": outcome.x, "names": objective.names, "cov_all": full, "objective": objective,
+                     "outcome": outcome}
         names = list(model.random)
-        sd = np.sqrt(np.clip(np.diag(D), 0.0, None))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            corr = D / np.outer(sd, sd)
-        np.fill_diagonal(corr, 1.0)
-        self.cov_re = {model.group: pd.DataFrame(D, index=names, columns=names)}
-        self.sd_re = {model.group: pd.Series(sd, index=names, name=model.group)}
-        self.corr_re = {model.group: pd.DataFrame(corr, index=names, columns=names)}
-        self._b = np.asarray(b, dtype=float)
-        # a dict keyed by the grouping factor, as GLMMResult and LMMResult have it
-        self.random_effects = {model.group: pd.DataFrame(self._b, columns=names,
-                                                         index=pd.Index(model.levels, name=model.group))}
-        self._index = data.index[np.sort(model.rows)]
-        self._data_order = np.argsort(model.rows, kind="stable")
-        self.extra = {} if extra is None else extra
-
-    @classmethod
-    def _from_optimum(cls, model, objective, outcome, method, nagq, data):
-        beta, L, sigma = objective.split(outcome.x)
-        k = objective.n_params
-        full = np.full((k, k), np.nan)
-        free = np.flatnonzero(outcome.free)
-        try:
-            inner = np.linalg.inv(-outcome.hessian)
-            if np.all(np.diag(inner) > 0):
-                full[np.ix_(free, free)] = inner
-        except np.linalg.LinAlgError:
-            pass
-        p = objective.n_beta
-        b, _ = objective.conditional_modes(outcome.x)
-        name = "laplace" if method == "laplace" else f"agq({nagq})"
-        return cls(model, name, beta, full[:p, :p], L @ L.T, sigma, outcome.llf, b, outcome.converged,
-                   outcome.message, outcome.history, data, objective.n_theta,
-                   {"x": outcome.x, "names": objective.names, "cov_all": full, "objective": objective,
-                    "outcome": outcome})
-
-    @classmethod
-    def _from_foce(cls, model, state, data):
-        solution = state["solution"]
-        sigma = state["sigma"]
-        covariance = sigma ** 2 * cho_inverse(cholesky(solution.K))
-        T = state["T"]
-        return cls(model, "foce", state["beta"], covariance, sigma ** 2 * T @ T.T, sigma, -0.5 * solution.criterion,
-                   state["b"], state["converged"], state["message"], state["history"], data, state["theta"].size,
-                   {"theta": state["theta"], "iterations": state["iterations"], "objective": state["objective"]})
+        D, b = np.asarray(D, dtype=float), np.asarray(b, dtype=float)
+        return cls(formula=model.formula,
+                   params=pd.Series(np.asarray(beta, dtype=float), index=list(model.parameters), name="params"),
+                   covariance=np.asarray(covariance, dtype=float), llf=float(llf),
+                   df_modelwc=len(model.parameters) + int(n_theta) + 1, nobs=model.nobs,
+                   ngroups={model.group: model.n_groups}, converged=bool(converged), message=str(message),
+                   history=list(history), model=model, method=method, sigma=float(sigma), n_theta=int(n_theta),
+                   cov_re={model.group: pd.DataFrame(D, index=names, columns=names)},
+                   random_effects={model.group: random_effects_frame(b, b_sd, names, model.levels, model.group)},
+                   extra=extra, _b=b, _index=data.index[np.sort(model.rows)],
+                   _data_order=np.argsort(model.rows, kind="stable"))
 
     def __repr__(self):
         return (f"NLMMResult({self.formula!r}, method={self.method!r}, nobs={self.nobs}, "
                 f"params={self.params.round(6).to_dict()}, sigma={self.sigma:.6g}, llf={self.llf:.6f}, "
                 f"converged={self.converged})")
-
-    @property
-    def df_modelwc(self):
-        """Number of estimated parameters: fixed effects, covariance parameters and sigma."""
-        return len(self.params) + self.n_theta + 1
-
-    @property
-    def aic(self):
-        return -2 * self.llf + 2 * self.df_modelwc
-
-    @property
-    def bic(self):
-        return -2 * self.llf + math.log(self.nobs) * self.df_modelwc
 
     def predict(self, newdata=None, re=True):
         """Predictions ``f(beta + b_g)`` (``re=True``: the conditional modes of the group; a group not in
@@ -167,29 +184,13 @@ class NLMMResult(WaldInference):
 
         return pd.Series(self.model.y[self._data_order], index=self._index) - self.fittedvalues
 
-    def summary(self):
-        """A text summary laid out like nlme's ``summary.nlme``."""
+    # summary (the layout of MixedResult.summary) -----------------------------------------------------------
+    def _summary_title(self):
         kind = {"laplace": "Laplace approximation (Gauss–Newton curvature, as nlmer)",
                 "foce": "Lindstrom–Bates linearization (as nlme)"}.get(self.method,
                                                                        f"adaptive Gauss–Hermite quadrature, "
                                                                        f"{self.method[4:-1]} nodes")
-        lines = [f"Nonlinear mixed-effects model fit by maximum likelihood: {kind}",
-                 f"  Model: {self.formula}",
-                 f"  Data: {self.nobs} observations, {self.model.n_groups} groups of {self.model.group}", "",
-                 f"{'AIC':>12}{'BIC':>12}{'logLik':>12}", f"{self.aic:12.4f}{self.bic:12.4f}{self.llf:12.4f}", "",
-                 "Random effects:"]
-        group = self.model.group
-        C, sd, R = self.cov_re[group], self.sd_re[group], self.corr_re[group]
-        width = max(8, len(group), *(len(n) for n in C.index))
-        lines.append(f" {'Groups':<{width}} {'Name':<{width}} {'Variance':>12} {'Std.Dev.':>10}  Corr")
-        correlated = self.model.covariance == "unstructured"
-        for i, name in enumerate(C.index):
-            corr = " ".join(f"{R.iloc[i, j]:6.3f}" for j in range(i)) if correlated and i else ""
-            lines.append(f" {group if i == 0 else '':<{width}} {name:<{width}} {C.iloc[i, i]:12.4f} "
-                         f"{sd.iloc[i]:10.4f}  {corr}".rstrip())
-        lines.append(f" {'Residual':<{width}} {'':<{width}} {self.sigma ** 2:12.4f} {self.sigma:10.4f}")
-        lines += ["", "Fixed effects:"]
-        lines += self.coef_table("t", pvalues=False)
-        if not self.converged:
-            lines += ["", f"WARNING: the fit did not converge: {self.message}"]
-        return "\n".join(lines)
+        return f"Nonlinear mixed-effects model fit by maximum likelihood: {kind}"
+
+    def _residual_sd(self):
+        return float(self.sigma)

@@ -115,7 +115,8 @@ def _fit_working(design, z, w, dispersion, theta, data, offset):
     objective = LMMObjective(working, reml=False)
     criterion = objective if dispersion == "estimate" else _UnitScale(objective)
     optimum = _optimize_with_restarts(criterion, objective.start if theta is None else theta)
-    result = LMMResult._from_fit(working, objective, optimum, data, offset, optimizer=_optimize)
+    result = LMMResult.from_fit(design=working, objective=objective, optimum=optimum, data=data, offset=offset,
+                                optimizer=_optimize)
     if dispersion == "fixed":
         solution = objective.solve(optimum.theta)
         covariance = cho_inverse(cholesky(solution.K)) if objective.p else np.zeros((0, 0))
@@ -276,7 +277,8 @@ def pql(formula, data, *, family="binomial", link=None, weights=None, offset=Non
     separated = objective.separation()
     if separated:  # no estimate exists, whether the iterations stopped or not
         converged, message = False, separation_message(fam, separated)
-    out = PQLResult._from_lmm(result, fam, dispersion, converged, message, k, history)
+    out = PQLResult.from_fit(working_lmm=result, family=fam, dispersion=dispersion, converged=converged,
+                             message=message, n_iter=k, history=history)
     if not converged:
         warnings.warn(f"pql: not converged ({message})", ConvergenceWarning, stacklevel=2)
     if out.singular:

@@ -6,16 +6,14 @@ criteria are NaN.
 from dataclasses import dataclass, field
 import math
 
-import numpy as np
-
 from .. import _validation as v
-from ._inference import WaldInference
+from ._result import MixedResult
 
 __all__ = ["PQLResult"]
 
 
-@dataclass(frozen=True, eq=False)
-class PQLResult(WaldInference):
+@dataclass(frozen=True, eq=False, kw_only=True, repr=False)
+class PQLResult(MixedResult):
     """A GLMM fitted by penalized quasi-likelihood (the statsmodels names of :class:`GLMMResult`).
 
     Attributes
@@ -40,7 +38,7 @@ class PQLResult(WaldInference):
         ``"estimate"`` or ``"fixed"``.
     random_effects : dict
         Per grouping factor, a DataFrame of the conditional modes (BLUPs) of the last working LMM and their
-        conditional standard deviations (columns ``"<name> sd"``), as :class:`GLMMResult` lays them out.
+        conditional standard deviations (columns ``"sd(<name>)"``), as every result lays them out.
     llf : float
         NaN: PQL maximizes a penalized quasi-likelihood, not a likelihood (glmmPQL's ``logLik`` is NA);
         ``aic``, ``bic`` and ``deviance`` are NaN too.
@@ -50,28 +48,33 @@ class PQLResult(WaldInference):
     working_lmm : LMMResult
         The last working linear mixed model (response ``z``, weights ``w``).
     family, formula, nobs, ngroups, method, singular
+
+    Build it with :meth:`from_fit`.
     """
 
-    formula: str
     family: object
     dispersion_method: str
-    params: object
     sigma: float
-    covariance: np.ndarray = field(repr=False)
-    converged: bool
     n_iter: int
-    message: str
-    history: list = field(repr=False)
+    singular: bool
     working_lmm: object = field(repr=False)
     method: str = "PQL"
-    llf: float = math.nan
+
+    _statistic = "t"
 
     @classmethod
-    def _from_lmm(cls, lmm, family, dispersion, converged, message, n_iter, history):
-        n, p = lmm.nobs, len(lmm.params)
-        covariance = lmm.covariance * (n / (n - p) if dispersion == "estimate" else 1.0)
-        return cls(lmm.formula, family, dispersion, lmm.params.copy(), float(lmm.sigma), covariance,
-                   bool(converged), int(n_iter), message, list(history), lmm)
+    def from_fit(cls, *, working_lmm, family, dispersion, converged, message, n_iter, history):
+        """The result of PQL's last working linear mixed model `working_lmm` (an
+        :class:`~quadlib.glmm.LMMResult`), with the quasi-likelihood `family` and the `dispersion` method
+        (``"estimate"`` or ``"fixed"``), PQL's convergence flag and `message`, its number of working LMMs
+        `n_iter` and the relative changes of the fixed effects (`history`)."""
+        n, p = working_lmm.nobs, len(working_lmm.params)
+        covariance = working_lmm.covariance * (n / (n - p) if dispersion == "estimate" else 1.0)
+        return cls(formula=working_lmm.formula, params=working_lmm.params.copy(), covariance=covariance, llf=math.nan,
+                   df_modelwc=working_lmm.df_modelwc, nobs=n, ngroups=dict(working_lmm.ngroups),
+                   converged=bool(converged), message=str(message), history=list(history), family=family,
+                   dispersion_method=dispersion, sigma=float(working_lmm.sigma), n_iter=int(n_iter),
+                   singular=bool(working_lmm.singular), working_lmm=working_lmm)
 
     def __repr__(self):
         return (f"PQLResult({self.formula!r}, {self.family!r}, params={self.params.round(6).to_dict()}, "
@@ -83,49 +86,12 @@ class PQLResult(WaldInference):
         return self.sigma ** 2
 
     @property
-    def nobs(self):
-        return self.working_lmm.nobs
-
-    @property
-    def ngroups(self):
-        return dict(self.working_lmm.ngroups)
-
-    @property
-    def singular(self):
-        return self.working_lmm.singular
-
-    @property
     def cov_re(self):
         return self.working_lmm.cov_re
 
     @property
-    def sd_re(self):
-        return self.working_lmm.sd_re
-
-    @property
-    def corr_re(self):
-        return self.working_lmm.corr_re
-
-    @property
     def random_effects(self):
-        out = {}
-        for group, frame in self.working_lmm.random_effects.items():
-            renamed = {c: f"{c[3:-1]} sd" for c in frame.columns if c.startswith("sd(") and c.endswith(")")}
-            out[group] = frame.rename(columns=renamed)
-        return out
-
-    # fixed effects --------------------------------------------------------------------------------------------
-    @property
-    def aic(self):
-        return math.nan
-
-    @property
-    def bic(self):
-        return math.nan
-
-    @property
-    def deviance(self):
-        return math.nan
+        return self.working_lmm.random_effects
 
     # prediction ---------------------------------------------------------------------------------------------
     def predict(self, newdata=None, type="link", re=True, offset=None):
@@ -137,27 +103,19 @@ class PQLResult(WaldInference):
             return eta
         return eta.__class__(self.family.inverse_link(eta.to_numpy()), index=eta.index, name="predicted")
 
-    # summary ------------------------------------------------------------------------------------------------
-    def summary(self):
-        """A text summary in the layout of :meth:`GLMMResult.summary`."""
-        fam = self.family
-        lines = ["Generalized linear mixed model fit by penalized quasi-likelihood (PQL)",
-                 f" Family: {fam.name}  ( {fam.link} )", f"Formula: {self.formula}",
-                 " logLik: NA (PQL maximizes no likelihood)", "", "Random effects:",
-                 f" {'Groups':<12}{'Name':<16}{'Std.Dev.':>10}  Corr"]
-        for group, sd in self.sd_re.items():
-            corr = self.corr_re[group].to_numpy()
-            for i, name in enumerate(sd.index):
-                corr_text = " ".join(f"{corr[i, j]:6.3f}" for j in range(i))
-                lines.append(f" {group if i == 0 else '':<12}{name:<16}{sd.iloc[i]:10.6f}  {corr_text}".rstrip())
+    # summary (the layout of MixedResult.summary) -----------------------------------------------------------
+    def _summary_title(self):
+        return "Generalized linear mixed model fit by penalized quasi-likelihood (PQL)"
+
+    def _summary_header(self):
+        return [" logLik: NA (PQL maximizes no likelihood)"]
+
+    def _residual_sd(self):
+        return float(self.sigma)
+
+    def _summary_dispersion(self):
         kind = "estimated" if self.dispersion_method == "estimate" else "fixed"
-        lines.append(f" {'Residual':<12}{'':<16}{self.sigma:10.6f}  (dispersion {self.dispersion:.6g}, {kind})")
-        groups = "; ".join(f"{g}, {m}" for g, m in self.ngroups.items())
-        lines += [f"Number of obs: {self.nobs}, groups:  {groups}", "", "Fixed effects:"]
-        lines += self.coef_table("t")
-        lines += ["", f"{self.n_iter} working LMM(s); p-values from the normal distribution"]
-        if self.singular:
-            lines.append("\nboundary (singular) fit: a random-effect standard deviation is at zero")
-        if not self.converged:
-            lines.append(f"\nWARNING: PQL did not converge: {self.message}")
-        return "\n".join(lines)
+        return [f" (dispersion {self.dispersion:.6g}, {kind})"]
+
+    def _summary_after(self):
+        return [f"{self.n_iter} working LMM(s); p-values from the normal distribution"]

@@ -1,53 +1,314 @@
-"""Stage 4 of the pipeline: a fitted GLMM (:class:`GLMMResult`, statsmodels names)."""
+"""The results of quadlib.glmm: one base, :class:`MixedResult`, and the fitted GLMM of the pipeline's stage 4,
+:class:`GLMMResult`.
+
+:class:`MixedResult` owns what every fitted model shares and computes it one way: Wald inference (``bse``,
+``tvalues``, ``pvalues``, ``cov_params()``, ``conf_int()``, with profile intervals where a model can refit),
+the information criteria (``aic``, ``bic``, ``deviance``; NaN without a likelihood), the standard deviations
+and correlations of the random effects from ``cov_re``, the caterpillar plot and ``summary()`` in one layout
+(:mod:`quadlib.glmm._summary`). A result is a frozen dataclass with keyword-only fields, built by its
+``from_fit`` classmethod from the fit's named pieces; the other results (:class:`~quadlib.glmm.LMMResult`,
+:class:`~quadlib.glmm.PQLResult`, :class:`~quadlib.glmm.NLMMResult`, :class:`~quadlib.glmm.ConditionalResult`)
+live beside their models' results modules and derive from it.
+"""
+from dataclasses import dataclass, field, replace
+import math
+import warnings
+
 import numpy as np
 
-from ._inference import WaldInference, align_columns
+from .. import _validation as v
+from ._inference import check_alpha, information_criteria, normal_pvalues, profile_interval, wald_interval
+from ._objective import make_objective
+from ._optimize import ConvergenceWarning, optimize
+from ._summary import coef_table, criteria_table, format_summary, random_effects_table
+from . import plotting
 
-__all__ = ["GLMMResult", "RandomEffects"]
+__all__ = ["GLMMResult", "MixedResult", "RandomEffects", "random_effects_frame"]
+
+_SINGULAR_TOL = 1e-4   # lme4's isSingular(): a relative diagonal element of a covariance factor below this
+
+
+def random_effects_frame(modes, sds, columns, levels, group):
+    """The one layout of a result's ``random_effects[group]``: the conditional modes (or means) in columns named
+    after the effects, then their conditional standard deviations in columns ``sd(<name>)`` (lme4's
+    ``ranef(condVar = TRUE)``), one row per level of `group`.
+
+    Examples
+    --------
+    >>> random_effects_frame([[0.5], [-0.5]], [[0.1], [0.2]], ["(Intercept)"], ["a", "b"], "g")
+       (Intercept)  sd((Intercept))
+    g
+    a          0.5              0.1
+    b         -0.5              0.2
+    """
+    import pandas as pd
+
+    columns = [str(c) for c in columns]
+    values = np.hstack([np.asarray(modes, dtype=float), np.asarray(sds, dtype=float)])
+    return pd.DataFrame(values, columns=columns + [f"sd({c})" for c in columns],
+                        index=pd.Index(list(levels), name=group))
+
+
+@dataclass(frozen=True, eq=False, kw_only=True, repr=False)
+class MixedResult:
+    """What every fitted model of quadlib.glmm has, computed one way (statsmodels names).
+
+    Attributes
+    ----------
+    formula : str
+    params : pandas.Series
+        The fixed effects.
+    covariance : numpy.ndarray
+        Covariance matrix of the estimates; its leading block, one row per fixed effect, is ``cov_params()``.
+    llf : float
+        The maximized log-likelihood; NaN for a model without one (PQL).
+    df_modelwc : int
+        The number of estimated parameters (for AIC and BIC).
+    nobs : int
+        Observations used.
+    ngroups : dict
+        Grouping factor -> number of its levels (groups, strata).
+    converged : bool
+    message : str
+        Why the fit stopped.
+    history : list
+        The objective after each iteration.
+
+    Notes
+    -----
+    A subclass provides ``cov_re`` (grouping factor -> covariance matrix of its random effects, a DataFrame)
+    and ``random_effects`` (grouping factor -> DataFrame of :func:`random_effects_frame`), both empty for a model
+    without random effects; ``sd_re`` and ``corr_re`` follow from ``cov_re`` here. For ``summary()`` it gives
+    ``_summary_title()`` and may extend the other ``_summary_*`` hooks; for profile intervals, ``_profiles()``.
+    """
+
+    formula: str
+    params: object
+    covariance: np.ndarray = field(repr=False)
+    llf: float
+    df_modelwc: int
+    nobs: int
+    ngroups: dict
+    converged: bool
+    message: str
+    history: list = field(repr=False)
+
+    _statistic = "z"        # the Wald statistic's name in the coefficient table
+    _print_pvalues = True   # lme4 prints none for linear mixed models
+
+    # Wald inference ----------------------------------------------------------------------------------------
+    def cov_params(self):
+        """Covariance matrix of the fixed effects (DataFrame)."""
+        import pandas as pd
+
+        p = len(self.params)
+        return pd.DataFrame(np.asarray(self.covariance)[:p, :p], index=self.params.index, columns=self.params.index)
+
+    @property
+    def bse(self):
+        """Standard errors of the fixed effects."""
+        import pandas as pd
+
+        p = len(self.params)
+        return pd.Series(np.sqrt(np.diag(np.asarray(self.covariance)[:p, :p])), index=self.params.index, name="bse")
+
+    @property
+    def tvalues(self):
+        """Wald statistics ``params / bse``."""
+        return (self.params / self.bse).rename("tvalues")
+
+    @property
+    def pvalues(self):
+        """Two-sided p-values of the Wald statistics from the standard normal distribution."""
+        import pandas as pd
+
+        return pd.Series(normal_pvalues(self.tvalues.to_numpy()), index=self.params.index, name="pvalues")
+
+    def conf_int(self, alpha=0.05, method="wald"):
+        """Confidence intervals for the fixed effects.
+
+        Parameters
+        ----------
+        alpha : float
+            1 - the confidence level.
+        method : {"wald", "profile"}
+            ``"wald"``: ``params -/+ z_{1 - alpha/2} bse``. ``"profile"`` (where the model can refit with a fixed
+            effect held fixed): the likelihood-ratio interval, found by
+            :func:`quadlib.glmm._inference.profile_interval`.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``lower`` and ``upper``, one row per fixed effect.
+        """
+        import pandas as pd
+
+        alpha = check_alpha(alpha)
+        method = v.choice(method, ("wald", "profile"), "method")
+        if method == "wald":
+            lower, upper = wald_interval(self.params.to_numpy(), self.bse.to_numpy(), alpha)
+        else:
+            ends = [profile_interval(llf, estimate, se, llf_max, alpha, name=name)
+                    for name, (llf, estimate, se, llf_max) in zip(self.params.index, self._profiles())]
+            lower, upper = [e[0] for e in ends], [e[1] for e in ends]
+        return pd.DataFrame({"lower": np.asarray(lower, dtype=float), "upper": np.asarray(upper, dtype=float)},
+                            index=self.params.index)
+
+    def _profiles(self):
+        """Per fixed effect: (profiled log-likelihood callable, estimate, standard error, maximized llf)."""
+        raise ValueError(f"`method`: profile intervals are not available for a {type(self).__name__}; use 'wald'")
+
+    # information criteria ------------------------------------------------------------------------------------
+    @property
+    def _criteria(self):
+        return information_criteria(self.llf, self.df_modelwc, self._bic_nobs)
+
+    @property
+    def _bic_nobs(self):
+        return self.nobs
+
+    @property
+    def aic(self):
+        """Akaike's information criterion ``-2 llf + 2 df_modelwc`` (NaN without a likelihood)."""
+        return self._criteria.aic
+
+    @property
+    def bic(self):
+        """The Bayesian information criterion ``-2 llf + log(nobs) df_modelwc`` (NaN without a likelihood)."""
+        return self._criteria.bic
+
+    @property
+    def deviance(self):
+        """``-2 llf`` (lme4's ``deviance()`` of a GLMM is a different, conditional quantity)."""
+        return self._criteria.deviance
+
+    # random effects (a subclass provides cov_re and random_effects) -----------------------------------------
+    @property
+    def sd_re(self):
+        """Grouping factor -> standard deviations of its random effects (Series)."""
+        import pandas as pd
+
+        return {g: pd.Series(np.sqrt(np.clip(np.diag(C.to_numpy()), 0.0, None)), index=C.index, name=g)
+                for g, C in self.cov_re.items()}
+
+    @property
+    def corr_re(self):
+        """Grouping factor -> correlations of its random effects (DataFrame; NaN beside a zero SD)."""
+        import pandas as pd
+
+        out = {}
+        for g, C in self.cov_re.items():
+            sd = np.sqrt(np.clip(np.diag(C.to_numpy()), 0.0, None))
+            with np.errstate(invalid="ignore", divide="ignore"):
+                R = C.to_numpy() / np.outer(sd, sd)
+            np.fill_diagonal(R, 1.0)
+            out[g] = pd.DataFrame(R, index=C.index, columns=C.columns)
+        return out
+
+    def plot_random_effects(self, group=None, kind="mode", ax=None, alpha=0.05):
+        """Caterpillar plot of the random effects: :func:`quadlib.glmm.plotting.plot_random_effects`."""
+        return plotting.plot_random_effects(self, group, kind, ax, alpha)
+
+    # summary -------------------------------------------------------------------------------------------------
+    def summary(self):
+        """A text summary laid out like lme4's ``summary()`` (one layout for every result of quadlib.glmm:
+        :func:`quadlib.glmm._summary.format_summary`)."""
+        family = getattr(self, "family", None)
+        criteria = ()
+        if math.isfinite(self.llf):
+            criteria = criteria_table(self.aic, self.bic, self.llf, self.deviance, self.nobs - self.df_modelwc)
+        random_effects = ()
+        if self.cov_re:
+            random_effects = random_effects_table(self.cov_re, self.corr_re, residual=self._residual_sd())
+        coefficients = coef_table(self.params.index, self.params.to_numpy(), self.bse.to_numpy(),
+                                  self.tvalues.to_numpy(), self.pvalues.to_numpy() if self._print_pvalues else None,
+                                  statistic=self._statistic, style=self._coef_style)
+        notes = []
+        if getattr(self, "singular", False):
+            notes.append("boundary (singular) fit: a random-effect standard deviation is at zero")
+        if not self.converged:
+            notes.append(f"WARNING: did not converge: {self.message}")
+        return format_summary(
+            title=self._summary_title(), formula=self.formula, coefficients=coefficients,
+            family=(family.name, family.link) if hasattr(family, "link") else None, header=self._summary_header(),
+            criteria=criteria, random_effects=random_effects, dispersion=self._summary_dispersion(), nobs=self.nobs,
+            ngroups=self.ngroups, before=self._summary_before(), after=self._summary_after(), notes=notes)
+
+    _coef_style = "lme4"
+
+    def _summary_title(self):
+        return f"{type(self).__name__}"
+
+    def _residual_sd(self):
+        """The residual standard deviation (a ``Residual`` row of the variance components), or None."""
+        return None
+
+    def _summary_header(self):
+        return ()
+
+    def _summary_dispersion(self):
+        return ()
+
+    def _summary_before(self):
+        return ()
+
+    def _summary_after(self):
+        return ()
 
 
 class RandomEffects(dict):
     """Grouping factor -> DataFrame of the conditional modes of the random effects and their conditional
-    SDs (the empirical Bayes modes: ``result.random_effects["herd"]``). Called, it gives other summaries
-    of the posterior of b given y: ``result.random_effects(kind="mean")`` computes posterior means and SDs
-    by adaptive Gauss–Hermite quadrature (one grouping factor)."""
+    SDs (the empirical Bayes modes: ``result.random_effects["herd"]``, columns ``<name>`` and ``sd(<name>)``).
+    Called, it gives other summaries of the posterior of b given y: ``result.random_effects(kind="mean")``
+    computes posterior means and SDs by adaptive Gauss–Hermite quadrature (one grouping factor)."""
 
-    def __init__(self, modes, result):
+    def __init__(self, modes, objective, x):
         super().__init__(modes)
-        self._result = result
+        self._objective, self._x = objective, x
 
     def __call__(self, kind="mode", nagq=None):
         """``kind="mode"``: the modes (this mapping); ``"mean"``: posterior means and SDs by adaptive
         Gauss–Hermite quadrature with `nagq` nodes per dimension (default 30 for one random effect per
         level, 12 for two, 6 beyond)."""
-        import pandas as pd
-
         from .._integrators import AdaptiveGaussHermite
 
         if kind not in ("mode", "mean"):
             raise ValueError(f"`kind` must be 'mode' or 'mean', got {kind!r}")
         if kind == "mode":
             return dict(self)
-        obj = self._result.objective
+        obj = self._objective
         block = obj.blocks[0]
         n = nagq if nagq is not None else {1: 30, 2: 12}.get(block.q, 6)
-        mean, cov, res = obj.posterior_moments(self._result.x, AdaptiveGaussHermite(n))
-        cols = block.columns
+        mean, cov, res = obj.posterior_moments(self._x, AdaptiveGaussHermite(n))
         sd = np.sqrt(np.clip(np.einsum("mii->mi", cov), 0, None))
-        frame = pd.DataFrame(np.hstack([mean, sd]), columns=cols + [f"{c} sd" for c in cols],
-                             index=pd.Index(block.levels, name=block.group))
-        return {block.group: frame}
+        return {block.group: random_effects_frame(mean, sd, block.columns, block.levels, block.group)}
 
 
-class GLMMResult(WaldInference):
+@dataclass(frozen=True, eq=False, kw_only=True, repr=False)
+class _GLMMFields(MixedResult):
+    objective: object = field(repr=False)
+    outcome: object = field(repr=False)
+    method: str
+    family: object
+    x: np.ndarray = field(repr=False)
+    dispersion: object
+    sigma: float
+    cov_re: dict
+    singular: bool
+    random_effects: dict
+
+
+class GLMMResult(_GLMMFields):
     """A GLMM fitted by maximum (approximate) marginal likelihood.
+
+    Build it with :meth:`from_fit` (``GLMMResult(objective, outcome, method, formula)`` does the same).
 
     Attributes
     ----------
     params, bse : pandas.Series
         Fixed effects (lme4's names) and their standard errors, from the Hessian of the marginal
         log-likelihood at the optimum (central differences of its gradient); ``tvalues``, ``pvalues``,
-        ``cov_params()`` and Wald intervals come from :class:`WaldInference`.
+        ``cov_params()`` and ``conf_int()`` (Wald or profile) come from :class:`MixedResult`.
     cov_re : dict
         Grouping factor -> covariance matrix of its random effects (DataFrame).
     sd_re, corr_re : dict
@@ -58,147 +319,108 @@ class GLMMResult(WaldInference):
         lme4's ``sigma()``: the gaussian residual SD, ``1/sqrt(shape)`` for Gamma, else 1.
     llf : float
         The full log-likelihood (every constant included) for every method and number of nodes.
-    aic, bic, deviance, nobs, ngroups, converged, history, method
-    random_effects : dict
+    aic, bic, deviance, nobs, ngroups, converged, message, history, method, singular
+    random_effects : RandomEffects
         Grouping factor -> DataFrame of the conditional modes of the random effects (empirical Bayes)
-        and their conditional standard deviations (columns ``"<name> sd"``).
+        and their conditional standard deviations (columns ``"sd(<name>)"``).
+    objective, outcome, x
+        The objective, the optimizer's outcome and the optimum (all parameters).
     """
 
-    def __init__(self, objective, outcome, method, formula):
+    _FIT_ARGUMENTS = ("objective", "outcome", "method", "formula")
+
+    def __init__(self, *args, **fields):
+        if len(args) + len(fields) <= 4 and set(fields) <= set(self._FIT_ARGUMENTS):
+            # the documented GLMMResult(objective, outcome, method, formula): a fit's result
+            fields = self._fit_fields(**dict(zip(self._FIT_ARGUMENTS, args)), **fields)
+        elif args:
+            raise TypeError("GLMMResult takes (objective, outcome, method, formula) or keyword-only fields")
+        super().__init__(**fields)
+
+    @classmethod
+    def from_fit(cls, *, objective, outcome, method, formula):
+        """The result of a fit: the :class:`~quadlib.glmm.Objective` and the :class:`~quadlib.glmm.OptimizeOutcome`
+        of :func:`~quadlib.glmm.optimize` at its optimum, the method's name and the formula.
+
+        Examples
+        --------
+        >>> from quadlib import Laplace
+        >>> from quadlib.glmm import GLMMResult, build_design, datasets, make_objective, optimize
+        >>> design = build_design("cbind(incidence, size - incidence) ~ period + (1 | herd)", datasets.load("cbpp"))
+        >>> objective = make_objective(design, "binomial", Laplace())
+        >>> result = GLMMResult.from_fit(objective=objective, outcome=optimize(objective), method="Laplace",
+        ...                              formula=design.formula)
+        >>> round(result.llf, 6), result.ngroups
+        (-92.026282, {'herd': 15})
+        """
+        return cls(**cls._fit_fields(objective=objective, outcome=outcome, method=method, formula=formula))
+
+    @staticmethod
+    def _fit_fields(*, objective, outcome, method, formula):
         import pandas as pd
 
-        self.objective, self.outcome = objective, outcome
-        self.method, self.formula = method, formula
-        self.family = objective.family
         d = objective.design
-        x = outcome.x
-        self.x = x
+        x = np.asarray(outcome.x, dtype=float)
         beta, factors, phi = objective.split(x)
-        self.params = pd.Series(beta, index=d.fixed_names, name="params")
-        self.llf = float(outcome.llf)
-        self.nobs = int(d.nobs)
-        self.converged = bool(outcome.converged)
-        self.history = list(outcome.history)
-        self.ngroups = {block.group: len(block.levels) for block in objective.blocks}
-        self.dispersion = phi
-        if self.family.name == "gaussian":
-            self.sigma = phi
-        elif self.family.name == "Gamma":
-            self.sigma = 1.0 / np.sqrt(phi)
+        family = objective.family
+        if family.name == "gaussian":
+            sigma = phi
+        elif family.name == "Gamma":
+            sigma = 1.0 / np.sqrt(phi)
         else:
-            self.sigma = 1.0
-        self.cov_re, self.sd_re, self.corr_re = {}, {}, {}
-        for block, L in zip(objective.blocks, factors):
-            cols = block.columns
-            cov = L @ L.T
-            sd = np.sqrt(np.diag(cov))
-            with np.errstate(invalid="ignore", divide="ignore"):
-                corr = cov / np.outer(sd, sd)
-            self.cov_re[block.group] = pd.DataFrame(cov, index=cols, columns=cols)
-            self.sd_re[block.group] = pd.Series(sd, index=cols)
-            self.corr_re[block.group] = pd.DataFrame(corr, index=cols, columns=cols)
+            sigma = 1.0
+        cov_re = {block.group: pd.DataFrame(L @ L.T, index=block.columns, columns=block.columns)
+                  for block, L in zip(objective.blocks, factors)}
         # covariance of all parameters over the free ones (those not at a bound); NaN elsewhere
         k = objective.n_params
-        self.covariance = np.full((k, k), np.nan)
+        covariance = np.full((k, k), np.nan)
         free = np.flatnonzero(outcome.free)
         try:
             inner = np.linalg.inv(-outcome.hessian)
             if np.all(np.diag(inner) > 0):
-                self.covariance[np.ix_(free, free)] = inner
+                covariance[np.ix_(free, free)] = inner
         except np.linalg.LinAlgError:
             pass
-        self.singular = bool(any(np.any(np.abs(np.diag(L)) < 1e-4 * max(1.0, np.max(np.abs(L)))) for L in factors))
+        singular = bool(any(np.any(np.abs(np.diag(L)) < _SINGULAR_TOL * max(1.0, np.max(np.abs(L))))
+                            for L in factors))
         modes = objective.conditional_modes(x)
-        self.random_effects = RandomEffects({}, self)
+        random_effects = RandomEffects({}, objective, x)
         for block in objective.blocks:
             b, cov = modes[block.group]
-            cols = block.columns
             sd = np.sqrt(np.clip(np.einsum("mii->mi", cov), 0, None))
-            frame = pd.DataFrame(np.hstack([b, sd]), columns=cols + [f"{c} sd" for c in cols],
-                                 index=pd.Index(block.levels, name=block.group))
-            self.random_effects[block.group] = frame
+            random_effects[block.group] = random_effects_frame(b, sd, block.columns, block.levels, block.group)
+        return dict(formula=formula, params=pd.Series(beta, index=d.fixed_names, name="params"), covariance=covariance,
+                    llf=float(outcome.llf), df_modelwc=int(k), nobs=int(d.nobs),
+                    ngroups={block.group: len(block.levels) for block in objective.blocks},
+                    converged=bool(outcome.converged), message=str(outcome.message), history=list(outcome.history),
+                    objective=objective, outcome=outcome, method=method, family=family, x=x, dispersion=phi,
+                    sigma=sigma, cov_re=cov_re, singular=singular, random_effects=random_effects)
 
-    # ------------------------------------------------------------------------------------------ summaries
-    @property
-    def df_modelwc(self):
-        """Number of estimated parameters (fixed effects, covariance parameters, dispersion)."""
-        return self.objective.n_params
-
-    @property
-    def aic(self):
-        return -2 * self.llf + 2 * self.df_modelwc
-
-    @property
-    def bic(self):
-        return -2 * self.llf + np.log(self.nobs) * self.df_modelwc
-
-    @property
-    def deviance(self):
-        """-2 llf (lme4's deviance() for GLMMs is a different, conditional quantity)."""
-        return -2 * self.llf
-
-    def conf_int(self, alpha=0.05, method="wald"):
-        """Confidence intervals for the fixed effects: ``"wald"`` (estimate +- z SE) or ``"profile"``
-        (the likelihood-ratio interval: where the profile log-likelihood falls by chi2_1(1 - alpha) / 2)."""
-        import pandas as pd
-        from scipy.stats import chi2
-
-        alpha = self._alpha_iv(alpha)
-        if method not in ("wald", "profile"):
-            raise ValueError(f"`method` must be 'wald' or 'profile', got {method!r}")
-        if method == "wald":
-            return self._wald_interval(alpha)
-        drop = 0.5 * chi2.isf(alpha, 1)
-        bounds = [self._profile_interval(j, drop) for j in range(self.objective.n_beta)]
-        return pd.DataFrame({"lower": [b[0] for b in bounds], "upper": [b[1] for b in bounds]},
-                            index=self.params.index)
-
-    def _profile(self, j, value, start):
-        """max of the log-likelihood over the other parameters with beta_j = value (warm-started)."""
-        from scipy import optimize as scipy_optimize
-
+    # ------------------------------------------------------------------------------------------ profiles
+    def _profiles(self):
+        """The profile of beta_j refits the model with beta_j x_j moved into the offset (lme4's profile),
+        by :func:`~quadlib.glmm.optimize` from the previous refit's optimum."""
         obj = self.objective
-        others = [k for k in range(obj.n_params) if k != j]
+        d = obj.design
+        bse = self.bse.to_numpy()
+        out = []
+        for j in range(obj.n_beta):
+            keep = [k for k in range(obj.n_beta) if k != j]
+            fixed = replace(d, X=np.ascontiguousarray(d.X[:, keep]), fixed_names=[d.fixed_names[k] for k in keep])
+            warm = [np.delete(self.x, j)]
 
-        def negative(z):
-            x = np.insert(z, j, value)
-            f, g = obj.value_and_gradient(x)
-            if not np.isfinite(f):
-                return 1e300, np.zeros_like(z)
-            return -f, -g[others]
+            def llf(value, j=j, fixed=fixed, warm=warm):
+                design = replace(fixed, offset=d.offset + value * d.X[:, j])
+                objective = make_objective(design, obj.family, obj.integrator)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", ConvergenceWarning)
+                    outcome = optimize(objective, warm[0])
+                if np.all(np.isfinite(outcome.x)):
+                    warm[0] = outcome.x
+                return outcome.llf
 
-        opt = scipy_optimize.minimize(negative, start, jac=True, method="L-BFGS-B",
-                                      bounds=[obj.bounds[k] for k in others],
-                                      options={"ftol": 1e-14, "gtol": 1e-8, "maxiter": 500})
-        return -opt.fun, opt.x
-
-    def _profile_interval(self, j, drop):
-        from scipy.optimize import brentq
-
-        x, se = self.x, float(self.bse.iloc[j])
-        start = np.delete(x, j)
-        ends = []
-        for sign in (-1.0, 1.0):
-            step = 2.0 * se if np.isfinite(se) and se > 0 else 1.0
-            state = {"start": start}
-
-            def gap(value):
-                llf, z = self._profile(j, value, state["start"])
-                state["start"] = z
-                return self.llf - llf - drop
-
-            a, b = x[j], x[j] + sign * step
-            for _ in range(20):  # widen until the profile has fallen far enough
-                if gap(b) > 0:
-                    break
-                a, b = b, x[j] + sign * (abs(b - x[j]) * 2)
-            else:
-                ends.append(np.nan)
-                continue
-            state["start"] = start
-            ends.append(brentq(gap, min(a, b), max(a, b), xtol=1e-8, maxiter=100))
-        self.objective.log_likelihood(self.x)
-        return tuple(ends)
+            out.append((llf, float(self.x[j]), float(bse[j]), self.llf))
+        return out
 
     # ------------------------------------------------------------------------------------------ prediction
     def _linear_predictor(self, newdata, re, offset):
@@ -307,12 +529,6 @@ class GLMMResult(WaldInference):
                 frame[["lower", "upper"]] = frame[["upper", "lower"]].to_numpy()
         return frame
 
-    def plot_random_effects(self, group=None, kind="mode", ax=None, alpha=0.05):
-        """Caterpillar plot of the random effects: :func:`quadlib.glmm.plotting.plot_random_effects`."""
-        from .plotting import plot_random_effects
-
-        return plot_random_effects(self, group, kind, ax, alpha)
-
     def marginal_moments(self, newdata=None, n_points=None):
         """E(Y), Var(Y) and within-group Cov(Y_ij, Y_ik), integrated over the random effects
         (see :func:`quadlib.glmm._marginal.marginal_moments`)."""
@@ -329,39 +545,21 @@ class GLMMResult(WaldInference):
 
     def plot_marginal(self, x, newdata=None, n_conditional=9, ax=None, n_grid=101):
         """Conditional and population-averaged response curves: :func:`quadlib.glmm.plotting.plot_marginal`."""
-        from .plotting import plot_marginal
+        return plotting.plot_marginal(self, x, newdata, n_conditional, ax, n_grid)
 
-        return plot_marginal(self, x, newdata, n_conditional, ax, n_grid)
+    # ------------------------------------------------------------------------------------------ summary
+    def _summary_title(self):
+        return f"Generalized linear mixed model fit by maximum likelihood ({self.method})"
 
-    def summary(self):
-        """A text summary laid out like lme4's ``summary(glmer)``; every table's columns are as wide as
-        their widest entry (:func:`quadlib.glmm._inference.align_columns`)."""
+    def _residual_sd(self):
+        return float(self.sigma) if self.family.name == "gaussian" else None
+
+    def _summary_dispersion(self):
         fam = self.family
-        lines = [f"Generalized linear mixed model fit by maximum likelihood ({self.method})",
-                 f" Family: {fam.name}  ( {fam.link} )",
-                 f"Formula: {self.formula}", ""]
-        lines += align_columns([["AIC", "BIC", "logLik", "deviance"],
-                                [f"{x:.4f}" for x in (self.aic, self.bic, self.llf, self.deviance)]], left=0)
-        rows, corr_text = [["Groups", "Name", "Std.Dev."]], ["Corr"]
-        for group, sd in self.sd_re.items():
-            corr = self.corr_re[group].to_numpy()
-            for i, name in enumerate(sd.index):
-                rows.append([group if i == 0 else "", name, f"{sd.iloc[i]:.6f}"])
-                corr_text.append(" ".join(f"{corr[i, j]:6.3f}" for j in range(i)))
-        lines += ["", "Random effects:"]
-        lines += [f" {line}  {corr}".rstrip() for line, corr in zip(align_columns(rows, left=2), corr_text)]
-        if fam.has_dispersion:
-            lines.append(f" {fam.dispersion_name} = {self.dispersion:.6g}")
-        groups = "; ".join(f"{g}, {m}" for g, m in self.ngroups.items())
-        lines += [f"Number of obs: {self.nobs}, groups:  {groups}", "", "Fixed effects:"]
-        lines += self.coef_table("z")
-        if self.singular:
-            lines.append("\nboundary (singular) fit: a random-effect standard deviation is at zero")
-        if not self.converged:
-            lines.append(f"\nWARNING: the optimizer did not converge: {self.outcome.message}")
-        return "\n".join(lines)
+        if fam.has_dispersion and fam.name != "gaussian":
+            return [f" {fam.dispersion_name} = {self.dispersion:.6g}"]
+        return ()
 
     def __repr__(self):
         return (f"GLMMResult({self.formula!r}, {self.family!r}, {self.method}, llf={self.llf:.6f}, "
                 f"converged={self.converged})")
-

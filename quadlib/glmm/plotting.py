@@ -11,17 +11,46 @@ __all__ = ["plot_random_effects", "plot_marginal"]
 
 
 def plot_random_effects(result, group=None, kind="mode", ax=None, alpha=0.05):
-    """Caterpillar plot: each level's random effect (mode, or posterior mean with ``kind="mean"``)
-    with its interval (± z conditional SDs), sorted. Needs matplotlib (an optional dependency)."""
+    """Caterpillar plot: each level's random effect (mode, or posterior mean with ``kind="mean"`` where the
+    result computes one) with its interval (± z conditional SDs, the ``sd(<name>)`` columns), sorted.
+
+    Parameters
+    ----------
+    result : MixedResult
+        A fitted model with random effects.
+    group : str, optional
+        The grouping factor (default: the first).
+    kind : {"mode", "mean"}
+    ax : matplotlib Axes or array of them, optional
+        One per random effect of the group.
+    alpha : float
+        1 - the coverage of the intervals.
+
+    Returns
+    -------
+    array of matplotlib Axes
+
+    Needs matplotlib (an optional dependency).
+    """
     from scipy.stats import norm
 
-    plt = _pyplot()
-    effects = result.random_effects(kind=kind)
+    if kind not in ("mode", "mean"):
+        raise ValueError(f"`kind` must be 'mode' or 'mean', got {kind!r}")
+    effects = result.random_effects
+    if callable(effects):
+        effects = effects(kind=kind)
+    elif kind != "mode":
+        raise ValueError(f"`kind`: a {type(result).__name__} gives the conditional modes only ('mode')")
+    if not effects:
+        raise ValueError(f"a {type(result).__name__} has no random effects to plot")
     group = next(iter(effects)) if group is None else group
     if group not in effects:
         raise ValueError(f"`group` must be one of {list(effects)}, got {group!r}")
     frame = effects[group]
-    names = [c for c in frame.columns if not c.endswith(" sd")]
+    names = [c for c in frame.columns if f"sd({c})" in frame.columns]
+    if not names:
+        raise ValueError(f"the random effects of {group!r} have no conditional standard deviations to plot")
+    plt = _pyplot()
     if ax is None:
         _, ax = plt.subplots(1, len(names), figsize=(4 * len(names), 0.18 * len(frame) + 1.5), squeeze=False)
         axes = ax[0]
@@ -30,7 +59,7 @@ def plot_random_effects(result, group=None, kind="mode", ax=None, alpha=0.05):
     z = norm.isf(alpha / 2)
     for axis, name in zip(axes, names):
         order = np.argsort(frame[name].to_numpy())
-        values, sd = frame[name].to_numpy()[order], frame[f"{name} sd"].to_numpy()[order]
+        values, sd = frame[name].to_numpy()[order], frame[f"sd({name})"].to_numpy()[order]
         y = np.arange(len(values))
         axis.errorbar(values, y, xerr=z * sd, fmt="o", ms=3, lw=1)
         axis.axvline(0, color="grey", lw=0.8)

@@ -117,7 +117,7 @@ def test_against_R(key):
         np.testing.assert_allclose(result.params, list(ref["gnm_coef"].values()), rtol=0, atol=1e-6)
         np.testing.assert_allclose(result.bse, list(ref["gnm_se"].values()), rtol=1e-5)
         assert result.nobs - result.n_dropped_rows == ref["n"]
-        assert result.ngroups == ref["ngroups"]
+        assert result.ngroups == {result.group: ref["ngroups"]}
         assert result.n_dropped_groups == ref["dropped_groups"]
     else:
         assert result.nobs == ref["n"]
@@ -145,7 +145,7 @@ def test_dropped_columns_and_groups():
     assert result.dropped_columns == ["(Intercept)", "z"]
     assert result.n_dropped_groups == FITS["longitudinal"]["dropped_groups"] == 16
     assert result.n_dropped_rows == FITS["longitudinal"]["dropped_rows"]
-    assert result.ngroups == 60 - 16
+    assert result.ngroups == {result.group: 60 - 16}
     assert any("dropped 16 group(s) of 'id'" in m for m in messages)
     assert "Dropped 16 group(s) (104 rows) without information" in result.summary()
     result, messages = fitted("epil_interaction")

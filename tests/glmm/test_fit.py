@@ -125,7 +125,7 @@ def test_result_interface(cbpp):
     assert abs(res.bic - (-2 * res.llf + 5 * np.log(56))) < 1e-12
     assert res.cov_params().shape == (4, 4)
     re = res.random_effects["herd"]
-    assert re.shape == (15, 2) and (re["(Intercept) sd"] > 0).all()
+    assert re.shape == (15, 2) and (re["sd((Intercept))"] > 0).all()
     assert list(re.index[:3]) == ["1", "2", "3"]
     assert res.cov_re["herd"].shape == (1, 1) and abs(res.cov_re["herd"].iloc[0, 0] - res.sd_re["herd"].iloc[0] ** 2) < 1e-15
     assert "Fixed effects" in res.summary() and "period2" in res.summary()

@@ -290,7 +290,7 @@ def test_sparse_path_equals_dense(key):
         assert objective.sparse is sparse
         optimum = _optimize(objective, objective.start)
         assert optimum.converged
-        results.append(LMMResult._from_fit(design, objective, optimum, data, None))
+        results.append(LMMResult.from_fit(design=design, objective=objective, optimum=optimum, data=data))
     dense, sparse = results
     assert sparse.llf == pytest.approx(dense.llf, rel=1e-12)
     np.testing.assert_allclose(sparse.theta, dense.theta, atol=1e-6)

@@ -108,7 +108,7 @@ def test_posterior_means_match_direct_integration(poisson):
         z = [quad(density, m - 3, m + 3, args=(k,), epsabs=0, epsrel=1e-12)[0] for k in range(3)]
         mean, var = z[1] / z[0], z[2] / z[0] - (z[1] / z[0]) ** 2
         assert abs(means["(Intercept)"].iloc[level] - mean) < 1e-8
-        assert abs(means["(Intercept) sd"].iloc[level] - np.sqrt(var)) < 1e-8
+        assert abs(means["sd((Intercept))"].iloc[level] - np.sqrt(var)) < 1e-8
     with pytest.raises(ValueError, match="`kind`"):
         poisson.random_effects(kind="median")
 

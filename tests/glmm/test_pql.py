@@ -53,7 +53,7 @@ def fitted(key, max_iter=50):
 
 def _modes(result):
     frame = next(iter(result.random_effects.values()))
-    return frame[[c for c in frame.columns if not c.endswith(" sd")]].to_numpy()
+    return frame[[c for c in frame.columns if not c.startswith("sd(")]].to_numpy()
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -233,7 +233,7 @@ def test_result_names():
     ci = res.conf_int(0.1)
     assert list(ci.columns) == ["lower", "upper"]
     np.testing.assert_allclose(ci["upper"] - res.params, stats.norm.isf(0.05) * res.bse)
-    assert list(res.random_effects["herd"].columns) == ["(Intercept)", "(Intercept) sd"]
+    assert list(res.random_effects["herd"].columns) == ["(Intercept)", "sd((Intercept))"]
     assert res.random_effects["herd"].index.name == "herd" and len(res.random_effects["herd"]) == 15
     assert res.nobs == 56 and res.ngroups == {"herd": 15} and not res.singular
     eta = res.predict()
