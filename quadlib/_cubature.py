@@ -28,6 +28,7 @@ import numpy as np
 from . import _validation as v
 from ._extensions._cubature import GenzMalik
 from ._extensions._surplus import SurplusBlocks
+from ._integrand import Integrand
 from ._result import IntegrationResult, warn_unsuccessful
 from ._sparse import _LEVEL_RULES
 
@@ -68,7 +69,6 @@ class _Mapped:
     """
 
     def __init__(self, f, a, b, args, split=True):
-        self.f, self.args = f, args
         self.both = ~np.isfinite(a) & ~np.isfinite(b)
         self.upper = np.isfinite(a) & ~np.isfinite(b)
         self.lower = ~np.isfinite(a) & np.isfinite(b)
@@ -81,8 +81,12 @@ class _Mapped:
         # one row of signs per orthant of the axes infinite at both ends
         self.signs = np.array(list(itertools.product((1.0, -1.0), repeat=k))).reshape(2 ** k, k)
         self.orthants = 2 ** k
+        self.integrand = Integrand(f, args, value_ndim=1, caller="quadlib.cubature")
         self.m = None           # the user's components
-        self.is_complex = None
+
+    @property
+    def is_complex(self):
+        return self.integrand.is_complex
 
     @property
     def parts(self):
@@ -126,26 +130,12 @@ class _Mapped:
             if not np.all(np.isfinite(x)):
                 # t has come within rounding of 1: the refinement chased the integrand to infinity
                 raise _ReachedInfinity
-        rows = x.shape[0]
-        y = np.asarray(self.f(x, *self.args))
-        if y.ndim not in (1, 2) or y.shape[0] != rows:
-            raise ValueError(f"`f` must return an array of shape ({rows},) or ({rows}, m) for points of "
-                             f"shape {x.shape}, got {y.shape}")
-        if y.dtype.kind not in "biufc":
-            raise ValueError(f"`f` must return real or complex numbers, got dtype {y.dtype}")
-        y = y.reshape(rows, -1)
+        y = self.integrand(x)
         self.raw_finite = bool(np.all(np.isfinite(y)))  # else the values given are the culprit, not the map
-        if self.m is None:
-            self.m, self.is_complex = y.shape[1], y.dtype.kind == "c"
-        elif y.shape[1] != self.m:
-            raise ValueError(f"`f` must return {self.m} values per point every time, got {y.shape[1]}")
-        elif y.dtype.kind == "c" and not self.is_complex:
-            raise ValueError("`f` returned complex values after real ones")
-        # (orthant, point, component) -> (point, component, orthant[, real/imaginary part])
-        y = np.moveaxis(y.reshape(self.orthants, n, self.m), 0, -1)
-        if self.is_complex:
-            y = np.stack([y.real, y.imag], axis=-1)
-        y = y.reshape(n, -1).astype(np.float64, copy=False)
+        self.m = y.shape[1] if y.ndim == 2 else 1
+        # (orthant, point, component[, real/imaginary part]) -> (point, component, orthant[, part])
+        y = self.integrand.real_columns(y).reshape(self.orthants, n, self.m, -1)
+        y = np.moveaxis(y, 0, 2).reshape(n, -1)
         if jac is not None:
             with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported with the result
                 y = y * jac[:, None]

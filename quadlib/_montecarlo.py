@@ -28,6 +28,7 @@ import numpy as np
 from scipy.stats import qmc
 
 from . import _validation as v
+from ._integrand import Integrand
 from ._result import IntegrationResult, warn_unsuccessful
 
 __all__ = ["qmc_quad"]
@@ -143,50 +144,6 @@ class _Box:
         return x, jac
 
 
-def _call(f, x, args):
-    try:
-        return f(x, *args)
-    except Exception as exc:
-        if hasattr(exc, "add_note"):
-            exc.add_note("(raised by the integrand passed to quadlib.qmc_quad)")
-        raise
-
-
-class _Integrand:
-    """Evaluates f on a chunk of points: values of shape (N, m) and the trailing shape of f's values."""
-
-    def __init__(self, f, args, vectorized):
-        self.f, self.args, self.vectorized = f, args, vectorized
-        self.shape = None
-        self.is_complex = None
-
-    def values(self, x):
-        n = x.shape[0]
-        if self.vectorized:
-            y = np.asarray(_call(self.f, x, self.args))
-            if y.ndim == 0 or y.shape[0] != n:
-                raise ValueError(f"`f` must return an array of shape (N,) or (N, m) for an input of shape (N, d) "
-                                 f"when vectorized=True; called with shape {x.shape}, it returned shape {y.shape}")
-        else:
-            rows = [np.asarray(_call(self.f, xi, self.args)) for xi in x]
-            shapes = {r.shape for r in rows}
-            if len(shapes) > 1:
-                raise ValueError(f"`f` must return values of one shape at every point, got shapes {sorted(shapes)}")
-            y = np.array(rows)
-        if y.dtype.kind not in "biufc":
-            raise ValueError(f"`f` must return real or complex numbers, got dtype {y.dtype}")
-        if y.dtype.kind != "c":
-            y = y.astype(np.float64, copy=False)
-        if self.shape is None:
-            self.shape, self.is_complex = y.shape[1:], y.dtype.kind == "c"
-        elif y.shape[1:] != self.shape:
-            raise ValueError(f"`f` must return values of one shape at every point: first {self.shape}, then "
-                             f"{y.shape[1:]}")
-        elif y.dtype.kind == "c" and not self.is_complex:
-            raise ValueError("`f` returned complex values after real ones")
-        return y.reshape(n, -1)
-
-
 def qmc_quad(f, a, b, *, n_points=2 ** 12, n_randomizations=16, method="sobol", seed=None, args=(),
              vectorized=True):
     """Randomized quasi-Monte Carlo integration of ``f`` over the box [a, b], with a standard error.
@@ -294,7 +251,7 @@ def qmc_quad(f, a, b, *, n_points=2 ** 12, n_randomizations=16, method="sobol", 
     d = a.size
     box = _Box(a, b, _OFFSET[method])
     engines = _engines(method, d, n_randomizations, rng)
-    integrand = _Integrand(f, args, vectorized)
+    integrand = Integrand(f, args, vectorized=vectorized, caller="quadlib.qmc_quad")
 
     rows = max(1, _CHUNK_ELEMENTS // d)
     if method == "sobol":
@@ -307,7 +264,8 @@ def qmc_quad(f, a, b, *, n_points=2 ** 12, n_randomizations=16, method="sobol", 
         nonlocal sums, bad_f
         with np.errstate(over="ignore"):  # an overflowing Jacobian is handled (and reported) below
             x, jac = box(t)
-        y = integrand.values(x)
+        y = integrand(x)
+        y = y.reshape(y.shape[0], -1)
         if not np.isfinite(y).all():
             bad_f = True
         if jac is None:
@@ -343,7 +301,7 @@ def qmc_quad(f, a, b, *, n_points=2 ** 12, n_randomizations=16, method="sobol", 
         error = estimates.std(axis=0, ddof=1) / np.sqrt(n_randomizations)
     # f was finite, yet the transformed values, their sums or the spread of the estimates were not
     overflow = not (np.isfinite(estimates).all() and np.isfinite(integral).all() and np.isfinite(error).all())
-    shape = integrand.shape
+    shape = integrand.value_shape
     estimates = estimates.reshape((n_randomizations,) + shape)
     integral, error = integral.reshape(shape), error.reshape(shape)
     if shape == ():

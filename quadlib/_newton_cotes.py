@@ -13,6 +13,7 @@ import warnings
 import numpy as np
 
 from . import _validation as v
+from ._integrand import Integrand
 from ._result import IntegrationResult, warn_unsuccessful
 from ._rule import Rule
 
@@ -334,27 +335,11 @@ def _romberg_iv(f, a, b, args, rtol, atol, max_levels, vectorized):
     return f, a, b, args, rtol, atol, max_levels, bool(vectorized)
 
 
-def _sample(f, x, args, vectorized):
-    if vectorized:
-        y = np.asarray(f(x, *args))
-        if y.shape != x.shape:
-            raise ValueError(f"`f` must return an array of the shape of its input {x.shape} "
-                             f"when `vectorized` is True, got shape {y.shape}")
-    else:
-        values = [np.asarray(f(xi, *args)) for xi in x.tolist()]
-        if any(value.ndim for value in values):
-            raise ValueError("`f` must return a scalar when `vectorized` is False")
-        y = np.array(values)
-    if np.iscomplexobj(y) or not (np.issubdtype(y.dtype, np.number) or y.dtype == bool):
-        raise TypeError(f"`f` must return real numbers, got dtype {y.dtype}")
-    return y.astype(np.float64, copy=False)
-
-
 def _romberg(f, a, b, args, rtol, atol, max_levels, vectorized):
     """Romberg on [a, b] with a < b; returns the result without warning."""
     table = np.full((max_levels + 1, max_levels + 1), np.nan)
-    y = _sample(f, np.array([a, b]), args, vectorized)
-    nfev = 2
+    sample = Integrand(f, args, vectorized=vectorized, value_ndim=0, real=True, caller="quadlib.romberg")
+    y = sample(np.array([a, b]))
     width = b - a
     table[0, 0] = 0.5 * width * (y[0] + y[1])
     status, message, error = 1, None, np.inf
@@ -363,8 +348,7 @@ def _romberg(f, a, b, args, rtol, atol, max_levels, vectorized):
             # Level k adds the 2**(k-1) midpoints of level k-1; earlier samples live on in table[k-1, 0].
             h = width / 2 ** k
             x = a + h * np.arange(1, 2 ** k, 2, dtype=np.float64)
-            y = _sample(f, x, args, vectorized)
-            nfev += x.size
+            y = sample(x)
             table[k, 0] = 0.5 * table[k - 1, 0] + h * y.sum()
             for j in range(1, k + 1):
                 table[k, j] = table[k, j - 1] + (table[k, j - 1] - table[k - 1, j - 1]) / (4 ** j - 1)
@@ -386,7 +370,7 @@ def _romberg(f, a, b, args, rtol, atol, max_levels, vectorized):
         message = (f"reached `max_levels` = {max_levels} with estimated error {error:.3g} above the "
                    f"tolerance max(atol, rtol*|I|) = {max(atol, rtol * abs(table[k, k])):.3g}")
     integral = np.nan if status == 2 else table[k, k]
-    return IntegrationResult(integral=float(integral), error=float(error), nfev=nfev, status=status,
+    return IntegrationResult(integral=float(integral), error=float(error), nfev=sample.nfev, status=status,
                              success=status == 0, message=message,
                              extra={"levels": k, "table": table[:k + 1, :k + 1]})
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from . import _validation as v
 from ._adaptive import MESSAGES as QUAD_MESSAGES, quad
+from ._integrand import Integrand
 from ._result import IntegrationResult, IntegrationWarning, warn_unsuccessful
 
 __all__ = ["nquad"]
@@ -134,7 +135,8 @@ def nquad(f, ranges, *, args=(), atol=0.0, rtol=1e-8, max_nfev=10_000_000):
         return warn_unsuccessful(result)
     # points a level-k integrand's chunk of n outer points turns into, at most, in one call of f
     fan_out = [math.prod(_ROUND[kinds[j]] for j in range(k + 1, d)) for k in range(d)]
-    count = {"nfev": 0, "complex": False, "failures": set(), "divergent": False, "f_finite": True}
+    integrand = Integrand(f, args, value_ndim=0, caller="quadlib.nquad")
+    count = {"complex": False, "failures": set(), "divergent": False, "f_finite": True}
 
     def limits(k, outer):
         r = ranges[k]
@@ -152,14 +154,9 @@ def nquad(f, ranges, *, args=(), atol=0.0, rtol=1e-8, max_nfev=10_000_000):
 
     def innermost(points):
         n = points[0].size
-        if count["nfev"] + n > max_nfev:
+        if integrand.nfev + n > max_nfev:
             raise _Budget
-        count["nfev"] += n
-        y = np.asarray(f(np.column_stack(points), *args))
-        if y.shape != (n,):
-            raise ValueError(f"`f` must return shape ({n},) for points of shape ({n}, {d}), got {y.shape}")
-        if y.dtype.kind not in "biufc":
-            raise ValueError(f"`f` must return real or complex numbers, got dtype {y.dtype}")
+        y = integrand(np.column_stack(points))
         count["complex"] = count["complex"] or y.dtype.kind == "c"
         count["f_finite"] = count["f_finite"] and bool(np.all(np.isfinite(y)))
         zeros = np.zeros(n)
@@ -231,7 +228,7 @@ def nquad(f, ranges, *, args=(), atol=0.0, rtol=1e-8, max_nfev=10_000_000):
     except _Diverged:
         value, error, status = np.nan, np.inf, 1
         message = _failure_message(count)
-    result = IntegrationResult(value, float(error), count["nfev"], status, status == 0, message)
+    result = IntegrationResult(value, float(error), integrand.nfev, status, status == 0, message)
     return warn_unsuccessful(result)
 
 

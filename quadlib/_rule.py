@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import _validation as v
+from ._integrand import Integrand
 
 __all__ = ["Rule"]
 
@@ -142,19 +143,15 @@ class Rule:
 
     def _evaluate(self, f, x, args):
         v.callable_(f, "f")
-        y = np.asarray(f(x, *args))
-        if y.ndim == 0 or y.shape[0] != x.shape[0]:
-            raise ValueError(f"`f` must return an array whose first axis has the length of its "
-                             f"input ({x.shape[0]}), got shape {y.shape}")
-        if y.dtype.kind not in "biufc":
-            raise ValueError(f"`f` must return real or complex numbers, got dtype {y.dtype}")
-        return y
+        return Integrand(f, v.args_tuple(args), caller="Rule.integrate")(x)
 
     def integrate(self, f, a=None, b=None, *, panels=1, args=()):
         """Apply the rule to `f` on [a, b], composite over `panels` equal subintervals.
 
-        `f` is called once with the array of all abscissae (shape ``(panels * n,)``) and must return
-        values of shape ``(panels * n,)`` or ``(panels * n, ...)`` for vector-valued integrands.
+        `f` is called once, ``f(x, *args)`` with the array of all abscissae (shape ``(panels * n,)``,
+        or ``(n, d)`` for a d-dimensional rule), and must return real or complex values of shape
+        ``(panels * n,)`` or ``(panels * n, ...)`` for vector-valued integrands (a TypeError for values
+        that are not numbers). An `args` that is not a tuple is the one extra argument, as in scipy.
         For a rule with a weight function, the weight is mapped onto each panel along with the nodes.
         `a` and `b` default to the rule's own domain; rules on infinite domains take neither.
 

@@ -18,6 +18,7 @@ Experimental Mathematics 14 (2005).
 import numpy as np
 
 from . import _validation as v
+from ._integrand import Integrand
 from ._result import IntegrationResult, warn_unsuccessful
 
 __all__ = ["tanh_sinh"]
@@ -125,23 +126,10 @@ def tanh_sinh(f, a, b, *, args=(), atol=0.0, rtol=1e-10, vectorized=False, max_l
     t_max = _T_MAX[kind]
     t_min = _T_MIN_EXP if kind == "exp_sinh" else -t_max
 
-    def evaluate(x):
-        if vectorized:
-            y = np.asarray(f(x, *args))
-            if y.ndim not in (1, 2) or y.shape[0] != x.shape[0]:
-                raise ValueError(f"`f` must return an array of shape ({x.shape[0]},) or ({x.shape[0]}, m) for "
-                                 f"{x.shape[0]} abscissae when vectorized=True, got shape {y.shape}")
-        else:
-            y = np.array([f(float(t), *args) for t in x])
-            if y.ndim > 2:
-                raise ValueError(f"`f` must return a number or an array of shape (m,), got shape {y.shape[1:]}")
-        if y.dtype.kind not in "biufc":
-            raise ValueError(f"`f` must return real or complex numbers, got dtype {y.dtype}")
-        return y
+    evaluate = Integrand(f, args, vectorized=vectorized, value_ndim=1, caller="quadlib.tanh_sinh")
 
     total = None        # sum of w f over all points so far (step 1 units)
     magnitude = 0.0     # sum of |w f|, for the rounding floor and the scale of the changes
-    nfev = 0
     history, changes = [], []
     status, message = 1, f"max_level={max_level} reached before the tolerance was met"
     tails = 0.0
@@ -156,7 +144,6 @@ def tanh_sinh(f, a, b, *, args=(), atol=0.0, rtol=1e-10, vectorized=False, max_l
             t = t[np.abs(np.round(t / h)) % 2 == 1]
         x, w, t = _abscissae(kind, a, b, t)
         y = evaluate(x)
-        nfev += x.size
         if not np.all(np.isfinite(y)):
             status, message = 2, MESSAGES[2]
             break
@@ -187,6 +174,7 @@ def tanh_sinh(f, a, b, *, args=(), atol=0.0, rtol=1e-10, vectorized=False, max_l
             break
     # nothing summed without overflow: no estimate to show
     estimate = history[-1] if history else np.full(np.shape(part) if total is not None else (), np.nan)
+    nfev = evaluate.nfev
     if status in (2, 3):
         error = np.inf
     elif status == 1 and not np.any(magnitude > 0):

@@ -322,7 +322,7 @@ def test_input_validation():
         qmc_quad(lambda x: x[1:, 0], a, b)            # wrong length
     with pytest.raises(ValueError, match="`f`"):
         qmc_quad(lambda x: 1.0, a, b)                 # a scalar from a vectorized call
-    with pytest.raises(ValueError, match="`f`"):
+    with pytest.raises(TypeError, match="`f` must return real or complex numbers"):
         qmc_quad(lambda x: np.full(len(x), "a"), a, b)
     with pytest.raises(ValueError, match="`f`"):
         qmc_quad(lambda x: x[:1] if x[0] < 0.5 else x, a, b, n_points=8, vectorized=False)

@@ -351,7 +351,7 @@ def test_rule_keeps_the_trailing_shape_of_its_values():
     assert out.shape == (2, 3) and np.allclose(out, 0.5)
     with pytest.raises(ValueError, match="`f`"):
         quadlib.gauss_legendre(5).integrate(lambda x: np.ones(len(x) + 1), 0.0, 1.0)
-    with pytest.raises(ValueError, match="`f` must return real or complex numbers"):
+    with pytest.raises(TypeError, match="`f` must return real or complex numbers"):
         quadlib.gauss_legendre(5).integrate(lambda x: np.array(["1"] * len(x)), 0.0, 1.0)
 
 
