@@ -101,7 +101,7 @@ def pair(label, ours, theirs, peer_name):
 # ---------------------------------------------------------------------------------------------- 1-D integrals
 def quad_section(quick):
     from benchmarks.bench_adaptive import PROBLEMS
-    from quadlib._problems import BATTERY, by_name
+    from quadlib.benchmark._problems import BATTERY, by_name
 
     print("== quad against scipy.integrate.quad (rtol 1e-10, atol 0, same max subdivisions 200)")
     problems = [by_name(name) for name in PROBLEMS] if quick else list(BATTERY)
@@ -190,7 +190,7 @@ def tanh_sinh_section(quick):
 def cubature_section(quick):
     from benchmarks.bench_cubature import (SMOOTH, SMOOTH_5D_EXACT, _gaussian_3d, _smooth_5d, gaussian_peak_5d,
                                            nfev_ratios, scipy_tensor_legendre)
-    from quadlib._genz import genz_problem
+    from quadlib.benchmark import genz_problem
 
     dims = (2, 3) if quick else (2, 3, 5)  # scipy needs ~1 min at d = 5
     print(f"== cubature against scipy.integrate.cubature(rule='genz-malik'), Genz problems d = "

@@ -18,6 +18,7 @@ import os
 import sys
 
 from . import __version__
+from ._extras import MissingExtraError
 
 _MAX_NODES = 100_000
 _MAX_NODES_FAMILY = {"kronrod": 500}   # Kronrod extension by eigenvalues: O(N^3), 1000 nodes take seconds
@@ -338,7 +339,8 @@ def main(argv=None):
 
     argparse's own errors (an unknown option or choice, a value of the wrong type) and ``--help``/``--version``
     end in ``SystemExit`` (status 2 and 0); errors found by the subcommands are ``quadlib: error:`` lines with
-    status 2 (ValueError, TypeError and OSError: the checks of the arguments and of the files); any other
+    status 2 (ValueError, TypeError and OSError: the checks of the arguments and of the files; and a missing
+    optional package, the message naming ``pip install 'quadlib[...]'``); any other
     exception is a bug: status 70 and one line naming it (``QUADLIB_TRACEBACK=1`` re-raises it).
     """
     import warnings
@@ -362,7 +364,7 @@ def main(argv=None):
         except (OSError, ValueError, AttributeError):  # a captured stdout without a file descriptor
             pass
         return 1
-    except (ValueError, TypeError, OSError) as error:
+    except (ValueError, TypeError, OSError, MissingExtraError) as error:
         print(f"quadlib: error: {_one_line(error)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

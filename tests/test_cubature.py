@@ -8,7 +8,8 @@ import pytest
 
 import quadlib
 from quadlib import IntegrationWarning, cubature
-from quadlib._genz import FAMILIES, genz_problem
+from quadlib.benchmark import genz_problem
+from quadlib.benchmark._genz import FAMILIES
 from quadlib._extensions._cubature import genz_malik_template, genz_malik_weights
 
 
@@ -96,7 +97,7 @@ def test_randomized_methods_report_standard_errors(method):
 
 
 def _honest_or_failed(problem, method, max_nfev, rtol=1e-6):
-    d = problem.d
+    d = problem.dimension
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         res = cubature(problem.f, np.zeros(d), np.ones(d), rtol=rtol, method=method, max_nfev=max_nfev,

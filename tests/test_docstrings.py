@@ -6,12 +6,13 @@ import pathlib
 import pytest
 
 MODULES = ["quadlib._gauss", "quadlib._nested", "quadlib._newton_cotes", "quadlib._sampled", "quadlib._rule",
-           "quadlib.reference", "quadlib._problems", "quadlib._adaptive", "quadlib._tanh_sinh",
-           "quadlib._sparse", "quadlib._montecarlo", "quadlib._genz", "quadlib._nquad", "quadlib._cubature",
+           "quadlib.reference", "quadlib.benchmark._problems", "quadlib._adaptive", "quadlib._tanh_sinh",
+           "quadlib._sparse", "quadlib._montecarlo", "quadlib.benchmark._genz", "quadlib._nquad", "quadlib._cubature",
            "quadlib._integrators", "quadlib._laplace", "quadlib._nested_laplace", "quadlib.glmm._fit",
            "quadlib.glmm.datasets", "quadlib.glmm._lmm", "quadlib.glmm._formula", "quadlib.glmm._design",
            "quadlib._sparse_laplace", "quadlib.glmm._families", "quadlib.glmm._pql",
-           "quadlib.glmm._conditional", "quadlib._gauss_hl", "quadlib._gauss_lj", "quadlib.benchmark", "quadlib.glmm._nlmm",
+           "quadlib.glmm._conditional", "quadlib._gauss_hl", "quadlib._gauss_lj", "quadlib.benchmark",
+           "quadlib.benchmark._problem", "quadlib.benchmark._run", "quadlib.glmm._nlmm",
            "quadlib.glmm._inference", "quadlib._expression", "quadlib.glmm._linalg",
            "quadlib.glmm._covariance", "quadlib.glmm._newton", "quadlib.glmm._summary", "quadlib.glmm._result"]
 

@@ -1,4 +1,4 @@
-"""Genz's test families (quadlib/_genz.py): integrands, closed forms, difficulty, validation.
+"""Genz's test families (quadlib/benchmark/_genz.py): integrands, closed forms, difficulty, validation.
 
 The closed forms are checked against integration that does not use them:
 
@@ -20,17 +20,25 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy import integrate, stats
 
-from quadlib import _genz
-from quadlib._genz import FAMILIES, GenzProblem, genz_problem, standard_difficulty
+from quadlib.benchmark import Problem, _genz
+from quadlib.benchmark._genz import FAMILIES, genz_problem, standard_difficulty
 
 # TESTPACK's MULTST (Genz 1987): sum(c) = DIFCLT / d**EXPNTS.
 TESTPACK = {"oscillatory": (110, 1.5), "product_peak": (600, 2), "corner_peak": (600, 2),
             "gaussian": (100, 1), "continuous": (150, 2), "discontinuous": (100, 2)}
 
 
+def _c(p):
+    return p.parameters["c"]
+
+
+def _w(p):
+    return p.parameters["w"]
+
+
 def _breaks(p, axis):
     """Where to split axis `axis` of [0, 1] for a piecewise-smooth, well-resolved integrand."""
-    c, w = p.c[axis], p.w[axis]
+    c, w = _c(p)[axis], _w(p)[axis]
     cuts = set(p.points[axis])
     if p.family in ("product_peak", "gaussian"):
         cuts |= {w + s / c for s in (-4.0, -1.0, 0.0, 1.0, 4.0)}
@@ -70,7 +78,7 @@ def _mp_factor(g, w):
 
 def _mp_reference(p):
     """The integral of `p` by one-dimensional mpmath quadrature (40 digits), never the closed form."""
-    mpf, c, w, d = mpmath.mpf, [mpmath.mpf(x) for x in p.c], [mpmath.mpf(x) for x in p.w], p.d
+    mpf, c, w, d = mpmath.mpf, [mpmath.mpf(x) for x in _c(p)], [mpmath.mpf(x) for x in _w(p)], p.dimension
     with mpmath.workdps(40):
         if p.family == "oscillatory":
             # Re(exp(2 pi i w_1) prod int_0^1 exp(i c_k x) dx)
@@ -129,7 +137,7 @@ def test_corner_peak_sum_cancels_in_double():
 @pytest.mark.parametrize("d", [1, 3, 8])
 def test_corner_peak_laplace_path(d, monkeypatch):
     # Past _CORNER_SUM_MAX_D the module switches to the one-dimensional form; both must agree.
-    c = genz_problem("corner_peak", d, seed=d).c.tolist()
+    c = _c(genz_problem("corner_peak", d, seed=d)).tolist()
     by_sum = _genz._exact_corner_peak(c)
     monkeypatch.setattr(_genz, "_CORNER_SUM_MAX_D", 0)
     assert_allclose(_genz._exact_corner_peak(c), by_sum, rtol=1e-14)
@@ -140,7 +148,7 @@ def test_corner_peak_beyond_sum_limit():
     d = _genz._CORNER_SUM_MAX_D + 1
     p = genz_problem("corner_peak", d, seed=5)
     assert_allclose(p.exact, float(_mp_reference(p)), rtol=1e-13)
-    c = p.c.tolist()
+    c = _c(p).tolist()
     with mpmath.workprec(200):
         denominators, signs = [mpmath.mpf(1)], [1]
         for ck in c:
@@ -230,7 +238,7 @@ def test_exact_sobol(family, d):
 
 def _scalar_twin(p, x):
     """The integrand at one point, from the formulas in Genz (1984), in plain Python floats."""
-    c, w, d = p.c.tolist(), p.w.tolist(), p.d
+    c, w, d = _c(p).tolist(), _w(p).tolist(), p.dimension
     if p.family == "oscillatory":
         return math.cos(2 * math.pi * w[0] + sum(ci * xi for ci, xi in zip(c, x)))
     if p.family == "product_peak":
@@ -251,8 +259,8 @@ def _scalar_twin(p, x):
 def test_f_vectorized(family, d):
     p = genz_problem(family, d, seed=d)
     x = np.random.default_rng(d).random((64, d))
-    x[:8] = p.w          # on the peak, kink or jump
-    x[8:16, 0] = p.w[0]
+    x[:8] = _w(p)          # on the peak, kink or jump
+    x[8:16, 0] = _w(p)[0]
     y = p.f(x)
     assert y.shape == (64,) and y.dtype == np.float64
     assert_array_equal(y, [p.f(row) for row in x])
@@ -290,9 +298,10 @@ def test_problems_pickle():
     q = pickle.loads(pickle.dumps(p))
     x = np.random.default_rng(1).random((10, 3))
     assert_array_equal(q.f(x), p.f(x))
-    assert q.exact == p.exact and q.points == p.points
-    f_box, _ = p.on_box(-1.0, 2.0)
-    assert_array_equal(pickle.loads(pickle.dumps(f_box))(x), f_box(x))
+    assert q.exact == p.exact and q.points == p.points and q.name == p.name and q.family == p.family
+    assert_array_equal(_c(q), _c(p))
+    box = p.on_box(-1.0, 2.0)
+    assert_array_equal(pickle.loads(pickle.dumps(box)).f(x), box.f(x))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -304,27 +313,27 @@ def test_standard_difficulty(family, d):
     h, e = TESTPACK[family]
     assert_allclose(standard_difficulty(family, d), h / d ** e, rtol=1e-15)
     p = genz_problem(family, d, seed=d)
-    assert_allclose(p.c.sum(), h / d ** e, rtol=1e-14)
-    assert np.all(p.c > 0) and np.all((p.w >= 0) & (p.w < 1))
-    assert p.c.shape == p.w.shape == (d,) and p.d == d and p.family == family
+    assert_allclose(_c(p).sum(), h / d ** e, rtol=1e-14)
+    assert np.all(_c(p) > 0) and np.all((_w(p) >= 0) & (_w(p) < 1))
+    assert _c(p).shape == _w(p).shape == (d,) and p.dimension == d and p.family == family
 
 
 @pytest.mark.parametrize("family", FAMILIES)
 def test_difficulty_override(family):
     p = genz_problem(family, 4, difficulty=2.5, seed=3)
-    assert_allclose(p.c.sum(), 2.5, rtol=1e-15)
+    assert_allclose(_c(p).sum(), 2.5, rtol=1e-15)
     q = genz_problem(family, 4, seed=3)
-    assert_allclose(p.c / p.c.sum(), q.c / q.c.sum(), rtol=1e-15)   # same direction, other size
-    assert_array_equal(p.w, q.w)
+    assert_allclose(_c(p) / _c(p).sum(), _c(q) / _c(q).sum(), rtol=1e-15)   # same direction, other size
+    assert_array_equal(_w(p), _w(q))
 
 
 def test_explicit_parameters():
     c, w = [1.0, 2.0, 3.0], [0.0, 0.5, 1.0]
     p = genz_problem("gaussian", 3, c=c, w=w)
-    assert p.c.tolist() == c and p.w.tolist() == w
-    assert not p.c.flags.writeable and not p.w.flags.writeable
+    assert _c(p).tolist() == c and _w(p).tolist() == w
+    assert not _c(p).flags.writeable and not _w(p).flags.writeable
     # a seed gives the same w whether or not c is explicit
-    assert_array_equal(genz_problem("gaussian", 3, c=c, seed=4).w, genz_problem("gaussian", 3, seed=4).w)
+    assert_array_equal(_w(genz_problem("gaussian", 3, c=c, seed=4)), _w(genz_problem("gaussian", 3, seed=4)))
     # the kink at w_i = 0 or 1 is on the boundary: not an interior point
     assert genz_problem("continuous", 3, c=c, w=w).points == ((), (0.5,), ())
 
@@ -332,26 +341,26 @@ def test_explicit_parameters():
 def test_seeds():
     for family in FAMILIES:
         p, q, r = (genz_problem(family, 5, seed=s) for s in (9, 9, 10))
-        assert_array_equal(p.c, q.c)
-        assert_array_equal(p.w, q.w)
+        assert_array_equal(_c(p), _c(q))
+        assert_array_equal(_w(p), _w(q))
         assert p.exact == q.exact
-        assert not np.array_equal(p.w, r.w)
+        assert not np.array_equal(_w(p), _w(r))
     # a seed gives the same w in every family
-    assert len({genz_problem(f, 3, seed=2).w.tobytes() for f in FAMILIES}) == 1
+    assert len({_w(genz_problem(f, 3, seed=2)).tobytes() for f in FAMILIES}) == 1
     g1, g2 = np.random.default_rng(5), np.random.default_rng(5)
-    assert_array_equal(genz_problem("oscillatory", 3, seed=g1).c, genz_problem("oscillatory", 3, seed=g2).c)
-    assert_array_equal(genz_problem("oscillatory", 3, seed=np.random.SeedSequence(5)).c,
-                       genz_problem("oscillatory", 3, seed=5).c)
+    assert_array_equal(_c(genz_problem("oscillatory", 3, seed=g1)), _c(genz_problem("oscillatory", 3, seed=g2)))
+    assert_array_equal(_c(genz_problem("oscillatory", 3, seed=np.random.SeedSequence(5))),
+                       _c(genz_problem("oscillatory", 3, seed=5)))
 
 
 @pytest.mark.parametrize("family", FAMILIES)
 def test_points(family):
     p = genz_problem(family, 4, seed=0)
     assert len(p.points) == 4
-    expected = {"continuous": [(w,) for w in p.w], "discontinuous": [(p.w[0],), (p.w[1],), (), ()]}
+    expected = {"continuous": [(w,) for w in _w(p)], "discontinuous": [(_w(p)[0],), (_w(p)[1],), (), ()]}
     assert list(p.points) == expected.get(family, [()] * 4)
     p1 = genz_problem("discontinuous", 1, seed=0)
-    assert p1.points == ((p1.w[0],),)
+    assert p1.points == ((_w(p1)[0],),)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -361,7 +370,12 @@ def test_points(family):
 def test_on_box(family):
     p = genz_problem(family, 2, seed=6)
     a, b = np.array([-1.0, 2.0]), np.array([3.0, 2.5])
-    f_box, exact_box = p.on_box(a, b)
+    box = p.on_box(a, b)
+    f_box, exact_box = box.f, box.exact
+    assert isinstance(box, Problem) and box.kind == "genz" and box.family == family
+    assert box.a == (-1.0, 2.0) and box.b == (3.0, 2.5)
+    # the kinks and jumps move with the box
+    assert box.points == tuple(tuple(a[i] + (b[i] - a[i]) * t for t in axis) for i, axis in enumerate(p.points))
     assert_allclose(exact_box, p.exact * 4.0 * 0.5, rtol=1e-15)
     u = np.random.default_rng(1006).random((32, 2))   # not seed 6: its 2nd row would be w itself
     # (x - a)/(b - a) recovers u only to rounding, which the oscillation and the peaks magnify
@@ -373,11 +387,16 @@ def test_on_box(family):
 
 def test_on_box_scalar_corners():
     p = genz_problem("corner_peak", 3, seed=0)
-    f_box, exact_box = p.on_box(0.0, 2.0)
+    box = p.on_box(0.0, 2.0)
+    f_box, exact_box = box.f, box.exact
     assert exact_box == p.exact * 8.0
     assert f_box([2.0, 2.0, 2.0]) == p.f([1.0, 1.0, 1.0])
-    f_unit, exact_unit = p.on_box(0, 1)
+    unit = p.on_box(0, 1)
+    f_unit, exact_unit = unit.f, unit.exact
     assert exact_unit == p.exact
+    # moved back from [0, 2]^3 to the unit cube: the same integral
+    back = box.on_box(0.0, 1.0)
+    assert back.exact == p.exact and back.f([0.5, 0.5, 0.5]) == p.f([0.5, 0.5, 0.5])
     x = np.random.default_rng(0).random((5, 3))
     assert_array_equal(f_unit(x), p.f(x))
 
@@ -437,16 +456,21 @@ def test_input_validation():
         p.on_box(0.0, [1.0, np.inf, 1.0])
     with pytest.raises(ValueError, match="`a` must be less than `b`"):
         p.on_box([0.0, 1.0, 0.0], 1.0)
-    f_box, _ = p.on_box(0.0, 2.0)
+    f_box = p.on_box(0.0, 2.0).f
     with pytest.raises(ValueError, match="`x`"):
         f_box(np.zeros(4))
+    with pytest.raises(TypeError, match="`name`"):
+        genz_problem("gaussian", 2, name=3)
 
 
-def test_problem_repr():
+def test_problem_fields_and_repr():
     p = genz_problem("continuous", 2, c=[1.0, 2.0], w=[0.25, 0.75])
-    assert isinstance(p, GenzProblem)
-    assert repr(p).startswith("GenzProblem(family='continuous', d=2, c=array([1., 2.]), w=array([0.25, 0.75])")
+    assert isinstance(p, Problem) and p.kind == "genz" and p.name == "genz_continuous_2d"
+    assert p.a == (0.0, 0.0) and p.b == (1.0, 1.0) and p.vectorized and p.tags == ("kink",)
+    assert "Genz" in p.source
+    assert repr(p) == f"Problem(name='genz_continuous_2d', kind='genz', family='continuous', d=2, exact={p.exact!r})"
     assert "continuous" in repr(p.f)
+    assert genz_problem("gaussian", 3, seed=5, name="mine").name == "mine"
 
 
 def test_docstring_examples():

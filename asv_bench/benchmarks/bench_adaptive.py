@@ -16,7 +16,7 @@ import scipy
 import scipy.integrate as si
 
 import quadlib
-from quadlib._problems import BATTERY, by_name
+from quadlib.benchmark._problems import BATTERY, by_name
 
 warnings.simplefilter("ignore")
 

@@ -15,7 +15,7 @@ from scipy.special import erf, roots_legendre
 from scipy.stats import qmc
 
 import quadlib
-from quadlib._genz import genz_problem
+from quadlib.benchmark import genz_problem
 
 SMOOTH = ("oscillatory", "product_peak", "corner_peak", "gaussian")
 
@@ -27,7 +27,7 @@ def _scipy_nfev(problem, rtol, max_subdivisions=5000):
         count[0] += x.shape[0]
         return problem.f(x)
 
-    d = problem.d
+    d = problem.dimension
     res = scipy_cubature(f, np.zeros(d), np.ones(d), rule="genz-malik", rtol=rtol, atol=0,
                          max_subdivisions=max_subdivisions)
     return count[0], res.status == "converged"

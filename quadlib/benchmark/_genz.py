@@ -1,5 +1,11 @@
 """Genz's six families of test integrands on the unit cube, with their integrals in closed form.
 
+This module owns the families (their integrands, closed forms and TESTPACK's standard difficulties) and
+:func:`genz_problem`, which draws a member as a :class:`~quadlib.benchmark.Problem` of kind ``"genz"``
+on ``[0, 1]^d``: ``family`` names the family, ``parameters`` holds ``c`` and ``w``, ``points`` the kinks
+and jumps axis by axis. It imports numpy and the standard library; mpmath only inside the closed forms
+that need it.
+
 Alan Genz (1984, 1987) proposed six parametrized families of integrands on ``[0, 1]^d``, each
 with a feature that troubles some class of cubature rule. A problem is drawn from a family by
 choosing a difficulty vector ``c`` (``c_i > 0``; larger is harder) and a shift vector ``w``
@@ -76,10 +82,13 @@ random corner, where quadlib keeps it at the origin as in Genz (1984).
 Examples
 --------
 >>> import numpy as np
->>> from quadlib._genz import FAMILIES, genz_problem
+>>> from quadlib.benchmark import genz_problem
 >>> p = genz_problem("gaussian", 3, seed=1)
->>> p.d, p.c.shape, round(float(p.c.sum()), 12)    # 100 / 3
-(3, (3,), 33.333333333333)
+>>> p.name, p.dimension, p.family
+('genz_gaussian_3d', 3, 'gaussian')
+>>> c = p.parameters["c"]
+>>> c.shape, round(float(c.sum()), 12)    # 100 / 3
+((3,), 33.333333333333)
 >>> x = np.random.default_rng(0).random((1000, 3))
 >>> p.f(x).shape
 (1000,)
@@ -96,15 +105,14 @@ A. Genz, "A package for testing multiple integration subroutines", in P. Keast a
 (eds.), Numerical Integration: Recent Developments, Software and Applications, Reidel (1987),
 337-340 (TESTPACK).
 """
-from dataclasses import dataclass
 import math
-from typing import Callable
 
 import numpy as np
 
-from ._validation import choice, positive_int, real_scalar
+from .._validation import choice, positive_int, real_scalar
+from ._problem import Problem
 
-__all__ = ["FAMILIES", "GenzProblem", "genz_problem", "standard_difficulty"]
+__all__ = ["FAMILIES", "genz_problem", "standard_difficulty"]
 
 FAMILIES = ("oscillatory", "product_peak", "corner_peak", "gaussian", "continuous", "discontinuous")
 
@@ -113,6 +121,12 @@ _DIFCLT = {"oscillatory": 110.0, "product_peak": 600.0, "corner_peak": 600.0,
            "gaussian": 100.0, "continuous": 150.0, "discontinuous": 100.0}
 _EXPNTS = {"oscillatory": 1.5, "product_peak": 2.0, "corner_peak": 2.0,
            "gaussian": 1.0, "continuous": 2.0, "discontinuous": 2.0}
+
+_SOURCE = "Genz (1984, 1987): the {} family on [0, 1]^d; value by its closed form"
+# what makes each family hard, in the benchmark's vocabulary (quadlib.benchmark.TAGS)
+_TAGS = {"oscillatory": ("smooth", "oscillatory"), "product_peak": ("smooth", "peak"),
+         "corner_peak": ("smooth", "peak"), "gaussian": ("smooth", "peak"), "continuous": ("kink",),
+         "discontinuous": ("discontinuous",)}
 
 # Past this dimension the corner peak's 2**d-term sum gives way to its one-dimensional form.
 _CORNER_SUM_MAX_D = 16
@@ -123,7 +137,7 @@ def standard_difficulty(family, d):
 
     Examples
     --------
-    >>> from quadlib._genz import standard_difficulty
+    >>> from quadlib.benchmark._genz import standard_difficulty
     >>> standard_difficulty("product_peak", 2)
     150.0
     """
@@ -196,24 +210,6 @@ class _GenzIntegrand:
 
     def __repr__(self):
         return f"<Genz {self.family} integrand, d={self.c.size}>"
-
-
-class _BoxIntegrand:
-    """``f((x - a)/(b - a))``: a Genz integrand moved from the unit cube to the box [a, b]."""
-
-    __slots__ = ("f", "a", "width")
-
-    def __init__(self, f, a, width):
-        self.f = f
-        self.a = a
-        self.width = width
-
-    def __call__(self, x):
-        x = _points_iv(x, self.a.size)
-        return self.f((x - self.a) / self.width)
-
-    def __repr__(self):
-        return f"<{self.f!r} on the box [{self.a}, {self.a + self.width}]>"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -306,93 +302,6 @@ def _points(family, w):
 
 # --------------------------------------------------------------------------------------------------
 
-@dataclass(frozen=True, eq=False, repr=False)
-class GenzProblem:
-    """One member of a Genz family: an integrand on ``[0, 1]^d`` and its integral.
-
-    Attributes
-    ----------
-    family : str
-        One of :data:`FAMILIES`.
-    d : int
-        The dimension.
-    c : ndarray, shape (d,)
-        The difficulty parameters, all positive (read-only).
-    w : ndarray, shape (d,)
-        The shift parameters, in ``[0, 1]`` (read-only).
-    f : callable
-        The integrand. Vectorized over points: an array of shape ``(N, d)`` gives shape ``(N,)``, one
-        point of shape ``(d,)`` gives a scalar; the last axis must have length `d`. Picklable.
-    exact : float
-        The integral over ``[0, 1]^d``, from the closed form (see the module notes), accurate to
-        about 1e-15 relative.
-    points : tuple of d tuples of float
-        ``points[i]`` lists the coordinates strictly inside ``(0, 1)`` at which f has a kink or a
-        jump across the hyperplane ``x_i = const``: ``(w_i,)`` on every axis for ``continuous``, on
-        the first two axes for ``discontinuous``; empty otherwise. (The peaks of ``product_peak`` and
-        ``gaussian`` sit at `w`, where f is smooth.)
-    """
-
-    family: str
-    d: int
-    c: np.ndarray
-    w: np.ndarray
-    f: Callable
-    exact: float
-    points: tuple
-
-    def on_box(self, a, b):
-        """The same problem moved affinely from ``[0, 1]^d`` to the box ``[a, b]``.
-
-        Parameters
-        ----------
-        a, b : float or array_like of shape (d,)
-            The lower and upper corners of the box, finite, with ``a < b`` componentwise.
-
-        Returns
-        -------
-        f_box : callable
-            ``f_box(x) = f((x - a)/(b - a))``, vectorized like `f`.
-        exact_box : float
-            Its integral over the box, ``exact * prod(b - a)``.
-
-        Examples
-        --------
-        >>> from quadlib._genz import genz_problem
-        >>> p = genz_problem("product_peak", 2, seed=3)
-        >>> f_box, exact_box = p.on_box(-1.0, [1.0, 3.0])
-        >>> bool(exact_box == p.exact * 8.0)
-        True
-        >>> bool(f_box([0.0, 1.0]) == p.f([0.5, 0.5]))
-        True
-        """
-        a, b = _on_box_iv(a, b, self.d)
-        width = b - a
-        return _BoxIntegrand(self.f, a, width), self.exact * math.prod(width.tolist())
-
-    def __repr__(self):
-        with np.printoptions(precision=6):
-            return (f"GenzProblem(family={self.family!r}, d={self.d}, c={self.c!r}, w={self.w!r}, "
-                    f"exact={self.exact!r})")
-
-
-def _on_box_iv(a, b, d):
-    out = []
-    for value, name in ((a, "a"), (b, "b")):
-        arr = np.asarray(value, dtype=np.float64)
-        if arr.ndim > 1 or (arr.ndim == 1 and arr.size != d):
-            raise ValueError(f"`{name}` must be a scalar or have shape ({d},), got shape {arr.shape}")
-        if not np.all(np.isfinite(arr)):
-            raise ValueError(f"`{name}` must be finite, got {value!r}")
-        arr = np.broadcast_to(arr, (d,)).copy()
-        arr.flags.writeable = False
-        out.append(arr)
-    a, b = out
-    if not np.all(a < b):
-        raise ValueError(f"`a` must be less than `b` in every coordinate, got a={a}, b={b}")
-    return a, b
-
-
 def _family_iv(family):
     if not isinstance(family, str):
         raise TypeError(f"`family` must be a string, one of {FAMILIES}, got {family!r}")
@@ -436,7 +345,7 @@ def _genz_problem_iv(family, d, difficulty, seed, c, w):
     return family, d, difficulty, rng, c, w
 
 
-def genz_problem(family, d, *, difficulty=None, seed=0, c=None, w=None):
+def genz_problem(family, d, *, difficulty=None, seed=0, c=None, w=None, name=None):
     """A random member of one of Genz's six test families, with its exact integral.
 
     Parameters
@@ -457,10 +366,24 @@ def genz_problem(family, d, *, difficulty=None, seed=0, c=None, w=None):
     c, w : array_like of shape (d,), optional
         Explicit parameters, used as given instead of the random ones: ``c_i > 0`` finite,
         ``0 <= w_i <= 1``.
+    name : str, optional
+        The problem's name; default ``"genz_{family}_{d}d"``.
 
     Returns
     -------
-    GenzProblem
+    Problem
+        Of kind ``"genz"`` on ``[0, 1]^d`` (``a = (0.0,) * d``, ``b = (1.0,) * d``), with:
+
+        * ``f``: vectorized over points, an array of shape ``(N, d)`` gives shape ``(N,)``, one point of
+          shape ``(d,)`` a scalar; the last axis must have length `d`. Picklable.
+        * ``exact``: the integral over the cube from the closed form (see the module notes), accurate to
+          about 1e-15 relative.
+        * ``points``: ``points[i]`` lists the coordinates strictly inside ``(0, 1)`` at which f has a
+          kink or a jump across the hyperplane ``x_i = const``: ``(w_i,)`` on every axis for
+          ``continuous``, on the first two axes for ``discontinuous``; empty otherwise. (The peaks of
+          ``product_peak`` and ``gaussian`` sit at `w`, where f is smooth.)
+        * ``family``, and ``parameters``: ``{"c": c, "w": w}``, read-only arrays of shape (d,), the
+          difficulty parameters (all positive) and the shifts (in ``[0, 1]``).
 
     Raises
     ------
@@ -470,7 +393,7 @@ def genz_problem(family, d, *, difficulty=None, seed=0, c=None, w=None):
 
     Examples
     --------
-    >>> from quadlib._genz import genz_problem
+    >>> from quadlib.benchmark import genz_problem
     >>> p = genz_problem("discontinuous", 2, c=[1.0, 2.0], w=[0.5, 0.25])
     >>> p.exact    # (e**0.5 - 1) * (e**0.5 - 1)/2
     0.2104196435293945
@@ -486,6 +409,8 @@ def genz_problem(family, d, *, difficulty=None, seed=0, c=None, w=None):
     Reidel (1987), 337-340.
     """
     family, d, difficulty, rng, c_given, w_given = _genz_problem_iv(family, d, difficulty, seed, c, w)
+    if name is not None and (not isinstance(name, str) or not name):
+        raise TypeError(f"`name` must be a non-empty string or None, got {name!r}")
     u = 1.0 - rng.random(d)
     w_random = rng.random(d)
     if c_given is None:
@@ -503,4 +428,6 @@ def genz_problem(family, d, *, difficulty=None, seed=0, c=None, w=None):
     if not math.isfinite(exact):
         raise ValueError(f"the {family} integral overflows a double for c={c}; use a smaller `c` or "
                          "`difficulty`")
-    return GenzProblem(family, d, c, w, _GenzIntegrand(family, c, w), exact, _points(family, w))
+    return Problem(f"genz_{family}_{d}d" if name is None else name, _GenzIntegrand(family, c, w), (0.0,) * d,
+                   (1.0,) * d, exact, kind="genz", source=_SOURCE.format(family), points=_points(family, w),
+                   tags=_TAGS[family], family=family, parameters={"c": c, "w": w})

@@ -1,9 +1,12 @@
-"""A battery of one-dimensional integrals with known closed-form values.
+"""The benchmark's one-dimensional problems: the battery of integrals with closed forms, and the
+normal-weight integrals of the kinds a GLMM meets.
 
-Each :class:`Problem` carries a numpy-vectorized integrand, its interval, the exact value as a decimal
-string (30+ significant digits), the mpmath expression that produced it, a citation and tags describing
-what makes it hard. The battery feeds the test suite and the accuracy benchmarks; it is data, so it keeps
-its imports light (numpy and the standard library; mpmath only inside :func:`exact_mp`).
+This module owns the data: each battery entry is a :class:`~quadlib.benchmark.Problem` with a
+numpy-vectorized integrand, its interval, a citation and tags; its value is kept here as a decimal string
+of 30+ significant digits beside the mpmath expression that produced it (:func:`exact_decimal`,
+:func:`exact_mp`), and the Problem carries the nearest double. :func:`normal_problems` builds the
+``"normal"`` kind, whose values mpmath computes at 30 digits. It is data, so it keeps its imports light
+(numpy and the standard library; scipy and mpmath only inside the functions that need them).
 
 Contents
 --------
@@ -38,10 +41,10 @@ endpoint 0.
 Examples
 --------
 >>> import numpy as np
->>> from quadlib._problems import BATTERY, by_name, exact_mp
+>>> from quadlib.benchmark._problems import BATTERY, by_name, exact_decimal, exact_mp
 >>> p = by_name("kahaner_sech_spikes")
->>> p.a, p.b, p.exact[:12]
-(0.0, 1.0, '0.2108027355')
+>>> p.a, p.b, p.exact, exact_decimal(p)[:12]
+(0.0, 1.0, 0.2108027355005493, '0.2108027355')
 >>> bool(np.isfinite(p.f(np.linspace(0.0, 1.0, 5))).all())
 True
 >>> import mpmath
@@ -59,67 +62,25 @@ Software, Academic Press (1971), 229-259.
 R. Piessens, E. de Doncker-Kapenga, C. W. Ueberhuber and D. K. Kahaner, QUADPACK: A Subroutine Package
 for Automatic Integration, Springer (1983), chapter 4 (table 4.1).
 """
-from dataclasses import dataclass
 from decimal import Decimal, localcontext
 from fractions import Fraction
 import functools
 import math
-from typing import Callable
 
 import numpy as np
 
-__all__ = ["Problem", "BATTERY", "TAGS", "by_name", "exact_mp"]
+from ._problem import TAGS, Problem
 
-TAGS = frozenset({
-    "smooth", "endpoint_singularity", "interior_singularity", "oscillatory", "peak", "discontinuous",
-    "infinite", "nearly_singular", "log_singularity", "kink", "zero",
-})
+__all__ = ["BATTERY", "TAGS", "by_name", "exact_decimal", "exact_mp", "normal_problems"]
+
+# name -> (the value as a decimal string of 30+ significant digits, the mpmath expression that gives it)
+_EXACT = {}
 
 
-@dataclass(frozen=True)
-class Problem:
-    """One integral with a known value.
-
-    Attributes
-    ----------
-    name : str
-        Short unique identifier, e.g. ``"bjl01"``.
-    f : callable
-        The integrand. Vectorized: a float64 array in gives a float64 array of the same shape; a
-        scalar in gives a scalar. Finite and silent at every double strictly inside ``(a, b)`` except
-        at a mathematical singularity that is itself a double.
-    a, b : float
-        The interval; either may be infinite.
-    exact : str
-        The value of the integral, in decimal, to at least 25 significant digits ("0" for a zero integral).
-    closed_form : str
-        An expression in ``mpmath`` that evaluates to the value at the current mpmath precision.
-    source : str
-        Where the integral comes from.
-    tags : tuple of str
-        What makes it hard, from :data:`TAGS`.
-    points : tuple of float
-        Interior singularities and discontinuities, for integrators that accept breakpoints.
-    """
-
-    name: str
-    f: Callable
-    a: float
-    b: float
-    exact: str
-    closed_form: str
-    source: str
-    tags: tuple
-    points: tuple = ()
-
-    def __post_init__(self):
-        unknown = set(self.tags) - TAGS
-        if unknown:
-            raise ValueError(f"`tags` must be a subset of TAGS, got {sorted(unknown)} in problem {self.name!r}")
-        if not self.a < self.b:
-            raise ValueError(f"`a` must be less than `b`, got a={self.a}, b={self.b} in problem {self.name!r}")
-        if any(not self.a < p < self.b for p in self.points):
-            raise ValueError(f"`points` must lie inside (a, b), got {self.points} in problem {self.name!r}")
+def _battery(name, f, a, b, digits, closed_form, source, tags, points=()):
+    """A problem of the battery; its decimal value and closed form are kept here, the float on the Problem."""
+    _EXACT[name] = (digits, closed_form)
+    return Problem(name, f, a, b, float(digits), kind="1d", source=source, points=points, tags=tags)
 
 
 def _vectorized(fn):
@@ -482,73 +443,73 @@ _PI_2 = 0.5 * np.pi
 
 BATTERY = (
     # ---- Bailey, Jeyabalan & Li (2005) ----
-    Problem("bjl01", _bjl01, 0.0, 1.0, "0.25000000000000000000000000000000",
+    _battery("bjl01", _bjl01, 0.0, 1.0, "0.25000000000000000000000000000000",
             "mpmath.mpf(1)/4", _BJL.format(1), ("smooth",)),
-    Problem("bjl02", _bjl02, 0.0, 1.0, "0.21065725122580698810809230218299",
+    _battery("bjl02", _bjl02, 0.0, 1.0, "0.21065725122580698810809230218299",
             "(mpmath.pi - 2 + 2*mpmath.log(2))/12", _BJL.format(2), ("smooth",)),
-    Problem("bjl03", _bjl03, 0.0, _PI_2, "1.9052386904826758277365178333519",
+    _battery("bjl03", _bjl03, 0.0, _PI_2, "1.9052386904826758277365178333519",
             "(mpmath.exp(mpmath.pi/2) - 1)/2", _BJL.format(3), ("smooth",)),
-    Problem("bjl04", _bjl04, 0.0, 1.0, "0.51404189589007076139762973957688",
+    _battery("bjl04", _bjl04, 0.0, 1.0, "0.51404189589007076139762973957688",
             "5*mpmath.pi**2/96", _BJL.format(4), ("smooth",)),
-    Problem("bjl05", _bjl05, 0.0, 1.0, "-0.44444444444444444444444444444444",
+    _battery("bjl05", _bjl05, 0.0, 1.0, "-0.44444444444444444444444444444444",
             "-mpmath.mpf(4)/9", _BJL.format(5), ("endpoint_singularity", "log_singularity")),
-    Problem("bjl06", _bjl06, 0.0, 1.0, "0.78539816339744830961566084581988",
+    _battery("bjl06", _bjl06, 0.0, 1.0, "0.78539816339744830961566084581988",
             "mpmath.pi/4", _BJL.format(6), ("endpoint_singularity",)),
-    Problem("bjl07", _bjl07, 0.0, 1.0, "1.1981402347355922074399224922803",
+    _battery("bjl07", _bjl07, 0.0, 1.0, "1.1981402347355922074399224922803",
             "2*mpmath.sqrt(mpmath.pi)*mpmath.gamma(mpmath.mpf(3)/4)/mpmath.gamma(mpmath.mpf(1)/4)",
             _BJL.format(7), ("endpoint_singularity",)),
-    Problem("bjl08", _bjl08, 0.0, 1.0, "2.0000000000000000000000000000000",
+    _battery("bjl08", _bjl08, 0.0, 1.0, "2.0000000000000000000000000000000",
             "mpmath.mpf(2)", _BJL.format(8), ("endpoint_singularity", "log_singularity")),
-    Problem("bjl09", _bjl09, 0.0, _PI_2, "-1.0887930451518010652503444491188",
+    _battery("bjl09", _bjl09, 0.0, _PI_2, "-1.0887930451518010652503444491188",
             "-mpmath.pi*mpmath.log(2)/2",
             _BJL.format(9) + "; log(cos t) on [0, pi/2], written in s = pi/2 - t as log(sin s)",
             ("endpoint_singularity", "log_singularity")),
-    Problem("bjl10", _bjl10, 0.0, _PI_2, "2.2214414690791831235079404950303",
+    _battery("bjl10", _bjl10, 0.0, _PI_2, "2.2214414690791831235079404950303",
             "mpmath.pi*mpmath.sqrt(2)/2",
             _BJL.format(10) + "; sqrt(tan t) on [0, pi/2], written in s = pi/2 - t as sqrt(cot s)",
             ("endpoint_singularity",)),
-    Problem("bjl11", _bjl11, 0.0, _INF, "1.5707963267948966192313216916398",
+    _battery("bjl11", _bjl11, 0.0, _INF, "1.5707963267948966192313216916398",
             "mpmath.pi/2", _BJL.format(11), ("infinite", "smooth")),
-    Problem("bjl12", _bjl12, 0.0, _INF, "1.7724538509055160272981674833411",
+    _battery("bjl12", _bjl12, 0.0, _INF, "1.7724538509055160272981674833411",
             "mpmath.sqrt(mpmath.pi)", _BJL.format(12), ("infinite", "endpoint_singularity")),
-    Problem("bjl13", _bjl13, 0.0, _INF, "1.2533141373155002512078826424055",
+    _battery("bjl13", _bjl13, 0.0, _INF, "1.2533141373155002512078826424055",
             "mpmath.sqrt(mpmath.pi/2)", _BJL.format(13), ("infinite", "smooth")),
-    Problem("bjl14", _bjl14, 0.0, _INF, "0.50000000000000000000000000000000",
+    _battery("bjl14", _bjl14, 0.0, _INF, "0.50000000000000000000000000000000",
             "mpmath.mpf(1)/2", _BJL.format(14), ("infinite", "oscillatory", "smooth")),
-    Problem("bjl15", _bjl15, 0.0, _INF, "1.5707963267948966192313216916398",
+    _battery("bjl15", _bjl15, 0.0, _INF, "1.5707963267948966192313216916398",
             "mpmath.pi/2", _BJL.format(15), ("infinite", "oscillatory")),
     # ---- Kahaner (1971) ----
-    Problem("kahaner_step", _kahaner_step, 0.0, 1.0, "0.70000000000000000000000000000000",
+    _battery("kahaner_step", _kahaner_step, 0.0, 1.0, "0.70000000000000000000000000000000",
             "mpmath.mpf(7)/10", _KAHANER.format(2), ("discontinuous",), points=(0.3,)),
-    Problem("kahaner_cosh", _kahaner_cosh, -1.0, 1.0, "0.47942822668880166735857796183531",
+    _battery("kahaner_cosh", _kahaner_cosh, -1.0, 1.0, "0.47942822668880166735857796183531",
             "mpmath.mpf('1.84')*mpmath.sinh(1) - 2*mpmath.sin(1)", _KAHANER.format(4), ("smooth",)),
-    Problem("kahaner_quartic", _kahaner_quartic, -1.0, 1.0, "1.5822329637296729331174689490262",
+    _battery("kahaner_quartic", _kahaner_quartic, -1.0, 1.0, "1.5822329637296729331174689490262",
             # partial fractions over the complex roots z1, conj(z1) of z**2 + z + 0.9 (z = x**2);
             # w = sqrt(-z1) and the integral of 1/(x**2 + w**2) over [-1, 1] is 2*atan(1/w)/w
             "(lambda r, w: 4/r*mpmath.im(mpmath.atan(1/w)/w))(mpmath.sqrt(mpmath.mpf('2.6')), "
             "mpmath.sqrt(mpmath.mpc(1, -mpmath.sqrt(mpmath.mpf('2.6')))/2))",
             _KAHANER.format(5), ("smooth",)),
-    Problem("kahaner_inv_quartic", _kahaner_inv_quartic, 0.0, 1.0, "0.86697298733991103757399516388287",
+    _battery("kahaner_inv_quartic", _kahaner_inv_quartic, 0.0, 1.0, "0.86697298733991103757399516388287",
             "(mpmath.pi + 2*mpmath.log(1 + mpmath.sqrt(2)))/(4*mpmath.sqrt(2))",
             _KAHANER.format(8), ("smooth",)),
-    Problem("kahaner_sin_denominator", _kahaner_sin_denominator, 0.0, 1.0, "1.1547005383792515290182975610039",
+    _battery("kahaner_sin_denominator", _kahaner_sin_denominator, 0.0, 1.0, "1.1547005383792515290182975610039",
             "2/mpmath.sqrt(3)", _KAHANER.format(9), ("smooth", "oscillatory")),
-    Problem("kahaner_logistic", _kahaner_logistic, 0.0, 1.0, "0.37988549304172247536823662649032",
+    _battery("kahaner_logistic", _kahaner_logistic, 0.0, 1.0, "0.37988549304172247536823662649032",
             "1 + mpmath.log(2) - mpmath.log(1 + mpmath.e)", _KAHANER.format(11), ("smooth",)),
-    Problem("kahaner_bose", _kahaner_bose, 0.0, 1.0, "0.77750463411224827641758654542571",
+    _battery("kahaner_bose", _kahaner_bose, 0.0, 1.0, "0.77750463411224827641758654542571",
             # antiderivative x*log(1 - exp(-x)) - Li2(exp(-x))
             "mpmath.pi**2/6 + mpmath.log(1 - mpmath.exp(-1)) - mpmath.polylog(2, mpmath.exp(-1))",
             _KAHANER.format(12), ("smooth",)),
-    Problem("kahaner_gauss_peak", _kahaner_gauss_peak, 0.0, 10.0, "0.50000000000000000000000000000000",
+    _battery("kahaner_gauss_peak", _kahaner_gauss_peak, 0.0, 10.0, "0.50000000000000000000000000000000",
             "mpmath.erf(50*mpmath.sqrt(2*mpmath.pi))/2", _KAHANER.format(14), ("peak",)),
-    Problem("kahaner_exp_layer", _kahaner_exp_layer, 0.0, 10.0, "1.0000000000000000000000000000000",
+    _battery("kahaner_exp_layer", _kahaner_exp_layer, 0.0, 10.0, "1.0000000000000000000000000000000",
             "1 - mpmath.exp(-250)", _KAHANER.format(15), ("peak",)),
-    Problem("kahaner_lorentz_peak", _kahaner_lorentz_peak, 0.0, 10.0, "0.49936338107645674463624851831176",
+    _battery("kahaner_lorentz_peak", _kahaner_lorentz_peak, 0.0, 10.0, "0.49936338107645674463624851831176",
             "mpmath.atan(500)/mpmath.pi", _KAHANER.format(16), ("peak",)),
-    Problem("kahaner_near_pole", _kahaner_near_pole, -1.0, 1.0, "1.5643964440690497730914930158085",
+    _battery("kahaner_near_pole", _kahaner_near_pole, -1.0, 1.0, "1.5643964440690497730914930158085",
             "2*mpmath.atan(1/mpmath.sqrt(mpmath.mpf('1.005')))/mpmath.sqrt(mpmath.mpf('1.005'))",
             _KAHANER.format(20), ("smooth",)),
-    Problem("kahaner_sech_spikes", _kahaner_sech_spikes, 0.0, 1.0, "0.21080273550054927737564325570573",
+    _battery("kahaner_sech_spikes", _kahaner_sech_spikes, 0.0, 1.0, "0.21080273550054927737564325570573",
             # sech^2 -> tanh; sech^4 -> tanh - tanh^3/3; sech^6 -> tanh - 2 tanh^3/3 + tanh^5/5
             "(mpmath.tanh(8) + mpmath.tanh(2))/10"
             " + ((lambda g: g(60) - g(-40))(lambda u: mpmath.tanh(u) - mpmath.tanh(u)**3/3))/100"
@@ -556,88 +517,88 @@ BATTERY = (
             "(lambda u: mpmath.tanh(u) - 2*mpmath.tanh(u)**3/3 + mpmath.tanh(u)**5/5))/1000",
             _KAHANER.format(21), ("peak",)),
     # ---- QUADPACK ----
-    Problem("quadpack_log", _quadpack_log, 0.0, 1.0, "4.0000000000000000000000000000000",
+    _battery("quadpack_log", _quadpack_log, 0.0, 1.0, "4.0000000000000000000000000000000",
             "1/(mpmath.mpf(-1)/2 + 1)**2", _QUADPACK.format(1, -0.5),
             ("endpoint_singularity", "log_singularity")),
-    Problem("quadpack_peak", _quadpack_peak, 0.0, 1.0, "3.1184187985862412943199012004716",
+    _battery("quadpack_peak", _quadpack_peak, 0.0, 1.0, "3.1184187985862412943199012004716",
             "mpmath.atan((4 - mpmath.pi)*4**3) + mpmath.atan(mpmath.pi*4**3)", _QUADPACK.format(2, 4),
             ("peak",)),
-    Problem("quadpack_cos_sin", _quadpack_cos_sin, 0.0, np.pi, "0.43378800263473354845800047861749",
+    _battery("quadpack_cos_sin", _quadpack_cos_sin, 0.0, np.pi, "0.43378800263473354845800047861749",
             "mpmath.pi*mpmath.besselj(0, 32)", _QUADPACK.format(3, 5), ("smooth", "oscillatory")),
-    Problem("quadpack_abs_power", _quadpack_abs_power, 0.0, 1.0, "2.7876937002347035944831536108078",
+    _battery("quadpack_abs_power", _quadpack_abs_power, 0.0, 1.0, "2.7876937002347035944831536108078",
             "2*(mpmath.sqrt(mpmath.mpf(2)/3) + mpmath.sqrt(mpmath.mpf(1)/3))", _QUADPACK.format(7, -0.5),
             ("interior_singularity",), points=(1 / 3,)),
-    Problem("quadpack_jacobi_pole", _quadpack_jacobi_pole, -1.0, 1.0, "8.7500973616728295416937281831756",
+    _battery("quadpack_jacobi_pole", _quadpack_jacobi_pole, -1.0, 1.0, "8.7500973616728295416937281831756",
             "16*mpmath.pi/mpmath.sqrt(33)", _QUADPACK.format(9, 4),
             ("endpoint_singularity", "nearly_singular")),
-    Problem("quadpack_sin_power", _quadpack_sin_power, 0.0, _PI_2, "5.6615434876078768607279724757850",
+    _battery("quadpack_sin_power", _quadpack_sin_power, 0.0, _PI_2, "5.6615434876078768607279724757850",
             "2**(mpmath.mpf('0.2') - 2)*mpmath.gamma(mpmath.mpf('0.1'))**2/mpmath.gamma(mpmath.mpf('0.2'))",
             _QUADPACK.format(10, 0.2), ("endpoint_singularity",)),
-    Problem("quadpack_log_power", _quadpack_log_power, 0.0, 1.0, "1.7724538509055160272981674833411",
+    _battery("quadpack_log_power", _quadpack_log_power, 0.0, 1.0, "1.7724538509055160272981674833411",
             "mpmath.gamma(mpmath.mpf(1)/2)", _QUADPACK.format(11, 0.5), ("endpoint_singularity",)),
-    Problem("quadpack_damped_sin", _quadpack_damped_sin, 0.0, 1.0, "-0.0014853963193152924437835849376056",
+    _battery("quadpack_damped_sin", _quadpack_damped_sin, 0.0, 1.0, "-0.0014853963193152924437835849376056",
             "(20*mpmath.sin(64) - 64*mpmath.cos(64) + 64*mpmath.exp(-20))/(400 + 4**6)",
             _QUADPACK.format(12, 6), ("smooth", "oscillatory")),
-    Problem("quadpack_cos_jacobi", _quadpack_cos_jacobi, 0.0, 1.0, "0.52619715431487855112226112458937",
+    _battery("quadpack_cos_jacobi", _quadpack_cos_jacobi, 0.0, 1.0, "0.52619715431487855112226112458937",
             "mpmath.pi*mpmath.cos(16)*mpmath.besselj(0, 16)", _QUADPACK.format(13, 5),
             ("endpoint_singularity", "oscillatory")),
-    Problem("quadpack_fourier_inf", _quadpack_fourier_inf, 0.0, _INF, "1.3760433900907162390217496807208",
+    _battery("quadpack_fourier_inf", _quadpack_fourier_inf, 0.0, _INF, "1.3760433900907162390217496807208",
             # Re of Gamma(1/2) (s - i)**(-1/2), s = 1/4, principal branch
             "mpmath.sqrt(mpmath.pi)*mpmath.re(mpmath.mpc(mpmath.mpf(1)/4, -1)**(-mpmath.mpf(1)/2))",
             _QUADPACK.format(14, 2), ("infinite", "oscillatory", "endpoint_singularity")),
-    Problem("quadpack_x2_exp", _quadpack_x2_exp, 0.0, _INF, "16.000000000000000000000000000000",
+    _battery("quadpack_x2_exp", _quadpack_x2_exp, 0.0, _INF, "16.000000000000000000000000000000",
             "2*mpmath.mpf(2)**3", _QUADPACK.format(15, 1), ("infinite", "smooth")),
-    Problem("quadpack_rational_inf", _quadpack_rational_inf, 0.0, _INF, "0.49672941328980506172167753351602",
+    _battery("quadpack_rational_inf", _quadpack_rational_inf, 0.0, _INF, "0.49672941328980506172167753351602",
             "mpmath.pi/(2*mpmath.sqrt(10))", _QUADPACK.format(16, 0.5),
             ("infinite", "endpoint_singularity")),
-    Problem("quadpack_qagp_log", _quadpack_qagp_log, 0.0, 3.0, "52.740748383471444997729199720230",
+    _battery("quadpack_qagp_log", _quadpack_qagp_log, 0.0, 3.0, "52.740748383471444997729199720230",
             "61*mpmath.log(2) + mpmath.mpf(77)/4*mpmath.log(7) - 27",
             "GSL integration/tests.c, f454 (QUADPACK QAGP test: x^3 log|(x^2-1)(x^2-2)| on [0, 3])",
             ("interior_singularity", "log_singularity"), points=(1.0, _SQRT2_HI)),
-    Problem("quadpack_qagi_log", _quadpack_qagi_log, 0.0, _INF, "-0.36168922062077324062450232751309",
+    _battery("quadpack_qagi_log", _quadpack_qagi_log, 0.0, _INF, "-0.36168922062077324062450232751309",
             "-mpmath.pi*mpmath.log(10)/20",
             "GSL integration/tests.c, f455 (QUADPACK QAGI test: log(x)/(1 + 100 x^2) on [0, inf))",
             ("infinite", "endpoint_singularity", "log_singularity")),
     # ---- own additions ----
-    Problem("alg_endpoint", _alg_endpoint, 0.0, 1.0, "10.000000000000000000000000000000",
+    _battery("alg_endpoint", _alg_endpoint, 0.0, 1.0, "10.000000000000000000000000000000",
             "mpmath.mpf(10)", _OWN + " (x^-0.9)", ("endpoint_singularity",)),
-    Problem("log_interior", _log_interior, 0.0, 1.0, "-1.6108643020548934630256709631974",
+    _battery("log_interior", _log_interior, 0.0, 1.0, "-1.6108643020548934630256709631974",
             "mpmath.mpf('0.3')*mpmath.log(mpmath.mpf('0.3')) + mpmath.mpf('0.7')*mpmath.log(mpmath.mpf('0.7')) - 1",
             _OWN + " (log|x - 0.7|)", ("interior_singularity", "log_singularity"), points=(0.7,)),
-    Problem("osc_sin100", _osc_sin100, 0.0, 1.0, "0.0013768112771231606589806148604916",
+    _battery("osc_sin100", _osc_sin100, 0.0, 1.0, "0.0013768112771231606589806148604916",
             "(1 - mpmath.cos(100))/100", _OWN + " (sin(100 x))", ("smooth", "oscillatory")),
-    Problem("osc_xcos200", _osc_xcos200, 0.0, 1.0, "-0.0043793067941947977609062234082207",
+    _battery("osc_xcos200", _osc_xcos200, 0.0, 1.0, "-0.0043793067941947977609062234082207",
             "mpmath.sin(200)/200 + (mpmath.cos(200) - 1)/40000", _OWN + " (x cos(200 x))",
             ("smooth", "oscillatory")),
-    Problem("osc_long_fourier", _osc_long_fourier, 0.0, 100.0, "0.097633414553232727886549470230587",
+    _battery("osc_long_fourier", _osc_long_fourier, 0.0, 100.0, "0.097633414553232727886549470230587",
             "mpmath.cos(10)*(mpmath.si(1010) - mpmath.si(10)) - mpmath.sin(10)*(mpmath.ci(1010) - mpmath.ci(10))",
             "quadlib battery (own addition); value by u = 1 + x and the sine and cosine integrals"
             " (sin(10 x)/(1 + x) on [0, 100])", ("smooth", "oscillatory")),
-    Problem("peak_lorentz", _peak_lorentz, 0.0, 1.0, "309.39869151241494108699839806790",
+    _battery("peak_lorentz", _peak_lorentz, 0.0, 1.0, "309.39869151241494108699839806790",
             "100*(mpmath.atan(70) + mpmath.atan(30))", _OWN + " (1/(1e-4 + (x - 0.3)^2))", ("peak",)),
-    Problem("peak_gauss", _peak_gauss, 0.0, 1.0, "0.0025066282746310005024157652848110",
+    _battery("peak_gauss", _peak_gauss, 0.0, 1.0, "0.0025066282746310005024157652848110",
             "(lambda s: s*mpmath.sqrt(mpmath.pi/2)*(mpmath.erf(mpmath.mpf('0.63')/(s*mpmath.sqrt(2)))"
             " + mpmath.erf(mpmath.mpf('0.37')/(s*mpmath.sqrt(2)))))(mpmath.mpf('1e-3'))",
             _OWN + " (exp(-(x - 0.37)^2/(2e-6)), width 1e-3)", ("peak",)),
-    Problem("kink_abs", _kink_abs, 0.0, 1.0, "0.29000000000000000000000000000000",
+    _battery("kink_abs", _kink_abs, 0.0, 1.0, "0.29000000000000000000000000000000",
             "mpmath.mpf('0.29')", _OWN + " (|x - 0.3|)", ("kink",), points=(0.3,)),
-    Problem("steps_floor", _steps_floor, 0.0, 5.5, "12.500000000000000000000000000000",
+    _battery("steps_floor", _steps_floor, 0.0, 5.5, "12.500000000000000000000000000000",
             "mpmath.mpf(25)/2", _OWN + " (floor(x) on [0, 5.5])", ("discontinuous",),
             points=(1.0, 2.0, 3.0, 4.0, 5.0)),
-    Problem("gauss_real_line", _gauss_real_line, -_INF, _INF, "1.7724538509055160272981674833411",
+    _battery("gauss_real_line", _gauss_real_line, -_INF, _INF, "1.7724538509055160272981674833411",
             "mpmath.sqrt(mpmath.pi)", _OWN + " (exp(-x^2) on the real line)", ("infinite", "smooth")),
-    Problem("cauchy_real_line", _cauchy_real_line, -_INF, _INF, "3.1415926535897932384626433832795",
+    _battery("cauchy_real_line", _cauchy_real_line, -_INF, _INF, "3.1415926535897932384626433832795",
             "mpmath.pi", _OWN + " (1/(1 + x^2) on the real line)", ("infinite", "smooth")),
-    Problem("exp_moment5", _exp_moment5, 0.0, _INF, "120.00000000000000000000000000000",
+    _battery("exp_moment5", _exp_moment5, 0.0, _INF, "120.00000000000000000000000000000",
             "mpmath.factorial(5)", _OWN + " (x^5 exp(-x) on [0, inf))", ("infinite", "smooth")),
-    Problem("quartic_half_line", _kahaner_inv_quartic, 0.0, _INF, "1.1107207345395915617539702475152",
+    _battery("quartic_half_line", _kahaner_inv_quartic, 0.0, _INF, "1.1107207345395915617539702475152",
             "mpmath.pi/(2*mpmath.sqrt(2))", _OWN + " (1/(1 + x^4) on [0, inf))", ("infinite", "smooth")),
-    Problem("near_pole", _near_pole, -1.0, 1.0, "3139.5926542564595051295957640097",
+    _battery("near_pole", _near_pole, -1.0, 1.0, "3139.5926542564595051295957640097",
             "2000*mpmath.atan(1000)", _OWN + " (1/(x^2 + 1e-6) on [-1, 1])", ("nearly_singular", "peak")),
-    Problem("near_log", _near_log, 0.0, 1.0, "-0.99999999759741490700095431598218",
+    _battery("near_log", _near_log, 0.0, 1.0, "-0.99999999759741490700095431598218",
             "(lambda e: (1 + e)*mpmath.log(1 + e) - e*mpmath.log(e) - 1)(mpmath.mpf('1e-10'))",
             _OWN + " (log(x + 1e-10))", ("nearly_singular",)),
-    Problem("zero_sin_period", _zero_sin_period, 0.0, 2 * np.pi, "0",
+    _battery("zero_sin_period", _zero_sin_period, 0.0, 2 * np.pi, "0",
             "mpmath.mpf(0)", _OWN + " (sin(x) over one period: the value is 0)",
             ("smooth", "oscillatory", "zero")),
 )
@@ -661,18 +622,102 @@ def by_name(name):
         raise ValueError(f"`name` must be the name of a problem in BATTERY, got {name!r}") from None
 
 
-def exact_mp(problem, dps=30):
-    """The exact value of `problem` (a :class:`Problem` or its name) as an mpmath number of `dps` digits.
-
-    Evaluates ``problem.closed_form`` with 10 guard digits and rounds the result to ``dps`` digits.
-    """
-    import mpmath
-
+def _battery_problem(problem):
     if isinstance(problem, str):
-        problem = by_name(problem)
+        return by_name(problem)
+    if not isinstance(problem, Problem) or _BY_NAME.get(problem.name) is not problem:
+        raise ValueError(f"`problem` must be a problem of BATTERY or its name, got {problem!r}")
+    return problem
+
+
+def exact_decimal(problem):
+    """The stored value of `problem` (a problem of :data:`BATTERY` or its name) as a decimal string of at
+    least 25 significant digits ("0" for a zero integral)."""
+    return _EXACT[_battery_problem(problem).name][0]
+
+
+def exact_mp(problem, dps=30):
+    """The exact value of `problem` (a problem of :data:`BATTERY` or its name) as an mpmath number of `dps`
+    digits.
+
+    Evaluates the problem's closed form (an mpmath expression stored with the battery, never a user's
+    string) with 10 guard digits and rounds the result to ``dps`` digits.
+    """
+    problem = _battery_problem(problem)
     if isinstance(dps, bool) or not isinstance(dps, (int, np.integer)) or dps < 1:
         raise ValueError(f"`dps` must be a positive integer, got {dps!r}")
+    import mpmath
+
+    closed_form = _EXACT[problem.name][1]
     with mpmath.workdps(int(dps) + 10):
-        value = eval(problem.closed_form, {"__builtins__": {}, "mpmath": mpmath})  # noqa: S307 - our own data
+        value = eval(closed_form, {"__builtins__": {}, "mpmath": mpmath})  # noqa: S307 - our own data
     with mpmath.workdps(int(dps)):
         return +mpmath.mpf(value)
+
+
+# --------------------------------------------------------------------------------------------------
+# Normal-weight integrals: E g(Z), Z ~ N(0, 1), written f(x) = g(x) phi(x) on the real line with log g
+# beside it for the rules and integrators against the normal weight.
+_NORMAL = "quadlib benchmark (own addition); value by mpmath.quad at 30 digits"
+
+
+def normal_problems():
+    """The ``"normal"`` kind: E expit(a + s Z) and the Poisson-lognormal probability E Poisson(y; exp(a + s Z)).
+
+    Returns
+    -------
+    list of Problem
+        ``logistic_normal_{a}_{s}`` for (a, s) = (-1, 1), (0.5, 2), (2, 3) and ``poisson_normal_{y}_{a}_{s}``
+        for (y, a, s) = (0, 0.5, 1), (4, 1, 0.5), (20, 1, 1.5); each value by mpmath at 30 digits (a few
+        tenths of a second in all).
+    """
+    from scipy.special import expit, gammaln
+
+    out = []
+    for a, s in ((-1.0, 1.0), (0.5, 2.0), (2.0, 3.0)):
+        def f(x, a=a, s=s):
+            return expit(a + s * x) * np.exp(-0.5 * x * x) / np.sqrt(2 * np.pi)
+
+        def log_g(x, a=a, s=s):
+            return -np.logaddexp(0.0, -(a + s * x))
+        out.append(Problem(f"logistic_normal_{a:g}_{s:g}", f, -np.inf, np.inf, _exact_logistic_normal(a, s),
+                           kind="normal", source=f"{_NORMAL}: E expit({a:g} + {s:g} Z)", tags=("infinite", "smooth"),
+                           log_g=log_g))
+    # a count's marginal probability, P(Y = y) for Y | z ~ Poisson(exp(a + s z)): the larger the count, the
+    # narrower the integrand against the N(0, 1) prior, which is where adaptive rules earn their keep
+    for y, a, s in ((0, 0.5, 1.0), (4, 1.0, 0.5), (20, 1.0, 1.5)):
+        def log_g(x, y=y, a=a, s=s):
+            eta = a + s * x
+            with np.errstate(over="ignore"):
+                return y * eta - np.exp(eta) - gammaln(y + 1.0)
+
+        def f(x, log_g=log_g):
+            return np.exp(log_g(x) - 0.5 * x * x) / np.sqrt(2 * np.pi)
+        out.append(Problem(f"poisson_normal_{y}_{a:g}_{s:g}", f, -np.inf, np.inf, _exact_poisson_normal(y, a, s),
+                           kind="normal", source=f"{_NORMAL}: E Poisson({y}; exp({a:g} + {s:g} Z))",
+                           tags=("infinite", "peak" if y >= 20 else "smooth"), log_g=log_g))
+    return out
+
+
+def _exact_poisson_normal(y, a, s):
+    import mpmath
+
+    with mpmath.workdps(30):
+        def integrand(z):
+            eta = a + s * z
+            return mpmath.exp(y * eta - mpmath.exp(eta) - mpmath.loggamma(y + 1) - z * z / 2) / mpmath.sqrt(2 * mpmath.pi)
+        # split at the integrand's peak, where y s - s e^eta - z = 0; beyond peak - 40 and peak + 15 it is
+        # below 1e-40 of its value (the normal tail, and exp(-e^eta)), and mpmath's infinite-range maps
+        # would send exp(exp(.)) to astronomically large arguments
+        peak = mpmath.findroot(lambda z: y * s - s * mpmath.exp(a + s * z) - z, 0)
+        value = mpmath.quad(integrand, [peak - 40, peak - 1, peak, peak + 1, peak + 15])
+    return float(value)
+
+
+def _exact_logistic_normal(a, s):
+    import mpmath
+
+    with mpmath.workdps(30):
+        value = mpmath.quad(lambda z: mpmath.exp(-z * z / 2) / mpmath.sqrt(2 * mpmath.pi) / (1 + mpmath.exp(-(a + s * z))),
+                            [-mpmath.inf, -a / s, mpmath.inf])
+    return float(value)
