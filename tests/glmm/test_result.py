@@ -1,0 +1,267 @@
+"""The common API of every result of quadlib.glmm, tested once across the five result classes.
+
+fit (Laplace and AGQ 25 on cbpp), lmm (sleepstudy by ML), pql (cbpp), nlmm (Orange, Laplace) and conditional_fit
+(infert) each give a result derived from MixedResult, built by its from_fit classmethod, with the same names:
+params, bse, tvalues, pvalues, cov_params(), conf_int(), llf/aic/bic/deviance (NaN without a likelihood), nobs,
+ngroups as a dict, converged/message/history, cov_re/sd_re/corr_re, random_effects with the SD columns "sd(x)",
+and a summary() in one layout. The information criteria are checked against the peers' stored values
+(tests/reference: lme4, nlmer, survival::clogit) and the closed forms.
+"""
+import dataclasses
+import functools
+import json
+import math
+from pathlib import Path
+import re
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from quadlib import AdaptiveGaussHermite
+from quadlib.glmm import (ConditionalResult, GLMMResult, LMMResult, NLMMResult, PQLResult, build_design,
+                          conditional_fit, datasets, fit, lmm, make_objective, nlmm, optimize, pql)
+from quadlib.glmm._result import MixedResult
+
+REFERENCE = Path(__file__).resolve().parent.parent / "reference"
+GLMM_REF = {entry["id"]: entry for entry in json.loads((REFERENCE / "glmm_reference_more.json").read_text())["fits"]}
+LMM_REF = json.loads((REFERENCE / "lmm_reference.json").read_text())["fits"]
+NLMM_REF = json.loads((REFERENCE / "nlmm_reference.json").read_text())["fits"]
+CONDITIONAL_REF = json.loads((REFERENCE / "conditional_reference.json").read_text())["fits"]
+
+Z975 = 1.959963984540054   # the standard normal 0.975 quantile
+CBPP = "cbind(incidence, size - incidence) ~ period + (1 | herd)"
+ORANGE = "circumference ~ Asym / (1 + exp((xmid - age) / scal))"
+
+# name -> (class, ngroups, the peer's log-likelihood and number of parameters, or None for no likelihood)
+CASES = {
+    "laplace": (GLMMResult, {"herd": 15}, (GLMM_REF["cbpp_logit_laplace__lme4"]["logLik"], 5)),
+    "agq": (GLMMResult, {"herd": 15}, (GLMM_REF["cbpp_logit_agq25__lme4"]["logLik"], 5)),
+    "lmm": (LMMResult, {"Subject": 18}, (LMM_REF["sleepstudy_corr_ml"]["logLik"], LMM_REF["sleepstudy_corr_ml"]["df"])),
+    "pql": (PQLResult, {"herd": 15}, None),
+    "nlmm": (NLMMResult, {"Tree": 5}, (NLMM_REF["orange_nlmer"]["converged"]["logLik"], 5)),
+    "conditional": (ConditionalResult, {"stratum": 83}, (CONDITIONAL_REF["infert"]["loglik"], 2)),
+}
+
+
+@functools.lru_cache(maxsize=None)
+def fitted(name):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if name == "laplace":
+            return fit(CBPP, datasets.load("cbpp"))
+        if name == "agq":
+            return fit(CBPP, datasets.load("cbpp"), method="agq", nagq=25)
+        if name == "lmm":
+            return lmm("Reaction ~ Days + (Days | Subject)", datasets.load("sleepstudy"), reml=False)
+        if name == "pql":
+            return pql(CBPP, datasets.load("cbpp"))
+        if name == "nlmm":
+            return nlmm(ORANGE, datasets.load("orange"), fixed=["Asym", "xmid", "scal"], random=["Asym"],
+                        group="Tree", start={"Asym": 200, "xmid": 725, "scal": 350})
+        return conditional_fit("case ~ spontaneous + induced + strata(stratum)", datasets.load("infert"))
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_one_base_built_one_way(name):
+    result = fitted(name)
+    cls = CASES[name][0]
+    assert type(result) is cls and isinstance(result, MixedResult)
+    assert callable(cls.from_fit)
+    # a frozen dataclass with keyword-only fields: no positional constructor of a dozen arguments
+    assert dataclasses.is_dataclass(result)
+    assert all(f.kw_only for f in dataclasses.fields(result))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        result.llf = 0.0
+    assert type(result).__name__ + "(" in repr(result)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_wald_inference(name):
+    result = fitted(name)
+    params, bse = result.params, result.bse
+    assert isinstance(params, pd.Series) and isinstance(bse, pd.Series)
+    assert list(bse.index) == list(params.index) and np.all(np.isfinite(bse)) and np.all(bse > 0)
+    np.testing.assert_allclose(result.tvalues, params / bse, rtol=1e-15)
+    # two-sided normal p-values: p(|z| = 1.96) = 0.05, so the interval's ends have |t| = z exactly
+    from scipy.special import erfc
+    np.testing.assert_allclose(result.pvalues, erfc(np.abs(result.tvalues) / math.sqrt(2)), rtol=1e-12)
+    cov = result.cov_params()
+    assert isinstance(cov, pd.DataFrame) and list(cov.index) == list(params.index) == list(cov.columns)
+    np.testing.assert_allclose(cov.to_numpy(), cov.to_numpy().T, rtol=1e-12, atol=0)
+    np.testing.assert_allclose(np.sqrt(np.diag(cov.to_numpy())), bse, rtol=1e-15)
+    ci = result.conf_int()
+    assert list(ci.columns) == ["lower", "upper"] and list(ci.index) == list(params.index)
+    np.testing.assert_allclose(ci["lower"], params - Z975 * bse, rtol=1e-12)
+    np.testing.assert_allclose(ci["upper"], params + Z975 * bse, rtol=1e-12)
+    np.testing.assert_allclose(result.conf_int(0.1)["upper"], params + 1.6448536269514729 * bse, rtol=1e-12)
+    with pytest.raises(ValueError, match="`alpha` must be in"):
+        result.conf_int(1.5)
+    with pytest.raises(ValueError, match="`method` must be one of"):
+        result.conf_int(method="bootstrap")
+
+
+@pytest.mark.parametrize("name", ["pql", "nlmm", "conditional"])
+def test_profile_intervals_where_the_model_cannot_refit(name):
+    with pytest.raises(ValueError, match="`method`: profile intervals are not available"):
+        fitted(name).conf_int(method="profile")
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_information_criteria(name):
+    result = fitted(name)
+    reference = CASES[name][2]
+    if reference is None:   # PQL maximizes no likelihood (glmmPQL's logLik is NA)
+        assert all(math.isnan(x) for x in (result.llf, result.aic, result.bic, result.deviance))
+        return
+    llf, df = reference
+    assert result.llf == pytest.approx(llf, rel=1e-7)
+    assert result.df_modelwc == df
+    n = result.n_events if name == "conditional" else result.nobs   # R's BIC(clogit) counts the events
+    assert result.aic == pytest.approx(-2 * llf + 2 * df, rel=1e-7)
+    assert result.bic == pytest.approx(-2 * llf + math.log(n) * df, rel=1e-7)
+    assert result.deviance == pytest.approx(-2 * llf, rel=1e-7)
+    if name == "lmm":   # lme4's own AIC and BIC
+        ref = LMM_REF["sleepstudy_corr_ml"]
+        assert result.aic == pytest.approx(ref["AIC"], rel=1e-6) and result.bic == pytest.approx(ref["BIC"], rel=1e-6)
+    if name == "conditional":
+        assert result.n_events == CONDITIONAL_REF["infert"]["nevent"]
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_counts_and_convergence(name):
+    result = fitted(name)
+    assert result.ngroups == CASES[name][1]
+    assert isinstance(result.ngroups, dict) and all(isinstance(m, int) for m in result.ngroups.values())
+    assert isinstance(result.nobs, int) and result.nobs > 0
+    assert result.converged is True and isinstance(result.message, str) and isinstance(result.history, list)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_random_effects_one_naming(name):
+    result = fitted(name)
+    if name == "conditional":   # the group effects are conditioned away
+        assert result.cov_re == {} and result.random_effects == {} and result.sd_re == {} and result.corr_re == {}
+        return
+    assert list(result.random_effects) == list(result.ngroups) == list(result.cov_re)
+    assert list(result.sd_re) == list(result.corr_re) == list(result.cov_re)
+    for group, frame in result.random_effects.items():
+        names = list(result.cov_re[group].columns)
+        assert list(frame.columns) == names + [f"sd({c})" for c in names]
+        assert frame.index.name == group and len(frame) == result.ngroups[group]
+        sd = frame[[f"sd({c})" for c in names]].to_numpy()
+        assert np.all(np.isfinite(sd)) and np.all(sd > 0)
+        C = result.cov_re[group].to_numpy()
+        np.testing.assert_allclose(result.sd_re[group], np.sqrt(np.diag(C)), rtol=1e-15)
+        np.testing.assert_allclose(np.diag(result.corr_re[group].to_numpy()), 1.0)
+
+
+def _check_right_aligned(lines):
+    """A table of align_columns: the header's names are separated by two spaces or more; each row is a name and
+    one cell per header, every cell ending where its header ends, two spaces at least from its neighbour."""
+    header = lines[0]
+    names = re.split(r"\s{2,}", header.strip())
+    ends, position = [], 0
+    for name in names:
+        position = header.index(name, position) + len(name)
+        ends.append(position)
+    for row in lines[1:]:
+        cells = row.split()
+        assert len(cells) == 1 + len(names), row
+        position, found = len(cells[0]), []
+        for cell in cells[1:]:
+            start = row.index(cell, position)
+            assert start - position >= 2, row
+            position = start + len(cell)
+            found.append(position)
+        assert found == ends, (row, header)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_summary_one_layout(name):
+    result = fitted(name)
+    text = result.summary()
+    assert isinstance(text, str)
+    lines = text.splitlines()
+    # the sections in the one order: title, formula, [criteria], [random effects], counts, fixed effects
+    assert lines[1].startswith(" Family:") or lines[1].startswith("Formula:")
+    assert any(line == f"Formula: {result.formula}" for line in lines[:3])
+    groups = "; ".join(f"{g}, {m}" for g, m in result.ngroups.items())
+    count = lines.index(f"Number of obs: {result.nobs}, groups:  {groups}")
+    fixed = lines.index("Fixed effects:")
+    assert count < fixed
+    if math.isfinite(result.llf):
+        criteria = next(i for i, line in enumerate(lines) if line.split()[:4] == ["AIC", "BIC", "logLik", "deviance"])
+        assert criteria < count and f"{result.llf:.4f}" in lines[criteria + 1]
+    # the coefficient table: one row per fixed effect, every cell right-aligned under its header
+    table = lines[fixed + 1:fixed + 2 + len(result.params)]
+    assert [row.split()[0] for row in table[1:]] == list(result.params.index)
+    _check_right_aligned(table)
+    if result.cov_re:
+        start = lines.index("Random effects:") + 1
+        assert start < count
+        assert lines[start].split() == ["Groups", "Name", "Variance", "Std.Dev.", "Corr"]
+        varcorr = lines[start:count]
+        names = [c for C in result.cov_re.values() for c in C.columns]
+        for line, name in zip(varcorr[1:], names):
+            assert f" {name} " in line
+        header = varcorr[0]
+        for column in ("Variance", "Std.Dev."):   # numbers right-aligned under their headers
+            end = header.index(column) + len(column)
+            for line in varcorr[1:len(names) + 1]:
+                assert line[end - 1] != " " and (len(line) == end or line[end] == " "), (line, column)
+
+
+def test_glmm_result_documented_constructor_equals_from_fit():
+    """docs/glmm.rst's GLMMResult(objective, outcome, method, formula) is kept: it is from_fit."""
+    design = build_design(CBPP, datasets.load("cbpp"))
+    objective = make_objective(design, "binomial", AdaptiveGaussHermite(25))
+    outcome = optimize(objective)
+    old = GLMMResult(objective, outcome, "AGQ 25", design.formula)
+    new = GLMMResult.from_fit(objective=objective, outcome=outcome, method="AGQ 25", formula=design.formula)
+    assert old.llf == new.llf == pytest.approx(-91.983369, abs=5e-7)   # the issue's AGQ 25 value
+    np.testing.assert_array_equal(old.params, new.params)
+    np.testing.assert_array_equal(old.covariance, new.covariance)
+    assert old.random_effects["herd"].equals(new.random_effects["herd"])
+    with pytest.raises(TypeError):
+        GLMMResult(objective, outcome, "AGQ 25", design.formula, "extra")
+
+
+def test_pql_random_effects_are_the_working_lmms():
+    result = fitted("pql")
+    assert result.random_effects["herd"].equals(result.working_lmm.random_effects["herd"])
+
+
+def test_nlmm_conditional_sds_from_the_curvature():
+    """Laplace's conditional SDs are the inverse curvature at each group's mode, mapped to b."""
+    result = fitted("nlmm")
+    objective = result.extra["objective"]
+    b, cov = objective.conditional_modes(result.extra["x"])
+    frame = result.random_effects["Tree"]
+    np.testing.assert_allclose(frame["Asym"], b[:, 0], rtol=1e-12)
+    np.testing.assert_allclose(frame["sd(Asym)"], np.sqrt(cov[:, 0, 0]), rtol=1e-12)
+
+
+def test_plot_random_effects_reads_the_sd_columns():
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    for name in ("laplace", "lmm", "pql", "nlmm"):
+        result = fitted(name)
+        axes = result.plot_random_effects()
+        group = next(iter(result.random_effects))
+        frame = result.random_effects[group]
+        first = frame.columns[0]
+        # the error bars are +- z conditional SDs around the sorted effects
+        bars = axes[0].containers[0]
+        x = bars.lines[0].get_xdata()
+        np.testing.assert_allclose(np.sort(x), np.sort(frame[first].to_numpy()))
+        plt.close("all")
+    with pytest.raises(ValueError, match="no random effects"):
+        fitted("conditional").plot_random_effects()
+    with pytest.raises(ValueError, match="`kind`"):
+        fitted("lmm").plot_random_effects(kind="mean")
+    with pytest.raises(ValueError, match="`group` must be one of"):
+        fitted("laplace").plot_random_effects(group="nope")
