@@ -40,7 +40,7 @@ import numpy as np
 from .. import _validation as v
 from ._design import build_design
 from ._linalg import cho_inverse, cholesky
-from ._lmm import LMMObjective, LMMResult, _optimize, _optimize_with_restarts
+from ._lmm import LMMObjective, LMMResult, _optimize_with_restarts
 from ._objective import make_objective, separation_message
 from ._optimize import ConvergenceWarning, blas_controller, warn_singular
 from ._pql_result import PQLResult
@@ -116,7 +116,7 @@ def _fit_working(design, z, w, dispersion, theta, data, offset):
     criterion = objective if dispersion == "estimate" else _UnitScale(objective)
     optimum = _optimize_with_restarts(criterion, objective.start if theta is None else theta)
     result = LMMResult.from_fit(design=working, objective=objective, optimum=optimum, data=data, offset=offset,
-                                optimizer=_optimize)
+                                optimizer=_optimize_with_restarts)
     if dispersion == "fixed":
         solution = objective.solve(optimum.theta)
         covariance = cho_inverse(cholesky(solution.K)) if objective.p else np.zeros((0, 0))
