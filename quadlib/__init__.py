@@ -12,6 +12,7 @@ The public names are loaded on first access (PEP 562): ``import quadlib`` costs 
 work as for an eager import.
 """
 import importlib
+import warnings
 
 TYPE_CHECKING = False   # not typing's: importing typing costs more than the rest of `import quadlib`
 
@@ -30,9 +31,9 @@ _EXPORTS = {
     "._cubature": ("cubature",),
     "._integrators": ("AdaptiveGaussHermite", "ClusterIntegrals", "Laplace", "QMCIntegrator",
                       "SparseGridGaussHermite"),
-    "._laplace": ("LaplaceResult", "laplace"),
+    "._laplace": ("laplace",),
     "._nested_laplace": ("NestedLaplaceResult", "nested_laplace"),
-    "._sparse_laplace": ("SparseLaplaceResult", "sparse_laplace"),
+    "._sparse_laplace": ("sparse_laplace",),
     "._montecarlo": ("qmc_quad",),
     "._nquad": ("nquad",),
     "._result": ("DomainError", "IntegrationResult", "IntegrationWarning"),
@@ -41,6 +42,11 @@ _EXPORTS = {
     "._sampled": ("cumulative_trapezoid", "simpson", "trapezoid"),
 }
 _ORIGIN = {name: module for module, names in _EXPORTS.items() for name in names}
+# deprecated public names -> what replaces them; each access warns (they stay in __all__ so nothing breaks)
+_DEPRECATED = {
+    "LaplaceResult": ("IntegrationResult", "laplace() returns an IntegrationResult (with log_integral)"),
+    "SparseLaplaceResult": ("IntegrationResult", "sparse_laplace() returns an IntegrationResult (with log_integral)"),
+}
 # public subpackages and modules, importable as attributes (``quadlib.glmm.fit`` after ``import quadlib``)
 _SUBMODULES = ("reference", "glmm", "benchmark")
 
@@ -59,7 +65,8 @@ __all__ = [
     "clenshaw_curtis", "fejer", "gauss_patterson", "genz_keister", "leja",
     # multi-dimensional rules and (quasi-)Monte Carlo
     "product_rule", "sparse_grid", "cubature", "qmc_quad", "nquad",
-    # Laplace approximations and integrators over random effects (the protocol quadlib.glmm composes)
+    # Laplace approximations and integrators over random effects (the protocol quadlib.glmm composes);
+    # LaplaceResult and SparseLaplaceResult are deprecated aliases of IntegrationResult
     "laplace", "LaplaceResult", "nested_laplace", "NestedLaplaceResult", "sparse_laplace", "SparseLaplaceResult",
     "Laplace", "AdaptiveGaussHermite",
     "SparseGridGaussHermite", "QMCIntegrator", "ClusterIntegrals",
@@ -68,6 +75,11 @@ __all__ = [
 
 def __getattr__(name):
     """Import the module that defines `name` on first access and keep the name here (PEP 562)."""
+    if name in _DEPRECATED:
+        replacement, why = _DEPRECATED[name]
+        warnings.warn(f"quadlib.{name} is deprecated: {why}; use quadlib.{replacement}", DeprecationWarning,
+                      stacklevel=2)
+        return __getattr__(replacement)   # not kept here, so that every use warns
     if name in _ORIGIN:
         value = getattr(importlib.import_module(_ORIGIN[name], __name__), name)
     elif name in _SUBMODULES:

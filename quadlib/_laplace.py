@@ -12,7 +12,6 @@ and over a box A, ``I_A ≈ I · P(N(x̂, -H⁻¹) ∈ A)``. The order-2 correct
 
 References: L. Tierney and J. B. Kadane, JASA 81 (1986); Z. Shun and P. McCullagh, JRSS B 57 (1995).
 """
-from dataclasses import dataclass
 import math
 import warnings
 
@@ -20,51 +19,15 @@ import numpy as np
 from scipy import optimize, special, stats
 
 from . import _validation as v
-from ._result import IntegrationWarning
+from ._result import IntegrationResult, IntegrationWarning
 
 __all__ = ["LaplaceResult", "laplace"]
 
 _LOG_2PI = math.log(2 * math.pi)
 
 
-@dataclass(frozen=True, eq=False)
-class LaplaceResult:
-    """The Laplace approximation of one integral.
-
-    Attributes
-    ----------
-    log_integral : float
-        The log of the approximation (computed in log space: no overflow).
-    mode : ndarray (d,)
-    hessian : ndarray (d, d)
-        ∇² log f at the mode (negative definite).
-    nfev : int
-        Evaluations of `log_f` (and of `grad`/`hess`, each counted).
-    success : bool
-        The mode search converged.
-    message : str
-    order : int
-    correction : float
-        ``log(1 + ...)`` added by order 2 (0 for order 1).
-    box_probability : float
-        ``P(N(mode, -H⁻¹) ∈ box)`` (1 without `bounds`).
-    """
-
-    log_integral: float
-    mode: np.ndarray
-    hessian: np.ndarray
-    nfev: int
-    success: bool
-    message: str
-    order: int = 1
-    correction: float = 0.0
-    box_probability: float = 1.0
-
-    @property
-    def integral(self):
-        """``exp(log_integral)``; inf or 0 when that overflows or underflows."""
-        with np.errstate(over="ignore", under="ignore"):
-            return float(np.exp(self.log_integral))
+#: Deprecated: :func:`laplace` returns an :class:`IntegrationResult` (this name is kept as an alias of it).
+LaplaceResult = IntegrationResult
 
 
 def _rounding(log_value):
@@ -221,8 +184,15 @@ def laplace(log_f, x0, *, grad=None, hess=None, bounds=None, order=1, args=(), m
 
     Returns
     -------
-    LaplaceResult
-        ``log_integral``, ``integral``, ``mode``, ``hessian``, ``nfev``, ``success``, ``message``.
+    IntegrationResult
+        ``log_integral``, the log of the approximation (computed in log space: no overflow);
+        ``integral = exp(log_integral)`` (inf or 0 where that overflows or underflows); ``error`` NaN
+        (the approximation has no error estimate); ``nfev``, the evaluations of `log_f` (and of
+        `grad`/`hess`, each counted); ``status`` 0 when the mode search converged, else 1 with
+        ``success=False`` and an IntegrationWarning; ``message``. Its ``extra`` (also attributes):
+        ``mode`` (d,); ``hessian`` (d, d), ∇² log f at the mode (negative definite); ``order``;
+        ``correction``, the ``log(1 + ...)`` added by order 2 (0 for order 1); ``box_probability``,
+        ``P(N(mode, -H⁻¹) ∈ box)`` (1 without `bounds`).
 
     Raises
     ------
@@ -321,8 +291,9 @@ def laplace(log_f, x0, *, grad=None, hess=None, bounds=None, order=1, args=(), m
         log_integral += math.log(probability) if probability > 0 else -math.inf
     if not success:
         warnings.warn(f"laplace: {message}", IntegrationWarning, stacklevel=2)
-    return LaplaceResult(float(log_integral), mode, H, fun.nfev, success, message, order, float(correction),
-                         float(probability))
+    return IntegrationResult.from_log(log_integral, fun.nfev, 0 if success else 1, success, message,
+                                      {"mode": mode, "hessian": H, "order": order, "correction": float(correction),
+                                       "box_probability": float(probability)})
 
 
 def _order_two(fun, mode, H, scale, analytic):

@@ -1,5 +1,6 @@
 """The one result type for integrals, and the warning raised when an integration falls short."""
 from dataclasses import dataclass, field
+import numbers
 import warnings
 
 import numpy as np
@@ -40,7 +41,13 @@ class IntegrationResult:
     message : str
         A human-readable account of `status`.
     extra : dict
-        Method-specific details (e.g. ``n_subdivisions``, the Romberg table).
+        Method-specific details (e.g. ``n_subdivisions``, the Romberg table, a Laplace approximation's
+        ``mode``), also readable as attributes (``res.n_subdivisions``). Callables stored here are
+        methods of the result (``res.solve(rhs)`` of :func:`sparse_laplace`).
+    log_integral : float or None
+        The log of `integral`, for methods that compute in log space (the Laplace approximations, whose
+        `integral` is ``exp(log_integral)``: inf or 0 where that overflows or underflows, so read
+        `log_integral`); None for the others.
     """
 
     integral: object
@@ -50,9 +57,10 @@ class IntegrationResult:
     success: bool = True
     message: str = "converged"
     extra: dict = field(default_factory=dict)
+    log_integral: object = None
 
     @classmethod
-    def _fast(cls, integral, error, nfev, status, success, message, extra):
+    def _fast(cls, integral, error, nfev, status, success, message, extra, log_integral=None):
         """The same object as ``cls(...)`` without the frozen-dataclass __init__ (hot paths)."""
         obj = object.__new__(cls)
         fields = obj.__dict__
@@ -63,7 +71,15 @@ class IntegrationResult:
         fields["success"] = success
         fields["message"] = message
         fields["extra"] = extra
+        fields["log_integral"] = log_integral
         return obj
+
+    @classmethod
+    def from_log(cls, log_integral, nfev, status, success, message, extra):
+        """A result computed in log space: ``integral = exp(log_integral)`` and no error estimate (NaN)."""
+        with np.errstate(over="ignore", under="ignore"):
+            integral = float(np.exp(log_integral))
+        return cls(integral, np.nan, nfev, status, success, message, extra, float(log_integral))
 
     def __getattr__(self, name):
         # Method-specific fields read like attributes: ``res.n_subdivisions``.
@@ -84,7 +100,14 @@ class IntegrationResult:
             f"   success: {self.success}",
             f"   message: {self.message!r}",
         ]
-        lines += [f"{k:>10}: {fmt(v)}" for k, v in self.extra.items() if np.ndim(v) == 0]
+        if self.log_integral is not None:
+            lines.insert(1, f"log_integral: {fmt(self.log_integral)}")
+        for k, v in self.extra.items():
+            if isinstance(v, (numbers.Number, str, np.generic)):
+                lines.append(f"{k:>10}: {fmt(v)}")
+            elif isinstance(v, np.ndarray) and v.ndim == 1 and v.dtype.kind in "biufc":
+                # a mode or a list of estimates: its ends, not its thousands of entries
+                lines.append(f"{k:>10}: {np.array2string(v, precision=6, threshold=6, edgeitems=3)}")
         return "IntegrationResult(\n" + "\n".join(lines) + "\n)"
 
 

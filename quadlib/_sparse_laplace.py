@@ -27,7 +27,6 @@ the dense Cholesky of LAPACK instead.
 References: L. Tierney and J. B. Kadane, JASA 81 (1986); D. Bates, M. Mächler, B. Bolker and S. Walker,
 "Fitting linear mixed-effects models using lme4", J. Stat. Softw. 67 (2015), section 3.
 """
-from dataclasses import dataclass, field
 import math
 import warnings
 
@@ -36,9 +35,9 @@ from scipy import linalg, sparse
 from scipy.sparse.linalg import splu, spsolve_triangular
 
 from . import _validation as v
-from ._result import DomainError, IntegrationWarning
+from ._result import DomainError, IntegrationResult, IntegrationWarning
 
-__all__ = ["SparseLaplaceResult", "sparse_laplace"]
+__all__ = ["Curvature", "SparseLaplaceResult", "sparse_laplace"]
 
 _LOG_2PI = math.log(2 * math.pi)
 _DENSE_MAX = 200          # Q up to which the dense Cholesky is used whatever the sparsity
@@ -168,60 +167,23 @@ class _Factorizer:
         return _SparseFactor(lu, None if first else self.perm, float(np.sum(np.log(pivots)))), ""
 
 
-@dataclass(frozen=True, eq=False, repr=False)
-class SparseLaplaceResult:
-    """The Laplace approximation of one integral over R^Q with a sparse curvature.
+class Curvature:
+    """The factorization of C = -∇²h at the mode, kept by :func:`sparse_laplace`'s result for ``solve`` and
+    ``conditional_variances`` (its methods are the result's: ``res.solve(rhs)``)."""
 
-    Attributes
-    ----------
-    log_integral : float
-        ``h(û) + (Q/2) log 2π - (1/2) log det C(û)``; NaN when ``success`` is False.
-    mode : ndarray (Q,)
-        û (the last iterate when the iteration failed). In a mixed model: the conditional modes of the
-        spherical random effects.
-    value : float
-        h at `mode`.
-    log_det : float
-        ``log det C`` at `mode`; NaN when C is not positive definite there.
-    n_iter : int
-        Newton steps taken.
-    nfev : int
-        Calls of `fun`.
-    success : bool
-        The Newton step fell below `tol` with C positive definite.
-    message : str
-    integral : float
-        ``exp(log_integral)`` (a property).
-    factorization : str
-        The factorization of C(mode) kept for `solve` and `conditional_variances` (a property).
-    """
-
-    log_integral: float
-    mode: np.ndarray
-    value: float
-    log_det: float
-    n_iter: int
-    nfev: int
-    success: bool
-    message: str
-    _factor: object = field(default=None, compare=False)
+    def __init__(self, factor, q, message):
+        self._factor, self._q, self._message = factor, q, message
 
     @property
-    def integral(self):
-        """``exp(log_integral)``; inf or 0 when that overflows or underflows."""
-        with np.errstate(over="ignore", under="ignore"):
-            return float(np.exp(self.log_integral))
-
-    @property
-    def factorization(self):
-        """Which factorization of C(mode) is stored: ``"dense Cholesky"``, ``"sparse LDL' (SuperLU, ...)"``
-        or ``"none"`` (C is not positive definite at `mode`)."""
+    def kind(self):
+        """``"dense Cholesky"``, ``"sparse LDL' (SuperLU, ...)"`` or ``"none"`` (C is not positive definite
+        at the mode)."""
         return "none" if self._factor is None else self._factor.kind
 
     def _require_factor(self):
         if self._factor is None:
             raise ValueError(f"the curvature is not positive definite at `mode`, so there is no factorization "
-                             f"to use ({self.message})")
+                             f"to use ({self._message})")
         return self._factor
 
     def solve(self, rhs):
@@ -236,7 +198,7 @@ class SparseLaplaceResult:
         ndarray, the shape of `rhs`
         """
         factor = self._require_factor()
-        q = self.mode.size
+        q = self._q
         try:
             b = np.array(rhs, dtype=float)
         except (TypeError, ValueError):
@@ -259,20 +221,9 @@ class SparseLaplaceResult:
         """
         return self._require_factor().inverse_diagonal()
 
-    def __repr__(self):
-        mode = np.array2string(self.mode, precision=6, threshold=6, edgeitems=3)
-        lines = [
-            f"   log_integral: {self.log_integral!r}",
-            f"           mode: {mode}",
-            f"          value: {self.value!r}",
-            f"        log_det: {self.log_det!r}",
-            f"         n_iter: {self.n_iter}",
-            f"           nfev: {self.nfev}",
-            f"        success: {self.success}",
-            f"        message: {self.message!r}",
-            f"  factorization: {self.factorization!r}",
-        ]
-        return "SparseLaplaceResult(\n" + "\n".join(lines) + "\n)"
+
+#: Deprecated: :func:`sparse_laplace` returns an :class:`IntegrationResult` (this name is kept as an alias of it).
+SparseLaplaceResult = IntegrationResult
 
 
 class _Function:
@@ -377,9 +328,20 @@ def sparse_laplace(fun, u0, *, max_iter=100, tol=1e-10, args=()):
 
     Returns
     -------
-    SparseLaplaceResult
-        ``log_integral``, ``mode``, ``value``, ``log_det``, ``n_iter``, ``nfev``, ``success``,
-        ``message``, and the factorization of C(û) behind ``solve(rhs)`` and ``conditional_variances()``.
+    IntegrationResult
+        ``log_integral``, ``h(û) + (Q/2) log 2π - (1/2) log det C(û)`` (NaN when ``success`` is False);
+        ``integral = exp(log_integral)`` (inf or 0 where that overflows or underflows); ``error`` NaN (no
+        estimate); ``nfev``, the calls of `fun`; ``status`` 0 converged (the Newton step fell below `tol`
+        with C positive definite), 1 `max_iter` steps without convergence, 2 no increase of h within 30
+        halvings of a step, 3 a curvature that is not positive definite at an iterate; ``message``. Its
+        ``extra`` (also attributes): ``mode`` (Q,), û (the last iterate when the iteration failed; in a
+        mixed model the conditional modes of the spherical random effects); ``value``, h at `mode`;
+        ``log_det``, ``log det C`` at `mode` (NaN when C is not positive definite there); ``n_iter``, the
+        Newton steps taken; ``factorization``, which factorization of C(mode) is kept (``"dense
+        Cholesky"``, ``"sparse LDL' (SuperLU, ...)"`` or ``"none"``); ``curvature``, that factorization
+        (a ``Curvature``); and its methods ``solve(rhs)``, ``C(mode)⁻¹ rhs`` for rhs of shape (Q,) or
+        (Q, k), and ``conditional_variances()``, ``diag(C(mode)⁻¹)``, a ValueError when C is not
+        positive definite at `mode`.
 
     Raises
     ------
@@ -453,18 +415,19 @@ def sparse_laplace(fun, u0, *, max_iter=100, tol=1e-10, args=()):
     _check_symmetric(curvature)
     factorize = _Factorizer(dense=q <= _DENSE_MAX or not sparse.issparse(curvature))
 
-    success, message = False, ""
+    success, status, message = False, 1, ""
     for n_iter in range(max_iter + 1):  # n_iter: Newton steps taken so far; the last pass only tests for convergence
         factor, reason = factorize(curvature)
         if factor is None:
-            message = f"the curvature is not positive definite after {_steps(n_iter)}: {reason}"
+            status, message = 3, f"the curvature is not positive definite after {_steps(n_iter)}: {reason}"
             break
         step = factor.solve(gradient)
         size = float(np.max(np.abs(step)))
         if size < tol:
-            success, message = True, f"converged in {_steps(n_iter)}"
+            success, status, message = True, 0, f"converged in {_steps(n_iter)}"
             break
         if n_iter == max_iter:
+            status = 1
             message = (f"the Newton iteration did not converge in `max_iter` = {max_iter} steps (max-norm of "
                        f"the last step {size:.3g} > `tol` = {tol:g})")
             break
@@ -478,6 +441,7 @@ def sparse_laplace(fun, u0, *, max_iter=100, tol=1e-10, args=()):
                 break
             t *= 0.5
         else:
+            status = 2
             message = (f"step halving did not increase h within {_MAX_HALVINGS} halvings after {_steps(n_iter)} "
                        f"(max-norm of the Newton step {size:.3g})")
             break
@@ -487,5 +451,8 @@ def sparse_laplace(fun, u0, *, max_iter=100, tol=1e-10, args=()):
     log_integral = value + 0.5 * q * _LOG_2PI - 0.5 * log_det if success else math.nan
     if not success:
         warnings.warn(f"sparse_laplace: {message}", IntegrationWarning, stacklevel=2)
-    return SparseLaplaceResult(float(log_integral), u, float(value), float(log_det), n_iter, function.nfev,
-                               success, message, factor)
+    kept = Curvature(factor, q, message)
+    return IntegrationResult.from_log(log_integral, function.nfev, status, success, message,
+                                      {"mode": u, "value": float(value), "log_det": float(log_det), "n_iter": n_iter,
+                                       "factorization": kept.kind, "curvature": kept, "solve": kept.solve,
+                                       "conditional_variances": kept.conditional_variances})

@@ -117,6 +117,21 @@ def test_log_space_does_not_overflow():
     assert res.integral == math.inf and abs(res.log_integral - (5000 + math.log(2 * math.pi))) < 1e-9
 
 
+def test_the_result_is_an_integration_result():
+    # one result type for every integral (issue 16); LaplaceResult is a deprecated alias of it
+    log_f, grad, hess, m, exact = _gaussian(2, 0)
+    res = quadlib.laplace(log_f, np.zeros(2))
+    assert type(res) is quadlib.IntegrationResult
+    assert res.status == 0 and res.success and math.isnan(res.error)
+    assert abs(res.log_integral - exact) < 1e-10 and res.integral == pytest.approx(math.exp(exact), rel=1e-10)
+    np.testing.assert_allclose(res.mode, m, atol=1e-8)
+    assert res.order == 1 and res.correction == 0.0 and res.box_probability == 1.0 and res.hessian.shape == (2, 2)
+    assert "log_integral" in repr(res) and "mode" in repr(res)
+    with pytest.warns(DeprecationWarning, match="quadlib.LaplaceResult is deprecated"):
+        alias = quadlib.LaplaceResult
+    assert alias is quadlib.IntegrationResult and isinstance(res, alias)
+
+
 def test_bad_input():
     good = lambda x: -0.5 * x @ x  # noqa: E731
     with pytest.raises(ValueError, match="`log_f` must be finite at `x0`"):

@@ -219,7 +219,7 @@ def test_crossed_logistic_larger_reuses_ordering():
     expected, mode, variances = dense_laplace(ZL, offset, y)
     r = sparse_laplace(fun, np.zeros(270))
     assert r.success and r.n_iter >= 3
-    assert r.factorization == factorization_of("sparse") and r._factor.perm is not None
+    assert r.factorization == factorization_of("sparse") and r.curvature._factor.perm is not None
     assert abs(r.log_integral - expected) <= 1e-10 * abs(expected)
     np.testing.assert_allclose(r.mode, mode, rtol=0, atol=1e-9)
     np.testing.assert_allclose(r.conditional_variances(), variances, rtol=1e-10)
@@ -252,7 +252,7 @@ def test_max_iter_reached_warns():
     a, b = np.linspace(0.5, 20, Q), np.linspace(0.3, 3, Q)
     with pytest.warns(IntegrationWarning, match="did not converge in `max_iter` = 1 steps"):
         r = sparse_laplace(gamma_like(a, b), np.full(Q, 6.0), max_iter=1)
-    assert not r.success and r.n_iter == 1 and math.isnan(r.log_integral)
+    assert not r.success and r.status == 1 and r.n_iter == 1 and math.isnan(r.log_integral)
     assert math.isfinite(r.log_det)  # C is positive definite at the last iterate, just not at the mode
     assert "did not converge" in repr(r)
 
@@ -264,7 +264,7 @@ def test_not_positive_definite_is_a_result(Q):
 
     with pytest.warns(IntegrationWarning, match="not positive definite after 0 Newton steps"):
         r = sparse_laplace(convex, np.zeros(Q))
-    assert not r.success and math.isnan(r.log_integral) and math.isnan(r.log_det)
+    assert not r.success and r.status == 3 and math.isnan(r.log_integral) and math.isnan(r.log_det)
     assert r.factorization == "none"
     with pytest.raises(ValueError, match="not positive definite"):
         r.conditional_variances()
@@ -282,7 +282,7 @@ def test_indefinite_after_steps(path):
 
     with pytest.warns(IntegrationWarning, match="not positive definite after [1-9]"):
         r = sparse_laplace(fun, np.zeros(Q))
-    assert not r.success and r.n_iter >= 1
+    assert not r.success and r.status == 3 and r.n_iter >= 1
 
 
 def test_step_halving_is_bounded():
@@ -295,7 +295,7 @@ def test_step_halving_is_bounded():
 
     with pytest.warns(IntegrationWarning, match="step halving did not increase h within 30 halvings"):
         r = sparse_laplace(fun, np.zeros(3))
-    assert not r.success and r.n_iter == 0 and r.nfev == len(calls) == 32
+    assert not r.success and r.status == 2 and r.n_iter == 0 and r.nfev == len(calls) == 32
     np.testing.assert_array_equal(r.mode, 0.0)
 
 
@@ -306,6 +306,20 @@ def test_repr_and_integral():
                  "factorization"]:
         assert name in text
     assert r.integral == pytest.approx(math.exp(stirling(3.0)), rel=1e-10)
+
+
+def test_the_result_is_an_integration_result():
+    # one result type for every integral (issue 16); SparseLaplaceResult is a deprecated alias of it
+    r = sparse_laplace(gamma_like(np.array([3.0, 5.0]), np.array([1.0, 2.0])), np.zeros(2))
+    assert type(r) is quadlib.IntegrationResult
+    assert r.status == 0 and r.success and math.isnan(r.error)
+    assert r.integral == pytest.approx(math.exp(r.log_integral), rel=1e-15)
+    np.testing.assert_allclose(r.solve(np.ones(2)), np.linalg.solve(r.curvature._factor.lower @
+                                                                     r.curvature._factor.lower.T, np.ones(2)))
+    assert r.extra["mode"] is r.mode
+    with pytest.warns(DeprecationWarning, match="quadlib.SparseLaplaceResult is deprecated"):
+        alias = quadlib.SparseLaplaceResult
+    assert alias is quadlib.IntegrationResult and isinstance(r, alias)
 
 
 def test_input_validation():
