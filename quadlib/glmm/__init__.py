@@ -7,7 +7,16 @@ integrator: Laplace, adaptive Gauss–Hermite, QMC, or the sparse joint Laplace 
 (ML and REML, the variance parameters profiled); ``pql`` (penalized quasi-likelihood), ``conditional_fit``
 (conditional likelihood) and ``nlmm`` (nonlinear mixed models) go beyond maximum likelihood. This layer
 holds no quadrature code.
+
+It needs the ``glmm`` extra (pandas, formulae, threadpoolctl): ``pip install 'quadlib[glmm]'``; without it
+the import raises an ImportError that says so.
 """
+from .._extras import require_extra
+
+# before the stages: they import pandas and formulae where they use them, so a missing package would
+# otherwise surface only inside a fit
+require_extra("glmm", "quadlib.glmm")
+
 from . import datasets
 from ._conditional import ConditionalResult, conditional_fit
 from ._design import Design, RandomTerm, build_design
