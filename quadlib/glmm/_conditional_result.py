@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._linalg import cho_inverse, cholesky
 from ._result import MixedResult
 
 __all__ = ["ConditionalResult"]
@@ -66,13 +67,10 @@ class ConditionalResult(MixedResult):
         ``converged``, ``message``, ``n_iter``, ``history``) of the conditional log-likelihood `objective` of
         the grouped data `groups`, with `llnull` its value at beta = 0."""
         import pandas as pd
-        from scipy.linalg import solve_triangular
 
-        try:
-            factor = np.linalg.cholesky(-newton.hessian)
-            inverse = solve_triangular(factor, solve_triangular(factor, np.eye(factor.shape[0]), lower=True),
-                                       lower=True, trans="T")
-            covariance = 0.5 * (inverse + inverse.T)
+        hessian = np.asarray(newton.hessian, dtype=float)
+        try:   # the inverse of the observed information
+            covariance = cho_inverse(cholesky(-hessian)) if hessian.size else np.zeros(hessian.shape)
         except np.linalg.LinAlgError:
             covariance = np.full(newton.hessian.shape, np.nan)
         params = pd.Series(newton.beta, index=list(groups.names), name="params")
