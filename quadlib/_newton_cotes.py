@@ -320,30 +320,30 @@ del _func, _constraint
 # --------------------------------------------------------------------------------------------------
 # Romberg
 
-def _romberg_iv(f, a, b, args, rtol, atol, max_levels, vectorized):
+def _romberg_iv(f, a, b, args, rtol, atol, max_level, vectorized):
     v.callable_(f, "f")
     a = v.real_scalar(a, "a")
     b = v.real_scalar(b, "b")
     args = v.args_tuple(args)
     atol, rtol = v.tolerances(atol, rtol)
-    max_levels = v.positive_int(max_levels, "max_levels", minimum=_MIN_LEVEL, maximum=_MAX_LEVELS)
+    max_level = v.positive_int(max_level, "max_level", minimum=_MIN_LEVEL, maximum=_MAX_LEVELS)
     if not isinstance(vectorized, (bool, np.bool_)):
         raise TypeError(f"`vectorized` must be True or False, got {vectorized!r}")
-    if not vectorized and max_levels > _MAX_SCALAR_LEVELS:
-        raise ValueError(f"`max_levels` must be at most {_MAX_SCALAR_LEVELS} when `vectorized` is False (one "
-                         f"Python call per sample), got {max_levels}")
-    return f, a, b, args, rtol, atol, max_levels, bool(vectorized)
+    if not vectorized and max_level > _MAX_SCALAR_LEVELS:
+        raise ValueError(f"`max_level` must be at most {_MAX_SCALAR_LEVELS} when `vectorized` is False (one "
+                         f"Python call per sample), got {max_level}")
+    return f, a, b, args, rtol, atol, max_level, bool(vectorized)
 
 
-def _romberg(f, a, b, args, rtol, atol, max_levels, vectorized):
+def _romberg(f, a, b, args, rtol, atol, max_level, vectorized):
     """Romberg on [a, b] with a < b; returns the result without warning."""
-    table = np.full((max_levels + 1, max_levels + 1), np.nan)
+    table = np.full((max_level + 1, max_level + 1), np.nan)
     sample = Integrand(f, args, vectorized=vectorized, value_ndim=0, real=True, caller="quadlib.romberg")
     y = sample(np.array([a, b]))
     width = b - a
     table[0, 0] = 0.5 * width * (y[0] + y[1])
     status, message, error = 1, None, np.inf
-    for k in range(max_levels + 1):
+    for k in range(max_level + 1):
         if k > 0:
             # Level k adds the 2**(k-1) midpoints of level k-1; earlier samples live on in table[k-1, 0].
             h = width / 2 ** k
@@ -367,15 +367,15 @@ def _romberg(f, a, b, args, rtol, atol, max_levels, vectorized):
             status, message = 0, f"converged at level {k}"
             break
     else:
-        message = (f"reached `max_levels` = {max_levels} with estimated error {error:.3g} above the "
+        message = (f"reached `max_level` = {max_level} with estimated error {error:.3g} above the "
                    f"tolerance max(atol, rtol*|I|) = {max(atol, rtol * abs(table[k, k])):.3g}")
     integral = np.nan if status == 2 else table[k, k]
     return IntegrationResult(integral=float(integral), error=float(error), nfev=sample.nfev, status=status,
                              success=status == 0, message=message,
-                             extra={"levels": k, "table": table[:k + 1, :k + 1]})
+                             extra={"level": k, "levels": k, "table": table[:k + 1, :k + 1]})
 
 
-def romberg(f, a, b, *, args=(), rtol=1e-10, atol=0.0, max_levels=20, vectorized=True):
+def romberg(f, a, b, *, args=(), rtol=1e-10, atol=0.0, max_level=20, vectorized=True, max_levels=None):
     """Integrate `f` over [a, b] by Romberg's method: trapezoid sums on halved steps, extrapolated.
 
     Parameters
@@ -390,18 +390,21 @@ def romberg(f, a, b, *, args=(), rtol=1e-10, atol=0.0, max_levels=20, vectorized
         Extra arguments passed to `f`; a value that is not a tuple is passed as the one extra argument, as in scipy.
     rtol, atol : float, optional
         Stop when the error estimate is at most ``max(atol, rtol * |integral|)``. Not both zero.
-    max_levels : int, optional
+    max_level : int, optional
         Largest number of step halvings, from 3 to 25 (to 20 when `vectorized` is False); level ``k``
-        has ``2**k + 1`` samples in all.
+        has ``2**k + 1`` samples in all. (The name `tanh_sinh` uses for its own bound.)
     vectorized : bool, optional
         Whether `f` accepts and returns arrays.
+    max_levels : int, optional
+        Deprecated name of `max_level` (a DeprecationWarning; not with `max_level`).
 
     Returns
     -------
     IntegrationResult
-        ``status`` is 0 on convergence, 1 when `max_levels` was reached, 2 when `f` returned NaN or
-        infinity (then ``integral`` is NaN). ``extra`` holds ``levels``, the last level reached, and
-        ``table``, the Romberg tableau ``T[k, j]`` (NaN above the diagonal); ``nfev`` counts samples.
+        ``status`` is 0 on convergence, 1 when `max_level` was reached, 2 when `f` returned NaN or
+        infinity (then ``integral`` is NaN). ``extra`` holds ``level``, the last level reached (also
+        under its former name ``levels``), and ``table``, the Romberg tableau ``T[k, j]`` (NaN above the
+        diagonal); ``nfev`` counts samples.
 
     Warns
     -----
@@ -434,7 +437,7 @@ def romberg(f, a, b, *, args=(), rtol=1e-10, atol=0.0, max_levels=20, vectorized
     --------
     >>> import numpy as np, quadlib
     >>> res = quadlib.romberg(np.exp, 0.0, 1.0)
-    >>> res.success, res.nfev, res.levels
+    >>> res.success, res.nfev, res.level
     (True, 33, 5)
     >>> bool(abs(res.integral - (np.e - 1)) <= res.error <= 1e-10 * res.integral)
     True
@@ -444,19 +447,25 @@ def romberg(f, a, b, *, args=(), rtol=1e-10, atol=0.0, max_levels=20, vectorized
     >>> import warnings
     >>> with warnings.catch_warnings():
     ...     warnings.simplefilter("ignore")
-    ...     res = quadlib.romberg(np.sqrt, 0.0, 1.0, max_levels=5)
+    ...     res = quadlib.romberg(np.sqrt, 0.0, 1.0, max_level=5)
     >>> res.success, res.status
     (False, 1)
     """
-    f, a, b, args, rtol, atol, max_levels, vectorized = _romberg_iv(
-        f, a, b, args, rtol, atol, max_levels, vectorized)
+    if max_levels is not None:
+        if max_level != 20:
+            raise TypeError("give `max_level` or its deprecated name `max_levels`, not both")
+        warnings.warn("romberg's `max_levels` is deprecated; use `max_level` (as tanh_sinh does)", DeprecationWarning,
+                      stacklevel=2)
+        max_level = max_levels
+    f, a, b, args, rtol, atol, max_level, vectorized = _romberg_iv(
+        f, a, b, args, rtol, atol, max_level, vectorized)
     if a == b:
         return IntegrationResult(integral=0.0, error=0.0, nfev=0, message="`a` equals `b`",
-                                 extra={"levels": 0, "table": np.zeros((1, 1))})
+                                 extra={"level": 0, "levels": 0, "table": np.zeros((1, 1))})
     if a < b:
-        result = _romberg(f, a, b, args, rtol, atol, max_levels, vectorized)
+        result = _romberg(f, a, b, args, rtol, atol, max_level, vectorized)
     else:
-        flipped = _romberg(f, b, a, args, rtol, atol, max_levels, vectorized)
+        flipped = _romberg(f, b, a, args, rtol, atol, max_level, vectorized)
         result = IntegrationResult(integral=-flipped.integral, error=flipped.error, nfev=flipped.nfev,
                                    status=flipped.status, success=flipped.success,
                                    message=flipped.message,

@@ -328,17 +328,25 @@ def test_romberg_scalar_loop_equals_vectorized():
     assert res.integral == ref.integral and res.error == ref.error and res.nfev == ref.nfev
 
 
-@pytest.mark.parametrize("f, a, b, exact, max_levels", [
+def test_romberg_max_levels_is_a_deprecated_name_of_max_level():
+    # one name for the bound on the levels, as tanh_sinh's (issue 16); the old keyword still works
+    with pytest.warns(DeprecationWarning, match="`max_levels` is deprecated; use `max_level`"):
+        old = romberg(np.exp, 0.0, 1.0, max_levels=6, rtol=1e-14)
+    new = romberg(np.exp, 0.0, 1.0, max_level=6, rtol=1e-14)
+    assert old.integral == new.integral and old.level == new.level == 6 and old.nfev == new.nfev == 65
+
+
+@pytest.mark.parametrize("f, a, b, exact, max_level", [
     (np.sqrt, 0.0, 1.0, 2 / 3, 5),
     (np.sqrt, 0.0, 1.0, 2 / 3, 20),          # does not reach 1e-10 before 2**20 intervals either
     (lambda x: (x > 1 / 3).astype(float), 0.0, 1.0, 2 / 3, 12),
     (lambda x: np.abs(x - 0.3), 0.0, 1.0, 0.29, 12),
 ])
-def test_romberg_failure_is_reported(f, a, b, exact, max_levels):
-    with pytest.warns(IntegrationWarning, match="max_levels"):
-        res = romberg(f, a, b, max_levels=max_levels)
+def test_romberg_failure_is_reported(f, a, b, exact, max_level):
+    with pytest.warns(IntegrationWarning, match="max_level"):
+        res = romberg(f, a, b, max_level=max_level)
     assert not res.success and res.status == 1
-    assert res.levels == max_levels and res.nfev == 2 ** max_levels + 1
+    assert res.level == res.levels == max_level and res.nfev == 2 ** max_level + 1
     assert res.error >= abs(res.integral - exact)  # still honest
 
 
@@ -377,14 +385,16 @@ def test_romberg_input_validation():
         romberg(np.exp, 0.0, 1.0, atol=-1e-3)
     with pytest.raises(ValueError, match="`atol` and `rtol` cannot both be zero"):
         romberg(np.exp, 0.0, 1.0, rtol=0.0, atol=0.0)
-    with pytest.raises(ValueError, match="`max_levels`"):
-        romberg(np.exp, 0.0, 1.0, max_levels=0)
-    with pytest.raises(ValueError, match="`max_levels` must be an integer >= 3"):
-        romberg(np.exp, 0.0, 1.0, max_levels=2)  # convergence is not accepted before level 3
-    with pytest.raises(ValueError, match="`max_levels`"):
-        romberg(np.exp, 0.0, 1.0, max_levels=31)
-    with pytest.raises(TypeError, match="`max_levels`"):
-        romberg(np.exp, 0.0, 1.0, max_levels=5.0)
+    with pytest.raises(ValueError, match="`max_level`"):
+        romberg(np.exp, 0.0, 1.0, max_level=0)
+    with pytest.raises(ValueError, match="`max_level` must be an integer >= 3"):
+        romberg(np.exp, 0.0, 1.0, max_level=2)  # convergence is not accepted before level 3
+    with pytest.raises(ValueError, match="`max_level`"):
+        romberg(np.exp, 0.0, 1.0, max_level=31)
+    with pytest.raises(TypeError, match="`max_level`"):
+        romberg(np.exp, 0.0, 1.0, max_level=5.0)
+    with pytest.raises(TypeError, match="`max_level` or its deprecated name `max_levels`, not both"):
+        romberg(np.exp, 0.0, 1.0, max_level=5, max_levels=6)
     with pytest.raises(TypeError, match="`vectorized`"):
         romberg(np.exp, 0.0, 1.0, vectorized="yes")
     # a list is one extra argument, as in scipy

@@ -288,7 +288,7 @@ SIZED = {  # name -> (call with the size, name of the size argument, documented 
     "newton_cotes": (lambda n: quadlib.newton_cotes(n), "n", 30),
     "composite_midpoint": (lambda n: quadlib.composite_midpoint(F, 0, 1, n), "n", 10 ** 7),
     "composite_trapezoid": (lambda n: quadlib.composite_trapezoid(F, 0, 1, n), "n", 10 ** 7),
-    "romberg": (lambda n: quadlib.romberg(F, 0, 1, max_levels=n), "max_levels", 25),
+    "romberg": (lambda n: quadlib.romberg(F, 0, 1, max_level=n), "max_level", 25),
     "sparse_grid_dim": (lambda n: quadlib.sparse_grid(n, 1, "genz_keister"), "dim", 10 ** 4),
     "sparse_grid_level": (lambda n: quadlib.sparse_grid(2, n), "level", 20),
 }
@@ -320,8 +320,8 @@ def test_sampled_data_errors_name_their_argument():
         quadlib.trapezoid([[1.0, 2.0], [3.0]])
     with pytest.raises(ValueError, match="`x`"):
         quadlib.simpson([1.0, 2.0, 3.0], x=[[0.0, 1.0], [2.0]])
-    with pytest.raises(ValueError, match="`max_levels` must be at most 20 when `vectorized` is False"):
-        quadlib.romberg(math.sin, 0.0, 1.0, max_levels=21, vectorized=False)
+    with pytest.raises(ValueError, match="`max_level` must be at most 20 when `vectorized` is False"):
+        quadlib.romberg(math.sin, 0.0, 1.0, max_level=21, vectorized=False)
 
 
 # ---------------------------------------------------------------- properties: exactness on random polynomials
