@@ -30,7 +30,7 @@ from ._extensions._cubature import GenzMalik
 from ._extensions._surplus import SurplusBlocks
 from ._integrand import Integrand
 from ._result import IntegrationResult, warn_unsuccessful
-from ._sparse import _LEVEL_RULES
+from ._sparse import LEVEL_RULES
 
 __all__ = ["cubature"]
 
@@ -360,7 +360,8 @@ class _Nested1D:
     the difference weights D_l = w_l - w_(l-1) as dense vectors over ids 0 .. count[l] - 1."""
 
     def __init__(self, rule, lo, hi):
-        self.make, _, self.limit = _LEVEL_RULES[rule]
+        family = LEVEL_RULES[rule]
+        self.make, self.limit = family.make, family.max_level
         self.lo, self.hi = lo, hi
         self.values = []          # node coordinates, by id
         self.index = {}           # coordinate -> id

@@ -35,8 +35,11 @@ def _rounding(log_value):
     return 8 * np.finfo(float).eps * max(abs(log_value), 1.0)
 
 
-class _Function:
-    """log_f with its derivatives (analytic where given, else central differences), counting calls."""
+class LogDensity:
+    """log_f with its derivatives (analytic where given, else central differences), counting calls.
+
+    Shared by :func:`laplace` and the inner approximations of :func:`quadlib.nested_laplace`.
+    """
 
     def __init__(self, log_f, grad, hess, d, scalar, args, complex_step=False):
         self.log_f, self.grad_f, self.hess_f, self.d, self.scalar, self.args = log_f, grad, hess, d, scalar, args
@@ -218,7 +221,7 @@ def laplace(log_f, x0, *, grad=None, hess=None, bounds=None, order=1, args=(), m
     d = x.size
     if complex_step and grad is not None:
         raise ValueError("`complex_step` computes the gradient: give it or `grad`, not both")
-    fun = _Function(log_f, grad, hess, d, scalar, args, bool(complex_step))
+    fun = LogDensity(log_f, grad, hess, d, scalar, args, bool(complex_step))
     f0 = fun.value(x)
     if not np.isfinite(f0):
         raise ValueError(f"`log_f` must be finite at `x0`, got {f0}")
@@ -282,7 +285,7 @@ def laplace(log_f, x0, *, grad=None, hess=None, bounds=None, order=1, args=(), m
     log_integral = fun.value(mode) + 0.5 * d * _LOG_2PI - 0.5 * log_det
     correction = 0.0
     if order == 2:
-        correction = _order_two(fun, mode, H, scale, hess is not None)
+        correction = order_two_correction(fun, mode, H, scale, hess is not None)
         log_integral += correction
     probability = 1.0
     if bounds is not None:
@@ -296,8 +299,13 @@ def laplace(log_f, x0, *, grad=None, hess=None, bounds=None, order=1, args=(), m
                                        "box_probability": float(probability)})
 
 
-def _order_two(fun, mode, H, scale, analytic):
-    """log(1 + T4/8 + T33/8 + T33'/12) from third and fourth derivatives by differences of the Hessian."""
+def order_two_correction(fun, mode, H, scale, analytic):
+    """log(1 + T4/8 + T33/8 + T33'/12) from third and fourth derivatives by differences of the Hessian.
+
+    `fun` is a :class:`LogDensity`, `H` its Hessian at `mode`, `scale` the step scale per coordinate,
+    `analytic` whether `fun` has an analytic Hessian (smaller difference steps). Used by :func:`laplace`
+    and :func:`quadlib.nested_laplace`.
+    """
     d = mode.size
     A = np.linalg.inv(-H)
     delta = (0.02 if analytic else 0.1) * scale

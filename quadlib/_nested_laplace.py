@@ -32,7 +32,7 @@ from scipy import optimize
 from scipy.special import logsumexp
 
 from . import _validation as v
-from ._laplace import _Function, _order_two
+from ._laplace import LogDensity, order_two_correction
 from ._result import IntegrationWarning
 
 __all__ = ["NestedLaplaceResult", "nested_laplace"]
@@ -90,12 +90,12 @@ class _Inner:
     def _correction(self, x, theta, Q, H):
         """log(1 + ...) of the order-2 Laplace expansion of the integral over x (see quadlib.laplace)."""
         loglik, grad, hess, args = self.loglik, self.grad, self.hess, self.args
-        fun = _Function(lambda z: float(loglik(z, theta, *args)) - 0.5 * z @ Q @ z,
-                        None if grad is None else (lambda z: np.asarray(grad(z, theta, *args)) - Q @ z),
-                        None if hess is None else (lambda z: np.asarray(hess(z, theta, *args)) - Q),
-                        self.n, False, ())
+        fun = LogDensity(lambda z: float(loglik(z, theta, *args)) - 0.5 * z @ Q @ z,
+                         None if grad is None else (lambda z: np.asarray(grad(z, theta, *args)) - Q @ z),
+                         None if hess is None else (lambda z: np.asarray(hess(z, theta, *args)) - Q),
+                         self.n, False, ())
         scale = np.sqrt(np.diag(np.linalg.inv(-H)))
-        return _order_two(fun, x, H, scale, hess is not None)
+        return order_two_correction(fun, x, H, scale, hess is not None)
 
     def __init__(self, log_likelihood, gradient, hessian, precision, n, args, order=1):
         self.loglik, self.grad, self.hess, self.precision, self.n, self.args = (log_likelihood, gradient, hessian,

@@ -161,15 +161,23 @@ def leja(n):
                 family=f"leja({n})")
 
 
-# rule name -> (constructor of the level-l 1-D rule, nested, largest level or None)
-_LEVEL_RULES = {
-    "clenshaw_curtis": (lambda l: clenshaw_curtis(1 if l == 0 else 2 ** l + 1), True, 20),
-    "fejer": (lambda l: fejer(2 ** (l + 1) - 1, kind=2), True, 20),
-    "gauss_patterson": (lambda l: gauss_patterson(l), True, 7),
-    "genz_keister": (lambda l: genz_keister(l), True, 4),
-    "leja": (lambda l: leja(2 * l + 1), True, 99),
-    "gauss_legendre": (lambda l: gauss_legendre(l + 1), False, 1000),
-    "gauss_hermite": (lambda l: gauss_hermite(l + 1, kind="normal"), False, 1000),
+class LevelRules(collections.namedtuple("LevelRules", "make nested max_level")):
+    """A family of 1-D rules indexed by level, as the sparse grids (and cubature's dimension-adaptive
+    grids) use them: ``make(l)`` is the level-l rule, `nested` whether each level's nodes contain the
+    previous level's, `max_level` the largest level the family has."""
+
+    __slots__ = ()
+
+
+#: rule name -> its :class:`LevelRules`, for `sparse_grid(rule=...)` and cubature's sparse methods
+LEVEL_RULES = {
+    "clenshaw_curtis": LevelRules(lambda l: clenshaw_curtis(1 if l == 0 else 2 ** l + 1), True, 20),
+    "fejer": LevelRules(lambda l: fejer(2 ** (l + 1) - 1, kind=2), True, 20),
+    "gauss_patterson": LevelRules(lambda l: gauss_patterson(l), True, 7),
+    "genz_keister": LevelRules(lambda l: genz_keister(l), True, 4),
+    "leja": LevelRules(lambda l: leja(2 * l + 1), True, 99),
+    "gauss_legendre": LevelRules(lambda l: gauss_legendre(l + 1), False, 1000),
+    "gauss_hermite": LevelRules(lambda l: gauss_hermite(l + 1, kind="normal"), False, 1000),
 }
 # rule name -> number of points of its level-l rule, in closed form: grids are counted before any rule is made
 _LEVEL_SIZES = {
@@ -189,7 +197,7 @@ def _new_points(rule, level):
     """Points that the level-`level` 1-D rule adds to the lower levels (an upper bound for the non-nested
     rules, exact unless two Gauss rules share a node other than 0)."""
     size = _LEVEL_SIZES[rule]
-    if _LEVEL_RULES[rule][1]:
+    if LEVEL_RULES[rule].nested:
         return size(level) - (size(level - 1) if level else 0)
     # the symmetric Gauss rules of odd size all have the node 0
     return size(level) - (1 if level and size(level) % 2 else 0)
@@ -257,7 +265,7 @@ def _dimension_table(rule, max_level):
     D[l, j] = w_l(j) - w_(l-1)(j) as CSR rows per node (``start``, ``level``, ``value``, levels increasing,
     exact zeros left out) and the top rule. Built from the rules' own arrays, O(total points).
     """
-    make = _LEVEL_RULES[rule][0]
+    make = LEVEL_RULES[rule].make
     rules = [make(l) for l in range(max_level + 1)]
     values = np.unique(np.concatenate([r.nodes for r in rules]))
     node = np.concatenate([np.searchsorted(values, r.nodes) for r in rules])
@@ -289,7 +297,7 @@ def _total_degree(rule, alpha, budget):
     when sum_i alpha_i c(a_i) <= budget with c(a) the lowest level of degree >= a. D is where the
     costliest way of spreading the degree over the dimensions first exceeds the budget.
     """
-    make, _, limit = _LEVEL_RULES[rule]
+    make, limit = LEVEL_RULES[rule].make, LEVEL_RULES[rule].max_level
     top = min(limit, int(budget // alpha.min()))
     degrees = [make(l).degree for l in range(top + 1)]
     # worst[t]: the largest cost of a total degree t spread over the dimensions so far; no total degree
@@ -342,8 +350,8 @@ def _anisotropy_iv(anisotropy, dim, level):
 def _sparse_grid_iv(dim, level, rule, anisotropy, max_points):
     dim = v.positive_int(dim, "dim", maximum=MAX_DIM)
     level = v.positive_int(level, "level", minimum=0)
-    v.choice(rule, tuple(_LEVEL_RULES), "rule")
-    limit = _LEVEL_RULES[rule][2]
+    v.choice(rule, tuple(LEVEL_RULES), "rule")
+    limit = LEVEL_RULES[rule].max_level
     if level > limit:
         raise ValueError(f"`level` must be at most {limit} for {rule}, got {level}")
     alpha, budget = _anisotropy_iv(anisotropy, dim, level)
@@ -444,7 +452,7 @@ def sparse_grid(dim, level, rule="clenshaw_curtis", *, anisotropy=None, max_poin
                          f"1000 with {rule!r})")
     # With non-nested rules (Gauss-Legendre, Gauss-Hermite) the combination cancels some nodes' weights
     # exactly; evaluating the integrand there would be wasted work.
-    nested = _LEVEL_RULES[rule][1]
+    nested = LEVEL_RULES[rule].nested
     if not nested and (weights == 0.0).any():
         keep = weights != 0.0
         nodes, weights = nodes[keep], weights[keep]
