@@ -459,6 +459,6 @@ def sparse_grid(dim, level, rule="clenshaw_curtis", *, anisotropy=None, max_poin
     top = tables[max(max_levels)][5]
     domain = [top.domain] * dim
     degree = _total_degree(rule, np.array(alpha, dtype=np.int64), budget)
-    return Rule(nodes=nodes, weights=weights, domain=domain,
-                weight_function=" x ".join([top.weight_function] * dim) if dim <= 3 else f"({top.weight_function})^{dim}",
-                degree=degree, family=f"sparse_grid({dim}, {level}, {rule!r})")
+    weight = " x ".join([top.weight_function] * dim) if dim <= 3 else f"({top.weight_function})^{dim}"
+    return Rule(nodes=nodes, weights=weights, domain=domain, weight_function=weight, degree=degree,
+                family=f"sparse_grid({dim}, {level}, {rule!r})")

@@ -5,9 +5,10 @@ integrand. The reported error of level k is ``|I_k - I_(k-1)|`` (the error of th
 on this one's) once the changes have been seen to shrink double-exponentially for four levels running,
 and twice the largest of the last three changes otherwise (an interior kink or singularity makes the
 convergence algebraic and erratic, and one change can be small by accident); plus the size of the
-truncated tails and the rounding floor. It is pessimistic rather than optimistic. Abscissae are formed from their distance
-to the nearest endpoint, so endpoint singularities are sampled down to ~1e-300 away, and a point that
-would round onto an endpoint is dropped: the endpoints are never evaluated.
+truncated tails and the rounding floor. It is pessimistic rather than optimistic. Abscissae are formed
+from their distance to the nearest endpoint, so endpoint singularities are sampled down to ~1e-300 away,
+and a point that would round onto an endpoint is dropped: the endpoints are never evaluated. The
+integrand is called through the one integrand wrapper, quadlib/_integrand.py.
 
 References
 ----------
