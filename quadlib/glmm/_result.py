@@ -6,9 +6,11 @@
 the information criteria (``aic``, ``bic``, ``deviance``; NaN without a likelihood), the standard deviations
 and correlations of the random effects from ``cov_re``, the caterpillar plot and ``summary()`` in one layout
 (:mod:`quadlib.glmm._summary`). A result is a frozen dataclass with keyword-only fields, built by its
-``from_fit`` classmethod from the fit's named pieces; the other results (:class:`~quadlib.glmm.LMMResult`,
-:class:`~quadlib.glmm.PQLResult`, :class:`~quadlib.glmm.NLMMResult`, :class:`~quadlib.glmm.ConditionalResult`)
-live beside their models' results modules and derive from it.
+``from_fit`` classmethod from the fit's named pieces. The other results derive from it, each in a module of
+its own (:class:`~quadlib.glmm.LMMResult` in ``_lmm_result.py``, :class:`~quadlib.glmm.PQLResult` in
+``_pql_result.py``, :class:`~quadlib.glmm.NLMMResult` in ``_nlmm_result.py``,
+:class:`~quadlib.glmm.ConditionalResult` in ``_conditional_result.py``); the model modules import them, never
+the other way round.
 """
 from dataclasses import dataclass, field, replace
 import math
