@@ -17,7 +17,7 @@ the log-likelihood with its analytic gradient and Hessian comes from the compile
 ``quadlib._extensions._conditional`` (the O(m t) recursion of Gail, Lubin and Rubinstein 1981 for the binary
 denominator), and Newton-Raphson with step halving maximizes it.
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 import re
 import warnings
 
@@ -28,7 +28,8 @@ from .._extensions import _conditional as _kernel
 from ._design import (aliased_columns, check_factor_levels, drop_missing, evaluate_expression, group_labels,
                       identifiers, model_frame, model_matrix)
 from ._formula import parse_formula, split_top_level
-from ._optimize import ConvergenceWarning, blas_controller
+from ._linalg import cholesky
+from ._optimize import GLMM_OPTIONS, ConvergenceWarning, blas_controller, optimize
 from ._conditional_result import ConditionalResult
 
 __all__ = ["conditional_fit", "ConditionalResult", "ConditionalObjective"]
@@ -204,7 +205,8 @@ class ConditionalObjective:
     ``loglik(beta, order)`` returns ``(llf, gradient, hessian)``: order 0 the value only (the derivatives are
     None), 1 with the gradient, 2 with the Hessian as well. The binary likelihood needs no constant; the
     Poisson one includes each group's multinomial coefficient ``log n_i! - sum_j log y_j!``.
-    ``group_llf`` holds the contributions of the groups after each call.
+    ``group_llf`` is the kernel's output buffer: the groups' contributions at the last coefficients evaluated
+    (not necessarily the estimate).
     """
 
     def __init__(self, groups, family):
@@ -253,69 +255,27 @@ class ConditionalObjective:
     def __call__(self, beta):
         return self.loglik(beta, 0)[0]
 
+    log_likelihood = __call__
+
+    # the objective protocol of quadlib.glmm.optimize (optimizer="newton")
+    @property
+    def bounds(self):
+        return [(None, None)] * self.n_params
+
+    def start(self):
+        """The coefficients at 0 (every within-group contrast without effect)."""
+        return np.zeros(self.n_params)
+
+    def value_and_gradient(self, beta):
+        return self.loglik(beta, 1)[:2]
+
+    def value_gradient_hessian(self, beta):
+        return self.loglik(beta, 2)
+
 
 # ---------------------------------------------------------------------------------------------------------
-# Newton-Raphson
+# separation
 # ---------------------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class _Newton:
-    beta: np.ndarray
-    llf: float
-    gradient: np.ndarray
-    hessian: np.ndarray
-    converged: bool
-    message: str
-    n_iter: int
-    history: list
-
-
-def _newton(objective, start, max_iter, hessian_null):
-    """Newton-Raphson with the exact Hessian, halving the step until the log-likelihood does not fall; stopped
-    early when the information in some direction has fallen below _SEPARATION times its value at beta = 0."""
-    beta = start.copy()
-    llf, gradient, hessian = objective.loglik(beta)
-    history, converged, message, iteration = [llf], False, None, 0
-    for iteration in range(1, max_iter + 1):
-        try:
-            factor = np.linalg.cholesky(-hessian)
-        except np.linalg.LinAlgError:
-            message = "the Hessian is not negative definite (an estimate is running off to infinity?)"
-            break
-        step = _cho_solve(factor, gradient)
-        decrement = float(gradient @ step)
-        slack = 1e-12 * (1.0 + abs(llf))  # rounding noise in llf: do not halve the last steps away
-        scale = 1.0
-        for _ in range(_MAX_HALVINGS):
-            trial = beta + scale * step
-            t_llf, t_gradient, t_hessian = objective.loglik(trial)
-            if np.isfinite(t_llf) and t_llf >= llf - slack:
-                break
-            scale *= 0.5
-        else:
-            converged = decrement < _DECREMENT_ROUNDING
-            message = ("converged (at rounding level)" if converged else
-                       f"no step along the Newton direction raises the log-likelihood (decrement {decrement:.2g})")
-            break
-        beta, llf, gradient, hessian = trial, t_llf, t_gradient, t_hessian
-        history.append(llf)
-        weakest = _weakest_information(hessian, hessian_null)
-        if not weakest > _SEPARATION:
-            message = _separation_message(weakest)
-            break
-        if decrement < _DECREMENT and scale == 1.0:
-            converged, message = True, "converged"
-            break
-    else:
-        message = f"no convergence in {max_iter} Newton iterations (decrement {decrement:.2g})"
-    return _Newton(beta, llf, gradient, hessian, converged, message, iteration, history)
-
-
-def _cho_solve(factor, rhs):
-    from scipy.linalg import solve_triangular
-
-    return solve_triangular(factor, solve_triangular(factor, rhs, lower=True), lower=True, trans="T")
-
-
 def _separation_message(weakest):
     return (f"the information about a combination of the coefficients has fallen to {weakest:.2g} times its value "
             "at 0: an estimate is running off to infinity (separation: the covariates predict the outcome within "
@@ -328,7 +288,7 @@ def _weakest_information(hessian, hessian_null):
     from scipy.linalg import solve_triangular
 
     try:
-        factor = np.linalg.cholesky(-hessian_null)
+        factor = cholesky(-hessian_null)
     except np.linalg.LinAlgError:
         return np.nan
     half = solve_triangular(factor, -hessian, lower=True)
@@ -451,8 +411,15 @@ def conditional_fit(formula, data, *, group=None, family="binomial", max_iter=_M
     start = np.zeros(objective.n_params)
     with blas_controller().limit(limits=1, user_api="blas"):  # p x p algebra: see _optimize.py
         llnull, _, hessian_null = objective.loglik(start)
-        newton = _newton(objective, start, max_iter, hessian_null)
-        objective.loglik(newton.beta, 0)  # group_llf at the estimate
+
+        def separated(beta, llf, gradient, hessian):
+            """Stop when the information in some direction has fallen below _SEPARATION times its value at 0."""
+            weakest = _weakest_information(hessian, hessian_null)
+            return None if weakest > _SEPARATION else _separation_message(weakest)
+
+        options = replace(GLMM_OPTIONS, newton_halvings=_MAX_HALVINGS, newton_decrement=_DECREMENT,
+                          newton_rounding=_DECREMENT_ROUNDING, check=separated, warn=False)
+        newton = optimize(objective, start, optimizer="newton", max_iter=max_iter, options=options)
         result = ConditionalResult.from_fit(formula=formula, family=family, group=group, groups=groups,
                                             objective=objective, newton=newton, llnull=llnull)
     if not result.converged:

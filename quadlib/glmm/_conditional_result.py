@@ -73,7 +73,7 @@ class ConditionalResult(MixedResult):
             covariance = cho_inverse(cholesky(-hessian)) if hessian.size else np.zeros(hessian.shape)
         except np.linalg.LinAlgError:
             covariance = np.full(newton.hessian.shape, np.nan)
-        params = pd.Series(newton.beta, index=list(groups.names), name="params")
+        params = pd.Series(newton.x, index=list(groups.names), name="params")
         return cls(formula=formula, params=params, covariance=covariance, llf=float(newton.llf),
                    df_modelwc=len(params), nobs=int(groups.nobs), ngroups={group: int(groups.ngroups)},
                    converged=bool(newton.converged), message=str(newton.message), history=list(newton.history),

@@ -23,7 +23,8 @@ and only ``theta`` (a handful of numbers) is optimized, by L-BFGS-B with bounds 
 dense case the gradient is analytic (envelope theorem for ``r2``, trace identities for the log-determinants);
 in the sparse case it is a central difference.
 """
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import partial
 import copy
 import math
 import warnings
@@ -34,21 +35,18 @@ from .. import _validation as v
 from ._covariance import ThetaLayout
 from ._design import build_design, identifiers, random_matrix
 from ._formula import parse_formula
-from ._optimize import ConvergenceWarning, blas_controller, warn_singular
+from ._optimize import LMM_OPTIONS, ConvergenceWarning, blas_controller, optimize, warn_singular
 from ._linalg import cho_inverse, cho_solve, cholesky, lambda_u, left_lambda_t, right_lambda
 from ._lmm_result import LMMResult
 
-__all__ = ["lmm", "LMMResult", "LMMObjective", "check_identifiable"]
+__all__ = ["lmm", "LMMResult", "LMMObjective", "ProfiledLikelihood", "check_identifiable", "optimize_theta"]
 
 _DENSE_MAX = 2000        # random-effects dimension up to which A may be factored as a dense matrix
 _SPARSE_MIN = 250        # ... and up to which it always is
 _SPARSE_FILL = 0.02      # in between: sparse if the LU of A has at most this fraction of q^2 nonzeros
 _ILL_CONDITIONED = 1e5   # theta above this loses ~eps * theta^2 > 1e-6 of the precision of A and R_X'R_X
-_ROUNDING = 1e-10        # a projected gradient below this times |criterion| is rounding noise: converged
-_STEP_POLISHED = 1e-8    # no Newton polish when the estimated remaining step in theta is below this (relative)
-_STEP_TOL = 1e-6         # converged if the last Newton step changed theta by less than this (relative)
-_MAX_ITER = 1000         # L-BFGS-B iterations
-_MAX_NEWTON = 8          # Newton polishing steps
+_MAX_ITER = 1000         # L-BFGS-B iterations (and 5 times as many evaluations)
+_MAX_NEWTON = 8          # Newton polishing steps (the other constants: quadlib.glmm._optimize.LMM_OPTIONS)
 
 
 @dataclass(frozen=True, eq=False)
@@ -265,149 +263,77 @@ class LMMObjective:
 # ---------------------------------------------------------------------------------------------------------
 # stage 3: optimization of theta
 # ---------------------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class _Optimum:
-    theta: np.ndarray
-    criterion: float
-    gradient: np.ndarray
-    converged: bool
-    message: str
-    nit: int
-    nfev: int
-    history: list
+class ProfiledLikelihood:
+    """A profiled LMM criterion as the objective of :func:`quadlib.glmm.optimize`: the log-likelihood
+    ``-criterion / 2`` of theta (the ML or REML log-likelihood, beta and sigma profiled out).
+
+    Parameters
+    ----------
+    objective : LMMObjective
+    criterion : object, optional
+        The criterion minimized, with ``value_and_grad(theta)`` and ``__call__`` (default `objective`
+        itself; :func:`quadlib.glmm.pql` passes its unit-scale deviance).
+
+    Notes
+    -----
+    Where the criterion cannot be computed (``A`` or ``R_X' R_X`` numerically singular, a zero residual sum
+    of squares) the log-likelihood is -inf, which the optimizer avoids.
+    """
+
+    def __init__(self, objective, criterion=None):
+        self.objective = objective
+        self.criterion = objective if criterion is None else criterion
+        self.layout = objective.layout
+        self.names = objective.layout.names
+        self.n_params = objective.n_theta
+        self.bounds = objective.layout.bounds
+        self.evaluations = 0
+
+    def start(self):
+        return self.objective.start.copy()
+
+    def value_and_gradient(self, theta):
+        self.evaluations += 1
+        try:
+            value, grad = self.criterion.value_and_grad(theta)
+        except (np.linalg.LinAlgError, ValueError):   # A or R_X'R_X numerically singular, r2 = 0, ...
+            return -np.inf, np.full(self.n_params, np.nan)
+        return -0.5 * value, -0.5 * grad
+
+    def log_likelihood(self, theta):
+        self.evaluations += 1
+        try:
+            return -0.5 * self.criterion(theta)
+        except (np.linalg.LinAlgError, ValueError):
+            return -np.inf
+
+    __call__ = log_likelihood
 
 
-def _projected(gradient, theta, lower):
-    """The gradient with the components that push against an active lower bound set to 0."""
-    out = gradient.copy()
-    out[(theta <= lower) & (gradient > 0)] = 0.0
-    return out
+def optimize_theta(objective, start=None, *, criterion=None, restarts=3):
+    """Minimize an LMM criterion over theta: :func:`quadlib.glmm.optimize` of its
+    :class:`ProfiledLikelihood` with lme4's constants (:data:`~quadlib.glmm._optimize.LMM_OPTIONS`).
 
-
-def _optimize(objective, start):
-    """Minimize the criterion over theta.
-
-    L-BFGS-B with the analytic (or central-difference) gradient runs until the criterion stops decreasing
-    in floating point. Unless the projected gradient is then at rounding level (1e-10 relative to the
+    L-BFGS-B with the analytic (or central-difference) gradient runs until the criterion stops decreasing in
+    floating point. Unless the projected gradient is then at rounding level (1e-10 relative to the
     criterion) or L-BFGS-B's inverse-Hessian estimate of the remaining step is below 1e-8 (relative to
     theta), Newton steps on the free parameters, with a central-difference Hessian of the gradient, polish
     theta; the size of the last step estimates the remaining error. Converged: a projected gradient at
-    rounding level, or a last (estimated) step below 1e-6.
+    rounding level, or a last (estimated) step below 1e-6. The criterion is even in each diagonal entry of a
+    Cholesky factor, so its gradient there is zero at 0 and L-BFGS-B can stop on the bound at a maximum along
+    it (seen on cbpp's first PQL working model and on a weighted sleepstudy fit): where moving off the bound
+    lowers the criterion, the fit restarts from there (at most `restarts` times).
+
+    Returns
+    -------
+    OptimizeOutcome
+        ``x`` is theta, ``llf = -criterion / 2`` and ``history`` the log-likelihood after each iteration; it
+        does not warn.
     """
-    from scipy.optimize import minimize
-
-    lower = objective.lower
-    history = []
-    nfev = [0]
-
-    best = [None]
-
-    def fun(theta):
-        nfev[0] += 1
-        f, g = objective.value_and_grad(theta)
-        if best[0] is None or f < best[0][1]:
-            best[0] = (np.array(theta, dtype=float), f, g)
-        return f, g
-
-    def safe(theta):
-        try:
-            return fun(theta)
-        except (np.linalg.LinAlgError, ValueError):  # A or R_X'R_X numerically singular, r2 = 0, ...
-            return np.inf, None
-
-    def record(intermediate_result):
-        history.append(float(intermediate_result.fun))
-
-    start = np.maximum(np.asarray(start, dtype=float), lower)
-    try:
-        res = minimize(fun, start, jac=True, method="L-BFGS-B", bounds=list(zip(lower, [None] * lower.size)),
-                       callback=record, options={"maxiter": _MAX_ITER, "maxfun": 5 * _MAX_ITER, "ftol": 1e-15,
-                                                 "gtol": 1e-10, "maxcor": 20})
-        theta, message, nit = np.maximum(res.x, lower), str(res.message), int(res.nit)
-        f, g = float(res.fun), np.asarray(res.jac, dtype=float)
-        # L-BFGS-B's own inverse-Hessian estimate of the remaining step
-        step_size = float(np.max(np.abs(res.hess_inv @ _projected(g, theta, lower)), initial=0.0)
-                          / (1.0 + np.max(np.abs(theta), initial=0.0)))
-    except (np.linalg.LinAlgError, ValueError) as error:  # a wild step: polish from the best point seen
-        if best[0] is None:
-            raise
-        (theta, f, g), message, nit, step_size = best[0], f"L-BFGS-B stopped: {error}", 0, np.inf
-    for _ in range(_MAX_NEWTON):
-        pg = _projected(g, theta, lower)
-        if not np.isfinite(f) or np.max(np.abs(pg), initial=0.0) <= _ROUNDING * max(1.0, abs(f)):
-            step_size = 0.0
-            break
-        if step_size <= _STEP_POLISHED:
-            break
-        free = np.flatnonzero(~((theta <= lower) & (g > 0)))
-        H = np.empty((free.size, free.size))
-        for i, j in enumerate(free):
-            h = 1e-5 * max(1.0, abs(theta[j]))
-            up, down = theta.copy(), theta.copy()
-            up[j] += h
-            down[j] = max(theta[j] - h, lower[j])
-            (_, g_up), (_, g_down) = safe(up), safe(down)
-            if g_up is None or g_down is None:
-                H = None
-                break
-            H[:, i] = (g_up[free] - g_down[free]) / (up[j] - down[j])
-        if H is None:  # the gradient failed next to theta
-            break
-        H = 0.5 * (H + H.T)
-        if np.all(np.linalg.eigvalsh(H) > 0):
-            step = -np.linalg.solve(H, g[free])
-        else:  # not locally convex: a gradient step scaled by the curvature
-            step = -g[free] / max(np.max(np.abs(np.diag(H))), 1.0)
-        step_size = float(np.max(np.abs(step)) / (1.0 + np.max(np.abs(theta[free]))))
-        if step_size <= 1e-12:
-            break
-        accepted = False
-        for _ in range(30):
-            trial = theta.copy()
-            trial[free] = np.maximum(theta[free] + step, lower[free])
-            ft, gt = safe(trial)
-            if gt is not None and (ft < f or (ft <= f + 1e-15 * abs(f) and np.max(
-                    np.abs(_projected(gt, trial, lower))) < np.max(np.abs(pg)))):
-                theta, f, g, accepted = trial, ft, gt, True
-                history.append(float(f))
-                break
-            step = step / 2
-        if not accepted:
-            break
-    pg = _projected(g, theta, lower)
-    gmax = float(np.max(np.abs(pg), initial=0.0))
-    converged = bool(np.isfinite(f) and (gmax <= _ROUNDING * max(1.0, abs(f)) or step_size <= _STEP_TOL))
-    if not converged:
-        message = f"{message}; projected gradient {gmax:.2e}, last Newton step {step_size:.2e}"
-    return _Optimum(theta, float(f), g, converged, message, nit, nfev[0], history)
-
-
-def _optimize_with_restarts(objective, start):
-    """:func:`_optimize`, restarted off a zero diagonal of theta where the bound is not a minimum.
-
-    The criterion is even in each diagonal entry of a Cholesky factor, so its gradient there is zero at
-    0 and L-BFGS-B can stop on the bound at a maximum along it (seen on cbpp's first PQL working model
-    and on a weighted sleepstudy fit). Where moving off the bound lowers the criterion, restart from
-    there (at most three times) and keep the better optimum."""
-    optimum = _optimize(objective, start)
-    start = np.asarray(start, dtype=float)
-    for _ in range(3):
-        held = np.flatnonzero((objective.lower == 0) & (optimum.theta <= 0))
-        if held.size == 0:
-            break
-        trial = optimum.theta.copy()
-        trial[held] = 0.1 * np.maximum(1.0, np.abs(start[held]))
-        try:
-            f_trial = objective.value_and_grad(trial)[0]
-        except (np.linalg.LinAlgError, ValueError):
-            break
-        if not f_trial < optimum.criterion - 1e-9 * max(1.0, abs(optimum.criterion)):
-            break
-        candidate = _optimize(objective, trial)
-        if not candidate.criterion < optimum.criterion:
-            break
-        optimum = candidate
-    return optimum
+    likelihood = ProfiledLikelihood(objective, criterion)
+    options = replace(LMM_OPTIONS, polish_steps=_MAX_NEWTON, max_evaluations=5 * _MAX_ITER, restarts=restarts)
+    return optimize(likelihood, likelihood.start() if start is None else start, max_iter=_MAX_ITER,
+                    options=options)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -518,11 +444,11 @@ def lmm(formula, data, *, reml=True, weights=None, offset=None):
     design, reml = _lmm_iv(formula, data, reml, weights, offset)
     objective = LMMObjective(design, reml)
     with blas_controller().limit(limits=1, user_api="blas"):  # small dense algebra: see _optimize.py
-        optimum = _optimize_with_restarts(objective, objective.start)
-        result = LMMResult.from_fit(design=design, objective=objective, optimum=optimum, data=data, offset=offset,
-                                    optimizer=_optimize)
+        outcome = optimize_theta(objective)
+        result = LMMResult.from_fit(design=design, objective=objective, optimum=outcome, data=data, offset=offset,
+                                    optimizer=partial(optimize_theta, restarts=0))
     if not result.converged:
-        warnings.warn(f"lmm: the optimizer did not converge ({optimum.message})", ConvergenceWarning, stacklevel=2)
+        warnings.warn(f"lmm: the optimizer did not converge ({outcome.message})", ConvergenceWarning, stacklevel=2)
     if np.max(np.abs(result.theta), initial=0.0) > _ILL_CONDITIONED:
         warnings.warn(f"ill-conditioned fit: a random-effect standard deviation is {np.max(np.abs(result.theta)):.3g} "
                       "times the residual one (the random effects fit the response almost exactly); the estimates "

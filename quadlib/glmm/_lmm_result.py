@@ -123,29 +123,31 @@ class LMMResult(MixedResult):
             The model's design (:func:`~quadlib.glmm.build_design`).
         objective : LMMObjective
             The profiled criterion that was minimized.
-        optimum
-            The optimizer's result: ``theta``, ``converged``, ``message``, ``history``.
+        optimum : OptimizeOutcome
+            Where :func:`quadlib.glmm._lmm.optimize_theta` stopped: theta (``x``), ``converged``, ``message``,
+            ``history`` (the log-likelihood, ``-criterion / 2``, after each iteration).
         data : pandas.DataFrame
             The data frame the design was built from (its index labels the fitted values).
         offset : str or array_like, optional
             The fit's `offset` argument (a column name is looked up again in new data).
         optimizer : callable, optional
-            ``optimizer(objective, start)`` -> optimum: the refits of the profile intervals.
+            ``optimizer(objective, start)`` -> OptimizeOutcome: the refits of the profile intervals.
         """
         import pandas as pd
 
-        solution = objective.solve(optimum.theta)
+        solution = objective.solve(optimum.x)
         n, p = design.nobs, design.X.shape[1]
         sigma2 = solution.r2 / (n - p if objective.reml else n)
         ngroups = {}
         for term in design.terms:
             ngroups.setdefault(term.group, term.n_levels)
-        theta = np.array(optimum.theta, dtype=float)
+        theta = np.array(optimum.x, dtype=float)
         return cls(formula=design.formula, reml=objective.reml,
                    params=pd.Series(solution.beta, index=list(design.fixed_names), name="params"),
                    covariance=sigma2 * cho_inverse(cholesky(solution.K)) if p else np.zeros((0, 0)),
                    llf=-0.5 * solution.criterion, df_modelwc=p + theta.size + 1, nobs=n, ngroups=ngroups,
-                   converged=bool(optimum.converged), message=str(optimum.message), history=list(optimum.history),
+                   converged=bool(optimum.converged), message=str(optimum.message),
+                   history=[-2.0 * h for h in optimum.history],
                    sigma=math.sqrt(sigma2), reml_criterion=solution.criterion if objective.reml else None,
                    theta=theta, singular=bool(np.any(theta[objective.layout.diagonal] < _SINGULAR_TOL)),
                    design=design, _objective=objective, _solution=solution,
@@ -168,18 +170,18 @@ class LMMResult(MixedResult):
         ml = copy.copy(self._objective)
         ml._setup(ml.y, ml.w, ml.X, ml.Z, ml.terms, False, ml.sparse)
         optimum = refit(ml, self.theta)
-        solution = ml.solve(optimum.theta)
+        solution = ml.solve(optimum.x)
         se = np.sqrt(np.diag(solution.r2 / ml.nobs * np.linalg.inv(solution.K)))
         out = []
         for j in range(ml.p):
-            warm = [optimum.theta]
+            warm = [optimum.x]
 
             def llf(value, j=j, warm=warm):
                 fit = refit(ml._with_fixed(j, value), warm[0])
-                warm[0] = fit.theta
-                return -0.5 * fit.criterion
+                warm[0] = fit.x
+                return fit.llf
 
-            out.append((llf, float(solution.beta[j]), float(se[j]), -0.5 * optimum.criterion))
+            out.append((llf, float(solution.beta[j]), float(se[j]), optimum.llf))
         return out
 
     # random effects --------------------------------------------------------------------------------------

@@ -65,7 +65,7 @@ from .._expression import CONSTANTS, FUNCTIONS, MODULE_NAMES, check_expression, 
 from .._integrators import AdaptiveGaussHermite, Laplace
 from ._covariance import ThetaLayout
 from ._design import Design, RandomTerm, grouping_factor
-from ._lmm import LMMObjective, _optimize as _lmm_optimize
+from ._lmm import LMMObjective, optimize_theta
 from ._optimize import ConvergenceWarning, blas_controller, optimize
 from ._nlmm_result import NLMMResult
 
@@ -678,8 +678,8 @@ def _linearized(model, beta, u, T, theta_start):
     design = Design(model.formula, pseudo, None, None, np.zeros(model.nobs), np.ascontiguousarray(X),
                     list(model.parameters), [term], model.rows, [])
     objective = LMMObjective(design, reml=False)
-    optimum = _lmm_optimize(objective, theta_start)
-    return objective, optimum, objective.solve(optimum.theta)
+    optimum = optimize_theta(objective, theta_start, restarts=0)
+    return objective, optimum, objective.solve(optimum.x)
 
 
 def _foce(model, beta, verbose=False):
@@ -696,7 +696,7 @@ def _foce(model, beta, verbose=False):
         T = block.factor(theta)
         beta, u, pnls_ok = _pnls(model, beta, u, T)
         objective, optimum, solution = _linearized(model, beta, u, T, theta)
-        new_theta = optimum.theta
+        new_theta = optimum.x
         new_sigma = math.sqrt(solution.r2 / model.nobs)
         history.append(-0.5 * solution.criterion)
         change = max(np.max(np.abs(new_theta - theta) / np.maximum(np.abs(theta), 1.0)),
@@ -721,8 +721,8 @@ def _foce(model, beta, verbose=False):
     beta, u, pnls_ok = _pnls(model, beta, u, T)
     objective, optimum, solution = _linearized(model, beta, u, T, theta)
     converged = converged and pnls_ok and optimum.converged
-    return dict(beta=solution.beta, theta=optimum.theta, sigma=math.sqrt(solution.r2 / model.nobs),
-                b=(u @ T.T), T=block.factor(optimum.theta), objective=objective, solution=solution,
+    return dict(beta=solution.beta, theta=optimum.x, sigma=math.sqrt(solution.r2 / model.nobs),
+                b=(u @ T.T), T=block.factor(optimum.x), objective=objective, solution=solution,
                 converged=converged, message=message, history=history, iterations=iteration + 1)
 
 

@@ -1,11 +1,27 @@
-"""Stage 3 of the pipeline: maximize an :class:`Objective`.
+"""Stage 3 of the pipeline: maximize an objective, :func:`optimize` (the one optimizer of quadlib.glmm).
+
+Every model of the package is fitted here: the marginal likelihoods of :func:`~quadlib.glmm.fit` and
+:func:`~quadlib.glmm.nlmm`, the profiled criteria of :func:`~quadlib.glmm.lmm`, :func:`~quadlib.glmm.pql`'s
+working models and nlmm's FOCE step (through :class:`~quadlib.glmm._lmm.ProfiledLikelihood`, which reports
+``-criterion / 2``), and :func:`~quadlib.glmm.conditional_fit`'s conditional likelihood (Newton-Raphson with its
+exact Hessian). One sign convention: the objective's log-likelihood is maximized.
 
 L-BFGS-B with the objective's gradient and lme4's bounds (covariance-factor diagonals >= 0), then a few
-Newton steps with a Hessian from central differences of the gradient: quasi-Newton methods stop short of
-1e-6 in the parameters, and the same Hessian gives the standard errors (lme4's defaults can be badly
-off, lme4 #998).
+Newton steps (:func:`quadlib.glmm._newton.newton`) with a Hessian from central differences of the gradient:
+quasi-Newton methods stop short of 1e-6 in the parameters, and the same Hessian gives the standard errors
+(lme4's defaults can be badly off, lme4 #998). A standard deviation held at its bound 0 is tried again off
+the bound. The constants of the two conventions (the marginal likelihoods' and lme4's for the profiled LMM
+criteria) are :class:`OptimizeOptions`: :data:`GLMM_OPTIONS` (the default) and :data:`LMM_OPTIONS`.
+
+The objective protocol
+----------------------
+``names``, ``n_params``, ``bounds`` (``(lower or None, None)`` per parameter), ``start()``,
+``value_and_gradient(x)`` (the log-likelihood and its gradient; -inf where it cannot be computed),
+``log_likelihood(x)``, ``evaluations`` (a count), and optionally ``layout`` (a
+:class:`~quadlib.glmm._covariance.ThetaLayout`, whose off-diagonal entries are scaled like their block's
+diagonal) and ``value_gradient_hessian(x)`` (for ``optimizer="newton"``).
 """
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 import time
 import warnings
 
@@ -13,13 +29,19 @@ import numpy as np
 from scipy import optimize as scipy_optimize
 
 from .. import _validation as v
+from . import _newton
+from ._linalg import cho_solve, cholesky
 
-__all__ = ["ConvergenceWarning", "OptimizeOutcome", "optimize", "optimizer_options", "warn_singular"]
+__all__ = ["ConvergenceWarning", "OptimizeOutcome", "OptimizeOptions", "GLMM_OPTIONS", "LMM_OPTIONS", "optimize",
+           "optimizer_options", "hessian", "warn_singular"]
 
 _MAX_ITER_LIMIT = 10 ** 6   # the largest `max_iter` accepted (an L-BFGS-B iteration costs a few evaluations)
-# the scipy.optimize.minimize methods that need no Hessian (the others would fail without one)
+# the scipy.optimize.minimize methods that need no Hessian (the others would fail without one), and Newton's
+# method with the objective's exact Hessian
 _OPTIMIZERS = ("L-BFGS-B", "TNC", "SLSQP", "trust-constr", "BFGS", "CG", "Newton-CG", "Nelder-Mead", "Powell",
-               "COBYLA", "COBYQA")
+               "COBYLA", "COBYQA", "newton")
+_GRADIENT_METHODS = ("L-BFGS-B", "TNC", "SLSQP", "trust-constr", "BFGS", "CG", "Newton-CG")
+_AT_BOUND = 1e-10     # a parameter within this of its lower bound, its gradient pushing out, is held there
 
 # lme4's "boundary (singular) fit", in the words of every fitting function of quadlib.glmm
 SINGULAR_FIT_MESSAGE = ("boundary (singular) fit: the estimated covariance of a random term is singular (a standard "
@@ -56,7 +78,9 @@ def warn_singular(stacklevel=3):
 @dataclass(frozen=True, eq=False)
 class OptimizeOutcome:
     """Where the maximization ended: parameters ``x``, the log-likelihood ``llf``, its gradient and
-    Hessian at ``x`` (the Hessian over the parameters not at a bound: ``free``), and the record."""
+    Hessian at ``x`` (the Hessian over the parameters not held at a bound: ``free``; NaN where it was not
+    computed), and the record: ``history`` (the log-likelihood after each iteration, Newton steps included),
+    ``n_iter`` (optimizer iterations) and ``n_evaluations`` (the objective's count)."""
 
     x: np.ndarray
     llf: float
@@ -68,27 +92,138 @@ class OptimizeOutcome:
     n_evaluations: int
     history: list = field(repr=False, default_factory=list)
     separation: tuple = ()   # fixed effects whose estimates are infinite (separated data): see fit()
+    n_iter: int = 0
+
+
+@dataclass(frozen=True)
+class OptimizeOptions:
+    """The constants of :func:`optimize`: :data:`GLMM_OPTIONS` (the default: the marginal likelihoods) and
+    :data:`LMM_OPTIONS` (lme4's for the profiled criteria of linear mixed models).
+
+    Attributes
+    ----------
+    deviance : bool
+        Work on the deviance ``-2 llf`` (lme4's scale for LMMs): the tolerances ``gtol``, ``accept_slack`` and
+        ``rounding`` apply to it. Otherwise on ``-llf``.
+    rescale : bool
+        Optimize ``x / scale`` with ``scale = clip(|x0|, 1e-8, 1)`` (parameters far below 1 in size brought to
+        unit size; off-diagonal covariance entries take their block's smallest diagonal scale).
+    ftol, gtol, maxcor, max_evaluations
+        L-BFGS-B's options (``max_evaluations``: ``maxfun``, None for scipy's default).
+    polish_steps, polish_halvings
+        Bounds on the Newton steps after the optimizer and on the trial points of each.
+    hessian_step
+        Relative step of the central differences of the gradient: ``hessian_step * max(scale, |x|)``,
+        one-sided down to the bound.
+    hessian_every_step : bool
+        Difference the gradient before every Newton step; otherwise once, and again after a step larger
+        than 1e-2 (scaled).
+    accept_slack, accept_by_gradient
+        A trial point is accepted when its criterion is below the current one, or within ``accept_slack *
+        max(1, |criterion|)`` of it (rounding) and, with ``accept_by_gradient``, its projected gradient is
+        smaller.
+    outside : {"halve", "project"}
+        A Newton step leaving the bounds is halved until it is inside, or projected onto them.
+    indefinite : {"stop", "gradient"}
+        Where the Hessian is not definite: stop polishing, or take a gradient step scaled by its largest
+        diagonal entry.
+    stop_step, min_step
+        Stop after an accepted step below ``stop_step`` (scaled), or before a full step below ``min_step``
+        (relative to ``1 + max |x|``); None: no such rule.
+    rounding, step_polished
+        Skip the Newton steps when the projected gradient is below ``rounding * max(1, |criterion|)`` or
+        the step estimated by L-BFGS-B's inverse Hessian (relative) is below ``step_polished``; None: no
+        such rule.
+    convergence : {"gradient", "step"}
+        ``"gradient"``: converged when the log-likelihood is finite, its largest free gradient entry below
+        ``gradient_tol`` and the Hessian negative definite. ``"step"``: when the projected gradient is at
+        rounding level (``rounding``) or the last Newton step (relative) is below ``step_tol``.
+    final_hessian : bool
+        Compute the Hessian at the end if the Newton steps did not leave it current.
+    restarts : int
+        Bound on the restarts off a standard deviation held at 0.
+    warn : bool
+        Warn (:class:`ConvergenceWarning`) when not converged.
+    newton_halvings, newton_decrement, newton_rounding, check
+        ``optimizer="newton"``: trial points per step; converged when a full step had a Newton decrement
+        ``g' (-H)^-1 g`` below ``newton_decrement`` (or no step raised the log-likelihood and it is below
+        ``newton_rounding``); ``check(x, llf, gradient, hessian) -> str or None`` after each step stops the
+        iteration with that message (e.g. separation).
+    """
+
+    deviance: bool = False
+    rescale: bool = True
+    ftol: float = 1e-13
+    gtol: float = 1e-7
+    maxcor: int = 20
+    max_evaluations: object = None
+    polish_steps: int = 20
+    polish_halvings: int = 12
+    hessian_step: float = 1e-4
+    hessian_every_step: bool = False
+    accept_slack: float = 1e-12
+    accept_by_gradient: bool = False
+    outside: str = "halve"
+    indefinite: str = "stop"
+    stop_step: object = 1e-9
+    min_step: object = None
+    rounding: object = None
+    step_polished: object = None
+    convergence: str = "gradient"
+    gradient_tol: float = 1e-3
+    step_tol: float = 1e-6
+    final_hessian: bool = True
+    restarts: int = 3
+    warn: bool = True
+    newton_halvings: int = 40
+    newton_decrement: float = 1e-20
+    newton_rounding: float = 1e-10
+    check: object = None
+
+
+GLMM_OPTIONS = OptimizeOptions()
+"""The marginal likelihoods (:func:`~quadlib.glmm.fit`, :func:`~quadlib.glmm.nlmm`): rescaled parameters,
+L-BFGS-B to ftol 1e-13 and gtol 1e-7, at most 20 Newton steps of 12 trials each, converged when the largest
+gradient entry is below 1e-3 and the Hessian negative definite."""
+
+LMM_OPTIONS = OptimizeOptions(
+    deviance=True, rescale=False, ftol=1e-15, gtol=1e-10, max_evaluations=5000, polish_steps=8,
+    polish_halvings=30, hessian_step=1e-5, hessian_every_step=True, accept_slack=1e-15, accept_by_gradient=True,
+    outside="project", indefinite="gradient", stop_step=None, min_step=1e-12, rounding=1e-10,
+    step_polished=1e-8, convergence="step", final_hessian=False, warn=False)
+"""lme4's conventions for the profiled criteria (:func:`~quadlib.glmm.lmm`, :func:`~quadlib.glmm.pql`, nlmm's
+FOCE): the deviance scale, no rescaling, L-BFGS-B to ftol 1e-15 and gtol 1e-10, at most 8 Newton steps (a
+Hessian each) of 30 trials, converged when the projected gradient is at rounding level (1e-10 relative) or
+the last Newton step is below 1e-6 (relative); the caller warns."""
+
+
+def _difference_hessian(gradient, x, free, lower, relative_step, scale):
+    """Central differences of ``gradient(x)`` (symmetrized) over the `free` parameters, steps
+    ``relative_step * max(scale_k, |x_k|)``, the lower point held at the bound; None if a gradient fails."""
+    index = np.flatnonzero(free)
+    H = np.empty((index.size, index.size))
+    for col, k in enumerate(index):
+        h = relative_step * max(scale[k], abs(x[k]))
+        up, down = x.copy(), x.copy()
+        up[k] += h
+        down[k] = max(x[k] - h, lower[k])
+        g_up, g_down = gradient(up), gradient(down)
+        if g_up is None or g_down is None:
+            return None
+        H[:, col] = (g_up[index] - g_down[index]) / (up[k] - down[k])
+    return 0.5 * (H + H.T)
 
 
 def hessian(objective, x, free=None, relative_step=1e-4, scale=None):
-    """Central differences of the gradient (symmetrized) over the `free` parameters; steps relative to
-    max(|x_k|, scale_k) (scale default 1)."""
-    free = np.ones(x.size, bool) if free is None else free
-    scale = np.ones(x.size) if scale is None else scale
-    index = np.flatnonzero(free)
-    H = np.zeros((index.size, index.size))
-    for col, k in enumerate(index):
-        h = relative_step * max(scale[k], abs(x[k]))
-        if objective.bounds[k][0] is not None:  # one-sided near a bound
-            h = min(h, max(x[k] - objective.bounds[k][0], 0.0)) or h
-        e = np.zeros(x.size)
-        e[k] = h
-        lo = x - e if objective.bounds[k][0] is None or x[k] - h >= objective.bounds[k][0] else x
-        hi = x + e
-        g_hi = objective.value_and_gradient(hi)[1]
-        g_lo = objective.value_and_gradient(lo)[1]
-        H[:, col] = (g_hi[index] - g_lo[index]) / (hi[k] - lo[k])
-    return 0.5 * (H + H.T)
+    """The Hessian of ``objective``'s log-likelihood at `x` by central differences of its gradient
+    (symmetrized), over the `free` parameters (default all), steps ``relative_step * max(scale_k, |x_k|)``
+    (scale default 1), one-sided down to a lower bound; NaN where the gradient cannot be computed."""
+    x = np.asarray(x, dtype=float)
+    free = np.ones(x.size, bool) if free is None else np.asarray(free, bool)
+    scale = np.ones(x.size) if scale is None else np.asarray(scale, dtype=float)
+    lower = np.array([-np.inf if lo is None else lo for lo, _ in objective.bounds])
+    H = _difference_hessian(lambda z: objective.value_and_gradient(z)[1], x, free, lower, relative_step, scale)
+    return np.full((free.sum(), free.sum()), np.nan) if H is None else H
 
 
 def optimizer_options(optimizer, max_iter, verbose, progress):
@@ -132,6 +267,8 @@ def _optimize_iv(objective, start, optimizer, max_iter, verbose, progress):
     return x0, method, max_iter, verbose, progress
 
 
+
+
 def _negative_definite(H):
     """Whether the symmetric H is negative definite; False if it is not finite (no eigenvalues then)."""
     if H.size == 0:
@@ -144,52 +281,80 @@ def _negative_definite(H):
         return False
 
 
-def optimize(objective, start=None, *, optimizer=None, max_iter=1000, verbose=False, progress=False):
+def optimize(objective, start=None, *, optimizer=None, max_iter=1000, verbose=False, progress=False, options=None):
     """Stage 3: maximize ``objective`` over its parameters.
 
     Parameters
     ----------
     objective : Objective
+        Or any object with the protocol of the module notes.
     start : array_like, optional
         Starting parameters (``objective.names``); default ``objective.start()``.
     optimizer : str, optional
         A ``scipy.optimize.minimize`` method that needs no Hessian: ``"L-BFGS-B"`` (default), ``"TNC"``,
         ``"SLSQP"``, ``"trust-constr"``, ``"BFGS"``, ``"CG"``, ``"Newton-CG"``, ``"Nelder-Mead"``,
-        ``"Powell"``, ``"COBYLA"``, ``"COBYQA"`` (case-insensitive).
+        ``"Powell"``, ``"COBYLA"``, ``"COBYQA"`` (case-insensitive); or ``"newton"``: Newton-Raphson with the
+        objective's exact Hessian (``value_gradient_hessian``), step halving, no bounds.
     max_iter : int
-        Bound on the optimizer's iterations (at most 10**6); the Newton polish adds at most 20 steps
-        and the restarts off a zero standard deviation at most three more optimizer runs.
+        Bound on the optimizer's iterations (at most 10**6); the Newton polish adds at most
+        ``options.polish_steps`` steps and the restarts off a zero standard deviation at most
+        ``options.restarts`` more optimizer runs.
     verbose : bool
         Print the log-likelihood at every iteration.
     progress : bool
         Print a line every two seconds (for long fits).
+    options : OptimizeOptions, optional
+        The constants (default :data:`GLMM_OPTIONS`; :data:`LMM_OPTIONS` for lme4's LMM conventions).
 
     Returns
     -------
     OptimizeOutcome
-        ``converged`` is False, with a :class:`ConvergenceWarning`, when the gradient at the end is not
-        small or the Hessian is not negative definite.
+        ``converged`` is False, with a :class:`ConvergenceWarning` (``options.warn``), when the convergence
+        rule of `options` is not met.
     """
     x0, method, max_iter, verbose, progress = _optimize_iv(objective, start, optimizer, max_iter, verbose, progress)
+    options = GLMM_OPTIONS if options is None else options
+    if not isinstance(options, OptimizeOptions):
+        raise TypeError(f"`options` must be an OptimizeOptions, got {type(options).__name__}")
+    if method == "newton":
+        outcome = _newton_raphson(objective, x0, max_iter, options)
+    else:
+        outcome = _quasi_newton(objective, x0, method, max_iter, verbose, progress, options)
+    if options.warn and not outcome.converged:
+        warnings.warn(f"the optimizer did not converge: {outcome.message}", ConvergenceWarning, stacklevel=2)
+    return outcome
+
+
+def _quasi_newton(objective, x0, method, max_iter, verbose, progress, options):
+    """A scipy method from x0, Newton steps after it, restarts off zero standard deviations (module notes)."""
+    c = 2.0 if options.deviance else 1.0          # the criterion minimized: -c llf
     lower = np.array([-np.inf if lo is None else lo for lo, _ in objective.bounds])
     x0 = np.maximum(x0, lower)
-    # the optimizer works on x / scale: parameters far below 1 in size (an inverse link's coefficients, say)
-    # are brought to unit size; the others are left alone
-    scale = np.where(np.abs(x0) > 0, np.clip(np.abs(x0), 1e-8, 1.0), 1.0)
-    layout = getattr(objective, "layout", None)   # optional in the protocol: no covariance parameters to scale
-    for block in (layout.blocks if layout is not None else ()):
-        diag = scale[block.theta][block.diagonal]
-        scale[block.theta] = np.where(block.diagonal, scale[block.theta], np.min(diag) if diag.size else 1.0)
+    scale = np.ones(x0.size)
+    if options.rescale:
+        # parameters far below 1 in size (an inverse link's coefficients, say) are brought to unit size
+        scale = np.where(np.abs(x0) > 0, np.clip(np.abs(x0), 1e-8, 1.0), 1.0)
+        layout = getattr(objective, "layout", None)   # optional in the protocol
+        for block in (layout.blocks if layout is not None else ()):
+            diag = scale[block.theta][block.diagonal]
+            scale[block.theta] = np.where(block.diagonal, scale[block.theta], np.min(diag) if diag.size else 1.0)
     history = []
     clock = [time.perf_counter()]
     last = [np.nan]
 
-    def negative(z):
-        value, grad = objective.value_and_gradient(z * scale)
+    def criterion(x):
+        """(-c llf, its gradient), or (inf, None) where they are not finite."""
+        value, grad = objective.value_and_gradient(x)
         last[0] = value
         if not np.isfinite(value) or not np.all(np.isfinite(grad)):
+            return np.inf, None
+        return -c * value, -c * grad
+
+    def negative(z):
+        f, g = criterion(z * scale)
+        if g is None:
             return 1e300, np.zeros_like(z)
-        return -value, -grad * scale
+        return f, g * scale
 
     def record(x, *args):
         history.append(float(last[0]))
@@ -199,86 +364,219 @@ def optimize(objective, start=None, *, optimizer=None, max_iter=1000, verbose=Fa
             clock[0] = time.perf_counter()
             print(f"  ... iteration {len(history)}", flush=True)
 
-    options = {"maxiter": max_iter}
+    scipy_options = {"maxiter": max_iter}
     if method == "L-BFGS-B":
-        options.update(ftol=1e-13, gtol=1e-7, maxcor=20)
-    gradient_methods = ("L-BFGS-B", "TNC", "SLSQP", "trust-constr", "BFGS", "CG", "Newton-CG")
+        scipy_options.update(ftol=options.ftol, gtol=options.gtol, maxcor=options.maxcor)
+        if options.max_evaluations is not None:
+            scipy_options["maxfun"] = options.max_evaluations
     bounds = [(None if lo is None else lo / s, None) for (lo, _), s in zip(objective.bounds, scale)]
 
-    def maximize(start):
-        """L-BFGS-B from `start`, then Newton steps over the parameters not held at a bound."""
-        opt = scipy_optimize.minimize(negative, start / scale, method=method,
-                                      jac=True if method in gradient_methods else None,
-                                      bounds=bounds if method not in ("BFGS", "CG", "Newton-CG") else None,
-                                      callback=record, options=options) \
-            if method in gradient_methods else \
-            scipy_optimize.minimize(lambda z: negative(z)[0], start / scale, method=method, bounds=bounds,
-                                    callback=record, options=options)
-        x = np.maximum(opt.x * scale, lower)
-        value, grad = objective.value_and_gradient(x)
-        free = ~((x <= lower + 1e-10) & (grad <= 0))
-        H = hessian(objective, x, free, scale=scale)
-        moved = 0.0
-        for _ in range(20):
-            try:
-                step = np.linalg.solve(-H, grad[free])
-            except np.linalg.LinAlgError:
-                break
-            # not finite, or H is not negative definite here: no Newton ascent direction
-            if not (np.all(np.isfinite(step)) and grad[free] @ step > 0):
-                break
-            for _ in range(12):  # step halving
-                trial = x.copy()
-                trial[free] += step
-                if np.all(trial >= lower):
-                    v_trial, g_trial = objective.value_and_gradient(trial)
-                    if np.isfinite(v_trial) and v_trial >= value - 1e-12 * max(1.0, abs(value)):
-                        break
-                step = 0.5 * step
-            else:
-                break
-            x, value, grad = trial, v_trial, g_trial
-            moved += np.max(np.abs(step / scale[free]))
-            if np.max(np.abs(step / scale[free])) < 1e-9:
-                break
-            if np.max(np.abs(step / scale[free])) > 1e-2:  # far from where H was taken
-                H = hessian(objective, x, free, scale=scale)
-        if moved > 1e-4:  # the Hessian for the standard errors is taken where the polish ended
-            H = hessian(objective, x, free, scale=scale)
-            value, grad = objective.value_and_gradient(x)
-        return x, value, grad, H, free, opt
+    def held(x, g):
+        """The parameters at their lower bound with the criterion's gradient pushing them out."""
+        return (x <= lower + _AT_BOUND) & (g >= 0)
 
-    x, value, grad, H, free, opt = maximize(x0)
+    def run(start):
+        if method in _GRADIENT_METHODS:
+            opt = scipy_optimize.minimize(negative, start / scale, method=method, jac=True,
+                                          bounds=bounds if method not in ("BFGS", "CG", "Newton-CG") else None,
+                                          callback=record, options=scipy_options)
+        else:
+            opt = scipy_optimize.minimize(lambda z: negative(z)[0], start / scale, method=method, bounds=bounds,
+                                          callback=record, options=scipy_options)
+        x = np.maximum(opt.x * scale, lower)
+        jac = getattr(opt, "jac", None)
+        if not options.rescale and np.array_equal(x, opt.x) and jac is not None and opt.fun < 1e300:
+            f, g = float(opt.fun), np.asarray(jac, dtype=float)   # where the optimizer evaluated them last
+        else:
+            f, g = criterion(x)
+        step_size = np.inf
+        if options.step_polished is not None and g is not None and hasattr(opt, "hess_inv"):
+            # the optimizer's own inverse-Hessian estimate of the remaining step (relative)
+            step_size = float(np.max(np.abs(opt.hess_inv @ np.where(held(x, g), 0.0, g)), initial=0.0)
+                              / (1.0 + np.max(np.abs(x), initial=0.0)))
+        return _polish(criterion, x, f, g, step_size, lower, scale, held, history, c, options) + (opt,)
+
+    x, f, g, H, free, step_size, opt = run(x0)
     # A standard deviation at its bound 0 has zero gradient by symmetry (the likelihood is even in a
     # diagonal Cholesky entry), so a quasi-Newton method can stop there at a minimum along it. Where
-    # moving off the bound increases the likelihood, restart from there (at most three times).
-    for _ in range(3):
+    # moving off the bound increases the likelihood, restart from there.
+    for _ in range(options.restarts):
+        if g is None:
+            break
+        at_zero = np.flatnonzero(held(x, g) & (lower == 0))
+        if at_zero.size == 0:
+            break
         trial = x.copy()
-        held = np.flatnonzero(~free & (lower == 0))
-        if held.size == 0:
+        trial[at_zero] = 0.1 * np.maximum(scale[at_zero], np.abs(x0[at_zero]))
+        if not -c * objective.log_likelihood(trial) < f - 1e-9 * max(1.0, abs(f)):
             break
-        trial[held] = 0.1 * np.maximum(scale[held], np.abs(x0[held]))
-        if not objective.log_likelihood(trial) > value + 1e-9 * max(1.0, abs(value)):
+        candidate = run(trial)
+        if not candidate[1] < f:
             break
-        candidate = maximize(trial)
-        if not candidate[1] > value:
-            break
-        x, value, grad, H, free, opt = candidate
-    negative_definite = _negative_definite(H)
-    small_gradient = bool(np.all(np.isfinite(grad[free])) and np.max(np.abs(grad[free]), initial=0.0) < 1e-3)
-    converged = bool(np.isfinite(value) and small_gradient and negative_definite)
-    if converged:
-        message = "converged"
+        x, f, g, H, free, step_size, opt = candidate
+    llf = -f / c
+    gradient = np.full(x.size, np.nan) if g is None else -g / c
+    if options.convergence == "gradient":
+        negative_definite = H is not None and _negative_definite(-H)
+        small = bool(g is not None and np.max(np.abs(gradient[free]), initial=0.0) < options.gradient_tol)
+        converged = bool(np.isfinite(llf) and small and negative_definite)
+        if converged:
+            message = "converged"
+        else:
+            reasons = []
+            if not np.isfinite(llf):
+                reasons.append("the log-likelihood is not finite at the end")
+            if not small:
+                largest = np.max(np.abs(gradient[free]), initial=0.0)
+                reasons.append(f"the gradient is {largest:.2g} at the end ({opt.message})")
+            if not negative_definite:
+                reasons.append("the Hessian is not negative definite at the end")
+            message = "; ".join(reasons)
     else:
-        reasons = []
-        if not np.isfinite(value):
-            reasons.append("the log-likelihood is not finite at the end")
-        if not small_gradient:
-            largest = np.max(np.abs(grad[free]), initial=0.0)
-            reasons.append(f"the gradient is {largest:.2g} at the end ({opt.message})")
-        if not negative_definite:
-            reasons.append("the Hessian is not negative definite at the end")
-        message = "; ".join(reasons)
-        warnings.warn(f"the optimizer did not converge: {message}", ConvergenceWarning, stacklevel=2)
-    objective.log_likelihood(x)
-    return OptimizeOutcome(x, float(value), grad, H, free, converged, message, objective.evaluations, history)
+        gmax = np.inf if g is None else float(np.max(np.abs(np.where(held(x, g), 0.0, g)), initial=0.0))
+        converged = bool(np.isfinite(f) and (gmax <= options.rounding * max(1.0, abs(f))
+                                             or step_size <= options.step_tol))
+        message = str(opt.message)
+        if not converged:
+            message = f"{message}; projected gradient {gmax:.2e}, last Newton step {step_size:.2e}"
+    hess = np.full((free.sum(), free.sum()), np.nan) if H is None else -H / c
+    return OptimizeOutcome(x, float(llf), gradient, hess, free, converged, message, objective.evaluations, history,
+                           n_iter=int(getattr(opt, "nit", 0)))
+
+
+def _polish(criterion, x, f, g, step_size, lower, scale, held, history, c, options):
+    """Newton steps on the criterion from (x, f, g), the Hessian by differences of its gradient; returns
+    (x, f, g, H over free, free, last relative step size)."""
+    state = {"H": None, "free": None, "stale": True, "step": step_size, "moved": 0.0}
+
+    def gradient(z):
+        return criterion(z)[1]
+
+    def evaluate(z):   # newton maximizes: the negated criterion, and (z, its gradient) as the info
+        f_z, g_z = criterion(z)
+        return -f_z, (z, g_z)
+
+    def projected(z, g_z):
+        return float(np.max(np.abs(np.where(held(z, g_z), 0.0, g_z)), initial=0.0))
+
+    def direction(z, value, info):
+        g_z = info[1]
+        if g_z is None:
+            return None
+        if options.rounding is not None and projected(z, g_z) <= options.rounding * max(1.0, abs(value)):
+            state["step"] = 0.0   # the gradient is at rounding level: converged
+            return None
+        if options.step_polished is not None and state["step"] <= options.step_polished:
+            return None
+        if state["stale"] or options.hessian_every_step:
+            free = ~held(z, g_z)
+            H = _difference_hessian(gradient, z, free, lower, options.hessian_step, scale)
+            if H is None:   # the gradient fails next to z
+                return None
+            state.update(H=H, free=free, stale=False)
+        H, free = state["H"], state["free"]
+        g_free = g_z[free]
+        if options.indefinite == "gradient":
+            try:
+                definite = bool(np.all(np.linalg.eigvalsh(H) > 0))
+            except np.linalg.LinAlgError:
+                definite = False
+            if definite:
+                step = -np.linalg.solve(H, g_free)
+            else:   # not locally convex: a gradient step scaled by the curvature
+                step = -g_free / max(np.max(np.abs(np.diag(H)), initial=0.0), 1.0)
+        else:
+            try:
+                step = -np.linalg.solve(H, g_free)
+            except np.linalg.LinAlgError:
+                return None
+            # not finite, or H is not positive definite here: no Newton descent direction
+            if not (np.all(np.isfinite(step)) and g_free @ step < 0):
+                return None
+        state["step"] = float(np.max(np.abs(step), initial=0.0) / (1.0 + np.max(np.abs(z[free]), initial=0.0)))
+        if options.min_step is not None and state["step"] <= options.min_step:
+            return None
+        full = np.zeros(z.size)
+        full[free] = step
+        return full
+
+    def accept(t_value, t_info, value, info):
+        (t_z, t_g), f_t, f_z = t_info, -t_value, -value
+        if t_g is None or not np.isfinite(f_t):
+            return False
+        if f_t < f_z:
+            return True
+        if not f_t <= f_z + options.accept_slack * max(1.0, abs(f_z)):
+            return False
+        return not options.accept_by_gradient or projected(t_z, t_g) < projected(*info)
+
+    def done(change, t, old, new):
+        history.append(-new / c)
+        moved = float(np.max(np.abs(change / scale), initial=0.0))
+        state["moved"] += moved
+        if moved > 1e-2:   # far from where H was taken
+            state["stale"] = True
+        return options.stop_step is not None and moved < options.stop_step
+
+    if g is not None and options.polish_steps > 0:
+        res = _newton.newton(evaluate, direction, x, max_iter=options.polish_steps,
+                             max_halvings=options.polish_halvings, accept=accept, lower=lower,
+                             outside=options.outside, done=done, initial=(-f, (x, g)))
+        x, f, g = res.x, -res.value, res.info[1]
+    H, free = state["H"], state["free"]
+    if g is not None and options.final_hessian and (H is None or state["moved"] > 1e-4 or state["stale"]):
+        free = ~held(x, g)
+        H = _difference_hessian(gradient, x, free, lower, options.hessian_step, scale)
+    if free is None:
+        free = np.ones(x.size, bool) if g is None else ~held(x, g)
+    if H is not None and H.shape[0] != free.sum():
+        H = None
+    return x, f, g, H, free, state["step"]
+
+
+def _newton_raphson(objective, x0, max_iter, options):
+    """Newton-Raphson with the objective's exact Hessian (``optimizer="newton"``): step halving until the
+    log-likelihood does not fall by more than rounding (1e-12 relative), stopped by ``options.check``."""
+    if not callable(getattr(objective, "value_gradient_hessian", None)):
+        raise TypeError("`optimizer`='newton' needs an objective with an exact Hessian (value_gradient_hessian)")
+    state = {"decrement": np.nan}
+
+    def evaluate(x):
+        value, gradient, hess = objective.value_gradient_hessian(x)
+        return value, (gradient, hess)
+
+    def direction(x, value, info):
+        gradient, hess = info
+        try:
+            factor = cholesky(-hess)
+        except np.linalg.LinAlgError:
+            return None
+        step = cho_solve(factor, gradient)
+        state["decrement"] = float(gradient @ step)
+        return step
+
+    check = None if options.check is None else (lambda x, value, info: options.check(x, value, *info))
+    initial = evaluate(np.array(x0, dtype=float))
+    res = _newton.newton(evaluate, direction, x0, max_iter=max_iter, max_halvings=options.newton_halvings,
+                         rtol=1e-12, atol=1e-12, check=check, initial=initial,
+                         done=lambda change, t, old, new: state["decrement"] < options.newton_decrement and t == 1.0)
+    decrement = state["decrement"]
+    converged = res.status == _newton.CONVERGED
+    message = "converged"
+    if res.status == _newton.NO_DIRECTION:
+        message = "the Hessian is not negative definite (an estimate is running off to infinity?)"
+    elif res.status == _newton.NO_PROGRESS:
+        converged = decrement < options.newton_rounding
+        message = ("converged (at rounding level)" if converged else
+                   f"no step along the Newton direction raises the log-likelihood (decrement {decrement:.2g})")
+    elif res.status == _newton.STOPPED:
+        message = res.message
+    elif res.status == _newton.MAX_ITER:
+        message = f"no convergence in {max_iter} Newton iterations (decrement {decrement:.2g})"
+    elif res.status == _newton.NOT_FINITE:
+        message = "the log-likelihood is not finite at the start"
+    gradient, hess = res.info
+    # the iterations begun: a failed one (no direction, no acceptable step) counts
+    n_iter = res.n_iter + (res.status in (_newton.NO_DIRECTION, _newton.NO_PROGRESS))
+    return OptimizeOutcome(res.x, float(res.value), gradient, hess, np.ones(res.x.size, bool), converged, message,
+                           objective.evaluations, [float(initial[0])] + list(res.history), n_iter=int(n_iter))

@@ -32,6 +32,7 @@ instead of the profiled ``log|A| + n (1 + log(2 pi r2 / n)) - sum(log w)``. :cla
 PQL has no likelihood: ``llf`` (and AIC, BIC, the deviance) are NaN, as glmmPQL reports ``logLik = NA``.
 """
 from dataclasses import replace
+from functools import partial
 import math
 import warnings
 
@@ -40,7 +41,7 @@ import numpy as np
 from .. import _validation as v
 from ._design import build_design
 from ._linalg import cho_inverse, cholesky
-from ._lmm import LMMObjective, LMMResult, _optimize_with_restarts
+from ._lmm import LMMObjective, LMMResult, optimize_theta
 from ._objective import make_objective, separation_message
 from ._optimize import ConvergenceWarning, blas_controller, warn_singular
 from ._pql_result import PQLResult
@@ -70,14 +71,14 @@ def _working_data(family, y, n, eta, offset):
 class _UnitScale:
     """The ML deviance of a working LMM with the residual SD held at 1 (see the module notes).
 
-    The core's optimizer (:func:`quadlib.glmm._lmm._optimize_with_restarts`) needs ``lower`` and ``value_and_grad``.
+    The LMM optimizer (:func:`quadlib.glmm._lmm.optimize_theta`, its `criterion`) needs ``value_and_grad`` and
+    ``__call__``.
     """
 
     def __init__(self, objective):
         if objective.reml:
             raise ValueError("the unit-scale criterion is the ML deviance")
         self.objective = objective
-        self.lower = objective.lower
         self.constant = objective.nobs * math.log(2.0 * math.pi) - objective.log_det_W
 
     def criterion(self, solution):
@@ -113,14 +114,14 @@ def _fit_working(design, z, w, dispersion, theta, data, offset):
     # the offset stays in the design (so predictions carry it) and is added to z, which the LMM subtracts
     working = replace(design, response=z + design.offset, trials=None, weights=w)
     objective = LMMObjective(working, reml=False)
-    criterion = objective if dispersion == "estimate" else _UnitScale(objective)
-    optimum = _optimize_with_restarts(criterion, objective.start if theta is None else theta)
+    criterion = None if dispersion == "estimate" else _UnitScale(objective)
+    optimum = optimize_theta(objective, theta, criterion=criterion)
     result = LMMResult.from_fit(design=working, objective=objective, optimum=optimum, data=data, offset=offset,
-                                optimizer=_optimize_with_restarts)
+                                optimizer=optimize_theta)
     if dispersion == "fixed":
-        solution = objective.solve(optimum.theta)
+        solution = objective.solve(optimum.x)
         covariance = cho_inverse(cholesky(solution.K)) if objective.p else np.zeros((0, 0))
-        result = replace(result, sigma=1.0, covariance=covariance, llf=-0.5 * optimum.criterion)
+        result = replace(result, sigma=1.0, covariance=covariance, llf=optimum.llf)
     return result, objective, optimum
 
 
@@ -256,7 +257,7 @@ def pql(formula, data, *, family="binomial", link=None, weights=None, offset=Non
             new_beta = result.params.to_numpy()
             change = float(np.max(np.abs(new_beta - beta) / (1.0 + np.abs(new_beta)), initial=0.0))
             history.append(change)
-            beta, theta = new_beta, optimum.theta
+            beta, theta = new_beta, optimum.x
             if verbose:
                 print(f"  PQL iteration {k:3d}: beta {np.array2string(beta, precision=6)}, change {change:.2e}",
                       flush=True)
