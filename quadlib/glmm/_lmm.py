@@ -24,7 +24,7 @@ dense case the gradient is analytic (envelope theorem for ``r2``, trace identiti
 in the sparse case it is a central difference.
 """
 from dataclasses import dataclass, field, replace
-from functools import partial
+from functools import lru_cache, partial
 import copy
 import math
 import warnings
@@ -331,9 +331,14 @@ def optimize_theta(objective, start=None, *, criterion=None, restarts=3):
         does not warn.
     """
     likelihood = ProfiledLikelihood(objective, criterion)
-    options = replace(LMM_OPTIONS, polish_steps=_MAX_NEWTON, max_evaluations=5 * _MAX_ITER, restarts=restarts)
     return optimize(likelihood, likelihood.start() if start is None else start, max_iter=_MAX_ITER,
-                    options=options)
+                    options=_lmm_options(_MAX_NEWTON, _MAX_ITER, restarts))
+
+
+@lru_cache(maxsize=8)
+def _lmm_options(polish_steps, max_iter, restarts):
+    """LMM_OPTIONS with this module's bounds (read at each call: tests lower them), made once per setting."""
+    return replace(LMM_OPTIONS, polish_steps=polish_steps, max_evaluations=5 * max_iter, restarts=restarts)
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -66,6 +66,7 @@ from .._integrators import AdaptiveGaussHermite, Laplace
 from ._covariance import ThetaLayout
 from ._design import Design, RandomTerm, grouping_factor
 from ._lmm import LMMObjective, optimize_theta
+from ._newton import NO_PROGRESS, NOT_FINITE, newton
 from ._optimize import ConvergenceWarning, blas_controller, optimize
 from ._nlmm_result import NLMMResult
 
@@ -381,31 +382,25 @@ class NonlinearModel:
         return self.theta_layout().blocks[0].entries
 
     def fixed_fit(self, beta, max_iter=50):
-        """Nonlinear least squares without random effects from `beta` (a few damped Gauss–Newton steps: a
-        start, not an estimate): beta and the residual SD."""
-        beta = np.array(beta, dtype=float)
+        """Nonlinear least squares without random effects from `beta` (at most `max_iter` damped Gauss–Newton
+        steps, until the residual sum of squares falls by less than 1e-10 relative: a start, not an
+        estimate): beta and the residual SD."""
         everything = np.arange(len(self.parameters))
-        f, J = self.jacobian(self.phi(beta), everything)
-        rss = float(np.sum((self.y - f) ** 2))
-        for _ in range(max_iter):
-            if not (np.isfinite(rss) and np.all(np.isfinite(J))):
-                break
-            step = np.linalg.lstsq(J, self.y - f, rcond=None)[0]
-            for _ in range(30):
-                trial = beta + step
-                f_trial = self.evaluate(self.phi(trial))
-                rss_trial = float(np.sum((self.y - f_trial) ** 2))
-                if np.isfinite(rss_trial) and rss_trial <= rss:
-                    break
-                step = step / 2
-            else:
-                break
-            beta, done = trial, rss - rss_trial <= 1e-10 * rss
-            f, J = self.jacobian(self.phi(beta), everything)
-            rss = float(np.sum((self.y - f) ** 2))
-            if done:
-                break
-        return beta, math.sqrt(rss / self.nobs) if np.isfinite(rss) else np.nan
+
+        def evaluate(b):
+            rss = float(np.sum((self.y - self.evaluate(self.phi(b))) ** 2))
+            return (-rss if np.isfinite(rss) else -np.inf), None
+
+        def direction(b, value, info):
+            f, J = self.jacobian(self.phi(b), everything)
+            if not np.all(np.isfinite(J)):
+                return None
+            return np.linalg.lstsq(J, self.y - f, rcond=None)[0]
+
+        res = newton(evaluate, direction, beta, max_iter=max_iter, max_halvings=30,
+                     done=lambda change, t, old, new: new - old <= -1e-10 * old)
+        rss = -res.value
+        return res.x, math.sqrt(rss / self.nobs) if np.isfinite(rss) else np.nan
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -617,19 +612,23 @@ def _pnls(model, beta, u, T):
     p fixed effects, solved through the Schur complement of the blocks. Returns beta, u, the converged flag.
     """
     M, q = model.n_groups, model.q
-    starts, index, y = model.starts, model.index, model.y
+    starts, y = model.starts, model.y
     everything = np.arange(len(model.parameters))
     eye = np.eye(q)
+    p = len(beta)
+    state = {"size": np.inf}
 
-    def criterion(beta, u):
+    def split(x):
+        return x[:p], x[p:].reshape(M, q)
+
+    def evaluate(x):   # newton maximizes: the negated criterion
+        beta, u = split(x)
         f = model.evaluate(model.phi(beta, u @ T.T))
         value = float(np.sum((y - f) ** 2) + np.sum(u * u))
-        return value if np.isfinite(value) else np.inf
+        return (-value if np.isfinite(value) else -np.inf), None
 
-    value = criterion(beta, u)
-    if not np.isfinite(value):
-        raise ValueError("`model` predictions are not finite at the start values")
-    for _ in range(_PNLS_ITER):
+    def direction(x, value, info):
+        beta, u = split(x)
         f, X = model.jacobian(model.phi(beta, u @ T.T), everything)
         r = y - f
         Zu = X[:, model.random_index] @ T                                           # d f / d u
@@ -643,27 +642,22 @@ def _pnls(model, beta, u, T):
         try:
             d_beta = np.linalg.solve(schur, rhs)
         except np.linalg.LinAlgError:
-            return beta, u, False
+            return None
         d_u = Ac - np.einsum("mij,j->mi", AB, d_beta)
         size = max(np.max(np.abs(d_beta) / np.maximum(np.abs(beta), 1.0)), np.max(np.abs(d_u), initial=0.0))
-        if not np.isfinite(size):
-            return beta, u, False
-        # near the solution the criterion changes at rounding level: accept a step that does not increase
-        # it by more than that
-        slack = 8 * np.finfo(float).eps * value
-        t = 1.0
-        for _ in range(40):
-            trial_beta, trial_u = beta + t * d_beta, u + t * d_u
-            trial = criterion(trial_beta, trial_u)
-            if trial <= value + slack:
-                break
-            t /= 2
-        else:  # no decrease along the Gauss–Newton direction: converged only if the step was already tiny
-            return beta, u, size < 1e-7
-        beta, u, value = trial_beta, trial_u, min(trial, value)
-        if size < _PNLS_TOL:
-            return beta, u, True
-    return beta, u, False
+        state["size"] = size
+        return np.concatenate([d_beta, d_u.ravel()]) if np.isfinite(size) else None
+
+    # near the solution the criterion changes at rounding level: a step that does not increase it by more
+    # than 8 eps (relative) is accepted, against the smallest value seen (the ratchet)
+    res = newton(evaluate, direction, np.concatenate([beta, u.ravel()]), max_iter=_PNLS_ITER, max_halvings=40,
+                 rtol=8 * np.finfo(float).eps, ratchet=True, done=lambda *args: state["size"] < _PNLS_TOL)
+    if res.status == NOT_FINITE:
+        raise ValueError("`model` predictions are not finite at the start values")
+    beta, u = split(res.x)
+    # no decrease along the Gauss–Newton direction: converged only if the step was already tiny
+    converged = res.converged or (res.status == NO_PROGRESS and state["size"] < 1e-7)
+    return beta, u, converged
 
 
 def _linearized(model, beta, u, T, theta_start):

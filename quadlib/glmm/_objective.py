@@ -28,6 +28,7 @@ from .._extensions._mixed import add_random, cluster_moments, cluster_weighted, 
 from .._integrators import AdaptiveGaussHermite, ClusterIntegrals, Laplace, QMCIntegrator
 from ._covariance import ThetaLayout
 from ._design import random_matrix
+from ._newton import newton
 
 __all__ = ["Objective", "make_objective", "separation_message"]
 
@@ -172,28 +173,19 @@ class Objective:
             return beta
         phi = fam.start_dispersion(self.y, self.n, fam.inverse_link(d.offset + d.X @ beta)) \
             if fam.has_dispersion else None
-        for _ in range(25):
-            t = fam.terms(self.y, self.n, d.offset + d.X @ beta, phi, order=2)
-            grad = d.X.T @ t.d1
-            hess = d.X.T @ (t.d2[:, None] * d.X)
+
+        def evaluate(b):
+            t = fam.terms(self.y, self.n, d.offset + d.X @ b, phi, order=2)
+            return float(np.sum(t.value)), t
+
+        def direction(b, value, t):
             try:
-                step = np.linalg.solve(-hess, grad)
+                step = np.linalg.solve(-(d.X.T @ (t.d2[:, None] * d.X)), d.X.T @ t.d1)
             except np.linalg.LinAlgError:
-                break
-            if not np.all(np.isfinite(step)):
-                break
-            value = np.sum(t.value)
-            for _ in range(30):
-                trial = np.sum(fam.terms(self.y, self.n, d.offset + d.X @ (beta + step), phi, order=0).value)
-                if np.isfinite(trial) and trial >= value - 1e-10 * abs(value):
-                    break
-                step *= 0.5
-            else:
-                break
-            beta = beta + step
-            if np.max(np.abs(step)) < 1e-8:
-                break
-        return beta
+                return None
+            return step if np.all(np.isfinite(step)) else None
+
+        return newton(evaluate, direction, beta, max_iter=25, max_halvings=30, rtol=1e-10, tol=1e-8).x
 
     # -------------------------------------------------------------------------------- one grouping factor
     def _linear_predictor(self, eta0, b):

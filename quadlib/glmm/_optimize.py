@@ -21,7 +21,8 @@ The objective protocol
 :class:`~quadlib.glmm._covariance.ThetaLayout`, whose off-diagonal entries are scaled like their block's
 diagonal) and ``value_gradient_hessian(x)`` (for ``optimizer="newton"``).
 """
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+import math
 import time
 import warnings
 
@@ -346,7 +347,7 @@ def _quasi_newton(objective, x0, method, max_iter, verbose, progress, options):
         """(-c llf, its gradient), or (inf, None) where they are not finite."""
         value, grad = objective.value_and_gradient(x)
         last[0] = value
-        if not np.isfinite(value) or not np.all(np.isfinite(grad)):
+        if not (math.isfinite(value) and np.isfinite(grad).all()):
             return np.inf, None
         return -c * value, -c * grad
 
