@@ -1,5 +1,6 @@
 """The one result type for integrals, and the warning raised when an integration falls short."""
 from dataclasses import dataclass, field
+import math
 import numbers
 import warnings
 
@@ -77,9 +78,12 @@ class IntegrationResult:
     @classmethod
     def from_log(cls, log_integral, nfev, status, success, message, extra):
         """A result computed in log space: ``integral = exp(log_integral)`` and no error estimate (NaN)."""
-        with np.errstate(over="ignore", under="ignore"):
-            integral = float(np.exp(log_integral))
-        return cls(integral, np.nan, nfev, status, success, message, extra, float(log_integral))
+        log_integral = float(log_integral)
+        try:
+            integral = math.exp(log_integral)
+        except OverflowError:
+            integral = math.inf
+        return cls._fast(integral, math.nan, nfev, status, success, message, extra, log_integral)
 
     def __getattr__(self, name):
         # Method-specific fields read like attributes: ``res.n_subdivisions``.
