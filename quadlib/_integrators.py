@@ -190,6 +190,9 @@ class _AdaptiveRule:
     """Shared machinery: the batched Newton iteration and the adaptive rule. Subclasses give the nodes."""
 
     name = "adaptive rule"
+    # how a model differentiates these integrals (the protocol's `gradient`, docs/integrators.rst): the rule
+    # with its points held fixed (keep_points) is differentiated like the exact integral
+    gradient = "fixed_points"
 
     def _rule(self, q):
         """Nodes z (K, q) and weights (K,) for the N(0, I) density on R^q."""
@@ -350,6 +353,8 @@ class AdaptiveGaussHermite(_AdaptiveRule):
     def __init__(self, n):
         self.n = v.positive_int(n, "n", maximum=200)
         self.name = f"AdaptiveGaussHermite({self.n})"
+        # one node is the Laplace approximation, whose gradient is computed in closed form
+        self.gradient = "laplace" if self.n == 1 else "fixed_points"
 
     def _rule(self, q):
         from ._gauss import gauss_hermite
@@ -402,6 +407,8 @@ class QMCIntegrator(_AdaptiveRule):
         self.seed = seed
         self.df = v.greater_than(df, 2.0, "df")
         self.name = f"QMCIntegrator({self.n_points}, seed={seed!r}, df={self.df:g})"
+        # the proposal moves with the parameters: the fixed-point gradient is off by the sampling error
+        self.gradient = "differences"
 
     def _rule(self, q):
         from scipy.special import gammaln, ndtri

@@ -14,7 +14,8 @@ MODULES = ["quadlib._gauss", "quadlib._nested", "quadlib._newton_cotes", "quadli
            "quadlib.glmm._conditional", "quadlib._gauss_hl", "quadlib._gauss_lj", "quadlib.benchmark",
            "quadlib.benchmark._problem", "quadlib.benchmark._run", "quadlib.glmm._nlmm",
            "quadlib.glmm._inference", "quadlib._expression", "quadlib.glmm._linalg",
-           "quadlib.glmm._covariance", "quadlib.glmm._newton", "quadlib.glmm._summary", "quadlib.glmm._result"]
+           "quadlib.glmm._covariance", "quadlib.glmm._newton",
+           "quadlib.glmm._objective", "quadlib.glmm._summary", "quadlib.glmm._result"]
 
 
 @pytest.mark.parametrize("name", MODULES)

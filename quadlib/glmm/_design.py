@@ -21,7 +21,7 @@ import numpy as np
 
 from ._formula import check_terms, formula_environment, parse_formula
 
-__all__ = ["Design", "RandomTerm", "build_design", "random_matrix", "identifiers", "evaluate_expression", "model_matrix",
+__all__ = ["Design", "RandomTerm", "build_design", "normalize_response", "random_matrix", "identifiers", "evaluate_expression", "model_matrix",
            "aliased_columns"]
 
 _IDENTIFIER = re.compile(r"[A-Za-z_.][\w.]*")
@@ -92,6 +92,57 @@ class Design:
     def __repr__(self):
         return (f"Design({self.formula!r}: {self.nobs} rows, fixed {self.fixed_names}, "
                 f"random {self.terms})")
+
+
+def normalize_response(design, family):
+    """The response of `design` as (y, n) for `family`: successes and trials (binomial), or the values and
+    the prior weights (1 without `weights`), validated by the family.
+
+    A ``cbind(successes, failures)`` response gives y = successes, n = their sum (binomial only); a binomial
+    proportion with `weights` gives y = proportion x weights (whole numbers of successes) and n = weights.
+
+    Parameters
+    ----------
+    design : Design
+    family : Family
+        From :func:`~quadlib.glmm.make_family`.
+
+    Returns
+    -------
+    y, n : ndarray
+        Contiguous float arrays, one value per row.
+
+    Raises
+    ------
+    ValueError
+        A cbind response with another family, a proportion whose successes are not whole, or a response
+        outside the family's support (:meth:`Family.validate`).
+
+    Examples
+    --------
+    >>> from quadlib.glmm import build_design, datasets, make_family
+    >>> d = build_design("cbind(incidence, size - incidence) ~ period + (1 | herd)", datasets.load("cbpp"))
+    >>> y, n = normalize_response(d, make_family("binomial"))
+    >>> y[:3].tolist(), n[:3].tolist()
+    ([2.0, 3.0, 4.0], [14.0, 12.0, 9.0])
+    """
+    d, fam = design, family
+    if d.trials is not None:
+        if fam.name != "binomial":
+            raise ValueError(f"a cbind(successes, failures) response needs family='binomial', not {fam.name!r}")
+        y, n = d.response, d.trials
+    elif fam.name == "binomial" and d.weights is not None:  # a proportion with the trials as weights
+        n = d.weights
+        y = d.response * n
+        if np.any(np.abs(y - np.round(y)) > 1e-8 * np.maximum(n, 1)):
+            raise ValueError("binomial response given as a proportion: proportion x `weights` must be whole "
+                             "numbers of successes")
+        y = np.round(y)
+    else:
+        y = d.response
+        n = np.ones_like(y) if d.weights is None else d.weights
+    fam.validate(y, n)
+    return np.ascontiguousarray(y, dtype=float), np.ascontiguousarray(n, dtype=float)
 
 
 def random_matrix(blocks, nobs):

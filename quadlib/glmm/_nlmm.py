@@ -63,6 +63,7 @@ import numpy as np
 from .. import _validation as v
 from .._expression import CONSTANTS, FUNCTIONS, MODULE_NAMES, check_expression, check_length, evaluate_code
 from .._integrators import AdaptiveGaussHermite, Laplace
+from .._result import DomainError
 from ._covariance import ThetaLayout
 from ._design import Design, RandomTerm, grouping_factor
 from ._lmm import LMMObjective, optimize_theta
@@ -510,9 +511,9 @@ class NLMMObjective:
         self.names = list(model.parameters) + self.layout.names + ["log(sigma)"]
         self.bounds = [(None, None)] * P + self.layout.bounds + [(None, None)]
         self._start = np.ones(P) if start is None else np.array([start[p] for p in model.parameters], dtype=float)
-        self.modes = None        # warm starts of the integrator's Newton iterations (u, one row per group)
+        self.warm_modes = None   # the modes in u of the last evaluation: the next one's start (one row per group)
+        self.last = None         # the integrator's result at the last evaluation (inspection only)
         self.evaluations = 0
-        self.last = None
 
     def split(self, params):
         """(beta, L, sigma) from a parameter vector."""
@@ -528,11 +529,11 @@ class NLMMObjective:
             beta, sigma = self._start, 1.0
         return np.concatenate([beta, self.layout.start(sigma), [np.log(sigma)]])
 
-    def log_likelihoods(self, params):
-        """The log-likelihoods at several parameter vectors (rows of `params`), in one integrator call."""
-        X = np.atleast_2d(np.asarray(params, dtype=float))
+    def _integrate(self, X, update=True):
+        """The integrals at the parameter vectors (rows of `X`) in one integrator call: (the integrator's
+        result, or None outside the model's domain; the log-likelihoods). `update`: record ``warm_modes``
+        (of the first vector) and ``last``."""
         S, M, q = X.shape[0], self.model.n_groups, self.model.q
-        self.evaluations += S
         sets = _Sets(self.model, *map(np.array, zip(*(self.split(x) for x in X))))
         log_g = sets.log_g
 
@@ -542,7 +543,7 @@ class NLMMObjective:
                 return integrator.log_integrals(log_g, S * M, q, factor=np.eye(q), start=start,
                                                 derivatives=derivatives, tol=tol)
 
-        u0 = None if self.modes is None else np.tile(self.modes, (S, 1))
+        u0 = None if self.warm_modes is None else np.tile(self.warm_modes, (S, 1))
         try:
             if self.hessian == "exact":
                 res = integrate(self.integrator, sets.exact, u0, 1e-10)
@@ -553,19 +554,22 @@ class NLMMObjective:
                 modes = integrate(Laplace(), sets.exact, u0, 1e-11)
                 start = modes.mode_u if np.all(np.isfinite(modes.mode_u)) else u0
                 res = integrate(self.integrator, sets.gauss_newton, start, 1e-10)
-        except ValueError as error:
-            if "not finite at the start" not in str(error):
-                raise
-            self.modes = None
-            return np.full(S, -np.inf)
-        self.last = res
-        totals = res.log_integral.reshape(S, M).sum(axis=1)
-        if res.success and np.all(np.isfinite(res.mode_u[:M])):
-            self.modes = res.mode_u[:M].copy()
-        else:
-            self.modes = None
+        except DomainError:   # the model is not finite at the start: outside its domain
+            res = None
+        totals = np.full(S, -np.inf) if res is None else res.log_integral.reshape(S, M).sum(axis=1)
         totals[~np.isfinite(totals)] = -np.inf
-        return totals
+        if update:
+            self.last = res
+            ok = res is not None and res.success and np.all(np.isfinite(res.mode_u[:M]))
+            self.warm_modes = res.mode_u[:M].copy() if ok else None
+        return res, totals
+
+    def log_likelihoods(self, params):
+        """The log-likelihoods at several parameter vectors (rows of `params`), in one integrator call.
+        Updates ``warm_modes`` and ``last``."""
+        X = np.atleast_2d(np.asarray(params, dtype=float))
+        self.evaluations += X.shape[0]
+        return self._integrate(X)[1]
 
     def log_likelihood(self, params):
         """The marginal log-likelihood (full, constants included); -inf where it cannot be computed."""
@@ -595,8 +599,11 @@ class NLMMObjective:
     def conditional_modes(self, params):
         """The modes of b given y per group (M, q) and the inverse curvature there mapped to b (M, q, q)."""
         _, L, _ = self.split(params)
-        self.log_likelihoods(np.asarray(params, dtype=float)[None, :])
-        res = self.last
+        self.evaluations += 1
+        res = self._integrate(np.asarray(params, dtype=float)[None, :])[0]
+        if res is None:   # outside the model's domain
+            M, q = self.model.n_groups, self.model.q
+            return np.full((M, q), np.nan), np.full((M, q, q), np.nan)
         u = res.mode_u
         cov = np.einsum("ia,mab,jb->mij", L, np.linalg.inv(res.curvature), L)
         return u @ L.T, cov

@@ -377,13 +377,11 @@ def _quasi_newton(objective, x0, method, max_iter, verbose, progress, options):
         return (x <= lower + _AT_BOUND) & (g >= 0)
 
     def run(start):
-        if method in _GRADIENT_METHODS:
-            opt = scipy_optimize.minimize(negative, start / scale, method=method, jac=True,
-                                          bounds=bounds if method not in ("BFGS", "CG", "Newton-CG") else None,
-                                          callback=record, options=scipy_options)
-        else:
-            opt = scipy_optimize.minimize(lambda z: negative(z)[0], start / scale, method=method, bounds=bounds,
-                                          callback=record, options=scipy_options)
+        gradient = method in _GRADIENT_METHODS
+        opt = scipy_optimize.minimize(negative if gradient else (lambda z: negative(z)[0]), start / scale,
+                                      method=method, jac=True if gradient else None,
+                                      bounds=None if method in ("BFGS", "CG", "Newton-CG") else bounds,
+                                      callback=record, options=scipy_options)
         x = np.maximum(opt.x * scale, lower)
         jac = getattr(opt, "jac", None)
         if not options.rescale and np.array_equal(x, opt.x) and jac is not None and opt.fun < 1e300:

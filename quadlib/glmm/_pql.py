@@ -39,10 +39,11 @@ import warnings
 import numpy as np
 
 from .. import _validation as v
-from ._design import build_design
+from ._design import build_design, normalize_response
 from ._linalg import cho_inverse, cholesky
 from ._lmm import LMMObjective, LMMResult, optimize_theta
-from ._objective import make_objective, separation_message
+from ._families import make_family
+from ._objective import check_response, glm_start, separation, separation_message
 from ._optimize import ConvergenceWarning, blas_controller, warn_singular
 from ._pql_result import PQLResult
 
@@ -137,17 +138,16 @@ def _pql_iv(formula, data, family, link, weights, offset, dispersion, max_iter, 
     if not isinstance(verbose, (bool, np.bool_)):
         raise TypeError(f"`verbose` must be True or False, got {verbose!r}")
     design = build_design(formula, data, weights=weights, offset=offset)
-    # the likelihood's objective maps the response to (y, n) (cbind, a proportion with weights, 0/1, counts),
-    # validates them against the family and gives the GLM start
-    objective = make_objective(design, family, link=link)
-    fam = objective.family
+    # the response as (y, n): cbind, a proportion with weights, 0/1, counts; validated against the family
+    fam = make_family(family, link)
+    y, n = normalize_response(design, fam)
     if fam.name == "negative_binomial":
         raise ValueError("`family`: PQL needs a variance function without unknown parameters; the negative "
                          "binomial's theta is estimated (use method='laplace' or 'agq')")
-    objective.check_response()
+    check_response(fam, y, n, design)
     p = design.X.shape[1]
     if start is None:
-        beta = objective.start()[:p]
+        beta = glm_start(fam, y, n, design)
     else:
         try:
             beta = np.asarray(start, dtype=float)
@@ -163,7 +163,7 @@ def _pql_iv(formula, data, family, link, weights, offset, dispersion, max_iter, 
         if design.nobs <= q + p:
             raise ValueError(f"the number of observations ({design.nobs}) must exceed the number of random and "
                              f"fixed effects ({q + p}) to estimate the dispersion; use dispersion='fixed'")
-    return design, objective, fam, beta, dispersion, max_iter, tol, bool(verbose)
+    return design, fam, y, n, beta, dispersion, max_iter, tol, bool(verbose)
 
 
 def pql(formula, data, *, family="binomial", link=None, weights=None, offset=None, dispersion="estimate",
@@ -244,9 +244,8 @@ def pql(formula, data, *, family="binomial", link=None, weights=None, offset=Non
     >>> res.llf
     nan
     """
-    design, objective, fam, beta, dispersion, max_iter, tol, verbose = _pql_iv(
+    design, fam, y, n, beta, dispersion, max_iter, tol, verbose = _pql_iv(
         formula, data, family, link, weights, offset, dispersion, max_iter, tol, start, verbose)
-    y, n = objective.y, objective.n
     eta = design.X @ beta + design.offset
     z, w = _working_data(fam, y, n, eta, design.offset)
     theta, converged, message, history = None, False, "", []
@@ -275,7 +274,7 @@ def pql(formula, data, *, family="binomial", link=None, weights=None, offset=Non
             message = f"the fixed effects still moved by {history[-1]:.2e} (relative) after {max_iter} iterations"
     if converged and not result.converged:
         converged, message = False, f"the last working LMM did not converge: {result.message}"
-    separated = objective.separation()
+    separated = separation(fam, y, n, design)
     if separated:  # no estimate exists, whether the iterations stopped or not
         converged, message = False, separation_message(fam, separated)
     out = PQLResult.from_fit(working_lmm=result, family=fam, dispersion=dispersion, converged=converged,
