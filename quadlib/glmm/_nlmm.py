@@ -9,9 +9,11 @@ columns and the parameter names, or a Python function; it is always evaluated fo
 all the points an integrator asks for at once (arrays of shape (N, K)).
 
 The pipeline, as for the GLMMs: :class:`NonlinearModel` (the function and the data as arrays, rows sorted
-by group) -> :class:`NLMMObjective` (the marginal log-likelihood, integrated by a core integrator) ->
-:func:`quadlib.glmm.optimize` -> :class:`NLMMResult`; or, for ``method="foce"``, the Lindstrom–Bates
-iteration, whose linear step is the closed-form ML fit of :class:`quadlib.glmm.LMMObjective`.
+by group: :mod:`quadlib.glmm._nlmm_model`) -> :class:`NLMMObjective` (the marginal log-likelihood,
+integrated by a core integrator: this module) -> :func:`quadlib.glmm.optimize` -> :class:`NLMMResult`; or,
+for ``method="foce"``, the Lindstrom–Bates iteration (:mod:`quadlib.glmm._foce`), whose linear step is the
+closed-form ML fit of :class:`quadlib.glmm.LMMObjective`. This module owns the likelihood and the entry
+point :func:`nlmm`.
 
 Methods
 -------
@@ -54,354 +56,25 @@ J. C. Pinheiro and D. M. Bates, "Approximations to the log-likelihood function i
 mixed-effects model", Journal of Computational and Graphical Statistics 4 (1995) 12-35.
 D. Bates, M. Maechler, B. Bolker and S. Walker, lme4: ``nlmer`` (R package lme4, 2015).
 """
-import ast
 import math
 import warnings
 
 import numpy as np
 
 from .. import _validation as v
-from .._expression import CONSTANTS, FUNCTIONS, MODULE_NAMES, check_expression, check_length, evaluate_code
 from .._integrators import AdaptiveGaussHermite, Laplace
 from .._result import DomainError
-from ._covariance import ThetaLayout
-from ._design import Design, RandomTerm, grouping_factor
-from ._lmm import LMMObjective, optimize_theta
-from ._newton import NO_PROGRESS, NOT_FINITE, newton
+from ._foce import foce
+from ._nlmm_model import NonlinearModel
 from ._optimize import ConvergenceWarning, blas_controller, optimize
 from ._nlmm_result import NLMMResult
 
 __all__ = ["nlmm", "NLMMResult", "NLMMObjective", "NonlinearModel"]
 
-_FD_STEP = 1e-3        # relative step of the fourth-order central differences of f (~ eps^(1/5))
 _GRADIENT_STEP = 1e-4  # relative central-difference step for the gradient of the marginal log-likelihood
-_PNLS_ITER = 200       # Gauss–Newton iterations of one penalized nonlinear least-squares step
-_PNLS_TOL = 1e-11      # ... stop when the step is below this (relative)
-_FOCE_ITER = 200       # Lindstrom–Bates iterations
-_FOCE_TOL = 1e-9       # ... stop when beta, theta and sigma change by less than this (relative)
 _NAGQ_DEFAULT = 10
 _PRODUCT_LIMIT = 100_000
 _LOG_2PI = math.log(2 * math.pi)
-
-
-# ---------------------------------------------------------------------------------------------------------
-# stage 1: the model function and the data
-# ---------------------------------------------------------------------------------------------------------
-def _names_list(value, name):
-    if isinstance(value, str):
-        value = [value]
-    try:
-        value = list(value)
-    except TypeError:
-        raise TypeError(f"`{name}` must be a list of parameter names, got {type(value).__name__}") from None
-    if not all(isinstance(x, str) for x in value):
-        raise TypeError(f"`{name}` must be a list of parameter names (strings), got {value!r}")
-    duplicated = sorted({x for x in value if value.count(x) > 1})
-    if duplicated:
-        raise ValueError(f"`{name}` names {', '.join(map(repr, duplicated))} more than once")
-    return value
-
-
-def _compile(text, columns, parameters, what):
-    """The code of an expression and the data columns it uses; ValueError naming any unknown names.
-
-    The expression goes through quadlib's one sandbox (:func:`quadlib._expression.check_expression`):
-    arithmetic, the columns, the parameters and the vetted numeric functions, nothing else."""
-    check_length(text, "model")
-    try:
-        names = {node.id for node in ast.walk(ast.parse(text.strip(), mode="eval")) if isinstance(node, ast.Name)}
-    except (SyntaxError, RecursionError, MemoryError, ValueError):
-        names = set()  # check_expression below says what is wrong
-    unknown = sorted(names - set(FUNCTIONS) - set(CONSTANTS) - set(MODULE_NAMES) - set(columns) - set(parameters))
-    if unknown:
-        listed = ", ".join(map(repr, unknown))
-        raise ValueError(f"`model`: unknown name(s) {listed} in the {what} {text.strip()!r} (neither a column of "
-                         "`data`, a parameter in `fixed`, nor a numpy function such as exp, log, sqrt)")
-    try:
-        tree = check_expression(text, set(columns) | set(parameters), argument="model")
-    except ValueError as error:
-        raise ValueError(f"{error} (in the {what} {text.strip()!r}; names must be columns of `data`, parameters "
-                         "in `fixed`, or numeric functions such as exp, log, sqrt)") from None
-    names = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
-    used = sorted((names & set(columns)) - set(parameters))
-    return compile(tree, f"<{what}>", "eval"), used, names
-
-
-def _model_iv(model, data, fixed, random, group, covariance, response):
-    import pandas as pd
-
-    if isinstance(data, dict):
-        data = pd.DataFrame(data)
-    if not isinstance(data, pd.DataFrame):
-        raise TypeError(f"`data` must be a pandas DataFrame, got {type(data).__name__}")
-    if len(data) == 0:
-        raise ValueError("`data` has no rows")
-    if not isinstance(group, str):
-        raise TypeError(f"`group` must be a column name, got {group!r}")
-    for name in group.split(":"):
-        if name not in data.columns:
-            raise ValueError(f"`group` column {name!r} is not in `data`")
-    parameters = _names_list(fixed, "fixed")
-    if not parameters:
-        raise ValueError("`fixed` must name at least one parameter")
-    for name in parameters:
-        if not name.isidentifier():
-            raise ValueError(f"`fixed`: {name!r} is not a valid parameter name (a Python identifier)")
-        if name in data.columns:
-            raise ValueError(f"`fixed`: parameter {name!r} is also a column of `data`")
-        if name in FUNCTIONS or name in CONSTANTS or name in MODULE_NAMES:
-            raise ValueError(f"`fixed`: parameter {name!r} is the name of a function or constant")
-    random = _names_list(random, "random")
-    if not random:
-        raise ValueError("`random` must name at least one parameter (use scipy.optimize.curve_fit for a model "
-                         "without random effects)")
-    unknown = [name for name in random if name not in parameters]
-    if unknown:
-        raise ValueError(f"`random` names {', '.join(map(repr, unknown))}, not among the parameters in `fixed` "
-                         f"({', '.join(parameters)})")
-    covariance = v.choice(covariance, ("diagonal", "unstructured"), "covariance")
-
-    columns = [c for c in data.columns if isinstance(c, str)]
-    if isinstance(model, str):
-        if response is not None:
-            raise ValueError("`response` is for a callable `model`; an expression names it left of '~'")
-        if model.count("~") != 1:
-            raise ValueError(f"`model` must be 'response ~ expression', got {model!r}")
-        lhs, rhs = model.split("~")
-        if not lhs.strip() or not rhs.strip():
-            raise ValueError(f"`model` must be 'response ~ expression', got {model!r}")
-        response_code, response_used, _ = _compile(lhs, columns, [], "response")
-        code, used, names = _compile(rhs, columns, parameters, "expression")
-        unused = [p for p in parameters if p not in names]
-        if unused:
-            raise ValueError(f"`fixed` names parameter(s) {', '.join(map(repr, unused))} that the model "
-                             f"expression {rhs.strip()!r} does not use")
-        def function(params, columns):
-            return evaluate_code(code, {**columns, **params}, "model")
-
-        def response_function(columns):
-            return evaluate_code(response_code, columns, "model")
-
-        formula = f"{lhs.strip()} ~ {rhs.strip()}"
-        response_name = lhs.strip()
-        used_columns = sorted(set(used) | set(response_used))
-        model_columns = used
-    elif callable(model):
-        if response is None:
-            raise ValueError("a callable `model` needs `response`, the name of the response column")
-        if not isinstance(response, str) or response not in data.columns:
-            raise ValueError(f"`response` column {response!r} is not in `data`")
-        function = model
-        response_name = response
-
-        def response_function(columns):
-            return columns[response]
-
-        formula = f"{response} ~ {getattr(model, '__name__', 'model')}({', '.join(parameters)}, data)"
-        used_columns = [response]
-        model_columns = columns
-    else:
-        raise TypeError(f"`model` must be a string 'response ~ expression' or a callable, got {type(model).__name__}")
-    for name in used_columns:
-        if not (pd.api.types.is_numeric_dtype(data[name]) or pd.api.types.is_bool_dtype(data[name])):
-            raise TypeError(f"`model`: column {name!r} must be numeric, got dtype {data[name].dtype}")
-    return (function, response_function, formula, response_name, parameters, random, group, covariance, data,
-            used_columns, model_columns)
-
-
-class NonlinearModel:
-    """Stage 1: a nonlinear model's function and its data as arrays, the rows sorted by group.
-
-    Parameters
-    ----------
-    model, data, fixed, random, group, covariance, response
-        As for :func:`nlmm`.
-
-    Attributes
-    ----------
-    y : ndarray (N,)
-        The response.
-    parameters, random : list of str
-        All parameters (each a fixed effect) and those with a random effect.
-    levels : list of str
-        The groups, in R's order; ``index`` (N,) is each row's group and ``rows`` its position in `data`.
-
-    Notes
-    -----
-    ``model.evaluate(phi)`` evaluates f with ``phi`` a dict of per-row parameter values of shape (N,) or
-    (N, K) (K values per row: the data columns are then passed with shape (N, 1), so that they broadcast);
-    ``model.jacobian(phi, which)`` adds its central-difference derivatives in the parameters `which`.
-
-    Examples
-    --------
-    >>> from quadlib.glmm import datasets
-    >>> m = NonlinearModel("circumference ~ Asym / (1 + exp((xmid - age) / scal))", datasets.load("orange"),
-    ...                    fixed=["Asym", "xmid", "scal"], random=["Asym"], group="Tree")
-    >>> m.nobs, m.n_groups, m.levels
-    (35, 5, ['1', '2', '3', '4', '5'])
-    """
-
-    def __init__(self, model, data, *, fixed, random, group, covariance="diagonal", response=None, _stacklevel=2):
-        self._expression = isinstance(model, str)
-        (self._function, response_function, self.formula, self.response_name, self.parameters, self.random,
-         self.group, self.covariance, data, used, model_columns) = _model_iv(model, data, fixed, random, group,
-                                                                             covariance, response)
-        keep_columns = sorted(set(used) | set(group.split(":")))
-        missing = np.asarray(data[keep_columns].isna().any(axis=1), dtype=bool)
-        if missing.all():
-            raise ValueError("every row of `data` has a missing value in a column the model uses")
-        if missing.any():
-            warnings.warn(f"dropped {int(missing.sum())} row(s) with missing values in the columns used",
-                          UserWarning, stacklevel=_stacklevel)
-        kept = np.flatnonzero(~missing)
-        frame = data.iloc[kept].reset_index(drop=True)
-        levels, index = grouping_factor(frame, group)
-        if levels.size < 2:
-            raise ValueError(f"`group` {group!r} has a single level: the random effects cannot be estimated")
-        order = np.argsort(index, kind="stable")
-        self.rows = kept[order]
-        self.index = np.ascontiguousarray(index[order], dtype=np.intp)
-        self.levels = [str(x) for x in levels]
-        self.starts = np.flatnonzero(np.r_[True, self.index[1:] != self.index[:-1]])
-        frame = frame.iloc[order].reset_index(drop=True)
-        self.columns = {name: frame[name].to_numpy() for name in model_columns}
-        for name, value in self.columns.items():
-            if value.dtype.kind in "biuf":
-                self.columns[name] = value.astype(float)
-        with np.errstate(all="ignore"):
-            y = np.asarray(response_function({c: frame[c].to_numpy(dtype=float) for c in used}), dtype=float)
-        y = np.broadcast_to(y, (len(frame),)).astype(float)
-        if not np.all(np.isfinite(y)):
-            raise ValueError(f"the response {self.response_name!r} is not finite in {int((~np.isfinite(y)).sum())} "
-                             "row(s)")
-        self.y = y
-        self.random_index = np.array([self.parameters.index(name) for name in self.random], dtype=np.intp)
-        self._tiles = {1: self.columns}
-
-    @property
-    def nobs(self):
-        return self.y.size
-
-    @property
-    def n_groups(self):
-        return len(self.levels)
-
-    @property
-    def q(self):
-        return len(self.random)
-
-    def __repr__(self):
-        return (f"NonlinearModel({self.formula!r}: {self.nobs} rows, {self.n_groups} groups of {self.group!r}, "
-                f"parameters {self.parameters}, random {self.random} ({self.covariance}))")
-
-    def tiled(self, copies):
-        """The data columns repeated `copies` times (for several parameter vectors in one call)."""
-        if copies not in self._tiles:
-            self._tiles[copies] = {name: np.tile(value, copies) for name, value in self.columns.items()}
-        return self._tiles[copies]
-
-    def evaluate(self, phi, columns=None):
-        """f at per-row parameter values `phi` (dict name -> (R,) or (R, K)); `columns` default the data's."""
-        columns = self.columns if columns is None else columns
-        shape = np.broadcast_shapes(*(np.shape(x) for x in phi.values()))
-        # an expression broadcasts by itself (exp of a fixed parameter stays one column); a function is
-        # promised arrays of the full shape (read-only views)
-        params = phi if self._expression else {name: np.broadcast_to(x, shape) for name, x in phi.items()}
-        data = {name: value[:, None] for name, value in columns.items()} if len(shape) == 2 else columns
-        with np.errstate(all="ignore"):
-            out = self._function(params, data)
-        try:
-            out = np.asarray(out, dtype=float)
-            return np.broadcast_to(out, shape) if out.shape != shape else out
-        except (TypeError, ValueError):
-            raise ValueError(f"`model` must return one real prediction per row and point, shape {shape}, got "
-                             f"{getattr(out, 'shape', type(out).__name__)}") from None
-
-    def _stencil(self, phi, which, offsets, columns):
-        """f at phi moved by ``sign * h`` in the parameters at positions `which` ({a: sign} per column, h
-        = 1e-3 max(|phi|, 1) per row and parameter, exactly representable): one call, (R, len(offsets))."""
-        R = np.shape(next(iter(phi.values())))[0]
-        varied = {self.parameters[i] for i in which}
-        batch = {name: np.repeat(np.broadcast_to(x, (R,))[:, None], len(offsets) if name in varied else 1, axis=1)
-                 for name, x in phi.items()}
-        h = np.empty((R, len(which)))
-        for a, i in enumerate(which):
-            x = batch[self.parameters[i]][:, 0]
-            h[:, a] = (x + _FD_STEP * np.maximum(np.abs(x), 1.0)) - x
-        for col, offset in enumerate(offsets):
-            for a, sign in offset.items():
-                name = self.parameters[which[a]]
-                batch[name][:, col] = batch[name][:, 0] + sign * h[:, a]
-        return self.evaluate(batch, columns), h
-
-    def jacobian(self, phi, which, columns=None):
-        """f (R,) and its derivatives (R, k) in the k parameters at positions `which`: fourth-order central
-        differences (error ~1e-12 relative), one call of the model with 1 + 4k values per row."""
-        k = len(which)
-        offsets = [{}] + [{a: s} for a in range(k) for s in (1, -1, 2, -2)]
-        F, h = self._stencil(phi, which, offsets, columns)
-        p1, m1, p2, m2 = (F[:, 1 + j::4] for j in range(4))
-        return F[:, 0], (8 * (p1 - m1) - (p2 - m2)) / (12 * h)
-
-    def second_derivatives(self, phi, which, columns=None):
-        """f (R,), its gradient (R, k) and Hessian (R, k, k) in the k parameters at positions `which`: one
-        call of the model with 1 + 4k + 2k(k - 1) values per row (fourth-order differences but for the
-        mixed second derivatives, second-order: error ~1e-6 relative)."""
-        k = len(which)
-        pairs = [(a, c) for a in range(k) for c in range(a + 1, k)]
-        offsets = [{}] + [{a: s} for a in range(k) for s in (1, -1, 2, -2)] \
-            + [{a: sa, c: sc} for a, c in pairs for sa, sc in ((1, 1), (1, -1), (-1, 1), (-1, -1))]
-        F, h = self._stencil(phi, which, offsets, columns)
-        f = F[:, 0]
-        p1, m1, p2, m2 = (F[:, 1 + j:1 + 4 * k:4] for j in range(4))
-        grad = (8 * (p1 - m1) - (p2 - m2)) / (12 * h)
-        hess = np.empty((f.size, k, k))
-        hess[:, np.arange(k), np.arange(k)] = (16 * (p1 + m1) - (p2 + m2) - 30 * f[:, None]) / (12 * h * h)
-        for n, (a, c) in enumerate(pairs):
-            pp, pm, mp, mm = (F[:, 1 + 4 * k + 4 * n + j] for j in range(4))
-            hess[:, a, c] = hess[:, c, a] = (pp - pm - mp + mm) / (4 * h[:, a] * h[:, c])
-        return f, grad, hess
-
-    def phi(self, beta, b=None):
-        """Per-row parameters ``beta + b_g`` (dict of (N,) arrays); b (M, q) or None (zero)."""
-        out = {}
-        for i, name in enumerate(self.parameters):
-            out[name] = np.full(self.nobs, float(beta[i]))
-        if b is not None:
-            for r, i in enumerate(self.random_index):
-                out[self.parameters[i]] = out[self.parameters[i]] + b[self.index, r]
-        return out
-
-    def theta_layout(self, offset=0):
-        """The layout of the covariance parameters (one block: the random parameters, a diagonal or an
-        unstructured factor), theta starting at `offset` of the parameter vector."""
-        return ThetaLayout.single(self.group, self.random, self.covariance == "unstructured", self.n_groups,
-                                  offset=offset, levels=self.levels)
-
-    def theta_entries(self):
-        """(row, col) positions in the q x q covariance factor of its free entries (column by column)."""
-        return self.theta_layout().blocks[0].entries
-
-    def fixed_fit(self, beta, max_iter=50):
-        """Nonlinear least squares without random effects from `beta` (at most `max_iter` damped Gauss–Newton
-        steps, until the residual sum of squares falls by less than 1e-10 relative: a start, not an
-        estimate): beta and the residual SD."""
-        everything = np.arange(len(self.parameters))
-
-        def evaluate(b):
-            rss = float(np.sum((self.y - self.evaluate(self.phi(b))) ** 2))
-            return (-rss if np.isfinite(rss) else -np.inf), None
-
-        def direction(b, value, info):
-            f, J = self.jacobian(self.phi(b), everything)
-            if not np.all(np.isfinite(J)):
-                return None
-            return np.linalg.lstsq(J, self.y - f, rcond=None)[0]
-
-        res = newton(evaluate, direction, beta, max_iter=max_iter, max_halvings=30,
-                     done=lambda change, t, old, new: new - old <= -1e-10 * old)
-        rss = -res.value
-        return res.x, math.sqrt(rss / self.nobs) if np.isfinite(rss) else np.nan
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -610,124 +283,6 @@ class NLMMObjective:
 
 
 # ---------------------------------------------------------------------------------------------------------
-# foce: the Lindstrom–Bates iteration
-# ---------------------------------------------------------------------------------------------------------
-def _pnls(model, beta, u, T):
-    """Penalized nonlinear least squares: min over (beta, u) of |y - f(beta, b = T u)|^2 + |u|^2.
-
-    Gauss–Newton with step halving; the normal equations have one q x q block per group bordered by the
-    p fixed effects, solved through the Schur complement of the blocks. Returns beta, u, the converged flag.
-    """
-    M, q = model.n_groups, model.q
-    starts, y = model.starts, model.y
-    everything = np.arange(len(model.parameters))
-    eye = np.eye(q)
-    p = len(beta)
-    state = {"size": np.inf}
-
-    def split(x):
-        return x[:p], x[p:].reshape(M, q)
-
-    def evaluate(x):   # newton maximizes: the negated criterion
-        beta, u = split(x)
-        f = model.evaluate(model.phi(beta, u @ T.T))
-        value = float(np.sum((y - f) ** 2) + np.sum(u * u))
-        return (-value if np.isfinite(value) else -np.inf), None
-
-    def direction(x, value, info):
-        beta, u = split(x)
-        f, X = model.jacobian(model.phi(beta, u @ T.T), everything)
-        r = y - f
-        Zu = X[:, model.random_index] @ T                                           # d f / d u
-        A = np.add.reduceat(Zu[:, :, None] * Zu[:, None, :], starts, axis=0) + eye  # (M, q, q)
-        B = np.add.reduceat(Zu[:, :, None] * X[:, None, :], starts, axis=0)         # (M, q, p)
-        c = np.add.reduceat(Zu * r[:, None], starts, axis=0) - u                    # (M, q)
-        A_inv = np.linalg.inv(A)
-        AB, Ac = A_inv @ B, np.einsum("mij,mj->mi", A_inv, c)
-        schur = X.T @ X - np.einsum("mqi,mqj->ij", B, AB)
-        rhs = X.T @ r - np.einsum("mqi,mq->i", B, Ac)
-        try:
-            d_beta = np.linalg.solve(schur, rhs)
-        except np.linalg.LinAlgError:
-            return None
-        d_u = Ac - np.einsum("mij,j->mi", AB, d_beta)
-        size = max(np.max(np.abs(d_beta) / np.maximum(np.abs(beta), 1.0)), np.max(np.abs(d_u), initial=0.0))
-        state["size"] = size
-        return np.concatenate([d_beta, d_u.ravel()]) if np.isfinite(size) else None
-
-    # near the solution the criterion changes at rounding level: a step that does not increase it by more
-    # than 8 eps (relative) is accepted, against the smallest value seen (the ratchet)
-    res = newton(evaluate, direction, np.concatenate([beta, u.ravel()]), max_iter=_PNLS_ITER, max_halvings=40,
-                 rtol=8 * np.finfo(float).eps, ratchet=True, done=lambda *args: state["size"] < _PNLS_TOL)
-    if res.status == NOT_FINITE:
-        raise ValueError("`model` predictions are not finite at the start values")
-    beta, u = split(res.x)
-    # no decrease along the Gauss–Newton direction: converged only if the step was already tiny
-    converged = res.converged or (res.status == NO_PROGRESS and state["size"] < 1e-7)
-    return beta, u, converged
-
-
-def _linearized(model, beta, u, T, theta_start):
-    """The LME step: the model linearized at (beta, b = T u), its ML fit by the closed-form LMM."""
-    everything = np.arange(len(model.parameters))
-    b = u @ T.T
-    f, X = model.jacobian(model.phi(beta, b), everything)
-    Z = np.ascontiguousarray(X[:, model.random_index])
-    pseudo = model.y - f + X @ beta + np.sum(Z * b[model.index], axis=1)
-    term = RandomTerm(model.group, list(model.random), Z, model.index, list(model.levels),
-                      model.covariance == "unstructured")
-    design = Design(model.formula, pseudo, None, None, np.zeros(model.nobs), np.ascontiguousarray(X),
-                    list(model.parameters), [term], model.rows, [])
-    objective = LMMObjective(design, reml=False)
-    optimum = optimize_theta(objective, theta_start, restarts=0)
-    return objective, optimum, objective.solve(optimum.x)
-
-
-def _foce(model, beta, verbose=False):
-    """Lindstrom–Bates to its fixed point: (beta, theta, sigma, b, the LME objective and solution, flag,
-    message, history)."""
-    M, q = model.n_groups, model.q
-    block = model.theta_layout().blocks[0]   # theta relative to sigma, as the LMM step's
-    theta = model.theta_layout().start(1.0)
-    u = np.zeros((M, q))
-    history = []
-    converged, message = False, f"no fixed point in {_FOCE_ITER} iterations"
-    sigma = np.nan
-    for iteration in range(_FOCE_ITER):
-        T = block.factor(theta)
-        beta, u, pnls_ok = _pnls(model, beta, u, T)
-        objective, optimum, solution = _linearized(model, beta, u, T, theta)
-        new_theta = optimum.x
-        new_sigma = math.sqrt(solution.r2 / model.nobs)
-        history.append(-0.5 * solution.criterion)
-        change = max(np.max(np.abs(new_theta - theta) / np.maximum(np.abs(theta), 1.0)),
-                     np.max(np.abs(solution.beta - beta) / np.maximum(np.abs(beta), 1.0)),
-                     abs(new_sigma - sigma) / new_sigma if np.isfinite(sigma) else np.inf)
-        if verbose:
-            print(f"  iteration {iteration + 1:4d}: log-likelihood {history[-1]:.10f}, relative change "
-                  f"{change:.2e}", flush=True)
-        # u in the new factor: b = T u held fixed (the previous modes are the best start)
-        T_new = block.factor(new_theta)
-        b = u @ T.T
-        u = np.linalg.lstsq(T_new, b.T, rcond=None)[0].T if np.any(T_new) else np.zeros_like(u)
-        theta, sigma = new_theta, new_sigma
-        if change < _FOCE_TOL and pnls_ok and optimum.converged:
-            converged, message = True, "converged"
-            break
-    else:
-        if not pnls_ok:
-            message += " (the penalized nonlinear least-squares step did not converge)"
-    # the estimates: the final PNLS step and the LME fit linearized there
-    T = block.factor(theta)
-    beta, u, pnls_ok = _pnls(model, beta, u, T)
-    objective, optimum, solution = _linearized(model, beta, u, T, theta)
-    converged = converged and pnls_ok and optimum.converged
-    return dict(beta=solution.beta, theta=optimum.x, sigma=math.sqrt(solution.r2 / model.nobs),
-                b=(u @ T.T), T=block.factor(optimum.x), objective=objective, solution=solution,
-                converged=converged, message=message, history=history, iterations=iteration + 1)
-
-
-# ---------------------------------------------------------------------------------------------------------
 # the public function
 # ---------------------------------------------------------------------------------------------------------
 def _nlmm_iv(model, data, fixed, random, group, start, method, nagq, covariance, response, max_iter):
@@ -846,7 +401,7 @@ def nlmm(model, data, *, fixed, random, group, start, method="laplace", nagq=Non
                                                         covariance, response, max_iter)
     with blas_controller().limit(limits=1, user_api="blas"):  # small dense algebra: see _optimize.py
         if method == "foce":
-            state = _foce(nonlinear, np.array([start[p] for p in nonlinear.parameters]), verbose=verbose)
+            state = foce(nonlinear, np.array([start[p] for p in nonlinear.parameters]), verbose=verbose)
             result = NLMMResult.from_fit(model=nonlinear, data=data, method="foce", foce=state)
         else:
             integrator = Laplace() if method == "laplace" else AdaptiveGaussHermite(nagq)

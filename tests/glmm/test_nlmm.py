@@ -20,7 +20,7 @@ from scipy import integrate
 import quadlib
 from quadlib.glmm import datasets
 from quadlib.glmm._nlmm import NLMMObjective, NLMMResult, NonlinearModel, nlmm
-import quadlib.glmm._nlmm as nlmm_module
+import quadlib.glmm._foce as foce_module
 from quadlib.glmm._optimize import ConvergenceWarning
 
 REFERENCE = json.loads((Path(__file__).resolve().parent.parent / "reference" / "nlmm_reference.json").read_text())
@@ -361,7 +361,7 @@ def test_nonconvergence_is_reported(monkeypatch):
     assert not fit.converged and "WARNING" in fit.summary()
     spec = dict(MODELS["orange"])
     model = spec.pop("model")
-    monkeypatch.setattr(nlmm_module, "_FOCE_ITER", 1)
+    monkeypatch.setattr(foce_module, "_FOCE_ITER", 1)
     with pytest.warns(ConvergenceWarning, match="no fixed point in 1 iterations"):
         fit = nlmm(model, data("orange"), start=STARTS["nlme"]["orange"], method="foce", **spec)
     assert not fit.converged
