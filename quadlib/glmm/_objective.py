@@ -487,8 +487,9 @@ class ClusterObjective(Objective):
                                                start=self.warm_modes, keep_points=keep_points)
             except DomainError as error:
                 # parameters outside the family's domain (e.g. eta <= 0 with an inverse link): -inf
-                res = ClusterIntegrals(np.full(M, np.nan), np.zeros((M, q)), np.zeros((M, q)),
-                                       np.tile(np.eye(q), (M, 1, 1)), np.zeros(M, bool), 0, 0, False, str(error))
+                nan = np.full((M, q), np.nan)
+                res = ClusterIntegrals(np.full(M, np.nan), nan, nan, np.tile(np.eye(q), (M, 1, 1)),
+                                       np.zeros(M, bool), 0, 0, False, str(error))
         at_points = None
         points = res.extra.get("points_u") if keep_points else None
         if points is not None:

@@ -1,0 +1,179 @@
+"""quadlib.glmm._optimize, stage 3: the one optimizer, on objectives whose maximum is known in closed form
+(small protocol objects), with both sets of constants (GLMM_OPTIONS, LMM_OPTIONS) and Newton-Raphson with
+an exact Hessian; and the LMM's profiled likelihood (-criterion / 2, lme4's numbers)."""
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from quadlib.glmm import ConvergenceWarning, build_design, datasets, optimize
+from quadlib.glmm._lmm import LMMObjective, ProfiledLikelihood, optimize_theta
+from quadlib.glmm._optimize import GLMM_OPTIONS, LMM_OPTIONS, OptimizeOptions, hessian
+
+
+class Quadratic:
+    """llf(x) = -(x - m)' A (x - m) / 2 (+ the protocol): maximum m, Hessian -A."""
+
+    def __init__(self, A, m, lower=None):
+        self.A, self.m = np.asarray(A, float), np.asarray(m, float)
+        k = self.m.size
+        self.names = [f"x{i}" for i in range(k)]
+        self.n_params = k
+        self.bounds = [(lo, None) for lo in (lower if lower is not None else [None] * k)]
+        self.evaluations = 0
+
+    def start(self):
+        return np.zeros(self.n_params) + 0.5
+
+    def log_likelihood(self, x):
+        self.evaluations += 1
+        r = np.asarray(x) - self.m
+        return -0.5 * r @ self.A @ r
+
+    __call__ = log_likelihood
+
+    def value_and_gradient(self, x):
+        r = np.asarray(x) - self.m
+        return self.log_likelihood(x), -self.A @ r
+
+    def value_gradient_hessian(self, x):
+        value, grad = self.value_and_gradient(x)
+        return value, grad, -self.A
+
+
+class DoubleWell:
+    """llf(s) = -(s^2 - 1)^2 on s >= 0: even in s like a likelihood in a standard deviation, its gradient is
+    0 at the bound s = 0 (a minimum), the maximum at s = 1."""
+
+    names, n_params, bounds = ["s"], 1, [(0.0, None)]
+
+    def __init__(self):
+        self.evaluations = 0
+
+    def start(self):
+        return np.zeros(1)
+
+    def log_likelihood(self, x):
+        self.evaluations += 1
+        return -(x[0] ** 2 - 1.0) ** 2
+
+    __call__ = log_likelihood
+
+    def value_and_gradient(self, x):
+        return self.log_likelihood(x), np.array([-4.0 * x[0] * (x[0] ** 2 - 1.0)])
+
+
+A = np.array([[4.0, 1.0, 0.0], [1.0, 3.0, 0.5], [0.0, 0.5, 2.0]])
+M = np.array([0.3, -2.0, 5.0])
+
+
+@pytest.mark.parametrize("options", [GLMM_OPTIONS, LMM_OPTIONS], ids=["glmm", "lmm"])
+def test_quadratic_maximum_and_hessian(options):
+    outcome = optimize(Quadratic(A, M), options=options)
+    assert outcome.converged
+    np.testing.assert_allclose(outcome.x, M, atol=1e-7)
+    assert outcome.llf == pytest.approx(0.0, abs=1e-12)
+    assert outcome.free.all()
+    if options.final_hessian:
+        np.testing.assert_allclose(outcome.hessian, -A, rtol=1e-6, atol=1e-8)
+    assert outcome.n_evaluations > 0 and outcome.history[-1] == pytest.approx(outcome.llf, abs=1e-12)
+
+
+def test_a_parameter_held_at_its_bound():
+    """The maximum of x2 lies below the bound 0: x2 is held at 0 (not free), the others maximize the
+    restricted quadratic: x_free = m_free - A_ff^-1 A_f2 (0 - m_2)."""
+    objective = Quadratic(A, [0.3, -2.0, -1.0], lower=[None, None, 0.0])
+    outcome = optimize(objective)
+    expected = np.array([0.3, -2.0]) - np.linalg.solve(A[:2, :2], A[:2, 2] * (0.0 - -1.0))
+    np.testing.assert_allclose(outcome.x, np.r_[expected, 0.0], atol=1e-7)
+    np.testing.assert_array_equal(outcome.free, [True, True, False])
+    assert outcome.hessian.shape == (2, 2) and outcome.converged
+
+
+def test_restart_off_a_zero_standard_deviation():
+    stuck = optimize(DoubleWell(), options=replace(GLMM_OPTIONS, restarts=0, warn=False))
+    assert stuck.x[0] == 0.0                         # the failure mode the restarts guard against
+    outcome = optimize(DoubleWell())
+    assert outcome.x[0] == pytest.approx(1.0, abs=1e-7) and outcome.llf == pytest.approx(0.0, abs=1e-12)
+
+
+def test_newton_with_the_exact_hessian():
+    outcome = optimize(Quadratic(A, M), np.zeros(3), optimizer="newton")
+    np.testing.assert_allclose(outcome.x, M, atol=1e-12)
+    np.testing.assert_array_equal(outcome.hessian, -A)
+    assert outcome.converged and outcome.message == "converged" and outcome.n_iter <= 2
+    stop = replace(GLMM_OPTIONS, check=lambda x, llf, g, H: "stopped by the check", warn=False)
+    stopped = optimize(Quadratic(A, M), np.zeros(3), optimizer="newton", options=stop)
+    assert not stopped.converged and stopped.message == "stopped by the check" and stopped.n_iter == 1
+    with pytest.warns(ConvergenceWarning, match="the Hessian is not negative definite"):
+        flat = optimize(Quadratic(-A, M), np.zeros(3), optimizer="newton")    # a minimum: no ascent direction
+    assert not flat.converged
+    with pytest.raises(TypeError, match="`optimizer`='newton' needs an objective with an exact Hessian"):
+        optimize(DoubleWell(), optimizer="newton")
+
+
+def test_non_convergence_warns():
+    class Rosenbrock(Quadratic):
+        def __init__(self):
+            super().__init__(np.eye(2), np.zeros(2))
+
+        def start(self):
+            return np.array([-1.2, 1.0])
+
+        def log_likelihood(self, x):
+            self.evaluations += 1
+            return -(100.0 * (x[1] - x[0] ** 2) ** 2 + (1.0 - x[0]) ** 2)
+
+        def value_and_gradient(self, x):
+            g = np.array([-400.0 * x[0] * (x[1] - x[0] ** 2) - 2.0 * (1.0 - x[0]), 200.0 * (x[1] - x[0] ** 2)])
+            return self.log_likelihood(x), -g
+
+    with pytest.warns(ConvergenceWarning, match="the optimizer did not converge: the gradient is"):
+        outcome = optimize(Rosenbrock(), max_iter=1, options=replace(GLMM_OPTIONS, polish_steps=0))
+    assert not outcome.converged
+    converged = optimize(Rosenbrock(), optimizer="BFGS")
+    np.testing.assert_allclose(converged.x, [1.0, 1.0], atol=1e-6)
+
+
+def test_hessian_helper_is_one_sided_at_a_bound():
+    objective = Quadratic(A, M, lower=[None, 0.0, None])
+    x = np.array([0.1, 0.0, 1.0])                    # x1 at its bound: the difference steps up only
+    np.testing.assert_allclose(hessian(objective, x), -A, rtol=1e-7, atol=1e-9)
+
+
+def test_lmm_profiled_likelihood_is_minus_half_the_criterion():
+    design = build_design("Reaction ~ Days + (Days | Subject)", datasets.load("sleepstudy"))
+    objective = LMMObjective(design, reml=True)
+    likelihood = ProfiledLikelihood(objective)
+    theta = np.array([0.9667, 0.0152, 0.2309])
+    assert likelihood(theta) == -0.5 * objective(theta)
+    value, grad = likelihood.value_and_gradient(theta)
+    assert value == -0.5 * objective(theta)
+    np.testing.assert_array_equal(grad, -0.5 * objective.value_and_grad(theta)[1])
+    assert likelihood.names == ["theta[Subject: (Intercept), (Intercept)]", "theta[Subject: Days, (Intercept)]",
+                                "theta[Subject: Days, Days]"]
+    outcome = optimize_theta(objective)
+    assert outcome.converged
+    # lme4: REML criterion 1743.6283 (the module's doctest and test_lmm pin it to more digits)
+    assert -2.0 * outcome.llf == pytest.approx(1743.6283, abs=1e-4)
+    history = -2.0 * np.array(outcome.history)
+    assert np.all(np.diff(history) <= 1e-12 * history[-1]) and history[-1] == -2.0 * outcome.llf
+    # a singular criterion (A not positive definite, ...) is -inf to the optimizer, not an exception
+    assert likelihood(np.array([np.nan, 0.0, 1.0])) == -np.inf
+
+
+def test_input_validation():
+    objective = Quadratic(A, M)
+    with pytest.raises(ValueError, match="`optimizer` must be one of"):
+        optimize(objective, optimizer="adam")
+    with pytest.raises(TypeError, match="`optimizer` must be a scipy.optimize.minimize method name"):
+        optimize(objective, optimizer=3)
+    with pytest.raises(TypeError, match="`max_iter` must be a positive integer"):
+        optimize(objective, max_iter=1.5)
+    with pytest.raises(ValueError, match="`start` must have 3 values"):
+        optimize(objective, np.zeros(2))
+    with pytest.raises(ValueError, match="`start` must be finite"):
+        optimize(objective, [0.0, np.nan, 0.0])
+    with pytest.raises(TypeError, match="`options` must be an OptimizeOptions"):
+        optimize(objective, options={"gtol": 1e-8})
+    assert isinstance(LMM_OPTIONS, OptimizeOptions) and LMM_OPTIONS.deviance and not LMM_OPTIONS.rescale
