@@ -98,19 +98,23 @@ class LMMObjective:
 
     def __init__(self, design, reml=True, *, sparse=None):
         w = np.ones(design.nobs) if design.weights is None else np.asarray(design.weights, float)
-        layout = ThetaLayout.from_terms(design.terms, by="term")
-        self._setup(design.response - design.offset, w, design.X, random_matrix(layout.blocks, design.nobs),
-                    [term for term in design.terms], reml, sparse)
+        terms = list(design.terms)
+        self.terms, self.layout = terms, ThetaLayout.from_terms(terms, by="term")
+        self._setup(design.response - design.offset, w, design.X, random_matrix(self.layout.blocks, design.nobs),
+                    terms, reml, sparse)
 
     def _setup(self, y, w, X, Z, terms, reml, sparse):
         import scipy.sparse as sp
 
         self.reml = bool(reml)
         self.y, self.w, self.X, self.Z = y, w, X, Z
+        # one block per term, in the formula's order (lme4's theta); theta is relative to sigma (made once
+        # per list of terms: the profile's refits set up the same terms again)
+        if getattr(self, "terms", None) is not terms or getattr(self, "layout", None) is None:
+            self.layout = ThetaLayout.from_terms(terms, by="term")
         self.terms = terms
         self.nobs, self.p = X.shape
-        # one block per term, in the formula's order (lme4's theta); theta is relative to sigma
-        self.layout = layout = ThetaLayout.from_terms(terms, by="term")
+        layout = self.layout
         self.q, self.n_theta = layout.n_random, layout.n_theta
         sparse = None if sparse is None else bool(sparse)
         self.ZtW = (Z.multiply(w[:, None])).T.tocsr()
