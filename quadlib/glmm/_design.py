@@ -21,8 +21,8 @@ import numpy as np
 
 from ._formula import check_terms, formula_environment, parse_formula
 
-__all__ = ["Design", "RandomTerm", "build_design", "normalize_response", "random_matrix", "identifiers", "evaluate_expression", "model_matrix",
-           "aliased_columns"]
+__all__ = ["Design", "RandomTerm", "build_design", "normalize_response", "random_matrix", "identifiers",
+           "evaluate_expression", "model_matrix", "aliased_columns"]
 
 _IDENTIFIER = re.compile(r"[A-Za-z_.][\w.]*")
 

@@ -430,11 +430,11 @@ def lmm(formula, data, *, reml=True, weights=None, offset=None):
 
     Notes
     -----
-    Only the relative covariance parameters theta are optimized; beta and sigma are profiled out in closed
-    form (see the module docstring). With few random effects (q <= 250), or a factor that would fill in
+    Only the relative covariance parameters theta are optimized; beta and sigma are profiled out in
+    closed form (see the module docstring). With few random effects (q <= 250), or a factor that would fill in
     (crossed factors with many levels, q <= 2000), ``A`` is a dense matrix and the gradient of the criterion is
-    analytic; otherwise ``A`` is factored by a sparse LU and the gradient is a central difference. Standard errors are lme4's ``vcov``: ``sigma^2 (X' V^-1 X)^-1`` at the estimates (conditional
-    on theta).
+    analytic; otherwise ``A`` is factored by a sparse LU and the gradient is a central difference. Standard
+    errors are lme4's ``vcov``: ``sigma^2 (X' V^-1 X)^-1`` at the estimates (conditional on theta).
 
     References
     ----------

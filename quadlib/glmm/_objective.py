@@ -78,8 +78,8 @@ def gradient_path(integrator):
     """
     path = getattr(integrator, "gradient", "differences")
     if path not in GRADIENT_PATHS:
-        raise ValueError(f"`integrator`: its `gradient` attribute must be one of {', '.join(map(repr, GRADIENT_PATHS))}, "
-                         f"got {path!r}")
+        raise ValueError("`integrator`: its `gradient` attribute must be one of "
+                         f"{', '.join(map(repr, GRADIENT_PATHS))}, got {path!r}")
     return path
 
 
