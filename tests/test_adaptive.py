@@ -10,7 +10,7 @@ import scipy
 import scipy.integrate
 
 import quadlib
-from quadlib import IntegrationWarning
+from quadlib import IntegrationWarning, _adaptive
 
 
 def test_matches_quadpack_evaluation_counts():
@@ -22,6 +22,24 @@ def test_matches_quadpack_evaluation_counts():
         ref = scipy.integrate.quad(f, a, b, epsabs=0, epsrel=1e-10, full_output=True)
         assert ours.nfev == ref[2]["neval"]
         assert ours.success and abs(ours.integral - ref[0]) <= ours.error + ref[1]
+
+
+@pytest.mark.parametrize("name", sorted(_adaptive.RULES))
+def test_null_rules_of_the_error_estimate(name):
+    # the kernel's second opinion on |K - G|: symmetric rules that give 0 on every polynomial up to degrees
+    # 2n - 3 and 2n - 5 (n Gauss nodes) but not on the next even degree, orthogonal to K - G and to each other,
+    # with its norm
+    from scipy.special import eval_legendre
+
+    nodes, wk, wg, null2, null3 = _adaptive._kronrod_arrays(name)
+    n = (nodes.size - 1) // 2
+    difference = wk - wg
+    for rule, degree in ((null2, 2 * n - 3), (null3, 2 * n - 5)):
+        moments = np.array([rule @ eval_legendre(k, nodes) for k in range(degree + 2)])
+        assert np.all(np.abs(moments[:degree + 1]) <= 1e-14) and abs(moments[degree + 1]) > 1e-6
+        assert np.allclose(rule[np.argsort(nodes)], rule[np.argsort(-nodes)], rtol=0, atol=1e-15)
+        assert np.linalg.norm(rule) == pytest.approx(np.linalg.norm(difference), rel=1e-12)
+    assert abs(null2 @ difference) + abs(null3 @ difference) + abs(null2 @ null3) <= 1e-14
 
 
 def test_vectorized_equals_scalar():

@@ -10,7 +10,6 @@ import math
 import warnings
 
 import numpy as np
-import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 import quadlib
@@ -77,11 +76,6 @@ def _assert_honest(result, exact, rtol, label):
                              f"estimate {float(result.error):.3g}"
 
 
-@pytest.mark.xfail(strict=True, reason="known defect, issue 23 left open: quad accepts a Wynn-extrapolated result on "
-                   "an estimate up to ~2000x too small for interior singularities |x-t|^p without `points` (352 of "
-                   "18,384 successes on a random probe of those families; scipy's QAGS has the same failures). This test "
-                   "finds one (|x-0.7118...|^1e-5 at rtol 1e-10: error 1.16e-10, estimate 3.1e-11) and must pass "
-                   "once the fix lands: then remove this mark")
 @settings(max_examples=1000, **SETTINGS)
 @given(problems_1d(), RTOLS, st.booleans())
 def test_quad_is_honest(problem, rtol, vectorized):
