@@ -3,7 +3,7 @@
     python tools/quad_honesty_probe.py
 
 Prints the number of successes, the worst true-error/allowed ratios, and the count of silent failures (success with
-true error above both the tolerance and the estimate). On 2026-12-07: 352 silent of 18,384 successes, worst 2,256x.
+true error above both the tolerance and the estimate). On 2026-12-07: 352 silent of 18,384 successes, worst 2,256x, before the fix of commit 606af3e; 0 of 18,214 after.
 """
 import numpy as np, quadlib, math, warnings
 warnings.simplefilter("ignore")
