@@ -15,7 +15,7 @@ import numpy as np
 from .. import _validation as v
 from ._optimize import ConvergenceWarning
 
-__all__ = ["InformationCriteria", "check_alpha", "information_criteria", "normal_pvalues", "profile_interval",
+__all__ = ["InformationCriteria", "check_alpha", "covariance_over_free", "information_criteria", "normal_pvalues", "profile_interval",
            "wald_interval"]
 
 _PROFILE_STEPS = 60        # extrapolation steps to bracket one end of a profile interval
@@ -188,3 +188,18 @@ def profile_interval(profile_llf, estimate, se, llf_max, alpha=0.05, *, max_step
                                  maxiter=100)))
     return ends[0], ends[1]
 
+
+
+def covariance_over_free(outcome, n_params):
+    """The covariance of all `n_params` parameters from an optimum's Hessian over the free ones (those not at a
+    bound): ``inv(-H)`` there, NaN elsewhere, and all NaN when ``-H`` is singular or its inverse has a
+    non-positive variance (no Wald inference is possible then)."""
+    covariance = np.full((n_params, n_params), np.nan)
+    free = np.flatnonzero(outcome.free)
+    try:
+        inner = np.linalg.inv(-outcome.hessian)
+    except np.linalg.LinAlgError:
+        return covariance
+    if np.all(np.diag(inner) > 0):
+        covariance[np.ix_(free, free)] = inner
+    return covariance

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._design import group_labels
+from ._inference import covariance_over_free
 from ._linalg import cho_inverse, cholesky
 from ._lmm_result import conditional_variances
 from ._result import MixedResult, random_effects_frame
@@ -94,14 +95,7 @@ class NLMMResult(MixedResult):
         else:
             beta, L, sigma = objective.split(outcome.x)
             k, p = objective.n_params, objective.n_beta
-            full = np.full((k, k), np.nan)
-            free = np.flatnonzero(outcome.free)
-            try:
-                inner = np.linalg.inv(-outcome.hessian)
-                if np.all(np.diag(inner) > 0):
-                    full[np.ix_(free, free)] = inner
-            except np.linalg.LinAlgError:
-                pass
+            full = covariance_over_free(outcome, k)
             b, cov = objective.conditional_modes(outcome.x)
             b_sd = np.sqrt(np.clip(np.einsum("mii->mi", cov), 0.0, None))
             covariance, D = full[:p, :p], L @ L.T

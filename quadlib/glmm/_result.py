@@ -19,7 +19,7 @@ import warnings
 import numpy as np
 
 from .. import _validation as v
-from ._inference import check_alpha, information_criteria, normal_pvalues, profile_interval, wald_interval
+from ._inference import check_alpha, covariance_over_free, information_criteria, normal_pvalues, profile_interval, wald_interval
 from ._objective import make_objective
 from ._optimize import ConvergenceWarning, optimize
 from ._summary import coef_table, criteria_table, format_summary, random_effects_table
@@ -375,14 +375,7 @@ class GLMMResult(_GLMMFields):
                   for block, L in zip(objective.blocks, factors)}
         # covariance of all parameters over the free ones (those not at a bound); NaN elsewhere
         k = objective.n_params
-        covariance = np.full((k, k), np.nan)
-        free = np.flatnonzero(outcome.free)
-        try:
-            inner = np.linalg.inv(-outcome.hessian)
-            if np.all(np.diag(inner) > 0):
-                covariance[np.ix_(free, free)] = inner
-        except np.linalg.LinAlgError:
-            pass
+        covariance = covariance_over_free(outcome, k)
         singular = bool(any(np.any(np.abs(np.diag(L)) < _SINGULAR_TOL * max(1.0, np.max(np.abs(L))))
                             for L in factors))
         modes = objective.conditional_modes(x)
