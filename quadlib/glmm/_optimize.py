@@ -43,6 +43,10 @@ _OPTIMIZERS = ("L-BFGS-B", "TNC", "SLSQP", "trust-constr", "BFGS", "CG", "Newton
                "COBYLA", "COBYQA", "newton")
 _GRADIENT_METHODS = ("L-BFGS-B", "TNC", "SLSQP", "trust-constr", "BFGS", "CG", "Newton-CG")
 _AT_BOUND = 1e-10     # a parameter within this of its lower bound, its gradient pushing out, is held there
+# the largest counts OptimizeOptions accepts: each bounds a loop of optimize (Newton steps, trial points per
+# step, optimizer runs) or scipy's work, far beyond the defaults
+_OPTION_LIMITS = {"maxcor": 1000, "polish_steps": 1000, "polish_halvings": 200, "restarts": 100,
+                  "newton_halvings": 200, "max_evaluations": 10 ** 8}
 
 # lme4's "boundary (singular) fit", in the words of every fitting function of quadlib.glmm
 SINGULAR_FIT_MESSAGE = ("boundary (singular) fit: the estimated covariance of a random term is singular (a standard "
@@ -100,6 +104,12 @@ class OptimizeOutcome:
 class OptimizeOptions:
     """The constants of :func:`optimize`: :data:`GLMM_OPTIONS` (the default: the marginal likelihoods) and
     :data:`LMM_OPTIONS` (lme4's for the profiled criteria of linear mixed models).
+
+    A frozen dataclass: change a few constants of one of the two with :func:`dataclasses.replace`, e.g.
+    ``optimize(objective, options=replace(GLMM_OPTIONS, polish_steps=0, warn=False))``. The values are
+    checked when it is made (a ValueError or TypeError naming the field), and the counts that bound loops
+    are bounded themselves: ``polish_steps`` and ``maxcor`` at most 1000, ``polish_halvings`` and
+    ``newton_halvings`` at most 200, ``restarts`` at most 100, ``max_evaluations`` at most 10**8.
 
     Attributes
     ----------
@@ -181,21 +191,58 @@ class OptimizeOptions:
     newton_rounding: float = 1e-10
     check: object = None
 
+    def __post_init__(self):
+        for name in ("deviance", "rescale", "hessian_every_step", "accept_by_gradient", "final_hessian", "warn"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise TypeError(f"`{name}` must be True or False, got {getattr(self, name)!r}")
+        for name, minimum in (("maxcor", 1), ("polish_steps", 0), ("polish_halvings", 0), ("restarts", 0),
+                              ("newton_halvings", 1)):
+            v.positive_int(getattr(self, name), name, minimum=minimum, maximum=_OPTION_LIMITS[name])
+        if self.max_evaluations is not None:
+            v.positive_int(self.max_evaluations, "max_evaluations", maximum=_OPTION_LIMITS["max_evaluations"])
+        for name in ("ftol", "gtol", "accept_slack", "step_tol", "newton_decrement", "newton_rounding"):
+            v.nonnegative_tolerance(getattr(self, name), name)
+        for name in ("stop_step", "min_step", "rounding", "step_polished"):
+            if getattr(self, name) is not None:
+                v.nonnegative_tolerance(getattr(self, name), name)
+        for name in ("hessian_step", "gradient_tol"):
+            v.greater_than(getattr(self, name), 0, name)
+        if not self.hessian_step < 1:
+            raise ValueError(f"`hessian_step` must be below 1 (a relative step), got {self.hessian_step}")
+        v.choice(self.outside, ("halve", "project"), "outside")
+        v.choice(self.indefinite, ("stop", "gradient"), "indefinite")
+        v.choice(self.convergence, ("gradient", "step"), "convergence")
+        if self.convergence == "step" and self.rounding is None:
+            raise ValueError("`rounding` must be a number when `convergence` is 'step' (its rule uses it)")
+        if self.check is not None:
+            v.callable_(self.check, "check")
 
-GLMM_OPTIONS = OptimizeOptions()
-"""The marginal likelihoods (:func:`~quadlib.glmm.fit`, :func:`~quadlib.glmm.nlmm`): rescaled parameters,
-L-BFGS-B to ftol 1e-13 and gtol 1e-7, at most 20 Newton steps of 12 trials each, converged when the largest
-gradient entry is below 1e-3 and the Hessian negative definite."""
 
-LMM_OPTIONS = OptimizeOptions(
+def _documented(options, doc):
+    """`options` with a docstring of its own: autodoc and IPython read an instance's ``__doc__`` (a
+    module-level string after the assignment is seen only in this module, not where quadlib.glmm exports it)."""
+    object.__setattr__(options, "__doc__", doc)
+    return options
+
+
+GLMM_OPTIONS = _documented(OptimizeOptions(), """The default constants of :func:`optimize`, those of the marginal
+likelihoods (:func:`~quadlib.glmm.fit`, :func:`~quadlib.glmm.nlmm`).
+
+Rescaled parameters, L-BFGS-B to ftol 1e-13 and gtol 1e-7, at most 20 Newton steps of 12 trials each, at most
+3 restarts off a zero standard deviation; converged when the largest gradient entry is below 1e-3 and the
+Hessian negative definite, a :class:`ConvergenceWarning` otherwise.""")
+
+LMM_OPTIONS = _documented(OptimizeOptions(
     deviance=True, rescale=False, ftol=1e-15, gtol=1e-10, max_evaluations=5000, polish_steps=8,
     polish_halvings=30, hessian_step=1e-5, hessian_every_step=True, accept_slack=1e-15, accept_by_gradient=True,
     outside="project", indefinite="gradient", stop_step=None, min_step=1e-12, rounding=1e-10,
-    step_polished=1e-8, convergence="step", final_hessian=False, warn=False)
-"""lme4's conventions for the profiled criteria (:func:`~quadlib.glmm.lmm`, :func:`~quadlib.glmm.pql`, nlmm's
-FOCE): the deviance scale, no rescaling, L-BFGS-B to ftol 1e-15 and gtol 1e-10, at most 8 Newton steps (a
-Hessian each) of 30 trials, converged when the projected gradient is at rounding level (1e-10 relative) or
-the last Newton step is below 1e-6 (relative); the caller warns."""
+    step_polished=1e-8, convergence="step", final_hessian=False, warn=False),
+    """lme4's constants for the profiled criteria of linear mixed models (:func:`~quadlib.glmm.lmm`,
+:func:`~quadlib.glmm.pql`, nlmm's FOCE).
+
+The deviance scale, no rescaling, L-BFGS-B to ftol 1e-15 and gtol 1e-10, at most 8 Newton steps (a Hessian
+each) of 30 trials; converged when the projected gradient is at rounding level (1e-10 relative) or the last
+Newton step is below 1e-6 (relative); no warning (the caller warns).""")
 
 
 def _difference_hessian(gradient, x, free, lower, relative_step, scale):
@@ -305,7 +352,8 @@ def optimize(objective, start=None, *, optimizer=None, max_iter=1000, verbose=Fa
     progress : bool
         Print a line every two seconds (for long fits).
     options : OptimizeOptions, optional
-        The constants (default :data:`GLMM_OPTIONS`; :data:`LMM_OPTIONS` for lme4's LMM conventions).
+        The constants, an :class:`OptimizeOptions`: default :data:`GLMM_OPTIONS`; :data:`LMM_OPTIONS` for
+        lme4's LMM conventions; ``dataclasses.replace(GLMM_OPTIONS, ...)`` to change a few of them.
 
     Returns
     -------

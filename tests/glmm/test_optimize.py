@@ -2,13 +2,18 @@
 (small protocol objects), with both sets of constants (GLMM_OPTIONS, LMM_OPTIONS) and Newton-Raphson with
 an exact Hessian; and the LMM's profiled likelihood (-criterion / 2, lme4's numbers)."""
 from dataclasses import replace
+import inspect
+import warnings
 
 import numpy as np
 import pytest
 
-from quadlib.glmm import ConvergenceWarning, build_design, datasets, optimize
+import quadlib
+import quadlib.glmm
+from quadlib.glmm import (GLMM_OPTIONS, LMM_OPTIONS, ConvergenceWarning, OptimizeOptions, build_design, datasets,
+                          make_objective, optimize)
 from quadlib.glmm._lmm import LMMObjective, ProfiledLikelihood, optimize_theta
-from quadlib.glmm._optimize import GLMM_OPTIONS, LMM_OPTIONS, OptimizeOptions, hessian
+from quadlib.glmm._optimize import hessian
 
 
 class Quadratic:
@@ -177,3 +182,70 @@ def test_input_validation():
     with pytest.raises(TypeError, match="`options` must be an OptimizeOptions"):
         optimize(objective, options={"gtol": 1e-8})
     assert isinstance(LMM_OPTIONS, OptimizeOptions) and LMM_OPTIONS.deviance and not LMM_OPTIONS.rescale
+
+
+# ------------------------------------------------------------------------------------- the public options
+def _cbpp_objective():
+    design = build_design("cbind(incidence, size - incidence) ~ period + (1 | herd)", datasets.load("cbpp"))
+    return make_objective(design, "binomial", quadlib.Laplace())
+
+
+def test_options_are_public_and_change_what_optimize_does():
+    """OptimizeOptions and its two instances import from quadlib.glmm, and options given to the public
+    optimize change the fit: one L-BFGS-B iteration without the Newton polish or restarts stops short (not
+    converged, a ConvergenceWarning), ``warn=False`` silences it, GLMM_OPTIONS is the default."""
+    assert {"OptimizeOptions", "GLMM_OPTIONS", "LMM_OPTIONS"} <= set(quadlib.glmm.__all__)
+    assert quadlib.glmm.OptimizeOptions is OptimizeOptions and GLMM_OPTIONS == OptimizeOptions()
+    full = optimize(_cbpp_objective())
+    assert full.converged
+    assert full.llf == pytest.approx(-92.02628, abs=1e-5)            # lme4's glmer (Laplace): logLik -92.02628
+    with pytest.warns(ConvergenceWarning, match="the optimizer did not converge"):
+        short = optimize(_cbpp_objective(), max_iter=1, options=OptimizeOptions(polish_steps=0, restarts=0))
+    assert not short.converged and short.llf < full.llf - 1e-3 and short.n_iter == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        quiet = optimize(_cbpp_objective(), max_iter=1, options=replace(GLMM_OPTIONS, polish_steps=0, restarts=0,
+                                                                        warn=False))
+    assert not quiet.converged and quiet.llf == short.llf
+    explicit = optimize(_cbpp_objective(), options=GLMM_OPTIONS)
+    np.testing.assert_array_equal(explicit.x, full.x)
+
+
+def test_options_are_documented_where_they_are_accepted():
+    """Every public function of quadlib.glmm with an `options` parameter documents it as an OptimizeOptions,
+    and the two instances carry docstrings of their own (autodoc and help read them)."""
+    takers = [name for name in quadlib.glmm.__all__ if callable(getattr(quadlib.glmm, name))
+              and not inspect.isclass(getattr(quadlib.glmm, name))
+              and "options" in inspect.signature(getattr(quadlib.glmm, name)).parameters]
+    assert "optimize" in takers
+    for name in takers:
+        assert "options : OptimizeOptions" in inspect.getdoc(getattr(quadlib.glmm, name)), name
+    assert inspect.getdoc(GLMM_OPTIONS).startswith("The default constants of :func:`optimize`")
+    assert inspect.getdoc(LMM_OPTIONS).startswith("lme4's constants")
+    assert replace(LMM_OPTIONS, polish_steps=2) == replace(LMM_OPTIONS, polish_steps=2)   # a value: eq and hash
+    assert len({LMM_OPTIONS, replace(LMM_OPTIONS), GLMM_OPTIONS}) == 2
+
+
+@pytest.mark.parametrize("fields, error, match", [
+    (dict(outside="clip"), ValueError, "`outside` must be one of 'halve', 'project', got 'clip'"),
+    (dict(indefinite="ignore"), ValueError, "`indefinite` must be one of 'stop', 'gradient'"),
+    (dict(convergence="loose"), ValueError, "`convergence` must be one of 'gradient', 'step'"),
+    (dict(convergence="step"), ValueError, "`rounding` must be a number when `convergence` is 'step'"),
+    (dict(polish_steps=-1), ValueError, "`polish_steps` must be an integer >= 0, got -1"),
+    (dict(polish_steps=10 ** 6), ValueError, "`polish_steps` must be at most 1000"),
+    (dict(restarts=2.5), TypeError, "`restarts` must be a positive integer"),
+    (dict(newton_halvings=0), ValueError, "`newton_halvings` must be a positive integer, got 0"),
+    (dict(max_evaluations=0), ValueError, "`max_evaluations` must be a positive integer"),
+    (dict(warn="yes"), TypeError, "`warn` must be True or False, got 'yes'"),
+    (dict(ftol=-1e-8), ValueError, "`ftol` must be non-negative"),
+    (dict(gtol=np.nan), ValueError, "`gtol` must be finite"),
+    (dict(hessian_step=0.0), ValueError, "`hessian_step` must be > 0"),
+    (dict(hessian_step=2.0), ValueError, "`hessian_step` must be below 1"),
+    (dict(stop_step=-1.0), ValueError, "`stop_step` must be non-negative"),
+    (dict(check="separated"), TypeError, "`check` must be callable, got str"),
+])
+def test_options_input_validation(fields, error, match):
+    with pytest.raises(error, match=match):
+        OptimizeOptions(**fields)
+    with pytest.raises(error, match=match):
+        replace(GLMM_OPTIONS, **fields)
