@@ -22,6 +22,7 @@ from . import _validation as v
 from ._extensions import _adaptive as _kernel
 from ._extensions._adaptive import Batch
 from ._gauss import gauss_kronrod
+from ._integrand import Integrand
 from ._result import IntegrationResult, warn_unsuccessful
 
 __all__ = ["quad"]
@@ -134,13 +135,9 @@ def _quad_iv(f, a, b, args, atol, rtol, points, rule, vectorized, max_nfev, max_
     lowlevel = _lowlevel(f)
     if lowlevel is None and not callable(f):
         v.callable_(f, "f")
-    if not isinstance(args, tuple):
-        args = (args,)
-    if not (type(atol) is float and type(rtol) is float and atol >= 0 and rtol >= 0):
-        atol = v.nonnegative_tolerance(atol, "atol")
-        rtol = v.nonnegative_tolerance(rtol, "rtol")
-    if atol == 0 and rtol == 0:
-        raise ValueError("`atol` and `rtol` cannot both be zero")
+    args = v.args_tuple(args)
+    # an infinite tolerance accepts the first estimate, as the compiled dispatch (quick_quad) does
+    atol, rtol = v.tolerances(atol, rtol, finite=False)
     if rule is not None:
         v.choice(rule, tuple(RULES), "rule")
     max_nfev = v.max_nfev(max_nfev)
@@ -187,56 +184,6 @@ def _capsule_pointers(capsule, signature):
     context.restype, context.argtypes = ctypes.c_void_p, [ctypes.py_object]
     user_data = context(capsule) or 0
     return function, user_data, kind
-
-
-def _call(f, x, args):
-    try:
-        return f(x, *args)
-    except Exception as exc:
-        if hasattr(exc, "add_note"):
-            exc.add_note(f"(raised by the integrand passed to quadlib.quad, called at x = {x!r})")
-        raise
-
-
-class _Integrand:
-    """Evaluates the user's f on the requested abscissae and reports the number of real components."""
-
-    def __init__(self, f, args, vectorized):
-        self.f, self.args, self.vectorized = f, args, vectorized
-        self.m = None
-        self.is_complex = False
-
-    def values(self, x, counts=None, batch_args=None):
-        args = self.args if batch_args is None else tuple(np.repeat(arg, counts) for arg in batch_args)
-        n = x.shape[0]
-        if self.vectorized:
-            y = np.asarray(_call(self.f, x, args))
-            if y.ndim not in (1, 2) or y.shape[0] != n:
-                raise ValueError(f"`f` must return an array of shape ({n},) or ({n}, m) for {n} abscissae "
-                                 f"when vectorized=True, got shape {y.shape}")
-        else:
-            rows = [np.asarray(_call(self.f, float(t), args)) for t in x]
-            for row in rows:
-                if row.ndim > 1 or row.size != rows[0].size:
-                    raise ValueError(f"`f` must return a number or an array of one shape (m,) at every point, "
-                                     f"got shapes {rows[0].shape} and {row.shape}")
-            y = np.array([row.ravel() for row in rows]) if rows else np.zeros((0, self.m or 1))
-        if y.dtype.kind not in "biufc":
-            raise ValueError(f"`f` must return real or complex numbers, got dtype {y.dtype}")
-        return self._real(y.reshape(n, -1))
-
-    def _real(self, y):
-        if self.m is None:
-            self.is_complex = np.iscomplexobj(y)
-            self.m = y.shape[1] * (2 if self.is_complex else 1)
-        if self.is_complex:
-            y = np.stack([y.real, y.imag], axis=-1).reshape(y.shape[0], -1)
-        elif np.iscomplexobj(y):
-            raise ValueError("`f` returned complex values after real ones")
-        if y.shape[1] != self.m:
-            raise ValueError(f"`f` must return the same number of values at every point "
-                             f"({self.m}), got {y.shape[1]}")
-        return np.ascontiguousarray(y, dtype=np.float64)
 
 
 def _layout(pieces_per_integral):
@@ -466,18 +413,25 @@ def _quad_pass(f, lowlevel, a, b, args, atol, rtol, points, rule, vectorized, ma
         raise
     if code == 0:
         return _summarize(batch, sign, False, 1, infinite)
-    # complex or vector-valued: learn the number of components from the first request
-    integrand = _Integrand(f, args, vectorized)
+    # complex or vector-valued: learn the number of real components from the first request
+    integrand = Integrand(f, args, vectorized=vectorized, value_ndim=1, caller="quadlib.quad")
     x, _ = batch.request()
-    first = integrand.values(x)
-    batch = _make_batch(layout, integrand.m, atol, rtol, max_subdivisions, max_nfev, rule, infinite)
+    first = integrand.real_columns(integrand(x))
+    m = first.shape[1]
+    batch = _make_batch(layout, m, atol, rtol, max_subdivisions, max_nfev, rule, infinite)
     batch.receive(first)
     while True:
         x, _ = batch.request()
         if not x.size:
             break
-        batch.receive(integrand.values(x))
-    return _summarize(batch, sign, integrand.is_complex, integrand.m, infinite)
+        batch.receive(integrand.real_columns(integrand(x)))
+    return _summarize(batch, sign, integrand.is_complex, m, infinite)
+
+
+def _batch_values(integrand, x, counts, args):
+    """f at the abscissae `x` of a batch's request, each integral's point with its own `args` (counts[i] points
+    belong to integral i), as the (points, real components) array the kernel receives."""
+    return integrand.real_columns(integrand(x, tuple(np.repeat(arg, counts) for arg in args)))
 
 
 def _quad_batch(f, lowlevel, a, b, args, atol, rtol, rule, vectorized, max_nfev, max_subdivisions, shape):
@@ -506,7 +460,8 @@ def _quad_batch(f, lowlevel, a, b, args, atol, rtol, rule, vectorized, max_nfev,
     # the halves of the real line share their integral's budget
     row_budget = np.where(np.arange(owner.size) >= owner.size - 2 * line.size, max_nfev // 2, max_nfev)
     infinite = mapping > 0
-    integrand = _Integrand(f, (), True)
+    integrand = Integrand(f, vectorized=True, value_ndim=1, caller="quadlib.quad")
+    m = 1  # real components per point (2 per complex value), known after the first request
     integral, error = np.zeros((count, 1)), np.zeros(count)
     nfev = np.zeros(count, dtype=np.int64)
     nsub = np.zeros(count, dtype=np.int64)
@@ -523,22 +478,21 @@ def _quad_batch(f, lowlevel, a, b, args, atol, rtol, rule, vectorized, max_nfev,
         budget = int(row_budget[group[0]])
         group_atol = atol if budget == max_nfev else 0.5 * atol  # the halves of a real line share it
         infinite_rule = bool(row_mapping[group[0]])
-        batch = _make_batch(layout, integrand.m or 1, group_atol, rtol, max_subdivisions, budget, rule,
-                            infinite_rule)
+        batch = _make_batch(layout, m, group_atol, rtol, max_subdivisions, budget, rule, infinite_rule)
         x, counts = batch.request()
-        first = integrand.values(x, counts, group_args)
-        if integrand.m != 1:
-            batch = _make_batch(layout, integrand.m, group_atol, rtol, max_subdivisions, budget, rule,
-                                infinite_rule)
+        first = _batch_values(integrand, x, counts, group_args)
+        if first.shape[1] != m:
+            m = first.shape[1]
+            batch = _make_batch(layout, m, group_atol, rtol, max_subdivisions, budget, rule, infinite_rule)
         batch.receive(first)
         while True:
             x, counts = batch.request()
             if not x.size:
                 break
-            batch.receive(integrand.values(x, counts, group_args))
+            batch.receive(_batch_values(integrand, x, counts, group_args))
         g_integral, g_error, g_nfev, g_nsub, g_status, g_spacing = batch.results()
-        if integral.shape[1] != integrand.m:
-            integral = np.zeros((count, integrand.m))
+        if integral.shape[1] != m:
+            integral = np.zeros((count, m))
         rows = owner[group]
         np.add.at(integral, rows, g_integral)
         np.add.at(error, rows, g_error)

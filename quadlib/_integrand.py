@@ -5,12 +5,13 @@ checking that the values have one row per point and a trailing shape the integra
 a vector, or any array: the `value_ndim` of :class:`Integrand`) and the same trailing shape at every
 call, keeping complex values, turning a result that is not numbers into a TypeError that names `f`,
 adding the integrator's name to any exception `f` raises, and counting the evaluations (points, not
-calls). tanh_sinh, romberg, qmc_quad, cubature, nquad and :meth:`Rule.integrate` call `f` through it;
-quad keeps its own wrapper for now and can adopt this one as it is: :class:`Integrand` takes per-call
-arguments (``integrand(x, args=...)``, quad's batched limits), passes 1-D points to a pointwise `f` as
-Python floats, and :meth:`Integrand.real_columns` gives the (points, real components) float64 layout
-the compiled kernels read, complex values split into real and imaginary parts. A vectorized call costs
-a few attribute look-ups and one dtype check per call, nothing per point.
+calls). quad, tanh_sinh, romberg, qmc_quad, cubature, nquad and :meth:`Rule.integrate` call `f` through
+it. quad's compiled loop calls a real scalar-valued `f` itself, for speed, and hands over to this wrapper
+once `f` turns out complex or vector-valued, and for batches of integrals: it passes each point its own
+integral's arguments (``integrand(x, args=...)``), and :meth:`Integrand.real_columns` gives the
+(points, real components) float64 layout the compiled kernels read, complex values split into real and
+imaginary parts. Points of a 1-D pointwise `f` are Python floats. A vectorized call costs a few attribute
+look-ups and one dtype check per call, nothing per point.
 """
 import numpy as np
 
@@ -150,7 +151,8 @@ class Integrand:
         k = m for real values and 2 m for complex ones, each component's real part followed by its
         imaginary part.
         """
-        y = y.reshape(y.shape[0], -1)
+        n = y.shape[0]
         if self.is_complex:
-            y = np.stack([y.real, y.imag], axis=-1).reshape(y.shape[0], -1)
-        return np.ascontiguousarray(y, dtype=np.float64)
+            # a C-contiguous complex128 array already is its real and imaginary parts, interleaved
+            return np.ascontiguousarray(y, dtype=np.complex128).reshape(n, -1).view(np.float64)
+        return np.ascontiguousarray(y.reshape(n, -1), dtype=np.float64)

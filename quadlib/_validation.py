@@ -78,8 +78,8 @@ def choice(value, options, name):
     return value
 
 
-def nonnegative_tolerance(value, name):
-    value = real_scalar(value, name)
+def nonnegative_tolerance(value, name, *, finite=True):
+    value = real_scalar(value, name, finite=finite)
     if value < 0:
         raise ValueError(f"`{name}` must be non-negative, got {value}")
     return value
@@ -100,15 +100,17 @@ def args_tuple(args):
     return args if isinstance(args, tuple) else (args,)
 
 
-def tolerances(atol, rtol):
+def tolerances(atol, rtol, *, finite=True):
     """Return ``(atol, rtol)`` as non-negative floats that are not both zero.
 
-    The stopping rule ``error <= max(atol, rtol * |integral|)`` can never be met with both zero.
+    The stopping rule ``error <= max(atol, rtol * |integral|)`` can never be met with both zero. With
+    ``finite=False`` an infinite tolerance is accepted (it accepts the first estimate: quad's compiled
+    dispatch has always taken one); NaN is rejected either way.
     """
     # the common call (two non-negative floats) costs two type checks: quad is called in loops
     if not (type(atol) is float and type(rtol) is float and 0.0 <= atol < _INF and 0.0 <= rtol < _INF):
-        atol = nonnegative_tolerance(atol, "atol")
-        rtol = nonnegative_tolerance(rtol, "rtol")
+        atol = nonnegative_tolerance(atol, "atol", finite=finite)
+        rtol = nonnegative_tolerance(rtol, "rtol", finite=finite)
     if atol == 0 and rtol == 0:
         raise ValueError("`atol` and `rtol` cannot both be zero")
     return atol, rtol
