@@ -21,8 +21,8 @@ import numpy as np
 
 from ._formula import check_terms, formula_environment, parse_formula
 
-__all__ = ["Design", "RandomTerm", "build_design", "normalize_response", "random_matrix", "identifiers",
-           "evaluate_expression", "model_matrix", "aliased_columns"]
+__all__ = ["Design", "RandomTerm", "build_design", "design_from_arrays", "normalize_response", "random_matrix",
+           "identifiers", "evaluate_expression", "model_matrix", "aliased_columns"]
 
 _IDENTIFIER = re.compile(r"[A-Za-z_.][\w.]*")
 
@@ -641,6 +641,80 @@ def build_design(formula, data, *, weights=None, offset=None):
                   None if weights is None else weights[rows][order], total_offset[order],
                   np.ascontiguousarray(X[order]), names, terms, rows[order], dropped, fixed_model, fixed_keep,
                   fixed_offset)
+
+
+def design_from_arrays(response, X, fixed_names, terms, *, formula, rows=None, weights=None, offset=None):
+    """A :class:`Design` from arrays already computed: the other constructor besides :func:`build_design`, for
+    a model whose matrices are not read from a formula and a data frame (nlmm's FOCE step linearizes its
+    model: X and the random terms' Z are its derivatives).
+
+    Parameters
+    ----------
+    response : array_like, shape (N,)
+    X : array_like, shape (N, p)
+        The fixed-effects matrix, its columns named by `fixed_names`.
+    fixed_names : list of str
+    terms : list of RandomTerm
+        At least one, each with N rows (``Z`` and ``index``, the level of each row).
+    formula : str
+        The model's label (results print it).
+    rows : array_like of int, optional
+        The position in the data of each row (default ``0 .. N-1``).
+    weights, offset : array_like, shape (N,), optional
+        Prior weights (None: all 1) and the offset (None: 0).
+
+    Returns
+    -------
+    Design
+        Without ``trials`` and without the formulae matrices that evaluate new data. The values are the
+        caller's: only the shapes are checked (a computed design is what its model made it).
+
+    Raises
+    ------
+    TypeError
+        A term that is not a :class:`RandomTerm`.
+    ValueError
+        Shapes that do not agree, no terms, a term's ``index`` outside its levels.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> term = RandomTerm("g", ["(Intercept)"], np.ones((6, 1)), np.repeat(np.arange(3), 2), ["a", "b", "c"], True)
+    >>> d = design_from_arrays(np.arange(6.0), np.ones((6, 1)), ["(Intercept)"], [term], formula="y ~ 1 + (1 | g)")
+    >>> d.nobs, d.offset.tolist(), d.terms[0].n_levels
+    (6, [0.0, 0.0, 0.0, 0.0, 0.0, 0.0], 3)
+    """
+    response = np.ascontiguousarray(response, dtype=float)
+    X = np.ascontiguousarray(X, dtype=float)
+    if response.ndim != 1:
+        raise ValueError(f"`response` must be one-dimensional, got shape {response.shape}")
+    n = response.size
+    if X.ndim != 2 or X.shape[0] != n:
+        raise ValueError(f"`X` must have shape ({n}, p), got {X.shape}")
+    fixed_names = [str(name) for name in fixed_names]
+    if len(fixed_names) != X.shape[1]:
+        raise ValueError(f"`fixed_names` must name the {X.shape[1]} columns of `X`, got {len(fixed_names)}")
+    terms = list(terms)
+    if not terms:
+        raise ValueError("`terms` must hold at least one RandomTerm")
+    for term in terms:
+        if not isinstance(term, RandomTerm):
+            raise TypeError(f"`terms` must hold RandomTerm objects, got {type(term).__name__}")
+        if np.shape(term.Z) != (n, len(term.columns)) or np.shape(term.index) != (n,):
+            raise ValueError(f"`terms`: {term} must have Z of shape ({n}, {len(term.columns)}) and index of shape "
+                             f"({n},), got {np.shape(term.Z)} and {np.shape(term.index)}")
+        if n and not (0 <= np.min(term.index) and np.max(term.index) < term.n_levels):
+            raise ValueError(f"`terms`: the index of {term} must be in [0, {term.n_levels})")
+    vectors = {}
+    for name, value, default in (("rows", rows, np.arange(n)), ("weights", weights, None),
+                                 ("offset", offset, np.zeros(n))):
+        value = default if value is None else np.asarray(value, dtype=np.intp if name == "rows" else float)
+        if value is not None and value.shape != (n,):
+            raise ValueError(f"`{name}` must have shape ({n},), got {value.shape}")
+        vectors[name] = value
+    return Design(formula=formula, response=response, trials=None, weights=vectors["weights"],
+                  offset=vectors["offset"], X=X, fixed_names=fixed_names, terms=terms, rows=vectors["rows"],
+                  dropped_columns=[])
 
 
 def warn_identifier_factors(frame, columns, *, stacklevel=2):

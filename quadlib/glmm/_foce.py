@@ -4,8 +4,11 @@ This module owns ``nlmm(..., method="foce")``'s algorithm: the alternation of a 
 least-squares step (:func:`pnls`: the conditional modes of b and beta given the relative covariance, by
 Gauss–Newton steps of :func:`quadlib.glmm._newton.newton`) and a linear mixed-model step (the ML estimates
 of the covariance, beta and sigma for the model linearized at those modes: :class:`quadlib.glmm.LMMObjective`
-and :func:`quadlib.glmm._lmm.optimize_theta`), to its fixed point. theta is relative to sigma here, as in the
-LMM step. ``llf`` is the log-likelihood of the linearized model there, as nlme reports it.
+and :func:`quadlib.glmm._lmm.optimize_theta`), to its fixed point. The linearized model is a
+:class:`~quadlib.glmm.Design` like any other (:func:`quadlib.glmm._design.design_from_arrays`, its random term
+the model's: :meth:`~quadlib.glmm.NonlinearModel.random_term`), so theta has one layout, the model's
+:meth:`~quadlib.glmm.NonlinearModel.theta_layout`; it is relative to sigma here, as in the LMM step. ``llf`` is
+the log-likelihood of the linearized model there, as nlme reports it.
 
 References
 ----------
@@ -16,7 +19,7 @@ import math
 
 import numpy as np
 
-from ._design import Design, RandomTerm
+from ._design import design_from_arrays
 from ._lmm import LMMObjective, optimize_theta
 from ._newton import NO_PROGRESS, NOT_FINITE, newton
 
@@ -90,10 +93,8 @@ def _linearized(model, beta, u, T, theta_start):
     f, X = model.jacobian(model.phi(beta, b), everything)
     Z = np.ascontiguousarray(X[:, model.random_index])
     pseudo = model.y - f + X @ beta + np.sum(Z * b[model.index], axis=1)
-    term = RandomTerm(model.group, list(model.random), Z, model.index, list(model.levels),
-                      model.covariance == "unstructured")
-    design = Design(model.formula, pseudo, None, None, np.zeros(model.nobs), np.ascontiguousarray(X),
-                    list(model.parameters), [term], model.rows, [])
+    design = design_from_arrays(pseudo, X, model.parameters, [model.random_term(Z)], formula=model.formula,
+                                rows=model.rows)
     objective = LMMObjective(design, reml=False)
     optimum = optimize_theta(objective, theta_start, restarts=0)
     return objective, optimum, objective.solve(optimum.x)
@@ -103,8 +104,9 @@ def foce(model, beta, verbose=False):
     """Lindstrom–Bates to its fixed point: (beta, theta, sigma, b, the LME objective and solution, flag,
     message, history)."""
     M, q = model.n_groups, model.q
-    block = model.theta_layout().blocks[0]   # theta relative to sigma, as the LMM step's
-    theta = model.theta_layout().start(1.0)
+    # theta relative to sigma, as the LMM step's (whose layout is this one: the model's random term)
+    layout = model.theta_layout()
+    block, theta = layout.blocks[0], layout.start(1.0)
     u = np.zeros((M, q))
     history = []
     converged, message = False, f"no fixed point in {_FOCE_ITER} iterations"

@@ -17,7 +17,7 @@ import numpy as np
 from .. import _validation as v
 from .._expression import CONSTANTS, FUNCTIONS, MODULE_NAMES, check_expression, check_length, evaluate_code
 from ._covariance import ThetaLayout
-from ._design import grouping_factor
+from ._design import RandomTerm, grouping_factor
 from ._newton import newton
 
 __all__ = ["NonlinearModel"]
@@ -315,6 +315,13 @@ class NonlinearModel:
         unstructured factor), theta starting at `offset` of the parameter vector."""
         return ThetaLayout.single(self.group, self.random, self.covariance == "unstructured", self.n_groups,
                                   offset=offset, levels=self.levels)
+
+    def random_term(self, Z):
+        """The random parameters as a random term of a linear model (:class:`~quadlib.glmm.RandomTerm`) whose
+        model matrix is `Z` (N, q): the columns of the model linearized in them (FOCE's LMM step). Its
+        covariance is the model's (``||`` for a diagonal one), so that its layout is :meth:`theta_layout`'s."""
+        return RandomTerm(group=self.group, columns=list(self.random), Z=Z, index=self.index, levels=list(self.levels),
+                          correlated=self.covariance == "unstructured")
 
     def theta_entries(self):
         """(row, col) positions in the q x q covariance factor of its free entries (column by column)."""

@@ -411,3 +411,45 @@ def test_input_validation():
         call(frame=orange.to_numpy())
     with pytest.raises(TypeError, match="`nagq` must be a positive integer"):
         call(method="agq", nagq=2.5)
+
+
+def test_foce_linear_step_is_the_models_random_term():
+    """FOCE's LMM step fits a design made from the model's random term (design_from_arrays): the theta of the
+    Lindstrom–Bates iteration and of the LMM have one layout, diagonal (2 entries) or unstructured (3)."""
+    for name, n_theta in (("theoph", 2), ("theoph_unstructured", 3)):
+        fit = fitted(name, "foce")
+        layout, linear = fit.model.theta_layout(), fit.extra["objective"].layout
+        assert linear.n_theta == layout.n_theta == n_theta == len(fit.extra["theta"])
+        assert linear.names == layout.names and linear.blocks[0].entries == layout.blocks[0].entries
+        assert fit.extra["objective"].X.shape == (132, 3) and fit.extra["objective"].q == 12 * 2
+
+
+def test_design_from_arrays_input_validation():
+    """The FOCE step's constructor of a computed design (quadlib.glmm._design.design_from_arrays)."""
+    from quadlib.glmm import RandomTerm
+    from quadlib.glmm._design import design_from_arrays
+
+    m = NonlinearModel(LOGISTIC, data("orange"), fixed=["Asym", "xmid", "scal"], random=["Asym"], group="Tree")
+    term, X = m.random_term(np.ones((35, 1))), np.ones((35, 3))
+    d = design_from_arrays(m.y, X, m.parameters, [term], formula=m.formula, rows=m.rows)
+    assert d.nobs == 35 and d.fixed_names == ["Asym", "xmid", "scal"] and d.terms == [term]
+    assert d.offset.tolist() == [0.0] * 35 and d.weights is None and d.trials is None
+    np.testing.assert_array_equal(d.rows, m.rows)
+    assert not term.correlated and term.levels == ["1", "2", "3", "4", "5"]   # Orange's trees, diagonal covariance
+    with pytest.raises(ValueError, match=r"`X` must have shape \(35, p\), got \(34, 3\)"):
+        design_from_arrays(m.y, X[1:], m.parameters, [term], formula=m.formula)
+    with pytest.raises(ValueError, match="`response` must be one-dimensional"):
+        design_from_arrays(X, X, m.parameters, [term], formula=m.formula)
+    with pytest.raises(ValueError, match="`fixed_names` must name the 3 columns of `X`, got 2"):
+        design_from_arrays(m.y, X, ["Asym", "xmid"], [term], formula=m.formula)
+    with pytest.raises(ValueError, match="`terms` must hold at least one RandomTerm"):
+        design_from_arrays(m.y, X, m.parameters, [], formula=m.formula)
+    with pytest.raises(TypeError, match="`terms` must hold RandomTerm objects, got ndarray"):
+        design_from_arrays(m.y, X, m.parameters, [np.ones((35, 1))], formula=m.formula)
+    with pytest.raises(ValueError, match=r"must have Z of shape \(35, 1\)"):
+        design_from_arrays(m.y, X, m.parameters, [m.random_term(np.ones((35, 2)))], formula=m.formula)
+    outside = RandomTerm("Tree", ["Asym"], np.ones((35, 1)), m.index + 1, m.levels, False)
+    with pytest.raises(ValueError, match=r"the index of .* must be in \[0, 5\)"):
+        design_from_arrays(m.y, X, m.parameters, [outside], formula=m.formula)
+    with pytest.raises(ValueError, match=r"`offset` must have shape \(35,\), got \(3,\)"):
+        design_from_arrays(m.y, X, m.parameters, [term], formula=m.formula, offset=np.zeros(3))
