@@ -249,37 +249,13 @@ class LMMResult(MixedResult):
 
         return pd.Series(self.design.response[self._data_order], index=self._index) - self.fittedvalues
 
-    def predict(self, newdata=None, re=True, *, offset=None):
-        """Predictions ``X beta + offset (+ Z b)``.
-
-        Parameters
-        ----------
-        newdata : pandas.DataFrame, optional
-            New rows with the columns of the fixed part and the grouping factors (not the response). Factor
-            levels of the fixed part must occur in the fitted data. A grouping level not in the fitted data gets
-            a zero random effect (lme4's ``allow.new.levels = TRUE``); so does a missing grouping value.
-            Default: the fitted data.
-        re : bool
-            Include the random effects (conditional modes); False gives the population-level prediction.
-        offset : array_like or str, optional
-            The offset of `newdata` when the fit's `offset` was an array (a column name is looked up in
-            `newdata`; ``offset(...)`` terms in the formula are evaluated on `newdata`).
-
-        Returns
-        -------
-        pandas.Series
-            Indexed like `newdata` (or the data rows used).
-        """
+    def _predict(self, newdata, re, offset):
+        """``X beta + offset (+ Z b)`` (:meth:`MixedResult.predict`); the fit's offset column is looked up in
+        `newdata` by default, and an offset array given to the fit needs one for `newdata`."""
         import pandas as pd
 
-        if not isinstance(re, (bool, np.bool_)):
-            raise TypeError(f"`re` must be True or False, got {re!r}")
         if newdata is None:
-            if offset is not None:
-                raise ValueError("`offset` is only used with `newdata`")
-            return pd.Series(self._linear_predictor(bool(re)), index=self._index, name="predicted")
-        if not isinstance(newdata, pd.DataFrame):
-            raise TypeError(f"`newdata` must be a pandas DataFrame, got {type(newdata).__name__}")
+            return pd.Series(self._linear_predictor(re), index=self._index, name="predicted")
         d = self.design
         X, formula_offset = evaluate_new_data(d.fixed_model, d.fixed_keep, d.fixed_offset, newdata,
                                               "the fixed effects")
@@ -288,15 +264,8 @@ class LMMResult(MixedResult):
             if not isinstance(self._offset_arg, str):
                 raise ValueError("the model was fitted with an `offset` array: pass `offset` for `newdata`")
             offset = self._offset_arg
+        offset = self._newdata_offset(newdata, offset)
         if offset is not None:
-            if isinstance(offset, str):
-                if offset not in newdata:
-                    raise ValueError(f"`offset` column {offset!r} is not in `newdata`")
-                offset = newdata[offset]
-            offset = np.asarray(offset, dtype=float)
-            if offset.shape != (len(newdata),):
-                raise ValueError(f"`offset` must have one value per row of `newdata` ({len(newdata)}), "
-                                 f"got shape {offset.shape}")
             eta = eta + offset
         if re:
             for term, lay in zip(d.terms, self._objective.layout.blocks):

@@ -122,32 +122,17 @@ class NLMMResult(MixedResult):
                 f"params={self.params.round(6).to_dict()}, sigma={self.sigma:.6g}, llf={self.llf:.6f}, "
                 f"converged={self.converged})")
 
-    def predict(self, newdata=None, re=True):
-        """Predictions ``f(beta + b_g)`` (``re=True``: the conditional modes of the group; a group not in
-        the fit, or ``re=False``, gets b = 0).
-
-        Parameters
-        ----------
-        newdata : pandas.DataFrame, optional
-            Rows with the columns the model uses (and the grouping column if `re`); default the data used.
-        re : bool
-
-        Returns
-        -------
-        pandas.Series
-            Indexed like `newdata` (or the data rows used).
-        """
+    def _predict(self, newdata, re, offset):
+        """``f(beta + b_g)`` (:meth:`MixedResult.predict`); a nonlinear model has no offset."""
         import pandas as pd
 
-        if not isinstance(re, (bool, np.bool_)):
-            raise TypeError(f"`re` must be True or False, got {re!r}")
+        if offset is not None:
+            raise ValueError("`offset`: a nonlinear mixed-effects model has no offset (put it in the model)")
         m = self.model
         beta = self.params.to_numpy()
         if newdata is None:
             out = m.evaluate(m.phi(beta, self._b if re else None))
             return pd.Series(out[self._data_order], index=self._index, name="predicted")
-        if not isinstance(newdata, pd.DataFrame):
-            raise TypeError(f"`newdata` must be a pandas DataFrame, got {type(newdata).__name__}")
         missing = [c for c in m.columns if c not in newdata.columns and c != m.response_name]
         if missing:
             raise ValueError(f"`newdata` has no column(s) {', '.join(map(repr, missing))}")

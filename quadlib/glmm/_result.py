@@ -19,7 +19,8 @@ import warnings
 import numpy as np
 
 from .. import _validation as v
-from ._inference import check_alpha, covariance_over_free, information_criteria, normal_pvalues, profile_interval, wald_interval
+from ._inference import (check_alpha, covariance_over_free, information_criteria, normal_pvalues, profile_interval,
+                         wald_interval)
 from ._objective import make_objective
 from ._optimize import ConvergenceWarning, optimize
 from ._summary import coef_table, criteria_table, format_summary, random_effects_table
@@ -210,6 +211,80 @@ class MixedResult:
     def plot_random_effects(self, group=None, kind="mode", ax=None, alpha=0.05):
         """Caterpillar plot of the random effects: :func:`quadlib.glmm.plotting.plot_random_effects`."""
         return plotting.plot_random_effects(self, group, kind, ax, alpha)
+
+    # prediction (a subclass that predicts gives _predict) ---------------------------------------------------
+    def predict(self, newdata=None, re=True, *, offset=None):
+        """Predictions of the fitted model: the linear predictor ``X beta + offset (+ Z b)`` of a linear or
+        generalized linear mixed model (:func:`~quadlib.glmm.fit` and :func:`~quadlib.glmm.pql` on the link
+        scale by default, the mean with ``type="response"``), ``f(beta + b_g)`` of a nonlinear one.
+
+        Parameters
+        ----------
+        newdata : pandas.DataFrame, optional
+            New rows with the columns the model uses and the grouping factors (not the response); factor
+            levels of the fixed part must occur in the fitted data. Default: the fitted data.
+        re : bool
+            Include the random effects (their conditional modes); False gives the population-level
+            prediction (b = 0). A grouping level not in the fitted data, or a missing grouping value, gets a
+            zero random effect (lme4's ``allow.new.levels = TRUE``).
+        offset : array_like, float or str, optional
+            The offset of `newdata`, one value per row or one for all (a column name is looked up in
+            `newdata`), for a model fitted with an offset; ``offset(...)`` terms in the formula are evaluated on
+            `newdata` without it. A linear mixed model fitted with an offset column looks that column up in
+            `newdata` by default, and one fitted with an offset array needs it. Only with `newdata`.
+
+        Returns
+        -------
+        pandas.Series
+            Indexed like `newdata` (or the data rows used).
+
+        Raises
+        ------
+        TypeError
+            `re` not a bool, `newdata` not a DataFrame, `offset` not numbers, or a result without predictions
+            (:class:`~quadlib.glmm.ConditionalResult`: the conditional likelihood eliminates each stratum's
+            effect, which a prediction would need).
+        ValueError
+            `offset` without `newdata`, or not one value per row of it; `newdata` without a column the model
+            uses.
+        """
+        if not isinstance(re, (bool, np.bool_)):
+            raise TypeError(f"`re` must be True or False, got {re!r}")
+        if newdata is None:
+            if offset is not None:
+                raise ValueError("`offset` is only used with `newdata`")
+        else:
+            import pandas as pd
+
+            if not isinstance(newdata, pd.DataFrame):
+                raise TypeError(f"`newdata` must be a pandas DataFrame, got {type(newdata).__name__}")
+        return self._predict(newdata, bool(re), offset)
+
+    def _predict(self, newdata, re, offset):
+        """The predictions of :meth:`predict`, its arguments checked (`newdata` None or a DataFrame, `re` a bool,
+        `offset` None without `newdata`)."""
+        raise TypeError(f"a {type(self).__name__} has no predictions")
+
+    @staticmethod
+    def _newdata_offset(newdata, offset):
+        """`offset` for the rows of `newdata` (a column name looked up in it, a scalar repeated) as a float
+        array, or None."""
+        if offset is None:
+            return None
+        if isinstance(offset, str):
+            if offset not in newdata:
+                raise ValueError(f"`offset` column {offset!r} is not in `newdata`")
+            offset = newdata[offset]
+        try:
+            values = np.asarray(offset, dtype=float)
+        except (TypeError, ValueError):
+            raise TypeError(f"`offset` must be numbers or a column name, got {type(offset).__name__}") from None
+        if values.ndim == 0:
+            return np.full(len(newdata), float(values))
+        if values.shape != (len(newdata),):
+            raise ValueError(f"`offset` must have one value per row of `newdata` ({len(newdata)}), got shape "
+                             f"{values.shape}")
+        return values
 
     # summary -------------------------------------------------------------------------------------------------
     def summary(self):
@@ -418,7 +493,9 @@ class GLMMResult(_GLMMFields):
         return out
 
     # ------------------------------------------------------------------------------------------ prediction
-    def _linear_predictor(self, newdata, re, offset):
+    def _predict(self, newdata, re, offset):
+        """The linear predictor (:meth:`MixedResult.predict`), indexed by the positions of the data rows used
+        when `newdata` is None."""
         import pandas as pd
         from ._design import evaluate_new_data, group_labels
 
@@ -434,12 +511,11 @@ class GLMMResult(_GLMMFields):
             series = pd.Series(np.empty(d.nobs), index=d.rows)
             series.iloc[:] = eta
             return series.sort_index()
-        if not isinstance(newdata, pd.DataFrame):
-            raise TypeError("`newdata` must be a pandas DataFrame")
+        offset = self._newdata_offset(newdata, offset)
         X, formula_offset = evaluate_new_data(d.fixed_model, d.fixed_keep, d.fixed_offset, newdata, "the fixed effects")
         eta = X @ beta + formula_offset
         if offset is not None:
-            eta = eta + np.asarray(offset, dtype=float)
+            eta = eta + offset
         if re:
             for block in obj.blocks:
                 b = self.random_effects[block.group].to_numpy()[:, :block.q]
@@ -455,12 +531,10 @@ class GLMMResult(_GLMMFields):
         return pd.Series(eta, index=newdata.index)
 
     def predict(self, newdata=None, type="link", re=True, offset=None):
-        """Predictions on the link (``type="link"``) or response (``"response"``: the mean, per trial for
-        binomial) scale, with the conditional modes of the random effects (``re=True``) or without them
-        (population level at b = 0). New levels in `newdata` get b = 0 (lme4's allow.new.levels)."""
-        if type not in ("link", "response"):
-            raise ValueError(f"`type` must be 'link' or 'response', got {type!r}")
-        eta = self._linear_predictor(newdata, bool(re), offset)
+        """:meth:`MixedResult.predict` (`newdata`, `re`, `offset`) on the link scale (``type="link"``) or the
+        response scale (``"response"``: the mean, per trial for binomial)."""
+        type = v.choice(type, ("link", "response"), "type")
+        eta = super().predict(newdata, re, offset=offset)
         if type == "link":
             return eta
         return eta.__class__(self.family.inverse_link(eta.to_numpy()), index=eta.index)

@@ -265,3 +265,69 @@ def test_plot_random_effects_reads_the_sd_columns():
         fitted("lmm").plot_random_effects(kind="mean")
     with pytest.raises(ValueError, match="`group` must be one of"):
         fitted("laplace").plot_random_effects(group="nope")
+
+
+# ------------------------------------------------------------------------------------------------ prediction
+PREDICTING = ["agq", "laplace", "lmm", "nlmm", "pql"]
+
+
+def _new_rows(name):
+    """Two new rows: a level of the fit and one it has not seen; their population-level predictions by hand."""
+    if name == "lmm":
+        rows = pd.DataFrame({"Days": [2.0, 5.0], "Subject": ["308", "new"]})
+        return rows, lambda p: p["(Intercept)"] + p["Days"] * rows["Days"].to_numpy()
+    if name == "nlmm":
+        rows = pd.DataFrame({"age": [500.0, 1000.0], "Tree": ["3", "new"]})
+        return rows, lambda p: p["Asym"] / (1 + np.exp((p["xmid"] - rows["age"].to_numpy()) / p["scal"]))
+    rows = datasets.load("cbpp").iloc[[0, 20]].assign(herd=["1", "new"])
+    periods = rows["period"].astype(str).to_numpy()
+    return rows, lambda p: p["(Intercept)"] + np.array([p.get(f"period{k}", 0.0) for k in periods])
+
+
+@pytest.mark.parametrize("name", PREDICTING)
+def test_predict_one_api(name):
+    """predict(newdata, re, offset) is MixedResult's for every result that predicts: the same checks, b = 0 for a
+    new level and re=False, the data rows used by default."""
+    result = fitted(name)
+    rows, population = _new_rows(name)
+    expected = population(result.params)
+    np.testing.assert_allclose(result.predict(rows, re=False), expected, rtol=1e-13)
+    with_re = result.predict(rows)
+    assert list(with_re.index) == list(rows.index)
+    assert with_re.iloc[1] == pytest.approx(expected[1], rel=1e-13)           # a new level: b = 0
+    assert with_re.iloc[0] != pytest.approx(expected[0], rel=1e-6)            # a fitted level: its mode
+    assert len(result.predict()) == result.nobs
+    with pytest.raises(TypeError, match="`re` must be True or False, got 'yes'"):
+        result.predict(rows, re="yes")
+    with pytest.raises(TypeError, match="`newdata` must be a pandas DataFrame, got list"):
+        result.predict([[1.0, 2.0]])
+    with pytest.raises(ValueError, match="`offset` is only used with `newdata`"):
+        result.predict(offset=np.zeros(result.nobs))
+    if name in ("lmm", "nlmm"):                    # no scale to choose: the base's method and docstring
+        assert type(result).predict is MixedResult.predict
+    elif name in ("laplace", "agq"):               # the scale (`type`) on top of the base's
+        assert GLMMResult.predict.__doc__.startswith(":meth:`MixedResult.predict`")
+
+
+@pytest.mark.parametrize("name", ["laplace", "lmm"])
+def test_predict_offset(name):
+    """An offset for new rows is added to the linear predictor: an array, a scalar for every row, or a column."""
+    result = fitted(name)
+    rows, _ = _new_rows(name)
+    base = result.predict(rows).to_numpy()
+    np.testing.assert_allclose(result.predict(rows, offset=[0.5, -1.0]), base + [0.5, -1.0], rtol=1e-14)
+    np.testing.assert_allclose(result.predict(rows, offset=2.0), base + 2.0, rtol=1e-14)
+    np.testing.assert_allclose(result.predict(rows.assign(o=[1.0, 3.0]), offset="o"), base + [1.0, 3.0], rtol=1e-14)
+    with pytest.raises(ValueError, match=r"`offset` must have one value per row of `newdata` \(2\), got shape \(3,\)"):
+        result.predict(rows, offset=np.zeros(3))
+    with pytest.raises(ValueError, match="`offset` column 'o' is not in `newdata`"):
+        result.predict(rows, offset="o")
+    with pytest.raises(TypeError, match="`offset` must be numbers or a column name, got list"):
+        result.predict(rows, offset=["a", "b"])
+
+
+def test_predict_where_there_is_nothing_to_predict():
+    with pytest.raises(ValueError, match="`offset`: a nonlinear mixed-effects model has no offset"):
+        fitted("nlmm").predict(_new_rows("nlmm")[0], offset=1.0)
+    with pytest.raises(TypeError, match="a ConditionalResult has no predictions"):
+        fitted("conditional").predict()
