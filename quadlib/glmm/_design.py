@@ -84,6 +84,8 @@ class Design:
     fixed_model: object = None   # formulae's fixed-effects matrix (to evaluate new data)
     fixed_keep: list = None      # its columns used, in order
     fixed_offset: list = None    # its offset() columns
+    offset_argument: object = None  # build_design's `offset` (a column name, an array or None): predictions
+    # for new data look the column up, and a model fitted with an array needs one
 
     @property
     def nobs(self):
@@ -640,7 +642,7 @@ def build_design(formula, data, *, weights=None, offset=None):
     return Design(formula, response[order], None if trials is None else trials[order],
                   None if weights is None else weights[rows][order], total_offset[order],
                   np.ascontiguousarray(X[order]), names, terms, rows[order], dropped, fixed_model, fixed_keep,
-                  fixed_offset)
+                  fixed_offset, offset)
 
 
 def design_from_arrays(response, X, fixed_names, terms, *, formula, rows=None, weights=None, offset=None):

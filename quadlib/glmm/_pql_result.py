@@ -95,8 +95,9 @@ class PQLResult(MixedResult):
 
     # prediction ---------------------------------------------------------------------------------------------
     def predict(self, newdata=None, type="link", re=True, offset=None):
-        """Predictions ``X beta + offset (+ Z b)`` on the link scale, or the mean (``type="response"``; per
-        trial for binomial). New grouping levels get b = 0 (lme4's ``allow.new.levels``)."""
+        """:meth:`MixedResult.predict` (`newdata`, `re`, `offset`: ``X beta + offset (+ Z b)``, from the last
+        working LMM) on the link scale, or the mean (``type="response"``; per trial for binomial). New grouping
+        levels get b = 0 (lme4's ``allow.new.levels``)."""
         type = v.choice(type, ("link", "response"), "type")
         eta = self.working_lmm.predict(newdata, re, offset=offset)
         if type == "link":

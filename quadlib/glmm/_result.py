@@ -230,8 +230,8 @@ class MixedResult:
         offset : array_like, float or str, optional
             The offset of `newdata`, one value per row or one for all (a column name is looked up in
             `newdata`), for a model fitted with an offset; ``offset(...)`` terms in the formula are evaluated on
-            `newdata` without it. A linear mixed model fitted with an offset column looks that column up in
-            `newdata` by default, and one fitted with an offset array needs it. Only with `newdata`.
+            `newdata` without it. A model fitted with an offset column looks that column up in `newdata` by
+            default, and one fitted with an offset array needs it. Only with `newdata`.
 
         Returns
         -------
@@ -511,6 +511,10 @@ class GLMMResult(_GLMMFields):
             series = pd.Series(np.empty(d.nobs), index=d.rows)
             series.iloc[:] = eta
             return series.sort_index()
+        if offset is None and d.offset_argument is not None:
+            if not isinstance(d.offset_argument, str):
+                raise ValueError("the model was fitted with an `offset` array: pass `offset` for `newdata`")
+            offset = d.offset_argument
         offset = self._newdata_offset(newdata, offset)
         X, formula_offset = evaluate_new_data(d.fixed_model, d.fixed_keep, d.fixed_offset, newdata, "the fixed effects")
         eta = X @ beta + formula_offset

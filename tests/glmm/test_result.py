@@ -331,3 +331,28 @@ def test_predict_where_there_is_nothing_to_predict():
         fitted("nlmm").predict(_new_rows("nlmm")[0], offset=1.0)
     with pytest.raises(TypeError, match="a ConditionalResult has no predictions"):
         fitted("conditional").predict()
+
+
+def test_glmm_predict_new_data_keeps_the_fits_offset():
+    """A GLMM fitted with an offset column predicts new rows with that column (as lme4's predict does); one
+    fitted with an offset array refuses to guess the new rows' offset (it used to predict with 0)."""
+    from quadlib.glmm import datasets, fit
+
+    data = datasets.load("epilepsy").copy()
+    data["exposure"] = np.log(2.0 + (data.index % 3))
+    formula = "y ~ V4 + (1 | subject)"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        by_column = fit(formula, data, family="poisson", offset="exposure")
+        by_array = fit(formula, data, family="poisson", offset=data["exposure"].to_numpy())
+    new = data.iloc[:5].copy()
+    beta = by_column.params
+    expected = beta["(Intercept)"] + beta["V4"] * new["V4"].to_numpy() + new["exposure"].to_numpy()
+    np.testing.assert_allclose(np.asarray(by_column.predict(new, re=False)), expected, rtol=1e-12)
+    new["exposure"] = 0.5
+    np.testing.assert_allclose(np.asarray(by_column.predict(new, re=False)),
+                               beta["(Intercept)"] + beta["V4"] * new["V4"].to_numpy() + 0.5, rtol=1e-12)
+    with pytest.raises(ValueError, match="offset"):
+        by_array.predict(new, re=False)
+    np.testing.assert_allclose(np.asarray(by_array.predict(new, re=False, offset=0.5)),
+                               np.asarray(by_column.predict(new, re=False)), rtol=1e-6)
