@@ -19,7 +19,27 @@ The objective protocol
 ``value_and_gradient(x)`` (the log-likelihood and its gradient; -inf where it cannot be computed),
 ``log_likelihood(x)``, ``evaluations`` (a count), and optionally ``layout`` (a
 :class:`~quadlib.glmm._covariance.ThetaLayout`, whose off-diagonal entries are scaled like their block's
-diagonal) and ``value_gradient_hessian(x)`` (for ``optimizer="newton"``).
+diagonal), ``value_gradient_hessian(x)`` (for ``optimizer="newton"``) and ``derivatives``.
+
+Derivative-free objectives
+--------------------------
+An objective declares what it computes in its attribute ``derivatives``: ``"gradient"`` (the default when
+the attribute is absent) or ``"values"``, an objective whose gradient would cost more than the few
+evaluations a model-based derivative-free method needs (the blocked engine of several grouping factors,
+whose gradient would need a selected inverse). For ``"values"`` the default method is COBYQA (Powell's
+derivative-free trust-region method with quadratic models, as lme4's and MixedModels.jl's BOBYQA; Ragonneau
+and Zhang), started at radius ``options.initial_radius`` and stopped at ``options.final_radius``; only
+``log_likelihood`` is called, there is no gradient polish and no restart, ``converged`` is the method's own
+success with a finite log-likelihood, and the final Hessian (``options.final_hessian``) comes from
+:func:`value_hessian`. Its ``value_and_gradient`` is called only when a gradient method is asked for by
+name.
+
+References
+----------
+T. M. Ragonneau and Z. Zhang, "COBYQA: Constrained Optimization BY Quadratic Approximations", PhD thesis,
+Hong Kong Polytechnic University (2022); scipy.optimize.minimize(method="COBYQA").
+M. J. D. Powell, "The BOBYQA algorithm for bound constrained optimization without derivatives", Technical
+report DAMTP 2009/NA06, University of Cambridge (2009).
 """
 from dataclasses import dataclass, field
 import math
@@ -34,7 +54,7 @@ from . import _newton
 from ._linalg import cho_solve, cholesky
 
 __all__ = ["ConvergenceWarning", "OptimizeOutcome", "OptimizeOptions", "GLMM_OPTIONS", "LMM_OPTIONS", "optimize",
-           "optimizer_options", "hessian", "warn_singular"]
+           "optimizer_options", "hessian", "value_hessian", "warn_singular"]
 
 _MAX_ITER_LIMIT = 10 ** 6   # the largest `max_iter` accepted (an L-BFGS-B iteration costs a few evaluations)
 # the scipy.optimize.minimize methods that need no Hessian (the others would fail without one), and Newton's
@@ -42,6 +62,7 @@ _MAX_ITER_LIMIT = 10 ** 6   # the largest `max_iter` accepted (an L-BFGS-B itera
 _OPTIMIZERS = ("L-BFGS-B", "TNC", "SLSQP", "trust-constr", "BFGS", "CG", "Newton-CG", "Nelder-Mead", "Powell",
                "COBYLA", "COBYQA", "newton")
 _GRADIENT_METHODS = ("L-BFGS-B", "TNC", "SLSQP", "trust-constr", "BFGS", "CG", "Newton-CG")
+_DERIVATIVES = ("gradient", "values")   # what an objective declares in `derivatives` (module notes)
 _AT_BOUND = 1e-10     # a parameter within this of its lower bound, its gradient pushing out, is held there
 # the largest counts OptimizeOptions accepts: each bounds a loop of optimize (Newton steps, trial points per
 # step, optimizer runs) or scipy's work, far beyond the defaults
@@ -155,6 +176,11 @@ class OptimizeOptions:
         Bound on the restarts off a standard deviation held at 0.
     warn : bool
         Warn (:class:`ConvergenceWarning`) when not converged.
+    initial_radius, final_radius
+        The derivative-free methods (objectives with ``derivatives = "values"``): COBYQA's initial and final
+        trust-region radii (``initial_tr_radius``, ``final_tr_radius``; COBYLA's ``rhobeg`` and ``tol``), in
+        the optimized (rescaled, with `rescale`) parameters. ``final_radius`` bounds the precision of the
+        parameters: Powell's methods stop when the radius has shrunk to it.
     newton_halvings, newton_decrement, newton_rounding, check
         ``optimizer="newton"``: trial points per step; converged when a full step had a Newton decrement
         ``g' (-H)^-1 g`` below ``newton_decrement`` (or no step raised the log-likelihood and it is below
@@ -190,6 +216,8 @@ class OptimizeOptions:
     newton_decrement: float = 1e-20
     newton_rounding: float = 1e-10
     check: object = None
+    initial_radius: float = 0.5
+    final_radius: float = 1e-7
 
     def __post_init__(self):
         for name in ("deviance", "rescale", "hessian_every_step", "accept_by_gradient", "final_hessian", "warn"):
@@ -205,8 +233,11 @@ class OptimizeOptions:
         for name in ("stop_step", "min_step", "rounding", "step_polished"):
             if getattr(self, name) is not None:
                 v.nonnegative_tolerance(getattr(self, name), name)
-        for name in ("hessian_step", "gradient_tol"):
+        for name in ("hessian_step", "gradient_tol", "initial_radius", "final_radius"):
             v.greater_than(getattr(self, name), 0, name)
+        if not self.final_radius <= self.initial_radius:
+            raise ValueError(f"`final_radius` must be at most `initial_radius` ({self.initial_radius}), "
+                             f"got {self.final_radius}")
         if not self.hessian_step < 1:
             raise ValueError(f"`hessian_step` must be below 1 (a relative step), got {self.hessian_step}")
         v.choice(self.outside, ("halve", "project"), "outside")
@@ -272,6 +303,106 @@ def hessian(objective, x, free=None, relative_step=1e-4, scale=None):
     lower = np.array([-np.inf if lo is None else lo for lo, _ in objective.bounds])
     H = _difference_hessian(lambda z: objective.value_and_gradient(z)[1], x, free, lower, relative_step, scale)
     return np.full((free.sum(), free.sum()), np.nan) if H is None else H
+
+
+def _difference_hessian_of_values(value, x, free, lower, relative_step, scale):
+    """Second differences of ``value(x)`` over the `free` parameters (steps as in :func:`value_hessian`);
+    None if a value is not finite."""
+    index = np.flatnonzero(free)
+    n = index.size
+    f0 = value(x)
+    if not math.isfinite(f0):
+        return None
+    h = np.array([relative_step * max(scale[k], abs(x[k])) for k in index])
+    up = x[index] + h
+    down = np.maximum(x[index] - h, lower[index])
+    cache = {}
+
+    def at(points):
+        """value at x with the parameters {position: value} moved (memoized: the stencils share points)."""
+        key = tuple(sorted(points.items()))
+        if key not in cache:
+            z = x.copy()
+            for i, value_i in points.items():
+                z[index[i]] = value_i
+            cache[key] = value(z)
+        return cache[key]
+
+    H = np.empty((n, n))
+    for i in range(n):
+        if down[i] < x[index[i]]:
+            # three points, unequal spacing where the lower one was moved up to the bound
+            left, right = x[index[i]] - down[i], h[i]
+            H[i, i] = 2.0 * ((at({i: up[i]}) - f0) / right - (f0 - at({i: down[i]})) / left) / (left + right)
+        else:   # at the bound: forward differences, x, x + h, x + 2h
+            H[i, i] = (at({i: x[index[i]] + 2.0 * h[i]}) - 2.0 * at({i: up[i]}) + f0) / h[i] ** 2
+        for j in range(i):
+            H[i, j] = H[j, i] = ((at({i: up[i], j: up[j]}) - at({i: up[i], j: down[j]})
+                                  - at({i: down[i], j: up[j]}) + at({i: down[i], j: down[j]}))
+                                 / ((up[i] - down[i]) * (up[j] - down[j])))
+    return H if np.all(np.isfinite(H)) else None
+
+
+def value_hessian(objective, x, free=None, relative_step=1e-4, scale=None):
+    """The Hessian of ``objective``'s log-likelihood at `x` from its values alone (second differences),
+    over the `free` parameters (default all): for objectives that declare ``derivatives = "values"``.
+
+    Steps ``h_k = relative_step * max(scale_k, |x_k|)`` (scale default 1). Diagonal entries from three
+    points, the lower one moved up to a lower bound (unequal spacing) or, at the bound, forward differences
+    ``x, x + h, x + 2h``; off-diagonal entries from the four corners ``(x_k +- h_k, x_l +- h_l)``. At most
+    ``2 n^2 + 1`` evaluations for n free parameters. The error is O(h^2) plus the rounding of the
+    log-likelihood over h^2: 1e-4 suits a value good to about 1e-12 relative.
+
+    Parameters
+    ----------
+    objective : object
+        With ``log_likelihood(x)`` and ``bounds`` (the protocol of :func:`optimize`).
+    x : array_like
+        Where.
+    free : array_like of bool, optional
+        The parameters to differentiate in.
+    relative_step : float
+        The relative step.
+    scale : array_like, optional
+        The smallest absolute step scale per parameter.
+
+    Returns
+    -------
+    ndarray
+        The (n_free, n_free) Hessian, NaN if the log-likelihood is not finite at some point of the stencil.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> class Paraboloid:
+    ...     bounds = [(None, None), (0.0, None)]
+    ...     def log_likelihood(self, x):
+    ...         return -(x[0] - 1.0) ** 2 - x[0] * x[1] - 3.0 * x[1] ** 2
+    >>> np.round(value_hessian(Paraboloid(), [1.0, 0.0]), 6)
+    array([[-2., -1.],
+           [-1., -6.]])
+    """
+    x = np.asarray(x, dtype=float)
+    free = np.ones(x.size, bool) if free is None else np.asarray(free, bool)
+    scale = np.ones(x.size) if scale is None else np.asarray(scale, dtype=float)
+    lower = np.array([-np.inf if lo is None else lo for lo, _ in objective.bounds])
+    H = _difference_hessian_of_values(objective.log_likelihood, x, free, lower, relative_step, scale)
+    return np.full((free.sum(), free.sum()), np.nan) if H is None else H
+
+
+def derivatives_of(objective):
+    """What `objective` declares it computes: ``"gradient"`` (the default) or ``"values"`` (module notes).
+
+    Raises
+    ------
+    ValueError
+        When the declaration is neither.
+    """
+    declared = getattr(objective, "derivatives", "gradient")
+    if declared not in _DERIVATIVES:
+        raise ValueError(f"`objective.derivatives` must be one of {', '.join(map(repr, _DERIVATIVES))}, "
+                         f"got {declared!r}")
+    return declared
 
 
 def optimizer_options(optimizer, max_iter, verbose, progress):
@@ -342,15 +473,18 @@ def optimize(objective, start=None, *, optimizer=None, max_iter=1000, verbose=Fa
         A ``scipy.optimize.minimize`` method that needs no Hessian: ``"L-BFGS-B"`` (default), ``"TNC"``,
         ``"SLSQP"``, ``"trust-constr"``, ``"BFGS"``, ``"CG"``, ``"Newton-CG"``, ``"Nelder-Mead"``,
         ``"Powell"``, ``"COBYLA"``, ``"COBYQA"`` (case-insensitive); or ``"newton"``: Newton-Raphson with the
-        objective's exact Hessian (``value_gradient_hessian``), step halving, no bounds.
+        objective's exact Hessian (``value_gradient_hessian``), step halving, no bounds. The default is
+        ``"COBYQA"`` for an objective with ``derivatives = "values"`` (module notes).
     max_iter : int
         Bound on the optimizer's iterations (at most 10**6); the Newton polish adds at most
         ``options.polish_steps`` steps and the restarts off a zero standard deviation at most
-        ``options.restarts`` more optimizer runs.
+        ``options.restarts`` more optimizer runs. A derivative-free method is also bounded by
+        ``options.max_evaluations`` evaluations (scipy's default when None: 500 per parameter for COBYQA).
     verbose : bool
-        Print the log-likelihood at every iteration.
+        Print the log-likelihood at every iteration (derivative-free methods: at every evaluation).
     progress : bool
-        Print a line every two seconds (for long fits).
+        Print a line every two seconds (for long fits); derivative-free methods print one line per
+        iteration that improves the log-likelihood, with the evaluations and the time so far.
     options : OptimizeOptions, optional
         The constants, an :class:`OptimizeOptions`: default :data:`GLMM_OPTIONS`; :data:`LMM_OPTIONS` for
         lme4's LMM conventions; ``dataclasses.replace(GLMM_OPTIONS, ...)`` to change a few of them.
@@ -365,8 +499,13 @@ def optimize(objective, start=None, *, optimizer=None, max_iter=1000, verbose=Fa
     options = GLMM_OPTIONS if options is None else options
     if not isinstance(options, OptimizeOptions):
         raise TypeError(f"`options` must be an OptimizeOptions, got {type(options).__name__}")
+    values_only = derivatives_of(objective) == "values"
+    if values_only and optimizer is None:
+        method = "COBYQA"
     if method == "newton":
         outcome = _newton_raphson(objective, x0, max_iter, options)
+    elif values_only and method not in _GRADIENT_METHODS:
+        outcome = _derivative_free(objective, x0, method, max_iter, verbose, progress, options)
     else:
         outcome = _quasi_newton(objective, x0, method, max_iter, verbose, progress, options)
     if options.warn and not outcome.converged:
@@ -378,15 +517,7 @@ def _quasi_newton(objective, x0, method, max_iter, verbose, progress, options):
     """A scipy method from x0, Newton steps after it, restarts off zero standard deviations (module notes)."""
     c = 2.0 if options.deviance else 1.0          # the criterion minimized: -c llf
     lower = np.array([-np.inf if lo is None else lo for lo, _ in objective.bounds])
-    x0 = np.maximum(x0, lower)
-    scale = np.ones(x0.size)
-    if options.rescale:
-        # parameters far below 1 in size (an inverse link's coefficients, say) are brought to unit size
-        scale = np.where(np.abs(x0) > 0, np.clip(np.abs(x0), 1e-8, 1.0), 1.0)
-        layout = getattr(objective, "layout", None)   # optional in the protocol
-        for block in (layout.blocks if layout is not None else ()):
-            diag = scale[block.theta][block.diagonal]
-            scale[block.theta] = np.where(block.diagonal, scale[block.theta], np.min(diag) if diag.size else 1.0)
+    x0, scale = _scales(objective, x0, lower, options)
     history = []
     clock = [time.perf_counter()]
     last = [np.nan]
@@ -489,6 +620,75 @@ def _quasi_newton(objective, x0, method, max_iter, verbose, progress, options):
     hess = np.full((free.sum(), free.sum()), np.nan) if H is None else -H / c
     return OptimizeOutcome(x, float(llf), gradient, hess, free, converged, message, objective.evaluations, history,
                            n_iter=int(getattr(opt, "nit", 0)))
+
+
+def _scales(objective, x0, lower, options):
+    """The scale of each parameter (``options.rescale``: module notes of OptimizeOptions), x0 within bounds."""
+    x0 = np.maximum(x0, lower)
+    scale = np.ones(x0.size)
+    if options.rescale:
+        # parameters far below 1 in size (an inverse link's coefficients, say) are brought to unit size
+        scale = np.where(np.abs(x0) > 0, np.clip(np.abs(x0), 1e-8, 1.0), 1.0)
+        layout = getattr(objective, "layout", None)   # optional in the protocol
+        for block in (layout.blocks if layout is not None else ()):
+            diag = scale[block.theta][block.diagonal]
+            scale[block.theta] = np.where(block.diagonal, scale[block.theta], np.min(diag) if diag.size else 1.0)
+    return x0, scale
+
+
+def _derivative_free(objective, x0, method, max_iter, verbose, progress, options):
+    """A derivative-free scipy method (COBYQA by default) on ``log_likelihood`` alone, the Hessian by
+    :func:`value_hessian` at the end (module notes)."""
+    c = 2.0 if options.deviance else 1.0          # the criterion minimized: -c llf
+    lower = np.array([-np.inf if lo is None else lo for lo, _ in objective.bounds])
+    x0, scale = _scales(objective, x0, lower, options)
+    history = []
+    best = {"f": np.inf, "x": x0.copy(), "count": 0}
+    started = time.perf_counter()
+
+    def negative(z):
+        x = np.maximum(z * scale, lower)
+        value = objective.log_likelihood(x)
+        best["count"] += 1
+        f = -c * value if math.isfinite(value) else np.inf
+        if verbose:
+            print(f"  evaluation {best['count']:5d}: log-likelihood {value:.10f}", flush=True)
+        if f < best["f"]:
+            best.update(f=f, x=x)
+            history.append(float(value))
+            if progress and not verbose:
+                print(f"  iteration {len(history):4d}: log-likelihood {value:.10f}  ({best['count']} evaluations, "
+                      f"{time.perf_counter() - started:.1f} s)", flush=True)
+        # COBYQA replaces inf by its barrier; 1e300 keeps the other methods' arithmetic finite too
+        return f if f < np.inf else 1e300
+
+    bounds = [(lo / s if np.isfinite(lo) else None, None) for lo, s in zip(lower, scale)]
+    scipy_options = {"maxiter": max_iter}
+    if method == "COBYQA":
+        scipy_options.update(initial_tr_radius=options.initial_radius, final_tr_radius=options.final_radius)
+        if options.max_evaluations is not None:
+            scipy_options["maxfev"] = options.max_evaluations
+    elif method == "COBYLA":
+        scipy_options.update(rhobeg=options.initial_radius, tol=options.final_radius)
+    elif method in ("Nelder-Mead", "Powell") and options.max_evaluations is not None:
+        scipy_options["maxfev"] = options.max_evaluations
+    with warnings.catch_warnings():
+        # scipy's own remarks (e.g. COBYQA's "maximum number of evaluations") become this outcome's message
+        warnings.simplefilter("ignore", RuntimeWarning)
+        opt = scipy_optimize.minimize(negative, x0 / scale, method=method, bounds=bounds, options=scipy_options)
+    # the best point evaluated (a method may report another one after a failure)
+    x, f = best["x"], best["f"]
+    llf = -f / c
+    converged = bool(opt.success and np.isfinite(llf))
+    message = str(opt.message)
+    if not np.isfinite(llf):
+        message = f"{message}; the log-likelihood is not finite at the end"
+    free = x > lower + _AT_BOUND
+    hess = np.full((free.sum(), free.sum()), np.nan)
+    if options.final_hessian and np.isfinite(llf):
+        hess = value_hessian(objective, x, free, options.hessian_step, scale)
+    return OptimizeOutcome(x, float(llf), np.full(x.size, np.nan), hess, free, converged, message,
+                           objective.evaluations, history, n_iter=int(getattr(opt, "nit", 0)))
 
 
 def _polish(criterion, x, f, g, step_size, lower, scale, held, history, c, options):

@@ -13,7 +13,7 @@ import quadlib.glmm
 from quadlib.glmm import (GLMM_OPTIONS, LMM_OPTIONS, ConvergenceWarning, OptimizeOptions, build_design, datasets,
                           make_objective, optimize)
 from quadlib.glmm._lmm import LMMObjective, ProfiledLikelihood, optimize_theta
-from quadlib.glmm._optimize import hessian
+from quadlib.glmm._optimize import hessian, value_hessian
 
 
 class Quadratic:
@@ -249,3 +249,97 @@ def test_options_input_validation(fields, error, match):
         OptimizeOptions(**fields)
     with pytest.raises(error, match=match):
         replace(GLMM_OPTIONS, **fields)
+
+
+# ------------------------------------------------------------------- derivative-free objectives (issue 17)
+class ValuesOnly(Quadratic):
+    """The quadratic declaring ``derivatives = "values"``: a gradient call is a defect of the optimizer."""
+
+    derivatives = "values"
+
+    def value_and_gradient(self, x):
+        raise AssertionError("a derivative-free objective's gradient was called")
+
+
+def test_derivative_free_objective_uses_cobyqa_and_values_only():
+    """COBYQA by default, no gradient call, the restricted maximum (x2 held at its bound 0, the others
+    m_free - A_ff^-1 A_f2 (0 - m_2)) to the final radius, the Hessian over the free parameters from
+    value_hessian equal to -A_ff."""
+    objective = ValuesOnly(A, [0.3, -2.0, -1.0], lower=[None, None, 0.0])
+    outcome = optimize(objective)
+    expected = np.array([0.3, -2.0]) - np.linalg.solve(A[:2, :2], A[:2, 2] * (0.0 - -1.0))
+    assert outcome.converged
+    np.testing.assert_allclose(outcome.x, np.r_[expected, 0.0], atol=1e-6)
+    assert outcome.x[2] == 0.0
+    np.testing.assert_array_equal(outcome.free, [True, True, False])
+    np.testing.assert_allclose(outcome.hessian, -A[:2, :2], rtol=1e-6)
+    assert np.isnan(outcome.gradient).all()
+    assert outcome.history == sorted(outcome.history) and outcome.history[-1] == outcome.llf
+    unbounded = optimize(ValuesOnly(A, M), options=LMM_OPTIONS)     # lme4's deviance scale, no Hessian
+    assert unbounded.converged and np.isnan(unbounded.hessian).all()
+    np.testing.assert_allclose(unbounded.x, M, atol=1e-6)
+
+
+def test_derivative_free_radii_bound_the_precision():
+    coarse = optimize(ValuesOnly(A, M), options=replace(GLMM_OPTIONS, final_radius=1e-2, final_hessian=False))
+    fine = optimize(ValuesOnly(A, M), options=replace(GLMM_OPTIONS, final_radius=1e-9, final_hessian=False))
+    assert coarse.converged and fine.converged
+    assert np.max(np.abs(fine.x - M)) < 1e-7 < np.max(np.abs(coarse.x - M)) < 1e-1
+    assert coarse.n_evaluations < fine.n_evaluations
+
+
+def test_derivative_free_methods_by_name_and_gradient_methods_on_request():
+    for method in ("cobyla", "powell", "nelder-mead"):
+        outcome = optimize(ValuesOnly(A, M), optimizer=method, options=replace(GLMM_OPTIONS, final_hessian=False))
+        np.testing.assert_allclose(outcome.x, M, atol=1e-3)
+    with pytest.raises(AssertionError, match="gradient was called"):   # a gradient method asks for one
+        optimize(ValuesOnly(A, M), optimizer="L-BFGS-B")
+
+
+def test_derivative_free_non_convergence_and_progress(capsys):
+    with pytest.warns(ConvergenceWarning, match="the optimizer did not converge"):
+        short = optimize(ValuesOnly(A, M), max_iter=2)
+    assert not short.converged
+    outcome = optimize(ValuesOnly(A, M), progress=True)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == len(outcome.history) > 3
+    assert lines[0].startswith("  iteration    1: log-likelihood") and "evaluations" in lines[-1]
+
+    class Undefined(ValuesOnly):
+        def log_likelihood(self, x):
+            return -np.inf
+
+    with pytest.warns(ConvergenceWarning, match="not finite"):
+        nowhere = optimize(Undefined(A, M))
+    assert not nowhere.converged and nowhere.llf == -np.inf
+
+
+def test_value_hessian_matches_the_analytic_hessian():
+    """Interior point, a parameter at its bound (forward differences) and one near it (unequal spacing):
+    a quadratic's second differences are exact up to rounding (~1e-15 / h^2)."""
+    np.testing.assert_allclose(value_hessian(Quadratic(A, M), [0.1, 0.0, 1.0]), -A, atol=1e-6)
+    bounded = Quadratic(A, M, lower=[None, 0.0, None])
+    np.testing.assert_allclose(value_hessian(bounded, [0.1, 0.0, 1.0]), -A, atol=1e-6)
+    np.testing.assert_allclose(value_hessian(bounded, [0.1, 3e-5, 1.0]), -A, atol=1e-6)
+    np.testing.assert_allclose(value_hessian(bounded, [0.1, 3e-5, 1.0], free=[True, False, True]),
+                               -A[np.ix_([0, 2], [0, 2])], atol=1e-6)
+
+    class Cubic(Quadratic):
+        def log_likelihood(self, x):
+            return -x[0] ** 3 + x[0] * x[1] ** 2
+
+    H = value_hessian(Cubic(A, M[:2]), [0.5, 2.0], relative_step=1e-5)   # O(h^2) against [[-6x, 2y], [2y, 2x]]
+    np.testing.assert_allclose(H, [[-3.0, 4.0], [4.0, 1.0]], atol=1e-4)
+
+
+def test_derivative_free_input_validation():
+    bad = ValuesOnly(A, M)
+    bad.derivatives = "hessian"
+    with pytest.raises(ValueError, match="`objective.derivatives` must be one of 'gradient', 'values'"):
+        optimize(bad)
+    with pytest.raises(ValueError, match="`final_radius` must be at most `initial_radius`"):
+        OptimizeOptions(final_radius=1.0)
+    with pytest.raises(ValueError, match="`initial_radius` must be > 0"):
+        OptimizeOptions(initial_radius=0.0)
+    with pytest.raises(ValueError, match="`final_radius` must be > 0"):
+        replace(LMM_OPTIONS, final_radius=-1e-7)
