@@ -99,7 +99,7 @@ def test_pairs_blockdiag_syrk_nested(qi, q0):
     D = rng.standard_normal((mi, qi, qi))
     full = S @ S.T
     expected = D - np.stack([full[l * qi:(l + 1) * qi, l * qi:(l + 1) * qi] for l in range(mi)])
-    kb.pairs_blockdiag_syrk(indptr, rows, P, D)
+    kb.pairs_blockdiag_syrk(rows, P, D)
     assert np.allclose(D, expected, rtol=1e-13, atol=1e-13)
 
 
@@ -249,7 +249,9 @@ def test_input_validation():
     with pytest.raises(ValueError, match="`indptr_a` and `indptr_b`"):
         kb.pairs_gemm_nt(indptr, rows, P, indptr[:-1], rows[:indptr[-2]], P[:indptr[-2]], C)
     with pytest.raises(ValueError, match="`D` must be"):
-        kb.pairs_blockdiag_syrk(indptr, rows, P, np.zeros((4, 1, 1)))
+        kb.pairs_blockdiag_syrk(rows, P, np.zeros((4, 1, 1)))
+    with pytest.raises(ValueError, match="`P` must have len"):
+        kb.pairs_blockdiag_syrk(rows[:-1], P, np.zeros((4, 2, 2)))
     with pytest.raises(ValueError, match="`D` must have m_0 q_0"):
         kb.dense_pairs_nt(np.zeros((3, 4), order="F"), indptr, rows, P, np.zeros((3, 8), order="F"))
     with pytest.raises(ValueError, match="`C` must have as many rows"):

@@ -246,31 +246,29 @@ def pairs_gemm_nt(const Py_ssize_t[::1] indptr_a, const Py_ssize_t[::1] rows_a, 
                        Pb.strides[1] // BLK_ELEM, qb, indptr_a.shape[0] - 1, q0, &C[0, 0], C.strides[1] // BLK_ELEM)
 
 
-def pairs_blockdiag_syrk(const Py_ssize_t[::1] indptr, const Py_ssize_t[::1] rows, const double[:, :, ::1] P,
-                         double[:, :, ::1] D):
+def pairs_blockdiag_syrk(const Py_ssize_t[::1] rows, const double[:, :, ::1] P, double[:, :, ::1] D):
     """D IN/OUT (M, q_i, q_i): D[rows[k]] -= P_k P_k' for every sub-block k (both triangles).
 
     These are the diagonal blocks of P P'; they are all of it when every level of block 0 meets a single level
-    of block i (nested factors), the only case in which the engine calls this.
+    of block i (nested factors: one sub-block per column group), the only case in which the engine calls this.
     """
-    _check_pairs(indptr, rows, P, "P")
-    cdef Py_ssize_t qi = P.shape[1], q0 = P.shape[2], m0 = indptr.shape[0] - 1, c, k, a1, a2, b, r
+    cdef Py_ssize_t npairs = P.shape[0], qi = P.shape[1], q0 = P.shape[2], k, a1, a2, b, r
     cdef double s
-    if not (D.shape[1] == qi and D.shape[2] == qi):
-        raise ValueError(f"`D` must be (M, {qi}, {qi}), got ({D.shape[0]}, "
-                     f"{D.shape[1]}, {D.shape[2]})")
+    if rows.shape[0] != npairs:
+        raise ValueError(f"`P` must have len(`rows`) = {rows.shape[0]} sub-blocks, got {npairs}")
+    if D.shape[1] != qi or D.shape[2] != qi:
+        raise ValueError(f"`D` must be (M, {qi}, {qi}), got ({D.shape[0]}, {D.shape[1]}, {D.shape[2]})")
     with nogil:
-        for c in range(m0):
-            for k in range(indptr[c], indptr[c + 1]):
-                r = rows[k]
-                for a1 in range(qi):
-                    for a2 in range(a1 + 1):
-                        s = 0.0
-                        for b in range(q0):
-                            s = s + P[k, a1, b] * P[k, a2, b]
-                        D[r, a1, a2] -= s
-                        if a2 != a1:
-                            D[r, a2, a1] -= s
+        for k in range(npairs):
+            r = rows[k]
+            for a1 in range(qi):
+                for a2 in range(a1 + 1):
+                    s = 0.0
+                    for b in range(q0):
+                        s = s + P[k, a1, b] * P[k, a2, b]
+                    D[r, a1, a2] -= s
+                    if a2 != a1:
+                        D[r, a2, a1] -= s
 
 
 def dense_pairs_nt(const double[:, :] D, const Py_ssize_t[::1] indptr, const Py_ssize_t[::1] rows,
