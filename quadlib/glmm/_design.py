@@ -22,7 +22,7 @@ import numpy as np
 from ._formula import check_terms, formula_environment, parse_formula
 
 __all__ = ["Design", "RandomTerm", "build_design", "design_from_arrays", "normalize_response", "random_matrix",
-           "identifiers", "evaluate_expression", "model_matrix", "aliased_columns"]
+           "identifiers", "evaluate_expression", "model_matrix", "aliased_columns", "check_random_effects"]
 
 _IDENTIFIER = re.compile(r"[A-Za-z_.][\w.]*")
 
@@ -590,7 +590,7 @@ def build_design(formula, data, *, weights=None, offset=None):
             raise ValueError(f"`formula`: the random term {spec} has no columns")
         if levels.size < 2:
             raise ValueError(f"`data`: grouping factor {spec.group!r} has a single level: its random effects cannot be "
-                             "estimated")
+                             "estimated (lme4: grouping factors must have > 1 sampled level)")
         if Z.shape[1] >= levels.size:
             raise ValueError(f"`formula`: the random term {spec} has {Z.shape[1]} random effects per level but only "
                              f"{levels.size} levels of {spec.group!r}: its covariance cannot be estimated")
@@ -717,6 +717,193 @@ def design_from_arrays(response, X, fixed_names, terms, *, formula, rows=None, w
     return Design(formula=formula, response=response, trials=None, weights=vectors["weights"],
                   offset=vectors["offset"], X=X, fixed_names=fixed_names, terms=terms, rows=vectors["rows"],
                   dropped_columns=[])
+
+
+# per-level Gram matrices of a term group are built for at most this many entries at a time (m * Q * Q doubles,
+# 128 MiB); more levels are processed in chunks
+_GRAM_ENTRIES = 1 << 24
+# a level's (column-scaled) Gram matrix is singular when its smallest eigenvalue is below this fraction of its
+# largest: singular values within 1e-5 of each other in ratio, far above rounding (1e-16) and far below any
+# design whose columns really vary within the levels
+_RANK_RTOL = 1e-10
+
+
+def check_random_effects(design, specs=None, *, residual=True, stacklevel=2):
+    """lme4's checks of the random-effect design, in lme4's order, with lme4's messages.
+
+    1. Every grouping factor has at least two levels (lme4's ``check.nlev.gtr.1``, an error:
+       "grouping factors must have > 1 sampled level").
+    2. Every grouping factor has fewer levels than there are observations (``check.nobs.vs.nlev``, an
+       error: "number of levels of each grouping factor must be < number of observations (problems: g)").
+    3. Every term has fewer random effects than there are observations (``check.nobs.vs.nRE``, an error:
+       "number of observations (=n) <= number of random effects (=q) for term (1 | g); the random-effects
+       parameters and the residual variance (or scale parameter) are probably unidentifiable").
+    4. The random-effect matrix Z is not rank deficient within a grouping: a warning naming the terms and
+       columns, for a term given twice (``(1 | g) + (1 | g)``, or two factors that group the rows alike), a
+       random slope constant within every level of its factor, or collinear columns in a term. lme4 fits
+       these silently (its ``check.nobs.vs.rankZ`` is off by default, and compares rank(Z) only with the
+       number of observations); their variance parameters are not identifiable, so the fit is one of many.
+
+    For a model without a residual variance (a GLMM, lme4's glmer) checks 2 and 3 allow equality, as glmer
+    does: one observation per level (an observation-level random effect) is allowed.
+
+    Parameters
+    ----------
+    design : Design
+        From :func:`build_design` or :func:`design_from_arrays`.
+    specs : sequence of RandomTermSpec, optional
+        The formula's random terms (``parse_formula(formula).random``), one per term of `design`, used
+        to name the terms as written; by default those of ``design.formula``, or ``(column + ... | group)``
+        when it is not a formula.
+    residual : bool, default True
+        True for a linear mixed model (lmer, and ``fit(..., family="gaussian")``, which glmer hands to
+        lmer), False for a GLMM (glmer).
+    stacklevel : int, default 2
+        Passed to :func:`warnings.warn` (2: the caller's line).
+
+    Raises
+    ------
+    ValueError
+        Checks 1 to 3 (the message names the argument, `data`, and gives lme4's message).
+
+    Warns
+    -----
+    UserWarning
+        Check 4: "`formula`: the random-effect matrix is rank deficient: ...", naming the terms and their
+        columns that are linearly dependent within every level.
+
+    Notes
+    -----
+    Terms are put together when their factors group the rows alike (the same partition, whatever the level
+    labels). For each such group with Q columns in all, the Q x Q Gram matrix of the (column-scaled) rows of
+    every level is formed; Z is rank deficient there when every level's matrix is singular (smallest
+    eigenvalue at most 1e-10 of the largest). Levels with fewer rows than Q are singular by themselves, so a
+    group is reported only when all of its levels are: a slope that varies within some levels is
+    identified by those. The work is O(N Q^2) for N rows; at most 2^24 Gram entries are held at a time
+    (levels are taken in chunks).
+
+    References
+    ----------
+    lme4's ``checkNlevels``, ``checkZdims`` and ``checkZrank`` (``lmerControl``'s ``check.*`` options):
+    D. Bates, M. Maechler, B. Bolker and S. Walker (2015), "Fitting linear mixed-effects models using lme4",
+    Journal of Statistical Software 67(1).
+
+    Examples
+    --------
+    >>> import warnings
+    >>> import numpy as np, pandas as pd
+    >>> from quadlib.glmm import build_design
+    >>> from quadlib.glmm._design import check_random_effects
+    >>> data = pd.DataFrame({"y": np.arange(12.0) % 5, "g": list("aaabbbcccddd"), "c": np.repeat([1, 2, 3, 4], 3)})
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     check_random_effects(build_design("y ~ 1 + (1+c | g)", data))
+    >>> print(caught[0].message)   # doctest: +ELLIPSIS
+    `formula`: the random-effect matrix is rank deficient: within every level of 'g', the columns '(Intercept)', 'c' of (1+c | g) are linearly dependent...
+    """
+    terms = list(design.terms)
+    if specs is None:
+        specs = _formula_terms(design.formula, len(terms))
+    names = [str(spec) for spec in specs] if specs is not None else \
+        [f"({' + '.join(term.columns)} | {term.group})" for term in terms]
+    if len(names) != len(terms):
+        raise ValueError(f"`specs` must hold one random term per term of `design` ({len(terms)}), got {len(names)}")
+    n = design.nobs
+    # one entry per grouping factor, as lme4's flist
+    n_levels = {}
+    for term in terms:
+        n_levels.setdefault(term.group, np.unique(term.index).size)
+    lonely = [group for group, m in n_levels.items() if m < 2]
+    if lonely:
+        raise ValueError(f"`data`: grouping factor {lonely[0]!r} has a single level: its random effects cannot be "
+                         "estimated (lme4: grouping factors must have > 1 sampled level)")
+    crowded = [group for group, m in n_levels.items() if (m >= n if residual else m > n)]
+    if crowded:
+        relation = "<" if residual else "<="
+        raise ValueError(f"`data`: grouping factor {crowded[0]!r} has {n_levels[crowded[0]]} levels for {n} "
+                         f"observations (lme4: number of levels of each grouping factor must be {relation} number of "
+                         f"observations (problems: {', '.join(crowded)}))")
+    for term, name in zip(terms, names):
+        n_re = term.q * term.n_levels
+        if n <= n_re if residual else n < n_re:
+            relation, also = ("<=", " and the residual variance (or scale parameter)") if residual else ("<", "")
+            raise ValueError(f"`data`: the number of observations ({n}) is not larger than the number of random "
+                             f"effects ({n_re}) of the term {name} (lme4: number of observations (={n}) {relation} "
+                             f"number of random effects (={n_re}) for term {name}; the random-effects parameters"
+                             f"{also} are probably unidentifiable)")
+    for members, group in _alike_groupings(terms):
+        involved = _dependent_columns(np.hstack([terms[i].Z for i in members]), terms[members[0]].index)
+        if involved is None:
+            continue
+        described, start = [], 0
+        for i in members:
+            columns = [terms[i].columns[c] for c in range(terms[i].q) if involved[start + c]]
+            start += terms[i].q
+            if columns:
+                described.append(f"{', '.join(repr(c) for c in columns)} of {names[i]}")
+        warnings.warn(f"`formula`: the random-effect matrix is rank deficient: within every level of {group!r}, the "
+                      f"columns {' and '.join(described)} are linearly dependent (a term given twice, a random "
+                      "slope constant within every level, or collinear columns): their variance parameters are "
+                      "not identifiable", UserWarning, stacklevel=stacklevel)
+
+
+def _formula_terms(formula, count):
+    """The random terms of `formula` as written, or None when it is only a label (design_from_arrays)."""
+    try:
+        specs = parse_formula(formula).random
+    except (ValueError, TypeError):
+        return None
+    return specs if len(specs) == count else None
+
+
+def _alike_groupings(terms):
+    """Lists of term positions whose factors group the rows alike, with a group name for each list."""
+    keys = []
+    for term in terms:
+        # levels numbered by first appearance: two factors with the same partition of the rows get one key
+        _, first, inverse = np.unique(term.index, return_index=True, return_inverse=True)
+        rank = np.empty(first.size, dtype=np.intp)
+        rank[np.argsort(first, kind="stable")] = np.arange(first.size)
+        keys.append(rank[inverse.ravel()])
+    seen = []
+    for i, key in enumerate(keys):
+        for members in seen:
+            if np.array_equal(keys[members[0]], key):
+                members.append(i)
+                break
+        else:
+            seen.append([i])
+    return [(members, terms[members[0]].group) for members in seen]
+
+
+def _dependent_columns(Z, index):
+    """A boolean mask of the columns of `Z` that are linearly dependent within every level of `index`, or
+    None when some level's rows have full column rank."""
+    Z = np.asarray(Z, dtype=float)
+    n, q = Z.shape
+    scale = np.sqrt(np.mean(Z * Z, axis=0)) if n else np.ones(q)
+    Z = Z / np.where(scale > 0, scale, 1.0)
+    order = np.argsort(index, kind="stable")
+    levels, starts = np.unique(index[order], return_index=True)
+    bounds = np.append(starts, n)
+    chunk = max(1, _GRAM_ENTRIES // (q * q))
+    null = np.zeros((q, q))
+    for lo in range(0, levels.size, chunk):
+        hi = min(lo + chunk, levels.size)
+        rows = order[bounds[lo]:bounds[hi]]
+        local = np.repeat(np.arange(hi - lo), np.diff(bounds[lo:hi + 1]))
+        gram = np.empty((hi - lo, q, q))
+        for a in range(q):
+            for b in range(a, q):
+                gram[:, a, b] = gram[:, b, a] = np.bincount(local, Z[rows, a] * Z[rows, b], minlength=hi - lo)
+        values, vectors = np.linalg.eigh(gram)
+        small = values <= _RANK_RTOL * np.maximum(values[:, -1:], 0.0)
+        if not np.all(small[:, 0]):
+            return None
+        # the directions each level cannot see, summed: their weight on a column says it takes part
+        null += np.einsum("lak,lbk,lk->ab", vectors, vectors, small)
+    weight = np.diag(null)
+    return weight > 1e-6 * np.max(weight)
 
 
 def warn_identifier_factors(frame, columns, *, stacklevel=2):
