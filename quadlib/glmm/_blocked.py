@@ -1,0 +1,765 @@
+"""The blocked Cholesky factor of a mixed model with several grouping factors (MixedModels.jl's scheme).
+
+For random-effect blocks ``Z_1 .. Z_k`` (one per :class:`~quadlib.glmm._covariance.CovarianceBlock` of a
+:class:`~quadlib.glmm._covariance.ThetaLayout`), prior or working weights ``W`` and the fixed effects and response
+``[X y]``, the symmetric matrix
+
+    A = [Z_1 .. Z_k X y]' W [Z_1 .. Z_k X y]
+
+is stored as the lower triangle of (k + 1) x (k + 1) blocks, the last one the pseudo-block ``[X y]``. Per theta
+the factor ``L`` of ``Lambda' A Lambda + I`` (scaled by ``Lambda``, inflated by ``I`` on the random-effect blocks
+only) is computed block by block:
+
+    L[j, j] L[j, j]' = Ã[j, j] - sum_{l<j} L[j, l] L[j, l]'
+    L[i, j] = (Ã[i, j] - sum_{l<j} L[i, l] L[j, l]') L[j, j]^-T        (i > j)
+
+The random-effect blocks are eliminated largest first (``m q``: levels times random effects per level; ties keep
+the layout's order). Because every data row meets one level of each factor, ``A[j, j]`` is block diagonal, so the
+first factor ``L[0, 0]`` is block diagonal too and never fills in. A later ``L[j, j]`` stays block diagonal when
+every earlier factor is nested in factor j (each of its levels meets one level of j) and is dense otherwise. The
+blocks below the first one, ``L[i, 0]``, keep ``A[i, 0]``'s pattern ("pairs": a block-sparse matrix whose column
+groups are the levels of the first factor) when at most a quarter of its level pairs occur, and are dense
+otherwise; all other off-diagonal blocks are dense. No fill-reducing ordering is needed: the structure, which
+depends only on the grouping factors, is analysed once (:class:`BlockedStructure`), and every factorization
+(:class:`BlockedFactor`) only refills numbers.
+
+From the last block row, ``[[L_X, 0], [c', r]]``, come the profiled quantities of a linear mixed model: ``r^2``
+is the penalized weighted residual sum of squares at the solution, ``L_X' beta = c`` gives the fixed effects,
+``log|Lambda' Z'WZ Lambda + I| = 2 sum log diag L_Z`` and ``log|R_X' R_X| = 2 sum log diag L_X``.
+
+Memory: dense blocks grow as the square of their levels; the structure refuses (:class:`BlockedUnsupported`,
+raised before anything large is allocated) when ``A`` and ``L`` together would need more than ``max_bytes``.
+
+References
+----------
+.. [1] D. Bates, R. Kliegl, S. Vasishth and H. Baayen, MixedModels.jl, ``src/linalg/cholUnblocked.jl``,
+   ``src/linalg/rankUpdate.jl``, ``src/linearmixedmodel.jl`` (``updateL!``).
+.. [2] D. Bates, M. Maechler, B. Bolker and S. Walker (2015), "Fitting linear mixed-effects models using lme4",
+   Journal of Statistical Software 67(1), section 3.
+"""
+import math
+
+import numpy as np
+from scipy.linalg import blas, lapack
+
+__all__ = ["BlockedStructure", "BlockedFactor", "BlockedUnsupported", "MAX_BYTES", "PAIRS_DENSITY"]
+
+MAX_BYTES = 2 * 1024 ** 3   # A and L together (dense blocks grow as m^2: 8 GB at m = 32,000)
+PAIRS_DENSITY = 0.25        # an L[i, 0] with more level pairs than this fraction is stored dense (MixedModels)
+_CONDVAR_CHUNK = 256        # columns per forward solve in condvar_blocks (bounds its work array)
+
+
+class BlockedUnsupported(ValueError):
+    """The blocked factor would exceed its memory bound (dense blocks of factors with many levels): the caller
+    falls back to a general sparse factorization. The message names the terms of the dense blocks."""
+
+
+def _term_name(block):
+    return f"({' + '.join(block.columns)} | {block.group})"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the products of a "pairs" block (block-sparse, column groups = levels of the first factor)
+# ---------------------------------------------------------------------------------------------------------
+def _pairs_transposed(indptr, rows, P, n_rows):
+    """P' as a scipy BSR matrix (block rows = column groups of P)."""
+    import scipy.sparse as sp
+
+    qi, q0 = P.shape[1], P.shape[2]
+    m0 = indptr.size - 1
+    return sp.bsr_matrix((np.ascontiguousarray(P.transpose(0, 2, 1)), rows, indptr), shape=(m0 * q0, n_rows * qi),
+                         blocksize=(q0, qi))
+
+
+def pairs_syrk(indptr, rows, P, C):
+    """IN/OUT `C` (M x M, Fortran): its lower triangle ``-= P P'``."""
+    Pt = _pairs_transposed(indptr, rows, P, C.shape[0] // P.shape[1])
+    C -= (Pt.T @ Pt).toarray()
+
+
+def pairs_gemm_nt(indptr_a, rows_a, Pa, indptr_b, rows_b, Pb, C):
+    """IN/OUT `C` (Ma x Mb, Fortran) ``-= Pa Pb'`` (both over the same column groups)."""
+    A = _pairs_transposed(indptr_a, rows_a, Pa, C.shape[0] // Pa.shape[1])
+    B = _pairs_transposed(indptr_b, rows_b, Pb, C.shape[1] // Pb.shape[1])
+    C -= (A.T @ B).toarray()
+
+
+def pairs_blockdiag_syrk(rows, P, D):
+    """IN/OUT `D` (m, q, q): ``D[rows[k]] -= P_k P_k'`` (a nested factor: one pair per column group)."""
+    np.subtract.at(D, rows, np.matmul(P, P.transpose(0, 2, 1)))
+
+
+def dense_pairs_nt(D, indptr, rows, P, C):
+    """IN/OUT `C` (Mr x Mi, Fortran) ``-= D P'``, `D` (Mr x m0 q0) dense."""
+    Pt = _pairs_transposed(indptr, rows, P, C.shape[1] // P.shape[1])
+    C -= (Pt.T @ D.T).T
+
+
+def pairs_matvec(indptr, rows, P, x, y, trans):
+    """IN/OUT `y` ``-= P x`` (trans 0) or ``-= P' x`` (trans 1)."""
+    n_rows = (x.size if trans else y.size) // P.shape[1]
+    Pt = _pairs_transposed(indptr, rows, P, n_rows)
+    y -= (Pt @ x) if trans else (Pt.T @ x)
+
+
+def scatter_pairs(row_pair, Zi, Z0, w, out):
+    """IN/OUT `out` (npairs, qi, q0): ``out[row_pair[r]] += w_r z_ir z_0r'``."""
+    for a in range(Zi.shape[1]):
+        for b in range(Z0.shape[1]):
+            out[:, a, b] += np.bincount(row_pair, w * Zi[:, a] * Z0[:, b], out.shape[0])
+
+
+def scatter_blockdiag(refs, Z, w, out):
+    """IN/OUT `out` (m, q, q): ``out[refs[r]] += w_r z_r z_r'``."""
+    q = Z.shape[1]
+    for a in range(q):
+        for b in range(a + 1):
+            out[:, a, b] += np.bincount(refs, w * Z[:, a] * Z[:, b], out.shape[0])
+            if b != a:
+                out[:, b, a] = out[:, a, b]
+
+
+# ---------------------------------------------------------------------------------------------------------
+class BlockedStructure:
+    """The symbolic part of the blocked factor: made once per design (see the module notes).
+
+    Build it with :meth:`from_blocks`. Positions ``j = 0 .. k - 1`` are the random-effect blocks in elimination
+    order; position ``k`` is the ``[X y]`` pseudo-block.
+
+    Attributes
+    ----------
+    blocks : list
+        The layout's blocks, in the layout's order.
+    k : int
+        Random-effect blocks.
+    order : tuple of int
+        ``order[j]`` is the layout index of the block eliminated j-th (largest ``m q`` first).
+    position : tuple of int
+        The inverse permutation: the elimination position of each layout block.
+    m, q, M : list of int
+        Levels, random effects per level, and ``m q`` per position (``M[k] = p + 1``).
+    refs, Z : list of ndarray
+        Per position, the level of each data row (intp, n) and the block's columns of Z (n, q), C-contiguous.
+    X : ndarray
+        (n, p), the fixed effects (p may be 0).
+    response, weights : ndarray or None
+        The defaults for :meth:`BlockedFactor.set_weights_inplace` (None: ``y = 0``, ``w = 1``).
+    diag_kind : list of str
+        ``"blockdiag"`` (stored (m, q, q)) or ``"dense"`` (M x M, Fortran) per position.
+    off_kind : dict
+        ``(i, j) -> "pairs" | "dense"`` for ``i > j`` (``i`` up to k): pairs only for ``j = 0``.
+    pairs : dict
+        ``i -> (indptr (m0 + 1), rows (npairs), row_pair (n))`` for each pairs block (i, 0): the rows (levels of
+        factor i) met by each level c of factor 0 are ``rows[indptr[c]:indptr[c + 1]]`` (sorted), and data row r
+        contributes to pair ``row_pair[r]``. Matrix entry ``(rows[t] q_i + a, c q_0 + b)`` of the block is
+        ``P[t, a, b]``.
+    nbytes : int
+        The memory of A and L.
+    """
+
+    def __init__(self, blocks, order, refs, Z, X, response, weights, diag_kind, off_kind, pairs, nbytes):
+        self.blocks = blocks
+        self.k = len(blocks)
+        self.order = tuple(order)
+        position = [0] * self.k
+        for j, b in enumerate(order):
+            position[b] = j
+        self.position = tuple(position)
+        self.refs, self.Z = refs, Z
+        self.m = [blocks[b].n_levels for b in order]
+        self.q = [blocks[b].q for b in order]
+        self.X, self.p = X, X.shape[1]
+        self.M = [m * q for m, q in zip(self.m, self.q)] + [self.p + 1]
+        self.nobs = X.shape[0]
+        self.response, self.weights = response, weights
+        self.diag_kind, self.off_kind, self.pairs = diag_kind, off_kind, pairs
+        self.nbytes = nbytes
+        # where each block's random effects sit in u (layout order), per position
+        self.u_slices = [slice(blocks[b].start, blocks[b].stop) for b in order]
+        self.n_random = max(block.stop for block in blocks)
+        # per pairs block: the column group of each pair (for the scaling and the division by L[0, 0])
+        self.pair_cols = {i: np.repeat(np.arange(self.m[0]), np.diff(ptr)) for i, (ptr, _, _) in pairs.items()}
+
+    @classmethod
+    def from_blocks(cls, blocks, X, nobs, *, response=None, weights=None, max_bytes=MAX_BYTES):
+        """The structure of the random-effect `blocks` and the fixed effects `X`.
+
+        Parameters
+        ----------
+        blocks : list of CovarianceBlock
+            ``ThetaLayout.blocks`` (one per term, lmm's layout, or per grouping factor, fit's): each with
+            ``index`` (the level of each row), ``Z`` (n, q), ``n_levels``, ``q``, ``start``/``stop`` in u.
+        X : array_like or None
+            (nobs, p) fixed-effects matrix; None for none (``p = 0``).
+        nobs : int
+            Rows.
+        response, weights : array_like, optional
+            The response and (non-negative) weights a :class:`BlockedFactor` starts with.
+        max_bytes : int
+            The memory bound of A and L, checked before anything of that size is allocated.
+
+        Raises
+        ------
+        BlockedUnsupported
+            If A and L would need more than `max_bytes`; the message names the terms of the dense blocks.
+
+        Notes
+        -----
+        The analysis takes O(n k^2) time and O(n) memory: per pair of factors one ``np.unique`` of the level
+        pairs (nesting, and the pattern of the pairs blocks).
+        """
+        if isinstance(nobs, bool) or not isinstance(nobs, (int, np.integer)) or nobs < 1:
+            raise ValueError(f"`nobs` must be a positive integer, got {nobs!r}")
+        nobs = int(nobs)
+        blocks = list(blocks)
+        if not blocks:
+            raise ValueError("`blocks` must hold at least one block")
+        if X is None:
+            X = np.zeros((nobs, 0))
+        X = np.ascontiguousarray(X, dtype=float)
+        if X.ndim != 2 or X.shape[0] != nobs:
+            raise ValueError(f"`X` must have shape (nobs, p) = ({nobs}, p), got {X.shape}")
+        if not np.all(np.isfinite(X)):
+            raise ValueError("`X` must be finite")
+        response = None if response is None else _vector(response, nobs, "response")
+        weights = None if weights is None else _vector(weights, nobs, "weights", nonnegative=True)
+        refs, Zs, m, q = [], [], [], []
+        for b, block in enumerate(blocks):
+            index = np.asarray(block.index)
+            if index.shape != (nobs,) or not np.issubdtype(index.dtype, np.integer):
+                raise ValueError(f"`blocks[{b}]`: its level index must be {nobs} integers")
+            index = index.astype(np.intp, copy=False)
+            if nobs and (index.min() < 0 or index.max() >= block.n_levels):
+                raise ValueError(f"`blocks[{b}]`: level index outside [0, {block.n_levels})")
+            Z = np.ascontiguousarray(block.Z, dtype=float)
+            if Z.shape != (nobs, block.q) or not np.all(np.isfinite(Z)):
+                raise ValueError(f"`blocks[{b}]`: Z must be finite with shape ({nobs}, {block.q})")
+            refs.append(index)
+            Zs.append(Z)
+            m.append(block.n_levels)
+            q.append(block.q)
+        k = len(blocks)
+        order = sorted(range(k), key=lambda b: -m[b] * q[b])
+        refs = [refs[b] for b in order]
+        Zs = [Zs[b] for b in order]
+        m = [m[b] for b in order]
+        q = [q[b] for b in order]
+        M = [a * b for a, b in zip(m, q)] + [X.shape[1] + 1]
+
+        def nested(l, j):
+            # each level of factor l meets a single level of factor j
+            keys = np.unique(refs[l] * m[j] + refs[j])
+            return bool(np.all(np.diff(keys // m[j]) > 0))
+
+        diag_kind = ["blockdiag"]
+        for j in range(1, k):
+            diag_kind.append("blockdiag" if all(nested(l, j) for l in range(j)) else "dense")
+        off_kind, pairs = {}, {}
+        for i in range(1, k):
+            keys, row_pair = np.unique(refs[0] * m[i] + refs[i], return_inverse=True)
+            if keys.size <= PAIRS_DENSITY * m[0] * m[i]:
+                off_kind[i, 0] = "pairs"
+                cols = keys // m[i]
+                indptr = np.zeros(m[0] + 1, dtype=np.intp)
+                np.cumsum(np.bincount(cols, minlength=m[0]), out=indptr[1:])
+                pairs[i] = (indptr, (keys % m[i]).astype(np.intp), row_pair.astype(np.intp).ravel())
+            else:
+                off_kind[i, 0] = "dense"
+            for j in range(1, i):
+                off_kind[i, j] = "dense"
+        for j in range(k):
+            off_kind[k, j] = "dense"
+        # A and L (the X block's rows included); the dense fill of A[i, j] needs one more block of that size
+        nbytes, largest = 0, 0
+        for j in range(k):
+            nbytes += m[j] * q[j] ** 2 + (m[j] * q[j] ** 2 if diag_kind[j] == "blockdiag" else M[j] ** 2)
+        for (i, j), kind in off_kind.items():
+            size = pairs[i][1].size * q[i] * q[0] if kind == "pairs" else M[i] * M[j]
+            nbytes += 2 * size
+            largest = max(largest, size if kind == "dense" else 0)
+        nbytes = 8 * (nbytes + largest + 2 * M[k] ** 2)
+        if nbytes > max_bytes:
+            dense = [_term_name(blocks[order[j]]) for j in range(k) if diag_kind[j] == "dense"]
+            raise BlockedUnsupported(
+                f"the blocked factor of the random effects needs {nbytes / 2 ** 30:.2f} GiB, more than "
+                f"{max_bytes / 2 ** 30:.2f} GiB, for the dense blocks of {', '.join(dense) or 'the terms'}")
+        return cls(blocks, order, refs, Zs, X, response, weights, diag_kind, off_kind, pairs, nbytes)
+
+    def __repr__(self):
+        kinds = ", ".join(f"{_term_name(self.blocks[b])}: {self.m[j]} x {self.q[j]} {self.diag_kind[j]}"
+                          for j, b in enumerate(self.order))
+        return f"BlockedStructure({kinds}; p={self.p}, {self.nbytes / 2 ** 20:.1f} MiB)"
+
+
+def _vector(values, nobs, name, nonnegative=False):
+    values = np.ascontiguousarray(values, dtype=float)
+    if values.shape != (nobs,):
+        raise ValueError(f"`{name}` must have shape ({nobs},), got {values.shape}")
+    if not np.all(np.isfinite(values)) or (nonnegative and np.any(values < 0)):
+        raise ValueError(f"`{name}` must be finite{' and non-negative' if nonnegative else ''}")
+    return values
+
+
+# ---------------------------------------------------------------------------------------------------------
+class BlockedFactor:
+    """The numeric blocked factor over a :class:`BlockedStructure`; mutable (the methods that change it end in
+    ``_inplace``).
+
+    Parameters
+    ----------
+    structure : BlockedStructure
+        Its ``response`` and ``weights`` (or ``y = 0``, ``w = 1``) fill A at construction.
+
+    Attributes
+    ----------
+    structure : BlockedStructure
+    A, L : dict
+        ``(i, j) -> ndarray`` for ``i >= j`` (positions; ``k`` is the ``[X y]`` block): block-diagonal blocks as
+        (m, q, q), pairs blocks as (npairs, q_i, q_0), dense blocks as Fortran arrays. ``L[j, j]`` holds its
+        factor in the lower triangle only. ``A[j, j]`` is always block diagonal for ``j < k``.
+    info : int
+        What the last :meth:`update_inplace` returned (-1 before the first).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from quadlib.glmm._covariance import ThetaLayout
+    >>> from quadlib.glmm._design import RandomTerm
+    >>> rng = np.random.default_rng(1)
+    >>> g, h = np.repeat(np.arange(4), 3), np.tile(np.arange(3), 4)
+    >>> terms = [RandomTerm(name, ["(Intercept)"], np.ones((12, 1)), idx, list(range(idx.max() + 1)), True)
+    ...          for name, idx in (("g", g), ("h", h))]
+    >>> layout = ThetaLayout.from_terms(terms, by="term")
+    >>> y = rng.normal(size=12)
+    >>> structure = BlockedStructure.from_blocks(layout.blocks, np.ones((12, 1)), 12, response=y)
+    >>> factor = BlockedFactor(structure)
+    >>> factor.update_inplace(layout.factors([0.5, 0.8]))
+    0
+    >>> factor.beta().shape, factor.u().shape
+    ((1,), (7,))
+    """
+
+    def __init__(self, structure):
+        s = self.structure = structure
+        k, m, q, M = s.k, s.m, s.q, s.M
+        self.A, self.L = {}, {}
+        for j in range(k):
+            self.A[j, j] = np.zeros((m[j], q[j], q[j]))
+            self.L[j, j] = (np.zeros((m[j], q[j], q[j])) if s.diag_kind[j] == "blockdiag"
+                            else np.zeros((M[j], M[j]), order="F"))
+        self.A[k, k] = np.zeros((M[k], M[k]), order="F")
+        self.L[k, k] = np.zeros((M[k], M[k]), order="F")
+        for (i, j), kind in s.off_kind.items():
+            if kind == "pairs":
+                shape = (s.pairs[i][1].size, q[i], q[0])
+                self.A[i, j], self.L[i, j] = np.zeros(shape), np.zeros(shape)
+            else:
+                self.A[i, j] = np.zeros((M[i], M[j]), order="F")
+                self.L[i, j] = np.zeros((M[i], M[j]), order="F")
+        self.Linv = {j: np.zeros((m[j], q[j], q[j])) for j in range(k) if s.diag_kind[j] == "blockdiag"}
+        self.Ts = None
+        self.r2 = math.nan
+        self.info = -1
+        self.set_weights_inplace(np.ones(s.nobs) if s.weights is None else s.weights, s.response)
+
+    # -----------------------------------------------------------------------------------------------------
+    def set_weights_inplace(self, w, y=None):
+        """A <- [Z X y]' W [Z X y] for the weights `w` (n,) and the response `y` (n,; None: the structure's
+        response, or 0). Once for a linear mixed model, at every PIRLS step of a generalized one.
+        The factor is stale until the next :meth:`update_inplace`."""
+        s = self.structure
+        w = np.asarray(w, dtype=float)
+        if y is None:
+            y = s.response
+        k, refs, Z, q, M = s.k, s.refs, s.Z, s.q, s.M
+        XY = np.empty((s.nobs, s.p + 1))
+        XY[:, :s.p] = s.X
+        XY[:, s.p] = 0.0 if y is None else y
+        for j in range(k):
+            A = self.A[j, j]
+            A.fill(0.0)
+            scatter_blockdiag(refs[j], Z[j], w, A)
+        for (i, j), kind in s.off_kind.items():
+            A = self.A[i, j]
+            if kind == "pairs":
+                A.fill(0.0)
+                scatter_pairs(s.pairs[i][2], Z[i], Z[j], w, A)
+            elif i == k:
+                # X row: (p + 1, M_j), column refs_j q_j + b
+                for b in range(q[j]):
+                    wz = w * Z[j][:, b]
+                    for a in range(s.p + 1):
+                        A[a, b::q[j]] = np.bincount(refs[j], wz * XY[:, a], s.m[j])
+            else:
+                # F order: entry (refs_i q_i + a, refs_j q_j + b) at row + col * M_i
+                A.fill(0.0)
+                flat = A.reshape(-1, order="F")
+                for a in range(q[i]):
+                    for b in range(q[j]):
+                        index = (refs[i] * q[i] + a) + (refs[j] * q[j] + b) * M[i]
+                        flat += np.bincount(index, w * Z[i][:, a] * Z[j][:, b], flat.size)
+        WXY = w[:, None] * XY
+        self.A[k, k][:] = XY.T @ WXY
+        self.info = -1
+
+    # -----------------------------------------------------------------------------------------------------
+    def update_inplace(self, Ts):
+        """L <- the blocked Cholesky factor of ``Lambda' A Lambda + I`` (the X block neither scaled nor inflated).
+
+        Parameters
+        ----------
+        Ts : list of ndarray
+            Each layout block's q x q lower-triangular relative factor, in the layout's order
+            (``ThetaLayout.factors``).
+
+        Returns
+        -------
+        int
+            0 on success; ``1 + b`` when layout block b's diagonal block is not positive definite (rounding with
+            huge theta), ``1 + k`` when the fixed-effects block is not (X rank deficient given the random
+            effects). The accessors refuse a factor whose last update failed.
+        """
+        s = self.structure
+        k = s.k
+        if len(Ts) != k:
+            raise ValueError(f"`Ts` must hold {k} factors (one per block), got {len(Ts)}")
+        T = [np.asarray(Ts[b], dtype=float) for b in s.order]
+        self.Ts = T
+        self._scale(T)
+        self.info = self._cholesky()
+        return self.info
+
+    def _scale(self, T):
+        s = self.structure
+        k, q, m = s.k, s.q, s.m
+        A, L = self.A, self.L
+        for j in range(k):
+            S = _congruence(T[j], A[j, j])
+            S[:, range(q[j]), range(q[j])] += 1.0
+            if s.diag_kind[j] == "blockdiag":
+                L[j, j][:] = S
+            else:
+                D = L[j, j]
+                D.fill(0.0)
+                view = D.T.reshape(m[j], q[j], m[j], q[j])   # C order: [col level, b, row level, a]
+                idx = np.arange(m[j])
+                view[idx, :, idx, :] = S.transpose(0, 2, 1)
+        for (i, j), kind in s.off_kind.items():
+            Ti = None if i == k else T[i]
+            if kind == "pairs":
+                if q[i] == 1 and q[j] == 1:
+                    np.multiply(A[i, j], Ti[0, 0] * T[j][0, 0], out=L[i, j])
+                else:
+                    np.matmul(np.matmul(Ti.T, A[i, j]), T[j], out=L[i, j])
+            elif i == k:
+                if q[j] == 1:
+                    np.multiply(A[i, j], T[j][0, 0], out=L[i, j])
+                else:
+                    src = A[i, j].T.reshape(m[j], q[j], -1)
+                    L[i, j].T.reshape(m[j], q[j], -1)[:] = np.matmul(T[j].T, src)
+            elif q[i] == 1 and q[j] == 1:
+                np.multiply(A[i, j], Ti[0, 0] * T[j][0, 0], out=L[i, j])
+            else:
+                src = A[i, j].T.reshape(m[j], q[j], m[i], q[i])
+                L[i, j].T.reshape(m[j], q[j], m[i], q[i])[:] = np.einsum("yb,lymx,xa->lbma", T[j], src, Ti)
+        L[k, k][:] = A[k, k]
+
+    def _cholesky(self):
+        s = self.structure
+        k, off, L = s.k, s.off_kind, self.L
+        for j in range(k + 1):
+            D = L[j, j]
+            blockdiag = j < k and s.diag_kind[j] == "blockdiag"
+            for l in range(j):
+                self._syrk(j, l, D, blockdiag)
+            if blockdiag:
+                info = _blockdiag_cholesky(D, self.Linv[j])
+                if info:
+                    return 1 + s.order[j]
+            elif j < k:
+                F, info = lapack.dpotrf(D, lower=1, clean=0, overwrite_a=1)
+                if info:
+                    return 1 + s.order[j]
+                if F is not D:   # f2py works in place on a Fortran array; copy back otherwise
+                    D[:] = F
+            else:
+                return self._factor_x()
+            for i in range(j + 1, k + 1):
+                C = L[i, j]
+                for l in range(j):
+                    self._gemm(i, j, l, C)
+                if blockdiag:
+                    if off[i, j] == "pairs":
+                        P = C
+                        np.matmul(P, self.Linv[j].transpose(0, 2, 1)[s.pair_cols[i]], out=P)
+                    else:
+                        _dense_times_blockdiag_t(C, self.Linv[j])
+                else:
+                    blas.dtrsm(1.0, D, C, side=1, lower=1, trans_a=1, overwrite_b=1)
+        return 0
+
+    def _syrk(self, j, l, D, blockdiag):
+        """D (L[j, j]) -= L[j, l] L[j, l]'."""
+        s = self.structure
+        B = self.L[j, l]
+        if s.off_kind[j, l] == "pairs":
+            indptr, rows, _ = s.pairs[j]
+            if blockdiag:
+                pairs_blockdiag_syrk(rows, B, D)
+            else:
+                pairs_syrk(indptr, rows, B, D)
+        elif blockdiag:
+            m, q = s.m[j], s.q[j]
+            V = B.T.reshape(-1, m, q)
+            D -= np.einsum("rla,rlb->lab", V, V)
+        else:
+            blas.dsyrk(-1.0, B, beta=1.0, c=D, lower=1, overwrite_c=1)
+
+    def _gemm(self, i, j, l, C):
+        """C (L[i, j]) -= L[i, l] L[j, l]'."""
+        s = self.structure
+        Bi, Bj = self.L[i, l], self.L[j, l]
+        ki, kj = s.off_kind[i, l], s.off_kind[j, l]
+        if ki == "pairs" and kj == "pairs":
+            pi, pj = s.pairs[i], s.pairs[j]
+            pairs_gemm_nt(pi[0], pi[1], Bi, pj[0], pj[1], Bj, C)
+        elif kj == "pairs":
+            indptr, rows, _ = s.pairs[j]
+            dense_pairs_nt(Bi, indptr, rows, Bj, C)
+        elif ki == "pairs":
+            indptr, rows, _ = s.pairs[i]
+            Ct = np.zeros((C.shape[1], C.shape[0]), order="F")
+            dense_pairs_nt(Bj, indptr, rows, Bi, Ct)
+            C += Ct.T
+        else:
+            blas.dgemm(-1.0, Bi, Bj, beta=1.0, c=C, trans_b=1, overwrite_c=1)
+
+    def _factor_x(self):
+        s = self.structure
+        k, p = s.k, s.p
+        D = self.L[k, k]
+        if p:
+            LX, info = lapack.dpotrf(D[:p, :p], lower=1, clean=1)
+            if info:
+                return 1 + k
+            D[:p, :p] = LX
+            c = blas.dtrsv(LX, D[p, :p], lower=1)   # row p: c = L_X^-1 a_Xy
+            D[p, :p] = c
+            r2 = D[p, p] - c @ c
+        else:
+            r2 = D[0, 0]
+        # rounding can leave a tiny negative r^2 for an exact fit
+        self.r2 = max(float(r2), 0.0)
+        D[p, p] = math.sqrt(self.r2)
+        return 0
+
+    # -----------------------------------------------------------------------------------------------------
+    def _check(self):
+        if self.info != 0:
+            raise ValueError("the blocked factor is not available: "
+                             + ("`update_inplace` has not run since the weights changed" if self.info < 0 else
+                                f"`update_inplace` returned {self.info} (a block is not positive definite)"))
+
+    def logdet_re(self):
+        """``log|Lambda' Z'WZ Lambda + I|``."""
+        self._check()
+        s = self.structure
+        total = 0.0
+        for j in range(s.k):
+            D = self.L[j, j]
+            diag = D[:, range(s.q[j]), range(s.q[j])] if s.diag_kind[j] == "blockdiag" else np.diagonal(D)
+            total += float(np.sum(np.log(diag)))
+        return 2.0 * total
+
+    def logdet_x(self):
+        """``log|R_X' R_X|``, R_X' R_X = X'WX - X'WZ Lambda (Lambda' Z'WZ Lambda + I)^-1 Lambda' Z'WX``."""
+        self._check()
+        p = self.structure.p
+        return 2.0 * float(np.sum(np.log(np.diagonal(self.L[self.structure.k, self.structure.k])[:p])))
+
+    def x_factor(self):
+        """L_X (p x p, lower): ``L_X L_X' = R_X' R_X``, so ``vcov(beta) = sigma^2 (L_X L_X')^-1`` (a copy)."""
+        self._check()
+        p = self.structure.p
+        return np.tril(self.L[self.structure.k, self.structure.k][:p, :p])
+
+    def pwrss(self):
+        """r^2, the penalized weighted residual sum of squares at (beta-hat, u-hat)."""
+        self._check()
+        return self.r2
+
+    def beta(self):
+        """beta-hat (p,), solving ``L_X' beta = c``."""
+        self._check()
+        s = self.structure
+        p, D = s.p, self.L[s.k, s.k]
+        if not p:
+            return np.zeros(0)
+        return blas.dtrsv(D[:p, :p], D[p, :p].copy(), lower=1, trans=1)
+
+    def u(self):
+        """u-hat in the layout's order: ``L_Z' u = v - L_XZ' beta``."""
+        s = self.structure
+        beta = self.beta()
+        rhs = []
+        for j in range(s.k):
+            B = self.L[s.k, j]
+            rhs.append(B[s.p] - B[:s.p].T @ beta)
+        return self._to_layout(self._backward(rhs))
+
+    def solve_re(self, rhs):
+        """x with ``(L_Z L_Z') x = rhs``, ``L_Z L_Z' = Lambda' Z'WZ Lambda + I``; `rhs` (q,) and x in the layout's
+        order."""
+        self._check()
+        rhs = np.asarray(rhs, dtype=float)
+        s = self.structure
+        if rhs.shape != (s.n_random,):
+            raise ValueError(f"`rhs` must have shape ({s.n_random},), got {rhs.shape}")
+        parts = [rhs[sl].copy() for sl in s.u_slices]
+        return self._to_layout(self._backward(self._forward(parts)))
+
+    def _to_layout(self, parts):
+        s = self.structure
+        out = np.empty(s.n_random)
+        for sl, part in zip(s.u_slices, parts):
+            out[sl] = part
+        return out
+
+    def _tri_solve(self, j, r, trans):
+        s = self.structure
+        if s.diag_kind[j] == "blockdiag":
+            Linv = self.Linv[j]
+            R = r.reshape(s.m[j], s.q[j], 1)
+            return np.matmul(Linv.transpose(0, 2, 1) if trans else Linv, R).ravel()
+        return blas.dtrsv(self.L[j, j], r, lower=1, trans=int(trans))
+
+    def _forward(self, parts):
+        """v with L_Z v = rhs (positions' parts, overwritten)."""
+        s = self.structure
+        for i in range(s.k):
+            r = parts[i]
+            for l in range(i):
+                self._matvec(i, l, parts[l], r, False)
+            parts[i] = self._tri_solve(i, r, False)
+        return parts
+
+    def _backward(self, parts):
+        """x with L_Z' x = v."""
+        s = self.structure
+        for i in reversed(range(s.k)):
+            r = parts[i]
+            for j in range(i + 1, s.k):
+                self._matvec(j, i, parts[j], r, True)
+            parts[i] = self._tri_solve(i, r, True)
+        return parts
+
+    def _matvec(self, i, l, x, y, trans):
+        """y -= L[i, l] x (trans False) or L[i, l]' x."""
+        s = self.structure
+        B = self.L[i, l]
+        if s.off_kind[i, l] == "pairs":
+            indptr, rows, _ = s.pairs[i]
+            pairs_matvec(indptr, rows, B, x, y, int(trans))
+        else:
+            y -= (B.T @ x) if trans else (B @ x)
+
+    # -----------------------------------------------------------------------------------------------------
+    def condvar_blocks(self):
+        """The diagonal level blocks of ``(L_Z L_Z')^-1`` (the conditional covariance of u over sigma^2, or
+        of a GLMM's u at the mode): a list of (m_j, q_j, q_j) arrays in the layout's order.
+
+        Notes
+        -----
+        Block j solves ``L_Z X = E_j`` for its unit columns in chunks of whole levels (at most 256 columns,
+        which bounds the work array to 256 q rows), through the blocks from j on only, and sums the squares.
+        """
+        self._check()
+        s = self.structure
+        out = [None] * s.k
+        for j in range(s.k):
+            m, q = s.m[j], s.q[j]
+            result = np.empty((m, q, q))
+            per = max(1, _CONDVAR_CHUNK // q)
+            for start in range(0, m, per):
+                stop = min(m, start + per)
+                cols = (stop - start) * q
+                parts = {}
+                E = np.zeros((s.M[j], cols))
+                E[start * q:stop * q] = np.eye(cols)
+                parts[j] = self._tri_solve_matrix(j, E)
+                for i in range(j + 1, s.k):
+                    R = np.zeros((s.M[i], cols))
+                    for l in range(j, i):
+                        R -= self._matmat(i, l, parts[l])
+                    parts[i] = self._tri_solve_matrix(i, R)
+                X = np.concatenate([parts[i] for i in range(j, s.k)], axis=0).reshape(-1, stop - start, q)
+                result[start:stop] = np.einsum("rla,rlb->lab", X, X)
+            out[s.order[j]] = result
+        return out
+
+    def _tri_solve_matrix(self, j, R):
+        s = self.structure
+        if s.diag_kind[j] == "blockdiag":
+            V = R.reshape(s.m[j], s.q[j], -1)
+            return np.matmul(self.Linv[j], V).reshape(R.shape)
+        return blas.dtrsm(1.0, self.L[j, j], R, lower=1)
+
+    def _matmat(self, i, l, X):
+        s = self.structure
+        B = self.L[i, l]
+        if s.off_kind[i, l] == "pairs":
+            indptr, rows, _ = s.pairs[i]
+            return _pairs_transposed(indptr, rows, B, s.m[i]).T @ X
+        return B @ X
+
+    def copy(self):
+        """An independent copy of the numeric state (the structure is shared: it is immutable)."""
+        new = object.__new__(BlockedFactor)
+        new.structure = self.structure
+        new.A = {key: value.copy(order="K") for key, value in self.A.items()}
+        new.L = {key: value.copy(order="K") for key, value in self.L.items()}
+        new.Linv = {key: value.copy() for key, value in self.Linv.items()}
+        new.Ts = None if self.Ts is None else [T.copy() for T in self.Ts]
+        new.r2, new.info = self.r2, self.info
+        return new
+
+    def __repr__(self):
+        state = {-1: "not factored", 0: "factored"}.get(self.info, f"failed ({self.info})")
+        return f"BlockedFactor({state}, {self.structure!r})"
+
+
+def _congruence(T, A):
+    """T' A_l T for each level block of A (m, q, q)."""
+    if T.shape == (1, 1):
+        return A * (T[0, 0] ** 2)
+    return np.matmul(np.matmul(T.T, A), T)
+
+
+def _blockdiag_cholesky(D, Linv):
+    """IN/OUT `D` (m, q, q) <- its level blocks' lower Cholesky factors; OUT `Linv` their inverses.
+    Returns 0, or 1 if a block is not positive definite."""
+    q = D.shape[1]
+    if q == 1:
+        d = D[:, 0, 0]
+        if not np.all(d > 0):
+            return 1
+        np.sqrt(d, out=d)
+        np.divide(1.0, d, out=Linv[:, 0, 0])
+        return 0
+    try:
+        F = np.linalg.cholesky(D)
+    except np.linalg.LinAlgError:
+        return 1
+    D[:] = F
+    Linv[:] = np.linalg.inv(F)
+    return 0
+
+
+def _dense_times_blockdiag_t(C, Linv):
+    """IN/OUT `C` (Mi x m q, Fortran) <- C Linv^T per column group (the division by a block-diagonal L')."""
+    m, q = Linv.shape[0], Linv.shape[1]
+    V = C.T.reshape(m, q, -1)
+    if q == 1:
+        V *= Linv
+    else:
+        V[:] = np.matmul(Linv, V)
