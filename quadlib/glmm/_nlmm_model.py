@@ -9,6 +9,7 @@ steps ``+-h, +-2h``, ``h = 1e-3 max(|phi|, 1)``, error ~1e-12 relative, one call
 The likelihood is :mod:`quadlib.glmm._nlmm`'s, the FOCE algorithm :mod:`quadlib.glmm._foce`'s.
 """
 import ast
+import functools
 import math
 import warnings
 
@@ -44,7 +45,14 @@ def _compile(text, columns, parameters, what):
     """The code of an expression and the data columns it uses; ValueError naming any unknown names.
 
     The expression goes through quadlib's one sandbox (:func:`quadlib._expression.check_expression`):
-    arithmetic, the columns, the parameters and the vetted numeric functions, nothing else."""
+    arithmetic, the columns, the parameters and the vetted numeric functions, nothing else. The checked
+    code is kept for the last 64 (expression, columns, parameters) (checking costs more than a small fit;
+    a failed check raises again, it is not kept)."""
+    return _compile_cached(text, tuple(columns), tuple(parameters), what)
+
+
+@functools.lru_cache(maxsize=64)
+def _compile_cached(text, columns, parameters, what):
     check_length(text, "model")
     try:
         names = {node.id for node in ast.walk(ast.parse(text.strip(), mode="eval")) if isinstance(node, ast.Name)}
@@ -62,7 +70,7 @@ def _compile(text, columns, parameters, what):
                          "in `fixed`, or numeric functions such as exp, log, sqrt)") from None
     names = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
     used = sorted((names & set(columns)) - set(parameters))
-    return compile(tree, f"<{what}>", "eval"), used, names
+    return compile(tree, f"<{what}>", "eval"), tuple(used), frozenset(names)
 
 
 def _model_iv(model, data, fixed, random, group, covariance, response):
@@ -192,7 +200,9 @@ class NonlinearModel:
             warnings.warn(f"dropped {int(missing.sum())} row(s) with missing values in the columns used",
                           UserWarning, stacklevel=_stacklevel)
         kept = np.flatnonzero(~missing)
-        frame = data.iloc[kept].reset_index(drop=True)
+        # pandas only for the grouping factor; the columns are sorted as arrays (a data frame's iloc and
+        # reset_index cost more than a small fit)
+        frame = data if kept.size == len(data) else data.iloc[kept]
         levels, index = grouping_factor(frame, group)
         if levels.size < 2:
             raise ValueError(f"`group` {group!r} has a single level: the random effects cannot be estimated")
@@ -201,14 +211,14 @@ class NonlinearModel:
         self.index = np.ascontiguousarray(index[order], dtype=np.intp)
         self.levels = [str(x) for x in levels]
         self.starts = np.flatnonzero(np.r_[True, self.index[1:] != self.index[:-1]])
-        frame = frame.iloc[order].reset_index(drop=True)
-        self.columns = {name: frame[name].to_numpy() for name in model_columns}
+        self.columns = {name: frame[name].to_numpy()[order] for name in model_columns}
         for name, value in self.columns.items():
             if value.dtype.kind in "biuf":
                 self.columns[name] = value.astype(float)
         with np.errstate(all="ignore"):
-            y = np.asarray(response_function({c: frame[c].to_numpy(dtype=float) for c in used}), dtype=float)
-        y = np.broadcast_to(y, (len(frame),)).astype(float)
+            y = np.asarray(response_function({c: frame[c].to_numpy(dtype=float)[order] for c in used}),
+                           dtype=float)
+        y = np.broadcast_to(y, (order.size,)).astype(float)
         if not np.all(np.isfinite(y)):
             raise ValueError(f"the response {self.response_name!r} is not finite in {int((~np.isfinite(y)).sum())} "
                              "row(s)")
@@ -259,17 +269,18 @@ class NonlinearModel:
         """f at phi moved by ``sign * h`` in the parameters at positions `which` ({a: sign} per column, h
         = 1e-3 max(|phi|, 1) per row and parameter, exactly representable): one call, (R, len(offsets))."""
         R = np.shape(next(iter(phi.values())))[0]
-        varied = {self.parameters[i] for i in which}
-        batch = {name: np.repeat(np.broadcast_to(x, (R,))[:, None], len(offsets) if name in varied else 1, axis=1)
-                 for name, x in phi.items()}
-        h = np.empty((R, len(which)))
-        for a, i in enumerate(which):
-            x = batch[self.parameters[i]][:, 0]
-            h[:, a] = (x + _FD_STEP * np.maximum(np.abs(x), 1.0)) - x
+        signs = np.zeros((len(offsets), len(which)))
         for col, offset in enumerate(offsets):
             for a, sign in offset.items():
-                name = self.parameters[which[a]]
-                batch[name][:, col] = batch[name][:, 0] + sign * h[:, a]
+                signs[col, a] = sign
+        batch = {name: np.broadcast_to(x, (R,))[:, None] for name, x in phi.items()}
+        h = np.empty((R, len(which)))
+        for a, i in enumerate(which):
+            name = self.parameters[i]
+            x = batch[name]
+            h[:, a] = ((x + _FD_STEP * np.maximum(np.abs(x), 1.0)) - x)[:, 0]
+            # x + 0 * h is x: the columns where the parameter does not move keep it exactly
+            batch[name] = x + h[:, a, None] * signs[None, :, a]
         return self.evaluate(batch, columns), h
 
     def jacobian(self, phi, which, columns=None):
