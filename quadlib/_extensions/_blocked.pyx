@@ -428,6 +428,15 @@ def pairs_matvec(const Py_ssize_t[::1] indptr, const Py_ssize_t[::1] rows, const
             raise ValueError(f"`x` must have m_0 q_0 = {m0 * q0} rows, got {xv.shape[0]}")
         if not (yv.shape[0] % max(qi, 1) == 0):
             raise ValueError(f"`y` must have a multiple of q_i = {qi} rows, got {yv.shape[0]}")
+    if nrhs == 0 or P.shape[0] == 0 or qi == 0 or q0 == 0:
+        return
+    cdef Py_ssize_t xs0 = xv.strides[0] // BLK_ELEM, xs1 = xv.strides[1] // BLK_ELEM
+    cdef Py_ssize_t ys0 = yv.strides[0] // BLK_ELEM, ys1 = yv.strides[1] // BLK_ELEM
+    cdef const double* xp = &xv[0, 0]
+    cdef double* yp = &yv[0, 0]
+    cdef const double* src
+    cdef double* dst
+    cdef bint unit = nrhs == 1 or (xs1 == 1 and ys1 == 1)
     with nogil:
         for c in range(m0):
             for k in range(indptr[c], indptr[c + 1]):
@@ -436,11 +445,17 @@ def pairs_matvec(const Py_ssize_t[::1] indptr, const Py_ssize_t[::1] rows, const
                     for b in range(q0):
                         coef = P[k, a, b]
                         if trans:
+                            src = xp + (row0 + a) * xs0
+                            dst = yp + (c * q0 + b) * ys0
+                        else:
+                            src = xp + (c * q0 + b) * xs0
+                            dst = yp + (row0 + a) * ys0
+                        if unit:   # rows of C-ordered right-hand sides: a contiguous axpy
                             for j in range(nrhs):
-                                yv[c * q0 + b, j] -= coef * xv[row0 + a, j]
+                                dst[j] -= coef * src[j]
                         else:
                             for j in range(nrhs):
-                                yv[row0 + a, j] -= coef * xv[c * q0 + b, j]
+                                dst[j * ys1] -= coef * src[j * xs1]
 
 
 # ---------------------------------------------------------------- refills of Z'WZ (prior or PIRLS weights)
