@@ -799,7 +799,7 @@ def check_random_effects(design, specs=None, *, residual=True, stacklevel=2):
     ...     warnings.simplefilter("always")
     ...     check_random_effects(build_design("y ~ 1 + (1+c | g)", data))
     >>> print(caught[0].message)   # doctest: +ELLIPSIS
-    `formula`: the random-effect matrix is rank deficient: within every level of 'g', the columns '(Intercept)', 'c' of (1+c | g) are linearly dependent...
+    `formula`: the random-effect matrix is rank deficient: within every level of 'g', the columns '(Intercept)', ...
     """
     terms = list(design.terms)
     if specs is None:
