@@ -42,11 +42,15 @@ import math
 import numpy as np
 from scipy.linalg import blas, lapack
 
+from .._extensions import _blocked as kernels
+
 __all__ = ["BlockedStructure", "BlockedFactor", "BlockedUnsupported", "MAX_BYTES", "PAIRS_DENSITY"]
 
 MAX_BYTES = 2 * 1024 ** 3   # A and L together (dense blocks grow as m^2: 8 GB at m = 32,000)
 PAIRS_DENSITY = 0.25        # an L[i, 0] with more level pairs than this fraction is stored dense (MixedModels)
 _CONDVAR_CHUNK = 256        # columns per forward solve in condvar_blocks (bounds its work array)
+_CONDVAR_BYTES = 256 * 2 ** 20   # condvar_blocks inverts the dense trailing factor up to this size
+_CONDVAR_GATHER = 2 ** 21   # entries of Sigma gathered at once in condvar_blocks (16 MiB)
 
 
 class BlockedUnsupported(ValueError):
@@ -56,67 +60,6 @@ class BlockedUnsupported(ValueError):
 
 def _term_name(block):
     return f"({' + '.join(block.columns)} | {block.group})"
-
-
-# ---------------------------------------------------------------------------------------------------------
-# the products of a "pairs" block (block-sparse, column groups = levels of the first factor)
-# ---------------------------------------------------------------------------------------------------------
-def _pairs_transposed(indptr, rows, P, n_rows):
-    """P' as a scipy BSR matrix (block rows = column groups of P)."""
-    import scipy.sparse as sp
-
-    qi, q0 = P.shape[1], P.shape[2]
-    m0 = indptr.size - 1
-    return sp.bsr_matrix((np.ascontiguousarray(P.transpose(0, 2, 1)), rows, indptr), shape=(m0 * q0, n_rows * qi),
-                         blocksize=(q0, qi))
-
-
-def pairs_syrk(indptr, rows, P, C):
-    """IN/OUT `C` (M x M, Fortran): its lower triangle ``-= P P'``."""
-    Pt = _pairs_transposed(indptr, rows, P, C.shape[0] // P.shape[1])
-    C -= (Pt.T @ Pt).toarray()
-
-
-def pairs_gemm_nt(indptr_a, rows_a, Pa, indptr_b, rows_b, Pb, C):
-    """IN/OUT `C` (Ma x Mb, Fortran) ``-= Pa Pb'`` (both over the same column groups)."""
-    A = _pairs_transposed(indptr_a, rows_a, Pa, C.shape[0] // Pa.shape[1])
-    B = _pairs_transposed(indptr_b, rows_b, Pb, C.shape[1] // Pb.shape[1])
-    C -= (A.T @ B).toarray()
-
-
-def pairs_blockdiag_syrk(rows, P, D):
-    """IN/OUT `D` (m, q, q): ``D[rows[k]] -= P_k P_k'`` (a nested factor: one pair per column group)."""
-    np.subtract.at(D, rows, np.matmul(P, P.transpose(0, 2, 1)))
-
-
-def dense_pairs_nt(D, indptr, rows, P, C):
-    """IN/OUT `C` (Mr x Mi, Fortran) ``-= D P'``, `D` (Mr x m0 q0) dense."""
-    Pt = _pairs_transposed(indptr, rows, P, C.shape[1] // P.shape[1])
-    C -= (Pt.T @ D.T).T
-
-
-def pairs_matvec(indptr, rows, P, x, y, trans):
-    """IN/OUT `y` ``-= P x`` (trans 0) or ``-= P' x`` (trans 1)."""
-    n_rows = (x.size if trans else y.size) // P.shape[1]
-    Pt = _pairs_transposed(indptr, rows, P, n_rows)
-    y -= (Pt @ x) if trans else (Pt.T @ x)
-
-
-def scatter_pairs(row_pair, Zi, Z0, w, out):
-    """IN/OUT `out` (npairs, qi, q0): ``out[row_pair[r]] += w_r z_ir z_0r'``."""
-    for a in range(Zi.shape[1]):
-        for b in range(Z0.shape[1]):
-            out[:, a, b] += np.bincount(row_pair, w * Zi[:, a] * Z0[:, b], out.shape[0])
-
-
-def scatter_blockdiag(refs, Z, w, out):
-    """IN/OUT `out` (m, q, q): ``out[refs[r]] += w_r z_r z_r'``."""
-    q = Z.shape[1]
-    for a in range(q):
-        for b in range(a + 1):
-            out[:, a, b] += np.bincount(refs, w * Z[:, a] * Z[:, b], out.shape[0])
-            if b != a:
-                out[:, b, a] = out[:, a, b]
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -177,8 +120,7 @@ class BlockedStructure:
         # where each block's random effects sit in u (layout order), per position
         self.u_slices = [slice(blocks[b].start, blocks[b].stop) for b in order]
         self.n_random = max(block.stop for block in blocks)
-        # per pairs block: the column group of each pair (for the scaling and the division by L[0, 0])
-        self.pair_cols = {i: np.repeat(np.arange(self.m[0]), np.diff(ptr)) for i, (ptr, _, _) in pairs.items()}
+        self.zero_refs = np.zeros(self.nobs, dtype=np.intp)   # the [X y] row is one "level"
 
     @classmethod
     def from_blocks(cls, blocks, X, nobs, *, response=None, weights=None, max_bytes=MAX_BYTES):
@@ -262,7 +204,10 @@ class BlockedStructure:
                 cols = keys // m[i]
                 indptr = np.zeros(m[0] + 1, dtype=np.intp)
                 np.cumsum(np.bincount(cols, minlength=m[0]), out=indptr[1:])
-                pairs[i] = (indptr, (keys % m[i]).astype(np.intp), row_pair.astype(np.intp).ravel())
+                pairs[i] = (indptr, (keys % m[i]).astype(np.intp),
+                            np.ascontiguousarray(row_pair.astype(np.intp).ravel()))
+                kernels.check_pattern(indptr, pairs[i][1], m[i])
+                kernels.check_refs(pairs[i][2], pairs[i][1].size)
             else:
                 off_kind[i, 0] = "dense"
             for j in range(1, i):
@@ -368,38 +313,26 @@ class BlockedFactor:
         response, or 0). Once for a linear mixed model, at every PIRLS step of a generalized one.
         The factor is stale until the next :meth:`update_inplace`."""
         s = self.structure
-        w = np.asarray(w, dtype=float)
-        if y is None:
-            y = s.response
-        k, refs, Z, q, M = s.k, s.refs, s.Z, s.q, s.M
+        w = _vector(w, s.nobs, "w", nonnegative=True)
+        y = s.response if y is None else _vector(y, s.nobs, "y")
+        k, refs, Z = s.k, s.refs, s.Z
         XY = np.empty((s.nobs, s.p + 1))
         XY[:, :s.p] = s.X
         XY[:, s.p] = 0.0 if y is None else y
         for j in range(k):
             A = self.A[j, j]
             A.fill(0.0)
-            scatter_blockdiag(refs[j], Z[j], w, A)
+            kernels.scatter_blockdiag(refs[j], Z[j], w, A)
         for (i, j), kind in s.off_kind.items():
             A = self.A[i, j]
+            A.fill(0.0)
             if kind == "pairs":
-                A.fill(0.0)
-                scatter_pairs(s.pairs[i][2], Z[i], Z[j], w, A)
+                kernels.scatter_pairs(s.pairs[i][2], Z[i], Z[j], w, A)
             elif i == k:
-                # X row: (p + 1, M_j), column refs_j q_j + b
-                for b in range(q[j]):
-                    wz = w * Z[j][:, b]
-                    for a in range(s.p + 1):
-                        A[a, b::q[j]] = np.bincount(refs[j], wz * XY[:, a], s.m[j])
+                kernels.scatter_dense(s.zero_refs, XY, refs[j], Z[j], w, A)
             else:
-                # F order: entry (refs_i q_i + a, refs_j q_j + b) at row + col * M_i
-                A.fill(0.0)
-                flat = A.reshape(-1, order="F")
-                for a in range(q[i]):
-                    for b in range(q[j]):
-                        index = (refs[i] * q[i] + a) + (refs[j] * q[j] + b) * M[i]
-                        flat += np.bincount(index, w * Z[i][:, a] * Z[j][:, b], flat.size)
-        WXY = w[:, None] * XY
-        self.A[k, k][:] = XY.T @ WXY
+                kernels.scatter_dense(refs[i], Z[i], refs[j], Z[j], w, A)
+        self.A[k, k][:] = XY.T @ (w[:, None] * XY)
         self.info = -1
 
     # -----------------------------------------------------------------------------------------------------
@@ -490,10 +423,9 @@ class BlockedFactor:
                     self._gemm(i, j, l, C)
                 if blockdiag:
                     if off[i, j] == "pairs":
-                        P = C
-                        np.matmul(P, self.Linv[j].transpose(0, 2, 1)[s.pair_cols[i]], out=P)
+                        kernels.pairs_rdiv_blockdiag(s.pairs[i][0], C, D)
                     else:
-                        _dense_times_blockdiag_t(C, self.Linv[j])
+                        kernels.dense_rdiv_blockdiag(C, D)
                 else:
                     blas.dtrsm(1.0, D, C, side=1, lower=1, trans_a=1, overwrite_b=1)
         return 0
@@ -505,9 +437,9 @@ class BlockedFactor:
         if s.off_kind[j, l] == "pairs":
             indptr, rows, _ = s.pairs[j]
             if blockdiag:
-                pairs_blockdiag_syrk(rows, B, D)
+                kernels.pairs_blockdiag_syrk(rows, B, D)
             else:
-                pairs_syrk(indptr, rows, B, D)
+                kernels.pairs_syrk(indptr, rows, B, D)
         elif blockdiag:
             m, q = s.m[j], s.q[j]
             V = B.T.reshape(-1, m, q)
@@ -522,15 +454,13 @@ class BlockedFactor:
         ki, kj = s.off_kind[i, l], s.off_kind[j, l]
         if ki == "pairs" and kj == "pairs":
             pi, pj = s.pairs[i], s.pairs[j]
-            pairs_gemm_nt(pi[0], pi[1], Bi, pj[0], pj[1], Bj, C)
+            kernels.pairs_gemm_nt(pi[0], pi[1], Bi, pj[0], pj[1], Bj, C)
         elif kj == "pairs":
             indptr, rows, _ = s.pairs[j]
-            dense_pairs_nt(Bi, indptr, rows, Bj, C)
+            kernels.dense_pairs_nt(Bi, indptr, rows, Bj, C)
         elif ki == "pairs":
             indptr, rows, _ = s.pairs[i]
-            Ct = np.zeros((C.shape[1], C.shape[0]), order="F")
-            dense_pairs_nt(Bj, indptr, rows, Bi, Ct)
-            C += Ct.T
+            kernels.pairs_dense_nt(indptr, rows, Bi, Bj, C)
         else:
             blas.dgemm(-1.0, Bi, Bj, beta=1.0, c=C, trans_b=1, overwrite_c=1)
 
@@ -659,7 +589,7 @@ class BlockedFactor:
         B = self.L[i, l]
         if s.off_kind[i, l] == "pairs":
             indptr, rows, _ = s.pairs[i]
-            pairs_matvec(indptr, rows, B, x, y, int(trans))
+            kernels.pairs_matvec(indptr, rows, B, x, y, trans)
         else:
             y -= (B.T @ x) if trans else (B @ x)
 
@@ -670,32 +600,149 @@ class BlockedFactor:
 
         Notes
         -----
-        Block j solves ``L_Z X = E_j`` for its unit columns in chunks of whole levels (at most 256 columns,
-        which bounds the work array to 256 q rows), through the blocks from j on only, and sums the squares.
+        Write ``L_Z = [[L_00, 0], [B, L_T]]`` (the first block and the trailing ones). When every trailing
+        diagonal block is dense and ``Sigma_T = (L_T L_T')^-1`` fits in 256 MiB, the trailing blocks' entries
+        are those of ``Sigma_T`` (LAPACK's dpotri), and level c of the first block gets
+        ``L_00,c^-T (I + B_c' Sigma_T B_c) L_00,c^-1`` from the non-zero rows of its columns ``B_c`` only:
+        ``sum_c nnz_c^2 q_0^2`` operations (InstEval: milliseconds, against the 4e9 of solving for the first
+        block's 2972 unit vectors). Otherwise each block j solves ``L_Z X = E_j`` for its unit columns, in
+        chunks of whole levels (about 256 columns: the work array has 256 columns per trailing row), through the
+        blocks from j on only, and sums the squares.
         """
         self._check()
         s = self.structure
-        out = [None] * s.k
-        for j in range(s.k):
-            m, q = s.m[j], s.q[j]
-            result = np.empty((m, q, q))
-            per = max(1, _CONDVAR_CHUNK // q)
-            for start in range(0, m, per):
-                stop = min(m, start + per)
-                cols = (stop - start) * q
-                parts = {}
-                E = np.zeros((s.M[j], cols))
-                E[start * q:stop * q] = np.eye(cols)
-                parts[j] = self._tri_solve_matrix(j, E)
-                for i in range(j + 1, s.k):
-                    R = np.zeros((s.M[i], cols))
-                    for l in range(j, i):
-                        R -= self._matmat(i, l, parts[l])
-                    parts[i] = self._tri_solve_matrix(i, R)
-                X = np.concatenate([parts[i] for i in range(j, s.k)], axis=0).reshape(-1, stop - start, q)
-                result[start:stop] = np.einsum("rla,rlb->lab", X, X)
-            out[s.order[j]] = result
+        MT = sum(s.M[1:s.k])
+        if s.k > 1 and all(kind == "dense" for kind in s.diag_kind[1:]) and 8 * MT ** 2 <= _CONDVAR_BYTES:
+            out = self._condvar_trailing_inverse(MT)
+        else:
+            out = [self._condvar_solve(j) for j in range(s.k)]
+        return [out[s.position[b]] for b in range(s.k)]
+
+    def _condvar_trailing_inverse(self, MT):
+        s = self.structure
+        k, q0 = s.k, s.q[0]
+        offsets = np.concatenate([[0], np.cumsum(s.M[1:k])])
+        LT = np.zeros((MT, MT), order="F")
+        for i in range(1, k):
+            for j in range(1, i + 1):
+                B = self.L[i, j]
+                LT[offsets[i - 1]:offsets[i], offsets[j - 1]:offsets[j]] = B    # dpotri reads the lower part
+        Sigma, info = lapack.dpotri(LT, lower=1, overwrite_c=1)
+        if info:   # unreachable after a successful factorization (its diagonal is positive)
+            raise np.linalg.LinAlgError(f"dpotri failed (info {info})")
+        # only the lower triangle of Sigma is valid: entry (r, c) is read at max(r, c) + min(r, c) MT (Fortran)
+        flat = Sigma.reshape(-1, order="F")
+
+        def gather(rows, cols):
+            return np.take(flat, np.maximum(rows, cols) + np.minimum(rows, cols) * MT)
+
+        out = [None] * k
+        for i in range(1, k):
+            m, q = s.m[i], s.q[i]
+            r = offsets[i - 1] + np.arange(m)[:, None, None] * q + np.arange(q)[:, None]
+            out[i] = gather(r, r.transpose(0, 2, 1))
+        # G_c = B_c' Sigma_T B_c over the non-zero rows of column group c of B: the pairs rows (a few per level)
+        # and the rows of the dense blocks (all of them), G = pp + pd + dp + dd
+        m0 = s.m[0]
+        G = np.zeros((m0, q0, q0))
+        pcols, pidx, pvals, drows, dense = [], [], [], [], []
+        for i in range(1, k):
+            qi, base = s.q[i], offsets[i - 1]
+            if s.off_kind[i, 0] == "pairs":
+                indptr, rows, _ = s.pairs[i]
+                pcols.append(np.repeat(np.repeat(np.arange(m0), np.diff(indptr)), qi))
+                pidx.append((base + rows[:, None] * qi + np.arange(qi)).ravel())
+                pvals.append(self.L[i, 0].reshape(-1, q0))
+            else:
+                drows.append(base + np.arange(s.M[i]))
+                dense.append(self.L[i, 0])
+        if pcols:
+            pcols, pidx, pvals = np.concatenate(pcols), np.concatenate(pidx), np.concatenate(pvals)
+        if dense:
+            drows, dense = np.concatenate(drows), np.vstack(dense)      # (Md, m0 q0)
+            Sd = gather(np.arange(MT)[:, None], drows[None, :])
+            per = max(1, _CONDVAR_GATHER // (MT * q0))
+            for c0 in range(0, m0, per):
+                c1 = min(m0, c0 + per)
+                D = dense[:, c0 * q0:c1 * q0]
+                Y = (Sd @ D).reshape(MT, c1 - c0, q0)              # Sigma_T[:, dense rows] B_d for the chunk
+                G[c0:c1] += np.einsum("rca,rcb->cab", D.reshape(-1, c1 - c0, q0), Y[drows])
+                if len(pcols):
+                    sel = (pcols >= c0) & (pcols < c1)
+                    cross = pvals[sel][:, :, None] * Y[pidx[sel], pcols[sel] - c0][:, None, :]
+                    cross += cross.transpose(0, 2, 1)
+                    for a in range(q0):
+                        for b in range(q0):
+                            G[c0:c1, a, b] += np.bincount(pcols[sel] - c0, cross[:, a, b], c1 - c0)
+        if len(pcols):
+            # levels in order of their number of pairs, so that padding each chunk to its longest costs little
+            counts = np.bincount(pcols, minlength=m0)
+            by_count = np.argsort(counts, kind="stable")
+            order = np.argsort(pcols, kind="stable")
+            pcols, pidx, pvals = pcols[order], pidx[order], pvals[order]
+            starts = np.concatenate([[0], np.cumsum(counts)])
+            slot = np.arange(pcols.size) - starts[pcols]
+            c0 = 0
+            while c0 < m0:
+                nmax = max(int(counts[by_count[min(m0, c0 + 1) - 1]]), 1)
+                # the chunk's longest level is its last; grow the chunk while the gather stays bounded
+                c1 = c0 + 1
+                while c1 < m0 and (c1 + 1 - c0) * max(int(counts[by_count[c1]]), 1) ** 2 <= _CONDVAR_GATHER:
+                    c1 += 1
+                nmax = max(int(counts[by_count[c1 - 1]]), 1)
+                levels = by_count[c0:c1]
+                local = np.full(m0, -1, dtype=np.intp)
+                local[levels] = np.arange(c1 - c0)
+                sel = np.concatenate([np.arange(starts[c], starts[c + 1]) for c in levels]) if c1 - c0 < 64 else \
+                    np.flatnonzero(local[pcols] >= 0)
+                I = np.zeros((c1 - c0, nmax), dtype=np.intp)
+                V = np.zeros((c1 - c0, nmax, q0))
+                I[local[pcols[sel]], slot[sel]] = pidx[sel]
+                V[local[pcols[sel]], slot[sel]] = pvals[sel]
+                S = gather(I[:, :, None], I[:, None, :])
+                G[levels] += np.einsum("cra,crs,csb->cab", V, S, V)
+                c0 = c1
+        G[:, range(q0), range(q0)] += 1.0
+        Linv = self.Linv[0]
+        out[0] = np.matmul(np.matmul(Linv.transpose(0, 2, 1), G), Linv)
         return out
+
+    def _condvar_solve(self, j):
+        s = self.structure
+        m, q = s.m[j], s.q[j]
+        result = np.empty((m, q, q))
+        per = max(1, _CONDVAR_CHUNK // q)
+        for start in range(0, m, per):
+            stop = min(m, start + per)
+            cols = (stop - start) * q
+            rows = slice(start * q, stop * q)
+            parts = {}
+            if s.diag_kind[j] == "blockdiag":
+                # L_jj^-1 E_j is block diagonal: only the chunk's own rows are non-zero
+                Xj = np.zeros((stop - start, q, stop - start, q))
+                Xj[np.arange(stop - start), :, np.arange(stop - start), :] = self.Linv[j][start:stop]
+                Xj = Xj.reshape(cols, cols)
+            else:
+                E = np.zeros((s.M[j], cols))
+                E[rows] = np.eye(cols)
+                Xj = self._tri_solve_matrix(j, E)
+            parts[j] = Xj
+            for i in range(j + 1, s.k):
+                R = np.zeros((s.M[i], cols))
+                for l in range(j, i):
+                    if l == j and s.diag_kind[j] == "blockdiag":
+                        # only the chunk's columns of L[i, j] meet the non-zero rows of X_j
+                        if s.off_kind[i, j] == "pairs":
+                            indptr, prow, _ = s.pairs[i]
+                            kernels.pairs_matvec(indptr[start:stop + 1], prow, self.L[i, j], Xj, R, False)
+                        else:
+                            R -= self.L[i, j][:, rows] @ Xj
+                    else:
+                        self._matvec(i, l, parts[l], R, False)
+                parts[i] = self._tri_solve_matrix(i, R)
+            X = np.concatenate([parts[i] for i in range(j, s.k)], axis=0).reshape(-1, stop - start, q)
+            result[start:stop] = np.einsum("rla,rlb->lab", X, X)
+        return result
 
     def _tri_solve_matrix(self, j, R):
         s = self.structure
@@ -703,14 +750,6 @@ class BlockedFactor:
             V = R.reshape(s.m[j], s.q[j], -1)
             return np.matmul(self.Linv[j], V).reshape(R.shape)
         return blas.dtrsm(1.0, self.L[j, j], R, lower=1)
-
-    def _matmat(self, i, l, X):
-        s = self.structure
-        B = self.L[i, l]
-        if s.off_kind[i, l] == "pairs":
-            indptr, rows, _ = s.pairs[i]
-            return _pairs_transposed(indptr, rows, B, s.m[i]).T @ X
-        return B @ X
 
     def copy(self):
         """An independent copy of the numeric state (the structure is shared: it is immutable)."""
@@ -753,13 +792,3 @@ def _blockdiag_cholesky(D, Linv):
     D[:] = F
     Linv[:] = np.linalg.inv(F)
     return 0
-
-
-def _dense_times_blockdiag_t(C, Linv):
-    """IN/OUT `C` (Mi x m q, Fortran) <- C Linv^T per column group (the division by a block-diagonal L')."""
-    m, q = Linv.shape[0], Linv.shape[1]
-    V = C.T.reshape(m, q, -1)
-    if q == 1:
-        V *= Linv
-    else:
-        V[:] = np.matmul(Linv, V)

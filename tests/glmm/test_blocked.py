@@ -175,6 +175,29 @@ def test_factor_equals_dense(name):
                 np.testing.assert_allclose(V[lev], inv[sl, sl], rtol=1e-10, atol=1e-13)
 
 
+@pytest.mark.parametrize("name", ["crossed", "partial", "q2_second", "mixed_kinds"])
+@pytest.mark.parametrize("path", ["solve", "small_gather"])
+def test_condvar_paths(name, path, monkeypatch):
+    """condvar_blocks by forward solves (forced) and by the trailing inverse gathered in small chunks."""
+    import quadlib.glmm._blocked as blocked
+
+    if path == "solve":
+        monkeypatch.setattr(blocked, "_CONDVAR_BYTES", 0)
+        monkeypatch.setattr(blocked, "_CONDVAR_CHUNK", 3)
+    else:
+        monkeypatch.setattr(blocked, "_CONDVAR_GATHER", 20)
+    layout, structure, X, y, w = setup(name, seed=7)
+    factor = BlockedFactor(structure)
+    Ts, _ = random_Ts(layout, np.random.default_rng(8))
+    assert factor.update_inplace(Ts) == 0
+    q = layout.n_random
+    inv = np.linalg.inv(dense_system(layout, X, y, w, Ts)[:q, :q])
+    for block, V in zip(layout.blocks, factor.condvar_blocks()):
+        for lev in range(block.n_levels):
+            sl = slice(block.start + lev * block.q, block.start + (lev + 1) * block.q)
+            np.testing.assert_allclose(V[lev], inv[sl, sl], rtol=1e-10, atol=1e-13)
+
+
 @pytest.mark.parametrize("name", ["crossed", "slope", "mixed_kinds"])
 def test_by_group_layout_and_reweighting(name):
     """fit's layout (terms of one factor stacked) and new weights/response (a PIRLS step), then a copy."""
