@@ -7,9 +7,20 @@
 
 ``fit`` is a thin wrapper over these. The integrals over the random effects are computed by the core's
 integrators (quadlib.Laplace, quadlib.AdaptiveGaussHermite, quadlib.QMCIntegrator, ...) and, for several
-grouping factors, quadlib.sparse_laplace: this layer has no quadrature code of its own. ``method="pql"``
-hands the model to :func:`quadlib.glmm._pql.pql` (penalized quasi-likelihood: iterated working linear
-mixed models, no integrals).
+grouping factors, by PIRLS on the blocked Cholesky factor (:mod:`quadlib.glmm._blocked_laplace`; or
+quadlib.sparse_laplace where the blocked structure refuses the design): this layer has no quadrature code of
+its own. ``method="pql"`` hands the model to :func:`quadlib.glmm._pql.pql` (penalized quasi-likelihood:
+iterated working linear mixed models, no integrals).
+
+Two routes besides the default one (neither is taken with an explicit `start` or `optimizer`):
+
+* An objective that computes values only (``derivatives = "values"``: several grouping factors) is fitted in
+  lme4's two stages: first over theta with beta in the PIRLS (nAGQ = 0,
+  :meth:`~quadlib.glmm._blocked_laplace.BlockedLaplaceObjective.beta_profiled`, to a trust radius of 1e-4),
+  then over all parameters from there (COBYQA to radius 1e-7, :data:`STAGE_TWO`).
+* The gaussian family with the identity link and several grouping factors is a linear mixed model: it is
+  fitted by :func:`quadlib.glmm.lmm`'s engine with ``reml=False`` (:func:`gaussian_outcome`; the Laplace
+  approximation is exact there) and mapped to fit's parameters.
 """
 from dataclasses import replace
 import warnings
@@ -20,13 +31,18 @@ from .. import _validation as v
 from .._integrators import AdaptiveGaussHermite, Laplace, QMCIntegrator
 from ._design import build_design
 from ._formula import parse_formula
-from ._lmm import check_identifiable
+from ._lmm import LMMObjective, check_identifiable, optimize_theta
 from ._objective import make_objective, separation_message
-from ._optimize import ConvergenceWarning, blas_controller, optimize, optimizer_options, warn_singular
+from ._optimize import (GLMM_OPTIONS, ConvergenceWarning, OptimizeOutcome, blas_controller, optimize,
+                        optimizer_options, value_hessian, warn_singular)
 from ._pql import pql
 from ._result import GLMMResult
 
-__all__ = ["fit"]
+__all__ = ["fit", "fit_in_stages", "gaussian_outcome", "STAGE_ONE", "STAGE_TWO"]
+
+# lme4's glmer: a loose first stage over theta (nAGQ = 0), then all parameters to a tight radius
+STAGE_ONE = replace(GLMM_OPTIONS, final_radius=1e-4, final_hessian=False, warn=False)
+STAGE_TWO = replace(GLMM_OPTIONS, initial_radius=0.05, final_radius=1e-7)
 
 _PRODUCT_LIMIT = 100_000     # points per level for a product Gauss–Hermite rule
 _POINT_LIMIT = 2 ** 24       # rows x points per level: the size of the largest arrays of one evaluation
@@ -91,6 +107,77 @@ def _fitted_at_bounds(objective, x):
     return None
 
 
+def fit_in_stages(objective, *, max_iter=1000, verbose=False, progress=False):
+    """lme4's two stages for an objective with ``derivatives = "values"`` (module notes): the optimum over
+    theta (and log phi) with beta in the PIRLS (:data:`STAGE_ONE`), then over all parameters from there
+    (:data:`STAGE_TWO`). The outcome's ``history`` and ``n_evaluations`` cover both stages.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from quadlib.glmm import build_design, make_objective
+    >>> rng = np.random.default_rng(2)
+    >>> data = pd.DataFrame({"a": np.repeat(list("abcdefgh"), 16), "b": np.tile(list("ijklmnopqrstuvwx"), 8)})
+    >>> data["y"] = rng.poisson(np.exp(0.5 + rng.normal(0, 0.5, 8)[np.repeat(np.arange(8), 16)]))
+    >>> objective = make_objective(build_design("y ~ 1 + (1 | a) + (1 | b)", data), "poisson")
+    >>> outcome = fit_in_stages(objective)
+    >>> outcome.converged, bool(abs(outcome.llf - objective(outcome.x)) < 1e-9)
+    (True, True)
+    """
+    profiled = objective.beta_profiled()
+    first = optimize(profiled, max_iter=max_iter, verbose=verbose, progress=progress, options=STAGE_ONE)
+    start = profiled.start_from(first) if np.isfinite(first.llf) else None
+    if start is not None:
+        objective.warm_modes = profiled.warm_modes      # the joint mode at the first stage's optimum
+    outcome = optimize(objective, start, max_iter=max_iter, verbose=verbose, progress=progress,
+                       options=STAGE_TWO)
+    return replace(outcome, history=list(first.history) + list(outcome.history),
+                   n_evaluations=outcome.n_evaluations + profiled.evaluations)
+
+
+def gaussian_outcome(objective, design):
+    """The maximum likelihood fit of a gaussian model with the identity link by :func:`quadlib.glmm.lmm`'s
+    engine (``reml=False``: theta relative to sigma, beta and sigma profiled out), as an
+    :class:`~quadlib.glmm.OptimizeOutcome` of `objective` (fit's parameters: beta, sigma times each term's
+    relative factor placed in its grouping factor's block, log sigma). ``llf`` is ``-deviance / 2``; the
+    Hessian comes from value differences of `objective` (whose Laplace approximation is exact here), over the
+    parameters not at a bound.
+
+    Examples
+    --------
+    >>> from quadlib.glmm import build_design, lmm, make_objective
+    >>> import pandas as pd
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(3)
+    >>> data = pd.DataFrame({"a": np.repeat(list("abcdef"), 12), "b": np.tile(list("ghijkl"), 12)})
+    >>> a, b = np.repeat(np.arange(6), 12), np.tile(np.arange(6), 12)
+    >>> data["y"] = rng.normal(size=72) + rng.normal(size=6)[a] + rng.normal(size=6)[b]
+    >>> formula = "y ~ 1 + (1 | a) + (1 | b)"
+    >>> objective = make_objective(build_design(formula, data), "gaussian")
+    >>> outcome = gaussian_outcome(objective, objective.design)
+    >>> bool(abs(outcome.llf - lmm(formula, data, reml=False).llf) < 1e-9)
+    True
+    """
+    lmm_objective = LMMObjective(design, reml=False)
+    theta = optimize_theta(lmm_objective)
+    solution = lmm_objective.solve(theta.x)
+    sigma = float(np.sqrt(solution.r2 / design.nobs))
+    relative = {id(block.terms[0]): theta.x[block.theta] for block in lmm_objective.layout.blocks}
+    x = np.concatenate([solution.beta] + [sigma * relative[id(term)] for block in objective.blocks
+                                          for term in block.terms] + [[np.log(sigma)]])
+    lower = np.array([-np.inf if lo is None else lo for lo, _ in objective.bounds])
+    free = ~(x <= lower + 1e-10)
+    objective.reset_warm_start()
+    hessian = value_hessian(objective, x, free)
+    llf = -0.5 * float(solution.criterion)
+    converged = bool(theta.converged and np.isfinite(llf) and np.all(np.isfinite(hessian)))
+    message = "converged" if converged else f"lmm's theta: {theta.message}"
+    if not converged:
+        warnings.warn(f"the optimizer did not converge: {message}", ConvergenceWarning, stacklevel=3)
+    return OptimizeOutcome(x, llf, np.full(x.size, np.nan), hessian, free, converged, message,
+                           theta.n_evaluations + objective.evaluations, list(theta.history), n_iter=theta.n_iter)
+
+
 def fit(formula, data, *, family="binomial", link=None, method="laplace", nagq=None, weights=None, offset=None,
         start=None, optimizer=None, max_iter=1000, verbose=False, progress=False, dispersion=None):
     """Fit a generalized linear mixed model by maximum marginal likelihood (or penalized quasi-likelihood).
@@ -115,7 +202,8 @@ def fit(formula, data, *, family="binomial", link=None, method="laplace", nagq=N
         ``"agq"``: adaptive Gauss–Hermite with `nagq` nodes per dimension (default 10; a vector random
         effect gets the product rule in the rotated space; pass ``quadlib.SparseGridGaussHermite(level)``
         for a sparse Genz–Keister grid). ``"qmc"``: `nagq` randomized Sobol' points (default 1024). With
-        several grouping factors only ``"laplace"`` applies (the sparse joint Laplace approximation).
+        several grouping factors only ``"laplace"`` applies (the joint Laplace approximation, by PIRLS on the
+        blocked Cholesky factor, fitted in lme4's two stages: see the module notes).
         ``"pql"``: penalized quasi-likelihood, MASS::glmmPQL's iterated working LMMs (no likelihood: see
         :func:`quadlib.glmm._pql.pql`; biased for binary data with few observations per group).
     nagq : int, optional
@@ -126,8 +214,9 @@ def fit(formula, data, *, family="binomial", link=None, method="laplace", nagq=N
     start : array_like, optional
         Starting parameters in the order of ``make_objective(...).names`` (method="pql": the fixed effects).
     optimizer : str, optional
-        A scipy.optimize.minimize method that needs no Hessian (default "L-BFGS-B"; the list is in
-        :func:`quadlib.glmm.optimize`).
+        A scipy.optimize.minimize method that needs no Hessian (default "L-BFGS-B"; with several grouping
+        factors COBYQA in two stages, or lmm's engine for the gaussian family with the identity link; the
+        list is in :func:`quadlib.glmm.optimize`).
     max_iter : int
         Bound on the optimizer's iterations (method="pql": on the working LMMs); at most 10**6.
     verbose, progress : bool
@@ -195,7 +284,8 @@ def fit(formula, data, *, family="binomial", link=None, method="laplace", nagq=N
     q = max(sum(t.q for t in design.terms if t.group == g) for g in {t.group for t in design.terms})
     integrator, method_name = _integrator_for(method, nagq, q, design.nobs)
     objective = make_objective(design, family, integrator, link=link)
-    if objective.family.name == "gaussian":  # lme4's glmer hands these to lmer, with lmer's checks
+    fam = objective.family
+    if fam.name == "gaussian":  # lme4's glmer hands these to lmer, with lmer's checks
         check_identifiable(design, parse_formula(formula).random)
     if design.nobs < objective.n_params:
         raise ValueError(f"`data`: the number of observations ({design.nobs}) is smaller than the number of "
@@ -205,9 +295,16 @@ def fit(formula, data, *, family="binomial", link=None, method="laplace", nagq=N
     separated = objective.separation()
     # the linear algebra here is small (q x q blocks, p-vectors): BLAS threads only add wake-up latency,
     # which on a loaded machine made the cbpp fit 5x slower
+    default = start is None and optimizer is None
+    values_only = getattr(objective, "derivatives", "gradient") == "values"
     with blas_controller().limit(limits=1, user_api="blas"):
-        outcome = optimize(objective, start, optimizer=optimizer, max_iter=max_iter, verbose=verbose,
-                           progress=progress)
+        if default and values_only and fam.name == "gaussian" and fam.link == "identity":
+            outcome = gaussian_outcome(objective, design)      # a linear mixed model: lmm's engine
+        elif default and values_only:
+            outcome = fit_in_stages(objective, max_iter=max_iter, verbose=verbose, progress=progress)
+        else:
+            outcome = optimize(objective, start, optimizer=optimizer, max_iter=max_iter, verbose=verbose,
+                               progress=progress)
         at_bounds = _fitted_at_bounds(objective, outcome.x)
         if separated:
             message = separation_message(objective.family, separated)

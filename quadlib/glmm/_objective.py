@@ -1,11 +1,12 @@
 """Stage 2 of the pipeline: the marginal log-likelihood of a GLMM as a function of its parameters.
 
 This module owns the objective of :func:`~quadlib.glmm.fit`: the protocol every objective of
-:func:`quadlib.glmm.optimize` follows (:class:`Objective`, the base) and its two implementations,
+:func:`quadlib.glmm.optimize` follows (:class:`Objective`, the base) and its implementations,
 :class:`ClusterObjective` (one grouping factor: a core integrator integrates every level in one batched call)
-and :class:`JointObjective` (several grouping factors: the sparse Laplace approximation of the joint
-integral), with the GLM start and the checks of the response that come before a fit (:func:`glm_start`,
-:func:`check_response`, :func:`separation`).
+and, for several grouping factors, :class:`~quadlib.glmm._blocked_laplace.BlockedLaplaceObjective` (PIRLS on
+the blocked Cholesky factor, values only) or, where its structure refuses the design, :class:`JointObjective`
+(the sparse Laplace approximation of the joint integral), with the GLM start and the checks of the response
+that come before a fit (:func:`glm_start`, :func:`check_response`, :func:`separation`).
 
 Parameters, in this order (``Objective.names``):
 
@@ -110,7 +111,10 @@ def make_objective(design, family="binomial", integrator=None, *, link=None):
     Returns
     -------
     Objective
-        A :class:`ClusterObjective` (one grouping factor) or a :class:`JointObjective` (several).
+        A :class:`ClusterObjective` (one grouping factor); with several, a
+        :class:`~quadlib.glmm._blocked_laplace.BlockedLaplaceObjective` (the blocked Cholesky factor), or a
+        :class:`JointObjective` when the blocked structure refuses the design (a dense block over its memory
+        bound).
     """
     return Objective(design, family, integrator, link=link)
 
@@ -295,7 +299,15 @@ class Objective:
     def __new__(cls, design=None, family="binomial", integrator=None, *, link=None):
         if cls is Objective and design is not None:
             several = len({term.group for term in design.terms}) > 1
-            cls = JointObjective if several else ClusterObjective
+            cls = ClusterObjective
+            if several:
+                # the blocked factor (_blocked_laplace) unless its structure refuses the design (a dense
+                # block over its memory bound) or the integrator is not Laplace (JointObjective says why)
+                from ._blocked_laplace import BlockedLaplaceObjective, blocked_structure
+
+                laplace = gradient_path(Laplace() if integrator is None else integrator) == "laplace"
+                cls = BlockedLaplaceObjective if laplace and blocked_structure(design) is not None \
+                    else JointObjective
         return super().__new__(cls)
 
     def __init__(self, design, family="binomial", integrator=None, *, link=None):
@@ -325,8 +337,9 @@ class Objective:
 
     @property
     def joint(self):
-        """Whether the integral is the joint one over several grouping factors."""
-        return isinstance(self, JointObjective)
+        """Whether the integral is the joint one over several grouping factors (JointObjective,
+        BlockedLaplaceObjective)."""
+        return not isinstance(self, ClusterObjective)
 
     @property
     def blocks(self):

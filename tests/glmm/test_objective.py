@@ -14,6 +14,7 @@ from scipy.optimize import minimize
 import quadlib
 from quadlib.glmm import Objective, build_design, datasets, make_family, make_objective
 from quadlib.glmm._design import normalize_response
+from quadlib.glmm._blocked_laplace import BlockedLaplaceObjective
 from quadlib.glmm._objective import (ClusterObjective, JointObjective, check_response, glm_start, gradient_path,
                                      separation)
 
@@ -63,8 +64,8 @@ class _Elsewhere(_Wrapped):
 def test_make_objective_dispatches(cbpp, crossed):
     one = make_objective(cbpp)
     assert type(one) is ClusterObjective and isinstance(one, Objective) and not one.joint
-    several = make_objective(crossed)
-    assert type(several) is JointObjective and several.joint
+    several = make_objective(crossed)   # the blocked factor (tests/glmm/test_blocked_laplace.py)
+    assert type(several) is BlockedLaplaceObjective and several.joint and JointObjective(crossed).joint
     assert type(Objective(cbpp, "binomial")) is ClusterObjective
     assert one.names == ["(Intercept)", "period2", "period3", "period4", "theta[herd: (Intercept), (Intercept)]"]
     assert one.bounds[-1] == (0.0, None) and one.n_params == 5
