@@ -827,7 +827,8 @@ def check_random_effects(design, specs=None, *, residual=True, stacklevel=2):
         n_re = term.q * term.n_levels
         if n <= n_re if residual else n < n_re:
             relation, also = ("<=", " and the residual variance (or scale parameter)") if residual else ("<", "")
-            raise ValueError(f"`data`: the number of observations ({n}) is not larger than the number of random "
+            compared = "is not larger than" if residual else "is smaller than"
+            raise ValueError(f"`data`: the number of observations ({n}) {compared} the number of random "
                              f"effects ({n_re}) of the term {name} (lme4: number of observations (={n}) {relation} "
                              f"number of random effects (={n_re}) for term {name}; the random-effects parameters"
                              f"{also} are probably unidentifiable)")

@@ -87,8 +87,10 @@ def test_random_effects_more_than_observations_glmer():
     design = build_design("y ~ x + (1 + x | g)", _one_per_level())
     message = ("number of observations (=20) < number of random effects (=40) for term (1 + x | g); the "
                "random-effects parameters are probably unidentifiable")
-    with pytest.raises(ValueError, match=re.escape(message)):
+    with pytest.raises(ValueError, match=re.escape(message)) as error:
         check_random_effects(design, residual=False)
+    assert str(error.value).startswith("`data`: the number of observations (20) is smaller than the number of "
+                                       "random effects (40) of the term (1 + x | g)")
 
 
 def test_each_term_is_checked_and_named():
