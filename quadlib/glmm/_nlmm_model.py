@@ -155,6 +155,26 @@ def _model_iv(model, data, fixed, random, group, covariance, response):
             used_columns, model_columns)
 
 
+@functools.lru_cache(maxsize=16)
+def _stencil_signs(k, mixed):
+    """The moves of the difference stencils in k parameters, one row per point (read-only): the centre;
+    ``+-h, +-2h`` in each parameter; with `mixed`, ``(+-h, +-h)`` in each pair (a < c)."""
+    rows = [np.zeros(k)]
+    for a in range(k):
+        for sign in (1, -1, 2, -2):
+            rows.append(np.zeros(k))
+            rows[-1][a] = sign
+    if mixed:
+        for a in range(k):
+            for c in range(a + 1, k):
+                for sa, sc in ((1, 1), (1, -1), (-1, 1), (-1, -1)):
+                    rows.append(np.zeros(k))
+                    rows[-1][a], rows[-1][c] = sa, sc
+    signs = np.array(rows)
+    signs.flags.writeable = False
+    return signs
+
+
 class NonlinearModel:
     """Stage 1: a nonlinear model's function and its data as arrays, the rows sorted by group.
 
@@ -265,14 +285,11 @@ class NonlinearModel:
             raise ValueError(f"`model` must return one real prediction per row and point, shape {shape}, got "
                              f"{getattr(out, 'shape', type(out).__name__)}") from None
 
-    def _stencil(self, phi, which, offsets, columns):
-        """f at phi moved by ``sign * h`` in the parameters at positions `which` ({a: sign} per column, h
-        = 1e-3 max(|phi|, 1) per row and parameter, exactly representable): one call, (R, len(offsets))."""
+    def _stencil(self, phi, which, signs, columns):
+        """f at phi moved by ``sign * h`` in the parameters at positions `which` (`signs` (K, k): one row per
+        column of the result; h = 1e-3 max(|phi|, 1) per row and parameter, exactly representable): one
+        call, (R, K)."""
         R = np.shape(next(iter(phi.values())))[0]
-        signs = np.zeros((len(offsets), len(which)))
-        for col, offset in enumerate(offsets):
-            for a, sign in offset.items():
-                signs[col, a] = sign
         batch = {name: np.broadcast_to(x, (R,))[:, None] for name, x in phi.items()}
         h = np.empty((R, len(which)))
         for a, i in enumerate(which):
@@ -286,9 +303,7 @@ class NonlinearModel:
     def jacobian(self, phi, which, columns=None):
         """f (R,) and its derivatives (R, k) in the k parameters at positions `which`: fourth-order central
         differences (error ~1e-12 relative), one call of the model with 1 + 4k values per row."""
-        k = len(which)
-        offsets = [{}] + [{a: s} for a in range(k) for s in (1, -1, 2, -2)]
-        F, h = self._stencil(phi, which, offsets, columns)
+        F, h = self._stencil(phi, which, _stencil_signs(len(which), False), columns)
         p1, m1, p2, m2 = (F[:, 1 + j::4] for j in range(4))
         return F[:, 0], (8 * (p1 - m1) - (p2 - m2)) / (12 * h)
 
@@ -297,18 +312,16 @@ class NonlinearModel:
         call of the model with 1 + 4k + 2k(k - 1) values per row (fourth-order differences but for the
         mixed second derivatives, second-order: error ~1e-6 relative)."""
         k = len(which)
-        pairs = [(a, c) for a in range(k) for c in range(a + 1, k)]
-        offsets = [{}] + [{a: s} for a in range(k) for s in (1, -1, 2, -2)] \
-            + [{a: sa, c: sc} for a, c in pairs for sa, sc in ((1, 1), (1, -1), (-1, 1), (-1, -1))]
-        F, h = self._stencil(phi, which, offsets, columns)
+        F, h = self._stencil(phi, which, _stencil_signs(k, True), columns)
         f = F[:, 0]
         p1, m1, p2, m2 = (F[:, 1 + j:1 + 4 * k:4] for j in range(4))
         grad = (8 * (p1 - m1) - (p2 - m2)) / (12 * h)
         hess = np.empty((f.size, k, k))
         hess[:, np.arange(k), np.arange(k)] = (16 * (p1 + m1) - (p2 + m2) - 30 * f[:, None]) / (12 * h * h)
-        for n, (a, c) in enumerate(pairs):
-            pp, pm, mp, mm = (F[:, 1 + 4 * k + 4 * n + j] for j in range(4))
-            hess[:, a, c] = hess[:, c, a] = (pp - pm - mp + mm) / (4 * h[:, a] * h[:, c])
+        a, c = np.triu_indices(k, 1)
+        mixed = F[:, 1 + 4 * k:].reshape(f.size, a.size, 4)
+        hess[:, a, c] = hess[:, c, a] = (mixed[..., 0] - mixed[..., 1] - mixed[..., 2] + mixed[..., 3]) \
+            / (4 * h[:, a] * h[:, c])
         return f, grad, hess
 
     def phi(self, beta, b=None):
