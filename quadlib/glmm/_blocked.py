@@ -236,6 +236,17 @@ class BlockedStructure:
         return f"BlockedStructure({kinds}; p={self.p}, {self.nbytes / 2 ** 20:.1f} MiB)"
 
 
+def _finite(values, nobs, name):
+    """`values` as a float vector of length `nobs`, checked finite in one pass (its sum: a non-finite entry, or
+    an overflowing total, makes it non-finite)."""
+    values = np.ascontiguousarray(values, dtype=float)
+    if values.shape != (nobs,):
+        raise ValueError(f"`{name}` must have shape ({nobs},), got {values.shape}")
+    if not math.isfinite(float(np.add.reduce(values))):
+        raise ValueError(f"`{name}` must be finite")
+    return values
+
+
 def _vector(values, nobs, name, nonnegative=False):
     values = np.ascontiguousarray(values, dtype=float)
     if values.shape != (nobs,):
@@ -305,19 +316,39 @@ class BlockedFactor:
         self.Ts = None
         self.r2 = math.nan
         self.info = -1
+        self._XY = np.zeros((s.nobs, s.p + 1))      # [X y], its last column rewritten with each response
+        self._XY[:, :s.p] = s.X
+        self._views()
         self.set_weights_inplace(np.ones(s.nobs) if s.weights is None else s.weights, s.response)
+
+    def _views(self):
+        """Writable views of the diagonals of the diagonal blocks (made once: the arrays are never replaced)."""
+        s = self.structure
+        self._diagonals = []
+        for j in range(s.k):
+            D, q = self.L[j, j], s.q[j]
+            if s.diag_kind[j] == "blockdiag":
+                self._diagonals.append(D.reshape(s.m[j], q * q)[:, ::q + 1])
+            else:
+                self._diagonals.append(D.T.reshape(-1)[::s.M[j] + 1])
 
     # -----------------------------------------------------------------------------------------------------
     def set_weights_inplace(self, w, y=None):
         """A <- [Z X y]' W [Z X y] for the weights `w` (n,) and the response `y` (n,; None: the structure's
         response, or 0). Once for a linear mixed model, at every PIRLS step of a generalized one.
-        The factor is stale until the next :meth:`update_inplace`."""
+        The factor is stale until the next :meth:`update_inplace`.
+
+        Raises
+        ------
+        ValueError
+            If `w` or `y` is not finite or has the wrong shape. Negative weights are accepted (a Laplace
+            step's ``-d2`` of a non-log-concave family): :meth:`update_inplace` then reports a block that is
+            not positive definite, if it is not."""
         s = self.structure
-        w = _vector(w, s.nobs, "w", nonnegative=True)
-        y = s.response if y is None else _vector(y, s.nobs, "y")
+        w = _finite(w, s.nobs, "w")
+        y = s.response if y is None else _finite(y, s.nobs, "y")
         k, refs, Z = s.k, s.refs, s.Z
-        XY = np.empty((s.nobs, s.p + 1))
-        XY[:, :s.p] = s.X
+        XY = self._XY
         XY[:, s.p] = 0.0 if y is None else y
         for j in range(k):
             A = self.A[j, j]
@@ -367,8 +398,17 @@ class BlockedFactor:
         k, q, m = s.k, s.q, s.m
         A, L = self.A, self.L
         for j in range(k):
-            S = _congruence(T[j], A[j, j])
-            S[:, range(q[j]), range(q[j])] += 1.0
+            diagonal = self._diagonals[j]
+            if q[j] == 1:
+                t2 = T[j][0, 0] ** 2
+                if s.diag_kind[j] == "blockdiag":
+                    np.multiply(A[j, j], t2, out=L[j, j])
+                else:
+                    L[j, j].fill(0.0)
+                    np.multiply(A[j, j][:, 0, 0], t2, out=diagonal)
+                diagonal += 1.0
+                continue
+            S = np.matmul(np.matmul(T[j].T, A[j, j]), T[j])
             if s.diag_kind[j] == "blockdiag":
                 L[j, j][:] = S
             else:
@@ -377,6 +417,7 @@ class BlockedFactor:
                 view = D.T.reshape(m[j], q[j], m[j], q[j])   # C order: [col level, b, row level, a]
                 idx = np.arange(m[j])
                 view[idx, :, idx, :] = S.transpose(0, 2, 1)
+            diagonal += 1.0
         for (i, j), kind in s.off_kind.items():
             Ti = None if i == k else T[i]
             if kind == "pairs":
@@ -493,12 +534,9 @@ class BlockedFactor:
     def logdet_re(self):
         """``log|Lambda' Z'WZ Lambda + I|``."""
         self._check()
-        s = self.structure
         total = 0.0
-        for j in range(s.k):
-            D = self.L[j, j]
-            diag = D[:, range(s.q[j]), range(s.q[j])] if s.diag_kind[j] == "blockdiag" else np.diagonal(D)
-            total += float(np.sum(np.log(diag)))
+        for diagonal in self._diagonals:
+            total += float(np.log(diagonal).sum())
         return 2.0 * total
 
     def logdet_x(self):
@@ -760,18 +798,13 @@ class BlockedFactor:
         new.Linv = {key: value.copy() for key, value in self.Linv.items()}
         new.Ts = None if self.Ts is None else [T.copy() for T in self.Ts]
         new.r2, new.info = self.r2, self.info
+        new._XY = self._XY.copy()
+        new._views()
         return new
 
     def __repr__(self):
         state = {-1: "not factored", 0: "factored"}.get(self.info, f"failed ({self.info})")
         return f"BlockedFactor({state}, {self.structure!r})"
-
-
-def _congruence(T, A):
-    """T' A_l T for each level block of A (m, q, q)."""
-    if T.shape == (1, 1):
-        return A * (T[0, 0] ** 2)
-    return np.matmul(np.matmul(T.T, A), T)
 
 
 def _blockdiag_cholesky(D, Linv):

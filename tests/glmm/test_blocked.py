@@ -242,6 +242,21 @@ def test_no_fixed_effects():
     assert factor.pwrss() == pytest.approx(S[-1, -1] - S[:q, -1] @ u, rel=1e-10)
 
 
+def test_negative_weights_reported():
+    """Negative working weights are accepted; where they make a block indefinite, update_inplace says which."""
+    layout, structure, X, y, w = setup("crossed")
+    factor = BlockedFactor(structure)
+    factor.set_weights_inplace(-np.ones(X.shape[0]))
+    Ts = layout.factors(np.ones(layout.n_theta))
+    info = factor.update_inplace(Ts)
+    assert info == 1 + structure.order[0]
+    with pytest.raises(ValueError, match="not positive definite"):
+        factor.logdet_re()
+    # NaN factors fail the same way instead of raising
+    factor.set_weights_inplace(np.ones(X.shape[0]))
+    assert factor.update_inplace(layout.factors(np.full(layout.n_theta, np.nan))) != 0
+
+
 def test_zero_theta_and_singular_x():
     """theta = 0 (a singular fit: A = I) factors; a rank-deficient X is reported as the X block (1 + k)."""
     layout, structure, X, y, w = setup("crossed")
@@ -351,6 +366,12 @@ def test_input_validation():
     with pytest.raises(ValueError, match=r"`blocks\[0\]`"):
         BlockedStructure.from_blocks(layout.blocks, X[:10], 10)
     factor = BlockedFactor(structure)
+    with pytest.raises(ValueError, match="`w`"):
+        factor.set_weights_inplace(np.full(n, np.nan))
+    with pytest.raises(ValueError, match="`w`"):
+        factor.set_weights_inplace(np.ones(n - 1))
+    with pytest.raises(ValueError, match="`y`"):
+        factor.set_weights_inplace(np.ones(n), np.full(n, np.inf))
     with pytest.raises(ValueError, match="`Ts`"):
         factor.update_inplace(layout.factors(np.ones(layout.n_theta))[:1])
     factor.update_inplace(layout.factors(np.ones(layout.n_theta)))
