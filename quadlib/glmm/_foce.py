@@ -33,6 +33,7 @@ _PNLS_LOOSE = 1e-2     # ... or this, far from the fixed point (at most 1e-3 tim
 _FOCE_ITER = 200       # Lindstrom–Bates iterations
 _FOCE_TOL = 1e-9       # ... stop when beta, theta and sigma change by less than this (relative)
 _LMM_NEWTON_ITER = 50  # Newton steps of one LMM step
+_LOG_THETA_MIN = math.log(1e-6)   # ... handing over to the bounded optimizer below this diagonal entry
 
 
 def _pnls_sums(model, x, u, T, W, newton_curvature):
@@ -161,81 +162,98 @@ class LinearizedML:
         return self._evaluate(thetas, gradient=True)
 
     def _evaluate(self, thetas, gradient):
-        T = self.factors(thetas)
+        # arrays (S, M, q, .): theta s, group m (batched matmul: the blocks are small)
+        T = self.factors(thetas)[:, None]
+        Tt = np.swapaxes(T, 2, 3)
         q, n = self.block.q, self.n
-        MT = np.einsum("mab,sbc->smac", self.ZtZ, T)                         # Z_g'Z_g T
-        A = np.einsum("sba,smbc->smac", T, MT)
+        MT = self.ZtZ @ T                                                    # Z_g'Z_g T
+        A = Tt @ MT
         A[..., np.arange(q), np.arange(q)] += 1.0
         # A^-1 once (q is small) instead of triangular solves with its factor: R_ZX'R_ZX = (T'Z'X)' A^-1 T'Z'X
         sign, log_dets = np.linalg.slogdet(A)
         if np.any(sign <= 0):
             raise np.linalg.LinAlgError("A is not positive definite")
-        log_det = log_dets.sum(axis=1)
-        A_inv = np.linalg.inv(A)                                             # (S, M, q, q)
-        TZX = np.einsum("sba,mbp->smap", T, self.ZtX)
-        TZy = np.einsum("sba,mb->sma", T, self.Zty)
+        A_inv = np.linalg.inv(A)
+        TZX = Tt @ self.ZtX                                                  # (S, M, q, P)
+        TZy = Tt @ self.Zty[:, :, None]                                      # (S, M, q, 1)
         AZX = A_inv @ TZX
-        K = self.XtX - np.einsum("smap,smar->spr", TZX, AZX)
-        rhs = self.Xty - np.einsum("smap,sma->sp", AZX, TZy)
-        beta = np.linalg.solve(K, rhs[..., None])[..., 0]                   # (S, P)
-        u = np.einsum("smab,smb->sma", A_inv, TZy) - np.einsum("smap,sp->sma", AZX, beta)
-        b = np.einsum("sab,smb->sma", T, u)                                  # (S, M, q)
+        K = self.XtX - (np.swapaxes(TZX, 2, 3) @ AZX).sum(axis=1)
+        rhs = self.Xty[:, None] - (np.swapaxes(AZX, 2, 3) @ TZy).sum(axis=1)
+        beta = np.linalg.solve(K, rhs)                                       # (S, P, 1)
+        u = A_inv @ TZy - AZX @ beta[:, None]                                # (S, M, q, 1)
+        b = (T @ u)[..., 0]                                                  # (S, M, q)
+        beta = beta[..., 0]
         # the residual itself, not y'y minus the fitted sum of squares (no cancellation)
-        residual = self.y - beta @ self.X.T - np.einsum("nq,snq->sn", self.Z, b[:, self.model.index])
-        r2 = np.einsum("sn,sn->s", residual, residual) + np.einsum("smq,smq->s", u, u)
-        deviance = log_det + n * (1.0 + np.log(2.0 * np.pi * r2 / n))
+        residual = self.y - beta @ self.X.T - (self.Z * b[:, self.model.index]).sum(axis=2)
+        r2 = (residual * residual).sum(axis=1) + (u * u).sum(axis=(1, 2, 3))
+        deviance = log_dets.sum(axis=1) + n * (1.0 + np.log(2.0 * np.pi * r2 / n))
         if not gradient:
             return beta[0], float(r2[0]), float(deviance[0])
         E = MT @ A_inv                                                       # Z'Z T A^-1
-        Zr = self.Zty - np.einsum("mqp,sp->smq", self.ZtX, beta) - np.einsum("mab,smb->sma", self.ZtZ, b)
+        Zr = self.Zty - (self.ZtX @ beta[:, None, :, None])[..., 0] - (self.ZtZ @ b[..., None])[..., 0]
+        u = u[..., 0]
         grad = (2.0 * E[:, :, self.rows, self.cols].sum(axis=1)
                 - (2.0 * n / r2)[:, None] * (Zr[:, :, self.rows] * u[:, :, self.cols]).sum(axis=1))
         return deviance, grad
 
     def minimize(self, theta):
-        """Newton's method on theta from `theta`: the Hessian by central differences of the analytic gradient
-        (all points in one batch), shifted to be positive definite where it is not (far from the optimum);
-        the step halved until the deviance does not rise and the factor's diagonal stays positive. At most
-        50 steps; stops when the step is below 1e-10 relative. Returns theta, or None where Newton does not
-        get there (a deviance that cannot be computed, no decrease along the step, the step limit: a fit on
-        the boundary, theta -> 0, ends so): the caller then runs the general optimizer."""
+        """Newton's method from `theta` in ``x``: the log of the diagonal entries of the factor (positive: the
+        deviance is even in each column's sign, and closer to quadratic in the log far from the optimum)
+        and the off-diagonal entries themselves. The Hessian by central differences of the analytic
+        gradient (all points in one batch), its spectrum made positive where it is not (far from the
+        optimum); the step halved until the deviance does not rise. At most 50 steps; stops when the step in
+        x is below 1e-10 (relative). Returns theta, or None where Newton does not get there (a deviance that
+        cannot be computed, no decrease along the step, the step limit, a diagonal entry at 0: a fit on the
+        boundary ends so): the caller then runs the general optimizer."""
         n_theta = theta.size
-        lower = np.where(self.block.diagonal, 0.0, -np.inf)
+        diagonal = self.block.diagonal
+        if np.any(theta[diagonal] <= 0):
+            return None
         eye = np.eye(n_theta)
 
-        def stencil(theta):   # the deviance, its gradient and the central-difference Hessian of the gradient
-            h = 1e-4 * np.maximum(np.abs(theta), 1.0)
-            values, grads = self.deviances(np.concatenate([theta[None, :], theta + h[:, None] * eye,
-                                                           theta - h[:, None] * eye]))
+        def to_theta(x):
+            return np.where(diagonal, np.exp(np.where(diagonal, x, 0.0)), x)
+
+        def stencil(x):   # the deviance, its gradient in x and the central-difference Hessian of the gradient
+            h = 1e-4 * np.where(diagonal, 1.0, np.maximum(np.abs(x), 1.0))
+            points = np.concatenate([x[None, :], x + h[:, None] * eye, x - h[:, None] * eye])
+            thetas = to_theta(points)
+            values, grads = self.deviances(thetas)
+            grads = grads * np.where(diagonal, thetas, 1.0)          # d theta / d x
             H = (grads[1:n_theta + 1] - grads[n_theta + 1:]) / (2 * h)[:, None]
             return values[0], grads[0], 0.5 * (H + H.T)
 
+        x = np.where(diagonal, np.log(np.where(diagonal, theta, 1.0)), theta)
+        scale = np.where(diagonal, 1.0, np.maximum(np.abs(x), 1.0))
         with np.errstate(all="ignore"):
             try:
-                value, g, H = stencil(theta)
+                value, g, H = stencil(x)
                 for _ in range(_LMM_NEWTON_ITER):
                     if not (np.isfinite(value) and np.all(np.isfinite(g)) and np.all(np.isfinite(H))):
                         return None
                     w, V = np.linalg.eigh(H)
                     # a Newton step descends only where H is positive definite: else flip and floor its spectrum
                     step = -V @ ((V.T @ g) / np.maximum(np.abs(w), 1e-6 * max(np.max(np.abs(w)), 1.0)))
-                    if w[0] > 0 and np.all(np.abs(step) <= 1e-10 * np.maximum(np.abs(theta), 1.0)):
+                    scale = np.where(diagonal, 1.0, np.maximum(np.abs(x), 1.0))
+                    if w[0] > 0 and np.all(np.abs(step) <= 1e-10 * scale):
                         # the last Newton step is below the tolerance: take it without another evaluation
-                        return theta + step if np.all(theta + step > lower) else theta
-                    t = 1.0
+                        return to_theta(x + step)
+                    # at most a factor e in a diagonal entry per step (Newton far from the optimum overshoots)
+                    t = min(1.0, 1.0 / np.max(np.abs(step) / scale))
                     while True:
-                        trial = theta + t * step
-                        if np.all(trial > lower):
-                            trial_value, trial_g, trial_H = stencil(trial)
-                            if trial_value <= value + 1e-13 * abs(value):
-                                break
+                        trial = x + t * step
+                        trial_value, trial_g, trial_H = stencil(trial)
+                        if trial_value <= value + 1e-13 * abs(value):
+                            break
                         t *= 0.5
                         if t < 1e-3:
                             return None
-                    small = np.all(np.abs(t * step) <= 1e-10 * np.maximum(np.abs(trial), 1.0))
-                    theta, value, g, H = trial, trial_value, trial_g, trial_H
+                    small = np.all(np.abs(t * step) <= 1e-10 * scale)
+                    x, value, g, H = trial, trial_value, trial_g, trial_H
+                    if np.any(x[diagonal] < _LOG_THETA_MIN):
+                        return None   # towards the boundary (theta = 0): the bounded optimizer's case
                     if small:
-                        return theta
+                        return to_theta(x)
             except np.linalg.LinAlgError:
                 return None
         return None
