@@ -10,18 +10,30 @@ For a given ``theta`` the penalized least-squares problem
 
     min over (beta, u) of  |W^1/2 (y - offset - X beta - Z Lambda u)|^2 + |u|^2
 
-has a closed-form solution through the Cholesky factor of ``A = Lambda' Z' W Z Lambda + I`` (dense LAPACK for a
-small random-effects dimension, a sparse LU with a symmetric fill-reducing ordering otherwise: scipy has no
-sparse Cholesky, and with ``diag_pivot_thresh=0`` the LU of the positive definite ``A`` is its LDL'). With
-``r2`` the penalized weighted residual sum of squares at the solution, ``sigma^2`` and ``beta`` profile out
-(Bates, Maechler, Bolker and Walker 2015, eqs. 34-42):
+has a closed-form solution through the Cholesky factor of ``A = Lambda' Z' W Z Lambda + I``. Three engines
+factor it (:attr:`LMMObjective.engine`):
+
+* ``"dense"`` (random-effects dimension q <= 250): dense LAPACK, with an analytic gradient;
+* ``"blocked"`` (q > 250): the blocked Cholesky factor of :mod:`quadlib.glmm._blocked` (MixedModels.jl's
+  scheme: the random-effect blocks ordered by size, the first one diagonal or block diagonal, later ones
+  dense or block diagonal as their fill dictates, with ``[X y]`` as the last block), its symbolic analysis
+  made once; the criterion comes from the factor's last block, without a q x q matrix, and theta is
+  optimized without derivatives (COBYQA, :mod:`quadlib.glmm._optimize`), as lme4 and MixedModels.jl do
+  with BOBYQA;
+* ``"splu"``: a sparse LU with a symmetric fill-reducing ordering (scipy has no sparse Cholesky, and with
+  ``diag_pivot_thresh=0`` the LU of the positive definite ``A`` is its LDL'), only where the blocked
+  structure refuses the model (:class:`~quadlib.glmm._blocked.BlockedUnsupported`: a dense block over its
+  memory bound).
+
+With ``r2`` the penalized weighted residual sum of squares at the solution, ``sigma^2`` and ``beta`` profile
+out (Bates, Maechler, Bolker and Walker 2015, eqs. 34-42):
 
     ML:   d(theta)    = log|A| + n (1 + log(2 pi r2 / n)) - sum(log w)
     REML: d_R(theta)  = log|A| + log|R_X' R_X| + (n - p) (1 + log(2 pi r2 / (n - p))) - sum(log w)
 
-and only ``theta`` (a handful of numbers) is optimized, by L-BFGS-B with bounds ``diag(T_k) >= 0``. In the
-dense case the gradient is analytic (envelope theorem for ``r2``, trace identities for the log-determinants);
-in the sparse case it is a central difference.
+and only ``theta`` (a handful of numbers) is optimized, with bounds ``diag(T_k) >= 0``: by L-BFGS-B with the
+analytic gradient (envelope theorem for ``r2``, trace identities for the log-determinants) on the dense
+engine, by COBYQA on the others (their ``value_and_grad`` is a central difference, for callers that ask).
 """
 from dataclasses import dataclass, field, replace
 from functools import lru_cache, partial
@@ -32,8 +44,9 @@ import warnings
 import numpy as np
 
 from .. import _validation as v
+from . import _blocked
 from ._covariance import ThetaLayout
-from ._design import build_design, identifiers, random_matrix
+from ._design import build_design, check_random_effects, identifiers, random_matrix
 from ._formula import parse_formula
 from ._optimize import LMM_OPTIONS, ConvergenceWarning, blas_controller, optimize, warn_singular
 from ._linalg import cho_inverse, cho_solve, cholesky, lambda_u, left_lambda_t, right_lambda
@@ -41,12 +54,11 @@ from ._lmm_result import LMMResult
 
 __all__ = ["lmm", "LMMResult", "LMMObjective", "ProfiledLikelihood", "check_identifiable", "optimize_theta"]
 
-_DENSE_MAX = 2000        # random-effects dimension up to which A may be factored as a dense matrix
-_SPARSE_MIN = 250        # ... and up to which it always is
-_SPARSE_FILL = 0.02      # in between: sparse if the LU of A has at most this fraction of q^2 nonzeros
+_SPARSE_MIN = 250        # random-effects dimension up to which A is factored as a dense matrix
 _ILL_CONDITIONED = 1e5   # theta above this loses ~eps * theta^2 > 1e-6 of the precision of A and R_X'R_X
 _MAX_ITER = 1000         # L-BFGS-B iterations (and 5 times as many evaluations)
 _MAX_NEWTON = 8          # Newton polishing steps (the other constants: quadlib.glmm._optimize.LMM_OPTIONS)
+_WARM_RADIUS = 0.05      # COBYQA's initial trust-region radius from a given start (see _lmm_options)
 
 
 @dataclass(frozen=True, eq=False)
@@ -62,7 +74,7 @@ class _Solution:
     log_det_A: float
     log_det_K: float
     K: np.ndarray          # R_X' R_X
-    factor: object = field(repr=False)   # ("dense", cho_factor) or ("sparse", splu)
+    factor: object = field(repr=False)   # ("dense", cho_factor), ("sparse", splu) or ("blocked", BlockedFactor)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -78,14 +90,25 @@ class LMMObjective:
     reml : bool
         REML criterion (True) or ML deviance.
     sparse : bool, optional
-        Factor ``A`` as a sparse matrix. Default: when the random-effects dimension q exceeds 2000, or exceeds
-        250 and the sparse factor of ``A`` fills at most 2% of a dense one.
+        Factor ``A`` with the blocked engine (True) or as a dense matrix (False). Default: blocked when the
+        random-effects dimension q exceeds 250. Where the blocked structure refuses the model (a dense block
+        over its memory bound, :class:`~quadlib.glmm._blocked.BlockedUnsupported`), a sparse LU.
+
+    Attributes
+    ----------
+    engine : {"dense", "blocked", "splu"}
+        How ``A`` is factored (module notes); ``sparse`` is ``engine != "dense"``.
+    derivatives : {"gradient", "values"}
+        What the optimizer should use (:mod:`quadlib.glmm._optimize`): the analytic gradient of the dense
+        engine, or values only.
 
     Notes
     -----
     ``objective(theta)`` is the criterion, ``objective.value_and_grad(theta)`` also its gradient,
     ``objective.solve(theta)`` the whole penalized least-squares solution; ``objective.start`` and
-    ``objective.bounds`` are lme4's starting values (1 on the diagonals, 0 elsewhere) and bounds.
+    ``objective.bounds`` are lme4's starting values (1 on the diagonals, 0 elsewhere) and bounds. The blocked
+    engine keeps one numeric factor, refilled in place at every evaluation; ``solve`` hands a copy of it to
+    its solution.
 
     Examples
     --------
@@ -103,7 +126,7 @@ class LMMObjective:
         self._setup(design.response - design.offset, w, design.X, random_matrix(self.layout.blocks, design.nobs),
                     terms, reml, sparse)
 
-    def _setup(self, y, w, X, Z, terms, reml, sparse):
+    def _setup(self, y, w, X, Z, terms, reml, sparse, structure=None):
         import scipy.sparse as sp
 
         self.reml = bool(reml)
@@ -113,34 +136,43 @@ class LMMObjective:
         if getattr(self, "terms", None) is not terms or getattr(self, "layout", None) is None:
             self.layout = ThetaLayout.from_terms(terms, by="term")
         self.terms = terms
+        self._fixed_structures = {}   # the blocked structures of _with_fixed, per column (this X only)
         self.nobs, self.p = X.shape
         layout = self.layout
         self.q, self.n_theta = layout.n_random, layout.n_theta
-        sparse = None if sparse is None else bool(sparse)
         self.ZtW = (Z.multiply(w[:, None])).T.tocsr()
-        M = (self.ZtW @ Z)
-        self.Qc = np.column_stack([self.ZtW @ X, self.ZtW @ y]) if self.p else (self.ZtW @ y)[:, None]
         self.XtWX = X.T @ (w[:, None] * X)
         self.log_det_W = float(np.sum(np.log(w)))
         self.start = layout.start(1.0)
         self.lower = layout.lower
-        self.sparse = True if sparse is None and self.q > _DENSE_MAX else sparse
-        if self.sparse is None and self.q <= _SPARSE_MIN:
-            self.sparse = False
-        if self.sparse is not False:
+        engine = "dense" if sparse is False or (sparse is None and self.q <= _SPARSE_MIN) else "blocked"
+        if engine == "blocked":
+            try:
+                if structure is None:
+                    structure = _blocked.BlockedStructure.from_blocks(layout.blocks, X, self.nobs, response=y,
+                                                                      weights=w)
+                    self._factor_blocked = _blocked.BlockedFactor(structure)
+                else:   # made for this X and w (a profile's refit): the response is new
+                    self._factor_blocked = _blocked.BlockedFactor(structure)
+                    self._factor_blocked.set_weights_inplace(w, y)
+                self._structure = structure
+            except _blocked.BlockedUnsupported:
+                engine = "splu"
+        self.engine = engine
+        self.sparse = engine != "dense"
+        self.derivatives = "gradient" if engine == "dense" else "values"
+        if engine == "blocked":
+            return
+        M = (self.ZtW @ Z)
+        self.Qc = np.column_stack([self.ZtW @ X, self.ZtW @ y]) if self.p else (self.ZtW @ y)[:, None]
+        if engine == "splu":
             self.M = M.tocsc()
             rows, cols, which = layout.lambda_indices()
             lam = sp.csc_matrix((np.arange(1, rows.size + 1, dtype=float), (rows, cols)), shape=(self.q, self.q))
             self._lind = which[lam.data.astype(np.intp) - 1]
             self._lam = lam
             self._eye = sp.identity(self.q, format="csc")
-            if self.sparse is None:
-                # SuperLU is several times slower than LAPACK on dense blocks and the sparse gradient takes
-                # 2 len(theta) + 1 factorizations, so the sparse path pays only with little fill-in
-                self.sparse = True
-                factor = self._factor(None, self.start)[0][1]
-                self.sparse = bool(factor.L.nnz + factor.U.nnz <= _SPARSE_FILL * self.q ** 2)
-        if not self.sparse:
+        else:
             self.M = M.toarray()
 
     @property
@@ -150,35 +182,40 @@ class LMMObjective:
 
     def __repr__(self):
         kind = "REML criterion" if self.reml else "ML deviance"
-        return (f"LMMObjective({kind}, {self.n_theta} theta, q={self.q} random effects, "
-                f"{'sparse' if self.sparse else 'dense'})")
+        return f"LMMObjective({kind}, {self.n_theta} theta, q={self.q} random effects, {self.engine})"
 
     # -----------------------------------------------------------------------------------------------------
     def solve(self, theta):
         """The penalized least-squares solution and the criterion at `theta` (a :class:`_Solution`)."""
-        return self._solve(np.asarray(theta, dtype=float))[0]
+        theta = np.asarray(theta, dtype=float)
+        if self.engine == "blocked":
+            return self._solve_blocked(theta, snapshot=True)
+        return self._solve(theta)[0]
 
     def __call__(self, theta):
-        return self._solve(np.asarray(theta, dtype=float))[0].criterion
+        theta = np.asarray(theta, dtype=float)
+        if self.engine == "blocked":
+            return self._criterion_blocked(theta)
+        return self._solve(theta)[0].criterion
 
     def value_and_grad(self, theta):
         """The criterion and its gradient with respect to theta."""
         theta = np.asarray(theta, dtype=float)
-        if self.sparse:
-            sol = self._solve(theta)[0]
+        if self.sparse:   # central differences (the optimizer uses values only: `derivatives`)
+            value = self(theta)
             grad = np.empty_like(theta)
             for j in range(theta.size):
                 h = 6e-6 * max(1.0, abs(theta[j]))
                 step = np.zeros_like(theta)
                 step[j] = h
-                grad[j] = (self._solve(theta + step)[0].criterion - self._solve(theta - step)[0].criterion) / (2 * h)
-            return sol.criterion, grad
+                grad[j] = (self(theta + step) - self(theta - step)) / (2 * h)
+            return value, grad
         sol, parts = self._solve(theta, gradient=True)
         return sol.criterion, parts
 
     def _factor(self, Ts, theta):
         """A's factor, log|A| and, for the dense gradient, M Lambda."""
-        if self.sparse:
+        if self.engine == "splu":
             from scipy.sparse.linalg import splu
 
             self._lam.data = theta[self._lind]
@@ -194,15 +231,61 @@ class LMMObjective:
         L = cholesky(A)
         return ("dense", L), 2.0 * float(np.sum(np.log(np.diag(L)))), N
 
+    # the blocked engine ---------------------------------------------------------------------------------
+    def _update_blocked(self, theta):
+        """Refill the blocked factor at `theta` (in place); raises LinAlgError where A is not positive definite."""
+        factor = self._factor_blocked
+        if factor.update_inplace(self.layout.factors(theta)) != 0:
+            raise np.linalg.LinAlgError("A or R_X'R_X is not positive definite")
+        return factor
+
+    def _profiled(self, log_det_A, log_det_K, r2):
+        """The ML deviance or REML criterion from the log-determinants and the penalized RSS."""
+        if not r2 > 0:
+            raise np.linalg.LinAlgError("the penalized residual sum of squares is 0")
+        n, p = self.nobs, self.p
+        if self.reml:   # log_det_K enters only here
+            m = n - p
+            return log_det_A + log_det_K + m * (1.0 + math.log(2.0 * math.pi * r2 / m)) - self.log_det_W
+        return log_det_A + n * (1.0 + math.log(2.0 * math.pi * r2 / n)) - self.log_det_W
+
+    def _penalized_rss(self, factor, theta):
+        """(beta, u, b, r2) at the penalized least-squares solution of the factor at `theta`. r2 is summed from
+        the residuals, as the dense engine does: the factor's last diagonal entry squared (``pwrss``) is
+        y'Wy minus the part explained, which cancels to ~1e-13 relative (crit noise 1e-10 on lme4's crossed
+        example, enough to stop a derivative-free method 2e-6 short of the optimum); the residuals cost one
+        back substitution and a product with the sparse Z."""
+        beta, u = factor.beta(), factor.u()
+        b = lambda_u(u, self.layout.factors(theta), self.layout.blocks)
+        residual = self.y - self.X @ beta - self.Z @ b
+        return beta, u, b, float(np.dot(self.w * residual, residual) + np.dot(u, u))
+
+    def _criterion_blocked(self, theta):
+        factor = self._update_blocked(theta)
+        log_det_K = factor.logdet_x() if self.reml else 0.0
+        return self._profiled(factor.logdet_re(), log_det_K, self._penalized_rss(factor, theta)[3])
+
+    def _solve_blocked(self, theta, snapshot=False):
+        factor = self._update_blocked(theta)
+        log_det_A, log_det_K = factor.logdet_re(), factor.logdet_x()
+        beta, u, b, r2 = self._penalized_rss(factor, theta)
+        criterion = self._profiled(log_det_A, log_det_K, r2)
+        R = factor.x_factor()
+        K = R @ R.T
+        return _Solution(theta.copy(), criterion, beta, u, b, r2, log_det_A, log_det_K, K,
+                         ("blocked", factor.copy() if snapshot else factor))
+
     @staticmethod
     def _apply_inverse(factor, rhs):
         kind, f = factor
         return f.solve(rhs) if kind == "sparse" else cho_solve(f, rhs)
 
     def _solve(self, theta, gradient=False):
+        if self.engine == "blocked":
+            return self._solve_blocked(theta), None
         Ts = self.layout.factors(theta)
         factor, log_det_A, N = self._factor(Ts, theta)
-        if self.sparse:
+        if self.engine == "splu":
             rhs = np.asarray(self._lam.T @ self.Qc)
         else:
             rhs = left_lambda_t(self.Qc, Ts, self.layout.blocks)
@@ -220,14 +303,8 @@ class LMMObjective:
         b = lambda_u(u, Ts, self.layout.blocks)
         residual = self.y - self.X @ beta - self.Z @ b
         r2 = float(np.dot(self.w * residual, residual) + np.dot(u, u))
-        if not r2 > 0:
-            raise np.linalg.LinAlgError("the penalized residual sum of squares is 0")
+        criterion = self._profiled(log_det_A, log_det_K, r2)
         n = self.nobs
-        if self.reml:
-            m = n - p
-            criterion = log_det_A + log_det_K + m * (1.0 + math.log(2.0 * math.pi * r2 / m)) - self.log_det_W
-        else:
-            criterion = log_det_A + n * (1.0 + math.log(2.0 * math.pi * r2 / n)) - self.log_det_W
         solution = _Solution(theta.copy(), criterion, beta, u, b, r2, log_det_A, log_det_K, K, factor)
         if not gradient:
             return solution, None
@@ -257,10 +334,22 @@ class LMMObjective:
 
     # -----------------------------------------------------------------------------------------------------
     def _with_fixed(self, j, value):
-        """The ML objective with fixed effect j held at `value` (moved into the offset), for profiling."""
+        """The ML objective with fixed effect j held at `value` (moved into the offset), for profiling.
+        The blocked engine's symbolic analysis of the model without column j is made once per j."""
         new = copy.copy(self)
         keep = [k for k in range(self.p) if k != j]
-        new._setup(self.y - self.X[:, j] * value, self.w, self.X[:, keep], self.Z, self.terms, False, self.sparse)
+        structure = None
+        if self.engine == "blocked":
+            cache = self._fixed_structures
+            if j not in cache:
+                try:
+                    cache[j] = _blocked.BlockedStructure.from_blocks(self.layout.blocks, self.X[:, keep], self.nobs,
+                                                                     weights=self.w)
+                except _blocked.BlockedUnsupported:
+                    cache[j] = None
+            structure = cache[j]
+        new._setup(self.y - self.X[:, j] * value, self.w, self.X[:, keep], self.Z, self.terms, False,
+                   self.engine != "dense", structure)
         return new
 
 
@@ -281,12 +370,14 @@ class ProfiledLikelihood:
     Notes
     -----
     Where the criterion cannot be computed (``A`` or ``R_X' R_X`` numerically singular, a zero residual sum
-    of squares) the log-likelihood is -inf, which the optimizer avoids.
+    of squares) the log-likelihood is -inf, which the optimizer avoids. ``derivatives`` is the objective's:
+    the optimizer uses the gradient of the dense engine and values only on the others.
     """
 
     def __init__(self, objective, criterion=None):
         self.objective = objective
         self.criterion = objective if criterion is None else criterion
+        self.derivatives = objective.derivatives
         self.layout = objective.layout
         self.names = objective.layout.names
         self.n_params = objective.n_theta
@@ -336,13 +427,17 @@ def optimize_theta(objective, start=None, *, criterion=None, restarts=3):
     """
     likelihood = ProfiledLikelihood(objective, criterion)
     return optimize(likelihood, likelihood.start() if start is None else start, max_iter=_MAX_ITER,
-                    options=_lmm_options(_MAX_NEWTON, _MAX_ITER, restarts))
+                    options=_lmm_options(_MAX_NEWTON, _MAX_ITER, restarts, start is not None))
 
 
 @lru_cache(maxsize=8)
-def _lmm_options(polish_steps, max_iter, restarts):
-    """LMM_OPTIONS with this module's bounds (read at each call: tests lower them), made once per setting."""
-    return replace(LMM_OPTIONS, polish_steps=polish_steps, max_evaluations=5 * max_iter, restarts=restarts)
+def _lmm_options(polish_steps, max_iter, restarts, warm=False):
+    """LMM_OPTIONS with this module's bounds (read at each call: tests lower them), made once per setting.
+    A warm start (a profile's refits, pql's and FOCE's iterations) begins COBYQA's trust region at radius
+    0.05 instead of 1: on lme4's crossed random-slope example the profile's refits take 40 % fewer
+    evaluations."""
+    options = replace(LMM_OPTIONS, polish_steps=polish_steps, max_evaluations=5 * max_iter, restarts=restarts)
+    return replace(options, initial_radius=_WARM_RADIUS) if warm else options
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -363,29 +458,44 @@ def _lmm_iv(formula, data, reml, weights, offset):
                 raise TypeError(f"`formula`: the response column {name!r} must be numeric, got dtype "
                                 f"{data[name].dtype}")
     design = build_design(formula, data, weights=weights, offset=offset)
-    check_identifiable(design, parsed.random)
+    check_identifiable(design, parsed.random, stacklevel=4)
     return design, bool(reml)
 
 
-def check_identifiable(design, specs):
+def check_identifiable(design, specs, *, stacklevel=4):
     """lmer's checks that a linear mixed model's residual variance can be estimated (also for
     ``fit(..., family="gaussian")``); `specs` are the formula's random terms (``parse_formula(f).random``).
+
+    The checks of the random-effect design are lme4's (:func:`quadlib.glmm._design.check_random_effects`:
+    a grouping factor with a single level, as many levels as observations, a term with as many random effects
+    as observations, and a warning naming the terms of a rank-deficient Z), the last one first, in this
+    module's words with lme4's message. `stacklevel` is that of the warning, counted from this function's
+    caller as :func:`warnings.warn` counts (4: the caller of ``lmm``).
 
     Raises
     ------
     ValueError
-        If the observations do not outnumber the random effects of a term (lme4: "number of levels of each
-        grouping factor must be < number of observations") or the fixed effects, or the fixed effects fit
-        the response exactly (e.g. a constant response).
+        If the observations do not outnumber the random effects of a term (lme4: "number of observations (=n)
+        <= number of random effects (=q) for term ...") or the fixed effects, a grouping factor has a single
+        level, or the fixed effects fit the response exactly (e.g. a constant response).
+
+    Warns
+    -----
+    UserWarning
+        When Z is rank deficient (a term given twice, a slope constant within every level, ...).
     """
     if design.weights is not None and not np.all(design.weights > 0):
         raise ValueError("`weights` must be positive")
     n = design.nobs
     for term, spec in zip(design.terms, specs):
-        if n <= term.q * term.n_levels:
+        n_re = term.q * term.n_levels
+        if n <= n_re:
             raise ValueError(f"`data`: the number of observations ({n}) is not larger than the number of random "
-                             f"effects ({term.q * term.n_levels}) of the term {spec}: its variance and the residual "
-                             "variance cannot both be estimated")
+                             f"effects ({n_re}) of the term {spec}: its variance and the residual variance cannot "
+                             f"both be estimated (lme4: number of observations (={n}) <= number of random effects "
+                             f"(={n_re}) for term {spec}; the random-effects parameters and the residual variance "
+                             "(or scale parameter) are probably unidentifiable)")
+    check_random_effects(design, specs, residual=True, stacklevel=stacklevel + 1)
     if n <= design.X.shape[1]:
         raise ValueError(f"`data`: the number of observations ({n}) must exceed the number of fixed effects "
                          f"({design.X.shape[1]})")

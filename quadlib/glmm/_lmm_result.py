@@ -35,11 +35,17 @@ def _unique_names(names):
 def conditional_variances(objective, solution, theta, sigma):
     """Var(b | y) of a linear mixed model at `theta` and `sigma`: the diagonals of sigma^2 T_k (A^-1)_{ll} T_k',
     one array (levels, q) per random term of `objective` (an :class:`~quadlib.glmm.LMMObjective`), from the
-    factor of A in `solution` (its :meth:`~quadlib.glmm.LMMObjective.solve` at `theta`)."""
+    factor of A in `solution` (its :meth:`~quadlib.glmm.LMMObjective.solve` at `theta`).
+
+    The blocked engine's factor gives the level blocks of A^-1 directly
+    (:meth:`~quadlib.glmm._blocked.BlockedFactor.condvar_blocks`), without a q x q matrix; the sparse LU
+    solves for the unit vectors in chunks of at most 256 columns."""
     factor = solution.factor
     q = objective.q
     if factor[0] == "dense":
         diag_blocks = block_diagonal(cho_inverse(factor[1]), objective.layout.blocks)
+    elif factor[0] == "blocked":
+        diag_blocks = factor[1].condvar_blocks()
     else:
         blocks = [np.empty((lay.n_levels, lay.q, lay.q)) for lay in objective.layout.blocks]
         width = max(1, min(256, 4_000_000 // q))  # columns of the identity solved at once
@@ -168,7 +174,8 @@ class LMMResult(MixedResult):
                              "result was built without one (see LMMResult.from_fit)")
         refit = self._optimizer
         ml = copy.copy(self._objective)
-        ml._setup(ml.y, ml.w, ml.X, ml.Z, ml.terms, False, ml.sparse)
+        # the same X and weights: the blocked engine's symbolic analysis is reused
+        ml._setup(ml.y, ml.w, ml.X, ml.Z, ml.terms, False, ml.sparse, getattr(ml, "_structure", None))
         optimum = refit(ml, self.theta)
         solution = ml.solve(optimum.x)
         se = np.sqrt(np.diag(solution.r2 / ml.nobs * np.linalg.inv(solution.K)))

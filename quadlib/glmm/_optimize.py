@@ -66,7 +66,7 @@ _DERIVATIVES = ("gradient", "values")   # what an objective declares in `derivat
 _AT_BOUND = 1e-10     # a parameter within this of its lower bound, its gradient pushing out, is held there
 # the largest counts OptimizeOptions accepts: each bounds a loop of optimize (Newton steps, trial points per
 # step, optimizer runs) or scipy's work, far beyond the defaults
-_OPTION_LIMITS = {"maxcor": 1000, "polish_steps": 1000, "polish_halvings": 200, "restarts": 100,
+_OPTION_LIMITS = {"maxcor": 1000, "polish_steps": 1000, "value_polish_steps": 100, "polish_halvings": 200, "restarts": 100,
                   "newton_halvings": 200, "max_evaluations": 10 ** 8}
 
 # lme4's "boundary (singular) fit", in the words of every fitting function of quadlib.glmm
@@ -130,7 +130,8 @@ class OptimizeOptions:
     ``optimize(objective, options=replace(GLMM_OPTIONS, polish_steps=0, warn=False))``. The values are
     checked when it is made (a ValueError or TypeError naming the field), and the counts that bound loops
     are bounded themselves: ``polish_steps`` and ``maxcor`` at most 1000, ``polish_halvings`` and
-    ``newton_halvings`` at most 200, ``restarts`` at most 100, ``max_evaluations`` at most 10**8.
+    ``newton_halvings`` at most 200, ``restarts`` and ``value_polish_steps`` at most 100, ``max_evaluations``
+    at most 10**8.
 
     Attributes
     ----------
@@ -179,8 +180,15 @@ class OptimizeOptions:
     initial_radius, final_radius
         The derivative-free methods (objectives with ``derivatives = "values"``): COBYQA's initial and final
         trust-region radii (``initial_tr_radius``, ``final_tr_radius``; COBYLA's ``rhobeg`` and ``tol``), in
-        the optimized (rescaled, with `rescale`) parameters. ``final_radius`` bounds the precision of the
-        parameters: Powell's methods stop when the radius has shrunk to it.
+        the optimized (rescaled, with `rescale`) parameters. Powell's methods stop when the radius has shrunk
+        to ``final_radius``, which is not the error of the parameters: that is set by the curvature and the
+        rounding of the criterion near the optimum (1e-6 relative on lme4's crossed examples at radius 1e-7).
+    value_polish_steps, value_step
+        The derivative-free methods: at most this many Newton steps after the method, each from the gradient
+        and Hessian of second differences of the values (:func:`value_hessian`, ``2 n^2 + 1`` evaluations
+        over n free parameters) with relative step ``value_step``, which also gives the final Hessian. A step
+        is taken when the criterion does not rise by more than ``accept_slack`` (relative), and the steps stop
+        after one below ``min_step`` (relative; 1e-12 if None).
     newton_halvings, newton_decrement, newton_rounding, check
         ``optimizer="newton"``: trial points per step; converged when a full step had a Newton decrement
         ``g' (-H)^-1 g`` below ``newton_decrement`` (or no step raised the log-likelihood and it is below
@@ -218,12 +226,15 @@ class OptimizeOptions:
     check: object = None
     initial_radius: float = 0.5
     final_radius: float = 1e-7
+    value_polish_steps: int = 0
+    value_step: float = 1e-4
 
     def __post_init__(self):
         for name in ("deviance", "rescale", "hessian_every_step", "accept_by_gradient", "final_hessian", "warn"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise TypeError(f"`{name}` must be True or False, got {getattr(self, name)!r}")
-        for name, minimum in (("maxcor", 1), ("polish_steps", 0), ("polish_halvings", 0), ("restarts", 0),
+        for name, minimum in (("maxcor", 1), ("polish_steps", 0), ("value_polish_steps", 0), ("polish_halvings", 0),
+                              ("restarts", 0),
                               ("newton_halvings", 1)):
             v.positive_int(getattr(self, name), name, minimum=minimum, maximum=_OPTION_LIMITS[name])
         if self.max_evaluations is not None:
@@ -233,13 +244,14 @@ class OptimizeOptions:
         for name in ("stop_step", "min_step", "rounding", "step_polished"):
             if getattr(self, name) is not None:
                 v.nonnegative_tolerance(getattr(self, name), name)
-        for name in ("hessian_step", "gradient_tol", "initial_radius", "final_radius"):
+        for name in ("hessian_step", "gradient_tol", "initial_radius", "final_radius", "value_step"):
             v.greater_than(getattr(self, name), 0, name)
         if not self.final_radius <= self.initial_radius:
             raise ValueError(f"`final_radius` must be at most `initial_radius` ({self.initial_radius}), "
                              f"got {self.final_radius}")
-        if not self.hessian_step < 1:
-            raise ValueError(f"`hessian_step` must be below 1 (a relative step), got {self.hessian_step}")
+        for name in ("hessian_step", "value_step"):
+            if not getattr(self, name) < 1:
+                raise ValueError(f"`{name}` must be below 1 (a relative step), got {getattr(self, name)}")
         v.choice(self.outside, ("halve", "project"), "outside")
         v.choice(self.indefinite, ("stop", "gradient"), "indefinite")
         v.choice(self.convergence, ("gradient", "step"), "convergence")
@@ -267,13 +279,14 @@ LMM_OPTIONS = _documented(OptimizeOptions(
     deviance=True, rescale=False, ftol=1e-15, gtol=1e-10, max_evaluations=5000, polish_steps=8,
     polish_halvings=30, hessian_step=1e-5, hessian_every_step=True, accept_slack=1e-15, accept_by_gradient=True,
     outside="project", indefinite="gradient", stop_step=None, min_step=1e-12, rounding=1e-10,
-    step_polished=1e-8, convergence="step", final_hessian=False, warn=False),
+    step_polished=1e-8, convergence="step", final_hessian=False, warn=False, initial_radius=1.0),
     """lme4's constants for the profiled criteria of linear mixed models (:func:`~quadlib.glmm.lmm`,
 :func:`~quadlib.glmm.pql`, nlmm's FOCE).
 
 The deviance scale, no rescaling, L-BFGS-B to ftol 1e-15 and gtol 1e-10, at most 8 Newton steps (a Hessian
 each) of 30 trials; converged when the projected gradient is at rounding level (1e-10 relative) or the last
-Newton step is below 1e-6 (relative); no warning (the caller warns).""")
+Newton step is below 1e-6 (relative); no warning (the caller warns). Derivative-free (the blocked engine of
+several grouping factors): COBYQA from trust-region radius 1 (lme4's start is theta = 1) down to 1e-7.""")
 
 
 def _difference_hessian(gradient, x, free, lower, relative_step, scale):
@@ -305,9 +318,9 @@ def hessian(objective, x, free=None, relative_step=1e-4, scale=None):
     return np.full((free.sum(), free.sum()), np.nan) if H is None else H
 
 
-def _difference_hessian_of_values(value, x, free, lower, relative_step, scale):
-    """Second differences of ``value(x)`` over the `free` parameters (steps as in :func:`value_hessian`);
-    None if a value is not finite."""
+def _value_derivatives(value, x, free, lower, relative_step, scale):
+    """``(f(x), gradient, Hessian)`` of ``value`` over the `free` parameters from its values alone (steps and
+    stencils as in :func:`value_hessian`; the gradient from the same points); None if a value is not finite."""
     index = np.flatnonzero(free)
     n = index.size
     f0 = value(x)
@@ -328,19 +341,26 @@ def _difference_hessian_of_values(value, x, free, lower, relative_step, scale):
             cache[key] = value(z)
         return cache[key]
 
+    g = np.empty(n)
     H = np.empty((n, n))
     for i in range(n):
         if down[i] < x[index[i]]:
             # three points, unequal spacing where the lower one was moved up to the bound
             left, right = x[index[i]] - down[i], h[i]
-            H[i, i] = 2.0 * ((at({i: up[i]}) - f0) / right - (f0 - at({i: down[i]})) / left) / (left + right)
+            f_up, f_down = at({i: up[i]}), at({i: down[i]})
+            H[i, i] = 2.0 * ((f_up - f0) / right - (f0 - f_down) / left) / (left + right)
+            g[i] = ((f_up - f0) * left / right + (f0 - f_down) * right / left) / (left + right)
         else:   # at the bound: forward differences, x, x + h, x + 2h
-            H[i, i] = (at({i: x[index[i]] + 2.0 * h[i]}) - 2.0 * at({i: up[i]}) + f0) / h[i] ** 2
+            f_1, f_2 = at({i: up[i]}), at({i: x[index[i]] + 2.0 * h[i]})
+            H[i, i] = (f_2 - 2.0 * f_1 + f0) / h[i] ** 2
+            g[i] = (4.0 * f_1 - 3.0 * f0 - f_2) / (2.0 * h[i])
         for j in range(i):
             H[i, j] = H[j, i] = ((at({i: up[i], j: up[j]}) - at({i: up[i], j: down[j]})
                                   - at({i: down[i], j: up[j]}) + at({i: down[i], j: down[j]}))
                                  / ((up[i] - down[i]) * (up[j] - down[j])))
-    return H if np.all(np.isfinite(H)) else None
+    if not (np.all(np.isfinite(H)) and np.all(np.isfinite(g))):
+        return None
+    return f0, g, H
 
 
 def value_hessian(objective, x, free=None, relative_step=1e-4, scale=None):
@@ -386,8 +406,8 @@ def value_hessian(objective, x, free=None, relative_step=1e-4, scale=None):
     free = np.ones(x.size, bool) if free is None else np.asarray(free, bool)
     scale = np.ones(x.size) if scale is None else np.asarray(scale, dtype=float)
     lower = np.array([-np.inf if lo is None else lo for lo, _ in objective.bounds])
-    H = _difference_hessian_of_values(objective.log_likelihood, x, free, lower, relative_step, scale)
-    return np.full((free.sum(), free.sum()), np.nan) if H is None else H
+    found = _value_derivatives(objective.log_likelihood, x, free, lower, relative_step, scale)
+    return np.full((free.sum(), free.sum()), np.nan) if found is None else found[2]
 
 
 def derivatives_of(objective):
@@ -678,6 +698,7 @@ def _derivative_free(objective, x0, method, max_iter, verbose, progress, options
         opt = scipy_optimize.minimize(negative, x0 / scale, method=method, bounds=bounds, options=scipy_options)
     # the best point evaluated (a method may report another one after a failure)
     x, f = best["x"], best["f"]
+    x, f, found = _value_polish(objective, x, f, lower, scale, history, c, options)
     llf = -f / c
     converged = bool(opt.success and np.isfinite(llf))
     message = str(opt.message)
@@ -686,9 +707,51 @@ def _derivative_free(objective, x0, method, max_iter, verbose, progress, options
     free = x > lower + _AT_BOUND
     hess = np.full((free.sum(), free.sum()), np.nan)
     if options.final_hessian and np.isfinite(llf):
-        hess = value_hessian(objective, x, free, options.hessian_step, scale)
+        if found is not None and np.array_equal(found[0], free):   # the last polishing step's, where it was taken
+            hess = -found[1] / c
+        else:
+            hess = value_hessian(objective, x, free, options.value_step, scale)
     return OptimizeOutcome(x, float(llf), np.full(x.size, np.nan), hess, free, converged, message,
                            objective.evaluations, history, n_iter=int(getattr(opt, "nit", 0)))
+
+
+def _value_polish(objective, x, f, lower, scale, history, c, options):
+    """At most ``options.value_polish_steps`` Newton steps on the criterion ``-c llf`` from (x, f), its
+    derivatives from values (:func:`_value_derivatives`); returns (x, f, found): found is (free, Hessian of
+    the criterion) where that Hessian is still current at the returned x, else None."""
+    min_step = 1e-12 if options.min_step is None else options.min_step
+    found = None
+
+    def criterion(z):
+        value = objective.log_likelihood(z)
+        return -c * value if math.isfinite(value) else np.inf
+
+    for _ in range(options.value_polish_steps):
+        free = x > lower + _AT_BOUND
+        if not (np.isfinite(f) and free.any()):
+            break
+        derivatives = _value_derivatives(criterion, x, free, lower, options.value_step, scale)
+        if derivatives is None:
+            break
+        f0, g, H = derivatives
+        try:
+            step = -cho_solve(cholesky(H), g)   # only where the criterion is locally convex
+        except np.linalg.LinAlgError:
+            break
+        trial = x.copy()
+        trial[free] += step
+        trial = np.maximum(trial, lower)
+        f_trial = criterion(trial)
+        if not f_trial <= f0 + options.accept_slack * max(1.0, abs(f0)):
+            found = (free, H)
+            break
+        # a step well inside the stencil leaves its Hessian current (the final Hessian needs no new one)
+        inside = np.max(np.abs(step) / (options.value_step * np.maximum(scale[free], np.abs(x[free])))) < 0.1
+        x, f, found = trial, f_trial, ((free, H) if inside else None)
+        history.append(-f / c)
+        if np.max(np.abs(step)) <= min_step * (1.0 + np.max(np.abs(x))):
+            break
+    return x, f, found
 
 
 def _polish(criterion, x, f, g, step_size, lower, scale, held, history, c, options):
