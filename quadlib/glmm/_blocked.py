@@ -167,13 +167,17 @@ class BlockedStructure:
         weights = None if weights is None else _vector(weights, nobs, "weights", nonnegative=True)
         refs, Zs, m, q = [], [], [], []
         for b, block in enumerate(blocks):
-            index = np.asarray(block.index)
+            try:
+                index, Z = np.asarray(block.index), block.Z
+            except (AttributeError, IndexError):   # a layout made without its terms (ThetaLayout.single)
+                raise TypeError(f"`blocks[{b}]` must carry its random terms (a ThetaLayout.from_terms block)") from None
+
             if index.shape != (nobs,) or not np.issubdtype(index.dtype, np.integer):
                 raise ValueError(f"`blocks[{b}]`: its level index must be {nobs} integers")
             index = index.astype(np.intp, copy=False)
             if nobs and (index.min() < 0 or index.max() >= block.n_levels):
                 raise ValueError(f"`blocks[{b}]`: level index outside [0, {block.n_levels})")
-            Z = np.ascontiguousarray(block.Z, dtype=float)
+            Z = np.ascontiguousarray(Z, dtype=float)
             if Z.shape != (nobs, block.q) or not np.all(np.isfinite(Z)):
                 raise ValueError(f"`blocks[{b}]`: Z must be finite with shape ({nobs}, {block.q})")
             refs.append(index)
@@ -224,7 +228,9 @@ class BlockedStructure:
             largest = max(largest, size if kind == "dense" else 0)
         nbytes = 8 * (nbytes + largest + 2 * M[k] ** 2)
         if nbytes > max_bytes:
-            dense = [_term_name(blocks[order[j]]) for j in range(k) if diag_kind[j] == "dense"]
+            big = {j for j in range(k) if diag_kind[j] == "dense"}
+            big |= {b for (i, j), kind in off_kind.items() if kind == "dense" and i < k for b in (i, j)}
+            dense = [_term_name(blocks[order[j]]) for j in sorted(big)]
             raise BlockedUnsupported(
                 f"the blocked factor of the random effects needs {nbytes / 2 ** 30:.2f} GiB, more than "
                 f"{max_bytes / 2 ** 30:.2f} GiB, for the dense blocks of {', '.join(dense) or 'the terms'}")

@@ -395,6 +395,8 @@ def test_input_validation():
         BlockedStructure.from_blocks(layout.blocks, X, n, weights=-np.ones(n))
     with pytest.raises(ValueError, match=r"`blocks\[0\]`"):
         BlockedStructure.from_blocks(layout.blocks, X[:10], 10)
+    with pytest.raises(TypeError, match=r"`blocks\[0\]`"):
+        BlockedStructure.from_blocks(ThetaLayout.single("g", ["(Intercept)"], True, 3).blocks, X, n)
     factor = BlockedFactor(structure)
     with pytest.raises(ValueError, match="`w`"):
         factor.set_weights_inplace(np.full(n, np.nan))
