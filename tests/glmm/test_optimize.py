@@ -343,3 +343,23 @@ def test_derivative_free_input_validation():
         OptimizeOptions(initial_radius=0.0)
     with pytest.raises(ValueError, match="`final_radius` must be > 0"):
         replace(LMM_OPTIONS, final_radius=-1e-7)
+
+
+def test_value_polish_reaches_the_maximum_from_a_coarse_radius():
+    """One Newton step on value differences from COBYQA's coarse answer (radius 1e-2) lands on the
+    quadratic's maximum (its differences are exact up to rounding). From a step well inside the stencil
+    (radius 1e-5) the polishing Hessian is still current and is the final one: 2 n^2 + 1 = 19 evaluations
+    and the trial point more than the method, where a final Hessian alone costs 19."""
+    for radius in (1e-2, 1e-5):
+        coarse = replace(GLMM_OPTIONS, final_radius=radius, final_hessian=False)
+        plain = optimize(ValuesOnly(A, M), options=coarse)
+        polished = optimize(ValuesOnly(A, M), options=replace(coarse, value_polish_steps=1, final_hessian=True))
+        assert np.max(np.abs(plain.x - M)) > 1e-8
+        np.testing.assert_allclose(polished.x, M, atol=1e-8)
+        np.testing.assert_allclose(polished.hessian, -A, atol=1e-6)
+        assert polished.history[-1] == polished.llf >= plain.llf
+    assert polished.n_evaluations == plain.n_evaluations + 2 * 3 ** 2 + 1 + 1
+    with pytest.raises(ValueError, match="`value_polish_steps` must be at most 100"):
+        replace(GLMM_OPTIONS, value_polish_steps=101)
+    with pytest.raises(ValueError, match="`value_step` must be below 1"):
+        replace(GLMM_OPTIONS, value_step=1.5)
