@@ -322,8 +322,11 @@ class BlockedFactor:
         self.Ts = None
         self.r2 = math.nan
         self.info = -1
-        self._XY = np.zeros((s.nobs, s.p + 1))      # [X y], its last column rewritten with each response
+        # [X y] by rows (for the scatter kernel) and by columns (for X'WX: p+1 dot products beat a thin gemm),
+        # the last column rewritten with each response
+        self._XY = np.zeros((s.nobs, s.p + 1))
         self._XY[:, :s.p] = s.X
+        self._XYt = np.ascontiguousarray(self._XY.T)
         self._views()
         self.set_weights_inplace(np.ones(s.nobs) if s.weights is None else s.weights, s.response)
 
@@ -354,8 +357,8 @@ class BlockedFactor:
         w = _finite(w, s.nobs, "w")
         y = s.response if y is None else _finite(y, s.nobs, "y")
         k, refs, Z = s.k, s.refs, s.Z
-        XY = self._XY
-        XY[:, s.p] = 0.0 if y is None else y
+        XY, XYt = self._XY, self._XYt
+        XY[:, s.p] = XYt[s.p] = 0.0 if y is None else y
         for j in range(k):
             A = self.A[j, j]
             A.fill(0.0)
@@ -369,7 +372,11 @@ class BlockedFactor:
                 kernels.scatter_dense(s.zero_refs, XY, refs[j], Z[j], w, A)
             else:
                 kernels.scatter_dense(refs[i], Z[i], refs[j], Z[j], w, A)
-        self.A[k, k][:] = XY.T @ (w[:, None] * XY)
+        WXY = XYt * w
+        Akk = self.A[k, k]
+        for a in range(s.p + 1):
+            for b in range(a + 1):
+                Akk[a, b] = Akk[b, a] = np.dot(WXY[a], XYt[b])
         self.info = -1
 
     # -----------------------------------------------------------------------------------------------------
@@ -603,6 +610,8 @@ class BlockedFactor:
         s = self.structure
         if s.diag_kind[j] == "blockdiag":
             Linv = self.Linv[j]
+            if s.q[j] == 1:
+                return r * Linv[:, 0, 0]
             R = r.reshape(s.m[j], s.q[j], 1)
             return np.matmul(Linv.transpose(0, 2, 1) if trans else Linv, R).ravel()
         return blas.dtrsv(self.L[j, j], r, lower=1, trans=int(trans))
@@ -804,7 +813,7 @@ class BlockedFactor:
         new.Linv = {key: value.copy() for key, value in self.Linv.items()}
         new.Ts = None if self.Ts is None else [T.copy() for T in self.Ts]
         new.r2, new.info = self.r2, self.info
-        new._XY = self._XY.copy()
+        new._XY, new._XYt = self._XY.copy(), self._XYt.copy()
         new._views()
         return new
 
