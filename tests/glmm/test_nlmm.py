@@ -453,3 +453,163 @@ def test_design_from_arrays_input_validation():
         design_from_arrays(m.y, X, m.parameters, [outside], formula=m.formula)
     with pytest.raises(ValueError, match=r"`offset` must have shape \(35,\), got \(3,\)"):
         design_from_arrays(m.y, X, m.parameters, [term], formula=m.formula, offset=np.zeros(3))
+
+
+# ------------------------------------------------------------------------------ FOCE's steps (issue 17 item 5)
+def _linearization(name, seed):
+    """A linearized Theoph/Orange model at random modes and its theta: (model, block, pseudo, X, theta)."""
+    spec = dict(MODELS[name])
+    m = NonlinearModel(spec.pop("model"), data(name), **spec)
+    block = m.theta_layout().blocks[0]
+    rng = np.random.default_rng(seed)
+    beta = np.array(list(STARTS["nlme"][name.split("_")[0]].values()), dtype=float)
+    theta = block.factor(np.ones(block.n_theta))[block.rows, block.cols] * rng.uniform(0.3, 2.0, block.n_theta)
+    theta[~block.diagonal] = rng.normal(scale=0.2, size=(~block.diagonal).sum())
+    u = rng.normal(scale=0.5, size=(m.n_groups, m.q))
+    pseudo, X = foce_module._linearize(m, beta, u, block.factor(theta))
+    return m, block, pseudo, X, theta
+
+
+@pytest.mark.parametrize("name", ["orange", "theoph", "theoph_unstructured"])
+def test_linearized_ml_equals_lmm_objective(name):
+    """FOCE's per-group LMM criterion (LinearizedML, batched over theta) equals the general LMMObjective (ML)
+    of the same linearized design: deviance, analytic gradient, beta and r2, at several theta in one batch."""
+    m, block, pseudo, X, theta = _linearization(name, 3)
+    linear = foce_module.LinearizedML(m, pseudo, X, block)
+    objective = foce_module._lmm_objective(m, pseudo, X)
+    thetas = theta * np.array([[1.0], [0.5], [1.7]])
+    values, grads = linear.deviances(thetas)
+    for t, value, grad in zip(thetas, values, grads):
+        expected, expected_grad = objective.value_and_grad(t)
+        np.testing.assert_allclose(value, expected, rtol=1e-12)
+        np.testing.assert_allclose(grad, expected_grad, rtol=1e-8, atol=1e-9 * abs(expected))
+        beta, r2, deviance = linear.solution(t)
+        solution = objective.solve(t)
+        np.testing.assert_allclose(beta, solution.beta, rtol=1e-11)
+        np.testing.assert_allclose([r2, deviance], [solution.r2, solution.criterion], rtol=1e-12)
+    # the gradient is the deviance's: central differences (an independent check of the formulas)
+    h = 1e-5
+    for j in range(theta.size):
+        step = np.zeros(theta.size)
+        step[j] = h
+        plus, minus = linear.deviances(np.array([theta + step, theta - step]))[0]
+        np.testing.assert_allclose(grads[0, j], (plus - minus) / (2 * h), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["orange", "theoph", "theoph_unstructured"])
+def test_lmm_step_newton_equals_optimizer(name):
+    """The LMM step's Newton iteration (from lme4's start, theta = 1) reaches the optimum that the general
+    optimizer (optimize_theta: L-BFGS-B and a Newton polish) finds."""
+    m, block, pseudo, X, theta = _linearization(name, 5)
+    start = m.theta_layout().start(1.0)
+    newton_theta = foce_module.LinearizedML(m, pseudo, X, block).minimize(start)
+    assert newton_theta is not None
+    optimum = foce_module.optimize_theta(foce_module._lmm_objective(m, pseudo, X), start, restarts=0)
+    assert optimum.converged
+    np.testing.assert_allclose(newton_theta, optimum.x, rtol=1e-6, atol=1e-7)
+    # Newton's is the better optimum (or equal at rounding level)
+    linear = foce_module.LinearizedML(m, pseudo, X, block)
+    ours, theirs = linear.deviances(np.array([newton_theta, optimum.x]))[0]
+    assert ours <= theirs + 1e-10 * abs(theirs)
+
+
+def test_lmm_step_on_the_boundary_hands_over_to_the_optimizer():
+    """No between-group variation left in the linearized response: the ML theta is 0 (on the bound); Newton in
+    log(theta) stops and the LMM step's result is the bounded optimizer's."""
+    m, block, pseudo, X, theta = _linearization("orange", 7)
+    rng = np.random.default_rng(7)
+    # fixed effects and noise orthogonal within each tree to its rows of X (so to Z = X[:, 0]): the score of
+    # the between-tree variance at 0 is negative, its ML estimate 0
+    noise = rng.normal(size=m.nobs)
+    for g in range(m.n_groups):
+        rows = m.index == g
+        Xg = X[rows]
+        noise[rows] -= Xg @ np.linalg.lstsq(Xg, noise[rows], rcond=None)[0]
+    flat = X @ np.array([1.0, 0.1, 0.1]) + noise
+    linear = foce_module.LinearizedML(m, flat, X, block)
+    assert linear.minimize(np.ones(1)) is None
+    new_theta, ok, beta, r2, criterion, objective = foce_module._lmm_step(m, block, flat, X, np.ones(1))
+    optimum = foce_module.optimize_theta(foce_module._lmm_objective(m, flat, X), np.ones(1), restarts=0)
+    assert objective is not None and ok == optimum.converged
+    np.testing.assert_allclose(new_theta, optimum.x, atol=1e-8)
+    assert new_theta[0] < 1e-3
+
+
+@pytest.mark.parametrize("name", ["orange", "theoph", "theoph_unstructured"])
+def test_pnls_newton_equals_gauss_newton(name):
+    """PNLS with the exact curvature (Newton) and with the Gauss–Newton one minimize the same criterion: the
+    same modes and fixed effects."""
+    m, block, pseudo, X, theta = _linearization(name, 11)
+    beta = np.array(list(STARTS["nlme"][name.split("_")[0]].values()), dtype=float)
+    T = block.factor(theta)
+    u0 = np.zeros((m.n_groups, m.q))
+    newton = foce_module.pnls(m, beta, u0, T)
+    gauss_newton = foce_module.pnls(m, beta, u0, T, newton_curvature=False)
+    assert newton[2] and gauss_newton[2]
+    np.testing.assert_allclose(newton[0], gauss_newton[0], rtol=1e-9)
+    np.testing.assert_allclose(newton[1], gauss_newton[1], rtol=1e-7, atol=1e-9)
+
+
+@pytest.mark.parametrize("name", ["orange", "theoph", "theoph_unstructured"])
+def test_foce_acceleration_keeps_the_fixed_point(name, monkeypatch):
+    """Anderson acceleration and the inexact PNLS steps far from the fixed point change the path, not the
+    fixed point: the plain Lindstrom–Bates iteration with every PNLS step to 1e-11 gives the same estimates
+    (to 1e-8), in as many iterations or more."""
+    fast = fitted(name, "foce")
+    monkeypatch.setattr(foce_module, "_anderson", lambda history, lower: history[-1][1])
+    monkeypatch.setattr(foce_module, "_PNLS_LOOSE", foce_module._PNLS_TOL)
+    spec = dict(MODELS[name])
+    plain = nlmm(spec.pop("model"), data(name), start=STARTS["nlme"][name.split("_")[0]], method="foce", **spec)
+    assert plain.converged and fast.converged
+    np.testing.assert_allclose(fast.params, plain.params, rtol=1e-8)
+    np.testing.assert_allclose(fast.llf, plain.llf, rtol=1e-10)
+    np.testing.assert_allclose(fast.sigma, plain.sigma, rtol=1e-8)
+    np.testing.assert_allclose(fast.extra["theta"], plain.extra["theta"], rtol=1e-7, atol=1e-10)
+    np.testing.assert_allclose(fast.bse, plain.bse, rtol=1e-7)
+    assert fast.extra["iterations"] <= plain.extra["iterations"]
+    if name == "theoph":
+        assert fast.extra["iterations"] < plain.extra["iterations"]
+
+
+def test_second_derivatives_closed_form():
+    """The stencil's second derivatives (vectorized mixed differences) against the logistic's closed form."""
+    m = NonlinearModel(LOGISTIC, data("orange"), fixed=["Asym", "xmid", "scal"], random=["Asym"], group="Tree")
+    A, xmid, scal = 191.0, 722.0, 344.0
+    f, g, H = m.second_derivatives(m.phi(np.array([A, xmid, scal])), [0, 1, 2])
+    z = (xmid - m.columns["age"]) / scal
+    s = 1 / (1 + np.exp(z))
+    w = s * (1 - s)
+    closed = np.empty((m.nobs, 3, 3))
+    closed[:, 0, 0] = 0.0
+    closed[:, 0, 1] = closed[:, 1, 0] = -w / scal
+    closed[:, 0, 2] = closed[:, 2, 0] = w * z / scal
+    closed[:, 1, 1] = A * (1 - 2 * s) * w / scal ** 2
+    closed[:, 1, 2] = closed[:, 2, 1] = A * w * (1 - (1 - 2 * s) * z) / scal ** 2
+    closed[:, 2, 2] = A * w * z * ((1 - 2 * s) * z - 2) / scal ** 2
+    np.testing.assert_allclose(f, A * s, rtol=1e-15)
+    scale = np.abs(closed).max(axis=0)
+    scale[0, 0] = 1e-6                                   # f is linear in Asym: d2f/dAsym2 = 0
+    np.testing.assert_allclose(H / scale, closed / scale, atol=1e-5)
+
+
+def test_checked_expression_reused_and_errors_repeat():
+    """The checked model expression is cached per (expression, columns, parameters): a second model with the
+    same expression on other data (rows dropped, reordered) is right, and a bad expression fails every time."""
+    orange = data("orange")
+    shuffled = orange.sample(frac=1.0, random_state=0)
+    spec = dict(MODELS["orange"])
+    model = spec.pop("model")
+    a = NonlinearModel(model, orange, **spec)
+    b = NonlinearModel(model, shuffled, **spec)
+    # sorted by group (rows in the data's order within a group): the same rows per group
+    np.testing.assert_array_equal(a.index, b.index)
+    for model_ in (a, b):
+        assert np.all(np.diff(model_.index) >= 0)
+    key_a, key_b = np.lexsort((a.columns["age"], a.y, a.index)), np.lexsort((b.columns["age"], b.y, b.index))
+    np.testing.assert_array_equal(a.y[key_a], b.y[key_b])
+    np.testing.assert_array_equal(a.columns["age"][key_a], b.columns["age"][key_b])
+    np.testing.assert_array_equal(orange["circumference"].to_numpy()[a.rows], a.y)
+    np.testing.assert_array_equal(shuffled["circumference"].to_numpy()[b.rows], b.y)
+    for _ in range(2):
+        with pytest.raises(ValueError, match="unknown name"):
+            NonlinearModel("circumference ~ Asym / (1 + exp((xmid - agee) / scal))", orange, **spec)
