@@ -195,3 +195,29 @@ def test_gaussian_fit_is_lmm_ml():
     # the Laplace approximation is exact for the gaussian: the objective agrees with lmm's likelihood
     assert abs(res.objective(res.x) - ml.llf) < 1e-8 * abs(ml.llf)
     np.testing.assert_allclose(res.bse.to_numpy(), ml.bse.to_numpy(), rtol=2e-3)
+
+
+@pytest.mark.parametrize("family", ["binomial", "poisson"])
+def test_separation_certificate_agrees_with_the_linear_program(family):
+    """fit's fast certificate (Stiemke's lemma at the GLM's estimate) never claims 'not separated' for
+    separated data, and settles ordinary data without the linear program."""
+    from quadlib.glmm._design import normalize_response
+    from quadlib.glmm._families import make_family
+    from quadlib.glmm._fit import not_separated
+    from quadlib.glmm._objective import separation
+
+    rng = np.random.default_rng(8)
+    fam = make_family(family)
+    data = pd.DataFrame({"x": rng.normal(size=200), "z": rng.normal(size=200),
+                         "g": np.repeat(list("abcdefghij"), 20)})
+    mu = np.exp(0.3 + 0.5 * data["x"])
+    data["y"] = rng.binomial(1, mu / (1 + mu)) if family == "binomial" else rng.poisson(mu)
+    data["f"] = (data["x"] > 0.5).astype(float)
+    # quasi-complete separation along f: every row with f = 1 a success (binomial) or a zero count (poisson)
+    separated = data.assign(y=np.where(data["f"] == 1, 1 if family == "binomial" else 0, data["y"]))
+    for frame, expected in ((data, False), (separated, True)):
+        design = build_design("y ~ x + f + (1 | g)", frame)
+        y, n = normalize_response(design, fam)
+        found = separation(fam, y, n, design)
+        assert ("f" in found) is expected
+        assert not_separated(fam, y, n, design) is (not expected)
