@@ -95,6 +95,11 @@ def blocked_structure(design, X=None):
         return None
 
 
+def _failure(n_iter, decrement, message):
+    """What :meth:`BlockedLaplaceObjective.pirls_inplace` returns when it fails."""
+    return np.nan, None, PIRLSOutcome(False, n_iter, decrement, message), None
+
+
 class _RandomProducts:
     """Z Lambda u and Lambda' Z' r over the layout's blocks (level-major u), O(N q) each, no sparse matrix."""
 
@@ -171,6 +176,8 @@ class BlockedLaplaceObjective(Objective):
         self.factor = BlockedFactor(self.structure)
         self.products = _RandomProducts(self.blocks, design.nobs)
         self.Q = self.layout.n_random
+        self.warm_params = None   # the parameters of warm_modes
+        self.warm_terms = None    # the family's d1, d2 at warm_modes, while the factor is still there
 
     # ------------------------------------------------------------------------------------------- PIRLS
     def pirls_inplace(self, factor, beta, factors, phi, u0):
@@ -179,8 +186,8 @@ class BlockedLaplaceObjective(Objective):
 
         Returns
         -------
-        (h, u, PIRLSOutcome)
-            h(u*) and u* (NaN and None on failure).
+        (h, u, PIRLSOutcome, FamilyTerms)
+            h(u*), u* and the family's terms there (NaN, None and None on failure).
         """
         fam, y, n = self.family, self.y, self.n
         eta0 = self.design.offset + self.design.X @ beta
@@ -197,18 +204,18 @@ class BlockedLaplaceObjective(Objective):
             converged = False
             for iteration in range(MAX_PIRLS + 1):
                 if not math.isfinite(h):
-                    return np.nan, None, PIRLSOutcome(False, iteration, decrement, "h(u) is not finite")
+                    return _failure(iteration, decrement, "h(u) is not finite")
                 factor.set_weights_inplace(-t.d2)
                 failed = factor.update_inplace(factors)
                 if failed:
-                    return np.nan, None, PIRLSOutcome(False, iteration, decrement,
-                                                      f"the factor is not positive definite (block {failed - 1})")
+                    return _failure(iteration, decrement,
+                                    f"the factor is not positive definite (block {failed - 1})")
                 self.products.lambda_t_z_t(t.d1, factors, g)
                 g -= u
                 step = factor.solve_re(g)
                 decrement = float(g @ step)
                 if converged or decrement <= _EXACT * (1.0 + abs(h)):
-                    return h, u, PIRLSOutcome(True, iteration, decrement, "converged")
+                    return h, u, PIRLSOutcome(True, iteration, decrement, "converged"), t
                 if iteration == MAX_PIRLS:
                     break
                 # below the tolerance: one more full step (quadratic convergence) and the factor there, since
@@ -223,27 +230,54 @@ class BlockedLaplaceObjective(Objective):
                     scale *= 0.5
                 else:
                     if converged:   # the last step is at rounding level: the factor is current at u
-                        return h, u, PIRLSOutcome(True, iteration, decrement, "converged")
-                    return np.nan, None, PIRLSOutcome(False, iteration, decrement,
-                                                      f"no step along the Newton direction raises h(u) "
-                                                      f"(decrement {decrement:.3g})")
+                        return h, u, PIRLSOutcome(True, iteration, decrement, "converged"), t
+                    return _failure(iteration, decrement, "no step along the Newton direction raises h(u) "
+                                    f"(decrement {decrement:.3g})")
                 u, h, t = trial, h_trial, t_trial
         except DomainError as error:     # the linear predictor left the family's domain
-            return np.nan, None, PIRLSOutcome(False, 0, np.nan, str(error))
-        return np.nan, None, PIRLSOutcome(False, MAX_PIRLS, decrement,
-                                          f"no convergence in {MAX_PIRLS} PIRLS steps (decrement {decrement:.3g})")
+            return _failure(0, np.nan, str(error))
+        return _failure(MAX_PIRLS, decrement,
+                        f"no convergence in {MAX_PIRLS} PIRLS steps (decrement {decrement:.3g})")
 
     def _integrate(self, params, update=True):
         """(h(u*), u*) at `params` with the factor at the mode; (NaN, None) on failure. `update`: record
-        ``warm_modes`` and ``last``."""
+        ``warm_modes``, ``warm_params``, ``warm_terms`` and ``last``.
+
+        The start is the last mode moved by one Newton predictor step for the change of the parameters,
+        ``du = C^-1 (d g / d params) dparams`` (g the gradient of h in u, C its negative Hessian), solved with
+        the factor still at that mode: the first PIRLS step then starts within O(|dparams|^2) of the mode
+        instead of O(|dparams|) (about one PIRLS step fewer per evaluation near the optimum)."""
         beta, factors, phi = self.split(params)
+        u0 = self.warm_modes
+        if u0 is not None and self.warm_terms is not None:
+            u0 = self._predicted_modes(params)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)   # overflow in a far trial point: h = -inf
-            h, u, outcome = self.pirls_inplace(self.factor, beta, factors, phi, self.warm_modes)
+            h, u, outcome, t = self.pirls_inplace(self.factor, beta, factors, phi, u0)
         if update:
             self.last = outcome
             self.warm_modes = u
+            self.warm_params = None if u is None else params.copy()
+            self.warm_terms = None if u is None else (t.d1, t.d2)
+        else:   # the factor is no longer at the warm modes: no predictor from it
+            self.warm_terms = None
         return h, u
+
+    def _predicted_modes(self, params):
+        """The warm modes plus the predictor step to `params` (see :meth:`_integrate`)."""
+        (beta0, factors0, _), (beta1, factors1, _) = self.split(self.warm_params), self.split(params)
+        u, (d1, d2) = self.warm_modes, self.warm_terms
+        change = [F1 - F0 for F1, F0 in zip(factors1, factors0)]
+        products = self.products
+        eta_change = products.z_lambda(u, change, self.design.X @ (beta1 - beta0))
+        rhs = products.lambda_t_z_t(d1, change, np.empty(self.Q))
+        rhs += products.lambda_t_z_t(d2 * eta_change, factors0, np.empty(self.Q))
+        predicted = u + self.factor.solve_re(rhs)
+        return predicted if np.all(np.isfinite(predicted)) else u
+
+    def reset_warm_start(self):
+        """Forget the warm start (the next evaluation starts PIRLS at u = 0)."""
+        self.warm_modes = self.warm_params = self.warm_terms = None
 
     def _log_likelihood(self, params, update):
         h, u = self._integrate(params, update)
