@@ -19,9 +19,13 @@ first factor ``L[0, 0]`` is block diagonal too and never fills in. A later ``L[j
 every earlier factor is nested in factor j (each of its levels meets one level of j) and is dense otherwise. The
 blocks below the first one, ``L[i, 0]``, keep ``A[i, 0]``'s pattern ("pairs": a block-sparse matrix whose column
 groups are the levels of the first factor) when at most a quarter of its level pairs occur, and are dense
-otherwise; all other off-diagonal blocks are dense. No fill-reducing ordering is needed: the structure, which
-depends only on the grouping factors, is analysed once (:class:`BlockedStructure`), and every factorization
-(:class:`BlockedFactor`) only refills numbers.
+otherwise. A block ``L[i, j]`` further down is dense, except in nested designs: when ``L[j, j]`` is block diagonal,
+factor j is nested in factor i and the blocks ``L[i, l]``, ``L[j, l]`` (l < j) are pairs, each level of every
+earlier factor meets one level of i and one of j, so ``L[i, j]`` keeps ``A[i, j]``'s one pair per level of j (no
+fill): a nested model costs O(n + q) per factorization, in memory too. No fill-reducing ordering is needed: the
+structure, which depends only on the grouping factors, is analysed once (:class:`BlockedStructure`), and every
+factorization (:class:`BlockedFactor`) only refills numbers. The products of pairs blocks run in the compiled
+kernels of :mod:`quadlib._extensions._blocked`; dense blocks go to LAPACK/BLAS (dpotrf, dsyrk, dgemm, dtrsm).
 
 From the last block row, ``[[L_X, 0], [c', r]]``, come the profiled quantities of a linear mixed model: ``r^2``
 is the penalized weighted residual sum of squares at the solution, ``L_X' beta = c`` gives the fixed effects,
@@ -90,17 +94,21 @@ class BlockedStructure:
     diag_kind : list of str
         ``"blockdiag"`` (stored (m, q, q)) or ``"dense"`` (M x M, Fortran) per position.
     off_kind : dict
-        ``(i, j) -> "pairs" | "dense"`` for ``i > j`` (``i`` up to k): pairs only for ``j = 0``.
+        ``(i, j) -> "pairs" | "dense"`` for ``i > j`` (``i`` up to k; the ``[X y]`` row is dense): pairs for
+        ``j = 0`` at density <= 0.25 or when factor 0 is nested in i, and for nested ``j > 0`` (module notes).
     pairs : dict
-        ``i -> (indptr (m0 + 1), rows (npairs), row_pair (n))`` for each pairs block (i, 0): the rows (levels of
-        factor i) met by each level c of factor 0 are ``rows[indptr[c]:indptr[c + 1]]`` (sorted), and data row r
-        contributes to pair ``row_pair[r]``. Matrix entry ``(rows[t] q_i + a, c q_0 + b)`` of the block is
+        ``(i, j) -> (indptr (m_j + 1), rows (npairs), row_pair (n))`` for each pairs block: the rows (levels of
+        factor i) met by level c of factor j are ``rows[indptr[c]:indptr[c + 1]]`` (sorted), and data row r
+        contributes to pair ``row_pair[r]``. Matrix entry ``(rows[t] q_i + a, c q_j + b)`` of the block is
         ``P[t, a, b]``.
+    updates : dict
+        ``(i, j, l) -> (src_i, src_j, target)`` for each nested pairs block (i, j), j > 0, and l < j: level c of
+        factor l adds ``-P_il[src_i] P_jl[src_j]'`` to pair ``target`` of ``L[i, j]``.
     nbytes : int
         The memory of A and L.
     """
 
-    def __init__(self, blocks, order, refs, Z, X, response, weights, diag_kind, off_kind, pairs, nbytes):
+    def __init__(self, blocks, order, refs, Z, X, response, weights, diag_kind, off_kind, pairs, updates, nbytes):
         self.blocks = blocks
         self.k = len(blocks)
         self.order = tuple(order)
@@ -115,7 +123,7 @@ class BlockedStructure:
         self.M = [m * q for m, q in zip(self.m, self.q)] + [self.p + 1]
         self.nobs = X.shape[0]
         self.response, self.weights = response, weights
-        self.diag_kind, self.off_kind, self.pairs = diag_kind, off_kind, pairs
+        self.diag_kind, self.off_kind, self.pairs, self.updates = diag_kind, off_kind, pairs, updates
         self.nbytes = nbytes
         # where each block's random effects sit in u (layout order), per position
         self.u_slices = [slice(blocks[b].start, blocks[b].stop) for b in order]
@@ -192,30 +200,49 @@ class BlockedStructure:
         q = [q[b] for b in order]
         M = [a * b for a, b in zip(m, q)] + [X.shape[1] + 1]
 
+        nest = {}
+
         def nested(l, j):
             # each level of factor l meets a single level of factor j
-            keys = np.unique(refs[l] * m[j] + refs[j])
-            return bool(np.all(np.diff(keys // m[j]) > 0))
+            if (l, j) not in nest:
+                keys = np.unique(refs[l] * m[j] + refs[j])
+                nest[l, j] = bool(np.all(np.diff(keys // m[j]) > 0))
+            return nest[l, j]
 
         diag_kind = ["blockdiag"]
         for j in range(1, k):
             diag_kind.append("blockdiag" if all(nested(l, j) for l in range(j)) else "dense")
-        off_kind, pairs = {}, {}
+        off_kind, pairs, updates = {}, {}, {}
         for i in range(1, k):
-            keys, row_pair = np.unique(refs[0] * m[i] + refs[i], return_inverse=True)
-            if keys.size <= PAIRS_DENSITY * m[0] * m[i]:
-                off_kind[i, 0] = "pairs"
-                cols = keys // m[i]
-                indptr = np.zeros(m[0] + 1, dtype=np.intp)
-                np.cumsum(np.bincount(cols, minlength=m[0]), out=indptr[1:])
-                pairs[i] = (indptr, (keys % m[i]).astype(np.intp),
-                            np.ascontiguousarray(row_pair.astype(np.intp).ravel()))
-                kernels.check_pattern(indptr, pairs[i][1], m[i])
-                kernels.check_refs(pairs[i][2], pairs[i][1].size)
-            else:
-                off_kind[i, 0] = "dense"
-            for j in range(1, i):
-                off_kind[i, j] = "dense"
+            for j in range(i):
+                keys = None
+                if (diag_kind[j] == "blockdiag" and nested(j, i)
+                        and all(off_kind[i, l] == off_kind[j, l] == "pairs" for l in range(j))):
+                    kind = "pairs"     # nested: one pair per level of j, and no fill (see the class notes)
+                elif j == 0:
+                    keys, row_pair = np.unique(refs[0] * m[i] + refs[i], return_inverse=True)
+                    kind = "pairs" if keys.size <= PAIRS_DENSITY * m[0] * m[i] else "dense"
+                else:
+                    kind = "dense"
+                off_kind[i, j] = kind
+                if kind == "dense":
+                    continue
+                if keys is None:
+                    keys, row_pair = np.unique(refs[j] * m[i] + refs[i], return_inverse=True)
+                indptr = np.zeros(m[j] + 1, dtype=np.intp)
+                np.cumsum(np.bincount(keys // m[i], minlength=m[j]), out=indptr[1:])
+                pairs[i, j] = (indptr, (keys % m[i]).astype(np.intp),
+                               np.ascontiguousarray(row_pair.astype(np.intp).ravel()))
+                kernels.check_pattern(indptr, pairs[i, j][1], m[i])
+                kernels.check_refs(pairs[i, j][2], pairs[i, j][1].size)
+                for l in range(j):
+                    # L[i, j] -= L[i, l] L[j, l]': each level c of l (one pair in each source) updates the pair
+                    # (level of i, level of j) of its rows
+                    (pi, ri, _), (pj, rj, _) = pairs[i, l], pairs[j, l]
+                    seen = np.flatnonzero(np.diff(pi))
+                    ki, kj = pi[seen], pj[seen]
+                    target = np.searchsorted(keys, rj[kj] * m[i] + ri[ki])
+                    updates[i, j, l] = (ki, kj, target)
         for j in range(k):
             off_kind[k, j] = "dense"
         # A and L (the X block's rows included); the dense fill of A[i, j] needs one more block of that size
@@ -223,7 +250,7 @@ class BlockedStructure:
         for j in range(k):
             nbytes += m[j] * q[j] ** 2 + (m[j] * q[j] ** 2 if diag_kind[j] == "blockdiag" else M[j] ** 2)
         for (i, j), kind in off_kind.items():
-            size = pairs[i][1].size * q[i] * q[0] if kind == "pairs" else M[i] * M[j]
+            size = pairs[i, j][1].size * q[i] * q[j] if kind == "pairs" else M[i] * M[j]
             nbytes += 2 * size
             largest = max(largest, size if kind == "dense" else 0)
         nbytes = 8 * (nbytes + largest + 2 * M[k] ** 2)
@@ -234,7 +261,7 @@ class BlockedStructure:
             raise BlockedUnsupported(
                 f"the blocked factor of the random effects needs {nbytes / 2 ** 30:.2f} GiB, more than "
                 f"{max_bytes / 2 ** 30:.2f} GiB, for the dense blocks of {', '.join(dense) or 'the terms'}")
-        return cls(blocks, order, refs, Zs, X, response, weights, diag_kind, off_kind, pairs, nbytes)
+        return cls(blocks, order, refs, Zs, X, response, weights, diag_kind, off_kind, pairs, updates, nbytes)
 
     def __repr__(self):
         kinds = ", ".join(f"{_term_name(self.blocks[b])}: {self.m[j]} x {self.q[j]} {self.diag_kind[j]}"
@@ -313,7 +340,7 @@ class BlockedFactor:
         self.L[k, k] = np.zeros((M[k], M[k]), order="F")
         for (i, j), kind in s.off_kind.items():
             if kind == "pairs":
-                shape = (s.pairs[i][1].size, q[i], q[0])
+                shape = (s.pairs[i, j][1].size, q[i], q[j])
                 self.A[i, j], self.L[i, j] = np.zeros(shape), np.zeros(shape)
             else:
                 self.A[i, j] = np.zeros((M[i], M[j]), order="F")
@@ -367,7 +394,7 @@ class BlockedFactor:
             A = self.A[i, j]
             A.fill(0.0)
             if kind == "pairs":
-                kernels.scatter_pairs(s.pairs[i][2], Z[i], Z[j], w, A)
+                kernels.scatter_pairs(s.pairs[i, j][2], Z[i], Z[j], w, A)
             elif i == k:
                 kernels.scatter_dense(s.zero_refs, XY, refs[j], Z[j], w, A)
             else:
@@ -477,7 +504,7 @@ class BlockedFactor:
                     self._gemm(i, j, l, C)
                 if blockdiag:
                     if off[i, j] == "pairs":
-                        kernels.pairs_rdiv_blockdiag(s.pairs[i][0], C, D)
+                        kernels.pairs_rdiv_blockdiag(s.pairs[i, j][0], C, D)
                     else:
                         kernels.dense_rdiv_blockdiag(C, D)
                 else:
@@ -489,7 +516,7 @@ class BlockedFactor:
         s = self.structure
         B = self.L[j, l]
         if s.off_kind[j, l] == "pairs":
-            indptr, rows, _ = s.pairs[j]
+            indptr, rows, _ = s.pairs[j, l]
             if blockdiag:
                 kernels.pairs_blockdiag_syrk(rows, B, D)
             else:
@@ -506,14 +533,21 @@ class BlockedFactor:
         s = self.structure
         Bi, Bj = self.L[i, l], self.L[j, l]
         ki, kj = s.off_kind[i, l], s.off_kind[j, l]
-        if ki == "pairs" and kj == "pairs":
-            pi, pj = s.pairs[i], s.pairs[j]
+        if s.off_kind[i, j] == "pairs":
+            # nested: one product per level of l, into the pair of its rows (no fill)
+            src_i, src_j, target = s.updates[i, j, l]
+            if C.shape[1] == C.shape[2] == Bj.shape[2] == 1:
+                C[:, 0, 0] -= np.bincount(target, Bi[src_i, 0, 0] * Bj[src_j, 0, 0], C.shape[0])
+            else:
+                np.subtract.at(C, target, np.matmul(Bi[src_i], Bj[src_j].transpose(0, 2, 1)))
+        elif ki == "pairs" and kj == "pairs":
+            pi, pj = s.pairs[i, l], s.pairs[j, l]
             kernels.pairs_gemm_nt(pi[0], pi[1], Bi, pj[0], pj[1], Bj, C)
         elif kj == "pairs":
-            indptr, rows, _ = s.pairs[j]
+            indptr, rows, _ = s.pairs[j, l]
             kernels.dense_pairs_nt(Bi, indptr, rows, Bj, C)
         elif ki == "pairs":
-            indptr, rows, _ = s.pairs[i]
+            indptr, rows, _ = s.pairs[i, l]
             kernels.pairs_dense_nt(indptr, rows, Bi, Bj, C)
         else:
             blas.dgemm(-1.0, Bi, Bj, beta=1.0, c=C, trans_b=1, overwrite_c=1)
@@ -641,7 +675,7 @@ class BlockedFactor:
         s = self.structure
         B = self.L[i, l]
         if s.off_kind[i, l] == "pairs":
-            indptr, rows, _ = s.pairs[i]
+            indptr, rows, _ = s.pairs[i, l]
             kernels.pairs_matvec(indptr, rows, B, x, y, trans)
         else:
             y -= (B.T @ x) if trans else (B @ x)
@@ -702,7 +736,7 @@ class BlockedFactor:
         for i in range(1, k):
             qi, base = s.q[i], offsets[i - 1]
             if s.off_kind[i, 0] == "pairs":
-                indptr, rows, _ = s.pairs[i]
+                indptr, rows, _ = s.pairs[i, 0]
                 pcols.append(np.repeat(np.repeat(np.arange(m0), np.diff(indptr)), qi))
                 pidx.append((base + rows[:, None] * qi + np.arange(qi)).ravel())
                 pvals.append(self.L[i, 0].reshape(-1, q0))
@@ -786,7 +820,7 @@ class BlockedFactor:
                     if l == j and s.diag_kind[j] == "blockdiag":
                         # only the chunk's columns of L[i, j] meet the non-zero rows of X_j
                         if s.off_kind[i, j] == "pairs":
-                            indptr, prow, _ = s.pairs[i]
+                            indptr, prow, _ = s.pairs[i, j]
                             kernels.pairs_matvec(indptr[start:stop + 1], prow, self.L[i, j], Xj, R, False)
                         else:
                             R -= self.L[i, j][:, rows] @ Xj

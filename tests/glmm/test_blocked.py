@@ -81,6 +81,13 @@ def design(name, seed=0):
         terms = [term("g0", np.repeat(np.arange(60), 2), np.column_stack([np.ones(n), x])),
                  term("g1", rng.integers(0, 40, n), np.column_stack([np.ones(n), x])),
                  term("g2", rng.integers(0, 25, n), np.ones(n))]
+    elif name == "nested3_slope":
+        # three nested levels, a vector term in the middle one: the nested pairs update with q > 1
+        n = 200
+        c = rng.permutation(np.arange(n) % 48)
+        x = rng.normal(size=n)
+        terms = [term("a", c // 12, np.ones(n)), term("a:b", c // 4, np.column_stack([np.ones(n), x])),
+                 term("a:b:c", c, np.ones(n))]
     elif name == "single":
         n = 50
         x = rng.normal(size=n)
@@ -126,10 +133,10 @@ def assemble_L(factor):
             else:
                 L[rows, cols] = np.tril(B)
         elif s.off_kind[i, j] == "pairs":
-            indptr, r, _ = s.pairs[i]
-            qi, q0 = s.q[i], s.q[0]
+            indptr, r, _ = s.pairs[i, j]
+            qi, q0 = s.q[i], s.q[j]
             D = np.zeros((s.M[i], s.M[j]))
-            for c in range(s.m[0]):
+            for c in range(s.m[j]):
                 for t in range(indptr[c], indptr[c + 1]):
                     D[r[t] * qi:(r[t] + 1) * qi, c * q0:(c + 1) * q0] = B[t]
             L[rows, cols] = D
@@ -141,7 +148,7 @@ def assemble_L(factor):
 
 
 DESIGNS = ["crossed", "weighted", "nested", "partial", "slope", "q2_second", "mixed_kinds", "nested_slope", "pairs_q2",
-           "single"]
+           "nested3_slope", "single"]
 
 
 def setup(name, seed=0, by="term"):
@@ -161,6 +168,8 @@ def test_designs_cover_the_kinds():
             seen.add(("diag", s.diag_kind[j], s.q[j] > 1))
         for (i, j), kind in s.off_kind.items():
             seen.add(("off", kind, i < s.k and s.q[i] > 1, s.q[j] > 1))
+            if kind == "pairs" and j > 0:
+                seen.add(("nested pairs", s.q[i] > 1 or s.q[j] > 1))
             for l in range(j):
                 seen.add(("gemm", s.off_kind[i, l], s.off_kind[j, l]))
     assert {("diag", "blockdiag", False), ("diag", "blockdiag", True), ("diag", "dense", False),
@@ -168,6 +177,7 @@ def test_designs_cover_the_kinds():
     assert {("off", "pairs", False, False), ("off", "pairs", True, False), ("off", "pairs", False, True),
             ("off", "pairs", True, True), ("off", "dense", True, True)} <= seen
     assert {("gemm", a, b) for a in ("pairs", "dense") for b in ("pairs", "dense")} <= seen
+    assert {("nested pairs", False), ("nested pairs", True)} <= seen
 
 
 @pytest.mark.parametrize("name", DESIGNS)
@@ -337,9 +347,11 @@ def test_kinds_nested():
     structure = BlockedStructure.from_blocks(layout.blocks, np.ones((n, 1)), n)
     diag, off = kinds(structure)
     assert diag == [("a:b:c", 1000, "blockdiag"), ("a:b", 100, "blockdiag"), ("a", 10, "blockdiag")]
-    assert off[1, 0] == off[2, 0] == "pairs"
-    # one pair per column group: no fill
-    assert np.all(np.diff(structure.pairs[1][0]) == 1) and np.all(np.diff(structure.pairs[2][0]) == 1)
+    assert off[1, 0] == off[2, 0] == off[2, 1] == "pairs"
+    # one pair per column group: no fill, memory O(n + q)
+    for key in ((1, 0), (2, 0), (2, 1)):
+        assert np.all(np.diff(structure.pairs[key][0]) == 1)
+    assert structure.nbytes < 8 * 20 * (1000 + 100 + 10)
 
 
 def test_kinds_crossed_slope():
