@@ -213,7 +213,11 @@ class NonlinearModel:
          self.group, self.covariance, data, used, model_columns) = _model_iv(model, data, fixed, random, group,
                                                                              covariance, response)
         keep_columns = sorted(set(used) | set(group.split(":")))
-        missing = np.asarray(data[keep_columns].isna().any(axis=1), dtype=bool)
+        import pandas as pd
+
+        missing = np.zeros(len(data), dtype=bool)
+        for name in keep_columns:   # column by column: a frame of the columns costs more than a small fit
+            missing |= pd.isna(data[name].to_numpy())
         if missing.all():
             raise ValueError("every row of `data` has a missing value in a column the model uses")
         if missing.any():
