@@ -507,9 +507,28 @@ class BlockedFactor:
                         kernels.pairs_rdiv_blockdiag(s.pairs[i, j][0], C, D)
                     else:
                         kernels.dense_rdiv_blockdiag(C, D)
-                else:
-                    blas.dtrsm(1.0, D, C, side=1, lower=1, trans_a=1, overwrite_b=1)
+            if not blockdiag:
+                self._rdiv_dense(j, D)
         return 0
+
+    def _rdiv_dense(self, j, D):
+        """L[i, j] <- L[i, j] L[j, j]^-T for every i > j (all dense below a dense L[j, j]): one triangular solve
+        for all of them (stacked, transposed), cheaper than one thin solve per block."""
+        s, L = self.structure, self.L
+        below = [L[i, j] for i in range(j + 1, s.k + 1)]
+        if len(below) == 1:
+            blas.dtrsm(1.0, D, below[0], side=1, lower=1, trans_a=1, overwrite_b=1)
+            return
+        S = np.empty((D.shape[0], sum(C.shape[0] for C in below)), order="F")
+        start = 0
+        for C in below:
+            S[:, start:start + C.shape[0]] = C.T
+            start += C.shape[0]
+        S = blas.dtrsm(1.0, D, S, lower=1, overwrite_b=1)
+        start = 0
+        for C in below:
+            C[:] = S[:, start:start + C.shape[0]].T
+            start += C.shape[0]
 
     def _syrk(self, j, l, D, blockdiag):
         """D (L[j, j]) -= L[j, l] L[j, l]'."""
