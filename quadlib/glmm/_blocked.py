@@ -106,6 +106,22 @@ class BlockedStructure:
         factor l adds ``-P_il[src_i] P_jl[src_j]'`` to pair ``target`` of ``L[i, j]``.
     nbytes : int
         The memory of A and L.
+
+    Examples
+    --------
+    InstEval's shape in miniature: students crossed with lecturers, lecturers nested in departments. A student
+    meets a quarter of the lecturers (pairs below the students' diagonal block) and lecturers of several
+    departments, so both later diagonal blocks are dense.
+
+    >>> import numpy as np
+    >>> from quadlib.glmm._covariance import ThetaLayout
+    >>> from quadlib.glmm._design import RandomTerm
+    >>> s, d = np.repeat(np.arange(40), 3), np.tile(np.arange(12), 10)
+    >>> terms = [RandomTerm(name, ["(Intercept)"], np.ones((120, 1)), idx, list(range(idx.max() + 1)), True)
+    ...          for name, idx in (("s", s), ("d", d), ("dept", d // 4))]
+    >>> structure = BlockedStructure.from_blocks(ThetaLayout.from_terms(terms, by="term").blocks, None, 120)
+    >>> structure.diag_kind, structure.off_kind[1, 0], structure.off_kind[2, 1]
+    (['blockdiag', 'dense', 'dense'], 'pairs', 'dense')
     """
 
     def __init__(self, blocks, order, refs, Z, X, response, weights, diag_kind, off_kind, pairs, updates, nbytes):
@@ -160,6 +176,8 @@ class BlockedStructure:
         """
         if isinstance(nobs, bool) or not isinstance(nobs, (int, np.integer)) or nobs < 1:
             raise ValueError(f"`nobs` must be a positive integer, got {nobs!r}")
+        if isinstance(max_bytes, bool) or not isinstance(max_bytes, (int, float, np.integer)) or not max_bytes >= 0:
+            raise ValueError(f"`max_bytes` must be a non-negative number, got {max_bytes!r}")
         nobs = int(nobs)
         blocks = list(blocks)
         if not blocks:
