@@ -348,7 +348,10 @@ class BetaProfiledLaplace:
     ----------
     objective : BlockedLaplaceObjective
     warm_beta, warm_modes : ndarray or None
-        The joint mode of the last successful evaluation (the next one's start).
+        The joint mode of the last successful evaluation (the next one's start, moved by a Newton predictor
+        step for the change of theta).
+    warm_x, warm_terms
+        Where that was and the family's d1, d2 there (the predictor's).
     last : PIRLSOutcome or None
     """
 
@@ -369,6 +372,8 @@ class BetaProfiledLaplace:
         self.start_beta = objective.start()[:p]   # the GLM's beta: the first evaluation's start
         self.warm_beta = None
         self.warm_modes = None
+        self.warm_x = None        # the parameters of the warm start
+        self.warm_terms = None    # the family's d1, d2 there (the factor is still at that mode)
         self.last = None
         self._dispersion = dispersion
 
@@ -379,19 +384,46 @@ class BetaProfiledLaplace:
         return self.objective.start()[self.objective.n_beta:]
 
     def reset_warm_start(self):
-        self.warm_beta = self.warm_modes = None
+        """Forget the warm start (the next evaluation starts at u = 0 and the GLM's beta)."""
+        self.warm_beta = self.warm_modes = self.warm_x = self.warm_terms = None
 
     def full(self, x, beta):
         """The parameters (beta, theta, [log phi]) of the objective from this stage's `x` and `beta`."""
         return np.concatenate([beta, np.asarray(x, dtype=float)])
+
+    def _predicted_modes(self, factors, u, beta):
+        """The warm joint mode (u, beta) plus a Newton predictor step to the new factors (as
+        :meth:`BlockedLaplaceObjective._integrate`), solved by blocks with the factor still at that mode:
+        ``dbeta = K^-1 (r_beta - B' C^-1 r_u)``, ``du = C^-1 (r_u - B dbeta)``, ``B = Lambda' Z'W X``,
+        ``K = L_X L_X'``."""
+        obj, X = self.objective, self.objective.design.X
+        products = obj.products
+        old = obj.split(self.full(self.warm_x, beta))[1]
+        change = [F1 - F0 for F1, F0 in zip(factors, old)]
+        d1, d2 = self.warm_terms
+        eta_change = products.z_lambda(u, change, np.zeros(X.shape[0]))
+        r_u = products.lambda_t_z_t(d1, change, np.empty(obj.Q))
+        r_u += products.lambda_t_z_t(d2 * eta_change, old, np.empty(obj.Q))
+        r_beta = X.T @ (d2 * eta_change)
+        w = -d2
+        B = np.column_stack([products.lambda_t_z_t(w * column, old, np.empty(obj.Q)) for column in X.T])
+        L_X = self.factor.x_factor()
+        try:
+            dbeta = np.linalg.solve(L_X @ L_X.T, r_beta - B.T @ self.factor.solve_re(r_u))
+        except np.linalg.LinAlgError:
+            return u, beta
+        du = self.factor.solve_re(r_u - B @ dbeta)
+        if not (np.all(np.isfinite(du)) and np.all(np.isfinite(dbeta))):
+            return u, beta
+        return u + du, beta + dbeta
 
     def joint_pirls_inplace(self, x):
         """The joint mode of (u, beta) at `x` = (theta, [log phi]) from the warm start.
 
         Returns
         -------
-        (h, u, beta, PIRLSOutcome)
-            NaN, None, None on failure.
+        (h, u, beta, PIRLSOutcome, FamilyTerms)
+            NaN, None, None, outcome, None on failure.
         """
         obj = self.objective
         fam, y, n, X, offset = obj.family, obj.y, obj.n, obj.design.X, obj.design.offset
@@ -399,6 +431,8 @@ class BetaProfiledLaplace:
         _, factors, phi = obj.split(params)
         beta = (self.start_beta if self.warm_beta is None else self.warm_beta).copy()
         u = np.zeros(obj.Q) if self.warm_modes is None else self.warm_modes.copy()
+        if self.warm_terms is not None:
+            u, beta = self._predicted_modes(factors, u, beta)
         g = np.empty(obj.Q)
         products = obj.products
 
@@ -414,21 +448,21 @@ class BetaProfiledLaplace:
             converged = False
             for iteration in range(MAX_PIRLS + 1):
                 if not math.isfinite(h):
-                    return np.nan, None, None, PIRLSOutcome(False, iteration, decrement, "h is not finite")
+                    return np.nan, None, None, PIRLSOutcome(False, iteration, decrement, "h is not finite"), None
                 w = -t.d2
                 if not np.all(w > 0):
                     return np.nan, None, None, PIRLSOutcome(False, iteration, decrement,
-                                                            "a working weight is not positive")
+                                                            "a working weight is not positive"), None
                 factor.set_weights_inplace(w, eta - offset + t.d1 / w)
                 failed = factor.update_inplace(factors)
                 if failed:
-                    return np.nan, None, None, PIRLSOutcome(False, iteration, decrement,
-                                                            f"the factor is not positive definite (block {failed - 1})")
+                    reason = f"the factor is not positive definite (block {failed - 1})"
+                    return np.nan, None, None, PIRLSOutcome(False, iteration, decrement, reason), None
                 du, dbeta = factor.u() - u, factor.beta() - beta
                 products.lambda_t_z_t(t.d1, factors, g)
                 decrement = float((g - u) @ du + (X.T @ t.d1) @ dbeta)
                 if converged or decrement <= _EXACT * (1.0 + abs(h)):
-                    return h, u, beta, PIRLSOutcome(True, iteration, decrement, "converged")
+                    return h, u, beta, PIRLSOutcome(True, iteration, decrement, "converged"), t
                 if iteration == MAX_PIRLS:
                     break
                 converged = decrement < PIRLS_TOL * (1.0 + abs(h))   # one more step: see pirls_inplace
@@ -441,14 +475,14 @@ class BetaProfiledLaplace:
                     scale *= 0.5
                 else:
                     if converged:
-                        return h, u, beta, PIRLSOutcome(True, iteration, decrement, "converged")
+                        return h, u, beta, PIRLSOutcome(True, iteration, decrement, "converged"), t
                     return np.nan, None, None, PIRLSOutcome(False, iteration, decrement,
-                                                            "no step along the Newton direction raises h")
+                                                            "no step along the Newton direction raises h"), None
                 (u, beta), h, t, eta = trial, h_trial, t_trial, eta_trial
         except DomainError as error:
-            return np.nan, None, None, PIRLSOutcome(False, 0, np.nan, str(error))
+            return np.nan, None, None, PIRLSOutcome(False, 0, np.nan, str(error)), None
         return np.nan, None, None, PIRLSOutcome(False, MAX_PIRLS, decrement,
-                                                f"no convergence in {MAX_PIRLS} PIRLS steps")
+                                                f"no convergence in {MAX_PIRLS} PIRLS steps"), None
 
     def _evaluate(self, x):
         x = np.asarray(x, dtype=float)
@@ -460,12 +494,12 @@ class BetaProfiledLaplace:
         self.evaluations += 1
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            h, u, beta, outcome = self.joint_pirls_inplace(x)
+            h, u, beta, outcome, t = self.joint_pirls_inplace(x)
         self.last = outcome
         if u is None:
-            self.warm_beta = self.warm_modes = None
+            self.reset_warm_start()
             return -np.inf, None
-        self.warm_beta, self.warm_modes = beta, u
+        self.warm_beta, self.warm_modes, self.warm_x, self.warm_terms = beta, u, x.copy(), (t.d1, t.d2)
         # the factor's weights are at the mode: its log|L_Z|
         total = h - 0.5 * self.factor.logdet_re() + self.objective.constant
         return (float(total) if math.isfinite(total) else -np.inf), beta

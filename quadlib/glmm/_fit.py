@@ -17,7 +17,8 @@ Two routes besides the default one (neither is taken with an explicit `start` or
 * An objective that computes values only (``derivatives = "values"``: several grouping factors) is fitted in
   lme4's two stages: first over theta with beta in the PIRLS (nAGQ = 0,
   :meth:`~quadlib.glmm._blocked_laplace.BlockedLaplaceObjective.beta_profiled`, to a trust radius of 1e-3),
-  then over all parameters from there (COBYQA to radius 1e-7, :data:`STAGE_TWO`).
+  then over all parameters from there (COBYQA to radius 1e-5, then one Newton step on value differences,
+  whose Hessian is the final one: :data:`STAGE_TWO`).
 * The gaussian family with the identity link and several grouping factors is a linear mixed model: it is
   fitted by :func:`quadlib.glmm.lmm`'s engine with ``reml=False`` (:func:`gaussian_outcome`; the Laplace
   approximation is exact there) and mapped to fit's parameters.
@@ -42,7 +43,7 @@ __all__ = ["fit", "fit_in_stages", "gaussian_outcome", "not_separated", "STAGE_O
 
 # lme4's glmer: a loose first stage over theta (nAGQ = 0), then all parameters to a tight radius
 STAGE_ONE = replace(GLMM_OPTIONS, final_radius=1e-3, final_hessian=False, warn=False)
-STAGE_TWO = replace(GLMM_OPTIONS, initial_radius=0.05, final_radius=1e-7)
+STAGE_TWO = replace(GLMM_OPTIONS, initial_radius=0.05, final_radius=1e-5, value_polish_steps=1)
 
 _PRODUCT_LIMIT = 100_000     # points per level for a product Gauss–Hermite rule
 _POINT_LIMIT = 2 ** 24       # rows x points per level: the size of the largest arrays of one evaluation
