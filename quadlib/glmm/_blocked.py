@@ -446,6 +446,9 @@ class BlockedFactor:
         if len(Ts) != k:
             raise ValueError(f"`Ts` must hold {k} factors (one per block), got {len(Ts)}")
         T = [np.asarray(Ts[b], dtype=float) for b in s.order]
+        for j, Tj in enumerate(T):
+            if Tj.shape != (s.q[j], s.q[j]):
+                raise ValueError(f"`Ts[{s.order[j]}]` must be {s.q[j]} x {s.q[j]}, got shape {Tj.shape}")
         self.Ts = T
         self._scale(T)
         self.info = self._cholesky()

@@ -418,6 +418,8 @@ def test_input_validation():
         factor.set_weights_inplace(np.ones(n), np.full(n, np.inf))
     with pytest.raises(ValueError, match="`Ts`"):
         factor.update_inplace(layout.factors(np.ones(layout.n_theta))[:1])
+    with pytest.raises(ValueError, match=r"`Ts\[1\]` must be 1 x 1"):
+        factor.update_inplace([np.eye(1), np.eye(2)])
     factor.update_inplace(layout.factors(np.ones(layout.n_theta)))
     with pytest.raises(ValueError, match="`rhs`"):
         factor.solve_re(np.ones(3))
