@@ -538,7 +538,9 @@ class BlockedFactor:
         s, L = self.structure, self.L
         below = [L[i, j] for i in range(j + 1, s.k + 1)]
         if len(below) == 1:
-            blas.dtrsm(1.0, D, below[0], side=1, lower=1, trans_a=1, overwrite_b=1)
+            out = blas.dtrsm(1.0, D, below[0], side=1, lower=1, trans_a=1, overwrite_b=1)
+            if out is not below[0]:
+                below[0][:] = out
             return
         S = np.empty((D.shape[0], sum(C.shape[0] for C in below)), order="F")
         start = 0
@@ -566,7 +568,9 @@ class BlockedFactor:
             V = B.T.reshape(-1, m, q)
             D -= np.einsum("rla,rlb->lab", V, V)
         else:
-            blas.dsyrk(-1.0, B, beta=1.0, c=D, lower=1, overwrite_c=1)
+            out = blas.dsyrk(-1.0, B, beta=1.0, c=D, lower=1, overwrite_c=1)
+            if out is not D:   # f2py updates a Fortran array in place; copy back otherwise
+                D[:] = out
 
     def _gemm(self, i, j, l, C):
         """C (L[i, j]) -= L[i, l] L[j, l]'."""
@@ -590,7 +594,9 @@ class BlockedFactor:
             indptr, rows, _ = s.pairs[i, l]
             kernels.pairs_dense_nt(indptr, rows, Bi, Bj, C)
         else:
-            blas.dgemm(-1.0, Bi, Bj, beta=1.0, c=C, trans_b=1, overwrite_c=1)
+            out = blas.dgemm(-1.0, Bi, Bj, beta=1.0, c=C, trans_b=1, overwrite_c=1)
+            if out is not C:
+                C[:] = out
 
     def _factor_x(self):
         s = self.structure
