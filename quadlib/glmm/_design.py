@@ -764,7 +764,10 @@ def check_random_effects(design, specs=None, *, residual=True, stacklevel=2):
     Raises
     ------
     ValueError
-        Checks 1 to 3 (the message names the argument, `data`, and gives lme4's message).
+        Checks 1 to 3 (the message names the argument, `data`, and gives lme4's message); `specs` not one
+        per term.
+    TypeError
+        `design` not a :class:`Design`, `residual` not a bool.
 
     Warns
     -----
@@ -801,6 +804,10 @@ def check_random_effects(design, specs=None, *, residual=True, stacklevel=2):
     >>> print(caught[0].message)   # doctest: +ELLIPSIS
     `formula`: the random-effect matrix is rank deficient: within every level of 'g', the columns '(Intercept)', ...
     """
+    if not isinstance(design, Design):
+        raise TypeError(f"`design` must be a Design (from build_design), got {type(design).__name__}")
+    if not isinstance(residual, (bool, np.bool_)):
+        raise TypeError(f"`residual` must be True or False, got {residual!r}")
     terms = list(design.terms)
     if specs is None:
         specs = _formula_terms(design.formula, len(terms))

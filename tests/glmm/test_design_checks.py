@@ -209,6 +209,10 @@ def test_names_without_a_formula():
 
 def test_input_validation():
     design = build_design("y ~ 1 + (1 | g) + (1 | k)", _grouped())
+    with pytest.raises(TypeError, match="`design` must be a Design"):
+        check_random_effects("y ~ (1 | g)")
+    with pytest.raises(TypeError, match="`residual` must be True or False, got 'yes'"):
+        check_random_effects(design, residual="yes")
     with pytest.raises(ValueError, match=r"`specs` must hold one random term per term of `design` \(2\), got 1"):
         check_random_effects(design, parse_formula("y ~ (1 | g)").random)
     # specs name the terms as written
