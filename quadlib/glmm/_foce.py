@@ -159,7 +159,7 @@ class LinearizedML:
 
     def deviances(self, thetas):
         """The ML deviance (S,) and its gradient (S, n_theta) at the rows of `thetas`."""
-        return self._evaluate(thetas, gradient=True)
+        return self._evaluate(thetas, gradient=True)[:2]
 
     def _evaluate(self, thetas, gradient):
         # arrays (S, M, q, .): theta s, group m (batched matmul: the blocks are small)
@@ -194,7 +194,7 @@ class LinearizedML:
         u = u[..., 0]
         grad = (2.0 * E[:, :, self.rows, self.cols].sum(axis=1)
                 - (2.0 * n / r2)[:, None] * (Zr[:, :, self.rows] * u[:, :, self.cols]).sum(axis=1))
-        return deviance, grad
+        return deviance, grad, beta[0], float(r2[0])
 
     def minimize(self, theta):
         """Newton's method from `theta` in ``x``: the log of the diagonal entries of the factor (positive: the
@@ -202,9 +202,10 @@ class LinearizedML:
         and the off-diagonal entries themselves. The Hessian by central differences of the analytic
         gradient (all points in one batch), its spectrum made positive where it is not (far from the
         optimum); the step halved until the deviance does not rise. At most 50 steps; stops when the step in
-        x is below 1e-10 (relative). Returns theta, or None where Newton does not get there (a deviance that
-        cannot be computed, no decrease along the step, the step limit, a diagonal entry at 0: a fit on the
-        boundary ends so): the caller then runs the general optimizer."""
+        x is below 1e-10 (relative). Returns theta and (beta, r2, deviance) at the last point evaluated (at
+        most the last step, below the tolerance, from theta), or None where Newton does not get there (a
+        deviance that cannot be computed, no decrease along the step, the step limit, a diagonal entry at 0:
+        a fit on the boundary ends so): the caller then runs the general optimizer."""
         n_theta = theta.size
         diagonal = self.block.diagonal
         if np.any(theta[diagonal] <= 0):
@@ -218,16 +219,16 @@ class LinearizedML:
             h = 1e-4 * np.where(diagonal, 1.0, np.maximum(np.abs(x), 1.0))
             points = np.concatenate([x[None, :], x + h[:, None] * eye, x - h[:, None] * eye])
             thetas = to_theta(points)
-            values, grads = self.deviances(thetas)
+            values, grads, beta, r2 = self._evaluate(thetas, gradient=True)
             grads = grads * np.where(diagonal, thetas, 1.0)          # d theta / d x
             H = (grads[1:n_theta + 1] - grads[n_theta + 1:]) / (2 * h)[:, None]
-            return values[0], grads[0], 0.5 * (H + H.T)
+            return values[0], grads[0], 0.5 * (H + H.T), (beta, r2, float(values[0]))
 
         x = np.where(diagonal, np.log(np.where(diagonal, theta, 1.0)), theta)
         scale = np.where(diagonal, 1.0, np.maximum(np.abs(x), 1.0))
         with np.errstate(all="ignore"):
             try:
-                value, g, H = stencil(x)
+                value, g, H, solution = stencil(x)
                 for _ in range(_LMM_NEWTON_ITER):
                     if not (np.isfinite(value) and np.all(np.isfinite(g)) and np.all(np.isfinite(H))):
                         return None
@@ -237,23 +238,23 @@ class LinearizedML:
                     scale = np.where(diagonal, 1.0, np.maximum(np.abs(x), 1.0))
                     if w[0] > 0 and np.all(np.abs(step) <= 1e-10 * scale):
                         # the last Newton step is below the tolerance: take it without another evaluation
-                        return to_theta(x + step)
+                        return to_theta(x + step), solution
                     # at most a factor e in a diagonal entry per step (Newton far from the optimum overshoots)
                     t = min(1.0, 1.0 / np.max(np.abs(step) / scale))
                     while True:
                         trial = x + t * step
-                        trial_value, trial_g, trial_H = stencil(trial)
+                        trial_value, trial_g, trial_H, trial_solution = stencil(trial)
                         if trial_value <= value + 1e-13 * abs(value):
                             break
                         t *= 0.5
                         if t < 1e-3:
                             return None
                     small = np.all(np.abs(t * step) <= 1e-10 * scale)
-                    x, value, g, H = trial, trial_value, trial_g, trial_H
+                    x, value, g, H, solution = trial, trial_value, trial_g, trial_H, trial_solution
                     if np.any(x[diagonal] < _LOG_THETA_MIN):
                         return None   # towards the boundary (theta = 0): the bounded optimizer's case
                     if small:
-                        return to_theta(x)
+                        return to_theta(x), solution
             except np.linalg.LinAlgError:
                 return None
         return None
@@ -280,10 +281,9 @@ def _lmm_step(model, block, pseudo, X, theta_start):
     """The LME step: the ML fit of the linearized model, theta by Newton on :class:`LinearizedML` from the
     previous theta, or by the general optimizer (:func:`quadlib.glmm._lmm.optimize_theta`) where Newton
     cannot go on. Returns theta, its converged flag, beta, r2, the deviance, and the LMMObjective if made."""
-    linear = LinearizedML(model, pseudo, X, block)
-    theta = linear.minimize(theta_start)
-    if theta is not None:
-        return (theta, True) + linear.solution(theta) + (None,)
+    found = LinearizedML(model, pseudo, X, block).minimize(theta_start)
+    if found is not None:
+        return (found[0], True) + found[1] + (None,)
     objective = _lmm_objective(model, pseudo, X)
     optimum = optimize_theta(objective, theta_start, restarts=0)
     solution = objective.solve(optimum.x)

@@ -175,6 +175,12 @@ def _stencil_signs(k, mixed):
     return signs
 
 
+@functools.lru_cache(maxsize=16)
+def _pairs(k):
+    """The pairs (a < c) of k parameters, as the mixed points of :func:`_stencil_signs` are ordered."""
+    return np.triu_indices(k, 1)
+
+
 class NonlinearModel:
     """Stage 1: a nonlinear model's function and its data as arrays, the rows sorted by group.
 
@@ -294,7 +300,8 @@ class NonlinearModel:
         column of the result; h = 1e-3 max(|phi|, 1) per row and parameter, exactly representable): one
         call, (R, K)."""
         R = np.shape(next(iter(phi.values())))[0]
-        batch = {name: np.broadcast_to(x, (R,))[:, None] for name, x in phi.items()}
+        batch = {name: x[:, None] if np.shape(x) == (R,) else np.broadcast_to(x, (R,))[:, None]
+                 for name, x in phi.items()}
         h = np.empty((R, len(which)))
         for a, i in enumerate(which):
             name = self.parameters[i]
@@ -322,7 +329,7 @@ class NonlinearModel:
         grad = (8 * (p1 - m1) - (p2 - m2)) / (12 * h)
         hess = np.empty((f.size, k, k))
         hess[:, np.arange(k), np.arange(k)] = (16 * (p1 + m1) - (p2 + m2) - 30 * f[:, None]) / (12 * h * h)
-        a, c = np.triu_indices(k, 1)
+        a, c = _pairs(k)
         mixed = F[:, 1 + 4 * k:].reshape(f.size, a.size, 4)
         hess[:, a, c] = hess[:, c, a] = (mixed[..., 0] - mixed[..., 1] - mixed[..., 2] + mixed[..., 3]) \
             / (4 * h[:, a] * h[:, c])

@@ -502,8 +502,9 @@ def test_lmm_step_newton_equals_optimizer(name):
     optimizer (optimize_theta: L-BFGS-B and a Newton polish) finds."""
     m, block, pseudo, X, theta = _linearization(name, 5)
     start = m.theta_layout().start(1.0)
-    newton_theta = foce_module.LinearizedML(m, pseudo, X, block).minimize(start)
-    assert newton_theta is not None
+    found = foce_module.LinearizedML(m, pseudo, X, block).minimize(start)
+    assert found is not None
+    newton_theta, (beta, r2, deviance) = found
     optimum = foce_module.optimize_theta(foce_module._lmm_objective(m, pseudo, X), start, restarts=0)
     assert optimum.converged
     np.testing.assert_allclose(newton_theta, optimum.x, rtol=1e-6, atol=1e-7)
@@ -511,6 +512,10 @@ def test_lmm_step_newton_equals_optimizer(name):
     linear = foce_module.LinearizedML(m, pseudo, X, block)
     ours, theirs = linear.deviances(np.array([newton_theta, optimum.x]))[0]
     assert ours <= theirs + 1e-10 * abs(theirs)
+    # the solution returned with theta is the one there (at most the last step, below 1e-10, away)
+    expected = linear.solution(newton_theta)
+    np.testing.assert_allclose(beta, expected[0], rtol=1e-9)
+    np.testing.assert_allclose([r2, deviance], expected[1:], rtol=1e-9)
 
 
 def test_lmm_step_on_the_boundary_hands_over_to_the_optimizer():
