@@ -33,7 +33,11 @@ node is ``"laplace"``); nlmer cannot do this ("nAGQ > 1 not yet implemented for 
 ``"foce"`` (nlme's ``nlme``, ML): the Lindstrom–Bates alternation of a penalized nonlinear least-squares
 step (the conditional modes of b and beta given the relative covariance) and a linear mixed-model step (ML
 estimates of the covariance, beta and sigma for the model linearized at those modes), to its fixed point.
-``llf`` is the log-likelihood of the linearized model there, as nlme reports it.
+``llf`` is the log-likelihood of the linearized model there, as nlme reports it. The PNLS step is Newton's
+method with the exact curvature (second derivatives of f), the LMM step Newton's method on the profiled ML
+deviance of the linearized model (per group, analytic gradient) from the previous covariance, and the
+alternation is Anderson-accelerated (:mod:`quadlib.glmm._foce`): the same fixed point as the plain
+alternation of Gauss–Newton and quasi-Newton steps, in a fraction of the time.
 
 Derivatives
 -----------
