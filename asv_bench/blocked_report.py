@@ -8,11 +8,12 @@
 The cases are asv_bench/benchmarks/bench_blocked.py's (InstEval ML and REML with lmm; crossed Poisson 25 x 25,
 nested Poisson 50 x 20 x 10 and crossed binary 2000 x 100 with fit, Laplace). lme4 runs first, through
 tests/reference/blocked_reference.R (the script that makes the stored references), which times each case twice
-in R's CPU seconds (system.time, user + system): lmer/glmer with R's default control, and the converging refit
+in R's CPU seconds (system.time, user + system; best of 5 for a fit under 1 s, after warm-up fits on lme4's
+small data sets): lmer/glmer with R's default control, and the converging refit
 from that fit (bobyqa rhobeg 2e-3, rhoend 1e-12; glmer tolPwrss 1e-14, or 1e-13 where lme4's PIRLS cannot
 reach 1e-14), so a tight fit costs their sum, the "lme4 tight" column. quadlib runs after, in this process,
-one fit per case with its defaults, in CPU seconds (time.process_time; BLAS at one thread, as in lme4's
-reference BLAS), after one small warm-up fit. Ratios are quadlib's time over lme4's, both from this run.
+one fit per case with its defaults (best of 5 under 1 s), in CPU seconds (time.process_time; BLAS at one
+thread, as in lme4's reference BLAS), after one small warm-up fit. Ratios are quadlib's time over lme4's, both from this run.
 Accuracy is against the tight lme4 fit of the same run: the largest relative difference of theta (lme4's
 relative Cholesky factors, in lme4's order), the largest absolute difference of the fixed effects, and
 llf(quadlib) - llf(lme4) (positive: quadlib's optimum is higher); for InstEval also against lme4's polished
@@ -75,9 +76,17 @@ def lme4_theta_of(result, case):
 
 
 def time_quadlib(case):
-    began_cpu, began = time.process_time(), time.perf_counter()
-    result = fit_quadlib(case)
-    return time.process_time() - began_cpu, time.perf_counter() - began, result
+    """CPU and wall seconds of quadlib's fit and its result; a fit under 1 s is timed 5 times, the best kept
+    (as the R script does)."""
+    best_cpu = best_wall = np.inf
+    for _ in range(5):
+        began_cpu, began = time.process_time(), time.perf_counter()
+        result = fit_quadlib(case)
+        best_cpu = min(best_cpu, time.process_time() - began_cpu)
+        best_wall = min(best_wall, time.perf_counter() - began)
+        if best_cpu >= 1:
+            break
+    return best_cpu, best_wall, result
 
 
 def compare(case, result, reference):
