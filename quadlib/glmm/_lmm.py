@@ -405,7 +405,7 @@ class ProfiledLikelihood:
     __call__ = log_likelihood
 
 
-def optimize_theta(objective, start=None, *, criterion=None, restarts=3):
+def optimize_theta(objective, start=None, *, criterion=None, restarts=3, progress=False):
     """Minimize an LMM criterion over theta: :func:`quadlib.glmm.optimize` of its
     :class:`ProfiledLikelihood` with lme4's constants (:data:`~quadlib.glmm._optimize.LMM_OPTIONS`).
 
@@ -417,7 +417,10 @@ def optimize_theta(objective, start=None, *, criterion=None, restarts=3):
     rounding level, or a last (estimated) step below 1e-6. The criterion is even in each diagonal entry of a
     Cholesky factor, so its gradient there is zero at 0 and L-BFGS-B can stop on the bound at a maximum along
     it (seen on cbpp's first PQL working model and on a weighted sleepstudy fit): where moving off the bound
-    lowers the criterion, the fit restarts from there (at most `restarts` times).
+    lowers the criterion, the fit restarts from there (at most `restarts` times). On the blocked and splu
+    engines (``objective.derivatives == "values"``) COBYQA minimizes the criterion from its values alone,
+    from trust-region radius 1 (0.05 from a given `start`) to 1e-7. `progress` prints a line per iteration
+    that lowers the criterion (the derivative-free path) or every two seconds.
 
     Returns
     -------
@@ -427,7 +430,7 @@ def optimize_theta(objective, start=None, *, criterion=None, restarts=3):
     """
     likelihood = ProfiledLikelihood(objective, criterion)
     return optimize(likelihood, likelihood.start() if start is None else start, max_iter=_MAX_ITER,
-                    options=_lmm_options(_MAX_NEWTON, _MAX_ITER, restarts, start is not None))
+                    progress=progress, options=_lmm_options(_MAX_NEWTON, _MAX_ITER, restarts, start is not None))
 
 
 @lru_cache(maxsize=8)
@@ -443,9 +446,10 @@ def _lmm_options(polish_steps, max_iter, restarts, warm=False):
 # ---------------------------------------------------------------------------------------------------------
 # the public function
 # ---------------------------------------------------------------------------------------------------------
-def _lmm_iv(formula, data, reml, weights, offset):
-    if not isinstance(reml, (bool, np.bool_)):
-        raise TypeError(f"`reml` must be True or False, got {reml!r}")
+def _lmm_iv(formula, data, reml, weights, offset, progress):
+    for name, value in (("reml", reml), ("progress", progress)):
+        if not isinstance(value, (bool, np.bool_)):
+            raise TypeError(f"`{name}` must be True or False, got {value!r}")
     parsed = parse_formula(formula)
     if parsed.cbind is not None:
         raise ValueError("`formula`: a cbind(successes, failures) response is for binomial models, not `lmm`")
@@ -459,7 +463,7 @@ def _lmm_iv(formula, data, reml, weights, offset):
                                 f"{data[name].dtype}")
     design = build_design(formula, data, weights=weights, offset=offset)
     check_identifiable(design, parsed.random, stacklevel=4)
-    return design, bool(reml)
+    return design, bool(reml), bool(progress)
 
 
 def check_identifiable(design, specs, *, stacklevel=4):
@@ -508,7 +512,7 @@ def check_identifiable(design, specs, *, stacklevel=4):
                          "is no variance left to estimate")
 
 
-def lmm(formula, data, *, reml=True, weights=None, offset=None):
+def lmm(formula, data, *, reml=True, weights=None, offset=None, progress=False):
     """Fit a linear mixed model by REML or maximum likelihood, as lme4's ``lmer``.
 
     Parameters
@@ -522,6 +526,9 @@ def lmm(formula, data, *, reml=True, weights=None, offset=None):
     weights, offset : array_like or str, optional
         Prior weights (the residual variance of row i is ``sigma^2 / weights[i]``) and an offset, or the names
         of columns of `data`.
+    progress : bool, default False
+        Print a line per optimizer iteration that lowers the criterion (for long fits: several grouping factors
+        with many levels), with the evaluations and seconds so far.
 
     Returns
     -------
@@ -530,21 +537,34 @@ def lmm(formula, data, *, reml=True, weights=None, offset=None):
     Warns
     -----
     ConvergenceWarning
-        If theta is not converged (``converged=False``): the last polishing Newton step is above 1e-6
-        (relative) and the gradient is not at rounding level.
+        If theta is not converged (``converged=False``): on the dense engine, the last polishing Newton step
+        is above 1e-6 (relative) and the gradient is not at rounding level; on the others, COBYQA did not
+        shrink its trust region to 1e-7 within its evaluations.
     UserWarning
         "boundary (singular) fit" when a random term's covariance is singular (a relative standard deviation below 1e-4,
         lme4's ``isSingular``): the fit is valid, on the boundary of the parameter space.
         "ill-conditioned fit" when a relative standard deviation (theta) exceeds 1e5: the residual variance is
         nearly 0 and the criterion has lost precision.
+        "the random-effect matrix is rank deficient" naming the terms (a term given twice, a slope constant
+        within every level of its factor, ...): lme4 fits these silently.
+
+    Raises
+    ------
+    ValueError
+        lme4's checks (:func:`check_identifiable`): a grouping factor with a single level, as many random
+        effects in a term as observations (lme4's message), a response the fixed effects fit exactly.
 
     Notes
     -----
     Only the relative covariance parameters theta are optimized; beta and sigma are profiled out in
-    closed form (see the module docstring). With few random effects (q <= 250), or a factor that would fill in
-    (crossed factors with many levels, q <= 2000), ``A`` is a dense matrix and the gradient of the criterion is
-    analytic; otherwise ``A`` is factored by a sparse LU and the gradient is a central difference. Standard
-    errors are lme4's ``vcov``: ``sigma^2 (X' V^-1 X)^-1`` at the estimates (conditional on theta).
+    closed form (see the module docstring). With few random effects (q <= 250) ``A`` is a dense matrix and
+    the gradient of the criterion is analytic (L-BFGS-B, then Newton steps). With more, ``A`` is factored by
+    the blocked engine of several grouping factors (crossed, nested or partially crossed, as lme4 and
+    MixedModels.jl do it; InstEval's 4128 random effects take about 20 ms per evaluation) and theta is
+    optimized by COBYQA from the criterion's values alone; conditional variances come from the factor's
+    diagonal blocks, never from a q x q inverse. A model whose dense blocks would exceed 2 GiB (a second
+    grouping factor with of the order of 15,000 levels crossed with the first) falls back to a sparse LU.
+    Standard errors are lme4's ``vcov``: ``sigma^2 (X' V^-1 X)^-1`` at the estimates (conditional on theta).
 
     References
     ----------
@@ -560,10 +580,10 @@ def lmm(formula, data, *, reml=True, weights=None, offset=None):
     >>> fit.sd_re["Subject"].round(4).tolist(), round(fit.reml_criterion, 4)
     ([24.7405, 5.9221], 1743.6283)
     """
-    design, reml = _lmm_iv(formula, data, reml, weights, offset)
+    design, reml, progress = _lmm_iv(formula, data, reml, weights, offset, progress)
     objective = LMMObjective(design, reml)
     with blas_controller().limit(limits=1, user_api="blas"):  # small dense algebra: see _optimize.py
-        outcome = optimize_theta(objective)
+        outcome = optimize_theta(objective, progress=progress)
         result = LMMResult.from_fit(design=design, objective=objective, optimum=outcome, data=data, offset=offset,
                                     optimizer=partial(optimize_theta, restarts=0))
     if not result.converged:

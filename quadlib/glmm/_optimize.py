@@ -29,9 +29,9 @@ evaluations a model-based derivative-free method needs (the blocked engine of se
 whose gradient would need a selected inverse). For ``"values"`` the default method is COBYQA (Powell's
 derivative-free trust-region method with quadratic models, as lme4's and MixedModels.jl's BOBYQA; Ragonneau
 and Zhang), started at radius ``options.initial_radius`` and stopped at ``options.final_radius``; only
-``log_likelihood`` is called, there is no gradient polish and no restart, ``converged`` is the method's own
-success with a finite log-likelihood, and the final Hessian (``options.final_hessian``) comes from
-:func:`value_hessian`. Its ``value_and_gradient`` is called only when a gradient method is asked for by
+``log_likelihood`` is called, there is no gradient polish and no restart (optionally, ``value_polish_steps``
+Newton steps from second differences of the values), ``converged`` is the method's own success with a finite
+log-likelihood, and the final Hessian (``options.final_hessian``) comes from :func:`value_hessian`. Its ``value_and_gradient`` is called only when a gradient method is asked for by
 name.
 
 References

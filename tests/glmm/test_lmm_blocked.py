@@ -264,3 +264,16 @@ def test_insteval_against_lmer(key):
     re = result.random_effects
     assert {name: frame.shape[0] for name, frame in re.items()} == {"s": 2972, "d": 1128, "dept:service": 28}
     assert np.all(re["d"]["sd((Intercept))"] > 0)
+
+
+def test_progress_lines_and_validation(capsys):
+    data = _crossed(300, 40, 6, seed=4)
+    result = lmm("y ~ x + (1 | a) + (1 | b)", data, progress=True)
+    lines = capsys.readouterr().out.splitlines()
+    assert result._objective.engine == "blocked"
+    assert len(lines) == len(result.history) > 3
+    assert all(line.startswith("  iteration") and "evaluations" in line for line in lines)
+    lmm("y ~ x + (1 | a) + (1 | b)", data)
+    assert capsys.readouterr().out == ""
+    with pytest.raises(TypeError, match="`progress` must be True or False, got 'yes'"):
+        lmm("y ~ x + (1 | a) + (1 | b)", data, progress="yes")
