@@ -404,6 +404,7 @@ class BlockedFactor:
         k, refs, Z = s.k, s.refs, s.Z
         XY, XYt = self._XY, self._XYt
         XY[:, s.p] = XYt[s.p] = 0.0 if y is None else y
+        empty_row = s.p == 0 and y is None     # no X and no y (a Laplace objective's PIRLS): the row is 0
         for j in range(k):
             A = self.A[j, j]
             A.fill(0.0)
@@ -414,7 +415,8 @@ class BlockedFactor:
             if kind == "pairs":
                 kernels.scatter_pairs(s.pairs[i, j][2], Z[i], Z[j], w, A)
             elif i == k:
-                kernels.scatter_dense(s.zero_refs, XY, refs[j], Z[j], w, A)
+                if not empty_row:
+                    kernels.scatter_dense(s.zero_refs, XY, refs[j], Z[j], w, A)
             else:
                 kernels.scatter_dense(refs[i], Z[i], refs[j], Z[j], w, A)
         WXY = XYt * w

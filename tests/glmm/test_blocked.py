@@ -280,6 +280,16 @@ def test_no_fixed_effects():
     assert factor.beta().shape == (0,) and factor.logdet_x() == 0.0
     np.testing.assert_allclose(factor.u(), u, rtol=1e-10)
     assert factor.pwrss() == pytest.approx(S[-1, -1] - S[:q, -1] @ u, rel=1e-10)
+    # neither X nor y (a Laplace objective's PIRLS): the [X y] row is 0, the solves are those of Z'WZ
+    bare = BlockedFactor(BlockedStructure.from_blocks(layout.blocks, None, X.shape[0]))
+    w = np.random.default_rng(3).uniform(0.2, 2.0, X.shape[0])
+    bare.set_weights_inplace(w)
+    assert bare.update_inplace(Ts) == 0
+    S = dense_system(layout, np.zeros((X.shape[0], 0)), np.zeros(X.shape[0]), w, Ts)
+    rhs = np.arange(q, dtype=float)
+    np.testing.assert_allclose(bare.solve_re(rhs), np.linalg.solve(S[:q, :q], rhs), rtol=1e-10)
+    assert bare.pwrss() == 0.0 and np.all(bare.u() == 0.0)
+    assert bare.logdet_re() == pytest.approx(np.linalg.slogdet(S[:q, :q])[1], rel=1e-12)
 
 
 def test_negative_weights_reported():
