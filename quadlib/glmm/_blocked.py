@@ -322,7 +322,7 @@ class BlockedFactor:
     structure : BlockedStructure
     A, L : dict
         ``(i, j) -> ndarray`` for ``i >= j`` (positions; ``k`` is the ``[X y]`` block): block-diagonal blocks as
-        (m, q, q), pairs blocks as (npairs, q_i, q_0), dense blocks as Fortran arrays. ``L[j, j]`` holds its
+        (m, q, q), pairs blocks (i, j) as (npairs, q_i, q_j), dense blocks as Fortran arrays. ``L[j, j]`` holds its
         factor in the lower triangle only. ``A[j, j]`` is always block diagonal for ``j < k``.
     info : int
         What the last :meth:`update_inplace` returned (-1 before the first).
@@ -739,8 +739,8 @@ class BlockedFactor:
         diagonal block is dense and ``Sigma_T = (L_T L_T')^-1`` fits in 256 MiB, the trailing blocks' entries
         are those of ``Sigma_T`` (LAPACK's dpotri), and level c of the first block gets
         ``L_00,c^-T (I + B_c' Sigma_T B_c) L_00,c^-1`` from the non-zero rows of its columns ``B_c`` only:
-        ``sum_c nnz_c^2 q_0^2`` operations (InstEval: milliseconds, against the 4e9 of solving for the first
-        block's 2972 unit vectors). Otherwise each block j solves ``L_Z X = E_j`` for its unit columns, in
+        ``sum_c nnz_c^2 q_0^2`` operations (InstEval: 0.15 s for all three blocks, against 0.9 s when solving for
+        the first block's 2972 unit vectors, 4e9 operations). Otherwise each block j solves ``L_Z X = E_j`` for its unit columns, in
         chunks of whole levels (about 256 columns: the work array has 256 columns per trailing row), through the
         blocks from j on only, and sums the squares.
         """
