@@ -16,7 +16,7 @@ Two routes besides the default one (neither is taken with an explicit `start` or
 
 * An objective that computes values only (``derivatives = "values"``: several grouping factors) is fitted in
   lme4's two stages: first over theta with beta in the PIRLS (nAGQ = 0,
-  :meth:`~quadlib.glmm._blocked_laplace.BlockedLaplaceObjective.beta_profiled`, to a trust radius of 1e-3),
+  :meth:`~quadlib.glmm._blocked_laplace.BlockedLaplaceObjective.beta_profiled`, to a trust radius of 1e-2),
   then over all parameters from there (COBYQA to radius 1e-5, then one Newton step on value differences,
   whose Hessian is the final one: :data:`STAGE_TWO`).
 * The gaussian family with the identity link and several grouping factors is a linear mixed model: it is
@@ -42,7 +42,7 @@ from ._result import GLMMResult
 __all__ = ["fit", "fit_in_stages", "gaussian_outcome", "not_separated", "STAGE_ONE", "STAGE_TWO"]
 
 # lme4's glmer: a loose first stage over theta (nAGQ = 0), then all parameters to a tight radius
-STAGE_ONE = replace(GLMM_OPTIONS, final_radius=1e-3, final_hessian=False, warn=False)
+STAGE_ONE = replace(GLMM_OPTIONS, final_radius=1e-2, final_hessian=False, warn=False)
 STAGE_TWO = replace(GLMM_OPTIONS, initial_radius=0.05, final_radius=1e-5, value_polish_steps=1)
 
 _PRODUCT_LIMIT = 100_000     # points per level for a product Gauss–Hermite rule
