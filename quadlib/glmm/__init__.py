@@ -26,12 +26,13 @@ from ._formula import parse_formula
 from ._lmm import LMMObjective, LMMResult, lmm
 from ._nlmm import NLMMObjective, NLMMResult, NonlinearModel, nlmm
 from ._objective import Objective, make_objective
-from ._optimize import GLMM_OPTIONS, LMM_OPTIONS, ConvergenceWarning, OptimizeOptions, OptimizeOutcome, optimize
+from ._optimize import (GLMM_OPTIONS, LMM_OPTIONS, ConvergenceWarning, OptimizeOptions, OptimizeOutcome, optimize,
+                        value_hessian)
 from ._pql import PQLResult, pql
 from ._result import GLMMResult
 
 __all__ = ["datasets", "parse_formula", "build_design", "Design", "RandomTerm", "make_family", "Family",
-           "make_objective", "Objective", "optimize", "OptimizeOutcome", "OptimizeOptions", "GLMM_OPTIONS",
+           "make_objective", "Objective", "optimize", "value_hessian", "OptimizeOutcome", "OptimizeOptions", "GLMM_OPTIONS",
            "LMM_OPTIONS", "ConvergenceWarning", "fit", "GLMMResult", "lmm", "LMMResult", "LMMObjective", "pql",
            "PQLResult", "conditional_fit", "ConditionalResult", "nlmm", "NLMMResult", "NLMMObjective",
            "NonlinearModel"]
