@@ -107,10 +107,12 @@ def main():
     parser.add_argument("after")
     parser.add_argument("--rounds", type=int, default=3, help="child processes per tree, alternating")
     parser.add_argument("--repeat", type=int, default=3, help="timed fits per child, after one untimed")
+    parser.add_argument("--only", nargs="+", default=NAMES, choices=NAMES, metavar="MODEL",
+                        help="the models to fit (default: all)")
     args = parser.parse_args()
     print(f"{'model':22s} {'max|dbeta|':>10s} {'max|dsd|':>10s} {'|dllf|':>10s} {'before s':>9s} {'after s':>9s} "
           f"{'ratio':>6s}")
-    for name in NAMES:
+    for name in args.only:
         times = {"before": [], "after": []}
         results = {}
         for _ in range(args.rounds):
