@@ -356,6 +356,7 @@ class BetaProfiledLaplace:
     """
 
     derivatives = "values"
+    tolerance = PIRLS_TOL   # PIRLS's relative tolerance on the Newton decrement (see the module notes)
 
     def __init__(self, objective):
         self.objective = objective
@@ -465,7 +466,7 @@ class BetaProfiledLaplace:
                     return h, u, beta, PIRLSOutcome(True, iteration, decrement, "converged"), t
                 if iteration == MAX_PIRLS:
                     break
-                converged = decrement < PIRLS_TOL * (1.0 + abs(h))   # one more step: see pirls_inplace
+                converged = decrement < self.tolerance * (1.0 + abs(h))   # one more step: see pirls_inplace
                 scale = 1.0
                 for _ in range(MAX_HALVINGS + 1):
                     trial = (u + scale * du, beta + scale * dbeta)
