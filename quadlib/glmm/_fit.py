@@ -43,7 +43,7 @@ __all__ = ["fit", "fit_in_stages", "gaussian_outcome", "not_separated", "STAGE_O
 
 # lme4's glmer: a loose first stage over theta (nAGQ = 0), then all parameters to a tight radius
 STAGE_ONE = replace(GLMM_OPTIONS, final_radius=1e-2, final_hessian=False, warn=False)
-STAGE_TWO = replace(GLMM_OPTIONS, initial_radius=0.05, final_radius=1e-5, value_polish_steps=1)
+STAGE_TWO = replace(GLMM_OPTIONS, initial_radius=0.02, final_radius=1e-5, value_polish_steps=1)
 
 _PRODUCT_LIMIT = 100_000     # points per level for a product Gauss–Hermite rule
 _POINT_LIMIT = 2 ** 24       # rows x points per level: the size of the largest arrays of one evaluation
