@@ -183,9 +183,8 @@ def gaussian_outcome(objective, design):
 
     Examples
     --------
-    >>> from quadlib.glmm import build_design, lmm, make_objective
-    >>> import pandas as pd
     >>> import numpy as np, pandas as pd
+    >>> from quadlib.glmm import build_design, lmm, make_objective
     >>> rng = np.random.default_rng(3)
     >>> data = pd.DataFrame({"a": np.repeat(list("abcdef"), 12), "b": np.tile(list("ghijkl"), 12)})
     >>> a, b = np.repeat(np.arange(6), 12), np.tile(np.arange(6), 12)
