@@ -120,10 +120,13 @@ def test_beta_profiled_stage_is_the_laplace_at_the_joint_mode():
     assert isinstance(profiled, BetaProfiledLaplace) and profiled.derivatives == "values"
     assert profiled.names == objective.names[objective.n_beta:] and profiled.n_params == 4
     theta = np.array([0.6, 0.1, 0.3, 0.5])
+    loose = profiled(theta)            # by default no extra Newton step after the tolerance (a loose stage)
+    profiled.final_step = True
     value = profiled(theta)
     beta = profiled.warm_beta
     assert profiled.last.success and np.isfinite(value)
     assert abs(objective(np.r_[beta, theta]) - value) <= 1e-10 * abs(value)
+    assert abs(loose - value) <= 1e-6 * abs(value)
     # beta is the maximizer of the Laplace h at fixed u: moving it lowers h(u*, beta) - the profiled value
     # is at least the Laplace value at nearby betas to second order
     for step in (np.array([1e-3, 0.0]), np.array([0.0, -1e-3])):
