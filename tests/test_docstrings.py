@@ -15,7 +15,8 @@ MODULES = ["quadlib._gauss", "quadlib._nested", "quadlib._newton_cotes", "quadli
            "quadlib.benchmark._problem", "quadlib.benchmark._run", "quadlib.glmm._nlmm",
            "quadlib.glmm._inference", "quadlib._expression", "quadlib.glmm._linalg",
            "quadlib.glmm._covariance", "quadlib.glmm._newton",
-           "quadlib.glmm._objective", "quadlib.glmm._nlmm_model", "quadlib.glmm._summary", "quadlib.glmm._result"]
+           "quadlib.glmm._objective", "quadlib.glmm._nlmm_model", "quadlib.glmm._summary", "quadlib.glmm._result",
+           "quadlib.glmm._optimize", "quadlib.glmm._blocked", "quadlib.glmm._blocked_laplace"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -18,6 +18,7 @@ from .._extras import require_extra
 require_extra("glmm", "quadlib.glmm")
 
 from . import datasets
+from ._blocked_laplace import BlockedLaplaceObjective
 from ._conditional import ConditionalResult, conditional_fit
 from ._design import Design, RandomTerm, build_design
 from ._families import Family, make_family
@@ -32,7 +33,8 @@ from ._pql import PQLResult, pql
 from ._result import GLMMResult
 
 __all__ = ["datasets", "parse_formula", "build_design", "Design", "RandomTerm", "make_family", "Family",
-           "make_objective", "Objective", "optimize", "value_hessian", "OptimizeOutcome", "OptimizeOptions", "GLMM_OPTIONS",
+           "make_objective", "Objective", "BlockedLaplaceObjective", "optimize", "value_hessian", "OptimizeOutcome",
+           "OptimizeOptions", "GLMM_OPTIONS",
            "LMM_OPTIONS", "ConvergenceWarning", "fit", "GLMMResult", "lmm", "LMMResult", "LMMObjective", "pql",
            "PQLResult", "conditional_fit", "ConditionalResult", "nlmm", "NLMMResult", "NLMMObjective",
            "NonlinearModel"]

@@ -166,6 +166,15 @@ class BlockedLaplaceObjective(Objective):
 
     derivatives = "values"
 
+    @classmethod
+    def claim(cls, design, integrator):
+        """Several grouping factors with the Laplace integrator, unless the blocked structure refuses the
+        design: a stronger claim than :class:`~quadlib.glmm._objective.JointObjective`'s."""
+        several = len({term.group for term in design.terms}) > 1
+        if several and gradient_path(integrator) == "laplace" and blocked_structure(design) is not None:
+            return 2
+        return 0
+
     def __init__(self, design, family="binomial", integrator=None, *, link=None):
         super().__init__(design, family, integrator, link=link)
         if self.gradient_path != "laplace":

@@ -32,7 +32,7 @@ import numpy as np
 
 from ._design import design_from_arrays
 from ._lmm import LMMObjective, optimize_theta
-from ._newton import NO_PROGRESS, NOT_FINITE, newton
+from ._newton import CONVERGED, NO_DIRECTION, NO_PROGRESS, NOT_FINITE, newton
 
 __all__ = ["foce", "pnls", "LinearizedML"]
 
@@ -42,6 +42,7 @@ _PNLS_LOOSE = 1e-2     # ... or this, far from the fixed point (at most 1e-3 tim
 _FOCE_ITER = 200       # Lindstrom–Bates iterations
 _FOCE_TOL = 1e-9       # ... stop when beta, theta and sigma change by less than this (relative)
 _LMM_NEWTON_ITER = 50  # Newton steps of one LMM step
+_LMM_HALVINGS = 10     # trial points per step (t = 1 ... 2^-9 of the capped step)
 _LOG_THETA_MIN = math.log(1e-6)   # ... handing over to the bounded optimizer below this diagonal entry
 
 
@@ -210,8 +211,9 @@ class LinearizedML:
         deviance is even in each column's sign, and closer to quadratic in the log far from the optimum)
         and the off-diagonal entries themselves. The Hessian by central differences of the analytic
         gradient (all points in one batch), its spectrum made positive where it is not (far from the
-        optimum); the step halved until the deviance does not rise. At most 50 steps; stops when the step in
-        x is below 1e-10 (relative). Returns theta and (beta, r2, deviance) at the last point evaluated (at
+        optimum); the step halved until the deviance does not rise (the one damped Newton,
+        :func:`quadlib.glmm._newton.newton`). At most 50 steps; stops when the step in x is below 1e-10
+        (relative). Returns theta and (beta, r2, deviance) at the last point evaluated (at
         most the last step, below the tolerance, from theta), or None where Newton does not get there (a
         deviance that cannot be computed, no decrease along the step, the step limit, a diagonal entry at 0:
         a fit on the boundary ends so): the caller then runs the general optimizer."""
@@ -233,39 +235,50 @@ class LinearizedML:
             H = (grads[1:n_theta + 1] - grads[n_theta + 1:]) / (2 * h)[:, None]
             return values[0], grads[0], 0.5 * (H + H.T), (beta, r2, float(values[0]))
 
-        x = np.where(diagonal, np.log(np.where(diagonal, theta, 1.0)), theta)
-        scale = np.where(diagonal, 1.0, np.maximum(np.abs(x), 1.0))
+        def scale_at(x):   # the step tolerance's scale: 1 for log diagonal entries, |x| for the others
+            return np.where(diagonal, 1.0, np.maximum(np.abs(x), 1.0))
+
+        last = {}   # the scale at the current point; the final step taken without evaluating (direction)
+
+        def evaluate(x):   # the one damped Newton (quadlib.glmm._newton) maximizes: the negated deviance
+            value, g, H, solution = stencil(x)
+            return -value, (g, H, solution)
+
+        def direction(x, value, info):
+            g, H, _ = info
+            if not (np.all(np.isfinite(g)) and np.all(np.isfinite(H))):
+                return None
+            w, V = np.linalg.eigh(H)
+            # a Newton step descends only where H is positive definite: else flip and floor its spectrum
+            step = -V @ ((V.T @ g) / np.maximum(np.abs(w), 1e-6 * max(np.max(np.abs(w)), 1.0)))
+            last["scale"] = scale = scale_at(x)
+            if w[0] > 0 and np.all(np.abs(step) <= 1e-10 * scale):
+                # the last Newton step is below the tolerance: take it without another evaluation
+                last["final"] = x + step
+                return None
+            # at most a factor e in a diagonal entry per step (Newton far from the optimum overshoots)
+            return min(1.0, 1.0 / np.max(np.abs(step) / scale)) * step
+
+        def check(x, value, info):
+            if np.any(x[diagonal] < _LOG_THETA_MIN):
+                return "towards the boundary (theta = 0): the bounded optimizer's case"
+            return None
+
+        def done(change, t, old, new):
+            return bool(np.all(np.abs(change) <= 1e-10 * last["scale"]))
+
+        x0 = np.where(diagonal, np.log(np.where(diagonal, theta, 1.0)), theta)
         with np.errstate(all="ignore"):
             try:
-                value, g, H, solution = stencil(x)
-                for _ in range(_LMM_NEWTON_ITER):
-                    if not (np.isfinite(value) and np.all(np.isfinite(g)) and np.all(np.isfinite(H))):
-                        return None
-                    w, V = np.linalg.eigh(H)
-                    # a Newton step descends only where H is positive definite: else flip and floor its spectrum
-                    step = -V @ ((V.T @ g) / np.maximum(np.abs(w), 1e-6 * max(np.max(np.abs(w)), 1.0)))
-                    scale = np.where(diagonal, 1.0, np.maximum(np.abs(x), 1.0))
-                    if w[0] > 0 and np.all(np.abs(step) <= 1e-10 * scale):
-                        # the last Newton step is below the tolerance: take it without another evaluation
-                        return to_theta(x + step), solution
-                    # at most a factor e in a diagonal entry per step (Newton far from the optimum overshoots)
-                    t = min(1.0, 1.0 / np.max(np.abs(step) / scale))
-                    while True:
-                        trial = x + t * step
-                        trial_value, trial_g, trial_H, trial_solution = stencil(trial)
-                        if trial_value <= value + 1e-13 * abs(value):
-                            break
-                        t *= 0.5
-                        if t < 1e-3:
-                            return None
-                    small = np.all(np.abs(t * step) <= 1e-10 * scale)
-                    x, value, g, H, solution = trial, trial_value, trial_g, trial_H, trial_solution
-                    if np.any(x[diagonal] < _LOG_THETA_MIN):
-                        return None   # towards the boundary (theta = 0): the bounded optimizer's case
-                    if small:
-                        return to_theta(x), solution
+                res = newton(evaluate, direction, x0, max_iter=_LMM_NEWTON_ITER, max_halvings=_LMM_HALVINGS,
+                             rtol=1e-13, check=check, done=done)
             except np.linalg.LinAlgError:
                 return None
+        solution = res.info[2] if res.info is not None else None
+        if res.status == CONVERGED:
+            return to_theta(res.x), solution
+        if res.status == NO_DIRECTION and "final" in last:
+            return to_theta(last["final"]), solution
         return None
 
 

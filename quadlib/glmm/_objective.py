@@ -5,7 +5,9 @@ This module owns the objective of :func:`~quadlib.glmm.fit`: the protocol every 
 :class:`ClusterObjective` (one grouping factor: a core integrator integrates every level in one batched call)
 and, for several grouping factors, :class:`~quadlib.glmm._blocked_laplace.BlockedLaplaceObjective` (PIRLS on
 the blocked Cholesky factor, values only) or, where its structure refuses the design, :class:`JointObjective`
-(the sparse Laplace approximation of the joint integral), with the GLM start and the checks of the response
+(the sparse Laplace approximation of the joint integral); ``Objective(design, ...)`` makes the implementation
+that claims the design most strongly (:meth:`Objective.claim`: subclasses elsewhere take part without this
+module importing them), with the GLM start and the checks of the response
 that come before a fit (:func:`glm_start`, :func:`check_response`, :func:`separation`).
 
 Parameters, in this order (``Objective.names``):
@@ -57,6 +59,15 @@ _SEPARATION_LIMIT = 20_000_000   # entries N p of X up to which the separation l
 _LOG_DISPERSION_LIMIT = 700.0    # |log phi| beyond this: phi over- or underflows in the family's kernel
 _DIFFERENCE_STEP = 1e-6          # relative step of the central-difference gradient
 GRADIENT_PATHS = ("laplace", "fixed_points", "differences")
+
+
+def _implementations(base):
+    """Every subclass of `base` (recursively), in definition order."""
+    found = []
+    for sub in base.__subclasses__():
+        found.append(sub)
+        found.extend(_implementations(sub))
+    return found
 
 
 def gradient_path(integrator):
@@ -298,17 +309,24 @@ class Objective:
 
     def __new__(cls, design=None, family="binomial", integrator=None, *, link=None):
         if cls is Objective and design is not None:
-            several = len({term.group for term in design.terms}) > 1
-            cls = ClusterObjective
-            if several:
-                # the blocked factor (_blocked_laplace) unless its structure refuses the design (a dense
-                # block over its memory bound) or the integrator is not Laplace (JointObjective says why)
-                from ._blocked_laplace import BlockedLaplaceObjective, blocked_structure
-
-                laplace = gradient_path(Laplace() if integrator is None else integrator) == "laplace"
-                cls = BlockedLaplaceObjective if laplace and blocked_structure(design) is not None \
-                    else JointObjective
+            # the implementation that claims the design most strongly (:meth:`claim`); implementations in
+            # other modules (BlockedLaplaceObjective) take part by subclassing, so this module imports none
+            # of them (quadlib.glmm's __init__ imports every implementation before any objective is made)
+            integrator = Laplace() if integrator is None else integrator
+            best, cls = 0, None
+            for candidate in _implementations(Objective):
+                strength = candidate.claim(design, integrator)
+                if strength > best:
+                    best, cls = strength, candidate
+            if cls is None:
+                raise ValueError("`design`: no objective implements this model")
         return super().__new__(cls)
+
+    @classmethod
+    def claim(cls, design, integrator):
+        """How strongly this implementation claims `design` with `integrator`: 0 (not at all) or a positive
+        strength; ``Objective(design, ...)`` makes the strongest claimant."""
+        return 0
 
     def __init__(self, design, family="binomial", integrator=None, *, link=None):
         from ._families import make_family
@@ -455,6 +473,10 @@ class Objective:
 class ClusterObjective(Objective):
     """The marginal log-likelihood with one grouping factor: a core integrator integrates over each level's
     random effects, all levels in one batched call (see :class:`Objective` and the module notes)."""
+
+    @classmethod
+    def claim(cls, design, integrator):
+        return 1 if len({term.group for term in design.terms}) == 1 else 0
 
     def __init__(self, design, family="binomial", integrator=None, *, link=None):
         super().__init__(design, family, integrator, link=link)
@@ -628,6 +650,10 @@ class JointObjective(Objective):
     """The marginal log-likelihood with several grouping factors (nested or crossed): the Laplace
     approximation of the joint integral by :func:`quadlib.sparse_laplace` (see :class:`Objective` and the
     module notes); its gradient is a central difference."""
+
+    @classmethod
+    def claim(cls, design, integrator):
+        return 1 if len({term.group for term in design.terms}) > 1 else 0
 
     def __init__(self, design, family="binomial", integrator=None, *, link=None):
         super().__init__(design, family, integrator, link=link)
