@@ -30,7 +30,7 @@ import numpy as np
 
 from .. import _validation as v
 from .._integrators import AdaptiveGaussHermite, Laplace, QMCIntegrator
-from ._design import build_design
+from ._design import build_design, check_random_effects
 from ._formula import parse_formula
 from ._lmm import LMMObjective, check_identifiable, optimize_theta
 from ._objective import glm_start, make_objective, separation_message
@@ -324,6 +324,8 @@ def fit(formula, data, *, family="binomial", link=None, method="laplace", nagq=N
     fam = objective.family
     if fam.name == "gaussian":  # lme4's glmer hands these to lmer, with lmer's checks
         check_identifiable(design, parse_formula(formula).random)
+    else:   # glmer's: an observation-level random effect allowed (no residual variance)
+        check_random_effects(design, parse_formula(formula).random, residual=False, stacklevel=3)
     if design.nobs < objective.n_params:
         raise ValueError(f"`data`: the number of observations ({design.nobs}) is smaller than the number of "
                          f"parameters ({objective.n_params}: {', '.join(objective.names)}): they cannot all be "

@@ -395,3 +395,19 @@ def test_qmc_fit_converges_near_the_exact_ml(cbpp):
     np.testing.assert_allclose(res.params.values, beta, rtol=0, atol=2e-3)
     assert abs(res.sd_re["herd"].iloc[0] - sigma) < 2e-3
     assert abs(res.llf - llf) < 2e-3
+
+
+def test_fit_runs_glmers_checks_of_the_random_effects():
+    """fit (non-gaussian) applies lme4's glmer checks: more random effects than observations is an error
+    naming the term, an observation-level random effect is allowed, a term given twice is a warning."""
+    data = datasets.load("cbpp").copy()
+    data["obs"] = np.arange(len(data))
+    with pytest.raises(ValueError, match=r"number of random effects.*\(period \| obs\)"):
+        fit("cbind(incidence, size - incidence) ~ period + (period | obs)", data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        with pytest.warns(UserWarning, match="rank deficient.*herd"):
+            fit("cbind(incidence, size - incidence) ~ period + (1 | herd) + (1 | herd)", data)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", UserWarning)
+            assert np.isfinite(fit("cbind(incidence, size - incidence) ~ period + (1 | herd) + (1 | obs)", data).llf)
