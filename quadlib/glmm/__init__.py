@@ -20,7 +20,7 @@ require_extra("glmm", "quadlib.glmm")
 from . import datasets
 from ._blocked_laplace import BlockedLaplaceObjective
 from ._conditional import ConditionalResult, conditional_fit
-from ._design import Design, RandomTerm, build_design
+from ._design import Design, RandomTerm, build_design, check_random_effects
 from ._families import Family, make_family
 from ._fit import fit
 from ._formula import parse_formula
@@ -32,7 +32,8 @@ from ._optimize import (GLMM_OPTIONS, LMM_OPTIONS, ConvergenceWarning, OptimizeO
 from ._pql import PQLResult, pql
 from ._result import GLMMResult
 
-__all__ = ["datasets", "parse_formula", "build_design", "Design", "RandomTerm", "make_family", "Family",
+__all__ = ["datasets", "parse_formula", "build_design", "check_random_effects", "Design", "RandomTerm", "make_family",
+           "Family",
            "make_objective", "Objective", "BlockedLaplaceObjective", "optimize", "value_hessian", "OptimizeOutcome",
            "OptimizeOptions", "GLMM_OPTIONS",
            "LMM_OPTIONS", "ConvergenceWarning", "fit", "GLMMResult", "lmm", "LMMResult", "LMMObjective", "pql",

@@ -323,7 +323,7 @@ def fit(formula, data, *, family="binomial", link=None, method="laplace", nagq=N
     objective = make_objective(design, family, integrator, link=link)
     fam = objective.family
     if fam.name == "gaussian":  # lme4's glmer hands these to lmer, with lmer's checks
-        check_identifiable(design, parse_formula(formula).random)
+        check_identifiable(design, parse_formula(formula).random, stacklevel=3)
     else:   # glmer's: an observation-level random effect allowed (no residual variance)
         check_random_effects(design, parse_formula(formula).random, residual=False, stacklevel=3)
     if design.nobs < objective.n_params:
