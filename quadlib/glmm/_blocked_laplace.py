@@ -49,7 +49,7 @@ import numpy as np
 from .._result import DomainError
 from ._blocked import BlockedFactor, BlockedStructure, BlockedUnsupported
 from ._covariance import ThetaLayout
-from ._objective import Objective, gradient_path
+from ._objective import Objective, check_joint_integrator, gradient_path
 
 __all__ = ["BlockedLaplaceObjective", "BetaProfiledLaplace", "PIRLSOutcome", "blocked_structure", "MAX_PIRLS",
            "MAX_HALVINGS", "PIRLS_TOL"]
@@ -177,10 +177,7 @@ class BlockedLaplaceObjective(Objective):
 
     def __init__(self, design, family="binomial", integrator=None, *, link=None):
         super().__init__(design, family, integrator, link=link)
-        if self.gradient_path != "laplace":
-            groups = ", ".join(block.group for block in self.blocks)
-            raise ValueError(f"`method`: with several grouping factors ({groups}) the integral does not "
-                             "factor over groups: only method='laplace' is available")
+        check_joint_integrator(self)
         self.structure = BlockedStructure.from_blocks(self.blocks, None, design.nobs)
         self.factor = BlockedFactor(self.structure)
         self.products = _RandomProducts(self.blocks, design.nobs)

@@ -51,8 +51,8 @@ from ._covariance import ThetaLayout
 from ._design import normalize_response, random_matrix
 from ._newton import newton
 
-__all__ = ["Objective", "ClusterObjective", "JointObjective", "make_objective", "gradient_path", "glm_start",
-           "check_response", "separation", "separation_message"]
+__all__ = ["Objective", "ClusterObjective", "JointObjective", "make_objective", "gradient_path",
+           "check_joint_integrator", "glm_start", "check_response", "separation", "separation_message"]
 
 _LOG_2PI = np.log(2 * np.pi)
 _SEPARATION_LIMIT = 20_000_000   # entries N p of X up to which the separation linear program runs
@@ -68,6 +68,15 @@ def _implementations(base):
         found.append(sub)
         found.extend(_implementations(sub))
     return found
+
+
+def check_joint_integrator(objective):
+    """With several grouping factors the integral does not factor over groups: only the Laplace
+    approximation of the joint integral is available (a ValueError naming `method` otherwise)."""
+    if objective.gradient_path != "laplace":
+        groups = ", ".join(block.group for block in objective.blocks)
+        raise ValueError(f"`method`: with several grouping factors ({groups}) the integral does not "
+                         "factor over groups: only method='laplace' is available")
 
 
 def gradient_path(integrator):
@@ -657,10 +666,7 @@ class JointObjective(Objective):
 
     def __init__(self, design, family="binomial", integrator=None, *, link=None):
         super().__init__(design, family, integrator, link=link)
-        if self.gradient_path != "laplace":
-            groups = ", ".join(block.group for block in self.blocks)
-            raise ValueError(f"`method`: with several grouping factors ({groups}) the integral does not "
-                             "factor over groups: only method='laplace' is available")
+        check_joint_integrator(self)
         self.Q = self.layout.n_random
         self.Zs = random_matrix(self.blocks, design.nobs).tocsc()
 
