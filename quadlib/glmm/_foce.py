@@ -206,7 +206,7 @@ class LinearizedML:
                 - (2.0 * n / r2)[:, None] * (Zr[:, :, self.rows] * u[:, :, self.cols]).sum(axis=1))
         return deviance, grad, beta[0], float(r2[0])
 
-    def minimize(self, theta):
+    def newton_optimum(self, theta):
         """Newton's method from `theta` in ``x``: the log of the diagonal entries of the factor (positive: the
         deviance is even in each column's sign, and closer to quadratic in the log far from the optimum)
         and the off-diagonal entries themselves. The Hessian by central differences of the analytic
@@ -303,7 +303,7 @@ def _lmm_step(model, block, pseudo, X, theta_start):
     """The LME step: the ML fit of the linearized model, theta by Newton on :class:`LinearizedML` from the
     previous theta, or by the general optimizer (:func:`quadlib.glmm._lmm.optimize_theta`) where Newton
     cannot go on. Returns theta, its converged flag, beta, r2, the deviance, and the LMMObjective if made."""
-    found = LinearizedML(model, pseudo, X, block).minimize(theta_start)
+    found = LinearizedML(model, pseudo, X, block).newton_optimum(theta_start)
     if found is not None:
         return (found[0], True) + found[1] + (None,)
     objective = _lmm_objective(model, pseudo, X)

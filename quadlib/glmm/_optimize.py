@@ -37,7 +37,7 @@ name.
 References
 ----------
 T. M. Ragonneau and Z. Zhang, "COBYQA: Constrained Optimization BY Quadratic Approximations", PhD thesis,
-Hong Kong Polytechnic University (2022); scipy.optimize.minimize(method="COBYQA").
+Hong Kong Polytechnic University (2022); scipy.optimize's method="COBYQA".
 M. J. D. Powell, "The BOBYQA algorithm for bound constrained optimization without derivatives", Technical
 report DAMTP 2009/NA06, University of Cambridge (2009).
 """

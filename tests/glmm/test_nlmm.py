@@ -502,7 +502,7 @@ def test_lmm_step_newton_equals_optimizer(name):
     optimizer (optimize_theta: L-BFGS-B and a Newton polish) finds."""
     m, block, pseudo, X, theta = _linearization(name, 5)
     start = m.theta_layout().start(1.0)
-    found = foce_module.LinearizedML(m, pseudo, X, block).minimize(start)
+    found = foce_module.LinearizedML(m, pseudo, X, block).newton_optimum(start)
     assert found is not None
     newton_theta, (beta, r2, deviance) = found
     optimum = foce_module.optimize_theta(foce_module._lmm_objective(m, pseudo, X), start, restarts=0)
@@ -532,7 +532,7 @@ def test_lmm_step_on_the_boundary_hands_over_to_the_optimizer():
         noise[rows] -= Xg @ np.linalg.lstsq(Xg, noise[rows], rcond=None)[0]
     flat = X @ np.array([1.0, 0.1, 0.1]) + noise
     linear = foce_module.LinearizedML(m, flat, X, block)
-    assert linear.minimize(np.ones(1)) is None
+    assert linear.newton_optimum(np.ones(1)) is None
     new_theta, ok, beta, r2, criterion, objective = foce_module._lmm_step(m, block, flat, X, np.ones(1))
     optimum = foce_module.optimize_theta(foce_module._lmm_objective(m, flat, X), np.ones(1), restarts=0)
     assert objective is not None and ok == optimum.converged
