@@ -142,3 +142,17 @@ def box(a, b, *, d=None, finite=False, ordered=True):
             raise ValueError(f"`a` must be less than `b` in every coordinate, got a[{i}] = {a[i]} and "
                              f"b[{i}] = {b[i]}")
     return a, b
+
+
+def outside_stacklevel():
+    """The ``stacklevel`` that makes :func:`warnings.warn`, called by the caller of this function, point at
+    the first frame outside the quadlib package: the user's line, however deep inside quadlib the warning
+    is raised (a fixed stacklevel is right for one call path only). At most 100 frames are walked."""
+    import os
+    import sys
+
+    root = os.path.dirname(os.path.abspath(__file__)) + os.sep
+    frame, level = sys._getframe(1), 1
+    while frame is not None and level < 100 and frame.f_code.co_filename.startswith(root):
+        frame, level = frame.f_back, level + 1
+    return level

@@ -529,7 +529,8 @@ def optimize(objective, start=None, *, optimizer=None, max_iter=1000, verbose=Fa
     else:
         outcome = _quasi_newton(objective, x0, method, max_iter, verbose, progress, options)
     if options.warn and not outcome.converged:
-        warnings.warn(f"the optimizer did not converge: {outcome.message}", ConvergenceWarning, stacklevel=2)
+        warnings.warn(f"the optimizer did not converge: {outcome.message}", ConvergenceWarning,
+                      stacklevel=v.outside_stacklevel())
     return outcome
 
 

@@ -411,3 +411,13 @@ def test_fit_runs_glmers_checks_of_the_random_effects():
         with warnings.catch_warnings():
             warnings.simplefilter("error", UserWarning)
             assert np.isfinite(fit("cbind(incidence, size - incidence) ~ period + (1 | herd) + (1 | obs)", data).llf)
+
+
+def test_convergence_warning_points_at_the_callers_line():
+    """The optimizer's ConvergenceWarning, raised two calls deep inside quadlib, names the user's file."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        # a term given twice: its two variances are not identifiable, the Hessian is singular
+        fit("Reaction ~ Days + (1 | Subject) + (1 | Subject)", datasets.load("sleepstudy"), family="gaussian")
+    found = [w for w in caught if issubclass(w.category, ConvergenceWarning)]
+    assert found and all(w.filename == __file__ for w in found), [(w.filename, w.lineno) for w in found]
