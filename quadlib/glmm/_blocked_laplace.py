@@ -416,12 +416,17 @@ class BetaProfiledLaplace:
         r_u += products.lambda_t_z_t(d2 * eta_change, old, np.empty(obj.Q))
         r_beta = X.T @ (d2 * eta_change)
         w = -d2
-        B = np.column_stack([products.lambda_t_z_t(w * column, old, np.empty(obj.Q)) for column in X.T])
-        L_X = self.factor.x_factor()
-        try:
-            dbeta = np.linalg.solve(L_X @ L_X.T, r_beta - B.T @ self.factor.solve_re(r_u))
-        except np.linalg.LinAlgError:
-            return u, beta
+        B = np.empty((obj.Q, X.shape[1]))   # no columns for a model without fixed effects
+        for j, column in enumerate(X.T):
+            products.lambda_t_z_t(w * column, old, B[:, j])
+        if X.shape[1]:
+            L_X = self.factor.x_factor()
+            try:
+                dbeta = np.linalg.solve(L_X @ L_X.T, r_beta - B.T @ self.factor.solve_re(r_u))
+            except np.linalg.LinAlgError:
+                return u, beta
+        else:
+            dbeta = np.zeros(0)
         du = self.factor.solve_re(r_u - B @ dbeta)
         if not (np.all(np.isfinite(du)) and np.all(np.isfinite(dbeta))):
             return u, beta

@@ -224,3 +224,20 @@ def test_separation_certificate_agrees_with_the_linear_program(family):
         found = separation(fam, y, n, design)
         assert ("f" in found) is expected
         assert not_separated(fam, y, n, design) is (not expected)
+
+
+def test_no_fixed_effects():
+    """A model without fixed effects (``0 + ...``) fits through the two stages (the stage-one predictor once
+    built an empty matrix and raised an internal error; found by the reliability property test), and its
+    log-likelihood at the optimum is the sparse joint Laplace's (an independent implementation)."""
+    rng = np.random.default_rng(0)
+    data = pd.DataFrame({"a": np.repeat(np.arange(20), 10), "b": np.tile(np.arange(10), 20)})
+    data["y"] = rng.poisson(2.0, len(data))
+    res = fit("y ~ 0 + (1 | a) + (1 | b)", data, family="poisson")
+    assert res.converged and isinstance(res.objective, BlockedLaplaceObjective)
+    twin = JointObjective(build_design("y ~ 0 + (1 | a) + (1 | b)", data), "poisson")
+    assert abs(res.llf - twin(res.x)) < 1e-8 * abs(res.llf)
+    tiny = pd.DataFrame({"y": [2.0, 0.0], "g": [0, 1], "h": [0, 0]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert np.isfinite(fit("y ~ 0 + (1 | g/h)", tiny, family="poisson").llf)
