@@ -69,6 +69,10 @@ class _Module:
         object.__setattr__(self, "_functions", dict(functions))
 
     def __getattr__(self, name):
+        if name.startswith("__") or name == "_functions":
+            # not an expression's function; and before unpickling sets _functions, looking it up here would
+            # recurse without end
+            raise AttributeError(name)
         try:
             return self._functions[name]
         except KeyError:
@@ -76,6 +80,10 @@ class _Module:
 
     def __setattr__(self, name, value):
         raise AttributeError("read-only")
+
+    def __reduce__(self):
+        # rebuilt by its constructor (a design's formulae model holds the namespace; fitted results pickle)
+        return _Module, (self._functions,)
 
     def __repr__(self):
         return "<numpy functions allowed in expressions>"

@@ -110,6 +110,11 @@ class Family:
     def __setattr__(self, key, value):
         raise AttributeError(f"{type(self).__name__} is immutable")
 
+    def __reduce__(self):
+        # rebuilt by its constructor (pickle's default would set the slots through the refused __setattr__):
+        # fitted results, saved or sent to another process, carry their family
+        return type(self), (self._link,)
+
     @property
     def link(self):
         return self._link

@@ -73,6 +73,34 @@ def _compile_cached(text, columns, parameters, what):
     return compile(tree, f"<{what}>", "eval"), tuple(used), frozenset(names)
 
 
+class CompiledExpression:
+    """A checked model (or response) expression: ``f(params, columns)`` for the model, ``f(columns)`` for the
+    response. Pickles as its source (checked again when loaded): compiled code does not pickle, and fitted
+    results, saved or sent to another process, carry their model."""
+
+    def __init__(self, text, columns, parameters, what):
+        self._args = (text, tuple(columns), tuple(parameters), what)
+        self.code = _compile(text, columns, parameters, what)[0]
+
+    def __call__(self, params, columns=None):
+        if columns is None:   # the response: only columns
+            return evaluate_code(self.code, params, "model")
+        return evaluate_code(self.code, {**columns, **params}, "model")
+
+    def __reduce__(self):
+        return CompiledExpression, self._args
+
+
+class ResponseColumn:
+    """The response of a callable model: its column (a class, not a closure, so that results pickle)."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def __call__(self, columns):
+        return columns[self.name]
+
+
 def _model_iv(model, data, fixed, random, group, covariance, response):
     import pandas as pd
 
@@ -122,11 +150,8 @@ def _model_iv(model, data, fixed, random, group, covariance, response):
         if unused:
             raise ValueError(f"`fixed` names parameter(s) {', '.join(map(repr, unused))} that the model "
                              f"expression {rhs.strip()!r} does not use")
-        def function(params, columns):
-            return evaluate_code(code, {**columns, **params}, "model")
-
-        def response_function(columns):
-            return evaluate_code(response_code, columns, "model")
+        function = CompiledExpression(rhs, columns, parameters, "expression")
+        response_function = CompiledExpression(lhs, columns, [], "response")
 
         formula = f"{lhs.strip()} ~ {rhs.strip()}"
         response_name = lhs.strip()
@@ -139,9 +164,7 @@ def _model_iv(model, data, fixed, random, group, covariance, response):
             raise ValueError(f"`response` column {response!r} is not in `data`")
         function = model
         response_name = response
-
-        def response_function(columns):
-            return columns[response]
+        response_function = ResponseColumn(response)
 
         formula = f"{response} ~ {getattr(model, '__name__', 'model')}({', '.join(parameters)}, data)"
         used_columns = [response]

@@ -356,3 +356,33 @@ def test_glmm_predict_new_data_keeps_the_fits_offset():
         by_array.predict(new, re=False)
     np.testing.assert_allclose(np.asarray(by_array.predict(new, re=False, offset=0.5)),
                                np.asarray(by_column.predict(new, re=False)), rtol=1e-6)
+
+
+def test_results_pickle():
+    """Fitted results survive pickle (saved to disk, or sent to another process): they used to fail to load
+    (the formula namespace recursed in __getattr__, a Family refused its own slots)."""
+    import pickle
+
+    from quadlib.glmm import conditional_fit, datasets, fit, lmm, make_family, nlmm, pql
+
+    for name in ("binomial", "poisson", "gaussian", "Gamma", "negative_binomial"):
+        family = make_family(name)
+        assert pickle.loads(pickle.dumps(family)) == family
+    cbpp, sleep = datasets.load("cbpp"), datasets.load("sleepstudy")
+    crossed = pd.DataFrame({"a": np.repeat(np.arange(12), 6), "b": np.tile(np.arange(6), 12)})
+    crossed["y"] = np.random.default_rng(3).poisson(2.0, len(crossed))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        results = [fit("cbind(incidence, size - incidence) ~ period + (1 | herd)", cbpp),
+                   fit("y ~ 1 + (1 | a) + (1 | b)", crossed, family="poisson"),
+                   lmm("Reaction ~ Days + (Days | Subject)", sleep),
+                   pql("cbind(incidence, size - incidence) ~ period + (1 | herd)", cbpp),
+                   nlmm("circumference ~ Asym / (1 + exp((xmid - age) / scal))", datasets.load("orange"),
+                        fixed=["Asym", "xmid", "scal"], random=["Asym"], group="Tree",
+                        start={"Asym": 170, "xmid": 700, "scal": 350}, method="foce"),
+                   conditional_fit("case ~ spontaneous + induced", datasets.load("infert"), group="stratum")]
+    for res in results:
+        back = pickle.loads(pickle.dumps(res))
+        pd.testing.assert_series_equal(back.params, res.params)
+        if not isinstance(res, ConditionalResult):
+            pd.testing.assert_series_equal(back.predict(), res.predict())
