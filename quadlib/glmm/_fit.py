@@ -33,13 +33,13 @@ from .._integrators import AdaptiveGaussHermite, Laplace, QMCIntegrator
 from ._design import build_design, check_random_effects
 from ._formula import parse_formula
 from ._lmm import LMMObjective, check_identifiable, optimize_theta
-from ._objective import glm_start, make_objective, separation_message
+from ._objective import make_objective, separation_message
 from ._optimize import (GLMM_OPTIONS, ConvergenceWarning, OptimizeOutcome, blas_controller, optimize,
                         optimizer_options, value_hessian, warn_singular)
 from ._pql import pql
 from ._result import GLMMResult
 
-__all__ = ["fit", "fit_in_stages", "gaussian_outcome", "not_separated", "STAGE_ONE", "STAGE_TWO"]
+__all__ = ["fit", "fit_in_stages", "gaussian_outcome", "STAGE_ONE", "STAGE_TWO"]
 
 # lme4's glmer: a loose first stage over theta (nAGQ = 0), then all parameters to a tight radius
 STAGE_ONE = replace(GLMM_OPTIONS, final_radius=1e-2, final_hessian=False, warn=False)
@@ -106,43 +106,6 @@ def _fitted_at_bounds(objective, x):
     elif np.any(mu < _FITTED_EPS):
         return "fitted rates numerically 0 occurred"
     return None
-
-
-def not_separated(family, y, n, design):
-    """Whether a certificate shows that the response (y, n) under `family` is not separated by the fixed
-    effects of `design` (so :func:`~quadlib.glmm._objective.separation` would find nothing); False when none
-    is found (the linear program must decide). O(N p^2), against the linear program's O(N) constraints.
-
-    The certificate (Stiemke's lemma): weights c with ``X'c = 0``, of the sign s_i (+1 no failures, -1 no
-    successes) on the rows at the boundary and of any sign on the others. For a separating direction d
-    (``s_i x_i d >= 0`` at the boundary, ``x_i d = 0`` elsewhere, not all 0), ``0 = d'X'c = sum |c_i| s_i x_i d
-    > 0``: a contradiction. At the GLM's estimate (:func:`~quadlib.glmm._objective.glm_start`) the family's
-    ``d1`` has these signs and ``X'd1`` is the GLM's gradient r, near 0; ``c = d1 - X (X'X)^-1 r`` then
-    solves ``X'c = 0`` exactly, and keeps the signs where ``|X (X'X)^-1 r| < |d1| / 2``.
-
-    References
-    ----------
-    E. Stiemke, "Über positive Lösungen homogener linearer Gleichungen", Math. Ann. 76 (1915), 340-342;
-    A. Albert and J. A. Anderson, Biometrika 71 (1984), 1-10.
-    """
-    X = design.X
-    if X.shape[1] == 0 or family.name not in ("binomial", "bernoulli", "poisson", "negative_binomial"):
-        return False
-    boundary = y == 0
-    if family.name in ("binomial", "bernoulli"):
-        boundary |= y == n
-    try:
-        beta = glm_start(family, y, n, design)
-        phi = None
-        if family.has_dispersion:
-            phi = family.start_dispersion(y, n, family.inverse_link(design.offset + X @ beta))
-        d1 = family.terms(y, n, design.offset + X @ beta, phi, order=1).d1
-        correction = X @ np.linalg.solve(X.T @ X, X.T @ d1)
-    except (np.linalg.LinAlgError, ValueError, ArithmeticError):
-        return False
-    if not (np.all(np.isfinite(d1)) and np.all(np.isfinite(correction))):
-        return False
-    return bool(np.all(np.abs(correction[boundary]) < 0.5 * np.abs(d1[boundary])))
 
 
 def fit_in_stages(objective, *, max_iter=1000, verbose=False, progress=False):
@@ -331,9 +294,7 @@ def fit(formula, data, *, family="binomial", link=None, method="laplace", nagq=N
                          f"parameters ({objective.n_params}: {', '.join(objective.names)}): they cannot all be "
                          "estimated")
     objective.check_response()
-    # the linear program of separation() is slow on large binary data (every row at the boundary): a
-    # certificate from the GLM's estimate settles most data sets first
-    separated = [] if not_separated(objective.family, objective.y, objective.n, design) else objective.separation()
+    separated = objective.separation()
     # the linear algebra here is small (q x q blocks, p-vectors): BLAS threads only add wake-up latency,
     # which on a loaded machine made the cbpp fit 5x slower
     default = start is None and optimizer is None

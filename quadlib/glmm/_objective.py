@@ -52,7 +52,8 @@ from ._design import normalize_response, random_matrix
 from ._newton import newton
 
 __all__ = ["Objective", "ClusterObjective", "JointObjective", "make_objective", "gradient_path",
-           "check_joint_integrator", "glm_start", "check_response", "separation", "separation_message"]
+           "check_joint_integrator", "glm_start", "check_response", "separation", "not_separated",
+           "separation_message"]
 
 _LOG_2PI = np.log(2 * np.pi)
 _SEPARATION_LIMIT = 20_000_000   # entries N p of X up to which the separation linear program runs
@@ -213,6 +214,43 @@ def check_response(family, y, n, design):
 
 
 
+def not_separated(family, y, n, design):
+    """Whether a certificate shows that the response (y, n) under `family` is not separated by the fixed
+    effects of `design` (so :func:`~quadlib.glmm._objective.separation` would find nothing); False when none
+    is found (the linear program must decide). O(N p^2), against the linear program's O(N) constraints.
+
+    The certificate (Stiemke's lemma): weights c with ``X'c = 0``, of the sign s_i (+1 no failures, -1 no
+    successes) on the rows at the boundary and of any sign on the others. For a separating direction d
+    (``s_i x_i d >= 0`` at the boundary, ``x_i d = 0`` elsewhere, not all 0), ``0 = d'X'c = sum |c_i| s_i x_i d
+    > 0``: a contradiction. At the GLM's estimate (:func:`glm_start`) the family's
+    ``d1`` has these signs and ``X'd1`` is the GLM's gradient r, near 0; ``c = d1 - X (X'X)^-1 r`` then
+    solves ``X'c = 0`` exactly, and keeps the signs where ``|X (X'X)^-1 r| < |d1| / 2``.
+
+    References
+    ----------
+    E. Stiemke, "Über positive Lösungen homogener linearer Gleichungen", Math. Ann. 76 (1915), 340-342;
+    A. Albert and J. A. Anderson, Biometrika 71 (1984), 1-10.
+    """
+    X = design.X
+    if X.shape[1] == 0 or family.name not in ("binomial", "bernoulli", "poisson", "negative_binomial"):
+        return False
+    boundary = y == 0
+    if family.name in ("binomial", "bernoulli"):
+        boundary |= y == n
+    try:
+        beta = glm_start(family, y, n, design)
+        phi = None
+        if family.has_dispersion:
+            phi = family.start_dispersion(y, n, family.inverse_link(design.offset + X @ beta))
+        d1 = family.terms(y, n, design.offset + X @ beta, phi, order=1).d1
+        correction = X @ np.linalg.solve(X.T @ X, X.T @ d1)
+    except (np.linalg.LinAlgError, ValueError, ArithmeticError):
+        return False
+    if not (np.all(np.isfinite(d1)) and np.all(np.isfinite(correction))):
+        return False
+    return bool(np.all(np.abs(correction[boundary]) < 0.5 * np.abs(d1[boundary])))
+
+
 def separation(family, y, n, design):
     """The fixed effects of `design` along which the log-likelihood of the response (y, n) under `family`
     increases without bound, [] if none.
@@ -253,6 +291,10 @@ def separation(family, y, n, design):
     Xs = X / np.where(scale > 0, scale, 1.0)
     edge, inner = sign != 0, sign == 0
     if not edge.any():
+        return []
+    if not_separated(fam, y, n, design):
+        # the linear program is slow on large binary data (every row at the boundary): the certificate from
+        # the GLM's estimate settles most data sets first
         return []
     # X d = 0 on the other rows: d = B c with B a basis of their null space (if none, no separation);
     # the linear programs then have only the rows at the boundary, each distinct row once

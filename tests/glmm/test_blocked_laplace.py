@@ -202,12 +202,11 @@ def test_gaussian_fit_is_lmm_ml():
 
 @pytest.mark.parametrize("family", ["binomial", "poisson"])
 def test_separation_certificate_agrees_with_the_linear_program(family):
-    """fit's fast certificate (Stiemke's lemma at the GLM's estimate) never claims 'not separated' for
+    """separation()'s fast certificate (Stiemke's lemma at the GLM's estimate) never claims 'not separated' for
     separated data, and settles ordinary data without the linear program."""
     from quadlib.glmm._design import normalize_response
     from quadlib.glmm._families import make_family
-    from quadlib.glmm._fit import not_separated
-    from quadlib.glmm._objective import separation
+    from quadlib.glmm._objective import not_separated, separation
 
     rng = np.random.default_rng(8)
     fam = make_family(family)
