@@ -19,6 +19,7 @@ import warnings
 
 import numpy as np
 
+from .. import _validation as v
 from ._formula import check_terms, formula_environment, parse_formula
 
 __all__ = ["Design", "RandomTerm", "build_design", "design_from_arrays", "normalize_response", "random_matrix",
@@ -728,7 +729,7 @@ _GRAM_ENTRIES = 1 << 24
 _RANK_RTOL = 1e-10
 
 
-def check_random_effects(design, specs=None, *, residual=True, stacklevel=2):
+def check_random_effects(design, specs=None, *, residual=True, stacklevel=None):
     """lme4's checks of the random-effect design, in lme4's order, with lme4's messages.
 
     1. Every grouping factor has at least two levels (lme4's ``check.nlev.gtr.1``, an error:
@@ -758,8 +759,9 @@ def check_random_effects(design, specs=None, *, residual=True, stacklevel=2):
     residual : bool, default True
         True for a linear mixed model (lmer, and ``fit(..., family="gaussian")``, which glmer hands to
         lmer), False for a GLMM (glmer).
-    stacklevel : int, default 2
-        Passed to :func:`warnings.warn` (2: the caller's line).
+    stacklevel : int, optional
+        Passed to :func:`warnings.warn`; by default the first line outside quadlib (the user's, however deep
+        inside ``lmm`` or ``fit`` the check runs).
 
     Raises
     ------
@@ -852,7 +854,8 @@ def check_random_effects(design, specs=None, *, residual=True, stacklevel=2):
         warnings.warn(f"`formula`: the random-effect matrix is rank deficient: within every level of {group!r}, the "
                       f"columns {' and '.join(described)} are linearly dependent (a term given twice, a random "
                       "slope constant within every level, or collinear columns): their variance parameters are "
-                      "not identifiable", UserWarning, stacklevel=stacklevel)
+                      "not identifiable", UserWarning,
+                      stacklevel=v.outside_stacklevel() if stacklevel is None else stacklevel)
 
 
 def _formula_terms(formula, count):

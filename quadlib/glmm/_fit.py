@@ -173,7 +173,8 @@ def gaussian_outcome(objective, design):
     converged = bool(theta.converged and np.isfinite(llf) and np.all(np.isfinite(hessian)))
     message = "converged" if converged else f"lmm's theta: {theta.message}"
     if not converged:
-        warnings.warn(f"the optimizer did not converge: {message}", ConvergenceWarning, stacklevel=3)
+        warnings.warn(f"the optimizer did not converge: {message}", ConvergenceWarning,
+                      stacklevel=v.outside_stacklevel())
     return OptimizeOutcome(x, llf, np.full(x.size, np.nan), hessian, free, converged, message,
                            theta.n_evaluations + objective.evaluations, list(theta.history), n_iter=theta.n_iter)
 
@@ -286,9 +287,9 @@ def fit(formula, data, *, family="binomial", link=None, method="laplace", nagq=N
     objective = make_objective(design, family, integrator, link=link)
     fam = objective.family
     if fam.name == "gaussian":  # lme4's glmer hands these to lmer, with lmer's checks
-        check_identifiable(design, parse_formula(formula).random, stacklevel=3)
+        check_identifiable(design, parse_formula(formula).random)
     else:   # glmer's: an observation-level random effect allowed (no residual variance)
-        check_random_effects(design, parse_formula(formula).random, residual=False, stacklevel=3)
+        check_random_effects(design, parse_formula(formula).random, residual=False)
     if design.nobs < objective.n_params:
         raise ValueError(f"`data`: the number of observations ({design.nobs}) is smaller than the number of "
                          f"parameters ({objective.n_params}: {', '.join(objective.names)}): they cannot all be "

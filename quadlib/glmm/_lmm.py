@@ -462,19 +462,18 @@ def _lmm_iv(formula, data, reml, weights, offset, progress):
                 raise TypeError(f"`formula`: the response column {name!r} must be numeric, got dtype "
                                 f"{data[name].dtype}")
     design = build_design(formula, data, weights=weights, offset=offset)
-    check_identifiable(design, parsed.random, stacklevel=4)
+    check_identifiable(design, parsed.random)
     return design, bool(reml), bool(progress)
 
 
-def check_identifiable(design, specs, *, stacklevel=4):
+def check_identifiable(design, specs):
     """lmer's checks that a linear mixed model's residual variance can be estimated (also for
     ``fit(..., family="gaussian")``); `specs` are the formula's random terms (``parse_formula(f).random``).
 
     The checks of the random-effect design are lme4's (:func:`quadlib.glmm._design.check_random_effects`:
     a grouping factor with a single level, as many levels as observations, a term with as many random effects
     as observations, and a warning naming the terms of a rank-deficient Z), the last one first, in this
-    module's words with lme4's message. `stacklevel` is that of the warning, counted from this function's
-    caller as :func:`warnings.warn` counts (4: the caller of ``lmm``).
+    module's words with lme4's message; the warning names the user's line.
 
     Raises
     ------
@@ -499,7 +498,7 @@ def check_identifiable(design, specs, *, stacklevel=4):
                              f"both be estimated (lme4: number of observations (={n}) <= number of random effects "
                              f"(={n_re}) for term {spec}; the random-effects parameters and the residual variance "
                              "(or scale parameter) are probably unidentifiable)")
-    check_random_effects(design, specs, residual=True, stacklevel=stacklevel + 1)
+    check_random_effects(design, specs, residual=True)
     if n <= design.X.shape[1]:
         raise ValueError(f"`data`: the number of observations ({n}) must exceed the number of fixed effects "
                          f"({design.X.shape[1]})")
