@@ -344,23 +344,36 @@ def aliased_columns(X, names):
     return kept, [names[j] for j in dropped]
 
 
-def drop_missing(data, used, extras=(), stacklevel=4):
-    """The positions of the rows with no missing value in the columns `used` (nor in the arrays `extras`),
-    and those rows as a new frame; warns with the count dropped (as R's na.omit, but said)."""
+def missing_rows(data, used, extras=()):
+    """A boolean mask of the rows of `data` with a missing value in the columns `used` or a non-finite value
+    in one of the arrays `extras` (None entries are skipped): the rows a model drops."""
     missing = np.array(data[used].isna().any(axis=1), dtype=bool) if used else np.zeros(len(data), bool)
     for extra in extras:
         if extra is not None:
             missing |= ~np.isfinite(extra)
-    if missing.all():
+    return missing
+
+
+def check_dropped_rows(dropped, total, stacklevel=2):
+    """Raise ValueError when all `total` rows were dropped for missing values; warn (UserWarning, passed
+    `stacklevel`) with the count when some were."""
+    if dropped >= total:
         raise ValueError("every row of `data` has a missing value in a column the model uses")
-    if missing.any():
-        warnings.warn(f"dropped {int(missing.sum())} row(s) with missing values in the columns used", UserWarning,
-                      stacklevel=stacklevel)
+    if dropped:
+        warnings.warn(f"dropped {int(dropped)} row(s) with missing values in the columns used", UserWarning,
+                      stacklevel=stacklevel + 1)
+
+
+def drop_missing(data, used, extras=(), stacklevel=4):
+    """The positions of the rows with no missing value in the columns `used` (nor in the arrays `extras`),
+    and those rows as a new frame; warns with the count dropped (as R's na.omit, but said)."""
+    missing = missing_rows(data, used, extras)
+    check_dropped_rows(int(missing.sum()), missing.size, stacklevel)
     rows = np.flatnonzero(~missing)
     return rows, data.iloc[rows].reset_index(drop=True)
 
 
-def _column_or_array(value, frame_len, data, name):
+def column_or_array(value, frame_len, data, name):
     """`weights` or `offset` as a float array, one value per row of `data`: NaN marks a missing value (the
     row is dropped later); +-inf is refused, and so is a weight <= 0."""
     if value is None:
@@ -460,7 +473,7 @@ def model_frame(frame, columns, groups=(), row_labels=None):
     return out
 
 
-def _outside_identity_calls(text):
+def outside_identity_calls(text):
     """`text` without its I(...) calls and string literals (what remains names model-matrix factors)."""
     text = re.sub(r"\"[^\"]*\"|'[^']*'", " ", text)
     out, i = [], 0
@@ -486,7 +499,7 @@ def check_factor_levels(rhs, frame, what):
     more levels"; formulae would drop it silently."""
     import pandas as pd
 
-    for name in sorted(set(identifiers(_outside_identity_calls(rhs)))):
+    for name in sorted(set(identifiers(outside_identity_calls(rhs)))):
         if name not in frame.columns:
             continue
         column = frame[name]
@@ -502,7 +515,7 @@ def check_factor_levels(rhs, frame, what):
 _MAGNITUDE_LIMIT = 1e150   # beyond, squares and cross-products (X'X, Z'WZ, sums of squares) overflow
 
 
-def _check_magnitude(values, label):
+def check_magnitude(values, label):
     largest = float(np.max(np.abs(values), initial=0.0))
     if largest > _MAGNITUDE_LIMIT:
         raise ValueError(f"`data`: {label} has values up to {largest:.3g}, beyond {_MAGNITUDE_LIMIT:.0e}: its "
@@ -561,8 +574,8 @@ def build_design(formula, data, *, weights=None, offset=None):
         raise ValueError("`formula` has no random term '(expr | group)': use a GLM for fixed effects only")
     if len(data) == 0:
         raise ValueError("`data` has no rows")
-    weights = _column_or_array(weights, len(data), data, "weights")
-    offset_arg = _column_or_array(offset, len(data), data, "offset")
+    weights = column_or_array(weights, len(data), data, "weights")
+    offset_arg = column_or_array(offset, len(data), data, "offset")
 
     # rows with a missing value in any column the formula uses (or in weights/offset) are dropped
     used = sorted({token for token in identifiers(formula) if token in data.columns})
@@ -574,7 +587,7 @@ def build_design(formula, data, *, weights=None, offset=None):
     frame = model_frame(frame, used, {name for term in parsed.random for name in term.group.split(":")},
                         data.index[rows])
     check_factor_levels(parsed.fixed, frame, "the fixed effects")
-    warn_identifier_factors(frame, sorted(set(identifiers(_outside_identity_calls(parsed.fixed)))),
+    warn_identifier_factors(frame, sorted(set(identifiers(outside_identity_calls(parsed.fixed)))),
                             stacklevel=4)
 
     # random terms first: their grouping gives the row order
@@ -633,7 +646,7 @@ def build_design(formula, data, *, weights=None, offset=None):
             [(X[:, j], f"the fixed-effect column {name!r}") for j, name in enumerate(names)] + \
             [(t.Z[:, j], f"the column {c!r} of the random term ({' + '.join(t.columns)} | {t.group})")
              for t in terms for j, c in enumerate(t.columns)]:
-        _check_magnitude(values, label)
+        check_magnitude(values, label)
     kept, dropped = aliased_columns(X, names)
     fixed_keep = [fixed_keep[j] for j in kept]
     if dropped:
