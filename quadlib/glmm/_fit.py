@@ -180,7 +180,8 @@ def gaussian_outcome(objective, design):
 
 
 def fit(formula, data, *, family="binomial", link=None, method="laplace", nagq=None, weights=None, offset=None,
-        start=None, optimizer=None, max_iter=1000, verbose=False, progress=False, dispersion=None):
+        start=None, optimizer=None, max_iter=1000, verbose=False, progress=False, dispersion=None, client=None,
+        assume_grouped=False):
     """Fit a generalized linear mixed model by maximum marginal likelihood (or penalized quasi-likelihood).
 
     Parameters
@@ -189,7 +190,12 @@ def fit(formula, data, *, family="binomial", link=None, method="laplace", nagq=N
         lme4 syntax: ``"cbind(successes, failures) ~ x + (1 | g)"``, ``"y ~ x + (x | g)"``,
         ``"y ~ x + (x || g)"`` (uncorrelated), ``"y ~ x + (1 | a/b)"`` (nested), ``"y ~ x + (1 | a) + (1 | b)"``
         (crossed), ``offset(expr)`` in the fixed part.
-    data : pandas.DataFrame
+    data : pandas.DataFrame or dask.dataframe.DataFrame
+        A Dask DataFrame is fitted where its partitions are, without collecting its rows
+        (:mod:`quadlib.glmm._dask`: one grouping factor, methods "laplace", "agq" and integrator objects that
+        pickle; the same estimates as the pandas fit). Each level of the grouping factor must lie in one
+        partition: if not, the frame is repartitioned with ``ddf.shuffle(on=group)`` after a UserWarning
+        (see `assume_grouped`).
     family : str
         ``"binomial"`` (successes out of trials: cbind, a proportion with `weights`, or 0/1),
         ``"bernoulli"``, ``"poisson"``, ``"gaussian"``, ``"Gamma"``, ``"negative_binomial"`` (NB2, theta
@@ -225,6 +231,17 @@ def fit(formula, data, *, family="binomial", link=None, method="laplace", nagq=N
     dispersion : {"estimate", "fixed"}, optional
         method="pql" only (default "estimate"): the working LMM's residual variance is estimated (glmmPQL)
         or fixed at 1.
+    client : distributed.Client, optional
+        Dask `data` only: the cluster to fit on. Default: the current client (``distributed.get_client()``)
+        if there is one, else the per-partition objectives are built and evaluated in this process, one
+        partition at a time (Dask's local scheduler reads the partitions): the same numbers, no parallelism
+        and no memory saving.
+    assume_grouped : bool
+        Dask `data` only: skip the check that each level of the grouping factor lies in one partition (one
+        pass over the grouping column, free when the partitions' ranges of it do not overlap), on the
+        user's word, e.g. Parquet written with ``partition_on=group``. A broken promise splits a level's
+        integral into the product of its parts: a wrong likelihood, and duplicated labels in
+        ``random_effects``.
 
     Returns
     -------
@@ -244,6 +261,12 @@ def fit(formula, data, *, family="binomial", link=None, method="laplace", nagq=N
         than the random effects of each term, as :func:`quadlib.glmm.lmm`).
     TypeError
         For an argument of the wrong type, or a data column mixing numbers and strings.
+    NotImplementedError
+        Dask `data` with crossed or nested random effects, method "pql" or "qmc" (collect the data with
+        ``ddf.compute()`` and fit on one machine).
+    RuntimeError
+        Dask `data`: a distributed pass failed (a task error, a worker lost beyond Dask's retries, a pass
+        longer than :data:`quadlib.glmm._dask.PASS_TIMEOUT`) or did not cover every row: no result.
 
     Warns
     -----
@@ -270,6 +293,27 @@ def fit(formula, data, *, family="binomial", link=None, method="laplace", nagq=N
     [-1.3274, -1.0161, -1.15, -1.6052]
     """
     nagq, max_iter, verbose, progress = _fit_iv(method, nagq, max_iter, verbose, progress, optimizer)
+    if not isinstance(assume_grouped, (bool, np.bool_)):
+        raise TypeError(f"`assume_grouped` must be True or False, got {assume_grouped!r}")
+    # recognised before dask is imported: `import quadlib.glmm` never imports it (1.2 s)
+    if type(data).__module__.startswith("dask"):
+        if dispersion is not None and not (isinstance(method, str) and method == "pql"):
+            raise ValueError("`dispersion` applies to method='pql' only")
+        from ._dask import fit_dask
+
+        return fit_dask(formula, data, family=family, link=link, method=method, nagq=nagq, weights=weights,
+                        offset=offset, start=start, optimizer=optimizer, max_iter=max_iter, verbose=verbose,
+                        progress=progress, client=client, assume_grouped=bool(assume_grouped),
+                        integrator_for=_integrator_for)
+    import pandas as pd
+
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError(f"`data` must be a pandas or Dask DataFrame, got {type(data).__name__}")
+    if client is not None:
+        raise ValueError("`client` applies to a Dask DataFrame `data` only (a pandas DataFrame is fitted in this "
+                         "process)")
+    if assume_grouped:
+        raise ValueError("`assume_grouped` applies to a Dask DataFrame `data` only")
     if isinstance(method, str) and method == "pql":
         for name, value in (("nagq", nagq), ("optimizer", optimizer)):
             if value is not None:

@@ -337,7 +337,11 @@ class RandomEffects(dict):
     """Grouping factor -> DataFrame of the conditional modes of the random effects and their conditional
     SDs (the empirical Bayes modes: ``result.random_effects["herd"]``, columns ``<name>`` and ``sd(<name>)``).
     Called, it gives other summaries of the posterior of b given y: ``result.random_effects(kind="mean")``
-    computes posterior means and SDs by adaptive Gauss–Hermite quadrature (one grouping factor)."""
+    computes posterior means and SDs by adaptive Gauss–Hermite quadrature (one grouping factor).
+
+    For a fit on a Dask DataFrame the frames are lazy Dask DataFrames (one partition per partition of the
+    data), built by the objective's ``random_effects_frames(x, kind, nagq)``: an objective that has this
+    method gives its own frames instead of the arrays of ``conditional_modes``."""
 
     def __init__(self, modes, objective, x):
         super().__init__(modes)
@@ -354,6 +358,9 @@ class RandomEffects(dict):
         if kind == "mode":
             return dict(self)
         obj = self._objective
+        frames = getattr(obj, "random_effects_frames", None)
+        if frames is not None:   # a Dask fit's: lazy frames computed where the data are
+            return frames(self._x, kind="mean", nagq=nagq)
         block = obj.blocks[0]
         n = nagq if nagq is not None else {1: 30, 2: 12}.get(block.q, 6)
         mean, cov, res = obj.posterior_moments(self._x, AdaptiveGaussHermite(n))
@@ -453,15 +460,20 @@ class GLMMResult(_GLMMFields):
         covariance = covariance_over_free(outcome, k)
         singular = bool(any(np.any(np.abs(np.diag(L)) < _SINGULAR_TOL * max(1.0, np.max(np.abs(L))))
                             for L in factors))
-        modes = objective.conditional_modes(x)
-        random_effects = RandomEffects({}, objective, x)
-        for block in objective.blocks:
-            b, cov = modes[block.group]
-            sd = np.sqrt(np.clip(np.einsum("mii->mi", cov), 0, None))
-            random_effects[block.group] = random_effects_frame(b, sd, block.columns, block.levels, block.group)
+        # an objective whose data are elsewhere (a Dask fit's) gives its own frames, lazy
+        frames = getattr(objective, "random_effects_frames", None)
+        if frames is not None:
+            random_effects = RandomEffects(frames(x), objective, x)
+        else:
+            modes = objective.conditional_modes(x)
+            random_effects = RandomEffects({}, objective, x)
+            for block in objective.blocks:
+                b, cov = modes[block.group]
+                sd = np.sqrt(np.clip(np.einsum("mii->mi", cov), 0, None))
+                random_effects[block.group] = random_effects_frame(b, sd, block.columns, block.levels, block.group)
         return dict(formula=formula, params=pd.Series(beta, index=d.fixed_names, name="params"), covariance=covariance,
                     llf=float(outcome.llf), df_modelwc=int(k), nobs=int(d.nobs),
-                    ngroups={block.group: len(block.levels) for block in objective.blocks},
+                    ngroups={block.group: block.n_levels for block in objective.blocks},
                     converged=bool(outcome.converged), message=str(outcome.message), history=list(outcome.history),
                     objective=objective, outcome=outcome, method=method, family=family, x=x, dispersion=phi,
                     sigma=sigma, cov_re=cov_re, singular=singular, random_effects=random_effects)
