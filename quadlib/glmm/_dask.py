@@ -362,8 +362,9 @@ class _ClientRunner:
         return self._gather(handles)
 
     def holders(self, handles):
+        """The worker holding each handle's object (None if unknown)."""
         who = self.client.who_has(handles)
-        return [sorted(who.get(h.key, ()))[:1] or [None] for h in handles]
+        return [(sorted(who.get(h.key, ())) or [None])[0] for h in handles]
 
     def run_pass(self, func, handles, where, *args):
         """`func(handle, *args)` on every partition, each task soft-pinned to the worker holding the
@@ -467,12 +468,15 @@ class DistributedObjective:
         The wall time of each pass.
     progress : bool
         Print one line per pass: its log-likelihood and wall time.
+    timings : dict
+        Set by the fit: the wall time (s) of its stages ("agreement", "grouping", "build", "start",
+        "separation", "optimize", "result").
     """
 
     def __init__(self, runner, parts, *, names, layout, n_beta, family, integrator, design, n_clusters, n_rows,
                  progress=False):
         self.runner, self.parts = runner, list(parts)
-        self.where = [w[0] for w in runner.holders(self.parts)]
+        self.where = runner.holders(self.parts)
         self.names, self.layout, self.n_beta = list(names), layout, int(n_beta)
         self.n_params = len(self.names)
         self.family, self.integrator, self.design = family, integrator, design
@@ -482,6 +486,7 @@ class DistributedObjective:
         self.progress = bool(progress)
         self.evaluations, self.passes, self.pass_seconds = 0, 0, []
         self.glm_beta = None
+        self.timings = {}
 
     def __repr__(self):
         return (f"DistributedObjective({self.family!r}, {self.integrator!r}, {self.n_params} parameters, "
@@ -790,6 +795,13 @@ def fit_dask(formula, ddf, *, family, link, method, nagq, weights, offset, start
     if missing:
         raise ValueError(f"`formula`: grouping factor {missing[0]!r} is not a column of `data`")
     runner = _runner(client)
+    clock = [time.perf_counter()]
+    timings = {}
+
+    def lap(name):
+        now = time.perf_counter()
+        timings[name] = now - clock[0]
+        clock[0] = now
     fam = make_family(family, link)
     used = sorted({t for t in identifiers(formula) if t in ddf.columns} | {c for c in (weights, offset) if c})
 
@@ -805,6 +817,8 @@ def fit_dask(formula, ddf, *, family, link, method, nagq, weights, offset, start
     for w in caught:   # merge_summaries' warnings (the dropped rows, once), at the user's line
         warnings.warn(w.message, w.category, stacklevel=v.outside_stacklevel())
 
+    lap("agreement")
+
     # 2. each level in one partition
     if not assume_grouped:
         pairs, levels = _grouping_split(ddf, runner, group, used, facts)
@@ -816,6 +830,8 @@ def fit_dask(formula, ddf, *, family, link, method, nagq, weights, offset, start
                           "or pass assume_grouped=True if each level already lies in one partition",
                           UserWarning, stacklevel=v.outside_stacklevel())
             ddf = ddf.shuffle(on=group, npartitions=ddf.npartitions)
+
+    lap("grouping")
 
     # 3. designs, aliasing, objectives: built once where the partitions are
     frames = runner.partitions(ddf)
@@ -851,6 +867,8 @@ def fit_dask(formula, ddf, *, family, link, method, nagq, weights, offset, start
     n_rows = sum(f["rows"] for f in facts)
     n_clusters = sum(f["clusters"] for f in facts)
 
+    lap("build")
+
     # 4. the checks that need every row
     p = len(kept) if dropped else len(names)
     fixed_names = [names[j] for j in kept] if dropped else list(names)
@@ -870,13 +888,18 @@ def fit_dask(formula, ddf, *, family, link, method, nagq, weights, offset, start
     objective = DistributedObjective(runner, parts, names=objective_names, layout=layout, n_beta=p, family=fam,
                                      integrator=integrator, design=design, n_clusters=n_clusters, n_rows=n_rows,
                                      progress=progress)
+    objective.timings = timings
     with blas_controller().limit(limits=1, user_api="blas"):
         x0 = objective.start() if start is None else start
+        lap("start")
         certified = objective.not_separated() if fam.name in ("binomial", "bernoulli", "poisson",
                                                               "negative_binomial") and p else True
+        lap("separation")
         outcome = optimize(objective, x0, optimizer=optimizer, max_iter=max_iter, verbose=verbose, progress=False)
+        lap("optimize")
         at_bounds = objective.fitted_at_bounds(outcome.x)
         result = DistributedGLMMResult(objective, outcome, method_name, formula)
+        lap("result")
     if not certified:
         warnings.warn(f"separation was not checked on the {n_rows} rows of the Dask DataFrame (the certificate "
                       "from the GLM's estimate was not found, and the linear program would need the rows on one "
