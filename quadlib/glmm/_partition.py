@@ -81,11 +81,11 @@ def _tree(text):
 
 
 def _scan(text):
-    """The calls in `text` as (name, argument nodes), and the names under C()/factor() (their levels are
-    those of the values, so those columns need their distinct values agreed)."""
+    """The calls in `text` as (name, argument nodes), the names under C()/factor() (their levels are those
+    of the values, so those columns need their distinct values agreed), and the back-quoted names."""
     from formulae import expr
 
-    calls, factored = [], set()
+    calls, factored, quoted = [], set(), set()
     stack = [(_tree(text), False, 1)]
     while stack:
         node, in_factor, depth = stack.pop()
@@ -100,6 +100,8 @@ def _scan(text):
         elif isinstance(node, (expr.Variable, expr.QuotedName)):
             if in_factor:
                 factored.add(_variable_name(node))
+            if isinstance(node, expr.QuotedName):
+                quoted.add(_variable_name(node))
         elif isinstance(node, expr.Binary):
             children = [node.left, node.right]
         elif isinstance(node, expr.Unary):
@@ -109,7 +111,7 @@ def _scan(text):
         elif isinstance(node, expr.Assign):
             children = [node.value]
         stack.extend((child, in_factor, depth + 1) for child in children)
-    return calls, factored
+    return calls, factored, quoted
 
 
 def _variable_name(node):
@@ -147,16 +149,18 @@ def _stateful_transforms():
 
 
 def _agreed_transforms(parsed):
-    """The columns under center()/scale()/standardize() in the model matrices, and the columns under
-    C()/factor(); NotImplementedError for any other stateful transform, and for one in the response."""
+    """The columns under center()/scale()/standardize() in the model matrices, the columns under
+    C()/factor() and the back-quoted names; NotImplementedError for any other stateful transform, and for one
+    in the response."""
     from formulae import expr
 
     stateful = _stateful_transforms()
-    moments, factored = set(), set()
+    moments, factored, quoted = set(), set(), set()
     parts = [(parsed.fixed, True)] + [(spec.expr, True) for spec in parsed.random] + \
         [(text, False) for text in ((parsed.response,) if not parsed.cbind else parsed.cbind)]
     for text, in_model in parts:
-        calls, under = _scan(text)
+        calls, under, names = _scan(text)
+        quoted |= names
         if in_model:
             factored |= under
         for name, args in calls:
@@ -173,7 +177,7 @@ def _agreed_transforms(parsed):
                 f"only center(), scale() and standardize() of a column in the model matrices are agreed across "
                 f"partitions; compute the column first (e.g. ddf = ddf.assign(new=...) and use 'new' in the "
                 f"formula), or {_ONE_MACHINE}")
-    return moments, factored
+    return moments, factored, quoted
 
 
 def cluster_group(formula):
@@ -236,19 +240,23 @@ def cluster_group(formula):
 
 
 class _Plan:
-    """What a formula needs from a frame with these columns: the columns used (as build_design), the
-    grouping column, the model-matrix columns outside I() (factor candidates), the columns under C()/factor()
-    and those under center()/scale()/standardize()."""
+    """What a formula needs from a frame with these columns: the columns used (as build_design: those whose
+    missing values drop a row), the columns a model matrix reads (`needed`: also the back-quoted names), the
+    grouping column, the model-matrix columns outside I() (factor candidates), the columns under
+    C()/factor() and those under center()/scale()/standardize()."""
 
     def __init__(self, formula, columns):
         self.parsed = parsed = parse_formula(formula)
         self.group = cluster_group(formula)
         columns = set(map(str, columns))
         self.used = sorted({token for token in identifiers(formula) if token in columns})
-        self.moments, factored = _agreed_transforms(parsed)
+        self.moments, factored, quoted = _agreed_transforms(parsed)
+        quoted &= columns
+        self.needed = sorted(set(self.used) | quoted)
         rhs = [parsed.fixed] + [spec.expr for spec in parsed.random]
-        self.model_columns = sorted({name for text in rhs for name in identifiers(text) if name in columns})
+        self.model_columns = sorted({name for text in rhs for name in identifiers(text) if name in columns} | quoted)
         outside = {name for text in rhs for name in identifiers(outside_identity_calls(text)) if name in columns}
+        outside |= quoted   # (a back-quoted name inside I() only gets its levels collected needlessly)
         self.outside = sorted(outside)
         self.factored = sorted(factored & columns)
         self.moments = sorted(self.moments & columns)
@@ -399,7 +407,8 @@ def summarize_partition(frame, formula, *, weights=None, offset=None):
     rows = np.flatnonzero(~missing)
     if rows.size == 0:
         return PartitionSummary(len(frame), 0, int(missing.sum()), dtypes)
-    mf = model_frame(frame.iloc[rows].reset_index(drop=True), plan.used, {plan.group}, frame.index[rows])
+    mf = model_frame(frame[plan.needed].iloc[rows].reset_index(drop=True), plan.used, {plan.group},
+                     frame.index[rows])
     kinds = {name: _kind(mf[name]) for name in plan.model_columns}
     levels, categories = {}, {}
     for name in sorted(set(plan.factored) | {c for c in plan.outside if kinds[c] != "number"}):
@@ -424,7 +433,7 @@ def summarize_partition(frame, formula, *, weights=None, offset=None):
         moments[name] = (int(x.size), mean, float(np.sum((x - mean) ** 2)))
     labels = pd.unique(pd.Series(group_labels(mf, plan.group)))
     return PartitionSummary(len(frame), int(rows.size), int(missing.sum()), dtypes, kinds, levels, categories,
-                            moments, int(labels.size), tuple(str(x) for x in labels[:2]), mf[plan.used].iloc[:1])
+                            moments, int(labels.size), tuple(str(x) for x in labels[:2]), mf.iloc[:1])
 
 
 # --------------------------------------------------------------------------------------------- the merge
@@ -475,7 +484,9 @@ class PartitionSpec:
     weights, offset : str or None
         The column names given.
     used : tuple
-        The columns the formula uses (as build_design's).
+        The columns whose missing values drop a row (as build_design's).
+    columns : tuple
+        The columns the model reads (`used` and the back-quoted names).
     fixed_model, fixed_keep, fixed_offset
         formulae's model of the fixed part, the positions of its columns used and of its offset() columns.
     """
@@ -492,6 +503,7 @@ class PartitionSpec:
     weights: object
     offset: object
     used: tuple
+    columns: tuple
     fixed_model: object
     fixed_keep: list
     fixed_offset: list
@@ -692,7 +704,7 @@ def merge_summaries(summaries, formula, meta, *, weights=None, offset=None):
             raise ValueError(f"`{name}` names column {value!r}, which is not in `data`")
     if parsed.cbind and weights is not None:
         raise ValueError("`weights` cannot be combined with a cbind(successes, failures) response")
-    _check_dtypes(summaries, meta, sorted(set(plan.used) | {c for c in (weights, offset) if c is not None}))
+    _check_dtypes(summaries, meta, sorted(set(plan.needed) | {c for c in (weights, offset) if c is not None}))
     total = sum(s.rows for s in summaries)
     if total == 0:
         raise ValueError("`data` has no rows")
@@ -718,7 +730,7 @@ def merge_summaries(summaries, formula, meta, *, weights=None, offset=None):
         n, mean, m2 = _merge_moments(s.moments[name] for s in live if name in s.moments)
         if n:
             moments[name] = (n, mean, float(np.sqrt(m2 / n)))
-    proto = _prototype(live, plan.used, levels, kinds)
+    proto = _prototype(live, plan.needed, levels, kinds)
 
     check_factor_levels(parsed.fixed, proto, "the fixed effects")
     for name in sorted(set(identifiers(outside_identity_calls(parsed.fixed)))):
@@ -748,7 +760,7 @@ def merge_summaries(summaries, formula, meta, *, weights=None, offset=None):
         _set_transforms(fixed_model, moments)
     return PartitionSpec(formula, plan.group, list(names), tuple(terms), complete, n_groups, dropped,
                          {name: list(values) for name, values in levels.items()}, moments, weights, offset,
-                         tuple(plan.used), fixed_model, list(fixed_keep), fixed_offset)
+                         tuple(plan.used), tuple(plan.needed), fixed_model, list(fixed_keep), fixed_offset)
 
 
 # ------------------------------------------------------------------------------------- one partition's design
@@ -797,12 +809,17 @@ def design_on_partition(spec, frame):
     if len(frame) == 0:
         return None
     parsed = parse_formula(spec.formula)
+    absent = [name for name in spec.columns if name not in frame.columns]
+    if absent:
+        raise TypeError(f"`frame` has no column {absent[0]!r}, which the model reads")
     weights, offset_arg = _weights_offset(frame, spec.weights, spec.offset)
     rows = np.flatnonzero(~missing_rows(frame, list(spec.used), (weights, offset_arg)))
     if rows.size == 0:
         return None
     frame_rows = frame.index[rows]
-    frame = model_frame(frame.iloc[rows].reset_index(drop=True), list(spec.used), {spec.group}, frame_rows)
+    # only the columns the model reads are copied (a partition may hold many others)
+    frame = model_frame(frame[list(spec.columns)].iloc[rows].reset_index(drop=True), list(spec.used), {spec.group},
+                        frame_rows)
     terms = []
     for t in spec.terms:
         levels, index = grouping_factor(frame, t.group)

@@ -7,6 +7,7 @@ and standard deviation, so to rounding), and the partitions' log-likelihoods and
 the whole frame's. The expected values come from build_design/make_objective on the whole frame (the
 one-machine path, tested against lme4 elsewhere), never from the module under test."""
 import pickle
+import re
 import warnings
 
 import numpy as np
@@ -60,8 +61,24 @@ def simulated(seed=0, groups=12, size=8):
     return frame
 
 
-def assert_same(full, designs, slices, rtol_columns=()):
-    """The partitions' designs, their rows mapped back to the whole frame, equal the whole frame's design."""
+_TRANSFORMED = re.compile(r"(center|scale|standardize)\(`?([\w ]+)`?\)")
+
+
+def tolerance(name, values, spec):
+    """0 for a column computed from the same values; for one under center()/scale()/standardize(), whose mean
+    and standard deviation are merged over partitions: 1e-15 of the magnitude of the values before centering
+    (the mean is exact to a few ulps of itself)."""
+    match = _TRANSFORMED.search(name)
+    if spec is None or match is None:
+        return 0.0
+    _, mean, std = spec.moments[match.group(2)]
+    shift = abs(mean) / (std if match.group(1) != "center" else 1.0)
+    return 1e-15 * (np.max(np.abs(values)) + shift)
+
+
+def assert_same(full, designs, slices, spec=None):
+    """The partitions' designs, their rows mapped back to the whole frame, equal the whole frame's design:
+    0 ulp, except the columns under center()/scale()/standardize() (:func:`tolerance`)."""
     parts = [d for d in designs if d is not None]
     names = full.fixed_names
     for d in parts:
@@ -87,13 +104,13 @@ def assert_same(full, designs, slices, rtol_columns=()):
     np.testing.assert_array_equal(stacked(lambda d: d.offset), full.offset[whole])
     X, expected = stacked(lambda d: d.X), full.X[whole]
     for j, name in enumerate(names):
-        if name in rtol_columns:
-            np.testing.assert_allclose(X[:, j], expected[:, j], rtol=0, atol=1e-15 * np.max(np.abs(expected[:, j])))
-            assert not np.array_equal(X[:, j], np.zeros_like(X[:, j]))
-        else:
-            np.testing.assert_array_equal(X[:, j], expected[:, j], err_msg=name)
+        np.testing.assert_allclose(X[:, j], expected[:, j], rtol=0, atol=tolerance(name, expected[:, j], spec),
+                                   err_msg=name)
     for k, term in enumerate(full.terms):
-        np.testing.assert_array_equal(stacked(lambda d: d.terms[k].Z), term.Z[whole])
+        Z, expected = stacked(lambda d: d.terms[k].Z), term.Z[whole]
+        for j, name in enumerate(term.columns):
+            np.testing.assert_allclose(Z[:, j], expected[:, j], rtol=0, atol=tolerance(name, expected[:, j], spec),
+                                       err_msg=name)
         labels = stacked(lambda d: np.asarray(d.terms[k].levels, dtype=object)[d.terms[k].index])
         np.testing.assert_array_equal(labels, np.asarray(term.levels, dtype=object)[term.index][whole])
 
@@ -158,8 +175,29 @@ def test_factors_transforms_offsets_and_weights_equal_the_whole_design():
     n, mean, std = spec.moments["x2"]
     assert n == len(kept) == 93
     np.testing.assert_allclose([mean, std], [kept.x2.mean(), kept.x2.std(ddof=0)], rtol=1e-14)
-    assert_same(full, designs, slices, rtol_columns=("center(x)", "scale(x2)"))
+    assert_same(full, designs, slices, spec)
     assert_objectives_add_up(full, designs, "poisson")
+
+
+@pytest.mark.parametrize("formula", [
+    "y ~ s * b + c:x + (1 | g)",                            # interactions of factors, and with a number
+    "y ~ 0 + s + I(x**2) + np.log(t) + (x || g)",           # no intercept: every level of s; calls; ||
+    "y ~ C(s) + c + (0 + c | g)",                           # C(); a Categorical in a random term
+    "y ~ s + center(x) * c + (1 + center(x) | g)",          # a transform in an interaction and in Z
+    "y ~ scale(`x 2`) + (1 | g)",                           # a back-quoted name
+    "y ~ standardize(x):s + offset(t) + (1 | g)",
+    "log(y + 1) ~ x + (1 | g) + (0 + x | g)",               # a response expression; two terms of one factor
+])
+def test_formulas_equal_the_whole_design(formula):
+    frame = simulated(seed=7).rename(columns={"x2": "x 2"})
+    frame["x 2"] = frame["x 2"].fillna(15.0)   # build_design drops the NaN rows of named columns only
+    slices = by_group(frame, "g", 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        spec, designs = partition_designs(formula, slices, frame.iloc[:0], weights="w")
+        full = build_design(formula, frame, weights="w")
+    assert spec.fixed_names == full.fixed_names
+    assert_same(full, designs, slices, spec)
 
 
 def test_cbind_and_a_numeric_factor_with_a_level_in_one_slice():
