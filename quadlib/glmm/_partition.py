@@ -592,7 +592,9 @@ def _prototype(summaries, used, levels, kinds):
     for name, values in levels.items():
         cycled = [values[i % len(values)] for i in range(n)] if values else [None] * n
         if kinds.get(name) == "category":
-            proto[name] = pd.Categorical(cycled, categories=values, ordered=True)
+            # model_frame makes a Categorical ordered (formulae then keeps its categories' order), except the
+            # grouping column's, which it leaves as it is (formulae sorts an unordered one's values)
+            proto[name] = pd.Categorical(cycled, categories=values, ordered=row[name].dtype.ordered)
         else:
             proto[name] = pd.Series(cycled, dtype=row[name].dtype)
     return proto[list(used)]
