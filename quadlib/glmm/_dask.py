@@ -268,7 +268,8 @@ def _evaluate_part(objective, points, gradient):
     worker it ran on. Several points (a batch) all start from the modes at the first, and the state is left
     at the first point's modes."""
     if objective is None:
-        return [(0.0, None) for _ in points], 0, 0, _worker_address()
+        return [(0.0, None) for _ in points], 0, 0, _worker_address(), 0.0
+    started = time.perf_counter()
     out = []
     with _OneThread():
         base = None
@@ -283,7 +284,8 @@ def _evaluate_part(objective, points, gradient):
                 base = objective.warm_modes
             out.append((float(value), grad))
         objective.warm_modes = base
-    return out, int(objective.blocks[0].n_levels), int(objective.design.nobs), _worker_address()
+    return (out, int(objective.blocks[0].n_levels), int(objective.design.nobs), _worker_address(),
+            time.perf_counter() - started)
 
 
 def _at_bounds_part(objective, x):
@@ -355,8 +357,34 @@ class _ClientRunner:
     def partitions(self, ddf):
         return self.client.compute(ddf.to_delayed(optimize_graph=True))
 
-    def map(self, func, handles, *iterables, **kwargs):
-        return self.client.map(func, handles, *iterables, pure=False, **kwargs)
+    def map(self, func, handles, *iterables, targets=None, **kwargs):
+        """`func` over the handles; with `targets`, each task soft-pinned to its worker."""
+        if targets is None:
+            return self.client.map(func, handles, *iterables, pure=False, **kwargs)
+        return [self.client.submit(func, handle, *(it[k] for it in iterables), pure=False,
+                                   workers=None if targets[k] is None else [targets[k]], allow_other_workers=True,
+                                   **kwargs)
+                for k, handle in enumerate(handles)]
+
+    def balance(self, handles, sizes):
+        """A worker for each handle, balancing `sizes` (rows): a partition stays where it is unless its
+        holder already has its share (longest first), so that a pass is not as slow as the busiest worker."""
+        workers = sorted(self.client.scheduler_info()["workers"])
+        if sizes is None or None in sizes or len(workers) < 2:
+            return None
+        holders = self.holders(handles)
+        share = sum(sizes) / len(workers)
+        load = dict.fromkeys(workers, 0)
+        targets = [None] * len(handles)
+        for k in sorted(range(len(handles)), key=lambda k: -sizes[k]):
+            holder = holders[k]
+            if holder in load and load[holder] + sizes[k] <= 1.05 * share:
+                target = holder
+            else:
+                target = min(workers, key=lambda w: load[w])
+            targets[k] = target
+            load[target] += sizes[k]
+        return targets
 
     def gather(self, handles):
         return self._gather(handles)
@@ -403,7 +431,7 @@ class _LocalRunner:
         # one partition at a time: the memory of a partition's frame, not of the whole data, at once
         return [_Lazy(lambda part=part: dask.compute(part)[0]) for part in ddf.to_delayed(optimize_graph=True)]
 
-    def map(self, func, handles, *iterables, **kwargs):
+    def map(self, func, handles, *iterables, targets=None, **kwargs):
         out = []
         for k, handle in enumerate(handles):
             value = handle.get() if isinstance(handle, _Lazy) else handle
@@ -412,6 +440,9 @@ class _LocalRunner:
 
     def gather(self, handles):
         return list(handles)
+
+    def balance(self, handles, sizes):
+        return None
 
     def holders(self, handles):
         return [None] * len(handles)
@@ -466,6 +497,9 @@ class DistributedObjective:
         Evaluations (points) and distributed passes so far (the GLM start's passes included).
     pass_seconds : list of float
         The wall time of each pass.
+    task_seconds : list of float
+        Per evaluation pass, the time its tasks computed (summed over the partitions): against
+        ``pass_seconds`` times the workers, the cost of scheduling and of the machine's load.
     progress : bool
         Print one line per pass: its log-likelihood and wall time.
     timings : dict
@@ -484,7 +518,7 @@ class DistributedObjective:
         self.n_clusters, self.n_rows = int(n_clusters), int(n_rows)
         self.n_partitions = len(self.parts)
         self.progress = bool(progress)
-        self.evaluations, self.passes, self.pass_seconds = 0, 0, []
+        self.evaluations, self.passes, self.pass_seconds, self.task_seconds = 0, 0, [], []
         self.glm_beta = None
         self.timings = {}
 
@@ -528,6 +562,7 @@ class DistributedObjective:
                                "total")
         # an objective rebuilt after a lost worker lives where its task ran: pin the next passes there
         self.where = [r[3] if r[3] is not None else w for r, w in zip(results, self.where)]
+        self.task_seconds.append(math.fsum(r[4] for r in results))
         out = []
         for i in range(len(points)):
             value = math.fsum(r[0][i][0] for r in results)
@@ -765,12 +800,12 @@ def _check_arguments(ddf, method, client, assume_grouped, weights, offset):
             raise ValueError(f"`{name}` column {value!r} is not a column of `data`")
 
 
-def _grouping_split(ddf, runner, group, used, facts):
+def _grouping_split(ddf, frames, runner, group, used, facts):
     """(pairs, levels): the (partition, level) pairs and the levels of `group` among complete rows; equal
     when each level lies in one partition. Free when the partitions' ranges do not overlap."""
     pairs = sum(f[1] for f in facts)
     spans = [f[2] for f in facts if f[1]]
-    if len(spans) == len([f for f in facts if f[1]]) and spans:
+    if spans and None not in spans:
         try:
             ordered = sorted(spans, key=lambda s: s[0])
             if all(a[1] < b[0] for a, b in zip(ordered, ordered[1:])):
@@ -780,7 +815,14 @@ def _grouping_split(ddf, runner, group, used, facts):
     import pandas as pd
 
     meta = pd.Series([], dtype=ddf[group].dtype, name=group)
-    labels = ddf.map_partitions(_complete_labels, group, used, meta=meta)
+    if runner.parallel:   # from the partitions already on the workers: the data are not read again
+        import dask
+        import dask.dataframe as dd
+
+        labels = dd.from_delayed([dask.delayed(_complete_labels, pure=False)(frame, group, used) for frame in frames],
+                                 meta=meta, verify_meta=False)
+    else:
+        labels = ddf.map_partitions(_complete_labels, group, used, meta=meta)
     return pairs, int(runner.compute([labels.nunique()])[0])
 
 
@@ -805,12 +847,10 @@ def fit_dask(formula, ddf, *, family, link, method, nagq, weights, offset, start
     fam = make_family(family, link)
     used = sorted({t for t in identifiers(formula) if t in ddf.columns} | {c for c in (weights, offset) if c})
 
-    # 1. the agreement pass
-    import dask
-
-    tasks = [dask.delayed(_summarize, pure=False)(p, formula, used, group, weights, offset)
-             for p in ddf.to_delayed(optimize_graph=True)]
-    facts = runner.compute(tasks)
+    # 1. the agreement pass, on the partitions computed once (kept on the workers for the build)
+    frames = runner.partitions(ddf)
+    facts = runner.gather(runner.map(_summarize, frames, formula=formula, used=used, group=group, weights=weights,
+                                     offset=offset))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         spec = part.merge_summaries([f[0] for f in facts], formula, ddf._meta, weights=weights, offset=offset)
@@ -820,8 +860,9 @@ def fit_dask(formula, ddf, *, family, link, method, nagq, weights, offset, start
     lap("agreement")
 
     # 2. each level in one partition
+    shuffled = False
     if not assume_grouped:
-        pairs, levels = _grouping_split(ddf, runner, group, used, facts)
+        pairs, levels = _grouping_split(ddf, frames, runner, group, used, facts)
         if pairs != levels:
             size = sum(f[3] for f in facts)
             warnings.warn(f"levels of {group!r} span partitions ({pairs} (partition, level) pairs for {levels} "
@@ -830,13 +871,17 @@ def fit_dask(formula, ddf, *, family, link, method, nagq, weights, offset, start
                           "or pass assume_grouped=True if each level already lies in one partition",
                           UserWarning, stacklevel=v.outside_stacklevel())
             ddf = ddf.shuffle(on=group, npartitions=ddf.npartitions)
+            shuffled = True
+            runner.release(frames)
+            frames = runner.partitions(ddf)
 
     lap("grouping")
 
     # 3. designs, aliasing, objectives: built once where the partitions are
-    frames = runner.partitions(ddf)
     # the spec is small (no rows) and goes with each task: scattered data would not survive a lost worker
-    designs = runner.map(_design_part, frames, list(range(len(frames))), spec=spec)
+    sizes = None if shuffled else [getattr(f[0], "complete", None) for f in facts]
+    targets = runner.balance(frames, sizes)
+    designs = runner.map(_design_part, frames, list(range(len(frames))), spec=spec, targets=targets)
     described = runner.gather(runner.map(_describe_part, designs))
     filled = [k for k, d in enumerate(described) if d is not None]
     if not filled:
