@@ -723,11 +723,15 @@ class DistributedObjective:
 
 class DistributedDesign:
     """What a Dask fit's result reads of its design: the formula, the fixed-effect names (after aliasing),
-    the aliased columns dropped and the rows used (``nobs``); no arrays."""
+    the aliased columns dropped, the rows used (``nobs``), and formulae's model of the fixed part (to
+    evaluate new data: population-level predictions); no arrays."""
 
-    def __init__(self, formula, fixed_names, nobs, dropped_columns, n_partitions):
+    def __init__(self, formula, fixed_names, nobs, dropped_columns, n_partitions, *, fixed_model=None,
+                 fixed_keep=None, fixed_offset=None, offset_argument=None):
         self.formula, self.fixed_names, self.nobs = formula, list(fixed_names), int(nobs)
         self.dropped_columns, self.n_partitions = list(dropped_columns), int(n_partitions)
+        self.fixed_model, self.fixed_keep, self.fixed_offset = fixed_model, fixed_keep, fixed_offset
+        self.offset_argument = offset_argument
 
     def __repr__(self):
         return (f"DistributedDesign({self.formula!r}: {self.nobs} rows in {self.n_partitions} partitions, "
@@ -744,7 +748,11 @@ class DistributedGLMMResult(GLMMResult):
         raise NotImplementedError(f"{what} of a fit on a Dask DataFrame is not available: {_ONE_MACHINE}")
 
     def _predict(self, newdata, re, offset):
-        self._one_machine("predict")
+        """Population-level predictions for new rows (``predict(newdata, re=False)``); the others need the
+        rows or the random effects on one machine."""
+        if newdata is None or re or self.objective.design.fixed_model is None:
+            self._one_machine("predict (except predict(newdata, re=False) for new rows in a pandas DataFrame)")
+        return super()._predict(newdata, False, offset)
 
     def simulate(self, n=1, seed=None):
         self._one_machine("simulate")
@@ -923,13 +931,19 @@ def fit_dask(formula, ddf, *, family, link, method, nagq, weights, offset, start
     if facts[0]["names"] != objective_names:   # every partition builds the same columns: a check of that
         raise RuntimeError(f"the partitions' objectives have parameters {facts[0]['names']}, the driver expected "
                            f"{objective_names}")
-    _check_counts(fam, group_name, terms, n_clusters, n_rows, formula)
+    _check_counts(fam, group_name, terms, n_clusters, n_rows)
     if n_rows < len(objective_names):
         raise ValueError(f"`data`: the number of observations ({n_rows}) is smaller than the number of "
                          f"parameters ({len(objective_names)}: {', '.join(objective_names)}): they cannot all be "
                          "estimated")
     _check_response(fam, facts, p)
-    design = DistributedDesign(formula, fixed_names, n_rows, dropped, len(parts))
+    fixed_model = getattr(spec, "fixed_model", None)
+    fixed_keep = getattr(spec, "fixed_keep", None)
+    if fixed_keep is not None and dropped:
+        fixed_keep = [fixed_keep[j] for j in kept]
+    design = DistributedDesign(formula, fixed_names, n_rows, dropped, len(parts), fixed_model=fixed_model,
+                               fixed_keep=fixed_keep, fixed_offset=getattr(spec, "fixed_offset", None),
+                               offset_argument=offset)
     objective = DistributedObjective(runner, parts, names=objective_names, layout=layout, n_beta=p, family=fam,
                                      integrator=integrator, design=design, n_clusters=n_clusters, n_rows=n_rows,
                                      progress=progress)
@@ -957,13 +971,18 @@ def fit_dask(formula, ddf, *, family, link, method, nagq, weights, offset, start
     return result
 
 
-def _check_counts(fam, group, terms, n_levels, n_rows, formula):
-    """lme4's counts of levels against rows (:func:`quadlib.glmm.check_random_effects` checks 1-3) from the
-    totals: glmer's for a GLMM, lmer's (strict) for the gaussian family."""
+def _check_counts(fam, group, terms, n_levels, n_rows):
+    """build_design's and lme4's counts of levels against random effects and rows, from the totals (with
+    one grouping factor the per-partition designs cannot see them): glmer's for a GLMM, lmer's (strict) for
+    the gaussian family (:func:`quadlib.glmm.check_random_effects`, checks 1-3)."""
     residual = fam.name == "gaussian"
     if n_levels < 2:
         raise ValueError(f"`data`: grouping factor {group!r} has a single level: its random effects cannot be "
                          "estimated (lme4: grouping factors must have > 1 sampled level)")
+    for columns, q, _ in terms:
+        if q >= n_levels:
+            raise ValueError(f"`formula`: the random term ({' + '.join(columns)} | {group}) has {q} random effects "
+                             f"per level but only {n_levels} levels of {group!r}: its covariance cannot be estimated")
     if n_levels >= n_rows if residual else n_levels > n_rows:
         raise ValueError(f"`data`: grouping factor {group!r} has {n_levels} levels for {n_rows} observations (lme4: "
                          f"number of levels of each grouping factor must be {'<' if residual else '<='} number of "
@@ -971,9 +990,10 @@ def _check_counts(fam, group, terms, n_levels, n_rows, formula):
     for columns, q, _ in terms:
         n_re = q * n_levels
         if n_rows <= n_re if residual else n_rows < n_re:
-            raise ValueError(f"`data`: the number of observations ({n_rows}) is {'not larger' if residual else 'smaller'} "
-                             f"than the number of random effects ({n_re}) of the term ({' + '.join(columns)} | "
-                             f"{group}): the random-effects parameters are probably unidentifiable")
+            relation = "is not larger than" if residual else "is smaller than"
+            raise ValueError(f"`data`: the number of observations ({n_rows}) {relation} the number of random effects "
+                             f"({n_re}) of the term ({' + '.join(columns)} | {group}): the random-effects parameters "
+                             "are probably unidentifiable")
 
 
 def _check_response(fam, facts, p):

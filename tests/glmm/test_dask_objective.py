@@ -186,3 +186,20 @@ def test_import_does_not_import_dask():
     code = "import sys, quadlib.glmm; print(any(m.split('.')[0] in ('dask', 'distributed') for m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_population_prediction(dask_fit, data):
+    """predict(newdata, re=False) needs no rows of the fit: X beta of the new rows."""
+    new = data.iloc[:5]
+    expected = dask_fit.params["(Intercept)"] + dask_fit.params["x"] * new["x"]
+    np.testing.assert_allclose(dask_fit.predict(new, re=False).to_numpy(), expected.to_numpy(), rtol=1e-14)
+    with pytest.raises(NotImplementedError, match="re=False"):
+        dask_fit.predict(new)
+
+
+def test_counts_from_totals(client):
+    """The counts of levels against random effects use every partition's levels (each partition has 2)."""
+    frame = pd.concat([_partition(k, rows=30, size=15) for k in range(2)], ignore_index=True)
+    ddf = dd.from_pandas(frame, npartitions=2, sort=False)
+    with pytest.raises(ValueError, match=r"has 4 random effects per level but only 4 levels of 'g'"):
+        fit("y ~ x + (x + I(x**2) + I(x**3) | g)", ddf)
