@@ -14,17 +14,20 @@ processes on 127.0.0.1 started with ``OMP_NUM_THREADS=1`` (this process sets it 
 Sections (``--sections``, comma-separated):
 
 overhead  1e6 rows in 4 partitions on 2 workers: the Dask fit's wall time over the pandas fit's (best of 3 each,
-          interleaved so that a change of load hits both), the number of distributed passes and the time per pass.
-scale     1 and 2 workers at 1.25e5 .. 1e6 rows per worker (2 partitions per worker): rows per second per worker
-          (of the passes, and of the whole fit), and the cost model ``t_pass = c * rows/worker + lambda`` and
-          ``t_setup = a * rows/worker + mu`` fitted by least squares over all of them; then the latency of a pass
-          against the number of partitions (2e5 rows, 2 workers, 2 .. 32 partitions): ``lambda = l0 + tau * parts``.
+          interleaved so that a change of load hits both), the passes per fit, the time of an evaluation pass (the
+          optimize stage over its evaluations) split into the tasks' compute per worker and the rest (latency), and
+          the fit's stages (the objective's ``timings``).
+scale     1 and 2 workers at 1.25e5 .. 1e6 rows per worker (2 partitions per worker): rows per second per worker in
+          an evaluation pass, and the cost model ``t_pass = c * rows/worker + lambda`` and ``t_setup = a * rows/worker
+          + mu`` (agreement pass, grouping check, build) fitted by least squares over all of them; then, on the same
+          clusters, 2e5 rows in 2, 8, 32 partitions: ``latency = l0 + tau_w * K/W + sigma * K`` for K partitions on W
+          workers (each worker runs its K/W tasks one after another; the scheduler handles all K).
 memory    the driver's peak RSS growth (psutil, sampled every 2 ms in a thread) during a Dask fit of 4e6 rows against
           the data's in-memory size (pandas' deep memory usage summed over partitions); target < 10 %. The driver
-          holds the LocalCluster's scheduler too, so this is an upper bound for a client on its own. One small Dask
-          fit runs first, so that imports and first-call caches are not counted as growth.
+          holds the LocalCluster's scheduler too, so this is an upper bound for a client on its own. Two small Dask
+          fits run first, so that imports and first-call caches are not counted as growth.
 model     (printed with scale) bytes per pass, passes per fit, and the extrapolation to 1e9 rows on 100 workers
-          from the fitted constants.
+          (200 partitions) from the fitted constants.
 
 The machine's 1-minute load average (``os.getloadavg``) is printed before and after each section: the ratio holds on
 an otherwise idle machine only (two worker processes need both cores).
@@ -201,13 +204,11 @@ def least_squares(u, t):
 
 def scale(conf):
     print(f"== scale: 1 and 2 workers, 2 partitions per worker (load {load_average():.2f})")
-    runs = []
+    runs, latency = [], []
     for workers in (1, 2):
         cluster, client = start_cluster(workers)
         try:
-            warm = persisted(client, 20_000, 2 * workers)
-            dask_fit(warm, client)                                      # warm-up: imports on every worker
-            del warm
+            dask_fit(persisted(client, 20_000, 2 * workers), client)      # warm-up: imports on every worker
             for per_worker in conf["scale_rows_per_worker"]:
                 rows = per_worker * workers
                 ddf = persisted(client, rows, 2 * workers)
@@ -216,37 +217,38 @@ def scale(conf):
                 run = {"workers": workers, "rows": rows, "rows_per_worker": per_worker, "wall": wall,
                        **passes_of(res, workers), "load": load}
                 run["pass_rows_per_s_per_worker"] = per_worker / run["eval_pass"]
-                run["fit_rows_per_s_per_worker"] = per_worker / wall
                 runs.append(run)
                 print(f"  W={workers} rows={rows:.2e} ({per_worker:.2e}/worker): fit {fmt(wall)}, {run['passes']} "
                       f"passes, evaluation pass {fmt(run['eval_pass'])} (latency {fmt(run['latency'])}), setup "
-                      f"{fmt(run['setup'])}; {run['pass_rows_per_s_per_worker']:.3g} rows/s/worker per pass "
+                      f"{fmt(run['setup'])}; {run['pass_rows_per_s_per_worker'] / 1e6:.2f}M rows/s/worker in a pass "
                       f"(load {load:.2f})")
+                del ddf
+            # the latency of a pass against the number of partitions, the rows fixed
+            for parts in conf["latency_parts"]:
+                ddf = persisted(client, conf["latency_rows"], parts)
+                wall, res = dask_fit(ddf, client)
+                record = {"workers": workers, "partitions": parts, "wall": wall, **passes_of(res, workers)}
+                latency.append(record)
+                print(f"  W={workers} {conf['latency_rows']:.0e} rows in {parts} partitions: evaluation pass "
+                      f"{fmt(record['eval_pass'])} (latency {fmt(record['latency'])})")
                 del ddf
         finally:
             client.close()
             cluster.close()
     c, lam = least_squares([r["rows_per_worker"] for r in runs], [r["eval_pass"] for r in runs])
     a, mu = least_squares([r["rows_per_worker"] for r in runs], [r["setup"] for r in runs])
+    # latency = l0 + tau_worker K/W (each worker's tasks, one after another) + sigma K (the scheduler's, serial);
+    # non-negative least squares: a cost below zero is noise (a loaded machine), not a saving
+    from scipy.optimize import nnls
+
+    A = np.array([[1.0, r["partitions"] / r["workers"], r["partitions"]] for r in latency])
+    (l0, tau_worker, sigma), _ = nnls(A, np.array([r["latency"] for r in latency]))
     print(f"  t_pass = {c * 1e6:.3f} us * rows/worker + {lam * 1e3:.1f} ms;   "
           f"t_setup = {a * 1e6:.3f} us * rows/worker + {mu * 1e3:.0f} ms")
-
-    latency = []
-    cluster, client = start_cluster(2)
-    try:
-        for parts in conf["latency_parts"]:
-            ddf = persisted(client, conf["latency_rows"], parts)
-            wall, res = dask_fit(ddf, client)
-            record = passes_of(res, 2)
-            latency.append({"partitions": parts, "wall": wall, **record})
-            print(f"  {conf['latency_rows']:.0e} rows, {parts} partitions: evaluation pass {fmt(record['eval_pass'])} "
-                  f"(latency {fmt(record['latency'])})")
-    finally:
-        client.close()
-        cluster.close()
-    tau, l0 = least_squares([r["partitions"] for r in latency], [r["latency"] for r in latency])
-    print(f"  pass latency at {conf['latency_rows']:.0e} rows: {l0 * 1e3:.1f} ms + {tau * 1e3:.2f} ms per partition")
-    return {"runs": runs, "c": c, "lambda": lam, "a": a, "mu": mu, "latency": latency, "tau": tau, "l0": l0}
+    print(f"  latency of a pass = {l0 * 1e3:.1f} ms + {tau_worker * 1e3:.2f} ms x partitions/worker + "
+          f"{sigma * 1e3:.2f} ms x partitions")
+    return {"runs": runs, "c": c, "lambda": lam, "a": a, "mu": mu, "latency": latency, "l0": float(l0),
+            "tau_worker": float(tau_worker), "sigma": float(sigma)}
 
 
 class PeakRSS:
@@ -316,7 +318,7 @@ def cost_model(scale_out, overhead_out, n_params=3):
     per_worker = TARGET_ROWS / TARGET_WORKERS
     out_bytes = 8 * n_params * parts                        # the parameters, to every partition
     back_bytes = 8 * (n_params + 1) * parts                 # a value and a gradient, from every partition
-    latency = scale_out["l0"] + scale_out["tau"] * parts
+    latency = scale_out["l0"] + scale_out["tau_worker"] * parts / TARGET_WORKERS + scale_out["sigma"] * parts
     t_pass = scale_out["c"] * per_worker + latency
     t_setup = scale_out["a"] * per_worker + scale_out["mu"]
     total = t_setup + passes * t_pass
@@ -331,7 +333,7 @@ def cost_model(scale_out, overhead_out, n_params=3):
           f"per Hessian) + {passes - evaluations} for the GLM start, the separation certificate and the fitted-values "
           f"check (measured above)")
     print(f"  {TARGET_ROWS:.0e} rows on {TARGET_WORKERS} workers ({parts} partitions, {per_worker:.0e} rows/worker): "
-          f"pass {scale_out['c'] * 1e6:.3f} us x {per_worker:.0e} + {latency * 1e3:.0f} ms = {fmt(t_pass)}; "
+          f"pass {scale_out['c'] * 1e6:.3f} us x {per_worker:.0e} + latency {latency * 1e3:.0f} ms = {fmt(t_pass)}; "
           f"setup {scale_out['a'] * 1e6:.3f} us x {per_worker:.0e} + {fmt(scale_out['mu'])} = {fmt(t_setup)}; "
           f"fit ~ {total / 60:.1f} min (plus one shuffle if the groups are not laid out by group)")
     return model
@@ -373,13 +375,14 @@ def table(results):
             runs = [r for r in s["runs"] if r["workers"] == workers]
             if runs:
                 cells = ", ".join(f"{r['rows_per_worker']:.3g}: {r['pass_rows_per_s_per_worker'] / 1e6:.2f}M "
-                                  f"({r['fit_rows_per_s_per_worker'] / 1e6:.2f}M)" for r in runs)
-                lines.append(f"| {workers} worker(s), rows/worker: rows/s/worker per evaluation pass (whole fit) | "
+                                  f"({fmt(r['wall'])})" for r in runs)
+                lines.append(f"| {workers} worker(s), rows/worker: rows/s/worker in an evaluation pass (fit) | "
                              f"{cells} |")
         lines += [f"| t_pass = c N/W + lambda | c = {s['c'] * 1e6:.3f} us/row, lambda = {s['lambda'] * 1e3:.1f} ms |",
                   f"| t_setup = a N/W + mu (agreement, grouping check, build) | a = {s['a'] * 1e6:.3f} us/row, "
                   f"mu = {s['mu'] * 1e3:.0f} ms |",
-                  f"| latency of a pass vs partitions K | {s['l0'] * 1e3:.1f} ms + {s['tau'] * 1e3:.2f} ms x K |"]
+                  f"| latency of a pass, K partitions on W workers | {s['l0'] * 1e3:.1f} ms + "
+                  f"{s['tau_worker'] * 1e3:.2f} ms x K/W + {s['sigma'] * 1e3:.2f} ms x K |"]
     m = results.get("model")
     if m:
         lines.append(f"| extrapolated: {m['rows']:.0e} rows on {m['workers']} workers ({m['partitions']} partitions) | "
@@ -387,8 +390,8 @@ def table(results):
                      f"~{m['total'] / 60:.1f} min |")
     mem = results.get("memory")
     if mem:
-        lines.append(f"| driver peak RSS growth, {mem['rows']:.0e} rows ({mem['data_bytes'] / 2**20:.0f} MiB of data) | "
-                     f"{mem['growth'] / 2**20:.2f} MiB = **{100 * mem['fraction']:.2f} %** of the data |")
+        lines.append(f"| driver peak RSS growth, {mem['rows']:.0e} rows ({mem['data_bytes'] / 2**20:.0f} MiB of "
+                     f"data) | {mem['growth'] / 2**20:.2f} MiB = **{100 * mem['fraction']:.2f} %** of the data |")
     return "\n".join(lines)
 
 
