@@ -147,6 +147,9 @@ def _summarize(frame, formula, used, group, weights, offset):
     """The agreement pass on one partition: A's summary, and this module's facts on the grouping column
     among the complete rows (levels, their range when orderable) and the partition's size in bytes."""
     summary = _partition_module().summarize_partition(frame, formula, weights=weights, offset=offset)
+    size = int(frame.memory_usage(deep=False).sum())
+    if not set(used) <= set(frame.columns):   # the merge names the partition and the column
+        return summary, 0, None, size
     complete = frame[used].notna().all(axis=1).to_numpy() if used else np.ones(len(frame), bool)
     labels = frame[group][complete]
     span = None
@@ -155,7 +158,7 @@ def _summarize(frame, formula, used, group, weights, offset):
             span = (labels.min(), labels.max())
         except TypeError:   # labels that do not order (mixed types): the exact check decides
             span = None
-    return summary, int(labels.nunique()), span, int(frame.memory_usage(deep=False).sum())
+    return summary, int(labels.nunique()), span, size
 
 
 def _complete_labels(frame, group, used):
@@ -351,7 +354,8 @@ class _ClientRunner:
     def _gather(self, futures):
         from distributed import wait
 
-        wait(futures, timeout=PASS_TIMEOUT)
+        with self.client.as_current():   # the given client, current or not
+            wait(futures, timeout=PASS_TIMEOUT)
         return self.client.gather(futures)
 
     def partitions(self, ddf):
@@ -411,8 +415,41 @@ class _ClientRunner:
         for handle in handles:
             handle.release()
 
-    def delayed_part(self, handle):
-        return handle
+    def delayed_call(self, func, handle, *args):
+        """A lazy `func(handle's object, *args)`. With this runner's client current (as when the fit ran on
+        the current client) the handle is a dependency of the graph; otherwise a graph that refers to a
+        future of another client does not compute (Dask's local scheduler cannot fetch it), so the task
+        asks this runner's client for the result instead: `.compute()` works either way."""
+        import dask
+        from distributed import get_client
+
+        try:
+            current = get_client() is self.client
+        except ValueError:
+            current = False
+        if current:
+            return dask.delayed(func, pure=False)(handle, *args)
+        return dask.delayed(_on_client, pure=False)(_Remote(self.client, handle), func, *args)
+
+
+class _Remote:
+    """A future and its client, opaque to Dask's graph traversal (see :meth:`_ClientRunner.delayed_call`)."""
+
+    def __init__(self, client, future):
+        self.client, self.future = client, future
+
+    def __reduce__(self):   # on a worker the client is the worker's own
+        return _Remote, (None, self.future)
+
+
+def _on_client(remote, func, *args):
+    """`func(the future's object, *args)` computed on the future's cluster, the (small) result here."""
+    if remote.client is None:
+        from distributed import worker_client
+
+        with worker_client() as client:
+            return client.submit(func, remote.future, *args, pure=False).result()
+    return remote.client.submit(func, remote.future, *args, pure=False).result(timeout=PASS_TIMEOUT)
 
 
 class _LocalRunner:
@@ -456,8 +493,10 @@ class _LocalRunner:
     def release(self, handles):
         pass
 
-    def delayed_part(self, handle):
-        return handle
+    def delayed_call(self, func, handle, *args):
+        import dask
+
+        return dask.delayed(func, pure=False)(handle, *args)
 
 
 class _Lazy:
@@ -706,8 +745,7 @@ class DistributedObjective:
             raise ValueError(f"`kind` must be 'mode' or 'mean', got {kind!r}")
         block = self.blocks[0]
         x = np.asarray(x, dtype=float)
-        pieces = [dask.delayed(_random_effects_part, pure=False)(self.runner.delayed_part(part), x, kind, nagq,
-                                                                   block.group, block.columns)
+        pieces = [self.runner.delayed_call(_random_effects_part, part, x, kind, nagq, block.group, block.columns)
                   for part in self.parts]
         meta = _empty_random_effects(block.group, block.columns)
         return {block.group: dd.from_delayed(pieces, meta=meta, verify_meta=False)}
