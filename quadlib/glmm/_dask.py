@@ -19,8 +19,11 @@ partition by partition:
    (:func:`~quadlib.glmm._partition.aliased_over_partitions`) and dropped on every partition.
 4. :class:`DistributedObjective` follows :func:`quadlib.glmm.optimize`'s protocol: a pass sends the
    parameters to every partition's objective (the task soft-pinned to the worker holding it), and sums the
-   values and gradients (a few floats per partition). The optimizer, its Newton polish and the standard errors
-   from the Hessian of the summed gradients are the one-machine ones.
+   values and gradients (a few floats per partition). One task per worker and pass evaluates all the
+   partitions it holds (the partitions are balanced over the workers by rows when they are built). The
+   optimizer, its Newton polish and the standard errors from the Hessian of the summed gradients are the
+   one-machine ones. Bounds: a pass sends ``8 (n_params + 1)`` bytes per point and partition and brings
+   back as many; the driver holds O(partitions x n_params) numbers.
 
 Faults. A pass checks that its partitions covered every cluster and row of the build; a task error,
 a worker lost three times in a row (Dask's ``KilledWorker``) or a pass not finished within
@@ -266,6 +269,11 @@ def _certified_part(objective, beta, phi, c):
     return ok, int(boundary.sum())
 
 
+def _run_group(func, objects, *args):
+    """`func(object, *args)` for each of a worker's partition objects (one task per worker and pass)."""
+    return [func(obj, *args) for obj in objects]
+
+
 def _evaluate_part(objective, points, gradient):
     """One partition's part of a pass: per point (value, gradient or None); then its clusters, rows and the
     worker it ran on. Several points (a batch) all start from the modes at the first, and the state is left
@@ -401,14 +409,23 @@ class _ClientRunner:
     def run_pass(self, func, handles, where, *args):
         """`func(handle, *args)` on every partition, each task soft-pinned to the worker holding the
         partition's objective (a lost worker's objectives are rebuilt elsewhere from lineage)."""
-        futures = [self.client.submit(func, handle, *args, pure=False,
+        # one task per worker for all its partitions: a pass's latency grows with its tasks, not its rows
+        groups = {}
+        for k, w in enumerate(where):
+            groups.setdefault(w, []).append(k)
+        futures = [self.client.submit(_run_group, func, [handles[k] for k in ks], *args, pure=False,
                                       workers=None if w is None else [w], allow_other_workers=True)
-                   for handle, w in zip(handles, where)]
+                   for w, ks in groups.items()]
         try:
-            return self._gather(futures)
+            done = self._gather(futures)
         except Exception as error:
             self.client.cancel(futures)
             raise _PassFailed(f"{type(error).__name__}: {error}") from error
+        results = [None] * len(handles)
+        for ks, values in zip(groups.values(), done):
+            for k, value in zip(ks, values):
+                results[k] = value
+        return results
 
     def release(self, handles):
         # release, not cancel: cancelling a future cancels the tasks that depend on it
