@@ -56,7 +56,9 @@ from ._covariance import CovarianceBlock, ThetaLayout
 from ._design import identifiers
 from ._families import make_family
 from ._newton import newton
-from ._optimize import ConvergenceWarning, blas_controller, optimize, warn_singular
+from ._optimize import blas_controller, optimize, warn_singular
+from ._partition import (aliased_over_partitions, alias_piece, cluster_group, design_on_partition, keep_columns,
+                         merge_summaries, summarize_partition)
 from ._result import GLMMResult, random_effects_frame
 
 __all__ = ["fit_dask", "DistributedObjective", "DistributedGLMMResult", "PASS_TIMEOUT"]
@@ -64,64 +66,6 @@ __all__ = ["fit_dask", "DistributedObjective", "DistributedGLMMResult", "PASS_TI
 PASS_TIMEOUT = 600.0   # seconds a distributed pass (or a build step) may take before the fit stops
 _ONE_MACHINE = ("collect the data (ddf.compute()) and use quadlib.glmm.fit on one machine")
 _FITTED_EPS = 10 * np.finfo(float).eps   # R's glm.fit: a fitted probability within this of 0 or 1
-
-
-def _partition_module():
-    """quadlib.glmm._partition: the design of one partition, agreed with all the others."""
-    try:
-        from . import _partition
-    except ImportError:   # TEMPORARY until _partition lands: numeric-only formulas through build_design
-        return _Interim
-    return _partition
-
-
-class _Interim:
-    """TEMPORARY stand-in for quadlib.glmm._partition (numeric-only formulas, several levels per partition)."""
-
-    @staticmethod
-    def cluster_group(formula):
-        from ._formula import parse_formula
-
-        groups = {t.group for t in parse_formula(formula).random}
-        if len(groups) != 1 or any(":" in g for g in groups):
-            raise NotImplementedError("crossed or nested random effects do not decompose into independent "
-                                      f"clusters: {_ONE_MACHINE}")
-        return groups.pop()
-
-    @staticmethod
-    def summarize_partition(frame, formula, *, weights=None, offset=None):
-        return len(frame)
-
-    @staticmethod
-    def merge_summaries(summaries, formula, meta, *, weights=None, offset=None):
-        if not sum(summaries):
-            raise ValueError("`data` has no rows")
-        return dict(formula=formula, weights=weights, offset=offset)
-
-    @staticmethod
-    def design_on_partition(spec, frame):
-        from ._design import build_design
-
-        if not len(frame):
-            return None
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            design = build_design(spec["formula"], frame, weights=spec["weights"], offset=spec["offset"])
-        from dataclasses import replace
-
-        return replace(design, fixed_model=None, terms=[replace(t, model=None) for t in design.terms])
-
-    @staticmethod
-    def alias_piece(design):
-        return np.linalg.qr(design.X, mode="r")
-
-    @staticmethod
-    def aliased_over_partitions(pieces, names):
-        return list(range(len(names))), []
-
-    @staticmethod
-    def keep_columns(design, kept):
-        return design
 
 
 # ---------------------------------------------------------------------------------------------- on a worker
@@ -149,7 +93,7 @@ def _worker_address():
 def _summarize(frame, formula, used, group, weights, offset):
     """The agreement pass on one partition: A's summary, and this module's facts on the grouping column
     among the complete rows (levels, their range when orderable) and the partition's size in bytes."""
-    summary = _partition_module().summarize_partition(frame, formula, weights=weights, offset=offset)
+    summary = summarize_partition(frame, formula, weights=weights, offset=offset)
     size = int(frame.memory_usage(deep=False).sum())
     if not set(used) <= set(frame.columns):   # the merge names the partition and the column
         return summary, 0, None, size
@@ -175,13 +119,13 @@ def _complete_labels(frame, group, used):
 def _design_part(frame, k, spec):
     """The design of partition `k` (None without complete rows); its errors name the partition."""
     try:
-        return _partition_module().design_on_partition(spec, frame)
+        return design_on_partition(spec, frame)
     except (ValueError, TypeError) as error:
         raise type(error)(f"`data`, partition {k}: {error}") from None
 
 
 def _alias_part(design):
-    return None if design is None else _partition_module().alias_piece(design)
+    return None if design is None else alias_piece(design)
 
 
 def _objective_part(design, kept, family, link, integrator):
@@ -191,7 +135,7 @@ def _objective_part(design, kept, family, link, integrator):
     from ._objective import make_objective
 
     if kept is not None:
-        design = _partition_module().keep_columns(design, kept)
+        design = keep_columns(design, kept)
     return make_objective(design, family, integrator, link=link)
 
 
@@ -570,7 +514,8 @@ class DistributedObjective:
         self.names, self.layout, self.n_beta = list(names), layout, int(n_beta)
         self.n_params = len(self.names)
         self.family, self.integrator, self.design = family, integrator, design
-        self.bounds = [(None, None)] * self.n_beta + layout.bounds + [(None, None)] * (1 if family.has_dispersion else 0)
+        dispersion = [(None, None)] if family.has_dispersion else []
+        self.bounds = [(None, None)] * self.n_beta + layout.bounds + dispersion
         self.n_clusters, self.n_rows = int(n_clusters), int(n_rows)
         self.n_partitions = len(self.parts)
         self.progress = bool(progress)
@@ -893,9 +838,8 @@ def fit_dask(formula, ddf, *, family, link, method, nagq, weights, offset, start
              progress, client, assume_grouped, integrator_for):
     """:func:`quadlib.glmm.fit` on a Dask DataFrame (module notes); the options are fit's, checked by it.
     `integrator_for(method, nagq, q, nobs)` is fit's choice of the core integrator."""
-    part = _partition_module()
     _check_arguments(ddf, method, client, assume_grouped, weights, offset)
-    group = part.cluster_group(formula)      # crossed or nested: NotImplementedError before any pass
+    group = cluster_group(formula)      # crossed or nested: NotImplementedError before any pass
     missing = [name for name in group.split(":") if name not in ddf.columns]
     if missing:
         raise ValueError(f"`formula`: grouping factor {missing[0]!r} is not a column of `data`")
@@ -916,7 +860,7 @@ def fit_dask(formula, ddf, *, family, link, method, nagq, weights, offset, start
                                      offset=offset))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        spec = part.merge_summaries([f[0] for f in facts], formula, ddf._meta, weights=weights, offset=offset)
+        spec = merge_summaries([f[0] for f in facts], formula, ddf._meta, weights=weights, offset=offset)
     for w in caught:   # merge_summaries' warnings (the dropped rows, once), at the user's line
         warnings.warn(w.message, w.category, stacklevel=v.outside_stacklevel())
 
@@ -942,7 +886,7 @@ def fit_dask(formula, ddf, *, family, link, method, nagq, weights, offset, start
 
     # 3. designs, aliasing, objectives: built once where the partitions are
     # the spec is small (no rows) and goes with each task: scattered data would not survive a lost worker
-    sizes = None if shuffled else [getattr(f[0], "complete", None) for f in facts]
+    sizes = None if shuffled else [f[0].complete for f in facts]
     targets = runner.balance(frames, sizes)
     designs = runner.map(_design_part, frames, list(range(len(frames))), spec=spec, targets=targets)
     described = runner.gather(runner.map(_describe_part, designs))
@@ -955,7 +899,7 @@ def fit_dask(formula, ddf, *, family, link, method, nagq, weights, offset, start
     first = described[filled[0]]
     names = first["fixed_names"]
     pieces = [r for r in runner.gather(runner.map(_alias_part, designs))]
-    kept, dropped = part.aliased_over_partitions(pieces, names)
+    kept, dropped = aliased_over_partitions(pieces, names)
     if dropped:
         warnings.warn(f"fixed-effect model matrix is rank deficient so dropping {len(dropped)} column(s): "
                       f"{', '.join(dropped)}", UserWarning, stacklevel=v.outside_stacklevel())
@@ -1017,7 +961,8 @@ def fit_dask(formula, ddf, *, family, link, method, nagq, weights, offset, start
     if not certified:
         warnings.warn(f"separation was not checked on the {n_rows} rows of the Dask DataFrame (the certificate "
                       "from the GLM's estimate was not found, and the linear program would need the rows on one "
-                      "machine): if the estimates run off, check for separated data", UserWarning, stacklevel=v.outside_stacklevel())
+                      "machine): if the estimates run off, check for separated data", UserWarning,
+                      stacklevel=v.outside_stacklevel())
     if at_bounds:
         warnings.warn(f"{at_bounds}: some fitted values are at the edge of the family's range (extreme covariate "
                       "values or near-separation)", UserWarning, stacklevel=v.outside_stacklevel())
