@@ -742,7 +742,10 @@ class DistributedGLMMResult(GLMMResult):
     """A GLMM fitted on a Dask DataFrame: :class:`~quadlib.glmm.GLMMResult`'s estimates, inference and
     summary; ``random_effects[group]`` and ``random_effects(kind="mean")`` are lazy Dask DataFrames. What needs
     the rows on one machine (predictions with random effects, simulation, profile intervals, marginal
-    effects, plots of the random effects) raises NotImplementedError."""
+    effects, plots of the random effects) raises NotImplementedError; ``predict(newdata, re=False)`` (the
+    population-level prediction for new rows) works. The partition objectives stay on the workers while the
+    result lives (its random effects are computed from them): ``result.objective.release()`` frees them.
+    The result does not pickle (it refers to the cluster)."""
 
     def _one_machine(self, what):
         raise NotImplementedError(f"{what} of a fit on a Dask DataFrame is not available: {_ONE_MACHINE}")

@@ -227,7 +227,9 @@ def fit(formula, data, *, family="binomial", link=None, method="laplace", nagq=N
     max_iter : int
         Bound on the optimizer's iterations (method="pql": on the working LMMs); at most 10**6.
     verbose, progress : bool
-        Print every iteration / a line every two seconds (method="pql": `verbose` only).
+        Print every iteration / a line every two seconds (method="pql": `verbose` only). Dask `data`:
+        `progress` prints one line per distributed pass, ``step k: log-likelihood ...  pass ... ms (n
+        partitions)``.
     dispersion : {"estimate", "fixed"}, optional
         method="pql" only (default "estimate"): the working LMM's residual variance is estimated (glmmPQL)
         or fixed at 1.
