@@ -20,8 +20,9 @@ overhead  1e6 rows in 4 partitions on 2 workers: the Dask fit's wall time over t
 scale     1 and 2 workers at 1.25e5 .. 1e6 rows per worker (2 partitions per worker): rows per second per worker in
           an evaluation pass, and the cost model ``t_pass = c * rows/worker + lambda`` and ``t_setup = a * rows/worker
           + mu`` (agreement pass, grouping check, build) fitted by least squares over all of them; then, on the same
-          clusters, 2e5 rows in 2, 8, 32 partitions: ``latency = l0 + tau_w * K/W + sigma * K`` for K partitions on W
-          workers (each worker runs its K/W tasks one after another; the scheduler handles all K).
+          clusters, 2e5 rows in 2, 8, 32 partitions: ``latency = l0 + tau_w * K/W + sigma * W`` for K partitions on W
+          workers (a pass is one task per worker over its K/W partitions), with sigma, the client's and scheduler's
+          time per task, timed on no-op tasks (4 to 200 of them).
 memory    the driver's peak RSS growth (psutil, sampled every 2 ms in a thread) during a Dask fit of 4e6 rows against
           the data's in-memory size (pandas' deep memory usage summed over partitions); target < 10 %. The driver
           holds the LocalCluster's scheduler too, so this is an upper bound for a client on its own. Two small Dask
@@ -79,6 +80,10 @@ def make_partition(k, rows, seed=18):
     b = rng.normal(0.0, 0.8, m)[g - k * m]
     p = 1.0 / (1.0 + np.exp(-(-0.5 + 0.7 * x + b)))
     return pd.DataFrame({"y": (rng.random(g.size) < p).astype(np.float64), "x": x, "g": g})
+
+
+def no_op(x):
+    return x
 
 
 # ------------------------------------------------------------------------------------------------ on the driver
@@ -202,6 +207,22 @@ def least_squares(u, t):
     return float(slope), float(intercept)
 
 
+def task_overhead(client, counts=(4, 40, 200), repeat=5):
+    """Seconds per task of the client and scheduler (slope of the time to submit and gather n no-op tasks on the
+    same few floats a pass sends, best of `repeat`): at W workers a pass pays it W times."""
+    x = np.zeros(3)
+    best = []
+    for n in counts:
+        times = []
+        for _ in range(repeat):
+            began = time.perf_counter()
+            client.gather([client.submit(no_op, x, pure=False) for _ in range(n)])
+            times.append(time.perf_counter() - began)
+        best.append(min(times))
+    sigma, base = least_squares(counts, best)
+    return max(sigma, 0.0), {"counts": list(counts), "seconds": best, "base": base}
+
+
 def scale(conf):
     print(f"== scale: 1 and 2 workers, 2 partitions per worker (load {load_average():.2f})")
     runs, latency = [], []
@@ -223,6 +244,10 @@ def scale(conf):
                       f"{fmt(run['setup'])}; {run['pass_rows_per_s_per_worker'] / 1e6:.2f}M rows/s/worker in a pass "
                       f"(load {load:.2f})")
                 del ddf
+            if workers == 2:
+                sigma, tasks = task_overhead(client)
+                timed = ", ".join(f"{n} in {fmt(s)}" for n, s in zip(tasks["counts"], tasks["seconds"]))
+                print(f"  no-op tasks: {timed}: {sigma * 1e3:.2f} ms per task")
             # the latency of a pass against the number of partitions, the rows fixed
             for parts in conf["latency_parts"]:
                 ddf = persisted(client, conf["latency_rows"], parts)
@@ -237,18 +262,20 @@ def scale(conf):
             cluster.close()
     c, lam = least_squares([r["rows_per_worker"] for r in runs], [r["eval_pass"] for r in runs])
     a, mu = least_squares([r["rows_per_worker"] for r in runs], [r["setup"] for r in runs])
-    # latency = l0 + tau_worker K/W (each worker's tasks, one after another) + sigma K (the scheduler's, serial);
-    # non-negative least squares: a cost below zero is noise (a loaded machine), not a saving
+    # a pass is one task per worker over its K/W partitions: latency = l0 + tau_worker K/W (per partition, in the
+    # worker's task) + sigma W (per task: the client and the scheduler, measured on no-op tasks above, since two
+    # workers on two cores cannot show how it grows with W); non-negative least squares: a cost below zero is
+    # noise (a loaded machine), not a saving
     from scipy.optimize import nnls
 
-    A = np.array([[1.0, r["partitions"] / r["workers"], r["partitions"]] for r in latency])
-    (l0, tau_worker, sigma), _ = nnls(A, np.array([r["latency"] for r in latency]))
+    A = np.array([[1.0, r["partitions"] / r["workers"]] for r in latency])
+    (l0, tau_worker), _ = nnls(A, np.array([r["latency"] - sigma * r["workers"] for r in latency]))
     print(f"  t_pass = {c * 1e6:.3f} us * rows/worker + {lam * 1e3:.1f} ms;   "
           f"t_setup = {a * 1e6:.3f} us * rows/worker + {mu * 1e3:.0f} ms")
     print(f"  latency of a pass = {l0 * 1e3:.1f} ms + {tau_worker * 1e3:.2f} ms x partitions/worker + "
-          f"{sigma * 1e3:.2f} ms x partitions")
+          f"{sigma * 1e3:.2f} ms x workers")
     return {"runs": runs, "c": c, "lambda": lam, "a": a, "mu": mu, "latency": latency, "l0": float(l0),
-            "tau_worker": float(tau_worker), "sigma": float(sigma)}
+            "tau_worker": float(tau_worker), "sigma": float(sigma), "no_op_tasks": tasks}
 
 
 class PeakRSS:
@@ -316,9 +343,9 @@ def cost_model(scale_out, overhead_out, n_params=3):
     passes, evaluations = record["passes"], record["evaluations"]
     parts = 2 * TARGET_WORKERS
     per_worker = TARGET_ROWS / TARGET_WORKERS
-    out_bytes = 8 * n_params * parts                        # the parameters, to every partition
+    out_bytes = 8 * n_params * TARGET_WORKERS               # the parameters, to each worker's task
     back_bytes = 8 * (n_params + 1) * parts                 # a value and a gradient, from every partition
-    latency = scale_out["l0"] + scale_out["tau_worker"] * parts / TARGET_WORKERS + scale_out["sigma"] * parts
+    latency = scale_out["l0"] + scale_out["tau_worker"] * parts / TARGET_WORKERS + scale_out["sigma"] * TARGET_WORKERS
     t_pass = scale_out["c"] * per_worker + latency
     t_setup = scale_out["a"] * per_worker + scale_out["mu"]
     total = t_setup + passes * t_pass
@@ -327,8 +354,8 @@ def cost_model(scale_out, overhead_out, n_params=3):
              "rows": TARGET_ROWS, "workers": TARGET_WORKERS, "rows_per_worker": per_worker, "latency": latency,
              "t_pass": t_pass, "t_setup": t_setup, "total": total}
     print(f"== cost model (y ~ x + (1 | g), Laplace, n = {n_params} parameters)")
-    print(f"  per pass: 8 n K = {out_bytes} B out and 8 (n+1) K = {back_bytes} B back for K = {parts} partitions "
-          "(plus two integers per partition: the groups and rows it covered)")
+    print(f"  per pass: 8 n W = {out_bytes} B out (one task per worker) and 8 (n+1) K = {back_bytes} B back for "
+          f"K = {parts} partitions (plus, per partition, the groups and rows it covered and its compute time)")
     print(f"  passes per fit: {passes} = {evaluations} evaluations (L-BFGS-B and the Newton polish's 2n gradients "
           f"per Hessian) + {passes - evaluations} for the GLM start, the separation certificate and the fitted-values "
           f"check (measured above)")
@@ -382,7 +409,7 @@ def table(results):
                   f"| t_setup = a N/W + mu (agreement, grouping check, build) | a = {s['a'] * 1e6:.3f} us/row, "
                   f"mu = {s['mu'] * 1e3:.0f} ms |",
                   f"| latency of a pass, K partitions on W workers | {s['l0'] * 1e3:.1f} ms + "
-                  f"{s['tau_worker'] * 1e3:.2f} ms x K/W + {s['sigma'] * 1e3:.2f} ms x K |"]
+                  f"{s['tau_worker'] * 1e3:.2f} ms x K/W + {s['sigma'] * 1e3:.2f} ms x W |"]
     m = results.get("model")
     if m:
         lines.append(f"| extrapolated: {m['rows']:.0e} rows on {m['workers']} workers ({m['partitions']} partitions) | "
