@@ -203,3 +203,25 @@ def test_counts_from_totals(client):
     ddf = dd.from_pandas(frame, npartitions=2, sort=False)
     with pytest.raises(ValueError, match=r"has 4 random effects per level but only 4 levels of 'g'"):
         fit("y ~ x + (x + I(x**2) + I(x**3) | g)", ddf)
+
+
+def test_separation_not_certified_is_not_converged(client, monkeypatch):
+    """Separated data: no certificate, fitted probabilities at 0 or 1, and the linear program would need the
+    rows on one machine: converged=False with a ConvergenceWarning (never a converged fit at infinity).
+    The local path: in-process workers' threads enter warnings.catch_warnings too, which is not thread-safe."""
+    import distributed
+
+    from quadlib.glmm import ConvergenceWarning
+
+    def no_client():
+        raise ValueError("No clients found")
+
+    monkeypatch.setattr(distributed, "get_client", no_client)
+    frame = pd.concat([_partition(k) for k in range(2)], ignore_index=True)
+    frame["y"] = (frame["x"] > 0).astype(float)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = fit(FORMULA, dd.from_pandas(frame, npartitions=2, sort=False), assume_grouped=True)
+    assert not res.converged and "separation was not checked on the 1200 rows" in res.message
+    found = [w for w in caught if issubclass(w.category, ConvergenceWarning)]
+    assert len(found) == 1 and found[0].filename == __file__
