@@ -311,12 +311,26 @@ class _ClientRunner:
         futures = self.client.compute(tasks)
         return self._gather(futures)
 
-    def _gather(self, futures):
+    def _wait(self, futures):
+        """The futures' results (small), within :data:`PASS_TIMEOUT` seconds."""
         from distributed import wait
 
         with self.client.as_current():   # the given client, current or not
             wait(futures, timeout=PASS_TIMEOUT)
         return self.client.gather(futures)
+
+    def _gather(self, futures):
+        """:meth:`_wait` for the agreement pass and the build: the data's own errors (ValueError, TypeError
+        and NotImplementedError naming the partition) as they are, any other failure (a lost worker beyond
+        Dask's retries, a timeout) a RuntimeError."""
+        try:
+            return self._wait(futures)
+        except (ValueError, TypeError, NotImplementedError):
+            raise
+        except Exception as error:
+            self.client.cancel(futures)
+            raise RuntimeError(f"a distributed step of the fit's preparation failed ({type(error).__name__}: "
+                               f"{error}): fit stopped, no result") from error
 
     def partitions(self, ddf):
         return self.client.compute(ddf.to_delayed(optimize_graph=True))
@@ -369,7 +383,7 @@ class _ClientRunner:
                                       workers=None if w is None else [w], allow_other_workers=True)
                    for w, ks in groups.items()]
         try:
-            done = self._gather(futures)
+            done = self._wait(futures)
         except Exception as error:
             self.client.cancel(futures)
             raise _PassFailed(f"{type(error).__name__}: {error}") from error
@@ -889,6 +903,8 @@ def fit_dask(formula, ddf, *, family, link, method, nagq, weights, offset, start
                           "or pass assume_grouped=True if each level already lies in one partition",
                           UserWarning, stacklevel=v.outside_stacklevel())
             ddf = ddf.shuffle(on=group, npartitions=ddf.npartitions)
+            if not runner.parallel:   # one shuffle, not one per partition read (the data are held here anyway)
+                ddf = ddf.persist()
             shuffled = True
             runner.release(frames)
             frames = runner.partitions(ddf)
