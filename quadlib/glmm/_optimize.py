@@ -822,7 +822,7 @@ def _polish(criterion, x, f, g, step_size, lower, scale, held, history, c, optio
         return not options.accept_by_gradient or projected(t_z, t_g) < projected(*info)
 
     def done(change, t, old, new):
-        history.append(-new / c)
+        history.append(new / c)   # newton maximizes c llf (evaluate returns -criterion)
         moved = float(np.max(np.abs(change / scale), initial=0.0))
         state["moved"] += moved
         if moved > 1e-2:   # far from where H was taken
