@@ -225,3 +225,11 @@ def test_separation_not_certified_is_not_converged(client, monkeypatch):
     assert not res.converged and "separation was not checked on the 1200 rows" in res.message
     found = [w for w in caught if issubclass(w.category, ConvergenceWarning)]
     assert len(found) == 1 and found[0].filename == __file__
+
+
+def test_history_is_log_likelihoods(dask_fit):
+    """The record ends at the optimum's log-likelihood, every entry a log-likelihood (the Newton polish's
+    steps were recorded negated: the history ended at -llf)."""
+    history = np.array(dask_fit.history)
+    assert history[-1] == pytest.approx(dask_fit.llf, rel=1e-12)
+    assert np.all(history < 0) and np.all(history <= dask_fit.llf + 1e-9 * abs(dask_fit.llf))
