@@ -9,14 +9,16 @@ The model is ``y ~ x + (1 | g)``, binary, Laplace, 20 rows per group (the protot
 data are generated inside the partitions (``dd.from_map``, whole groups per partition, one seed per partition) and
 persisted on the workers before any clock starts, so no row passes through the driver; the one-machine reference
 fits the same rows collected into one pandas frame. Every cluster is a ``LocalCluster`` of single-thread worker
-processes on 127.0.0.1 started with ``OMP_NUM_THREADS=1`` (this process sets it too, before numpy loads).
+processes on 127.0.0.1 started with ``OMP_NUM_THREADS=1`` (this process sets it too, before numpy loads) and, as
+docs/scale.rst recommends, without Dask's ``MALLOC_TRIM_THRESHOLD_=65536`` (the overhead section also measures the
+workers with it).
 
 Sections (``--sections``, comma-separated):
 
 overhead  1e6 rows in 4 partitions on 2 workers: the Dask fit's wall time over the pandas fit's (best of 3 each,
-          interleaved so that a change of load hits both), the passes per fit, the time of an evaluation pass (the
-          optimize stage over its evaluations) split into the tasks' compute per worker and the rest (latency), and
-          the fit's stages (the objective's ``timings``).
+          interleaved so that a change of load hits both; then again with Dask's malloc setting), the passes per
+          fit, the time of an evaluation pass (the optimize stage over its evaluations) split into the tasks'
+          compute per worker and the rest (latency), and the fit's stages (the objective's ``timings``).
 scale     1 and 2 workers at 1.25e5 .. 1e6 rows per worker (2 partitions per worker): rows per second per worker in
           an evaluation pass, and the cost model ``t_pass = c * rows/worker + lambda`` and ``t_setup = a * rows/worker
           + mu`` (agreement pass, grouping check, build) fitted by least squares over all of them; then, on the same
@@ -91,14 +93,24 @@ def load_average():
     return os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
 
 
-def start_cluster(workers):
+def start_cluster(workers, dask_malloc=False):
+    """A LocalCluster of `workers` single-thread worker processes on 127.0.0.1, and its client.
+
+    Workers start without Dask's ``MALLOC_TRIM_THRESHOLD_=65536`` (docs/scale.rst: it fixes glibc's mmap threshold
+    at 128 kB and slows a pass 2-3x) unless `dask_malloc` (Dask's default, for comparison)."""
+    import dask
     from distributed import Client, LocalCluster
 
-    with warnings.catch_warnings():   # the scheduler's HTTP server moves off a busy port 8787 by itself
+    # a nanny sets its pre-spawn variables in this process's environment, which every later worker inherits
+    os.environ.pop("MALLOC_TRIM_THRESHOLD_", None)
+    trim = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": 65536 if dask_malloc else None}
+    with warnings.catch_warnings(), dask.config.set(trim):
+        # the scheduler's HTTP server moves off a busy port 8787 by itself
         warnings.filterwarnings("ignore", message="Port 8787 is already in use", category=UserWarning)
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
                                dashboard_address=None,
                                env={"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"})
+    os.environ.pop("MALLOC_TRIM_THRESHOLD_", None)
     client = Client(cluster)
     client.wait_for_workers(workers)
     return cluster, client
@@ -162,8 +174,16 @@ def fmt(seconds):
 
 def overhead(conf):
     rows, parts, repeat = conf["overhead_rows"], conf["overhead_parts"], conf["repeat"]
-    print(f"== overhead: {rows:.0e} rows, {parts} partitions, 2 workers; best of {repeat} (load {load_average():.2f})")
-    cluster, client = start_cluster(2)
+    out = {}
+    for label, dask_malloc in (("recommended", False), ("dask_default_malloc", True)):
+        print(f"== overhead ({label}): {rows:.0e} rows, {parts} partitions, 2 workers; best of {repeat} "
+              f"(load {load_average():.2f})")
+        out[label] = overhead_one(rows, parts, repeat, dask_malloc)
+    return out
+
+
+def overhead_one(rows, parts, repeat, dask_malloc):
+    cluster, client = start_cluster(2, dask_malloc)
     try:
         ddf = persisted(client, rows, parts)
         frame = ddf.compute().reset_index(drop=True)   # the reference's copy, collected once, outside the clocks
@@ -181,7 +201,7 @@ def overhead(conf):
             dask_times.append(t)
         loads.append(load_average())
         dx, dllf = agreement(res, ref)
-        out = {"rows": rows, "partitions": parts, "workers": 2, "data_bytes": data_bytes,
+        out = {"rows": rows, "partitions": parts, "workers": 2, "dask_malloc": dask_malloc, "data_bytes": data_bytes,
                "pandas_seconds": pandas_times, "dask_seconds": dask_times,
                "ratio": min(dask_times) / min(pandas_times), **best,
                "pandas_evaluations": int(ref.outcome.n_evaluations), "pandas_per_evaluation":
@@ -196,7 +216,8 @@ def overhead(conf):
           f"passes ({best['evaluations']} evaluations), evaluation pass {fmt(best['eval_pass'])} (tasks "
           f"{fmt(best['task_per_worker'])} per worker, latency {fmt(best['latency'])}), stages "
           + ", ".join(f"{k} {fmt(v)}" for k, v in best["timings"].items()))
-    print(f"  ratio {out['ratio']:.2f}   max |dx| {dx:.1e}   rel. d llf {dllf:.1e}   load {loads}")
+    print(f"  ratio {out['ratio']:.2f}   max |dx| {dx:.1e}   rel. d llf {dllf:.1e}   "
+          f"load {[round(x, 2) for x in loads]}")
     return out
 
 
@@ -339,7 +360,7 @@ def memory(conf):
 def cost_model(scale_out, overhead_out, n_params=3):
     """Bytes per pass, passes per fit and the extrapolation to TARGET_ROWS on TARGET_WORKERS workers (2 partitions
     per worker) from the constants fitted in `scale_out` and the passes counted in `overhead_out`."""
-    record = overhead_out if overhead_out else max(scale_out["runs"], key=lambda r: r["rows"])
+    record = overhead_out["recommended"] if overhead_out else max(scale_out["runs"], key=lambda r: r["rows"])
     passes, evaluations = record["passes"], record["evaluations"]
     parts = 2 * TARGET_WORKERS
     per_worker = TARGET_ROWS / TARGET_WORKERS
@@ -387,7 +408,8 @@ def machine():
 def table(results):
     """The markdown table for README and docs/scale.rst."""
     lines = ["| measure | value |", "|---|---|"]
-    o = results.get("overhead")
+    o = results.get("overhead", {}).get("recommended")
+    d = results.get("overhead", {}).get("dask_default_malloc")
     if o:
         lines += [f"| {o['rows']:.0e} rows, {o['partitions']} partitions, 2 worker processes: Dask fit / pandas fit | "
                   f"{fmt(min(o['dask_seconds']))} / {fmt(min(o['pandas_seconds']))} = **{o['ratio']:.2f}** |",
@@ -396,6 +418,10 @@ def table(results):
                   f"| stages of the Dask fit | " + ", ".join(f"{k} {fmt(v)}" for k, v in o["timings"].items()) + " |",
                   f"| agreement with the pandas fit: max abs dx, rel. d llf | {o['max_abs_dx']:.1e}, "
                   f"{o['rel_dllf']:.1e} |"]
+    if d:
+        lines += [f"| the same, workers with Dask's MALLOC_TRIM_THRESHOLD_=65536: Dask fit / pandas fit; evaluation "
+                  f"pass | {fmt(min(d['dask_seconds']))} / {fmt(min(d['pandas_seconds']))} = {d['ratio']:.2f}; "
+                  f"{fmt(d['eval_pass'])} |"]
     s = results.get("scale")
     if s:
         for workers in (1, 2):
