@@ -1,12 +1,14 @@
 """Fitting on a Dask DataFrame (issue 18): quadlib.glmm.fit on a LocalCluster against the pandas fit of the same rows.
 
 ``y ~ x + (1 | g)``, binary, Laplace, 200,000 rows (10,000 groups of 20) in 4 partitions, generated inside the
-partitions and persisted on a ``LocalCluster`` of 2 single-thread worker processes on 127.0.0.1 before the clock
-starts. ``time_dask`` is the user's call (agreement pass, grouping check, build, passes); ``time_pandas`` fits the
-same rows collected into one pandas frame, in this process. At this size the cluster's fixed costs dominate (the
-Dask fit is slower); asv_bench/dask_report.py measures the 10^6-row ratio, the scaling and the driver's memory.
+partitions and persisted on a ``LocalCluster`` of 2 single-thread worker processes on 127.0.0.1 (started without
+Dask's ``MALLOC_TRIM_THRESHOLD_``, as docs/scale.rst recommends) before the clock starts. ``time_dask`` is the
+user's call (agreement pass, grouping check, build, passes); ``time_pandas`` fits the same rows collected into one
+pandas frame, in this process. At this size the cluster's fixed costs dominate (the Dask fit is slower);
+asv_bench/dask_report.py measures the 10^6-row ratio, the scaling and the driver's memory.
 Skipped (NotImplementedError in setup, as asv expects) when dask or distributed is not installed.
 """
+import os
 import warnings
 
 import numpy as np
@@ -45,11 +47,17 @@ class DaskFit:
 
     def setup(self):
         try:
+            import dask
             import dask.dataframe as dd
             from distributed import Client, LocalCluster, wait
         except ImportError as missing:
             raise NotImplementedError(f"quadlib[dask] is not installed ({missing.name})") from None
-        with warnings.catch_warnings():   # the scheduler's HTTP server moves off a busy port 8787 by itself
+        # workers as docs/scale.rst recommends: without Dask's MALLOC_TRIM_THRESHOLD_ (a nanny also leaves it in
+        # this process's environment, which later workers would inherit)
+        os.environ.pop("MALLOC_TRIM_THRESHOLD_", None)
+        with warnings.catch_warnings(), \
+                dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
+            # the scheduler's HTTP server moves off a busy port 8787 by itself
             warnings.filterwarnings("ignore", message="Port 8787 is already in use", category=UserWarning)
             self.cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
                                         dashboard_address=None,
