@@ -251,7 +251,10 @@ def fit(formula, data, *, family="binomial", link=None, method="laplace", nagq=N
         ``llf`` is the full log-likelihood (binomial coefficients included) for every method and nagq;
         method="pql" returns a PQLResult (the same names; ``llf`` is NaN). For separated data (below)
         ``converged`` is False and ``result.outcome.separation`` names the fixed effects whose estimates
-        are infinite (an empty tuple otherwise).
+        are infinite (an empty tuple otherwise). Dask `data`: a
+        :class:`~quadlib.glmm._dask.DistributedGLMMResult` (a GLMMResult whose ``random_effects`` are lazy
+        Dask DataFrames; separation is not searched for: data without the non-separation certificate and
+        with fitted values at the edge give ``converged=False``).
 
     Raises
     ------
