@@ -529,6 +529,8 @@ class DistributedObjective:
         "separation", "optimize", "result").
     """
 
+    batch_gradients = True   # the Hessian's shifted points in one pass (values_and_gradients)
+
     def __init__(self, runner, parts, *, names, layout, n_beta, family, integrator, design, n_clusters, n_rows,
                  progress=False):
         self.runner, self.parts = runner, list(parts)

@@ -19,7 +19,9 @@ The objective protocol
 ``value_and_gradient(x)`` (the log-likelihood and its gradient; -inf where it cannot be computed),
 ``log_likelihood(x)``, ``evaluations`` (a count), and optionally ``layout`` (a
 :class:`~quadlib.glmm._covariance.ThetaLayout`, whose off-diagonal entries are scaled like their block's
-diagonal), ``value_gradient_hessian(x)`` (for ``optimizer="newton"``) and ``derivatives``.
+diagonal), ``value_gradient_hessian(x)`` (for ``optimizer="newton"``), ``derivatives``, and
+``batch_gradients`` (True: ``values_and_gradients(points)`` returns ``[(value, gradient)]`` for several
+points in one call, which the Hessian's differences then use: a Dask objective's one distributed pass).
 
 Derivative-free objectives
 --------------------------
@@ -289,17 +291,26 @@ Newton step is below 1e-6 (relative); no warning (the caller warns). Derivative-
 several grouping factors): COBYQA from trust-region radius 1 (lme4's start is theta = 1) down to 1e-7.""")
 
 
-def _difference_hessian(gradient, x, free, lower, relative_step, scale):
+def _difference_hessian(gradient, x, free, lower, relative_step, scale, gradients=None):
     """Central differences of ``gradient(x)`` (symmetrized) over the `free` parameters, steps
-    ``relative_step * max(scale_k, |x_k|)``, the lower point held at the bound; None if a gradient fails."""
+    ``relative_step * max(scale_k, |x_k|)``, the lower point held at the bound; None if a gradient fails.
+    `gradients` (optional): all the points' gradients in one call (an objective that declares
+    ``batch_gradients``)."""
     index = np.flatnonzero(free)
     H = np.empty((index.size, index.size))
-    for col, k in enumerate(index):
+    pairs = []
+    for k in index:
         h = relative_step * max(scale[k], abs(x[k]))
         up, down = x.copy(), x.copy()
         up[k] += h
         down[k] = max(x[k] - h, lower[k])
-        g_up, g_down = gradient(up), gradient(down)
+        pairs.append((up, down))
+    found = gradients([z for pair in pairs for z in pair]) if gradients is not None and pairs else None
+    for col, (k, (up, down)) in enumerate(zip(index, pairs)):
+        if found is None:
+            g_up, g_down = gradient(up), gradient(down)
+        else:
+            g_up, g_down = found[2 * col], found[2 * col + 1]
         if g_up is None or g_down is None:
             return None
         H[:, col] = (g_up[index] - g_down[index]) / (up[k] - down[k])
@@ -551,6 +562,16 @@ def _quasi_newton(objective, x0, method, max_iter, verbose, progress, options):
             return np.inf, None
         return -c * value, -c * grad
 
+    gradients = None
+    if getattr(objective, "batch_gradients", False):
+        # a declared capability (a Dask objective: one distributed pass for all the Hessian's points)
+        def gradients(points):
+            out = []
+            for value, grad in objective.values_and_gradients(points):
+                finite = math.isfinite(value) and grad is not None and np.isfinite(grad).all()
+                out.append(-c * grad if finite else None)
+            return out
+
     def negative(z):
         f, g = criterion(z * scale)
         if g is None:
@@ -593,7 +614,8 @@ def _quasi_newton(objective, x0, method, max_iter, verbose, progress, options):
             # the optimizer's own inverse-Hessian estimate of the remaining step (relative)
             step_size = float(np.max(np.abs(opt.hess_inv @ np.where(held(x, g), 0.0, g)), initial=0.0)
                               / (1.0 + np.max(np.abs(x), initial=0.0)))
-        return _polish(criterion, x, f, g, step_size, lower, scale, held, history, c, options) + (opt,)
+        return _polish(criterion, x, f, g, step_size, lower, scale, held, history, c, options,
+                       gradients=gradients) + (opt,)
 
     x, f, g, H, free, step_size, opt = run(x0)
     # A standard deviation at its bound 0 has zero gradient by symmetry (the likelihood is even in a
@@ -755,7 +777,7 @@ def _value_polish(objective, x, f, lower, scale, history, c, options):
     return x, f, found
 
 
-def _polish(criterion, x, f, g, step_size, lower, scale, held, history, c, options):
+def _polish(criterion, x, f, g, step_size, lower, scale, held, history, c, options, gradients=None):
     """Newton steps on the criterion from (x, f, g), the Hessian by differences of its gradient; returns
     (x, f, g, H over free, free, last relative step size)."""
     state = {"H": None, "free": None, "stale": True, "step": step_size, "moved": 0.0}
@@ -781,7 +803,7 @@ def _polish(criterion, x, f, g, step_size, lower, scale, held, history, c, optio
             return None
         if state["stale"] or options.hessian_every_step:
             free = ~held(z, g_z)
-            H = _difference_hessian(gradient, z, free, lower, options.hessian_step, scale)
+            H = _difference_hessian(gradient, z, free, lower, options.hessian_step, scale, gradients)
             if H is None:   # the gradient fails next to z
                 return None
             state.update(H=H, free=free, stale=False)
@@ -837,7 +859,7 @@ def _polish(criterion, x, f, g, step_size, lower, scale, held, history, c, optio
     H, free = state["H"], state["free"]
     if g is not None and options.final_hessian and (H is None or state["moved"] > 1e-4 or state["stale"]):
         free = ~held(x, g)
-        H = _difference_hessian(gradient, x, free, lower, options.hessian_step, scale)
+        H = _difference_hessian(gradient, x, free, lower, options.hessian_step, scale, gradients)
     if free is None:
         free = np.ones(x.size, bool) if g is None else ~held(x, g)
     if H is not None and H.shape[0] != free.sum():
