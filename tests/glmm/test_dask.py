@@ -182,6 +182,20 @@ def test_poisson_with_offset_column_equals_pandas(client):
     assert abs(quiet_fit("count ~ x + (1 | g)", whole(frames), family="poisson").llf - want.llf) > 1.0
 
 
+@pytest.mark.parametrize("formula, weights", [("cbind(s, n - s) ~ x + (1 | g)", None), ("p ~ x + (1 | g)", "n")])
+def test_binomial_counts_and_proportions_with_weights_equal_pandas(client, formula, weights):
+    frames = [simulate(k, 500) for k in range(4)]
+    for k, frame in enumerate(frames):
+        rng = np.random.default_rng([7, k])
+        frame["n"] = rng.integers(1, 6, len(frame)).astype(float)
+        eta = -0.3 + 0.7 * frame["x"].to_numpy() + rng.normal(0, 0.8, len(frame) // 20).repeat(20)
+        frame["s"] = rng.binomial(frame["n"].astype(int), 1 / (1 + np.exp(-eta))).astype(float)
+        frame["p"] = frame["s"] / frame["n"]
+    want = quiet_fit(formula, whole(frames), weights=weights)
+    got = quiet_fit(formula, dask_frame(frames), weights=weights, client=client)
+    assert_same_fit(got, want)
+
+
 def test_factor_with_a_level_in_one_partition_equals_pandas(client):
     frames = [simulate(k, 1000, only_in=2) for k in range(4)]
     assert [("c" in set(f["f"])) for f in frames] == [False, False, True, False]
@@ -296,11 +310,22 @@ def test_split_groups_are_shuffled_with_a_warning_and_the_same_fit(client):
     assert_same_random_effects(got.random_effects["g"], want.random_effects["g"])
 
 
-def test_grouped_data_do_not_warn(client, binary):
-    frames, _ = binary
+def test_grouped_string_labels_with_overlapping_ranges_do_not_warn(client):
+    # every level in one partition, but the partitions' label ranges overlap ("L0..." to "L9..." in each):
+    # the exact count must find them grouped, no shuffle and no warning
+    frames = [simulate(k, 1000) for k in range(4)]
+    labels = np.random.default_rng(5).permutation(200)
+    for frame in frames:
+        frame["g"] = [f"L{labels[level]}" for level in frame["g"]]
+    want = quiet_fit(BINARY, whole(frames))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        fit("y ~ x + (1 | g)", dask_frame(frames[:2]), client=client)
+        got = fit(BINARY, dask_frame(frames), client=client)
+    assert_same_fit(got, want)
+    modes = got.random_effects["g"].compute().sort_index()
+    reference = want.random_effects["g"].sort_index()
+    assert list(modes.index) == list(reference.index)
+    np.testing.assert_allclose(modes.to_numpy(dtype=float), reference.to_numpy(dtype=float), rtol=0, atol=1e-6)
 
 
 def test_assume_grouped_on_split_data_is_the_documented_wrong_likelihood(client):
