@@ -17,8 +17,8 @@ Sections (``--sections``, comma-separated):
 
 overhead  1e6 rows in 4 partitions on 2 workers: the Dask fit's wall time over the pandas fit's (best of 3 each,
           interleaved so that a change of load hits both; then again with Dask's malloc setting), the passes per
-          fit, the time of an evaluation pass (the optimize stage over its evaluations) split into the tasks'
-          compute per worker and the rest (latency), and the fit's stages (the objective's ``timings``).
+          fit, the median time of the optimizer's passes (from the progress lines) split into the tasks' compute
+          per worker and the rest (latency), and the fit's stages (the objective's ``timings``).
 scale     1 and 2 workers at 1.25e5 .. 1e6 rows per worker (2 partitions per worker): rows per second per worker in
           an evaluation pass, and the cost model ``t_pass = c * rows/worker + lambda`` and ``t_setup = a * rows/worker
           + mu`` (agreement pass, grouping check, build) fitted by least squares over all of them; then, on the same
@@ -41,9 +41,12 @@ for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_name, "1")   # before numpy: the workers inherit it, and the reference runs as they do
 
 import argparse  # noqa: E402
+import contextlib  # noqa: E402
 import gc  # noqa: E402
+import io  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
+import re  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
@@ -134,11 +137,20 @@ def quiet(function, *args, **kwargs):
         return function(*args, **kwargs)
 
 
+PROGRESS = re.compile(r"step\s+\d+: log-likelihood \S+\s+pass (\d+) ms")
+
+
 def dask_fit(ddf, client):
-    """The timed Dask fit: the call a user makes (grouping check included), wall seconds and the result."""
+    """The timed Dask fit: the call a user makes (grouping check included), wall seconds and the result, with
+    ``res.eval_ms``: the wall time of each evaluation pass from its progress line (one per evaluation pass, in
+    the order of ``res.objective.task_seconds``)."""
+    lines = io.StringIO()
     began = time.perf_counter()
-    res = quiet(fit, FORMULA, ddf, client=client)
-    return time.perf_counter() - began, res
+    with contextlib.redirect_stdout(lines):
+        res = quiet(fit, FORMULA, ddf, client=client, progress=True)
+    wall = time.perf_counter() - began
+    res.eval_ms = [int(m.group(1)) for m in PROGRESS.finditer(lines.getvalue())]
+    return wall, res
 
 
 def pandas_fit(frame):
@@ -148,18 +160,23 @@ def pandas_fit(frame):
 
 
 def passes_of(res, workers):
-    """What a Dask fit's objective recorded: its passes, the evaluation passes' mean wall time (the optimize
-    stage's time over its evaluations, one point per pass), the time their tasks computed per worker, and the
-    setup stages (agreement pass, grouping check, build)."""
+    """What a Dask fit recorded: its passes (all, and the optimizer's evaluation passes), the median wall time of
+    an evaluation pass (medians: the polish's batched passes carry 2n points), its tasks' compute per worker and
+    the rest (latency: the client, the scheduler, the transfers), and the setup stages (agreement pass, grouping
+    check, build)."""
     objective = res.objective
     timings = dict(objective.timings)
     seconds = np.asarray(objective.pass_seconds, dtype=float)
-    evaluations = int(objective.evaluations)
-    eval_pass = timings["optimize"] / evaluations
-    task = float(np.mean(objective.task_seconds)) / workers
-    return {"passes": int(objective.passes), "evaluations": evaluations, "pass_seconds": seconds.tolist(),
-            "median_pass": float(np.median(seconds)), "pass_total": float(seconds.sum()), "eval_pass": eval_pass,
-            "task_per_worker": task, "latency": eval_pass - task, "timings": timings,
+    wall = np.asarray(res.eval_ms, dtype=float) / 1e3
+    task = np.asarray(objective.task_seconds, dtype=float) / workers
+    if wall.size != task.size:
+        raise RuntimeError(f"{wall.size} progress lines for {task.size} evaluation passes: the progress format "
+                           "changed, update PROGRESS")
+    return {"passes": int(objective.passes), "eval_passes": int(task.size),
+            "evaluations": int(objective.evaluations),
+            "pass_seconds": seconds.tolist(), "eval_pass_seconds": wall.tolist(),
+            "eval_pass": float(np.median(wall)), "task_per_worker": float(np.median(task)),
+            "latency": float(np.median(wall - task)), "timings": timings,
             "setup": timings["agreement"] + timings.get("grouping", 0.0) + timings["build"]}
 
 
@@ -213,7 +230,8 @@ def overhead_one(rows, parts, repeat, dask_malloc):
     print(f"  pandas fit {fmt(min(pandas_times))} (best of {[round(t, 2) for t in pandas_times]}), "
           f"{out['pandas_evaluations']} evaluations")
     print(f"  Dask fit   {fmt(min(dask_times))} (best of {[round(t, 2) for t in dask_times]}): {best['passes']} "
-          f"passes ({best['evaluations']} evaluations), evaluation pass {fmt(best['eval_pass'])} (tasks "
+          f"passes ({best['eval_passes']} of the optimizer, {best['evaluations']} points), evaluation pass "
+          f"{fmt(best['eval_pass'])} (tasks "
           f"{fmt(best['task_per_worker'])} per worker, latency {fmt(best['latency'])}), stages "
           + ", ".join(f"{k} {fmt(v)}" for k, v in best["timings"].items()))
     print(f"  ratio {out['ratio']:.2f}   max |dx| {dx:.1e}   rel. d llf {dllf:.1e}   "
@@ -359,31 +377,38 @@ def memory(conf):
 
 def cost_model(scale_out, overhead_out, n_params=3):
     """Bytes per pass, passes per fit and the extrapolation to TARGET_ROWS on TARGET_WORKERS workers (2 partitions
-    per worker) from the constants fitted in `scale_out` and the passes counted in `overhead_out`."""
+    per worker) from the constants fitted in `scale_out` and the passes counted in `overhead_out`.
+
+    Every pass pays the latency; the compute is c N/W per point (the polish's batched pass carries 2n points), and
+    the GLM start's and the checks' passes are counted at a point's cost too (they cost less: no integrals)."""
     record = overhead_out["recommended"] if overhead_out else max(scale_out["runs"], key=lambda r: r["rows"])
-    passes, evaluations = record["passes"], record["evaluations"]
+    passes, eval_passes, evaluations = record["passes"], record["eval_passes"], record["evaluations"]
     parts = 2 * TARGET_WORKERS
     per_worker = TARGET_ROWS / TARGET_WORKERS
     out_bytes = 8 * n_params * TARGET_WORKERS               # the parameters, to each worker's task
     back_bytes = 8 * (n_params + 1) * parts                 # a value and a gradient, from every partition
-    latency = scale_out["l0"] + scale_out["tau_worker"] * parts / TARGET_WORKERS + scale_out["sigma"] * TARGET_WORKERS
-    t_pass = scale_out["c"] * per_worker + latency
+    latency = (scale_out["l0"] + scale_out["tau_worker"] * parts / TARGET_WORKERS
+               + scale_out["sigma"] * TARGET_WORKERS)
+    t_point = scale_out["c"] * per_worker
     t_setup = scale_out["a"] * per_worker + scale_out["mu"]
-    total = t_setup + passes * t_pass
+    points = evaluations + (passes - eval_passes)
+    total = t_setup + passes * latency + points * t_point
     model = {"n_params": n_params, "partitions": parts, "bytes_out_per_pass": out_bytes,
-             "bytes_back_per_pass": back_bytes, "passes_per_fit": passes, "evaluation_passes": evaluations,
-             "rows": TARGET_ROWS, "workers": TARGET_WORKERS, "rows_per_worker": per_worker, "latency": latency,
-             "t_pass": t_pass, "t_setup": t_setup, "total": total}
+             "bytes_back_per_pass": back_bytes, "passes_per_fit": passes, "evaluation_passes": eval_passes,
+             "evaluations": evaluations, "rows": TARGET_ROWS, "workers": TARGET_WORKERS, "rows_per_worker": per_worker,
+             "latency": latency, "t_point": t_point, "t_pass": t_point + latency, "t_setup": t_setup, "total": total}
     print(f"== cost model (y ~ x + (1 | g), Laplace, n = {n_params} parameters)")
-    print(f"  per pass: 8 n W = {out_bytes} B out (one task per worker) and 8 (n+1) K = {back_bytes} B back for "
-          f"K = {parts} partitions (plus, per partition, the groups and rows it covered and its compute time)")
-    print(f"  passes per fit: {passes} = {evaluations} evaluations (L-BFGS-B and the Newton polish's 2n gradients "
-          f"per Hessian) + {passes - evaluations} for the GLM start, the separation certificate and the fitted-values "
-          f"check (measured above)")
-    print(f"  {TARGET_ROWS:.0e} rows on {TARGET_WORKERS} workers ({parts} partitions, {per_worker:.0e} rows/worker): "
-          f"pass {scale_out['c'] * 1e6:.3f} us x {per_worker:.0e} + latency {latency * 1e3:.0f} ms = {fmt(t_pass)}; "
-          f"setup {scale_out['a'] * 1e6:.3f} us x {per_worker:.0e} + {fmt(scale_out['mu'])} = {fmt(t_setup)}; "
-          f"fit ~ {total / 60:.1f} min (plus one shuffle if the groups are not laid out by group)")
+    print(f"  per pass and point: 8 n W = {out_bytes} B out (one task per worker) and 8 (n+1) K = {back_bytes} B back "
+          f"for W = {TARGET_WORKERS} workers, K = {parts} partitions (plus, per partition, the groups and rows it "
+          f"covered and its compute time); the polish's batched pass carries 2n = {2 * n_params} points")
+    print(f"  passes per fit: {passes} = {eval_passes} of the optimizer ({evaluations} points: L-BFGS-B's, and the "
+          f"Newton polish's Hessians, 2n points in one pass) + {passes - eval_passes} for the GLM start, the "
+          "separation certificate and the fitted-values check (measured above)")
+    print(f"  {TARGET_ROWS:.0e} rows on {TARGET_WORKERS} workers ({per_worker:.0e} rows/worker): a point "
+          f"{scale_out['c'] * 1e6:.3f} us x {per_worker:.0e} = {fmt(t_point)}, latency {fmt(latency)} per pass; "
+          f"setup {scale_out['a'] * 1e6:.3f} us x {per_worker:.0e} + {fmt(scale_out['mu'])} = {fmt(t_setup)}; fit "
+          f"~ {fmt(t_setup)} + {passes} x {fmt(latency)} + {points} x {fmt(t_point)} = {total / 60:.1f} min (plus "
+          "one shuffle if the data are not laid out by group)")
     return model
 
 
@@ -413,8 +438,9 @@ def table(results):
     if o:
         lines += [f"| {o['rows']:.0e} rows, {o['partitions']} partitions, 2 worker processes: Dask fit / pandas fit | "
                   f"{fmt(min(o['dask_seconds']))} / {fmt(min(o['pandas_seconds']))} = **{o['ratio']:.2f}** |",
-                  f"| passes per fit (evaluations); time per evaluation pass (pandas: per evaluation) | "
-                  f"{o['passes']} ({o['evaluations']}); {fmt(o['eval_pass'])} ({fmt(o['pandas_per_evaluation'])}) |",
+                  f"| passes per fit (of the optimizer); median evaluation pass, its latency (pandas: time per "
+                  f"evaluation) | {o['passes']} ({o['eval_passes']}); {fmt(o['eval_pass'])}, {fmt(o['latency'])} "
+                  f"({fmt(o['pandas_per_evaluation'])}) |",
                   f"| stages of the Dask fit | " + ", ".join(f"{k} {fmt(v)}" for k, v in o["timings"].items()) + " |",
                   f"| agreement with the pandas fit: max abs dx, rel. d llf | {o['max_abs_dx']:.1e}, "
                   f"{o['rel_dllf']:.1e} |"]
@@ -439,8 +465,8 @@ def table(results):
     m = results.get("model")
     if m:
         lines.append(f"| extrapolated: {m['rows']:.0e} rows on {m['workers']} workers ({m['partitions']} partitions) | "
-                     f"{fmt(m['t_pass'])} per pass x {m['passes_per_fit']} passes + setup {fmt(m['t_setup'])} = "
-                     f"~{m['total'] / 60:.1f} min |")
+                     f"{fmt(m['t_point'])} per point + {fmt(m['latency'])} per pass, {m['passes_per_fit']} passes, "
+                     f"setup {fmt(m['t_setup'])}: ~{m['total'] / 60:.1f} min |")
     mem = results.get("memory")
     if mem:
         lines.append(f"| driver peak RSS growth, {mem['rows']:.0e} rows ({mem['data_bytes'] / 2**20:.0f} MiB of "
