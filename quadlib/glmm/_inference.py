@@ -184,8 +184,11 @@ def profile_interval(profile_llf, estimate, se, llf_max, alpha=0.05, *, max_step
                           ConvergenceWarning, stacklevel=2)
             ends.append(math.nan)
             continue
-        ends.append(float(brentq(excess, min(near, far), max(near, far), xtol=_PROFILE_XTOL * scale, rtol=1e-15,
-                                 maxiter=100)))
+        # Brent's method evaluates the bracket's ends again; a refit there may land elsewhere (its warm start
+        # has moved on) or be finite where it was not: the ends keep the values that bracketed the root
+        known = {near: f_near, far: f_far}
+        ends.append(float(brentq(lambda value: known[value] if value in known else excess(value), min(near, far),
+                                 max(near, far), xtol=_PROFILE_XTOL * scale, rtol=1e-15, maxiter=100)))
     return ends[0], ends[1]
 
 

@@ -26,7 +26,7 @@ from ._optimize import ConvergenceWarning, optimize
 from ._summary import coef_table, criteria_table, format_summary, random_effects_table
 from . import plotting
 
-__all__ = ["GLMMResult", "MixedResult", "RandomEffects", "random_effects_frame"]
+__all__ = ["GLMMResult", "MixedResult", "RandomEffects", "profile_ends", "random_effects_frame"]
 
 _SINGULAR_TOL = 1e-4   # lme4's isSingular(): a relative diagonal element of a covariance factor below this
 
@@ -127,7 +127,7 @@ class MixedResult:
 
         return pd.Series(normal_pvalues(self.tvalues.to_numpy()), index=self.params.index, name="pvalues")
 
-    def conf_int(self, alpha=0.05, method="wald"):
+    def conf_int(self, alpha=0.05, method="wald", client=None):
         """Confidence intervals for the fixed effects.
 
         Parameters
@@ -138,6 +138,12 @@ class MixedResult:
             ``"wald"``: ``params -/+ z_{1 - alpha/2} bse``. ``"profile"`` (where the model can refit with a fixed
             effect held fixed): the likelihood-ratio interval, found by
             :func:`quadlib.glmm._inference.profile_interval`.
+        client : distributed.Client, optional
+            method="profile": compute the fixed effects' profiles as tasks on this Dask cluster (one task per
+            fixed effect, each refitting the model along its profile; the result is sent to the workers
+            pickled). The intervals are those of the sequential computation (the same refits from the same
+            warm starts); the workers' warnings are re-issued here. Without it the profiles run one after
+            another in this process.
 
         Returns
         -------
@@ -148,11 +154,28 @@ class MixedResult:
 
         alpha = check_alpha(alpha)
         method = v.choice(method, ("wald", "profile"), "method")
+        if client is not None:
+            from ._dask import check_client
+
+            check_client(client)
+            if method != "profile":
+                raise ValueError("`client` applies to method='profile' (Wald intervals need no refits)")
         if method == "wald":
             lower, upper = wald_interval(self.params.to_numpy(), self.bse.to_numpy(), alpha)
-        else:
+        elif client is None:
             ends = [profile_interval(llf, estimate, se, llf_max, alpha, name=name)
                     for name, (llf, estimate, se, llf_max) in zip(self.params.index, self._profiles())]
+            lower, upper = [e[0] for e in ends], [e[1] for e in ends]
+        else:
+            self._profiles()    # a model without profiles says so here, before any task is sent
+            shared = client.scatter(self, broadcast=True)
+            futures = [client.submit(profile_ends, shared, j, alpha, pure=False) for j in range(len(self.params))]
+            ends = []
+            for future in futures:
+                pair, caught = future.result()
+                for message, category in caught:   # the workers' warnings, at the caller's line
+                    warnings.warn(message, category, stacklevel=2)
+                ends.append(pair)
             lower, upper = [e[0] for e in ends], [e[1] for e in ends]
         return pd.DataFrame({"lower": np.asarray(lower, dtype=float), "upper": np.asarray(upper, dtype=float)},
                             index=self.params.index)
@@ -331,6 +354,17 @@ class MixedResult:
 
     def _summary_after(self):
         return ()
+
+
+def profile_ends(result, j, alpha):
+    """The profile-likelihood interval of fixed effect `j` of `result` (a fitted :class:`MixedResult`) and the
+    warnings its search raised, as (message, category) pairs: one task of ``conf_int(method="profile",
+    client=...)``, run on a Dask worker (the warnings go back to the caller, who re-issues them)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        llf, estimate, se, llf_max = result._profiles()[j]
+        pair = profile_interval(llf, estimate, se, llf_max, alpha, name=result.params.index[j])
+    return pair, [(str(w.message), w.category) for w in caught]
 
 
 class RandomEffects(dict):
