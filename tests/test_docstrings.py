@@ -16,7 +16,8 @@ MODULES = ["quadlib._gauss", "quadlib._nested", "quadlib._newton_cotes", "quadli
            "quadlib.glmm._inference", "quadlib._expression", "quadlib.glmm._linalg",
            "quadlib.glmm._covariance", "quadlib.glmm._newton",
            "quadlib.glmm._objective", "quadlib.glmm._nlmm_model", "quadlib.glmm._summary", "quadlib.glmm._result",
-           "quadlib.glmm._optimize", "quadlib.glmm._blocked", "quadlib.glmm._blocked_laplace"]
+           "quadlib.glmm._optimize", "quadlib.glmm._blocked", "quadlib.glmm._blocked_laplace",
+           "quadlib.glmm._partition"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -5,8 +5,9 @@ The pipeline, each stage public and testable on its own (lme4's modular glmer):
 integrator: Laplace, adaptive Gauss–Hermite, QMC, or the sparse joint Laplace approximation) ->
 ``optimize`` -> ``GLMMResult``; ``fit`` runs them all. ``lmm`` fits linear mixed models in closed form
 (ML and REML, the variance parameters profiled); ``pql`` (penalized quasi-likelihood), ``conditional_fit``
-(conditional likelihood) and ``nlmm`` (nonlinear mixed models) go beyond maximum likelihood. This layer
-holds no quadrature code.
+(conditional likelihood) and ``nlmm`` (nonlinear mixed models) go beyond maximum likelihood. ``fit`` on a
+Dask DataFrame fits across a cluster (``DistributedObjective``, ``DistributedGLMMResult``; the ``dask`` extra,
+imported only then). This layer holds no quadrature code.
 
 It needs the ``glmm`` extra (pandas, formulae, threadpoolctl): ``pip install 'quadlib[glmm]'``; without it
 the import raises an ImportError that says so.
@@ -20,6 +21,7 @@ require_extra("glmm", "quadlib.glmm")
 from . import datasets
 from ._blocked_laplace import BlockedLaplaceObjective
 from ._conditional import ConditionalResult, conditional_fit
+from ._dask import DistributedGLMMResult, DistributedObjective
 from ._design import Design, RandomTerm, build_design, check_random_effects
 from ._families import Family, make_family
 from ._fit import fit
@@ -38,4 +40,4 @@ __all__ = ["datasets", "parse_formula", "build_design", "check_random_effects", 
            "OptimizeOptions", "GLMM_OPTIONS",
            "LMM_OPTIONS", "ConvergenceWarning", "fit", "GLMMResult", "lmm", "LMMResult", "LMMObjective", "pql",
            "PQLResult", "conditional_fit", "ConditionalResult", "nlmm", "NLMMResult", "NLMMObjective",
-           "NonlinearModel"]
+           "NonlinearModel", "DistributedObjective", "DistributedGLMMResult"]
