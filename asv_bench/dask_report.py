@@ -207,12 +207,19 @@ def overhead_one(rows, parts, repeat, dask_malloc):
         data_bytes = int(frame.memory_usage(deep=True).sum())
         quiet(fit, FORMULA, frame.iloc[:20_000])        # warm-ups: first calls here and on the workers
         dask_fit(persisted(client, 20_000, parts), client)
-        dask_times, pandas_times, loads = [], [], []
+        dask_times, pandas_times, loads, cpu = [], [], [], []
         for _ in range(repeat):
             loads.append(load_average())
+            began = time.process_time()
             t, ref = pandas_fit(frame)
+            pandas_cpu = time.process_time() - began
             pandas_times.append(t)
+            # CPU seconds as well as wall: on a shared machine they show what the load took away
+            workers_before, began = client.run(time.process_time), time.process_time()
             t, res = dask_fit(ddf, client)
+            driver_cpu = time.process_time() - began
+            workers_cpu = [after - workers_before[w] for w, after in client.run(time.process_time).items()]
+            cpu.append({"pandas": pandas_cpu, "driver": driver_cpu, "workers": workers_cpu})
             if not dask_times or t < min(dask_times):
                 best = passes_of(res, 2)
             dask_times.append(t)
@@ -223,12 +230,15 @@ def overhead_one(rows, parts, repeat, dask_malloc):
                "ratio": min(dask_times) / min(pandas_times), **best,
                "pandas_evaluations": int(ref.outcome.n_evaluations), "pandas_per_evaluation":
                min(pandas_times) / int(ref.outcome.n_evaluations),
-               "max_abs_dx": dx, "rel_dllf": dllf, "converged": bool(res.converged), "load": loads}
+               "max_abs_dx": dx, "rel_dllf": dllf, "converged": bool(res.converged), "load": loads, "cpu": cpu,
+               "cpu_pandas": min(c["pandas"] for c in cpu), "cpu_busiest_worker": min(max(c["workers"]) for c in cpu),
+               "cpu_driver": min(c["driver"] for c in cpu)}
     finally:
         client.close()
         cluster.close()
     print(f"  pandas fit {fmt(min(pandas_times))} (best of {[round(t, 2) for t in pandas_times]}), "
-          f"{out['pandas_evaluations']} evaluations")
+          f"{out['pandas_evaluations']} evaluations; CPU: pandas fit {fmt(out['cpu_pandas'])}, Dask fit's busiest "
+          f"worker {fmt(out['cpu_busiest_worker'])} and driver (client and scheduler) {fmt(out['cpu_driver'])}")
     print(f"  Dask fit   {fmt(min(dask_times))} (best of {[round(t, 2) for t in dask_times]}): {best['passes']} "
           f"passes ({best['eval_passes']} of the optimizer, {best['evaluations']} points), evaluation pass "
           f"{fmt(best['eval_pass'])} (tasks "
@@ -442,6 +452,8 @@ def table(results):
                   f"evaluation) | {o['passes']} ({o['eval_passes']}); {fmt(o['eval_pass'])}, {fmt(o['latency'])} "
                   f"({fmt(o['pandas_per_evaluation'])}) |",
                   f"| stages of the Dask fit | " + ", ".join(f"{k} {fmt(v)}" for k, v in o["timings"].items()) + " |",
+                  f"| CPU: pandas fit; Dask fit's busiest worker, driver (client and scheduler) | "
+                  f"{fmt(o['cpu_pandas'])}; {fmt(o['cpu_busiest_worker'])}, {fmt(o['cpu_driver'])} |",
                   f"| agreement with the pandas fit: max abs dx, rel. d llf | {o['max_abs_dx']:.1e}, "
                   f"{o['rel_dllf']:.1e} |"]
     if d:
