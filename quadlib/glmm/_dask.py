@@ -12,8 +12,9 @@ partition by partition:
    grouping column do not overlap (data sorted or written by group); otherwise the number of
    (partition, level) pairs is compared with the exact number of levels (``nunique``, reduced on the
    workers). A split grouping is repartitioned with ``ddf.shuffle(on=group)`` after a UserWarning giving
-   the cost; ``assume_grouped=True`` skips the check (the user's promise: a broken one would split a
-   cluster's integral into the product of its parts, a wrong likelihood).
+   the cost; with ``assume_grouped=True`` it is a ValueError instead (no shuffle ever runs). The check is
+   never skipped: a split level would make its integral the product of its parts' integrals, a wrong
+   likelihood.
 3. Each partition's design and objective are built once, on the worker holding the partition
    (``client.map``); the arrays never reach the driver. Aliased fixed-effect columns are found by TSQR
    (:func:`~quadlib.glmm._partition.aliased_over_partitions`) and dropped on every partition.
@@ -523,7 +524,8 @@ class DistributedObjective:
         Per evaluation pass, the time its tasks computed (summed over the partitions): against
         ``pass_seconds`` times the workers, the cost of scheduling and of the machine's load.
     progress : bool
-        Print one line per pass: its log-likelihood and wall time.
+        Print one line per optimizer step (:meth:`report_step`): its log-likelihood and the wall time of its
+        distributed passes.
     timings : dict
         Set by the fit: the wall time (s) of its stages ("agreement", "grouping", "build", "start",
         "separation", "optimize", "result").
@@ -544,6 +546,7 @@ class DistributedObjective:
         self.n_partitions = len(self.parts)
         self.progress = bool(progress)
         self.evaluations, self.passes, self.pass_seconds, self.task_seconds = 0, 0, [], []
+        self._reported = 0      # passes already in a progress line
         self.glm_beta = None
         self.timings = {}
 
@@ -597,10 +600,17 @@ class DistributedObjective:
             grad = np.sum([r[0][i][1] for r in results], axis=0) if gradient else None
             out.append((value, grad))
         self.evaluations += len(points)
-        if self.progress:
-            print(f"  step {self.passes:4d}: log-likelihood {out[0][0]:.10f}  pass "
-                  f"{1e3 * self.pass_seconds[-1]:.0f} ms ({self.n_partitions} partitions)", flush=True)
         return out
+
+    def report_step(self, k, llf):
+        """The progress line of optimizer step `k` (``fit(..., progress=True)``): its log-likelihood, the
+        distributed passes since the previous step (line-search trials, the Hessian's pass) and their wall
+        time."""
+        passes = self.passes - self._reported
+        seconds = math.fsum(self.pass_seconds[self._reported:])
+        self._reported = self.passes
+        print(f"  step {k:4d}: log-likelihood {llf:.10f}  {passes} pass{'es' if passes != 1 else ''} "
+              f"{1e3 * seconds:.0f} ms ({self.n_partitions} partitions)", flush=True)
 
     def log_likelihood(self, params):
         """The marginal log-likelihood summed over the partitions; -inf where it cannot be computed."""
@@ -906,21 +916,25 @@ def fit_dask(formula, ddf, *, family, link, method, nagq, weights, offset, start
 
     # 2. each level in one partition
     shuffled = False
-    if not assume_grouped:
-        pairs, levels = _grouping_split(ddf, frames, runner, group, used, facts)
-        if pairs != levels:
-            size = sum(f[3] for f in facts)
-            warnings.warn(f"levels of {group!r} span partitions ({pairs} (partition, level) pairs for {levels} "
-                          f"levels): repartitioning with ddf.shuffle(on={group!r}) moves every row once (about "
-                          f"{size} bytes); write the data grouped (e.g. ddf.shuffle(on={group!r}).to_parquet(...)) "
-                          "or pass assume_grouped=True if each level already lies in one partition",
-                          UserWarning, stacklevel=v.outside_stacklevel())
-            ddf = ddf.shuffle(on=group, npartitions=ddf.npartitions)
-            if not runner.parallel:   # one shuffle, not one per partition read (the data are held here anyway)
-                ddf = ddf.persist()
-            shuffled = True
-            runner.release(frames)
-            frames = runner.partitions(ddf)
+    pairs, levels = _grouping_split(ddf, frames, runner, group, used, facts)
+    if pairs != levels:
+        if assume_grouped:   # a broken promise would be a wrong likelihood: never silent
+            raise ValueError(f"`assume_grouped`: levels of {group!r} span partitions ({pairs} (partition, level) "
+                             f"pairs for {levels} levels), so each level's rows are not in one partition; leave "
+                             f"assume_grouped=False to repartition with ddf.shuffle(on={group!r}), or write the "
+                             f"data grouped (ddf.shuffle(on={group!r}).to_parquet(...))")
+        size = sum(f[3] for f in facts)
+        warnings.warn(f"levels of {group!r} span partitions ({pairs} (partition, level) pairs for {levels} "
+                      f"levels): repartitioning with ddf.shuffle(on={group!r}) moves every row once (about "
+                      f"{size} bytes); write the data grouped (e.g. ddf.shuffle(on={group!r}).to_parquet(...)) "
+                      "to avoid it, and pass assume_grouped=True to make a split grouping an error instead",
+                      UserWarning, stacklevel=v.outside_stacklevel())
+        ddf = ddf.shuffle(on=group, npartitions=ddf.npartitions)
+        if not runner.parallel:   # one shuffle, not one per partition read (the data are held here anyway)
+            ddf = ddf.persist()
+        shuffled = True
+        runner.release(frames)
+        frames = runner.partitions(ddf)
 
     lap("grouping")
 
@@ -993,7 +1007,9 @@ def fit_dask(formula, ddf, *, family, link, method, nagq, weights, offset, start
         certified = objective.not_separated() if fam.name in ("binomial", "bernoulli", "poisson",
                                                               "negative_binomial") and p else True
         lap("separation")
-        outcome = optimize(objective, x0, optimizer=optimizer, max_iter=max_iter, verbose=verbose, progress=False)
+        objective._reported = objective.passes     # the start's passes are not an optimizer step
+        outcome = optimize(objective, x0, optimizer=optimizer, max_iter=max_iter, verbose=verbose,
+                           progress=objective.progress)
         lap("optimize")
         at_bounds = objective.fitted_at_bounds(outcome.x)
         suspect = not certified and at_bounds is not None

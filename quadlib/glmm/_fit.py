@@ -239,11 +239,11 @@ def fit(formula, data, *, family="binomial", link=None, method="laplace", nagq=N
         partition at a time (Dask's local scheduler reads the partitions): the same numbers, no parallelism
         and no memory saving.
     assume_grouped : bool
-        Dask `data` only: skip the check that each level of the grouping factor lies in one partition (one
-        pass over the grouping column, free when the partitions' ranges of it do not overlap), on the
-        user's word, e.g. Parquet written with ``partition_on=group``. A broken promise splits a level's
-        integral into the product of its parts: a wrong likelihood, and duplicated labels in
-        ``random_effects``.
+        Dask `data` only. Each level of the grouping factor must lie in one partition; this is checked
+        (free when the partitions' ranges of the grouping column do not overlap, else one count of its
+        distinct values on the workers). False: a split grouping is repartitioned with Dask's shuffle,
+        after a UserWarning giving its cost. True (data written grouped, e.g. shuffled by group before
+        ``to_parquet``): a split grouping is a ValueError, and no shuffle ever runs.
 
     Returns
     -------

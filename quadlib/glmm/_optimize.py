@@ -545,12 +545,29 @@ def optimize(objective, start=None, *, optimizer=None, max_iter=1000, verbose=Fa
     return outcome
 
 
+class _Steps(list):
+    """The history of a fit: each iterate's log-likelihood, reported to an objective that declares
+    ``report_step(k, llf)`` (its own progress lines: a Dask fit's give each step's distributed passes) when
+    `progress` is on; every site that records an iterate (the scipy method's callback, the Newton polish)
+    appends here."""
+
+    def __init__(self, report=None):
+        super().__init__()
+        self._report = report
+
+    def append(self, llf):
+        super().append(llf)
+        if self._report is not None:
+            self._report(len(self), llf)
+
+
 def _quasi_newton(objective, x0, method, max_iter, verbose, progress, options):
     """A scipy method from x0, Newton steps after it, restarts off zero standard deviations (module notes)."""
     c = 2.0 if options.deviance else 1.0          # the criterion minimized: -c llf
     lower = np.array([-np.inf if lo is None else lo for lo, _ in objective.bounds])
     x0, scale = _scales(objective, x0, lower, options)
-    history = []
+    report = getattr(objective, "report_step", None) if progress and not verbose else None
+    history = _Steps(report)
     clock = [time.perf_counter()]
     last = [np.nan]
 
@@ -582,7 +599,7 @@ def _quasi_newton(objective, x0, method, max_iter, verbose, progress, options):
         history.append(float(last[0]))
         if verbose:
             print(f"  iteration {len(history):4d}: log-likelihood {history[-1]:.8f}", flush=True)
-        elif progress and time.perf_counter() - clock[0] > 2.0:
+        elif progress and report is None and time.perf_counter() - clock[0] > 2.0:
             clock[0] = time.perf_counter()
             print(f"  ... iteration {len(history)}", flush=True)
 
@@ -661,8 +678,8 @@ def _quasi_newton(objective, x0, method, max_iter, verbose, progress, options):
         if not converged:
             message = f"{message}; projected gradient {gmax:.2e}, last Newton step {step_size:.2e}"
     hess = np.full((free.sum(), free.sum()), np.nan) if H is None else -H / c
-    return OptimizeOutcome(x, float(llf), gradient, hess, free, converged, message, objective.evaluations, history,
-                           n_iter=int(getattr(opt, "nit", 0)))
+    return OptimizeOutcome(x, float(llf), gradient, hess, free, converged, message, objective.evaluations,
+                           list(history), n_iter=int(getattr(opt, "nit", 0)))
 
 
 def _scales(objective, x0, lower, options):

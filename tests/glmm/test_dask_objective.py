@@ -138,9 +138,12 @@ def test_local_scheduler_path(client, ddf, dask_fit, monkeypatch):
 def test_progress_lines(client, ddf, capsys):
     res = fit(FORMULA, ddf, progress=True)
     lines = capsys.readouterr().out.splitlines()
-    pattern = r"^  step +\d+: log-likelihood -\d+\.\d{10}  pass \d+ ms \(3 partitions\)$"
-    # one line per evaluation pass (a batch of the Hessian's points is one pass)
-    assert len(lines) == len(res.objective.task_seconds) and all(pd.Series(lines).str.match(pattern))
+    pattern = r"^  step +\d+: log-likelihood -\d+\.\d{10}  (\d+) pass(?:es)? \d+ ms \(3 partitions\)$"
+    # one line per optimizer step, with the distributed passes it took (line-search trials, the Hessian's
+    # batch of points in one pass); the GLM start's passes come before the first step
+    assert len(lines) == len(res.history) and all(pd.Series(lines).str.match(pattern))
+    passes = pd.Series(lines).str.extract(pattern)[0].astype(int)
+    assert passes.min() >= 1 and passes.sum() < res.objective.passes
 
 
 def test_one_machine_only(dask_fit):
