@@ -144,6 +144,21 @@ def box(a, b, *, d=None, finite=False, ordered=True):
     return a, b
 
 
+def dask_client(client, name="client"):
+    """`client` unless it is neither None nor a ``distributed.Client`` (TypeError): the argument of every
+    function that maps work over a Dask cluster. Imports distributed only for a value that is not None."""
+    if client is None:
+        return None
+    try:
+        from distributed import Client
+    except ImportError:
+        raise TypeError(f"`{name}` must be a distributed.Client (quadlib[dask] is not installed), got "
+                        f"{type(client).__name__}") from None
+    if not isinstance(client, Client):
+        raise TypeError(f"`{name}` must be a distributed.Client, got {type(client).__name__}")
+    return client
+
+
 def outside_stacklevel():
     """The ``stacklevel`` that makes :func:`warnings.warn`, called by the caller of this function, point at
     the first frame outside the quadlib package: the user's line, however deep inside quadlib the warning

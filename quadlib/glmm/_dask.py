@@ -70,7 +70,7 @@ from ._partition import (aliased_over_partitions, alias_piece, cluster_group, de
                          merge_summaries, summarize_partition)
 from ._result import GLMMResult, random_effects_frame
 
-__all__ = ["fit_dask", "check_client", "DistributedObjective", "DistributedGLMMResult", "PASS_TIMEOUT"]
+__all__ = ["fit_dask", "DistributedObjective", "DistributedGLMMResult", "PASS_TIMEOUT"]
 
 PASS_TIMEOUT = 600.0   # seconds a distributed pass (or a build step) may take before the fit stops
 _ONE_MACHINE = ("collect the data (ddf.compute()) and use quadlib.glmm.fit on one machine")
@@ -818,27 +818,12 @@ class DistributedGLMMResult(GLMMResult):
 
 
 # ---------------------------------------------------------------------------------------------- fit
-def check_client(client):
-    """TypeError unless `client` is None or a ``distributed.Client`` (the argument of every quadlib.glmm
-    function that maps work over a Dask cluster); `client`."""
-    if client is None:
-        return None
-    try:
-        from distributed import Client
-    except ImportError:
-        raise TypeError(f"`client` must be a distributed.Client (quadlib[dask] is not installed), got "
-                        f"{type(client).__name__}") from None
-    if not isinstance(client, Client):
-        raise TypeError(f"`client` must be a distributed.Client, got {type(client).__name__}")
-    return client
-
-
 def _check_arguments(ddf, method, client, assume_grouped, weights, offset):
     import dask.dataframe as dd
 
     if not isinstance(ddf, dd.DataFrame):
         raise TypeError(f"`data` must be a pandas or Dask DataFrame, got {type(ddf).__name__}")
-    check_client(client)
+    v.dask_client(client)
     if isinstance(method, str) and method in ("pql", "qmc"):
         raise NotImplementedError(f"method={method!r} is not available on a Dask DataFrame (use 'laplace', 'agq' or "
                                   f"an integrator object): {_ONE_MACHINE}")

@@ -155,9 +155,7 @@ class MixedResult:
         alpha = check_alpha(alpha)
         method = v.choice(method, ("wald", "profile"), "method")
         if client is not None:
-            from ._dask import check_client
-
-            check_client(client)
+            v.dask_client(client)
             if method != "profile":
                 raise ValueError("`client` applies to method='profile' (Wald intervals need no refits)")
         if method == "wald":
