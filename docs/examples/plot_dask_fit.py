@@ -55,7 +55,8 @@ print(f"{ddf.npartitions} partitions, {len(ddf)} rows")
 # -------
 # The call is the pandas one; ``client=`` names the cluster (without it, the current client is used). Each group
 # lies in one partition here, which ``fit`` checks before it starts (it would otherwise shuffle the rows by group,
-# with a warning). ``progress=True`` prints one line per optimizer step with the wall time of its distributed pass.
+# with a warning). ``progress=True`` prints one line per optimizer step with the wall time of its distributed
+# passes.
 began = time.perf_counter()
 res = fit("y ~ x + (1 | g)", ddf, client=client, progress=True)
 dask_seconds = time.perf_counter() - began
