@@ -687,7 +687,7 @@ class DistributedObjective:
 
     def start(self):
         """As :meth:`quadlib.glmm.Objective.start`: the GLM's fixed effects, each random SD at 1 (gaussian:
-        half the residual SD; an inverse link: a tenth of the mean |eta|), the dispersion's moment estimate."""
+        half the residual SD; an inverse link: a tenth of the mean ``|eta|``), the dispersion's moment estimate."""
         fam = self.family
         beta = self.glm_start()
         self.glm_beta = beta
