@@ -289,7 +289,9 @@ class _AdaptiveRule:
             for _ in range(30):
                 value_t, grad_t, hess_t = ev.at(trial)
                 f_trial = value_t - 0.5 * np.einsum("mi,mi->m", trial, trial)
-                worse = ~(f_trial >= objective - 1e-12 * np.abs(objective)) & ~done
+                # an absolute floor: h rounds like eps * sum |terms|, and h ~ 0 at a mode is common (a
+                # model's log-density without its constant), where eps * |h| would reject every last step
+                worse = ~(f_trial >= objective - 1e-12 * (1.0 + np.abs(objective))) & ~done
                 if not worse.any():
                     break
                 t[worse] *= 0.5
