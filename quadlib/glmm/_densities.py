@@ -1,0 +1,574 @@
+"""Row log-densities and their derivatives for the beta, beta-binomial, Tweedie and Student t families.
+
+This module owns the mathematics of those four families: for every row and every quadrature point it
+evaluates the log-density without its per-row constant (``value``), its derivatives in the linear predictor
+eta (``d1, d2, d3``), in s = log(phi) (``ds, d1s, d2s``) and in the *natural* shape parameters (``dshape,
+d1shape, d2shape``: the Tweedie power p, the Student t degrees of freedom nu), plus each family's per-row
+log constant (the terms that depend on the data only). It is pure numpy/scipy and imports nothing from
+``quadlib.glmm``, so :mod:`quadlib.glmm._families` wraps these functions in its ``Family`` classes without an
+import cycle; the data are validated there (``Family.validate``), not here: this is the likelihood's hot path.
+
+Every ``*_terms`` function has one signature, ``(y, n, eta, phi, shape, order, dispersion) -> dict``:
+
+- ``y, n``: arrays (N,): the response and the prior weights (``n=None``: 1), or, for the beta-binomial, the
+  numbers of trials; with prior weights the value and every derivative are multiplied by ``n``;
+- ``eta``: (N,) or (N, K) (K quadrature points per row; row quantities broadcast);
+- ``phi``: the dispersion (beta, beta-binomial: precision; Tweedie: var = phi mu^p; t: the scale sigma),
+  a positive float or a per-row array (N,);
+- ``shape``: the natural shape parameters, an array (1,) (Tweedie ``[p]``, t ``[nu]``) or None (beta,
+  beta-binomial have none);
+- ``order`` in 0..3: the highest derivative in eta; ``dispersion``: also ``ds`` (and ``d1s`` if
+  ``order >= 1``, ``d2s`` if ``order >= 2``) and, for the Tweedie and t, ``dshape`` (and ``d1shape``,
+  ``d2shape`` likewise), each of shape (1,) + eta.shape.
+
+The returned dict holds only the fields computed, named as :class:`quadlib.glmm._families.FamilyTerms`'s.
+``dss`` is not computed (nothing reads it for these families).
+
+Links: logit for the beta and beta-binomial (mu = expit(eta)), log for the Tweedie, identity for the t.
+"""
+import numpy as np
+from scipy import special
+
+__all__ = ["beta_terms", "beta_log_constant", "beta_binomial_terms", "beta_binomial_log_constant",
+           "tweedie_terms", "tweedie_log_constant", "tweedie_log_series", "student_t_terms",
+           "student_t_log_constant", "TWEEDIE_MAX_TERMS", "BETA_BINOMIAL_SUM_LIMIT"]
+
+TWEEDIE_MAX_TERMS = 20_000
+"""Hard bound on the number of terms of the Tweedie W series summed for one row (beyond it: NaN)."""
+
+BETA_BINOMIAL_SUM_LIMIT = 64
+"""Rows with at most this many trials use exact finite sums for the gamma-function differences."""
+
+# The Tweedie series is summed over the terms within e^-37 (about 1e-16) of its largest one.
+_TWEEDIE_DROP = 37.0
+# Flat arrays of series terms are built in chunks of at most this many elements (memory bound).
+_TWEEDIE_CHUNK = 1 << 20
+
+
+def _common(y, n, eta, phi, order):
+    if order not in (0, 1, 2, 3):
+        raise ValueError(f"`order` must be 0, 1, 2 or 3, got {order!r}")
+    y = np.asarray(y, dtype=np.float64)
+    eta = np.asarray(eta, dtype=np.float64)
+    N = y.shape[0]
+    if eta.ndim not in (1, 2) or eta.shape[0] != N:
+        raise ValueError(f"`eta` must have shape (N,) or (N, K) with N = {N} rows, got {eta.shape}")
+    n = np.ones(N) if n is None else np.broadcast_to(np.asarray(n, dtype=np.float64), (N,))
+    if phi is None:
+        raise ValueError("`phi` is required for this family")
+    phi = np.broadcast_to(np.asarray(phi, dtype=np.float64), (N,))
+    col = (lambda r: r[:, None]) if eta.ndim == 2 else (lambda r: r)
+    return y, n, eta, phi, col
+
+
+def _shape_scalar(shape, name):
+    if shape is None:
+        raise ValueError(f"`shape` must hold the {name}, got None")
+    s = np.asarray(shape, dtype=np.float64).reshape(-1)
+    if s.size != 1:
+        raise ValueError(f"`shape` must hold one value (the {name}), got {s.size}")
+    return float(s[0])
+
+
+def _weighted(out, w):
+    return {k: v * w for k, v in out.items()}
+
+
+# --------------------------------------------------------------------------------------------------------
+# beta
+# --------------------------------------------------------------------------------------------------------
+def beta_log_constant(y, n=None):
+    """Per-row log constant of the beta family: ``-n (log y + log1p(-y))``, shape (N,)."""
+    y = np.asarray(y, dtype=np.float64)
+    n = 1.0 if n is None else np.asarray(n, dtype=np.float64)
+    return -n * (np.log(y) + np.log1p(-y))
+
+
+def beta_terms(y, n, eta, phi, shape=None, order=2, dispersion=False):
+    """Beta log-density (logit link, precision phi) and derivatives; see the module notes.
+
+    ``value = lgamma(phi) - lgamma(a) - lgamma(b) + a log y + b log1p(-y)`` with ``a = mu phi``,
+    ``b = (1 - mu) phi``, ``mu = expit(eta)`` (the rest of log p is :func:`beta_log_constant`); the gamma
+    functions enter as ``-betaln(a, b)``.
+
+    References
+    ----------
+    S. Ferrari & F. Cribari-Neto, "Beta regression for modelling rates and proportions", J. Appl. Stat.
+    31 (2004) 799-815 (the mean/precision parameterization, as glmmTMB's ``beta_family``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scipy import stats
+    >>> t = beta_terms([0.3], None, np.array([0.4]), 5.0, order=1)
+    >>> mu = 1 / (1 + np.exp(-0.4))
+    >>> bool(np.isclose(t["value"][0] + beta_log_constant([0.3])[0], stats.beta.logpdf(0.3, 5 * mu, 5 * (1 - mu))))
+    True
+    """
+    y, n, eta, phi, col = _common(y, n, eta, phi, order)
+    ly, l1y = col(np.log(y)), col(np.log1p(-y))
+    ph = col(phi)
+    mu, mc = special.expit(eta), special.expit(-eta)
+    a, b = mu * ph, mc * ph
+    out = {"value": -special.betaln(a, b) + a * ly + b * l1y}
+    if order == 0 and not dispersion:
+        return _weighted(out, col(n))
+    v, t = mu * mc, mc - mu                      # v = dmu/deta, t = 1 - 2 mu
+    psi_a, psi_b = special.digamma(a), special.digamma(b)
+    T = (ly - l1y) - (psi_a - psi_b)
+    if order >= 1:
+        out["d1"] = ph * v * T
+    need1 = order >= 2 or (dispersion and order >= 1)
+    if need1:
+        p1a, p1b = special.polygamma(1, a), special.polygamma(1, b)
+        P1 = p1a + p1b
+    if order >= 2:
+        out["d2"] = ph * v * t * T - ph ** 2 * v ** 2 * P1
+    need2 = order >= 3 or (dispersion and order >= 2)
+    if need2:
+        p2a, p2b = special.polygamma(2, a), special.polygamma(2, b)
+    if order >= 3:
+        vpp = v * t ** 2 - 2 * v ** 2
+        out["d3"] = (ph * vpp * T - 3 * ph ** 2 * v * (v * t) * P1 - ph ** 3 * v ** 3 * (p2a - p2b))
+    if dispersion:
+        psi_phi = special.digamma(ph)
+        # a (log y - psi(a) + psi(phi)) + b (...): a + b = phi, and each bracket stays O(1/a) as phi grows
+        out["ds"] = a * (ly - psi_a + psi_phi) + b * (l1y - psi_b + psi_phi)
+        if order >= 1:
+            U = -a * p1a + b * p1b
+            out["d1s"] = out["d1"] + ph * v * U
+        if order >= 2:
+            out["d2s"] = (out["d2"] + ph * v * t * U
+                          - ph ** 2 * v ** 2 * (p1a + p1b + a * p2a + b * p2b))
+    return _weighted(out, col(n))
+
+
+# --------------------------------------------------------------------------------------------------------
+# beta-binomial
+# --------------------------------------------------------------------------------------------------------
+def beta_binomial_log_constant(y, n):
+    """Per-row log constant of the beta-binomial: ``log C(n, y)``, shape (N,)."""
+    y = np.asarray(y, dtype=np.float64)
+    n = np.asarray(n, dtype=np.float64)
+    return special.gammaln(n + 1) - special.gammaln(y + 1) - special.gammaln(n - y + 1)
+
+
+def _bb_finite_sums(y, n, a, b, ph, kmax, need):
+    """The gamma-function differences of the beta-binomial as exact finite sums over k < y, k < n - y.
+
+    Bounded by ``kmax <= BETA_BINOMIAL_SUM_LIMIT`` passes. ``need``: 0 value and S, 1 adds Q, 2 adds R.
+    """
+    value = np.zeros(np.broadcast_shapes(a.shape, ph.shape))
+    Sa, Sb = np.zeros_like(value), np.zeros_like(value)
+    Qa, Qb, Ra, Rb = (np.zeros_like(value) for _ in range(4)) if need >= 1 else (None,) * 4
+    Sphi = np.zeros(ph.shape)
+    for k in range(kmax):
+        ma, mb, mphi = k < y, k < n - y, k < n
+        ak, bk = a + k, b + k
+        # log((a + k)/(phi + k)) = log1p(-b/(phi + k)): exact where the ratio is near 1 (mu -> 1)
+        xa = b / (ph + k)
+        ta = np.where(xa < 0.5, np.log1p(-xa), np.log(ak / (ph + k)))
+        xb = (a + y) / (ph + y + k)
+        tb = np.where(xb < 0.5, np.log1p(-xb), np.log(bk / (ph + y + k)))
+        value += np.where(ma, ta, 0.0) + np.where(mb, tb, 0.0)
+        ia, ib = np.where(ma, 1.0 / ak, 0.0), np.where(mb, 1.0 / bk, 0.0)
+        Sa += ia
+        Sb += ib
+        Sphi += np.where(mphi, 1.0 / (ph + k), 0.0)
+        if need >= 1:
+            Qa -= ia * ia
+            Qb -= ib * ib
+            Ra += 2 * ia ** 3
+            Rb += 2 * ib ** 3
+    return value, Sa, Sb, Sphi, Qa, Qb, Ra, Rb
+
+
+def _bb_special(y, n, a, b, ph, need):
+    value = special.betaln(y + a, n - y + b) - special.betaln(a, b)
+    Sa = special.digamma(y + a) - special.digamma(a)
+    Sb = special.digamma(n - y + b) - special.digamma(b)
+    Sphi = special.digamma(n + ph) - special.digamma(ph)
+    if need < 1:
+        return value, Sa, Sb, Sphi, None, None, None, None
+    pg = special.polygamma
+    Qa, Qb = pg(1, y + a) - pg(1, a), pg(1, n - y + b) - pg(1, b)
+    Ra, Rb = pg(2, y + a) - pg(2, a), pg(2, n - y + b) - pg(2, b)
+    return value, Sa, Sb, Sphi, Qa, Qb, Ra, Rb
+
+
+def beta_binomial_terms(y, n, eta, phi, shape=None, order=2, dispersion=False):
+    """Beta-binomial log-pmf (logit link, precision phi; glmmTMB's ``betabinomial``) and derivatives.
+
+    ``value = [lgamma(y+a) - lgamma(a)] + [lgamma(n-y+b) - lgamma(b)] - [lgamma(n+phi) - lgamma(phi)]``
+    with ``a = mu phi``, ``b = (1 - mu) phi``; ``n`` is the number of trials (required). The rest of the
+    log-pmf is :func:`beta_binomial_log_constant`.
+
+    Notes
+    -----
+    Rows with ``n <= BETA_BINOMIAL_SUM_LIMIT`` (64) evaluate the differences of lgamma, digamma and
+    polygamma as exact finite sums (``psi(y + a) - psi(a) = sum_{k<y} 1/(a + k)``): no cancellation as
+    phi -> infinity, where the pmf tends to the binomial's. Larger rows use scipy's special functions.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scipy import stats
+    >>> t = beta_binomial_terms([3], [10], np.array([-0.5]), 4.0, order=0)
+    >>> mu = 1 / (1 + np.exp(0.5))
+    >>> ref = stats.betabinom.logpmf(3, 10, 4 * mu, 4 * (1 - mu))
+    >>> bool(np.isclose(t["value"][0] + beta_binomial_log_constant([3], [10])[0], ref))
+    True
+    """
+    if n is None:
+        raise ValueError("`n` (the numbers of trials) is required for the beta-binomial family")
+    y, n, eta, phi, col = _common(y, n, eta, phi, order)
+    ph = col(phi)
+    mu, mc = special.expit(eta), special.expit(-eta)
+    a, b = mu * ph, mc * ph
+    need = 0 if order <= 1 and not (dispersion and order >= 1) else (1 if order <= 2 else 2)
+    need = 2 if (order >= 3 or (dispersion and order >= 2)) else need
+    small = n <= BETA_BINOMIAL_SUM_LIMIT
+    full = a.shape
+    parts = [np.zeros(full) for _ in range(3)] + [np.zeros(phi.shape)] + (
+        [np.zeros(full) for _ in range(4)] if need >= 1 else [None] * 4)
+    for rows, finite in ((np.flatnonzero(small), True), (np.flatnonzero(~small), False)):
+        if rows.size == 0:
+            continue
+        yr, nr, phr = col(y[rows]), col(n[rows]), col(phi[rows])
+        if finite:
+            kmax = int(n[rows].max())
+            got = _bb_finite_sums(yr, nr, a[rows], b[rows], phr, kmax, need)
+        else:
+            got = _bb_special(yr, nr, a[rows], b[rows], phr, need)
+        for i, g in enumerate(got):
+            if g is None:
+                continue
+            if i == 3:
+                parts[i][rows] = np.broadcast_to(g, phr.shape).reshape(rows.shape)
+            else:
+                parts[i][rows] = g
+    value, Sa, Sb, Sphi, Qa, Qb, Ra, Rb = parts
+    out = {"value": value}
+    v, t = mu * mc, mc - mu
+    D = Sa - Sb
+    if order >= 1:
+        out["d1"] = ph * v * D
+    if order >= 2:
+        out["d2"] = ph * v * t * D + ph ** 2 * v ** 2 * (Qa + Qb)
+    if order >= 3:
+        vpp = v * t ** 2 - 2 * v ** 2
+        out["d3"] = ph * vpp * D + 3 * ph ** 2 * v * (v * t) * (Qa + Qb) + ph ** 3 * v ** 3 * (Ra - Rb)
+    if dispersion:
+        out["ds"] = a * Sa + b * Sb - ph * col(Sphi)
+        if order >= 1:
+            Wd = D + a * Qa - b * Qb
+            out["d1s"] = ph * v * Wd
+        if order >= 2:
+            out["d2s"] = ph * v * t * Wd + ph ** 2 * v ** 2 * (2 * Qa + 2 * Qb + a * Ra + b * Rb)
+    return out
+
+
+# --------------------------------------------------------------------------------------------------------
+# Tweedie
+# --------------------------------------------------------------------------------------------------------
+def tweedie_log_constant(y, n=None):
+    """Per-row log constant of the Tweedie family: ``-n log y`` for y > 0, 0 at y = 0; shape (N,)."""
+    y = np.asarray(y, dtype=np.float64)
+    n = 1.0 if n is None else np.asarray(n, dtype=np.float64)
+    with np.errstate(divide="ignore"):
+        return np.where(y > 0, -n * np.log(np.where(y > 0, y, 1.0)), 0.0)
+
+
+def _tweedie_log_term(j, logz, alpha):
+    return j * logz - special.gammaln(1 + j) - special.gammaln(-j * alpha)
+
+
+def tweedie_log_series(y, phi, p, derivatives=False):
+    """log W(y, phi, p) of Dunn & Smyth's series for y > 0, and the moments its derivatives need.
+
+    ``W = sum_{j>=1} W_j``, ``log W_j = j log z - lgamma(1 + j) - lgamma(-j alpha)``, alpha = (2-p)/(1-p),
+    ``log z = alpha (log(p-1) - log y) - (1-alpha) log phi - log(2-p)``; the Tweedie density at y > 0 is
+    ``W/y exp((y mu^{1-p}/(1-p) - mu^{2-p}/(2-p))/phi)``.
+
+    Parameters
+    ----------
+    y, phi : ndarray, shape (M,)
+        Positive responses and dispersions.
+    p : float
+        The power, in (1, 2).
+    derivatives : bool, optional
+        Also return ``E_w[j]`` and ``E_w[j psi(-j alpha)]`` (weights ``W_j / W``).
+
+    Returns
+    -------
+    log_w : ndarray (M,)
+        NaN for a row whose series needs more than ``TWEEDIE_MAX_TERMS`` (20,000) terms, or whose
+        inputs are not finite and positive.
+    ej, ej_psi : ndarray (M,)
+        Only with ``derivatives=True``; NaN where ``log_w`` is.
+
+    Notes
+    -----
+    log W_j is concave in j. The maximizing j (Newton from Dunn & Smyth's ``y^{2-p}/(phi (2-p))``, at most
+    50 steps) is found first; the series is then summed over the integers where log W_j is within 37 of the
+    largest term (found by doubling and bisection, at most 2 log2(20,000) steps each way): the terms
+    dropped are below 1e-16 relative. Memory: the terms are built in chunks of at most 2^20.
+
+    References
+    ----------
+    P. K. Dunn & G. K. Smyth, "Series evaluation of Tweedie exponential dispersion model densities",
+    Statistics and Computing 15 (2005) 267-280.
+    """
+    y = np.asarray(y, dtype=np.float64)
+    phi = np.asarray(phi, dtype=np.float64)
+    M = y.shape[0]
+    log_w = np.full(M, np.nan)
+    ej = np.full(M, np.nan)
+    ej_psi = np.full(M, np.nan)
+    ok = np.isfinite(y) & (y > 0) & np.isfinite(phi) & (phi > 0) & (1 < p < 2)
+    idx = np.flatnonzero(ok)
+    if idx.size:
+        lw, e1, e2 = _tweedie_sum(np.log(y[idx]), np.log(phi[idx]), p, derivatives)
+        log_w[idx], ej[idx], ej_psi[idx] = lw, e1, e2
+    return (log_w, ej, ej_psi) if derivatives else log_w
+
+
+def _tweedie_sum(logy, logphi, p, derivatives):
+    alpha = (2 - p) / (1 - p)
+    logz = alpha * (np.log(p - 1) - logy) - (1 - alpha) * logphi - np.log(2 - p)
+    M = logy.shape[0]
+    # continuous maximizer of log W_j (concave in j): safeguarded Newton from Dunn & Smyth's estimate
+    with np.errstate(over="ignore"):
+        j = np.clip(np.exp((2 - p) * logy - logphi - np.log(2 - p)), 1.0, 1e15)
+    for _ in range(50):
+        g = logz - special.digamma(1 + j) + alpha * special.digamma(-j * alpha)
+        h = -special.polygamma(1, 1 + j) - alpha ** 2 * special.polygamma(1, -j * alpha)
+        jn = np.clip(j - g / h, np.maximum(j / 4, 1.0), j * 4)
+        done = np.abs(jn - j) <= 1e-8 * j
+        j = jn
+        if done.all():
+            break
+    j0 = np.floor(j)
+    f0, f1 = _tweedie_log_term(j0, logz, alpha), _tweedie_log_term(j0 + 1, logz, alpha)
+    peak = np.where(f1 > f0, j0 + 1, j0)
+    fmax = np.maximum(f0, f1)
+    thresh = fmax - _TWEEDIE_DROP
+    hi = _tweedie_edge(peak, logz, alpha, thresh, +1)
+    lo = _tweedie_edge(peak, logz, alpha, thresh, -1)
+    start = np.maximum(lo, 1.0)
+    count = hi - start + 1
+    bad = ~np.isfinite(fmax) | (count > TWEEDIE_MAX_TERMS) | ~np.isfinite(count)
+    count = np.where(bad, 0, count).astype(np.int64)
+    log_w = np.full(M, np.nan)
+    e1 = np.full(M, np.nan)
+    e2 = np.full(M, np.nan)
+    ends = np.cumsum(count)
+    first = 0
+    while first < M:
+        # rows [first, last) whose terms fit in one chunk (at least one row)
+        base = ends[first] - count[first]
+        last = max(first + 1, int(np.searchsorted(ends, base + _TWEEDIE_CHUNK, side="right")))
+        rows = np.arange(first, last)
+        c = count[rows]
+        total = int(c.sum())
+        if total:
+            r = np.repeat(rows, c)
+            off = np.arange(total) - np.repeat(np.cumsum(c) - c, c)
+            jj = start[r] + off
+            w = np.exp(_tweedie_log_term(jj, logz[r], alpha) - fmax[r])
+            s0 = np.bincount(r - first, w, minlength=rows.size)
+            s1 = np.bincount(r - first, w * jj, minlength=rows.size)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                log_w[rows] = fmax[rows] + np.log(s0)
+                e1[rows] = s1 / s0
+                if derivatives:
+                    s2 = np.bincount(r - first, w * jj * special.digamma(-jj * alpha), minlength=rows.size)
+                    e2[rows] = s2 / s0
+        first = last
+    log_w[bad] = np.nan
+    e1[bad] = np.nan
+    e2[bad] = np.nan
+    return log_w, e1, e2
+
+
+def _tweedie_edge(peak, logz, alpha, thresh, direction):
+    """The first integer beyond ``peak`` (upwards or downwards) where log W_j < thresh (downwards: >= 0).
+
+    Doubling then bisection; at most 2 (log2(TWEEDIE_MAX_TERMS) + 2) vectorized steps. Rows that need a
+    step beyond TWEEDIE_MAX_TERMS get ``peak +- 2 TWEEDIE_MAX_TERMS`` (then rejected by the caller).
+    """
+    inside = np.zeros_like(peak)             # offsets known to be >= thresh
+    step = np.ones_like(peak)
+    active = np.ones(peak.shape, dtype=bool)
+    limit = 2 * TWEEDIE_MAX_TERMS
+    while True:
+        cand = peak + direction * step
+        if direction < 0:
+            below = cand < 1
+        else:
+            below = np.zeros(peak.shape, dtype=bool)
+        fc = _tweedie_log_term(np.maximum(cand, 1.0), logz, alpha)
+        out_ = below | (fc < thresh) | ~np.isfinite(fc)
+        grow = active & ~out_
+        inside = np.where(grow, step, inside)
+        active = grow & (step * 2 <= limit)
+        step = np.where(grow, step * 2, step)
+        if not active.any():
+            break
+    # bisection between the last offset inside (lo_off) and the first outside (hi_off)
+    hi_off = step
+    lo_off = inside
+    too_far = lo_off * 2 > limit
+    for _ in range(64):
+        gap = hi_off - lo_off > 1
+        if not gap.any():
+            break
+        mid = np.floor((lo_off + hi_off) / 2)
+        cand = peak + direction * mid
+        fc = _tweedie_log_term(np.maximum(cand, 1.0), logz, alpha)
+        out_ = (fc < thresh) | ~np.isfinite(fc) | ((cand < 1) if direction < 0 else False)
+        hi_off = np.where(gap & out_, mid, hi_off)
+        lo_off = np.where(gap & ~out_, mid, lo_off)
+    edge = peak + direction * hi_off
+    return np.where(too_far, peak + direction * limit, edge)
+
+
+def tweedie_terms(y, n, eta, phi, shape, order=2, dispersion=False):
+    """Tweedie log-density (log link, var = phi mu^p, 1 < p < 2) and derivatives; see the module notes.
+
+    y = 0: ``value = -mu^{2-p}/(phi (2-p))``; y > 0: ``value = log W(y, phi, p) + (y mu^{1-p}/(1-p) -
+    mu^{2-p}/(2-p))/phi`` (:func:`tweedie_log_series`; the rest of log p is :func:`tweedie_log_constant`).
+    ``shape = [p]``. W depends on the row only (not on eta): it is summed once per row and call.
+
+    Notes
+    -----
+    A row whose series needs more than ``TWEEDIE_MAX_TERMS`` (20,000) terms (extreme phi or p near 1 or 2)
+    gets NaN in every output: the caller turns it into a domain error (-inf for the optimizer), never a
+    wrong number. d1s = -d1, d2s = -d2; d1shape = -eta d1, d2shape = -d1 - eta d2.
+
+    References
+    ----------
+    P. K. Dunn & G. K. Smyth, "Series evaluation of Tweedie exponential dispersion model densities",
+    Statistics and Computing 15 (2005) 267-280.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = tweedie_terms([0.0, 2.3], None, np.array([0.2, 0.5]), 0.8, [1.4], order=1)
+    >>> round(float(t["value"][0]), 12) == round(float(-np.exp(0.6 * 0.2) / (0.8 * 0.6)), 12)
+    True
+    """
+    y, n, eta, phi, col = _common(y, n, eta, phi, order)
+    p = _shape_scalar(shape, "power p")
+    N = y.shape[0]
+    pos = y > 0
+    log_w = np.zeros(N)
+    ej = np.zeros(N)
+    ej_psi = np.zeros(N)
+    if pos.any():
+        got = tweedie_log_series(y[pos], phi[pos], p, derivatives=dispersion)
+        if dispersion:
+            log_w[pos], ej[pos], ej_psi[pos] = got
+        else:
+            log_w[pos] = got
+    bad = pos & np.isnan(log_w)
+    ph = col(phi)
+    yy = col(y)
+    with np.errstate(over="ignore"):
+        mu1 = np.exp((1 - p) * eta)            # mu^(1-p)
+        mu2 = np.exp((2 - p) * eta)            # mu^(2-p)
+    eta_part = (yy * mu1 / (1 - p) - mu2 / (2 - p)) / ph
+    out = {"value": col(log_w) + eta_part}
+    d1 = (yy * mu1 - mu2) / ph
+    d2 = ((1 - p) * yy * mu1 - (2 - p) * mu2) / ph
+    if order >= 1:
+        out["d1"] = d1
+    if order >= 2:
+        out["d2"] = d2
+    if order >= 3:
+        out["d3"] = ((1 - p) ** 2 * yy * mu1 - (2 - p) ** 2 * mu2) / ph
+    if dispersion:
+        alpha = (2 - p) / (1 - p)
+        # d log W/ds = -(1 - alpha) E[j] = -E[j]/(p - 1)
+        out["ds"] = -col(ej) / (p - 1) - eta_part
+        if order >= 1:
+            out["d1s"] = -d1
+        if order >= 2:
+            out["d2s"] = -d2
+        dalpha = 1 / (1 - p) ** 2
+        with np.errstate(divide="ignore"):
+            logy = np.log(np.where(pos, y, 1.0))
+        dlogz = dalpha * (np.log(p - 1) - logy + np.log(phi)) + alpha / (p - 1) + 1 / (2 - p)
+        dlog_w = np.where(pos, dlogz * ej + dalpha * ej_psi, 0.0)
+        d_eta_part = (yy * mu1 * (1 / (1 - p) ** 2 - eta / (1 - p))
+                      - mu2 * (1 / (2 - p) ** 2 - eta / (2 - p))) / ph
+        out["dshape"] = (col(dlog_w) + d_eta_part)[None]
+        if order >= 1:
+            out["d1shape"] = (-eta * d1)[None]
+        if order >= 2:
+            out["d2shape"] = (-d1 - eta * d2)[None]
+    out = _weighted(out, col(n))
+    if bad.any():
+        for key, val in out.items():
+            if val.ndim == eta.ndim + 1:
+                val[:, bad] = np.nan
+            else:
+                val[bad] = np.nan
+    return out
+
+
+# --------------------------------------------------------------------------------------------------------
+# Student t
+# --------------------------------------------------------------------------------------------------------
+def student_t_log_constant(y, n=None):
+    """Per-row log constant of the Student t family: 0 (``value`` is the full log-density); shape (N,)."""
+    return np.zeros(np.asarray(y).shape[0])
+
+
+def student_t_terms(y, n, eta, phi, shape, order=2, dispersion=False):
+    """Student t log-density (identity link, scale sigma = phi, df nu = shape[0]) and derivatives.
+
+    ``z = (y - eta)/sigma``, ``value = lgamma((nu+1)/2) - lgamma(nu/2) - log(nu pi)/2 - log sigma -
+    (nu+1)/2 log1p(z^2/nu)`` (glmmTMB's ``t_family``: ``dt(z, nu) - log sigma``); the gamma functions enter
+    as ``lgamma(1/2) - betaln(nu/2, 1/2)`` (no cancellation for large nu).
+
+    Notes
+    -----
+    d2 > 0 where |z| > sqrt(nu): the row is not log-concave there.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scipy import stats
+    >>> t = student_t_terms([2.2], None, np.array([0.4]), 1.7, [4.5], order=0)
+    >>> bool(np.isclose(t["value"][0], stats.t.logpdf(2.2, 4.5, 0.4, 1.7)))
+    True
+    """
+    y, n, eta, phi, col = _common(y, n, eta, phi, order)
+    nu = _shape_scalar(shape, "degrees of freedom nu")
+    sig = col(phi)
+    z = (col(y) - eta) / sig
+    z2 = z * z
+    q = 1.0 / (nu + z2)
+    const = special.gammaln(0.5) - special.betaln(nu / 2, 0.5) - 0.5 * np.log(nu * np.pi)
+    lg = np.log1p(z2 / nu)
+    out = {"value": const - np.log(sig) - (nu + 1) / 2 * lg}
+    if order >= 1:
+        out["d1"] = (nu + 1) * z * q / sig
+    if order >= 2:
+        out["d2"] = (nu + 1) * ((z2 - nu) * q) * q / sig ** 2
+    if order >= 3:
+        out["d3"] = 2 * (nu + 1) * z * ((z2 - 3 * nu) * q) * q * q / sig ** 3
+    if dispersion:
+        out["ds"] = -1 + (nu + 1) * z2 * q
+        if order >= 1:
+            out["d1s"] = -2 * nu * (nu + 1) * z * q * q / sig
+        if order >= 2:
+            out["d2s"] = 2 * nu * (nu + 1) * ((nu - 3 * z2) * q) * q * q / sig ** 2
+        dig = 0.5 * (special.digamma((nu + 1) / 2) - special.digamma(nu / 2)) - 1 / (2 * nu)
+        out["dshape"] = (dig - 0.5 * lg + (nu + 1) * z2 * q / (2 * nu))[None]
+        if order >= 1:
+            out["d1shape"] = (z * ((z2 - 1) * q) * q / sig)[None]
+        if order >= 2:
+            out["d2shape"] = (((z2 * z2 - 3 * (nu + 1) * z2 + nu) * q) * q * q / sig ** 2)[None]
+    return _weighted(out, col(n))
