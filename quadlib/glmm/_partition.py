@@ -202,7 +202,8 @@ def cluster_group(formula):
     ------
     NotImplementedError
         Crossed random effects (terms of different factors): they do not decompose into independent clusters;
-        nested ``(1 | a/b)`` and interaction ``(1 | a:b)`` grouping factors (not in this version); stateful
+        nested ``(1 | a/b)`` (they decompose by the top level, but are not distributed in this version) and
+        interaction ``(1 | a:b)`` grouping factors; stateful
         transforms other than center()/scale()/standardize() of a column (:func:`merge_summaries`).
     ValueError, TypeError
         A formula that does not parse, or has no random term.
@@ -222,8 +223,9 @@ def cluster_group(formula):
         terms = ", ".join(str(spec) for spec in parsed.random)
         if any(":" in g for g in groups):
             raise NotImplementedError(
-                f"`formula`: nested random effects ({terms}) on a Dask DataFrame are not supported in this version: "
-                f"several grouping factors do not decompose into independent clusters of one factor; {_ONE_MACHINE}")
+                f"`formula`: nested random effects ({terms}) on a Dask DataFrame are not supported in this version "
+                f"(they decompose by the top-level factor, but each partition would need the several-factor "
+                f"objective, whose fit couples the partitions in its first stage); {_ONE_MACHINE}")
         raise NotImplementedError(
             f"`formula`: crossed random effects ({terms}: grouping factors {', '.join(map(repr, groups))}) do not "
             f"decompose into independent clusters, so their likelihood does not split over partitions; "
