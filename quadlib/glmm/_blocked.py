@@ -375,6 +375,12 @@ class BlockedFactor:
         self._views()
         self.set_weights_inplace(np.ones(s.nobs) if s.weights is None else s.weights, s.response)
 
+    def __setstate__(self, state):
+        # unpickled arrays are new objects: the diagonal views must be made again on them (else a pickled
+        # factor, e.g. in a result sent to a Dask worker, adds the identity to stale copies)
+        self.__dict__.update(state)
+        self._views()
+
     def _views(self):
         """Writable views of the diagonals of the diagonal blocks (made once: the arrays are never replaced)."""
         s = self.structure

@@ -412,6 +412,8 @@ class _GLMMFields(MixedResult):
     cov_re: dict
     singular: bool
     random_effects: dict
+    reml: bool = False
+    reml_objective: object = field(default=None, repr=False)
 
 
 class GLMMResult(_GLMMFields):
@@ -475,8 +477,21 @@ class GLMMResult(_GLMMFields):
     def _fit_fields(*, objective, outcome, method, formula):
         import pandas as pd
 
+        reml_objective = None
+        if getattr(objective, "reml", False):
+            # a REML fit (quadlib.glmm._reml): its outcome is over (theta, aux); the result holds the model's
+            # parameters with beta at the joint mode, and the model's objective for everything else
+            reml_objective, objective = objective, objective.model_objective()
+            x = reml_objective.full_params(outcome.x)
+            p, k = objective.n_beta, objective.n_params
+            covariance = np.zeros((k, k))
+            covariance[:p, :p] = reml_objective.beta_covariance(outcome.x)
+            covariance[p:, p:] = covariance_over_free(outcome, k - p)
+        else:
+            x = np.asarray(outcome.x, dtype=float)
+            # covariance of all parameters over the free ones (those not at a bound); NaN elsewhere
+            covariance = covariance_over_free(outcome, objective.n_params)
         d = objective.design
-        x = np.asarray(outcome.x, dtype=float)
         beta, factors, phi = objective.split(x)
         family = objective.family
         if family.name == "gaussian":
@@ -487,9 +502,7 @@ class GLMMResult(_GLMMFields):
             sigma = 1.0
         cov_re = {block.group: pd.DataFrame(L @ L.T, index=block.columns, columns=block.columns)
                   for block, L in zip(objective.blocks, factors)}
-        # covariance of all parameters over the free ones (those not at a bound); NaN elsewhere
         k = objective.n_params
-        covariance = covariance_over_free(outcome, k)
         singular = bool(any(np.any(np.abs(np.diag(L)) < _SINGULAR_TOL * max(1.0, np.max(np.abs(L))))
                             for L in factors))
         # an objective whose data are elsewhere (a Dask fit's) gives its own frames, lazy
@@ -508,24 +521,34 @@ class GLMMResult(_GLMMFields):
                     ngroups={block.group: block.n_levels for block in objective.blocks},
                     converged=bool(outcome.converged), message=str(outcome.message), history=list(outcome.history),
                     objective=objective, outcome=outcome, method=method, family=family, x=x, dispersion=phi,
-                    sigma=sigma, cov_re=cov_re, singular=singular, random_effects=random_effects)
+                    sigma=sigma, cov_re=cov_re, singular=singular, random_effects=random_effects,
+                    reml=reml_objective is not None, reml_objective=reml_objective)
 
     # ------------------------------------------------------------------------------------------ profiles
     def _profiles(self):
         """The profile of beta_j refits the model with beta_j x_j moved into the offset (lme4's profile),
-        by :func:`~quadlib.glmm.optimize` from the previous refit's optimum."""
+        by :func:`~quadlib.glmm.optimize` from the previous refit's optimum. A REML fit is first refitted by
+        maximum likelihood (as lme4's ``confint``; beta is no parameter of the REML criterion)."""
         obj = self.objective
         d = obj.design
-        bse = self.bse.to_numpy()
+        x, llf_max, bse = self.x, self.llf, self.bse.to_numpy()
+        if self.reml:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                ml = optimize(obj, x)
+            x, llf_max = np.asarray(ml.x, dtype=float), float(ml.llf)
+            bse = np.sqrt(np.abs(np.diag(covariance_over_free(ml, obj.n_params))[:obj.n_beta]))
+        rebuild = getattr(obj, "rebuild", None)
         out = []
         for j in range(obj.n_beta):
             keep = [k for k in range(obj.n_beta) if k != j]
             fixed = replace(d, X=np.ascontiguousarray(d.X[:, keep]), fixed_names=[d.fixed_names[k] for k in keep])
-            warm = [np.delete(self.x, j)]
+            warm = [np.delete(x, j)]
 
             def llf(value, j=j, fixed=fixed, warm=warm):
                 design = replace(fixed, offset=d.offset + value * d.X[:, j])
-                objective = make_objective(design, obj.family, obj.integrator)
+                objective = (rebuild(design) if rebuild is not None
+                             else make_objective(design, obj.family, obj.integrator))
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", ConvergenceWarning)
                     outcome = optimize(objective, warm[0])
@@ -533,7 +556,7 @@ class GLMMResult(_GLMMFields):
                     warm[0] = outcome.x
                 return outcome.llf
 
-            out.append((llf, float(self.x[j]), float(bse[j]), self.llf))
+            out.append((llf, float(x[j]), float(bse[j]), llf_max))
         return out
 
     # ------------------------------------------------------------------------------------------ prediction
@@ -666,7 +689,11 @@ class GLMMResult(_GLMMFields):
 
     # ------------------------------------------------------------------------------------------ summary
     def _summary_title(self):
-        return f"Generalized linear mixed model fit by maximum likelihood ({self.method})"
+        how = "REML" if self.reml else "maximum likelihood"
+        return f"Generalized linear mixed model fit by {how} ({self.method})"
+
+    def _summary_header(self):
+        return [f"REML criterion at convergence: {-2.0 * self.llf:.4f}"] if self.reml else ()
 
     def _residual_sd(self):
         return float(self.sigma) if self.family.name == "gaussian" else None
@@ -678,5 +705,5 @@ class GLMMResult(_GLMMFields):
         return ()
 
     def __repr__(self):
-        return (f"GLMMResult({self.formula!r}, {self.family!r}, {self.method}, llf={self.llf:.6f}, "
-                f"converged={self.converged})")
+        return (f"GLMMResult({self.formula!r}, {self.family!r}, {self.method}{', REML' if self.reml else ''}, "
+                f"llf={self.llf:.6f}, converged={self.converged})")

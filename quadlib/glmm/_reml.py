@@ -1,0 +1,274 @@
+"""Restricted maximum likelihood (REML) for GLMMs, as glmmTMB defines it: :class:`REMLObjective`.
+
+glmmTMB's ``REML = TRUE`` adds the fixed effects beta to TMB's random effects: the Laplace approximation then
+integrates (u, beta) jointly, beta under a flat prior. With params x' = (theta, aux) (aux: the dispersion and
+any other parameters outside the linear predictor) and h(u, beta) = sum_i log p(y_i | eta_i) - |u|^2 / 2,
+
+    llf_REML(x') = h(u*, beta*) - log|I + Lambda'Z'WZ Lambda| / 2 - log|R_X'R_X| / 2 + (p / 2) log(2 pi),
+
+(u*, beta*) the joint mode and W = -d^2 log p / d eta^2 there; ``R_X'R_X = X'WX - X'WZ Lambda (Lambda'Z'WZ
+Lambda + I)^-1 Lambda'Z'WX`` is the Schur complement of the joint negative Hessian, so the two determinants
+are that of the joint Hessian of (u, beta). For the gaussian family this is exactly lmer's REML
+log-likelihood (the Laplace approximation is exact and beta's integral is a gaussian one). The joint mode and
+the first two terms are :class:`~quadlib.glmm._blocked_laplace.BetaProfiledLaplace`'s (lme4's nAGQ = 0 stage,
+which runs PIRLS over (u, beta) on the blocked Cholesky factor with the fixed effects as its last block); the
+factor also holds ``log|R_X'R_X|`` (:meth:`~quadlib.glmm._blocked.BlockedFactor.logdet_x`).
+
+The fixed effects reported are beta* at the optimum (glmmTMB's REML estimates: the mode of the joint
+integrand, for the gaussian family lmer's GLS estimate) with the covariance ``(L_X L_X')^-1``, L_X the
+factor's fixed-effects block (``L_X L_X' = R_X'R_X`` with the weights at the mode): lmer's REML ``vcov``
+(``sigma^2 (R_X'R_X)^-1`` unweighted) for the gaussian family, conditional on theta. glmmTMB's REML standard
+errors of beta come from the joint precision and include theta's uncertainty: they differ.
+
+Scope. The Laplace approximation only (adaptive Gauss–Hermite over beta as well would need a (q + p)-variate
+rule); families whose rows are log-concave in eta (PIRLS needs the working weights w = -d2 > 0: not the
+student_t family, nor zero-inflated rows), no ordinal model (its thresholds play the intercept's part). The
+objective is evaluated by values only (``derivatives = "values"``): :func:`fit_reml` maximizes it with COBYQA
+and one Newton step on value differences, as the second stage of a fit with several grouping factors.
+
+Bounds. One evaluation is one joint PIRLS (at most ``MAX_PIRLS`` Newton steps of at most ``MAX_HALVINGS``
+halvings, :mod:`quadlib.glmm._blocked_laplace`); a failed PIRLS is a value of -inf, never an exception.
+
+References
+----------
+D. Bates, M. Maechler, B. Bolker and S. Walker, "Fitting linear mixed-effects models using lme4", Journal of
+Statistical Software 67(1), 2015, section 3.4 (the REML criterion) and 3.6 (PIRLS).
+M. E. Brooks et al., "glmmTMB balances speed and flexibility among packages for zero-inflated generalized
+linear mixed modeling", The R Journal 9(2), 2017 (``REML = TRUE``: beta integrated by the Laplace
+approximation).
+D. A. Harville, "Bayesian inference for variance components using only error contrasts", Biometrika 61
+(1974), 383-385 (REML as the marginal likelihood under a flat prior on beta).
+"""
+from dataclasses import replace
+import math
+
+import numpy as np
+
+from ._blocked_laplace import BetaProfiledLaplace, BlockedLaplaceObjective
+from ._objective import Objective, gradient_path
+from ._optimize import GLMM_OPTIONS, optimize
+
+__all__ = ["REMLObjective", "REML_OPTIONS", "fit_reml"]
+
+_LOG_2PI = math.log(2.0 * math.pi)
+# PIRLS to a tighter relative decrement than the nAGQ = 0 stage, and the full step after it: the REML value
+# is compared with lmer's and glmmTMB's to 1e-9
+_REML_PIRLS_TOL = 1e-14
+# COBYQA to a trust radius of 1e-7, then one Newton step on value differences (the Hessian's stencil)
+REML_OPTIONS = replace(GLMM_OPTIONS, initial_radius=0.05, final_radius=1e-7, value_polish_steps=1)
+# the rows of these families are log-concave in eta (PIRLS's working weights are positive near the mode)
+_REFUSED_FAMILIES = {"student_t": "its rows are not log-concave (|y - mu| > sqrt(df) sigma), so the joint "
+                                  "PIRLS has no positive working weights",
+                     "ordinal": "its thresholds take the intercept's place and are not integrated"}
+
+
+def _check_reml_model(design, family, integrator):
+    """The models REML is defined for here (module notes), ValueErrors naming the argument otherwise."""
+    if gradient_path(integrator) != "laplace":
+        raise ValueError("`reml`: REML is computed with the Laplace approximation only (beta is integrated "
+                         "with the random effects); use method='laplace'")
+    if family.name in _REFUSED_FAMILIES:
+        raise ValueError(f"`reml`: REML is not available for the {family.name} family: "
+                         f"{_REFUSED_FAMILIES[family.name]}")
+    if getattr(design, "X_zi", None) is not None:
+        raise ValueError("`reml`: REML is not available with a `ziformula` (zero-inflated rows are not "
+                         "log-concave: the joint PIRLS has no positive working weights)")
+    if design.X.shape[1] == 0:
+        raise ValueError("`reml`: the model has no fixed effects: REML and maximum likelihood coincide (use "
+                         "reml=False)")
+
+
+class REMLObjective:
+    """The REML log-likelihood of a GLMM over x' = (theta, aux), beta integrated with the random effects by
+    the Laplace approximation (module notes); the protocol of :func:`quadlib.glmm.optimize` with
+    ``derivatives = "values"``.
+
+    Parameters
+    ----------
+    design : Design
+    family : str or Family
+    integrator : object, optional
+        The Laplace integrator (default); anything else is refused.
+    link : str, optional
+    response : optional
+        Passed on to the model's objective (the response model of a dispersion formula) when given.
+
+    Attributes
+    ----------
+    names, n_params, bounds, layout
+        Those of theta and aux (the model's parameters after beta).
+    laplace : BlockedLaplaceObjective
+        The model's Laplace objective over all parameters (beta, theta, aux), built on the blocked factor for
+        any number of grouping factors.
+    profiled : BetaProfiledLaplace
+        The joint PIRLS over (u, beta) and its factor.
+    design, family, integrator, n_beta
+        The model's.
+
+    Raises
+    ------
+    ValueError
+        An integrator other than the Laplace approximation, a family whose rows are not log-concave
+        (student_t) or the ordinal family, a zero-inflation formula, or no fixed effects (REML is ML then).
+
+    Examples
+    --------
+    >>> from quadlib.glmm import build_design, datasets, optimize
+    >>> design = build_design("Reaction ~ Days + (Days | Subject)", datasets.load("sleepstudy"))
+    >>> objective = REMLObjective(design, "gaussian")
+    >>> objective.names
+    ['theta[Subject: (Intercept), (Intercept)]', 'theta[Subject: Days, (Intercept)]', 'theta[Subject: Days, Days]', 'log(sigma)']
+    >>> outcome = fit_reml(objective)
+    >>> round(outcome.llf, 6)     # lmer(REML = TRUE): -871.8141359792453
+    -871.814136
+    >>> objective.fixed_effects(outcome.x).round(6).tolist()     # lmer: 251.405105, 10.467286
+    [251.405105, 10.467286]
+    """
+
+    derivatives = "values"
+    reml = True
+
+    def __init__(self, design, family="binomial", integrator=None, *, link=None, response=None):
+        from .._integrators import Laplace
+        from ._families import make_family
+
+        integrator = Laplace() if integrator is None else integrator
+        fam = make_family(family, link)
+        _check_reml_model(design, fam, integrator)
+        extra = {} if response is None else {"response": response}
+        self._arguments = (design, fam, integrator, extra)
+        self.laplace = BlockedLaplaceObjective(design, fam, integrator, **extra)
+        self.profiled = BetaProfiledLaplace(self.laplace)
+        self.profiled.tolerance = _REML_PIRLS_TOL
+        self.profiled.final_step = True    # the factor at the mode to rounding: log|C| and log|R_X'R_X| there
+        self.names = self.profiled.names
+        self.n_params = self.profiled.n_params
+        self.bounds = self.profiled.bounds
+        self.layout = self.profiled.layout
+        self._model = None
+
+    # --------------------------------------------------------------------------------------- the model
+    @property
+    def design(self):
+        return self.laplace.design
+
+    @property
+    def family(self):
+        return self.laplace.family
+
+    @property
+    def integrator(self):
+        return self.laplace.integrator
+
+    @property
+    def n_beta(self):
+        return self.laplace.n_beta
+
+    @property
+    def evaluations(self):
+        return self.profiled.evaluations
+
+    def __repr__(self):
+        return (f"REMLObjective({self.family!r}, {self.n_params} parameters (beta integrated), "
+                f"{self.design.nobs} rows)")
+
+    def model_objective(self):
+        """The model's maximum-likelihood objective over (beta, theta, aux) (:func:`make_objective`'s, made
+        once): what a REML result predicts, simulates and computes random effects with."""
+        if self._model is None:
+            design, fam, integrator, extra = self._arguments
+            self._model = Objective(design, fam, integrator, **extra)
+        return self._model
+
+    def rebuild(self, design):
+        """This objective for another design of the same model (a profile's)."""
+        _, fam, integrator, extra = self._arguments
+        return REMLObjective(design, fam, integrator, **extra)
+
+    def start(self):
+        """theta and aux of the model's start (:meth:`Objective.start`)."""
+        return self.profiled.start()
+
+    def reset_warm_start(self):
+        self.profiled.reset_warm_start()
+
+    def check_response(self):
+        self.laplace.check_response()
+
+    def separation(self):
+        return self.laplace.separation()
+
+    # -------------------------------------------------------------------------------------------- values
+    def log_likelihood(self, x):
+        """The REML log-likelihood at x' = (theta, aux) (module notes); -inf where the joint PIRLS fails."""
+        value = self.profiled.log_likelihood(x)
+        if not math.isfinite(value):
+            return -np.inf
+        total = value - 0.5 * self.profiled.factor.logdet_x() + 0.5 * self.n_beta * _LOG_2PI
+        return float(total) if math.isfinite(total) else -np.inf
+
+    __call__ = log_likelihood
+
+    def value_and_gradient(self, x):
+        """The value and its central differences (relative step 1e-6); only for a gradient method asked for
+        by name."""
+        x = np.asarray(x, dtype=float)
+        value = self.log_likelihood(x)
+        grad = np.empty(x.size)
+        for k in range(x.size):
+            e = np.zeros(x.size)
+            e[k] = 1e-6 * max(1.0, abs(x[k]))
+            grad[k] = (self.log_likelihood(x + e) - self.log_likelihood(x - e)) / (2 * e[k])
+        self.log_likelihood(x)   # the warm start back at x
+        return value, grad
+
+    def _at(self, x):
+        """Evaluate at x (the factor then holds the joint mode); beta there, or None."""
+        if not math.isfinite(self.log_likelihood(x)):
+            return None
+        return self.profiled.warm_beta.copy()
+
+    def fixed_effects(self, x):
+        """beta at the joint mode of (u, beta) at x' (glmmTMB's REML estimates; lmer's GLS estimate for the
+        gaussian family); None where there is none."""
+        return self._at(x)
+
+    def beta_covariance(self, x):
+        """``(L_X L_X')^-1`` at the joint mode at x' (p x p; lmer's REML ``vcov`` for the gaussian family),
+        NaN where it cannot be computed."""
+        p = self.n_beta
+        if self._at(x) is None:
+            return np.full((p, p), np.nan)
+        L = self.profiled.factor.x_factor()
+        try:
+            inverse = np.linalg.inv(L)
+        except np.linalg.LinAlgError:
+            return np.full((p, p), np.nan)
+        covariance = inverse.T @ inverse
+        return covariance if np.all(np.isfinite(covariance)) else np.full((p, p), np.nan)
+
+    def full_params(self, x):
+        """(beta at the joint mode, theta, aux): the model's parameter vector at x' (NaN beta where there is
+        no joint mode)."""
+        beta = self._at(x)
+        if beta is None:
+            beta = np.full(self.n_beta, np.nan)
+        return np.concatenate([beta, np.asarray(x, dtype=float)])
+
+
+def fit_reml(objective, *, max_iter=1000, verbose=False, progress=False, options=None):
+    """Maximize a :class:`REMLObjective` (COBYQA, :data:`REML_OPTIONS`; the Hessian over x' from value
+    differences): the :class:`~quadlib.glmm.OptimizeOutcome` over x' = (theta, aux). ``objective.
+    full_params(outcome.x)`` gives the model's parameters, :class:`~quadlib.glmm.GLMMResult` the result.
+
+    Examples
+    --------
+    >>> from quadlib.glmm import GLMMResult, build_design, datasets
+    >>> design = build_design("cbind(incidence, size - incidence) ~ period + (1 | herd)", datasets.load("cbpp"))
+    >>> objective = REMLObjective(design, "binomial")
+    >>> result = GLMMResult(objective, fit_reml(objective), "Laplace Approximation", design.formula)
+    >>> round(result.llf, 6), result.reml          # glmmTMB(REML = TRUE): -93.1990671011
+    (-93.199067, True)
+    """
+    return optimize(objective, max_iter=max_iter, verbose=verbose, progress=progress,
+                    options=REML_OPTIONS if options is None else options)
