@@ -20,7 +20,7 @@ import warnings
 import numpy as np
 
 from .. import _validation as v
-from ._formula import check_terms, formula_environment, parse_formula
+from ._formula import check_terms, formula_environment, parse_formula, parse_one_sided
 
 __all__ = ["Design", "RandomTerm", "build_design", "design_from_arrays", "normalize_response", "random_matrix",
            "identifiers", "evaluate_expression", "model_matrix", "aliased_columns", "check_random_effects"]
@@ -87,6 +87,18 @@ class Design:
     fixed_offset: list = None    # its offset() columns
     offset_argument: object = None  # build_design's `offset` (a column name, an array or None): predictions
     # for new data look the column up, and a model fitted with an array needs one
+    # glmmTMB's zero-inflation and dispersion models (ziformula, dispformula): their model matrices (None
+    # without), column names, formulae models and columns kept (to evaluate new data)
+    X_zi: np.ndarray = None
+    zi_names: list = None
+    zi_model: object = None
+    zi_keep: list = None
+    X_disp: np.ndarray = None
+    disp_names: list = None
+    disp_model: object = None
+    disp_keep: list = None
+    response_levels: list = None    # an ordinal response's categories, in order (codes 1..K); None otherwise
+    row_labels: np.ndarray = None   # the data's index labels of `rows` (messages name the user's rows)
 
     @property
     def nobs(self):
@@ -101,8 +113,11 @@ def normalize_response(design, family):
     """The response of `design` as (y, n) for `family`: successes and trials (binomial), or the values and
     the prior weights (1 without `weights`), validated by the family.
 
-    A ``cbind(successes, failures)`` response gives y = successes, n = their sum (binomial only); a binomial
-    proportion with `weights` gives y = proportion x weights (whole numbers of successes) and n = weights.
+    A ``cbind(successes, failures)`` response gives y = successes, n = their sum (families whose `n` are trials:
+    binomial, beta_binomial); for those, a proportion with `weights` gives y = proportion x weights (whole
+    numbers of successes) and n = weights. For the other families `weights` are prior weights. The family's
+    checks name the data's row labels (``design.row_labels``) and allow zeros in a zero-truncated family when
+    the design has a zero-inflation (hurdle) model.
 
     Parameters
     ----------
@@ -130,11 +145,14 @@ def normalize_response(design, family):
     ([2.0, 3.0, 4.0], [14.0, 12.0, 9.0])
     """
     d, fam = design, family
+    # families declare whether n counts trials (issue 19's Family API); before it, binomial and bernoulli did
+    trials = bool(getattr(fam, "weights_are_trials", fam.name in ("binomial", "bernoulli")))
     if d.trials is not None:
-        if fam.name != "binomial":
-            raise ValueError(f"a cbind(successes, failures) response needs family='binomial', not {fam.name!r}")
+        if not trials or fam.name == "bernoulli":
+            raise ValueError(f"a cbind(successes, failures) response needs family='binomial', not {fam.name!r} "
+                             "('beta_binomial' takes one too)")
         y, n = d.response, d.trials
-    elif fam.name == "binomial" and d.weights is not None:  # a proportion with the trials as weights
+    elif trials and fam.name != "bernoulli" and d.weights is not None:  # a proportion, the trials as weights
         n = d.weights
         y = d.response * n
         if np.any(np.abs(y - np.round(y)) > 1e-8 * np.maximum(n, 1)):
@@ -144,8 +162,22 @@ def normalize_response(design, family):
     else:
         y = d.response
         n = np.ones_like(y) if d.weights is None else d.weights
-    fam.validate(y, n)
+    if _validate_takes_options(fam):
+        fam.validate(y, n, zero_inflated=d.X_zi is not None, row_labels=d.row_labels)
+    else:
+        fam.validate(y, n)
     return np.ascontiguousarray(y, dtype=float), np.ascontiguousarray(n, dtype=float)
+
+
+def _validate_takes_options(family):
+    """Whether `family.validate` has issue 19's keywords (zero_inflated, row_labels)."""
+    import inspect
+
+    try:
+        parameters = inspect.signature(family.validate).parameters
+    except (TypeError, ValueError):
+        return False
+    return "zero_inflated" in parameters and "row_labels" in parameters
 
 
 def random_matrix(blocks, nobs):
@@ -216,18 +248,19 @@ def _explain(error):
     return text.splitlines()[0]
 
 
-def model_matrix(rhs, frame, what):
+def model_matrix(rhs, frame, what, argument="formula"):
     """formulae's model matrix for `rhs`, columns named and ordered as lme4 does (by interaction order).
 
     Returns the matrix, the column names, the sum of the ``offset()`` columns (None without), formulae's
-    model (to evaluate new data), the positions of the columns kept and those of the offset columns."""
+    model (to evaluate new data), the positions of the columns kept and those of the offset columns.
+    `argument` names the formula argument in messages ("formula", "ziformula", "dispformula")."""
     import formulae
 
-    check_terms(rhs, frame.columns)  # a formula is data: only columns, numbers and vetted calls
+    check_terms(rhs, frame.columns, argument=argument)  # a formula is data: only columns, numbers, vetted calls
     try:
         matrices = formulae.design_matrices(rhs, frame, na_action="pass", env=formula_environment())
     except Exception as error:
-        raise ValueError(f"`formula`: cannot build {what} from {rhs!r}: {_explain(error)}") from None
+        raise ValueError(f"`{argument}`: cannot build {what} from {rhs!r}: {_explain(error)}") from None
     if matrices.common is None:  # "0" alone: no columns
         return np.zeros((len(frame), 0)), [], None, None, [], []
     labels = list(matrices.common.as_dataframe().columns)
@@ -522,7 +555,66 @@ def check_magnitude(values, label):
                          "squares overflow; rescale it")
 
 
-def build_design(formula, data, *, weights=None, offset=None):
+_SIDE_MODELS = {"ziformula": "the zero-inflation model", "dispformula": "the dispersion model"}
+
+
+def _side_model(rhs, frame, argument):
+    """The model matrix of a zero-inflation or dispersion formula's terms `rhs` on `frame` (the rows used):
+    (X, names, formulae's model, columns kept); aliased columns dropped with a warning naming the model."""
+    what = _SIDE_MODELS[argument]
+    check_factor_levels(rhs, frame, what)
+    X, names, offset, model, keep, _ = model_matrix(rhs, frame, what, argument)
+    if offset is not None:
+        raise ValueError(f"`{argument}`: offset() terms are not supported in {what}")
+    if X.shape[1] == 0:
+        return None, None, None, None
+    if not np.all(np.isfinite(X)):
+        bad = int(np.sum(~np.all(np.isfinite(X), axis=1)))
+        raise ValueError(f"`data`: the columns of {what} ({argument}) are not finite in {bad} row(s) after dropping "
+                         "missing values (e.g. log of zero)")
+    for j, name in enumerate(names):
+        check_magnitude(X[:, j], f"the column {name!r} of {what}")
+    kept, dropped = aliased_columns(X, names)
+    if dropped:
+        warnings.warn(f"{what} ({argument}) matrix is rank deficient so dropping {len(dropped)} column(s): "
+                      f"{', '.join(dropped)}", UserWarning, stacklevel=4)
+        X, names, keep = X[:, kept], [names[j] for j in kept], [keep[j] for j in kept]
+    return X, names, model, keep
+
+
+def _ordinal_response(frame, raw, expression):
+    """An ordinal response's codes 1..K (floats) and its category labels: :func:`._ordinal.ordinal_codes` of the
+    column as the user gave it (`raw`: before model_frame made every Categorical ordered), or of the evaluated
+    expression."""
+    from ._ordinal import ordinal_codes
+
+    column = expression.strip()
+    values = raw[column] if column in raw.columns else evaluate_expression(expression, frame, "the response")
+    codes, levels = ordinal_codes(values)
+    return np.asarray(codes, dtype=float), [str(level) for level in levels]
+
+
+def _drop_ordinal_intercept(X, names, keep):
+    """X without the ``(Intercept)`` column (the thresholds take its place); a column constant over the rows,
+    or one in the span of a constant and the columns before it, is confounded with the thresholds: an error."""
+    if "(Intercept)" in names:
+        j = names.index("(Intercept)")
+        X, names, keep = np.delete(X, j, axis=1), names[:j] + names[j + 1:], keep[:j] + keep[j + 1:]
+    if X.shape[1]:
+        constant = np.flatnonzero(np.ptp(X, axis=0) == 0)
+        if constant.size:
+            raise ValueError(f"`formula`: the fixed-effect column {names[constant[0]]!r} is constant over the rows "
+                             "used: it is confounded with the ordinal model's thresholds (remove it)")
+        _, dropped = aliased_columns(np.column_stack([np.ones(X.shape[0]), X]), ["(thresholds)"] + names)
+        if dropped:
+            raise ValueError(f"`formula`: the fixed-effect columns {', '.join(dropped)} are confounded with the "
+                             "ordinal model's thresholds (a full dummy coding, e.g. '0 + f': write 'y ~ f' so the "
+                             "factor gets treatment contrasts)")
+    return X, names, keep
+
+
+def build_design(formula, data, *, weights=None, offset=None, ziformula=None, dispformula=None,
+                 response="numeric"):
     """Stage 1: the arrays of an lme4 formula evaluated on a data frame.
 
     Parameters
@@ -537,6 +629,16 @@ def build_design(formula, data, *, weights=None, offset=None):
     weights, offset : array_like or str, optional
         Per-row prior weights (binomial: trials for a proportion response) and offset, or column names.
         NaN marks a missing value (the row is dropped, with a warning); weights must be positive.
+    ziformula, dispformula : str, optional
+        glmmTMB's one-sided formulas of the zero-inflation (logit of the zero probability) and dispersion (log
+        of the dispersion) models, fixed effects only, e.g. ``"~ spp + mined"``; ``"~0"`` means none. Their
+        columns count among the columns used (rows missing there are dropped with the others), their matrices
+        are ``X_zi`` / ``X_disp`` with names ``zi_names`` / ``disp_names`` (aliased columns dropped with a
+        warning naming the model).
+    response : {"numeric", "ordinal"}
+        ``"ordinal"``: the response is an ordered Categorical or integer categories, coded 1..K by
+        :func:`quadlib.glmm._ordinal.ordinal_codes` (its categories in ``response_levels``), and X has no
+        ``(Intercept)`` (the thresholds take its place; factors keep treatment contrasts).
 
     Returns
     -------
@@ -548,10 +650,13 @@ def build_design(formula, data, *, weights=None, offset=None):
         A factor with one level in a model matrix; a grouping factor with one level, or with no more
         levels than its term has random effects; a non-finite value in a model-matrix column, the
         response or the offset (after dropping missing rows), or one beyond 1e150 (its square overflows);
-        an infinite or non-positive weight, an infinite offset.
+        an infinite or non-positive weight, an infinite offset. `ziformula` or `dispformula` not one-sided,
+        with random effects or an offset() term. An ordinal response with a category never observed, fewer
+        than two categories, or an X column confounded with the thresholds (constant, or a full dummy coding).
     TypeError
         A column mixing numbers and strings (the first strings and their rows are listed), or of a type
-        a formula cannot use (dates, complex numbers); a non-numeric response.
+        a formula cannot use (dates, complex numbers); a non-numeric response (numeric), a response that is
+        neither an ordered Categorical nor integers (ordinal); a formula argument that is not a string.
 
     Examples
     --------
@@ -568,6 +673,9 @@ def build_design(formula, data, *, weights=None, offset=None):
     import pandas as pd
 
     parsed = parse_formula(formula)
+    sides = {name: None if text is None else parse_one_sided(text, name)
+             for name, text in (("ziformula", ziformula), ("dispformula", dispformula))}
+    v.choice(response, ("numeric", "ordinal"), "response")
     if not isinstance(data, pd.DataFrame):
         raise TypeError(f"`data` must be a pandas DataFrame, got {type(data).__name__}")
     if not parsed.random:
@@ -578,12 +686,14 @@ def build_design(formula, data, *, weights=None, offset=None):
     offset_arg = column_or_array(offset, len(data), data, "offset")
 
     # rows with a missing value in any column the formula uses (or in weights/offset) are dropped
-    used = sorted({token for token in identifiers(formula) if token in data.columns})
+    used = sorted({token for text in [formula] + [rhs for rhs in sides.values() if rhs]
+                   for token in identifiers(text) if token in data.columns})
     for term in parsed.random:
         for name in term.group.split(":"):
             if name not in data.columns:
                 raise ValueError(f"`formula`: grouping factor {name!r} in {term} is not a column of `data`")
     rows, frame = drop_missing(data, used, (weights, offset_arg))
+    raw = frame
     frame = model_frame(frame, used, {name for term in parsed.random for name in term.group.split(":")},
                         data.index[rows])
     check_factor_levels(parsed.fixed, frame, "the fixed effects")
@@ -615,18 +725,24 @@ def build_design(formula, data, *, weights=None, offset=None):
                         t.model, t.keep) for t in terms]
 
     # response
+    if parsed.cbind and response == "ordinal":
+        raise ValueError("`formula`: a cbind(successes, failures) response is not an ordinal response")
     if parsed.cbind:
         successes = evaluate_expression(parsed.cbind[0], frame, "the successes")
         failures = evaluate_expression(parsed.cbind[1], frame, "the failures")
-        response, trials = successes, successes + failures
+        response_values, trials = successes, successes + failures
         if weights is not None:
             raise ValueError("`weights` cannot be combined with a cbind(successes, failures) response")
+    elif response == "ordinal":
+        if weights is not None:
+            raise ValueError("`weights` are not supported with an ordinal response")
+        (response_values, ordinal_levels), trials = _ordinal_response(frame, raw, parsed.response), None
     else:
         column = parsed.response.strip()
         if column in frame and not pd.api.types.is_numeric_dtype(frame[column]) \
                 and not pd.api.types.is_bool_dtype(frame[column]):
             raise TypeError(f"`formula`: the response {column!r} must be numeric, got dtype {frame[column].dtype}")
-        response, trials = evaluate_expression(parsed.response, frame, "the response"), None
+        response_values, trials = evaluate_expression(parsed.response, frame, "the response"), None
     X, names, formula_offset, fixed_model, fixed_keep, fixed_offset = model_matrix(parsed.fixed, frame,
                                                                                     "the fixed effects")
     total_offset = np.zeros(len(frame))
@@ -634,12 +750,12 @@ def build_design(formula, data, *, weights=None, offset=None):
         total_offset += formula_offset
     if offset_arg is not None:
         total_offset += offset_arg[rows]
-    bad = ~np.isfinite(response) | (~np.isfinite(trials) if trials is not None else False)
+    bad = ~np.isfinite(response_values) | (~np.isfinite(trials) if trials is not None else False)
     bad = bad | ~np.isfinite(total_offset) | ~np.all(np.isfinite(X), axis=1)
     if bad.any():
         raise ValueError(f"`data`: the response, offset or fixed-effect columns are not finite in {int(bad.sum())} "
                          "row(s) after dropping missing values (e.g. log of zero)")
-    checked = [(response, "the response"), (total_offset, "the offset")]
+    checked = [(response_values, "the response"), (total_offset, "the offset")]
     if weights is not None:
         checked.append((weights[rows], "`weights`"))
     for values, label in checked + \
@@ -647,16 +763,29 @@ def build_design(formula, data, *, weights=None, offset=None):
             [(t.Z[:, j], f"the column {c!r} of the random term ({' + '.join(t.columns)} | {t.group})")
              for t in terms for j, c in enumerate(t.columns)]:
         check_magnitude(values, label)
+    levels = None
+    if response == "ordinal":   # before the aliasing: a column aliased with the intercept is an error here
+        X, names, fixed_keep = _drop_ordinal_intercept(X, names, fixed_keep)
+        levels = ordinal_levels
     kept, dropped = aliased_columns(X, names)
     fixed_keep = [fixed_keep[j] for j in kept]
     if dropped:
         warnings.warn(f"fixed-effect model matrix is rank deficient so dropping {len(dropped)} column(s): "
                       f"{', '.join(dropped)}", UserWarning, stacklevel=3)
         X, names = X[:, kept], [names[j] for j in kept]
-    return Design(formula, response[order], None if trials is None else trials[order],
+    extra = {}
+    for argument, prefix in (("ziformula", "zi"), ("dispformula", "disp")):
+        if sides[argument] is None:
+            continue
+        matrix, side_names, model, keep = _side_model(sides[argument], frame, argument)
+        if matrix is not None:
+            extra.update({f"X_{prefix}": np.ascontiguousarray(matrix[order]), f"{prefix}_names": side_names,
+                          f"{prefix}_model": model, f"{prefix}_keep": keep})
+    return Design(formula, response_values[order], None if trials is None else trials[order],
                   None if weights is None else weights[rows][order], total_offset[order],
                   np.ascontiguousarray(X[order]), names, terms, rows[order], dropped, fixed_model, fixed_keep,
-                  fixed_offset, offset)
+                  fixed_offset, offset, response_levels=levels, row_labels=np.asarray(data.index[rows[order]]),
+                  **extra)
 
 
 def design_from_arrays(response, X, fixed_names, terms, *, formula, rows=None, weights=None, offset=None):

@@ -21,7 +21,13 @@ Two routes besides the default one (neither is taken with an explicit `start` or
   whose Hessian is the final one: :data:`STAGE_TWO`).
 * The gaussian family with the identity link and several grouping factors is a linear mixed model: it is
   fitted by :func:`quadlib.glmm.lmm`'s engine with ``reml=False`` (:func:`gaussian_outcome`; the Laplace
-  approximation is exact there) and mapped to fit's parameters.
+  approximation is exact there) and mapped to fit's parameters. With a `dispformula` the residual variance
+  varies by row, which lmm's engine has no place for: those go to the two stages.
+
+glmmTMB's model classes (issue 19) ride on the same pipeline: `ziformula` and `dispformula` become model
+matrices of the design (:func:`~quadlib.glmm.build_design`), the objective's response model owns their
+coefficients, ``family="ordinal"`` reads an ordered response, and ``reml=True`` fits glmmTMB's REML (the fixed
+effects integrated with the random effects by the Laplace approximation, :mod:`quadlib.glmm._reml`).
 """
 from dataclasses import replace
 import warnings
@@ -31,9 +37,11 @@ import numpy as np
 from .. import _validation as v
 from .._integrators import AdaptiveGaussHermite, Laplace, QMCIntegrator
 from ._design import build_design, check_random_effects
-from ._formula import parse_formula
+from ._families import make_family
+from ._formula import parse_formula, parse_one_sided
+from ._inference import covariance_over_free
 from ._lmm import LMMObjective, check_identifiable, optimize_theta
-from ._objective import make_objective, separation_message
+from ._objective import make_objective, separation, separation_message
 from ._optimize import (GLMM_OPTIONS, ConvergenceWarning, OptimizeOutcome, blas_controller, optimize,
                         optimizer_options, value_hessian, warn_singular)
 from ._pql import pql
@@ -48,16 +56,91 @@ STAGE_TWO = replace(GLMM_OPTIONS, initial_radius=0.02, final_radius=1e-5, value_
 _PRODUCT_LIMIT = 100_000     # points per level for a product Gauss–Hermite rule
 _POINT_LIMIT = 2 ** 24       # rows x points per level: the size of the largest arrays of one evaluation
 _FITTED_EPS = 10 * np.finfo(float).eps   # R's glm.fit: a fitted probability within this of 0 or 1
+# the families before issue 19: the only ones method="pql" and Dask data know
+_CLASSIC_FAMILIES = ("binomial", "bernoulli", "poisson", "gaussian", "Gamma", "negative_binomial")
+# REML's optimizer works on values only (its objective has no gradient)
+_VALUE_OPTIMIZERS = ("nelder-mead", "powell", "cobyla", "cobyqa")
+# a zero-inflation coefficient beyond this in absolute value, with a standard error above _ZI_SE_RATIO times
+# it (or none), is on the ridge of a (quasi-)separated zero-inflation model: glmmTMB's sal_zinb1 stops at
+# zi~sppPR = -29 (SE 1e6)
+_ZI_DIVERGED = 10.0
+_ZI_SE_RATIO = 10.0
 
 
-def _fit_iv(method, nagq, max_iter, verbose, progress, optimizer):
-    """Every option checked before the data are read (method="pql" checks its own `max_iter` bound)."""
+def _fit_iv(method, nagq, max_iter, verbose, progress, optimizer, ziformula=None, dispformula=None, reml=False):
+    """Every option checked before the data are read (method="pql" checks its own `max_iter` bound); returns
+    them normalized, the zero-inflation and dispersion terms (None without, as for "~0") last."""
     if isinstance(method, str):
         v.choice(method, ("laplace", "agq", "qmc", "pql"), "method")
     if nagq is not None:
         nagq = v.positive_int(nagq, "nagq")
     _, max_iter, verbose, progress = optimizer_options(optimizer, max_iter, verbose, progress)
-    return nagq, max_iter, verbose, progress
+    if not isinstance(reml, (bool, np.bool_)):
+        raise TypeError(f"`reml` must be True or False, got {reml!r}")
+    zi = None if ziformula is None else parse_one_sided(ziformula, "ziformula")
+    disp = None if dispformula is None else parse_one_sided(dispformula, "dispformula")
+    return nagq, max_iter, verbose, progress, bool(reml), zi, disp
+
+
+def _check_model_options(fam, method, optimizer, zi, disp, reml):
+    """The refusals of issue 19's options that need only the family (before the data are read)."""
+    if zi is not None and not (getattr(fam, "discrete", fam.name in ("binomial", "poisson", "negative_binomial"))
+                               or getattr(fam, "truncated", False)):
+        raise ValueError("`ziformula`: zero-inflation needs a count family (poisson, negative_binomial, "
+                         "negative_binomial1, binomial, beta_binomial) or a truncated one for a hurdle model, got "
+                         f"{fam.name!r}")
+    if disp is not None and not fam.has_dispersion:
+        raise ValueError(f"`dispformula`: {fam.name} has no dispersion parameter")
+    if not reml:
+        return
+    if not (isinstance(method, str) and method == "laplace"):
+        shown = repr(method) if isinstance(method, str) else "an integrator object"
+        raise ValueError(f"`reml`: REML is implemented with the Laplace approximation only (method='laplace'), "
+                         f"got method={shown}")
+    if fam.name == "ordinal":
+        raise ValueError("`reml`: REML is not defined for the ordinal family (its thresholds take the intercept's "
+                         "place)")
+    if zi is not None:
+        raise ValueError("`reml`: REML with a ziformula is not supported (the joint PIRLS needs log-concave rows; "
+                         "zero-inflated rows at y = 0 are not)")
+    if fam.name == "student_t":
+        raise ValueError("`reml`: REML with the student_t family is not supported (the joint PIRLS needs "
+                         "log-concave rows; the t density is not, beyond sqrt(df) scales from the mean)")
+    if optimizer is not None and str(optimizer).lower() not in _VALUE_OPTIMIZERS:
+        raise ValueError("`reml`: the REML objective has values only: `optimizer` must be one of 'Nelder-Mead', "
+                         f"'Powell', 'COBYLA', 'COBYQA', got {optimizer!r}")
+
+
+def _new_options(fam, zi, disp, reml):
+    """The issue-19 options a model uses, as a phrase for refusals (empty: none)."""
+    used = [name for name, on in (("ziformula", zi is not None), ("dispformula", disp is not None),
+                                  ("reml=True", reml)) if on]
+    if fam.name not in _CLASSIC_FAMILIES:
+        used.append(f"family={fam.name!r}")
+    return ", ".join(used)
+
+
+def _warn_zi_separation(objective, outcome):
+    """ConvergenceWarning when zero-inflation coefficients diverge (module constants); True if it warned."""
+    names = list(objective.names)
+    zi = [j for j, name in enumerate(names) if name.startswith("zi~")]
+    if not zi:
+        return False
+    covariance = covariance_over_free(outcome, len(names))
+    diverged = []
+    for j in zi:
+        estimate, variance = float(outcome.x[j]), float(covariance[j, j])
+        se = np.sqrt(variance) if variance >= 0 else np.nan
+        if abs(estimate) > _ZI_DIVERGED and not se <= _ZI_SE_RATIO * abs(estimate):
+            diverged.append(f"{names[j]} = {estimate:.3g}")
+    if diverged:
+        warnings.warn("the zero-inflation part is (quasi-)separated: zi estimates diverge "
+                      f"({', '.join(diverged)}; their standard errors are huge or undefined): the zero-inflation "
+                      "probability of some groups is 0 or 1, the log-likelihood is a supremum and the estimates "
+                      "are where the optimizer stopped; drop those terms from `ziformula`",
+                      ConvergenceWarning, stacklevel=3)
+        return True
+    return False
 
 
 def _integrator_for(method, nagq, q, nobs):
@@ -106,6 +189,32 @@ def _fitted_at_bounds(objective, x):
     elif np.any(mu < _FITTED_EPS):
         return "fitted rates numerically 0 occurred"
     return None
+
+
+def _separation(objective, design, fam):
+    """The separated fixed effects (as :meth:`Objective.separation`) and the family that names them. With a
+    zero-inflation model the count part's linear program does not apply (a zero may come from either part);
+    a hurdle's zero part is a logistic regression of 1[y = 0] on X_zi, whose separation is searched for."""
+    if design.X_zi is None:
+        return objective.separation(), fam
+    if not getattr(fam, "truncated", False):
+        return [], fam
+    binomial = make_family("binomial")
+    zeros = (np.asarray(objective.y) == 0).astype(float)
+    zero_part = replace(design, X=design.X_zi, fixed_names=list(design.zi_names))
+    found = separation(binomial, zeros, np.ones_like(zeros), zero_part)
+    return [f"zi~{name}" for name in found], binomial
+
+
+def _check_response_model(objective, design):
+    """The objective must carry the design's zero-inflation and dispersion models (their coefficients in its
+    parameters); an objective that ignored them would fit another model without a word."""
+    names = list(objective.names)
+    for present, prefix, argument in ((design.X_zi is not None, "zi~", "ziformula"),
+                                      (design.X_disp is not None, "disp~", "dispformula")):
+        if present and not any(name.startswith(prefix) for name in names):
+            raise NotImplementedError(f"`{argument}`: {type(objective).__name__} has no parameters of this model "
+                                      "(the response model is not available)")
 
 
 def fit_in_stages(objective, *, max_iter=1000, verbose=False, progress=False):
@@ -181,7 +290,7 @@ def gaussian_outcome(objective, design):
 
 def fit(formula, data, *, family="binomial", link=None, method="laplace", nagq=None, weights=None, offset=None,
         start=None, optimizer=None, max_iter=1000, verbose=False, progress=False, dispersion=None, client=None,
-        assume_grouped=False):
+        assume_grouped=False, ziformula=None, dispformula=None, reml=False):
     """Fit a generalized linear mixed model by maximum marginal likelihood (or penalized quasi-likelihood).
 
     Parameters
@@ -196,10 +305,14 @@ def fit(formula, data, *, family="binomial", link=None, method="laplace", nagq=N
         pickle; the same estimates as the pandas fit). Each level of the grouping factor must lie in one
         partition: if not, the frame is repartitioned with ``ddf.shuffle(on=group)`` after a UserWarning
         (see `assume_grouped`).
-    family : str
+    family : str or Family
         ``"binomial"`` (successes out of trials: cbind, a proportion with `weights`, or 0/1),
         ``"bernoulli"``, ``"poisson"``, ``"gaussian"``, ``"Gamma"``, ``"negative_binomial"`` (NB2, theta
-        estimated).
+        estimated), and glmmTMB's families as :func:`~quadlib.glmm.make_family` lists them
+        (``"negative_binomial1"``, ``"beta"``, ``"beta_binomial"``, ``"truncated_poisson"``,
+        ``"truncated_negative_binomial"``, ``"tweedie"``, ``"student_t"``), or ``"ordinal"`` (a cumulative link
+        model, clmm's: the response an ordered Categorical or integer categories, no intercept, one threshold
+        between consecutive categories).
     link : str, optional
         binomial: logit (default), probit, cloglog; poisson and negative_binomial: log; gaussian: identity;
         Gamma: inverse (default, as in R) or log.
@@ -244,6 +357,18 @@ def fit(formula, data, *, family="binomial", link=None, method="laplace", nagq=N
         distinct values on the workers). False: a split grouping is repartitioned with Dask's shuffle,
         after a UserWarning giving its cost. True (data written grouped, e.g. shuffled by group before
         ``to_parquet``): a split grouping is a ValueError, and no shuffle ever runs.
+    ziformula : str, optional
+        glmmTMB's zero-inflation model, one-sided with fixed effects only: ``"~1"``, ``"~ spp + mined"``;
+        ``"~0"`` means none. The probability of an extra zero is ``expit(X_zi b_zi)``; with a truncated
+        family it is a hurdle model (zeros only from this part). Count families only; one grouping factor.
+    dispformula : str, optional
+        glmmTMB's dispersion model, one-sided with fixed effects only: the log of the family's dispersion
+        (gaussian: log sigma, as glmmTMB >= 1.1.9; negative_binomial: log theta; beta: log phi, ...) is
+        ``X_disp b_disp`` row by row. Families with a dispersion parameter only.
+    reml : bool
+        glmmTMB's REML: the fixed effects integrated out with the random effects by the Laplace
+        approximation (method="laplace" only; not with `ziformula`, the student_t or ordinal families, and
+        `optimizer` a values method); the gaussian family's equals :func:`quadlib.glmm.lmm`'s REML.
 
     Returns
     -------
@@ -266,8 +391,13 @@ def fit(formula, data, *, family="binomial", link=None, method="laplace", nagq=N
         than the random effects of each term, as :func:`quadlib.glmm.lmm`).
     TypeError
         For an argument of the wrong type, or a data column mixing numbers and strings.
+        `ziformula` or `dispformula` not one-sided or with random effects; zero-inflation with a family that
+        is not for counts, a dispersion model for a family without dispersion; `ziformula` or the student_t
+        family with several grouping factors; `reml` with another method than "laplace", with the ordinal
+        or student_t family or with `ziformula`; method="pql" with any of issue 19's options or families.
     NotImplementedError
-        Dask `data` with crossed or nested random effects, method "pql" or "qmc" (collect the data with
+        Dask `data` with crossed or nested random effects, method "pql" or "qmc", or any of `ziformula`,
+        `dispformula`, ``reml=True`` and the families added with them (collect the data with
         ``ddf.compute()`` and fit on one machine).
     RuntimeError
         Dask `data`: a distributed pass failed (a task error, a worker lost beyond Dask's retries, a pass
@@ -276,7 +406,8 @@ def fit(formula, data, *, family="binomial", link=None, method="laplace", nagq=N
     Warns
     -----
     ConvergenceWarning
-        The optimizer did not converge; or the data are separated (complete or quasi-complete separation
+        The optimizer did not converge; zero-inflation coefficients diverge (|estimate| > 10 with a standard
+        error above 10 times it, or none: a (quasi-)separated zero-inflation model); or the data are separated (complete or quasi-complete separation
         by the fixed effects, found by a linear program before the fit): the maximum likelihood estimate
         does not exist, lme4 and R's glm warn "fitted probabilities numerically 0 or 1 occurred", and
         the result has ``converged=False``.
@@ -297,13 +428,21 @@ def fit(formula, data, *, family="binomial", link=None, method="laplace", nagq=N
     ...     method="pql").params.round(4).tolist()   # MASS::glmmPQL
     [-1.3274, -1.0161, -1.15, -1.6052]
     """
-    nagq, max_iter, verbose, progress = _fit_iv(method, nagq, max_iter, verbose, progress, optimizer)
+    nagq, max_iter, verbose, progress, reml, zi, disp = _fit_iv(method, nagq, max_iter, verbose, progress,
+                                                                 optimizer, ziformula, dispformula, reml)
     if not isinstance(assume_grouped, (bool, np.bool_)):
         raise TypeError(f"`assume_grouped` must be True or False, got {assume_grouped!r}")
+    fam = make_family(family, link)
+    _check_model_options(fam, method, optimizer, zi, disp, reml)
+    new_options = _new_options(fam, zi, disp, reml)
     # recognised before dask is imported: `import quadlib.glmm` never imports it (1.2 s)
     if type(data).__module__.startswith("dask"):
         if dispersion is not None and not (isinstance(method, str) and method == "pql"):
             raise ValueError("`dispersion` applies to method='pql' only")
+        if new_options:
+            # _dask.py evaluates its own copy of the objective, which knows the classic families only
+            raise NotImplementedError(f"Dask `data` with {new_options} is not supported: collect the data with "
+                                      "ddf.compute() and fit on one machine")
         from ._dask import fit_dask
 
         return fit_dask(formula, data, family=family, link=link, method=method, nagq=nagq, weights=weights,
@@ -320,6 +459,9 @@ def fit(formula, data, *, family="binomial", link=None, method="laplace", nagq=N
     if assume_grouped:
         raise ValueError("`assume_grouped` applies to a Dask DataFrame `data` only")
     if isinstance(method, str) and method == "pql":
+        if new_options:
+            raise ValueError(f"method='pql' does not support {new_options} (its working linear mixed models "
+                             "know the classic families only): use method='laplace' or 'agq'")
         for name, value in (("nagq", nagq), ("optimizer", optimizer)):
             if value is not None:
                 raise ValueError(f"`{name}` does not apply to method='pql'")
@@ -330,11 +472,22 @@ def fit(formula, data, *, family="binomial", link=None, method="laplace", nagq=N
                    verbose=verbose)
     if dispersion is not None:
         raise ValueError("`dispersion` applies to method='pql' only")
-    design = build_design(formula, data, weights=weights, offset=offset)
-    q = max(sum(t.q for t in design.terms if t.group == g) for g in {t.group for t in design.terms})
+    design = build_design(formula, data, weights=weights, offset=offset, ziformula=ziformula,
+                          dispformula=dispformula, response="ordinal" if fam.name == "ordinal" else "numeric")
+    groups = {t.group for t in design.terms}
+    if len(groups) > 1 and (design.X_zi is not None or fam.name == "student_t"):
+        what = "`ziformula`" if design.X_zi is not None else "the student_t family"
+        raise ValueError(f"{what} is not supported with several grouping factors ({', '.join(sorted(groups))}): "
+                         "its rows are not log-concave, which the joint Laplace approximation's PIRLS needs")
+    q = max(sum(t.q for t in design.terms if t.group == g) for g in groups)
     integrator, method_name = _integrator_for(method, nagq, q, design.nobs)
-    objective = make_objective(design, family, integrator, link=link)
-    fam = objective.family
+    if reml:
+        from ._reml import REMLObjective
+
+        objective = REMLObjective(design, fam, integrator)
+    else:
+        objective = make_objective(design, fam, integrator)
+    _check_response_model(objective, design)
     if fam.name == "gaussian":  # lme4's glmer hands these to lmer, with lmer's checks
         check_identifiable(design, parse_formula(formula).random)
     else:   # glmer's: an observation-level random effect allowed (no residual variance)
@@ -344,13 +497,17 @@ def fit(formula, data, *, family="binomial", link=None, method="laplace", nagq=N
                          f"parameters ({objective.n_params}: {', '.join(objective.names)}): they cannot all be "
                          "estimated")
     objective.check_response()
-    separated = objective.separation()
+    separated, separation_family = _separation(objective, design, fam)
     # the linear algebra here is small (q x q blocks, p-vectors): BLAS threads only add wake-up latency,
     # which on a loaded machine made the cbpp fit 5x slower
     default = start is None and optimizer is None
     values_only = getattr(objective, "derivatives", "gradient") == "values"
     with blas_controller().limit(limits=1, user_api="blas"):
-        if default and values_only and fam.name == "gaussian" and fam.link == "identity":
+        if reml:
+            outcome = optimize(objective, start, optimizer=optimizer, max_iter=max_iter, verbose=verbose,
+                               progress=progress, options=STAGE_TWO)
+        elif default and values_only and fam.name == "gaussian" and fam.link == "identity" \
+                and design.X_disp is None:
             outcome = gaussian_outcome(objective, design)      # a linear mixed model: lmm's engine
         elif default and values_only:
             outcome = fit_in_stages(objective, max_iter=max_iter, verbose=verbose, progress=progress)
@@ -359,13 +516,15 @@ def fit(formula, data, *, family="binomial", link=None, method="laplace", nagq=N
                                progress=progress)
         at_bounds = _fitted_at_bounds(objective, outcome.x)
         if separated:
-            message = separation_message(objective.family, separated)
+            message = separation_message(separation_family, separated)
             if at_bounds:
                 message = f"{at_bounds}: {message}"
             outcome = replace(outcome, converged=False, message=message, separation=tuple(separated))
         result = GLMMResult(objective, outcome, method_name, formula)
     if separated:
         warnings.warn(outcome.message, ConvergenceWarning, stacklevel=2)
+    elif _warn_zi_separation(objective, outcome):
+        pass
     elif at_bounds:
         warnings.warn(f"{at_bounds}: some fitted values are at the edge of the family's range (extreme covariate "
                       "values or near-separation)", UserWarning, stacklevel=2)

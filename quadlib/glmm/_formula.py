@@ -22,8 +22,8 @@ import re
 from .._expression import (FUNCTIONS, MAX_NESTING, MODULE_NAMES, check_length, check_number_literal,
                            safe_namespace, shorten)
 
-__all__ = ["ParsedFormula", "RandomTermSpec", "parse_formula", "check_terms", "formula_environment",
-           "FORMULA_CALLS", "split_top_level"]
+__all__ = ["ParsedFormula", "RandomTermSpec", "parse_formula", "parse_one_sided", "check_terms",
+           "formula_environment", "FORMULA_CALLS", "split_top_level"]
 
 # formulae's transforms and encodings a model may call (the rest of formulae's TRANSFORMS are left out on
 # purpose: proportion()/binary() responses are written with cbind() and numeric comparisons here)
@@ -156,6 +156,66 @@ def parse_formula(formula):
     pieces = [p.strip() for p in split_top_level(fixed, "+")]
     fixed = " + ".join(p for p in pieces if p) or "1"
     return ParsedFormula("" if cbind else lhs, cbind, fixed, random, formula)
+
+
+# what each one-sided formula argument models, for messages
+_ONE_SIDED_MODELS = {"ziformula": "the zero-inflation model", "dispformula": "the dispersion model"}
+
+
+def parse_one_sided(text, argument):
+    """The right-hand side of a one-sided formula such as ``ziformula="~ spp + mined"`` (glmmTMB's zero-inflation
+    and dispersion models): fixed effects only.
+
+    Parameters
+    ----------
+    text : str
+        ``"~ terms"``. ``"~0"`` (glmmTMB's default ziformula) means no model at all.
+    argument : str
+        The argument's name, used in messages (``"ziformula"``, ``"dispformula"``).
+
+    Returns
+    -------
+    str or None
+        The terms after ``~`` (for :func:`~quadlib.glmm._design.model_matrix`, which checks them with
+        :func:`check_terms` against the data's columns), or None for ``~0``.
+
+    Raises
+    ------
+    TypeError
+        `text` is not a string.
+    ValueError
+        Longer than the formula bound, not of the form ``~ terms`` (a response before ``~``, no ``~``, no terms),
+        or with a random term ``(... | g)``: random effects in these models are not supported.
+
+    Examples
+    --------
+    >>> parse_one_sided("~ spp + mined", "ziformula")
+    'spp + mined'
+    >>> parse_one_sided("~0", "ziformula") is None
+    True
+    >>> parse_one_sided("y ~ x", "dispformula")
+    Traceback (most recent call last):
+    ...
+    ValueError: `dispformula` must be one-sided, e.g. '~ x', got 'y ~ x'
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"`{argument}` must be a string such as '~ x', got {type(text).__name__}")
+    check_length(text, argument)
+    lhs, tilde, rhs = text.partition("~")
+    if not tilde or lhs.strip() or "~" in rhs:
+        raise ValueError(f"`{argument}` must be one-sided, e.g. '~ x', got {shorten(text, 80)}")
+    rhs = rhs.strip()
+    if not rhs:
+        raise ValueError(f"`{argument}` has no terms after '~' (write '~1' for an intercept, '~0' for none)")
+    if "|" in rhs:
+        inners, _ = _bar_groups(rhs) if rhs.count("(") == rhs.count(")") else ([rhs], "")
+        shown = f"({inners[0].strip()})" if inners else rhs
+        what = _ONE_SIDED_MODELS.get(argument, f"`{argument}`")
+        raise ValueError(f"`{argument}`: random effects {shorten(shown, 80)} are not supported in {what} "
+                         "(fixed effects only)")
+    if re.fullmatch(r"0|-\s*1|0\s*-\s*1|-1\s*\+\s*0|0\s*\+\s*-\s*1", rhs):
+        return None
+    return rhs
 
 
 def _factor_call(x, levels=None):
