@@ -676,49 +676,60 @@ ctypedef fused tag_t:
     _nbinom2_log_tag
 
 
-cdef void _loop(tag_t* tag, const double[::1] y, const double[::1] n, const double[:, ::1] eta, double phi,
-                int order, bint disp, double[:, ::1] value, double[:, ::1] d1, double[:, ::1] d2,
-                double[:, ::1] d3, double[:, ::1] ds, double[:, ::1] d1s, double[:, ::1] d2s,
-                double[:, ::1] dss) noexcept nogil:
+cdef void _loop(tag_t* tag, const double[::1] y, const double[::1] n, const double[:, ::1] eta,
+                const double[::1] phi, bint phi_constant, int order, bint disp, double[:, ::1] value,
+                double[:, ::1] d1, double[:, ::1] d2, double[:, ::1] d3, double[:, ::1] ds, double[:, ::1] d1s,
+                double[:, ::1] d2s, double[:, ::1] dss) noexcept nogil:
+    # phi: one value (phi_constant) or one per row. Row constants are recomputed only when what they depend
+    # on changes, with the same scalar functions either way: a per-row phi gives bit for bit the values of
+    # one call per row with that phi as a scalar.
     cdef Py_ssize_t i, k, N = eta.shape[0], K = eta.shape[1]
-    cdef double yi, ni, n_prev = NAN, inv_phi = 0.0, log_phi = 0.0, lg_phi = 0.0, dg_phi = 0.0, tg_phi = 0.0
+    cdef double yi, ni, phii = phi[0], n_prev = NAN, phi_prev = NAN
+    cdef double inv_phi = 0.0, log_phi = 0.0, lg_phi = 0.0, dg_phi = 0.0, tg_phi = 0.0
     cdef terms_t t = _NO_TERMS
     cdef row_t row = _NO_ROW
     cdef row_t table[TABLE]
     cdef char filled[TABLE]
     cdef int j
     if tag_t is _nbinom2_log_tag:
-        inv_phi = 1.0 / phi
-        log_phi = _log(phi)
-        if phi < STIRLING:
-            lg_phi = _lgamma(phi)
-            if disp:
-                dg_phi = _digamma(phi)
-                tg_phi = _trigamma(phi)
         for j in range(TABLE):
             filled[j] = 0
     for i in range(N):
         yi = y[i]
         ni = n[i]
-        # row constants (only the weight enters them for gaussian and Gamma: reuse across equal weights)
+        if not phi_constant:
+            phii = phi[i]
+        # row constants (only the weight and phi enter them for gaussian and Gamma: reuse across equal ones)
         if tag_t is _gaussian_identity_tag:
-            if ni != n_prev:
-                row = _gaussian_row(ni, phi)
+            if ni != n_prev or phii != phi_prev:
+                row = _gaussian_row(ni, phii)
                 n_prev = ni
+                phi_prev = phii
         elif tag_t is _gamma_log_tag or tag_t is _gamma_inverse_tag:
-            if ni != n_prev:
-                row = _gamma_row(ni, phi, disp)
+            if ni != n_prev or phii != phi_prev:
+                row = _gamma_row(ni, phii, disp)
                 n_prev = ni
+                phi_prev = phii
         elif tag_t is _nbinom2_log_tag:
-            # counts repeat: compute each small count's lgamma/digamma/trigamma differences once
-            if 0.0 <= yi < TABLE and yi == floor(yi):
+            if phii != phi_prev:    # NaN at the first row: always taken there
+                inv_phi = 1.0 / phii
+                log_phi = _log(phii)
+                if phii < STIRLING:
+                    lg_phi = _lgamma(phii)
+                    if disp:
+                        dg_phi = _digamma(phii)
+                        tg_phi = _trigamma(phii)
+                phi_prev = phii
+            # counts repeat: with one phi, compute each small count's lgamma/digamma/trigamma differences
+            # once (the table assumes one phi; a per-row phi computes them per row)
+            if phi_constant and 0.0 <= yi < TABLE and yi == floor(yi):
                 j = <int>yi
                 if not filled[j]:
-                    table[j] = _nbinom2_row(yi, phi, log_phi, lg_phi, dg_phi, tg_phi, disp)
+                    table[j] = _nbinom2_row(yi, phii, log_phi, lg_phi, dg_phi, tg_phi, disp)
                     filled[j] = 1
                 row = table[j]
             else:
-                row = _nbinom2_row(yi, phi, log_phi, lg_phi, dg_phi, tg_phi, disp)
+                row = _nbinom2_row(yi, phii, log_phi, lg_phi, dg_phi, tg_phi, disp)
         for k in range(K):
             if tag_t is _binomial_logit_tag:
                 t = _binomial_logit(yi, ni, eta[i, k], order)
@@ -735,7 +746,7 @@ cdef void _loop(tag_t* tag, const double[::1] y, const double[::1] n, const doub
             elif tag_t is _gamma_inverse_tag:
                 t = _gamma_inverse(yi, eta[i, k], row, order, disp)
             else:
-                t = _nbinom2_log(yi, ni, eta[i, k], phi, inv_phi, row, order, disp)
+                t = _nbinom2_log(yi, ni, eta[i, k], phii, inv_phi, row, order, disp)
             value[i, k] = t.value
             if order >= 1:
                 d1[i, k] = t.d1
@@ -756,12 +767,14 @@ cdef bint _unfit(double[:, ::1] out, bint needed, Py_ssize_t N, Py_ssize_t K):
     return needed and (out is None or out.shape[0] != N or out.shape[1] != K)
 
 
-def family_terms(int kind, const double[::1] y, const double[::1] n, const double[:, ::1] eta, double phi,
+def family_terms(int kind, const double[::1] y, const double[::1] n, const double[:, ::1] eta, phi,
                  int order, bint dispersion, double[:, ::1] value, double[:, ::1] d1=None,
                  double[:, ::1] d2=None, double[:, ::1] d3=None, double[:, ::1] ds=None,
                  double[:, ::1] d1s=None, double[:, ::1] d2s=None, double[:, ::1] dss=None):
     """One pass over eta (N, K) for row data y, n (N,) and the dispersion phi (ignored without one).
 
+    phi: a float, or a contiguous float64 array of N values, one per row (a dispersion model); an array of
+    one value is that value for every row.
     OUT: value, and d1 (order >= 1), d2 (order >= 2), d3 (order >= 3); with ``dispersion``, ds and dss,
     d1s (order >= 1) and d2s (order >= 2), each of eta's shape. The arrays not asked for may be None.
     Returns 0; nothing is written and the status is -1 for an unknown kind, -2 for arrays of the wrong
@@ -769,9 +782,20 @@ def family_terms(int kind, const double[::1] y, const double[::1] n, const doubl
     """
     cdef bint disp = dispersion
     cdef Py_ssize_t N = eta.shape[0], K = eta.shape[1]
+    cdef double buf[1]
+    cdef const double[::1] rows
+    cdef bint constant
     if kind < BINOMIAL_LOGIT or kind > NBINOM2_LOG:
         return -1
     if y.shape[0] != N or n.shape[0] != N:
+        return -2
+    if isinstance(phi, (float, int)) or getattr(phi, "ndim", 1) == 0:
+        buf[0] = phi
+        rows = <double[:1]>buf
+    else:
+        rows = phi
+    constant = rows.shape[0] == 1
+    if not constant and rows.shape[0] != N:
         return -2
     if (_unfit(value, True, N, K) or _unfit(d1, order >= 1, N, K) or _unfit(d2, order >= 2, N, K)
             or _unfit(d3, order >= 3, N, K) or _unfit(ds, disp, N, K) or _unfit(dss, disp, N, K)
@@ -779,20 +803,27 @@ def family_terms(int kind, const double[::1] y, const double[::1] n, const doubl
         return -2
     with nogil:
         if kind == BINOMIAL_LOGIT:
-            _loop(<_binomial_logit_tag*>NULL, y, n, eta, phi, order, disp, value, d1, d2, d3, ds, d1s, d2s, dss)
+            _loop(<_binomial_logit_tag*>NULL, y, n, eta, rows, constant, order, disp, value, d1, d2, d3, ds, d1s,
+                  d2s, dss)
         elif kind == BINOMIAL_PROBIT:
-            _loop(<_binomial_probit_tag*>NULL, y, n, eta, phi, order, disp, value, d1, d2, d3, ds, d1s, d2s, dss)
+            _loop(<_binomial_probit_tag*>NULL, y, n, eta, rows, constant, order, disp, value, d1, d2, d3, ds, d1s,
+                  d2s, dss)
         elif kind == BINOMIAL_CLOGLOG:
-            _loop(<_binomial_cloglog_tag*>NULL, y, n, eta, phi, order, disp, value, d1, d2, d3, ds, d1s, d2s, dss)
+            _loop(<_binomial_cloglog_tag*>NULL, y, n, eta, rows, constant, order, disp, value, d1, d2, d3, ds, d1s,
+                  d2s, dss)
         elif kind == POISSON_LOG:
-            _loop(<_poisson_log_tag*>NULL, y, n, eta, phi, order, disp, value, d1, d2, d3, ds, d1s, d2s, dss)
+            _loop(<_poisson_log_tag*>NULL, y, n, eta, rows, constant, order, disp, value, d1, d2, d3, ds, d1s,
+                  d2s, dss)
         elif kind == GAUSSIAN_IDENTITY:
-            _loop(<_gaussian_identity_tag*>NULL, y, n, eta, phi, order, disp, value, d1, d2, d3, ds, d1s, d2s,
-                  dss)
+            _loop(<_gaussian_identity_tag*>NULL, y, n, eta, rows, constant, order, disp, value, d1, d2, d3, ds,
+                  d1s, d2s, dss)
         elif kind == GAMMA_LOG:
-            _loop(<_gamma_log_tag*>NULL, y, n, eta, phi, order, disp, value, d1, d2, d3, ds, d1s, d2s, dss)
+            _loop(<_gamma_log_tag*>NULL, y, n, eta, rows, constant, order, disp, value, d1, d2, d3, ds, d1s,
+                  d2s, dss)
         elif kind == GAMMA_INVERSE:
-            _loop(<_gamma_inverse_tag*>NULL, y, n, eta, phi, order, disp, value, d1, d2, d3, ds, d1s, d2s, dss)
+            _loop(<_gamma_inverse_tag*>NULL, y, n, eta, rows, constant, order, disp, value, d1, d2, d3, ds, d1s,
+                  d2s, dss)
         else:
-            _loop(<_nbinom2_log_tag*>NULL, y, n, eta, phi, order, disp, value, d1, d2, d3, ds, d1s, d2s, dss)
+            _loop(<_nbinom2_log_tag*>NULL, y, n, eta, rows, constant, order, disp, value, d1, d2, d3, ds, d1s,
+                  d2s, dss)
     return 0

