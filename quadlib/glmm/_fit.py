@@ -504,8 +504,13 @@ def fit(formula, data, *, family="binomial", link=None, method="laplace", nagq=N
     values_only = getattr(objective, "derivatives", "gradient") == "values"
     with blas_controller().limit(limits=1, user_api="blas"):
         if reml:
-            outcome = optimize(objective, start, optimizer=optimizer, max_iter=max_iter, verbose=verbose,
-                               progress=progress, options=STAGE_TWO)
+            from ._reml import REML_OPTIONS, fit_reml
+
+            if default:
+                outcome = fit_reml(objective, max_iter=max_iter, verbose=verbose, progress=progress)
+            else:
+                outcome = optimize(objective, start, optimizer=optimizer, max_iter=max_iter, verbose=verbose,
+                                   progress=progress, options=REML_OPTIONS)
         elif default and values_only and fam.name == "gaussian" and fam.link == "identity" \
                 and design.X_disp is None:
             outcome = gaussian_outcome(objective, design)      # a linear mixed model: lmm's engine
@@ -514,7 +519,10 @@ def fit(formula, data, *, family="binomial", link=None, method="laplace", nagq=N
         else:
             outcome = optimize(objective, start, optimizer=optimizer, max_iter=max_iter, verbose=verbose,
                                progress=progress)
-        at_bounds = _fitted_at_bounds(objective, outcome.x)
+        if reml:   # the outcome is over (theta, aux); the fitted values need beta at the joint mode
+            at_bounds = _fitted_at_bounds(objective.model_objective(), objective.full_params(outcome.x))
+        else:
+            at_bounds = _fitted_at_bounds(objective, outcome.x)
         if separated:
             message = separation_message(separation_family, separated)
             if at_bounds:

@@ -399,3 +399,19 @@ def test_zi_separation_rule():
         small = OptimizeOutcome(np.array([0.5, 1.0, -3.0, -12.0, 2.0]), -1.0, np.zeros(5), hessian,
                                 np.ones(5, bool), True, "converged", 1)
         assert not _fit._warn_zi_separation(_Names(names), small)
+
+
+# --------------------------------------------------------------------------------------------------------- REML
+def test_reml_through_fit():
+    from quadlib.glmm import datasets, lmm
+
+    cbpp = datasets.load("cbpp")
+    res = fit("cbind(incidence, size - incidence) ~ period + (1 | herd)", cbpp, reml=True)
+    # glmmTMB 1.1.5 REML = TRUE, polished (tests/reference/issue19_reference.json, cbpp_binomial_reml)
+    assert abs(res.llf - -93.19906710) < 1e-6
+    sleep = datasets.load("sleepstudy")
+    formula = "Reaction ~ Days + (Days | Subject)"
+    expected = lmm(formula, sleep, reml=True).llf
+    assert abs(fit(formula, sleep, family="gaussian", reml=True).llf - expected) < 1e-9
+    # a values optimizer by name is honoured
+    assert abs(fit(formula, sleep, family="gaussian", reml=True, optimizer="Nelder-Mead").llf - expected) < 1e-6
