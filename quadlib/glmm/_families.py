@@ -977,45 +977,45 @@ def _nb1_terms(y, n, eta, phi, order, dispersion):
 
     With w_k = mu/(mu + k phi) = r/(r + k): lgamma(y + r) - lgamma(r) + y log phi = sum_{k<y} log(mu + k phi),
     r (psi(y+r) - psi(r)) = sum w_k, -r^2 (psi1(y+r) - psi1(r)) = sum w_k^2, r^3 (psi2(y+r) - psi2(r)) =
-    -2 sum w_k^3: exact finite sums for y <= 64 (no cancellation as r -> infinity), scipy above.
+    2 sum w_k^3. The k = 0 terms (log mu = eta, w_0 = 1) are taken out exactly, so the 1's of
+    d2 = d1 - sum w_k^2 cancel analytically (at small mu, d1 and sum w_k^2 are both near 1); the rest,
+    T_j = sum_{1<=k<y}, by exact finite sums for y <= 64 (no cancellation as r -> infinity) and by scipy's
+    polygammas at y + r and 1 + r above.
     """
     yc, nc, ph = y[:, None], n[:, None], _col(phi, eta)
     mu = np.exp(eta)
     l1p = np.log1p(ph)
     r = mu / ph
-    S = [np.zeros_like(eta) for _ in range(4)]
+    T = [np.zeros_like(eta) for _ in range(4)]
     small = y <= _SUM_LIMIT
     kmax = int(np.max(y[small], initial=0.0))
-    with np.errstate(divide="ignore"):
-        for k in range(kmax):         # bounded by _SUM_LIMIT
-            on = (yc > k) & small[:, None]
-            if k == 0:
-                lk, wk = eta, np.ones_like(eta)
-            else:
-                lkphi = np.log(k * ph)
-                lk = np.logaddexp(eta, lkphi)
-                wk = special.expit(eta - lkphi)
-            S[0] += np.where(on, lk, 0.0)
-            if order >= 1:
-                S[1] += np.where(on, wk, 0.0)
-                if order >= 2:
-                    w2 = wk * wk
-                    S[2] += np.where(on, w2, 0.0)
-                    if order >= 3:
-                        S[3] += np.where(on, w2 * wk, 0.0)
+    for k in range(1, kmax):         # bounded by _SUM_LIMIT
+        on = (yc > k) & small[:, None]
+        lkphi = np.log(k * ph)
+        T[0] += np.where(on, np.logaddexp(eta, lkphi), 0.0)
+        if order >= 1:
+            wk = special.expit(eta - lkphi)
+            T[1] += np.where(on, wk, 0.0)
+            if order >= 2:
+                w2 = wk * wk
+                T[2] += np.where(on, w2, 0.0)
+                if order >= 3:
+                    T[3] += np.where(on, w2 * wk, 0.0)
     big = np.flatnonzero(~small)
     if big.size:
-        rb, yb = r[big], yc[big]
+        rb, yb, eb = r[big], yc[big], eta[big]
         lphi = np.log(ph if np.ndim(ph) == 0 else ph[big])
-        S[0][big] = special.gammaln(yb + rb) - special.gammaln(rb) + yb * lphi
-        S[1][big] = rb * (special.digamma(yb + rb) - special.digamma(rb))
-        S[2][big] = -rb * rb * (special.polygamma(1, yb + rb) - special.polygamma(1, rb))
-        S[3][big] = 0.5 * rb ** 3 * (special.polygamma(2, yb + rb) - special.polygamma(2, rb))
-    out = {"value": nc * (S[0] - (r + yc) * l1p)}
+        T[0][big] = special.gammaln(yb + rb) - special.gammaln(1.0 + rb) + (yb - 1.0) * lphi
+        T[1][big] = rb * (special.digamma(yb + rb) - special.digamma(1.0 + rb))
+        T[2][big] = -rb * rb * (special.polygamma(1, yb + rb) - special.polygamma(1, 1.0 + rb))
+        T[3][big] = 0.5 * rb ** 3 * (special.polygamma(2, yb + rb) - special.polygamma(2, 1.0 + rb))
+    one = (yc >= 1.0).astype(np.float64)             # the k = 0 term is present
+    out = {"value": nc * (one * eta + T[0] - (r + yc) * l1p)}
     rl = r * l1p
-    d1 = S[1] - rl
-    d2 = d1 - S[2]
-    d3 = d1 - 3.0 * S[2] + 2.0 * S[3]
+    base = T[1] - rl                                   # d1 without its k = 0 term
+    d1 = one + base
+    d2 = base - T[2]
+    d3 = base - 3.0 * T[2] + 2.0 * T[3]
     for k, d in zip(("d1", "d2", "d3"), (d1, d2, d3)[:order]):
         out[k] = nc * d
     if dispersion:

@@ -234,3 +234,181 @@ def test_input_validation():
         make_family("truncated_poisson").terms([1.0, 2.0], None, eta, dispersion=True)
     with pytest.raises(ValueError, match="`family`: log_nonzero is defined for count families"):
         make_family("gaussian").log_nonzero(1.0, phi=1.0)
+
+
+# --- NB1 and the truncated families against mpmath (40 digits) ---------------------------------------------
+
+mp.mp.dps = 40
+
+
+def _mp_nb1(y):
+    """glmmTMB's nbinom1: size r = mu/phi, prob 1/(1 + phi); the log pmf plus lgamma(y + 1), in (eta, s)."""
+    def f(e, s):
+        mu, ph = mp.e ** e, mp.e ** s
+        r = mu / ph
+        return mp.loggamma(y + r) - mp.loggamma(r) - r * mp.log1p(ph) + y * (s - mp.log1p(ph))
+    return f
+
+
+def _mp_truncated_poisson(y):
+    return lambda e, s: y * e - mp.e ** e - mp.log(-mp.expm1(-mp.e ** e))
+
+
+def _mp_truncated_nb2(y):
+    def f(e, s):
+        mu, th = mp.e ** e, mp.e ** s
+        log_p0 = th * (s - mp.log(th + mu))
+        return (mp.loggamma(y + th) - mp.loggamma(th) + log_p0 + y * (e - mp.log(th + mu))
+                - mp.log(-mp.expm1(log_p0)))
+    return f
+
+
+ORDERS = {"value": (0, 0), "d1": (1, 0), "d2": (2, 0), "d3": (3, 0), "ds": (0, 1), "d1s": (1, 1), "d2s": (2, 1),
+          "dss": (0, 2)}
+MP_CASES = [("negative_binomial1", _mp_nb1, [0.05, 1.3, 40.0]), ("truncated_poisson", _mp_truncated_poisson, [None]),
+            ("truncated_negative_binomial", _mp_truncated_nb2, [0.3, 2.0, 1e3])]
+
+
+@pytest.mark.parametrize("name, ref, phis", MP_CASES, ids=[c[0] for c in MP_CASES])
+def test_nb1_and_truncated_derivatives_against_mpmath(name, ref, phis):
+    fam = make_family(name)
+    # mu from 1e-6 (the truncation's cancellation, risk §14.6) to 12; y up to 80 (beyond the finite sums)
+    for y in (1, 2, 7, 80):
+        for eta in (np.log(1e-6), -3.0, 0.3, 2.5):
+            for phi in phis:
+                disp = phi is not None
+                t = fam.terms([float(y)], None, np.array([[eta]]), phi, order=3, dispersion=disp)
+                point = (mp.mpf(eta), mp.log(mp.mpf(phi)) if disp else mp.mpf(0))
+                for field, o in ORDERS.items():
+                    if o[1] and not disp:
+                        continue
+                    exact = mp.diff(ref(y), point, o)
+                    # the s-derivatives of NB2 (the compiled kernel's, which the truncated NB2 reuses) are
+                    # differences of O(1/theta^2) terms at small mu: accurate to ~2e-16 absolutely there
+                    atol = 1e-15 if (o[1] and name.startswith("truncated")) else 0.0
+                    got = getattr(t, field)[0, 0]
+                    assert abs(got - exact) <= 1e-12 * abs(exact) + atol, (field, y, eta, phi, got, float(exact))
+
+
+def test_prior_weights_multiply_value_and_derivatives():
+    rng = np.random.default_rng(5)
+    y = np.array([1.0, 3.0, 70.0, 2.0])
+    w = np.array([0.5, 2.0, 1.5, 3.0])
+    eta = rng.normal(0, 1, (4, 3))
+    for name, phi in (("negative_binomial1", 0.8), ("truncated_poisson", None), ("truncated_negative_binomial", 2.0)):
+        f = make_family(name)
+        disp = phi is not None
+        a = f.terms(y, w, eta, phi, order=3, dispersion=disp)
+        b = f.terms(y, None, eta, phi, order=3, dispersion=disp)
+        for field in ORDERS:
+            if getattr(b, field) is not None:
+                np.testing.assert_allclose(getattr(a, field), w[:, None] * getattr(b, field), rtol=1e-15,
+                                           err_msg=f"{name} {field}")
+
+
+@pytest.mark.parametrize("name, phi", [("negative_binomial1", 0.3), ("negative_binomial1", 25.0),
+                                       ("truncated_poisson", None), ("truncated_negative_binomial", 0.4),
+                                       ("truncated_negative_binomial", 50.0)])
+def test_pmf_sums_to_one_and_moments(name, phi):
+    f = make_family(name)
+    lo = 1 if f.truncated else 0
+    y = np.arange(lo, 3000, dtype=float)
+    for mu in (1e-6, 0.7, 9.0):
+        pmf = np.exp(f.terms(y, None, np.full(y.size, np.log(mu)), phi, order=0).value
+                     - special.gammaln(y + 1))
+        assert abs(pmf.sum() - 1.0) < 1e-13
+        m = np.sum(y * pmf)
+        assert m == pytest.approx(float(f.mean(mu, phi)), rel=1e-12)
+        assert np.sum((y - m) ** 2 * pmf) == pytest.approx(float(f.variance(mu, phi)), rel=1e-9, abs=1e-15)
+
+
+def test_truncated_pmf_equals_scipy():
+    y = np.arange(1, 40, dtype=float)
+    for mu, th in ((0.2, 0.5), (3.0, 4.0), (11.0, 200.0)):
+        ref = stats.nbinom.logpmf(y, th, th / (th + mu)) - np.log(stats.nbinom.sf(0, th, th / (th + mu)))
+        got = make_family("truncated_negative_binomial").terms(y, None, np.full(y.size, np.log(mu)), th, order=0)
+        np.testing.assert_allclose(got.value - special.gammaln(y + 1), ref, rtol=1e-12)
+        ref = stats.poisson.logpmf(y, mu) - np.log(stats.poisson.sf(0, mu))
+        got = make_family("truncated_poisson").terms(y, None, np.full(y.size, np.log(mu)), order=0)
+        np.testing.assert_allclose(got.value - special.gammaln(y + 1), ref, rtol=1e-12)
+        ref = stats.nbinom.logpmf(y, mu / th, 1 / (1 + th))
+        got = make_family("nbinom1").terms(y, None, np.full(y.size, np.log(mu)), th, order=0)
+        np.testing.assert_allclose(got.value - special.gammaln(y + 1), ref, rtol=1e-12)
+
+
+def test_log_nonzero_and_mean_against_mpmath():
+    for mu in (1e-6, 0.3, 5.0, 50.0):
+        m = mp.mpf(mu)
+        exact = mp.log(-mp.expm1(-m))
+        assert float(make_family("truncated_poisson").log_nonzero(mu)) == pytest.approx(float(exact), rel=1e-14)
+        assert float(make_family("poisson").log_nonzero(mu)) == pytest.approx(float(exact), rel=1e-14)
+        th = mp.mpf(2.5)
+        p0 = (th / (th + m)) ** th
+        f = make_family("truncated_negative_binomial")
+        assert float(f.log_nonzero(mu, 2.5)) == pytest.approx(float(mp.log(1 - p0)), rel=1e-13)
+        assert float(f.mean(mu, 2.5)) == pytest.approx(float(m / (1 - p0)), rel=1e-13)
+        ph = mp.mpf(0.7)
+        p0 = (1 + ph) ** (-m / ph)
+        assert float(make_family("nbinom1").log_nonzero(mu, 0.7)) == pytest.approx(float(mp.log(1 - p0)), rel=1e-13)
+    assert float(make_family("nbinom1").mean(2.0, 0.7)) == 2.0
+
+
+@pytest.mark.parametrize("name, phi, shape, eta", [
+    ("negative_binomial1", 1.5, None, 1.2), ("truncated_poisson", None, None, -0.5),
+    ("truncated_negative_binomial", 1.2, None, 0.8), ("beta", 6.0, None, 0.4), ("tweedie", 1.3, [1.4], 0.5),
+    ("student_t", 0.7, [6.0], 0.3)])
+def test_simulate_moments(name, phi, shape, eta):
+    f = make_family(name)
+    draws = f.simulate(np.full(40000, eta), None, phi, rng=7, shape=shape)
+    mu = f.inverse_link(eta)
+    mean, var = float(f.mean(mu, phi)), float(f.variance(mu, phi, shape=shape))
+    assert abs(draws.mean() - mean) < 5 * np.sqrt(var / draws.size)
+    assert draws.var() == pytest.approx(var, rel=0.06)
+    if f.truncated:
+        assert draws.min() >= 1
+
+
+def test_simulate_beta_binomial_and_ordinal():
+    f = make_family("beta_binomial")
+    n = np.full(40000, 10.0)
+    draws = f.simulate(np.full(n.size, 0.3), n, 4.0, rng=3)
+    mu = special.expit(0.3)
+    assert abs(draws.mean() - 10 * mu) < 0.05
+    assert draws.var() == pytest.approx(10 * mu * (1 - mu) * (1 + 9 / 5.0), rel=0.05)
+    theta = np.array([-1.0, 0.5, 2.0])
+    for link, cdf in (("logit", special.expit), ("probit", special.ndtr), ("cloglog", lambda x: -np.expm1(-np.exp(x)))):
+        g = make_family("ordinal", link)
+        draws = g.simulate(np.full(40000, 0.4), shape=theta, rng=11)
+        share = [(draws <= j + 1).mean() for j in range(3)]
+        np.testing.assert_allclose(share, cdf(theta - 0.4), atol=0.01)
+
+
+def test_start_dispersion_recovers_truth():
+    rng = np.random.default_rng(2)
+    mu = np.exp(rng.normal(1.0, 0.5, 20000))
+    y = rng.poisson(rng.gamma(mu / 2.0, 2.0)).astype(float)       # NB1 with phi = 2
+    assert make_family("nbinom1").start_dispersion(y, None, mu) == pytest.approx(2.0, rel=0.1)
+    m = special.expit(rng.normal(0, 1, 20000))
+    yb = rng.beta(m * 8.0, (1 - m) * 8.0)
+    assert make_family("beta").start_dispersion(yb, None, m) == pytest.approx(8.0, rel=0.1)
+    n = np.full(20000, 12.0)
+    ybb = rng.binomial(12, rng.beta(m * 3.0, (1 - m) * 3.0)).astype(float)
+    assert make_family("beta_binomial").start_dispersion(ybb, n, m) == pytest.approx(3.0, rel=0.1)
+    yt = 1.0 + 2.0 * rng.standard_t(5.0, 20000)
+    assert make_family("student_t").start_dispersion(yt, None, np.ones(20000)) == pytest.approx(2.0, rel=0.1)
+    f = make_family("tweedie", power=1.5)
+    yw = f.simulate(np.log(mu), phi=1.7, rng=4)
+    assert f.start_dispersion(yw, None, mu) == pytest.approx(1.7, rel=0.15)
+
+
+def test_truncated_terms_are_finite_at_extreme_eta_and_zero_rows():
+    # y = 0 rows of a hurdle model are overwritten by the response model, but must not be NaN/inf
+    eta = np.array([[-40.0, -10.0, 0.0, 10.0, 30.0]] * 3)
+    y = np.array([0.0, 1.0, 5.0])
+    for name, phi in (("truncated_poisson", None), ("truncated_negative_binomial", 1.7),
+                      ("truncated_negative_binomial", 1e6)):
+        t = make_family(name).terms(y, None, eta, phi, order=3, dispersion=phi is not None)
+        for field in ORDERS:
+            a = getattr(t, field)
+            if a is not None:
+                assert np.all(np.isfinite(a)), (name, phi, field)
