@@ -17,7 +17,10 @@ Parameters, in this order (``Objective.names``):
   entries column by column as lme4 orders them, diagonal entries >= 0 (so a singular fit, a standard
   deviation at zero, is a point of the parameter space, as in lme4); ``||`` terms have a diagonal Lambda
   (:class:`~quadlib.glmm._covariance.ThetaLayout`);
-* log(phi), the family's dispersion (gaussian sigma, Gamma shape, negative-binomial theta), if it has one.
+* aux, the response model's block (:class:`~quadlib.glmm._response.ResponseModel`): the zero-inflation
+  coefficients ``zi~...`` (a ``ziformula``), the dispersion model's ``disp~...`` (a ``dispformula``) or the
+  family's single ``log(phi)`` (gaussian sigma, Gamma shape, negative-binomial theta), then the family's shape
+  coordinates. Without zi, dispformula or shapes this is today's ``log(phi)`` alone (or nothing).
 
 With b = Lambda u, u ~ N(0, I), the likelihood is a product over the levels of the grouping factor when
 there is one grouping factor: each level's integral is computed by a core integrator (Laplace, adaptive
@@ -50,6 +53,7 @@ from .._result import DomainError
 from ._covariance import ThetaLayout
 from ._design import normalize_response, random_matrix
 from ._newton import newton
+from ._response import ResponseModel
 
 __all__ = ["Objective", "ClusterObjective", "JointObjective", "make_objective", "gradient_path",
            "check_joint_integrator", "glm_start", "check_response", "separation", "not_separated",
@@ -140,9 +144,12 @@ def make_objective(design, family="binomial", integrator=None, *, link=None):
     return Objective(design, family, integrator, link=link)
 
 
-def glm_start(family, y, n, design):
+def glm_start(family, y, n, design, phi=None, shape=None):
     """The fixed effects of the GLM without random effects: a least-squares fit of the linked response, then
     at most 25 damped Newton steps (a start, not an estimate).
+
+    `phi` (a float or per-row array) and `shape` (the family's shape parameters, natural scale) are held fixed;
+    by default phi is the family's moment estimate at the least-squares start and shape is not passed.
 
     Examples
     --------
@@ -158,10 +165,12 @@ def glm_start(family, y, n, design):
     beta = np.linalg.lstsq(d.X, eta - d.offset, rcond=None)[0]
     if beta.size == 0:  # no fixed effects (y ~ 0 + (1 | g)): nothing to start
         return beta
-    phi = fam.start_dispersion(y, n, fam.inverse_link(d.offset + d.X @ beta)) if fam.has_dispersion else None
+    if phi is None and fam.has_dispersion:
+        phi = fam.start_dispersion(y, n, fam.inverse_link(d.offset + d.X @ beta))
+    extra = {} if shape is None else {"shape": shape}
 
     def evaluate(b):
-        t = fam.terms(y, n, d.offset + d.X @ b, phi, order=2)
+        t = fam.terms(y, n, d.offset + d.X @ b, phi, order=2, **extra)
         return float(np.sum(t.value)), t
 
     def direction(b, value, t):
@@ -390,16 +399,25 @@ class Objective:
         self.gradient_path = gradient_path(self.integrator)
         d, fam = design, self.family
         self.y, self.n = normalize_response(d, fam)
-        self.constant = float(fam.log_constant(self.y, self.n))
+        # zero-inflation, the dispersion model and shapes: the design's matrices (None: today's model)
+        self.response = ResponseModel(fam, self.y, self.n, X_zi=getattr(d, "X_zi", None),
+                                      zi_names=getattr(d, "zi_names", None) or (),
+                                      X_disp=getattr(d, "X_disp", None), disp_names=getattr(d, "disp_names", None),
+                                      row_labels=getattr(d, "row_labels", None),
+                                      response_levels=getattr(d, "response_levels", None))
+        self.constant = self.response.constant
         p = d.X.shape[1]
         self.n_beta = p
         # one block per grouping factor (its terms stacked); theta is the covariance factor itself
         self.layout = ThetaLayout.from_terms(d.terms, by="group", offset=p)
-        self.n_params = p + self.layout.n_theta + (1 if fam.has_dispersion else 0)
-        self.names = list(d.fixed_names) + self.layout.names
-        if fam.has_dispersion:
-            self.names.append(f"log({fam.dispersion_name})")
-        self.bounds = [(None, None)] * p + self.layout.bounds + [(None, None)] * (1 if fam.has_dispersion else 0)
+        self.n_aux = self.response.n_params
+        self.n_params = p + self.layout.n_theta + self.n_aux
+        self.names = list(d.fixed_names) + self.layout.names + self.response.names
+        self.bounds = [(None, None)] * p + self.layout.bounds + self.response.bounds
+        if self.response.X_zi is not None and len(self.layout.blocks) > 1:
+            # the mixture's rows are not log-concave at y = 0: PIRLS (w = -d2 > 0) does not apply
+            raise ValueError("`ziformula`: zero-inflation and hurdles are not supported with several grouping "
+                             f"factors ({', '.join(b.group for b in self.layout.blocks)})")
         self.warm_modes = None
         self.last = None
         self.evaluations = 0
@@ -425,18 +443,40 @@ class Objective:
 
     # ----------------------------------------------------------------------------------------- layout
     def split(self, params):
-        """(beta, [Lambda per grouping factor], phi or None) from a parameter vector."""
+        """(beta, [Lambda per grouping factor], phi) from a parameter vector: phi is a float or None for a
+        plain response model (no zi, no dispersion model, no shapes: ``response.plain``), else the
+        :class:`~quadlib.glmm._response.AuxValues` of :meth:`split_aux` (whose ``phi`` is a float or an array)."""
         params = np.asarray(params, dtype=float)
         beta = params[:self.n_beta]
         factors = self.layout.factors(params)
+        if not self.response.plain:
+            return beta, factors, self.response.unpack(self.aux(params))
         phi = float(np.exp(params[-1])) if self.family.has_dispersion else None
         return beta, factors, phi
 
+    def aux(self, params):
+        """The response model's coordinates, the trailing block of `params`."""
+        return np.asarray(params, dtype=float)[self.n_params - self.n_aux:]
+
+    def split_aux(self, params):
+        """(beta, [Lambda per grouping factor], AuxValues) for any response model."""
+        params = np.asarray(params, dtype=float)
+        return params[:self.n_beta], self.layout.factors(params), self.response.unpack(self.aux(params))
+
+    def rebuild(self, design):
+        """The same model (family, integrator, response options carried by the design) on another design:
+        profiles and refits with a fixed effect moved into the offset."""
+        return Objective(design, self.family, self.integrator)
+
     def start(self):
         """Starting values: a GLM fit without random effects (:func:`glm_start`), each random SD at 1
-        (gaussian: half the residual SD), and a moment estimate of the dispersion."""
-        d, fam = self.design, self.family
-        beta = glm_start(fam, self.y, self.n, d)
+        (gaussian: half the residual SD), a moment estimate of the dispersion and the response model's
+        other starts (:meth:`~quadlib.glmm._response.ResponseModel.start`)."""
+        d, fam, response = self.design, self.family, self.response
+        if fam.name == "ordinal":   # thresholds carry the location: beta = 0 (design note §2)
+            beta = np.zeros(self.n_beta)
+        else:
+            beta = glm_start(fam, self.y, self.n, d)
         mu = fam.inverse_link(d.offset + d.X @ beta)
         scale = 1.0
         phi = None
@@ -447,15 +487,21 @@ class Objective:
         if fam.link == "inverse":  # eta must stay positive: random effects start small beside it
             scale = 0.1 * float(np.mean(np.abs(d.offset + d.X @ beta)))
         x = [beta, self.layout.start(scale)]
-        if fam.has_dispersion:
-            x.append([np.log(phi)])
+        if response.plain:
+            if fam.has_dispersion:
+                x.append([np.log(phi)])
+        else:
+            x.append(response.start(d.offset + d.X @ beta, phi))
         return np.concatenate(x)
 
     def _outside(self, params):
         """Whether `params` lie outside the domain: not finite (an optimizer's step overflowed), or a
-        dispersion exp(log phi) that overflows to inf or underflows to 0."""
+        dispersion exp(log phi) that overflows to inf or underflows to 0 (on some row, with a dispersion
+        model), or shape parameters that are not finite."""
         if not np.all(np.isfinite(params)):
             return True
+        if not self.response.plain:
+            return self.response.outside(self.aux(params))
         return bool(self.family.has_dispersion and not abs(params[-1]) < _LOG_DISPERSION_LIMIT)
 
     # ------------------------------------------------------------------------------------------ estimability
@@ -543,25 +589,33 @@ class ClusterObjective(Objective):
         add_random(eta0, self.Z, self.row_group, np.ascontiguousarray(b, dtype=float), out)
         return out
 
+    def _row_terms(self, eta, phi, order, channels=False):
+        """The response model's row terms at `eta` (:class:`~quadlib.glmm._response.ResponseTerms`), or for a
+        plain response the family's own (:class:`~quadlib.glmm._families.FamilyTerms`, ``ds`` etc. with
+        `channels`): `phi` is what :meth:`split` returns."""
+        if self.response.plain:
+            return self.family.terms(self.y, self.n, eta, phi, order=order,
+                                     dispersion=channels and self.family.has_dispersion)
+        return self.response.terms(eta, phi, order=order, channels=channels)
+
     def _integrate(self, params, integrator, *, keep_points=False, update=True):
-        """The integrals at `params`: (ClusterIntegrals, eta0, L, phi, the family's first derivatives at the
-        rule's points or None). `update`: record ``warm_modes`` and ``last``."""
-        fam, y, n, Z, bounds, starts = self.family, self.y, self.n, self.Z, self.row_bounds, self.starts
+        """The integrals at `params`: (ClusterIntegrals, eta0, L, phi, the row terms' first derivatives at
+        the rule's points or None); phi is :meth:`split`'s. `update`: record ``warm_modes`` and ``last``."""
+        Z, bounds, starts = self.Z, self.row_bounds, self.starts
         beta, (L,), phi = self.split(params)
         eta0 = self.design.offset + self.design.X @ beta
         M, q = bounds.size - 1, Z.shape[1]
         kept = {}   # this call's last log_g evaluation, kept for the fixed-point gradient
 
         def log_g(b):  # b (M, K, q) -> (M, K)
-            t = fam.terms(y, n, self._linear_predictor(eta0, b), phi, order=1 if keep_points else 0,
-                          dispersion=keep_points and fam.has_dispersion)
+            t = self._row_terms(self._linear_predictor(eta0, b), phi, 1 if keep_points else 0, keep_points)
             if keep_points:
                 kept.update(b=b, terms=t)
             return np.add.reduceat(t.value, starts, axis=0)
 
         def derivatives(b):  # b (M, q) -> value (M,), gradient (M, q), Hessian (M, q, q)
             eta = self._linear_predictor(eta0, b[:, None, :])[:, 0]
-            t = fam.terms(y, n, eta, phi, order=2)
+            t = self._row_terms(eta, phi, 2)
             value, grad, hess = np.empty(M), np.empty((M, q)), np.empty((M, q, q))
             cluster_moments(bounds, Z, t.value, t.d1, t.d2, value, grad, hess)
             return value, grad, hess
@@ -583,8 +637,7 @@ class ClusterObjective(Objective):
             if "b" in kept and kept["b"].shape == b.shape and np.array_equal(kept["b"], b):
                 at_points = kept["terms"]
             else:   # the integrator's last call was elsewhere: the derivatives at its points
-                at_points = fam.terms(y, n, self._linear_predictor(eta0, b), phi, order=1,
-                                      dispersion=fam.has_dispersion)
+                at_points = self._row_terms(self._linear_predictor(eta0, b), phi, 1, True)
         if update:
             self.last = res
             self.warm_modes = res.mode_u if res.success and np.all(np.isfinite(res.mode_u)) else None
@@ -610,19 +663,21 @@ class ClusterObjective(Objective):
             if at_points is None:
                 raise ValueError("`integrator` declares gradient='fixed_points' but returned no "
                                  "extra['points_u'] and extra['shares'] with keep_points=True")
-            return value, self._fixed_point_gradient(res, at_points)
-        return value, self._laplace_gradient(res, eta0, L, phi)
+            return value, self._fixed_point_gradient(res, at_points, params)
+        return value, self._laplace_gradient(res, eta0, L, phi, params)
 
-    def _laplace_gradient(self, res, eta0, L, phi):
-        """The exact gradient of the Laplace approximation (module notes)."""
-        fam, X, Z, g, bounds = self.family, self.design.X, self.Z, self.row_group, self.row_bounds
+    def _laplace_gradient(self, res, eta0, L, phi, params):
+        """The exact gradient of the Laplace approximation (module notes); the response model's block by the
+        pull-back of its channels, ``J_c^T (dc + d2c a / 2 + d1c r)`` (design note §4.3)."""
+        X, Z, g, bounds = self.design.X, self.Z, self.row_group, self.row_bounds
         M, q = bounds.size - 1, Z.shape[1]
         entries = self.blocks[0].entries
-        dispersion = fam.has_dispersion
+        plain = self.response.plain
+        dispersion = self.family.has_dispersion and plain
         grad = np.zeros(self.n_params)
         u = res.mode_u
         eta = self._linear_predictor(eta0, (u @ L.T)[:, None, :])[:, 0]
-        t = fam.terms(self.y, self.n, eta, phi, order=3, dispersion=dispersion)
+        t = self._row_terms(eta, phi, 3, channels=True)
         w = -t.d2
         g1, G = np.empty((M, q)), np.empty((M, q, q))
         cluster_moments(bounds, Z, t.d1, t.d1, w, np.empty(M), g1, G)
@@ -648,10 +703,14 @@ class ClusterObjective(Objective):
             z1s = np.empty((M, 1, q))
             cluster_weighted(bounds, Z, t.d1s[:, None], z1s)
             grad[-1] = np.sum(t.ds + 0.5 * t.d2s * a) + np.sum(tvec * (z1s[:, 0, :] @ L))
+        elif not plain:
+            channels = t.dc + 0.5 * t.d2c * a + t.d1c * r
+            grad[self.n_params - self.n_aux:] = self.response.pullback(self.aux(params), channels)
         return grad
 
-    def _fixed_point_gradient(self, res, t):
-        """The rule's gradient with its nodes held fixed, from the family's derivatives `t` at its points."""
+    def _fixed_point_gradient(self, res, t, params):
+        """The rule's gradient with its nodes held fixed, from the row terms' derivatives `t` at its points
+        (the response model's block: the pull-back of ``sum_k share_k dc_k``)."""
         fam, X, Z, g, bounds = self.family, self.design.X, self.Z, self.row_group, self.row_bounds
         M, q = bounds.size - 1, Z.shape[1]
         entries = self.blocks[0].entries
@@ -665,8 +724,12 @@ class ClusterObjective(Objective):
         cluster_weighted(bounds, Z, np.ascontiguousarray(t.d1), g1k)
         for k, (ra, cb) in enumerate(entries):
             grad[self.n_beta + k] = np.sum(shares * g1k[:, :, ra] * points[:, :, cb])
-        if fam.has_dispersion:
-            grad[-1] = np.sum(pw * t.ds)
+        if self.response.plain:
+            if fam.has_dispersion:
+                grad[-1] = np.sum(pw * t.ds)
+        else:
+            channels = np.einsum("nk,cnk->cn", pw, t.dc)
+            grad[self.n_params - self.n_aux:] = self.response.pullback(self.aux(params), channels)
         return grad
 
     def posterior_moments(self, params, integrator):
@@ -725,14 +788,17 @@ class JointObjective(Objective):
         from .._sparse_laplace import sparse_laplace
 
         beta, factors, phi = self.split(params)
-        fam, y, n = self.family, self.y, self.n
+        fam, y, n, response = self.family, self.y, self.n, self.response
         eta0 = self.design.offset + self.design.X @ beta
         A = (self.Zs @ self._joint_factor(factors)).tocsc()
         At = A.T.tocsr()
         identity = sp.identity(self.Q, format="csc")
 
         def h(u):
-            t = fam.terms(y, n, eta0 + A @ u, phi, order=2)
+            if response.plain:
+                t = fam.terms(y, n, eta0 + A @ u, phi, order=2)
+            else:
+                t = response.terms(eta0 + A @ u, phi, order=2)
             value = float(np.sum(t.value)) - 0.5 * float(u @ u)
             return value, At @ t.d1 - u, (At @ sp.diags(-t.d2) @ A + identity).tocsc()
 
