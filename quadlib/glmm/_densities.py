@@ -38,6 +38,10 @@ TWEEDIE_MAX_TERMS = 20_000
 
 BETA_BINOMIAL_SUM_LIMIT = 64
 """Rows with at most this many trials use exact finite sums for the gamma-function differences."""
+# ... and so do rows with at most 1,024 trials where phi >= 1e4, where the special-function differences
+# of the s-derivatives would lose log10(phi/n) digits.
+_BB_SUM_LIMIT_LARGE_PHI = 1024
+_BB_LARGE_PHI = 1e4
 
 # The Tweedie series is summed over the terms within e^-37 (about 1e-16) of its largest one.
 _TWEEDIE_DROP = 37.0
@@ -72,6 +76,69 @@ def _shape_scalar(shape, name):
 
 def _weighted(out, w):
     return {k: v * w for k, v in out.items()}
+
+
+# Large arguments: lgamma and digamma through their Stirling remainders, so that differences of large
+# gamma-function values (lgamma(phi) - lgamma(a) - lgamma(b), psi(phi) - psi(a)) are formed from the small
+# remainders and exact logarithms instead of cancelling (DLMF 5.11.1, 5.11.2; the next term is below 1e-15
+# of the remainder from x = 10 on).
+_STIRLING_FROM = 10.0
+
+
+def _lgamma_rem(x):
+    """lgamma(x) - ((x - 1/2) log x - x + log(2 pi)/2), for x > 0."""
+    big = x >= _STIRLING_FROM
+    xb = np.where(big, x, _STIRLING_FROM)
+    u = 1 / (xb * xb)
+    series = (1 / 12 - u * (1 / 360 - u * (1 / 1260 - u * (1 / 1680 - u * (1 / 1188 - u * 691 / 360360))))) / xb
+    xs = np.where(big, 1.0, x)
+    direct = special.gammaln(xs) - ((xs - 0.5) * np.log(xs) - xs + 0.5 * np.log(2 * np.pi))
+    return np.where(big, series, direct)
+
+
+def _digamma_rem(x):
+    """digamma(x) - log(x), for x > 0."""
+    big = x >= _STIRLING_FROM
+    xb = np.where(big, x, _STIRLING_FROM)
+    u = 1 / (xb * xb)
+    series = -0.5 / xb - u * (1 / 12 - u * (1 / 120 - u * (1 / 252 - u * (1 / 240 - u * (1 / 132 - u * 691 / 32760)))))
+    xs = np.where(big, 1.0, x)
+    direct = special.digamma(xs) - np.log(xs)
+    return np.where(big, series, direct)
+
+
+def _trigamma_rem(x):
+    """x trigamma(x) - 1, for x > 0 (-a psi1(a) + b psi1(b) cancels for large a, b; the remainders don't)."""
+    big = x >= _STIRLING_FROM
+    xb = np.where(big, x, _STIRLING_FROM)
+    u = 1 / (xb * xb)
+    series = 0.5 / xb + u * (1 / 6 - u * (1 / 30 - u * (1 / 42 - u * (1 / 30 - u * (5 / 66 - u * 691 / 2730)))))
+    xs = np.where(big, 1.0, x)
+    direct = xs * special.polygamma(1, xs) - 1
+    return np.where(big, series, direct)
+
+
+def _beta_s_rem(x):
+    """x trigamma(x) - 1 + digamma(x) - log(x) = sum_k B_2k (2k-1)/(2k) x^-2k for large x, x > 0."""
+    big = x >= _STIRLING_FROM
+    xb = np.where(big, x, _STIRLING_FROM)
+    u = 1 / (xb * xb)
+    series = u * (1 / 12 - u * (1 / 40 - u * (5 / 252 - u * (7 / 240 - u * (3 / 44 - u * 7601 / 32760)))))
+    return np.where(big, series, _trigamma_rem(x) + _digamma_rem(x))
+
+
+def _lgamma_diff(x, k):
+    """lgamma(x + k) - lgamma(x) for x > 0, k >= 0, without cancellation for large x."""
+    big = x >= _STIRLING_FROM
+    xb = np.where(big, x, 1.0)
+    stirling = ((xb - 0.5) * np.log1p(k / xb) + k * (np.log(xb + k) - 1)
+                + _lgamma_rem(xb + k) - _lgamma_rem(xb))
+    return np.where(big, stirling, special.gammaln(x + k) - special.gammaln(x))
+
+
+def _digamma_diff(x, k):
+    """digamma(x + k) - digamma(x) for x > 0, k >= 0, without cancellation for large x."""
+    return np.log1p(k / x) + _digamma_rem(x + k) - _digamma_rem(x)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -110,12 +177,19 @@ def beta_terms(y, n, eta, phi, shape=None, order=2, dispersion=False):
     ph = col(phi)
     mu, mc = special.expit(eta), special.expit(-eta)
     a, b = mu * ph, mc * ph
-    out = {"value": -special.betaln(a, b) + a * ly + b * l1y}
+    lmu, lmc = -np.logaddexp(0.0, -eta), -np.logaddexp(0.0, eta)      # log mu, log(1 - mu)
+    # lgamma(phi) - lgamma(a) - lgamma(b) by Stirling (phi = a + b): its large terms -a log mu - b log(1-mu)
+    # join a log y + b log1p(-y) before they are added, so nothing of size phi cancels
+    stirling = (a * (ly - lmu) + b * (l1y - lmc) + 0.5 * (np.log(ph) + lmu + lmc) - 0.5 * np.log(2 * np.pi)
+                + _lgamma_rem(ph) - _lgamma_rem(a) - _lgamma_rem(b))
+    small = np.minimum(a, b) < _STIRLING_FROM
+    out = {"value": np.where(small, -special.betaln(a, b) + a * ly + b * l1y, stirling)}
     if order == 0 and not dispersion:
         return _weighted(out, col(n))
     v, t = mu * mc, mc - mu                      # v = dmu/deta, t = 1 - 2 mu
-    psi_a, psi_b = special.digamma(a), special.digamma(b)
-    T = (ly - l1y) - (psi_a - psi_b)
+    qa, qb = _digamma_rem(a), _digamma_rem(b)
+    # psi(a) - psi(b) = log(a/b) + remainders = eta + remainders
+    T = (ly - l1y) - eta - (qa - qb)
     if order >= 1:
         out["d1"] = ph * v * T
     need1 = order >= 2 or (dispersion and order >= 1)
@@ -131,13 +205,15 @@ def beta_terms(y, n, eta, phi, shape=None, order=2, dispersion=False):
         vpp = v * t ** 2 - 2 * v ** 2
         out["d3"] = (ph * vpp * T - 3 * ph ** 2 * v * (v * t) * P1 - ph ** 3 * v ** 3 * (p2a - p2b))
     if dispersion:
-        psi_phi = special.digamma(ph)
-        # a (log y - psi(a) + psi(phi)) + b (...): a + b = phi, and each bracket stays O(1/a) as phi grows
-        out["ds"] = a * (ly - psi_a + psi_phi) + b * (l1y - psi_b + psi_phi)
+        qphi = _digamma_rem(ph)
+        # phi psi(phi) - a psi(a) - b psi(b) + ... with psi(phi) - psi(a) = -log mu + remainders (a + b = phi)
+        out["ds"] = a * (ly - lmu + qphi - qa) + b * (l1y - lmc + qphi - qb)
         if order >= 1:
-            U = -a * p1a + b * p1b
-            out["d1s"] = out["d1"] + ph * v * U
+            # T - a psi1(a) + b psi1(b): the O(1/a) parts of T and of the trigamma terms cancel; the
+            # remainders of their sums are O(1/a^2)
+            out["d1s"] = ph * v * ((ly - l1y) - eta + _beta_s_rem(b) - _beta_s_rem(a))
         if order >= 2:
+            U = _trigamma_rem(b) - _trigamma_rem(a)          # -a psi1(a) + b psi1(b)
             out["d2s"] = (out["d2"] + ph * v * t * U
                           - ph ** 2 * v ** 2 * (p1a + p1b + a * p2a + b * p2b))
     return _weighted(out, col(n))
@@ -153,47 +229,54 @@ def beta_binomial_log_constant(y, n):
     return special.gammaln(n + 1) - special.gammaln(y + 1) - special.gammaln(n - y + 1)
 
 
-def _bb_finite_sums(y, n, a, b, ph, kmax, need):
-    """The gamma-function differences of the beta-binomial as exact finite sums over k < y, k < n - y.
+_BB_SUMS = ("Sa", "Sb", "Qa", "Qb", "Ra", "Rb", "Ka", "Kb", "Ua", "Ub", "Va", "Vb")
 
-    Bounded by ``kmax <= BETA_BINOMIAL_SUM_LIMIT`` passes. ``need``: 0 value and S, 1 adds Q, 2 adds R.
+
+def _bb_finite_sums(y, n, a, b, ph, kmax):
+    """The beta-binomial's gamma-function differences as exact finite sums over k < y and k < n - y.
+
+    With x = a (k < y) or b (k < n - y): ``S = sum 1/(x+k)`` (= psi(x+y) - psi(x)), ``Q = -sum 1/(x+k)^2``,
+    ``R = 2 sum 1/(x+k)^3`` (the polygamma differences), and the combinations the s-derivatives need, summed
+    directly because they cancel when formed from S, Q, R for large phi: ``K = sum k/(x+k)`` (= y - a S),
+    ``U = sum k/(x+k)^2`` (= S + a Q), ``V = sum k/(x+k)^3`` (= -(2 Q + a R)/2); per row ``Kphi = sum_{k<n}
+    k/(phi+k)``. Bounded by ``kmax <= BETA_BINOMIAL_SUM_LIMIT`` passes.
     """
-    value = np.zeros(np.broadcast_shapes(a.shape, ph.shape))
-    Sa, Sb = np.zeros_like(value), np.zeros_like(value)
-    Qa, Qb, Ra, Rb = (np.zeros_like(value) for _ in range(4)) if need >= 1 else (None,) * 4
-    Sphi = np.zeros(ph.shape)
+    shape = np.broadcast_shapes(a.shape, ph.shape)
+    value = np.zeros(shape)
+    acc = {k: np.zeros(shape) for k in _BB_SUMS}
+    kphi = np.zeros(ph.shape)
     for k in range(kmax):
-        ma, mb, mphi = k < y, k < n - y, k < n
-        ak, bk = a + k, b + k
+        for x, m, tag in ((a, k < y, "a"), (b, k < n - y, "b")):
+            i = np.where(m, 1.0 / (x + k), 0.0)
+            acc["S" + tag] += i
+            acc["Q" + tag] -= i * i
+            acc["R" + tag] += 2 * i ** 3
+            acc["K" + tag] += k * i
+            acc["U" + tag] += k * i * i
+            acc["V" + tag] += k * i ** 3
         # log((a + k)/(phi + k)) = log1p(-b/(phi + k)): exact where the ratio is near 1 (mu -> 1)
         xa = b / (ph + k)
-        ta = np.where(xa < 0.5, np.log1p(-xa), np.log(ak / (ph + k)))
+        ta = np.where(xa < 0.5, np.log1p(-np.minimum(xa, 0.5)), np.log((a + k) / (ph + k)))
         xb = (a + y) / (ph + y + k)
-        tb = np.where(xb < 0.5, np.log1p(-xb), np.log(bk / (ph + y + k)))
-        value += np.where(ma, ta, 0.0) + np.where(mb, tb, 0.0)
-        ia, ib = np.where(ma, 1.0 / ak, 0.0), np.where(mb, 1.0 / bk, 0.0)
-        Sa += ia
-        Sb += ib
-        Sphi += np.where(mphi, 1.0 / (ph + k), 0.0)
-        if need >= 1:
-            Qa -= ia * ia
-            Qb -= ib * ib
-            Ra += 2 * ia ** 3
-            Rb += 2 * ib ** 3
-    return value, Sa, Sb, Sphi, Qa, Qb, Ra, Rb
+        tb = np.where(xb < 0.5, np.log1p(-np.minimum(xb, 0.5)), np.log((b + k) / (ph + y + k)))
+        value += np.where(k < y, ta, 0.0) + np.where(k < n - y, tb, 0.0)
+        kphi += np.where(k < n, k / (ph + k), 0.0)
+    return value, acc, kphi
 
 
-def _bb_special(y, n, a, b, ph, need):
-    value = special.betaln(y + a, n - y + b) - special.betaln(a, b)
-    Sa = special.digamma(y + a) - special.digamma(a)
-    Sb = special.digamma(n - y + b) - special.digamma(b)
-    Sphi = special.digamma(n + ph) - special.digamma(ph)
-    if need < 1:
-        return value, Sa, Sb, Sphi, None, None, None, None
+def _bb_special(y, n, a, b, ph):
+    """The same quantities as :func:`_bb_finite_sums` from special functions (rows with many trials)."""
+    value = _lgamma_diff(a, y) + _lgamma_diff(b, n - y) - _lgamma_diff(ph, n)
     pg = special.polygamma
-    Qa, Qb = pg(1, y + a) - pg(1, a), pg(1, n - y + b) - pg(1, b)
-    Ra, Rb = pg(2, y + a) - pg(2, a), pg(2, n - y + b) - pg(2, b)
-    return value, Sa, Sb, Sphi, Qa, Qb, Ra, Rb
+    acc = {}
+    for x, m, tag in ((a, y, "a"), (b, n - y, "b")):
+        S = _digamma_diff(x, m)
+        Q = pg(1, x + m) - pg(1, x)
+        R = pg(2, x + m) - pg(2, x)
+        acc.update({"S" + tag: S, "Q" + tag: Q, "R" + tag: R, "K" + tag: m - x * S, "U" + tag: S + x * Q,
+                    "V" + tag: -(2 * Q + x * R) / 2})
+    kphi = n - ph * _digamma_diff(ph, n)
+    return value, acc, kphi
 
 
 def beta_binomial_terms(y, n, eta, phi, shape=None, order=2, dispersion=False):
@@ -207,7 +290,11 @@ def beta_binomial_terms(y, n, eta, phi, shape=None, order=2, dispersion=False):
     -----
     Rows with ``n <= BETA_BINOMIAL_SUM_LIMIT`` (64) evaluate the differences of lgamma, digamma and
     polygamma as exact finite sums (``psi(y + a) - psi(a) = sum_{k<y} 1/(a + k)``): no cancellation as
-    phi -> infinity, where the pmf tends to the binomial's. Larger rows use scipy's special functions.
+    phi -> infinity, where the pmf tends to the binomial's; so do rows with at most 1,024 trials where
+    phi >= 1e4 (at most 1,024 vectorized passes over those rows). Other rows use differences of lgamma and
+    digamma formed from their Stirling remainders where the arguments are large (DLMF 5.11), and scipy's
+    polygamma: there the s-derivatives lose about log10(phi/n) digits (ds, d1s relative 1e-10, 1e-7 at
+    n = 100, phi = 1e6, were that row not summed), the value and the eta-derivatives keep full accuracy.
 
     Examples
     --------
@@ -225,46 +312,42 @@ def beta_binomial_terms(y, n, eta, phi, shape=None, order=2, dispersion=False):
     ph = col(phi)
     mu, mc = special.expit(eta), special.expit(-eta)
     a, b = mu * ph, mc * ph
-    need = 0 if order <= 1 and not (dispersion and order >= 1) else (1 if order <= 2 else 2)
-    need = 2 if (order >= 3 or (dispersion and order >= 2)) else need
-    small = n <= BETA_BINOMIAL_SUM_LIMIT
-    full = a.shape
-    parts = [np.zeros(full) for _ in range(3)] + [np.zeros(phi.shape)] + (
-        [np.zeros(full) for _ in range(4)] if need >= 1 else [None] * 4)
+    small = (n <= BETA_BINOMIAL_SUM_LIMIT) | ((n <= _BB_SUM_LIMIT_LARGE_PHI) & (phi >= _BB_LARGE_PHI))
+    value = np.zeros(a.shape)
+    acc = {k: np.zeros(a.shape) for k in _BB_SUMS}
+    kphi = np.zeros(y.shape[0])
     for rows, finite in ((np.flatnonzero(small), True), (np.flatnonzero(~small), False)):
         if rows.size == 0:
             continue
         yr, nr, phr = col(y[rows]), col(n[rows]), col(phi[rows])
         if finite:
-            kmax = int(n[rows].max())
-            got = _bb_finite_sums(yr, nr, a[rows], b[rows], phr, kmax, need)
+            got = _bb_finite_sums(yr, nr, a[rows], b[rows], phr, int(n[rows].max()))
         else:
-            got = _bb_special(yr, nr, a[rows], b[rows], phr, need)
-        for i, g in enumerate(got):
-            if g is None:
-                continue
-            if i == 3:
-                parts[i][rows] = np.broadcast_to(g, phr.shape).reshape(rows.shape)
-            else:
-                parts[i][rows] = g
-    value, Sa, Sb, Sphi, Qa, Qb, Ra, Rb = parts
+            got = _bb_special(yr, nr, a[rows], b[rows], phr)
+        value[rows] = got[0]
+        for k in _BB_SUMS:
+            acc[k][rows] = got[1][k]
+        kphi[rows] = np.broadcast_to(got[2], phr.shape).reshape(rows.size)
+    g = acc
     out = {"value": value}
     v, t = mu * mc, mc - mu
-    D = Sa - Sb
+    D = g["Sa"] - g["Sb"]
     if order >= 1:
         out["d1"] = ph * v * D
     if order >= 2:
-        out["d2"] = ph * v * t * D + ph ** 2 * v ** 2 * (Qa + Qb)
+        out["d2"] = ph * v * t * D + ph ** 2 * v ** 2 * (g["Qa"] + g["Qb"])
     if order >= 3:
         vpp = v * t ** 2 - 2 * v ** 2
-        out["d3"] = ph * vpp * D + 3 * ph ** 2 * v * (v * t) * (Qa + Qb) + ph ** 3 * v ** 3 * (Ra - Rb)
+        out["d3"] = (ph * vpp * D + 3 * ph ** 2 * v * (v * t) * (g["Qa"] + g["Qb"])
+                     + ph ** 3 * v ** 3 * (g["Ra"] - g["Rb"]))
     if dispersion:
-        out["ds"] = a * Sa + b * Sb - ph * col(Sphi)
+        # a Sa + b Sb - phi (psi(n + phi) - psi(phi)) = (y - Ka) + (n - y - Kb) - (n - Kphi)
+        out["ds"] = col(kphi) - g["Ka"] - g["Kb"]
+        U = g["Ua"] - g["Ub"]                       # Sa - Sb + a Qa - b Qb
         if order >= 1:
-            Wd = D + a * Qa - b * Qb
-            out["d1s"] = ph * v * Wd
+            out["d1s"] = ph * v * U
         if order >= 2:
-            out["d2s"] = ph * v * t * Wd + ph ** 2 * v ** 2 * (2 * Qa + 2 * Qb + a * Ra + b * Rb)
+            out["d2s"] = ph * v * t * U - 2 * ph ** 2 * v ** 2 * (g["Va"] + g["Vb"])
     return out
 
 

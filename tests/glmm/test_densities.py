@@ -56,7 +56,9 @@ def _mp_beta(y):
 
 @pytest.mark.parametrize("y, eta, phi", [
     (0.3, 0.4, 3.0), (0.9, -1.2, 25.0), (1e-6, -8.0, 0.5), (1 - 1e-6, 8.0, 0.5), (0.5, 0.0, 1e4),
-    (0.02, 3.0, 0.05), (0.7, 15.0, 2.0)])
+    (0.02, 3.0, 0.05), (0.7, 15.0, 2.0),
+    # large phi: the Stirling-remainder forms (phi = 1e8 lost 1e-9 relative in the value before them)
+    (0.3, -0.8, 1e8), (0.6, 0.3, 15.0), (0.5, 0.0, 1e6), (0.4, 2.0, 80.0)])
 def test_beta_vs_mpmath(y, eta, phi):
     t = D.beta_terms([y], None, np.array([eta]), phi, None, order=3, dispersion=True)
     const = -(mp.log(mp.mpf(y)) + mp.log(1 - mp.mpf(y)))
@@ -99,13 +101,15 @@ def _mp_betabin(y, n):
 
 @pytest.mark.parametrize("y, n, eta, phi", [
     (3, 10, -0.5, 4.0), (0, 5, 1.0, 0.3), (7, 7, 2.0, 50.0), (12, 34, -1.3, 1e5), (1, 64, -6.0, 2.0),
-    (40, 100, 0.2, 3.0), (0, 1000, -3.0, 0.7), (900, 1000, 2.1, 200.0), (2, 3, 12.0, 1.5)])
+    (40, 100, 0.2, 3.0), (0, 1000, -3.0, 0.7), (900, 1000, 2.1, 200.0), (2, 3, 12.0, 1.5),
+    # large phi: finite sums up to 1,024 trials (the digamma differences lost 10% in d1s at phi = 1e9)
+    (3, 10, -0.3, 1e9), (40, 100, -0.3, 1e9), (400, 2000, -0.3, 50.0), (1500, 2000, 0.5, 20.0)])
 def test_beta_binomial_vs_mpmath(y, n, eta, phi):
     # n <= 64: exact finite sums; n > 64: scipy's special functions
     t = D.beta_binomial_terms([y], [n], np.array([eta]), phi, None, order=3, dispersion=True)
     const = mp.loggamma(n + 1) - mp.loggamma(y + 1) - mp.loggamma(n - y + 1)
     assert np.isclose(D.beta_binomial_log_constant([y], [n])[0], float(const), rtol=1e-13)
-    rtol = 1e-9 if n <= 64 else 1e-7
+    rtol = 1e-9 if n <= 64 or phi >= 1e4 else 1e-7
     _check(t, _mp_betabin(y, n), (mp.mpf(eta), mp.log(mp.mpf(phi))), BETA_FIELDS, const, rtol=rtol,
            atol=1e-10)
 
@@ -280,17 +284,47 @@ def test_tweedie_series_bound():
     assert D.TWEEDIE_MAX_TERMS == 20_000
 
 
-def test_tweedie_series_wide_vs_mpmath():
-    # a row summing thousands of terms (p near 1, small phi) against mpmath's direct sum of the W_j
-    y, phi, p = 1.0, 1e-4, 1.02
-    got = D.tweedie_log_series(np.array([y]), np.array([phi]), p)[0]
-    al = (mp.mpf(2) - p) / (1 - mp.mpf(p))
-    logz = al * (mp.log(mp.mpf(p) - 1) - mp.log(y)) - (1 - al) * mp.log(mp.mpf(phi)) - mp.log(2 - mp.mpf(p))
+def _mp_log_w(y, s, p):
+    """log W by mpmath: the textbook series summed outwards from its largest term until 1e-50 of it."""
+    y, phi, p = mp.mpf(y), mp.exp(s), mp.mpf(p)
+    al = (2 - p) / (1 - p)
+    logz = al * (mp.log(p - 1) - mp.log(y)) - (1 - al) * mp.log(phi) - mp.log(2 - p)
     lw = lambda j: j * logz - mp.loggamma(1 + j) - mp.loggamma(-j * al)  # noqa: E731
-    jm = int(mp.mpf(y) ** (2 - mp.mpf(p)) / (mp.mpf(phi) * (2 - mp.mpf(p))))
-    top = lw(jm)
-    ref = top + mp.log(mp.fsum(mp.exp(lw(j) - top) for j in range(max(1, jm - 3000), jm + 3000)))
-    _close(got, ref, 1e-13, 0)
+    j = max(1, int(y ** (2 - p) / (phi * (2 - p))))
+    while lw(j + 1) > lw(j):      # climb to the peak (the estimate is close: a few steps)
+        j += 1
+    while j > 1 and lw(j - 1) > lw(j):
+        j -= 1
+    top = lw(j)
+    terms = [mp.mpf(1)]
+    for step in (1, -1):
+        k = j + step
+        while k >= 1:
+            t = lw(k) - top
+            terms.append(mp.exp(t))
+            if t < -115:
+                break
+            k += step
+            assert abs(k - j) < 50_000
+    return top + mp.log(mp.fsum(terms))
+
+
+@pytest.mark.parametrize("y, phi, p", [
+    (1.0, 1e-4, 1.02), (1e-3, 100.0, 1.001), (1e-8, 1.0, 1.5), (1e4, 10.0, 1.3), (0.3, 3.0, 1.999)])
+def test_tweedie_series_extremes_vs_mpmath(y, phi, p):
+    log_w, ej, _ = D.tweedie_log_series(np.array([y]), np.array([phi]), p, derivatives=True)
+    s = mp.log(mp.mpf(phi))
+    _close(log_w[0], _mp_log_w(y, s, p), 1e-13, 1e-13)
+    # d log W / ds = -E_w[j] / (p - 1)
+    _close(-ej[0] / (p - 1), mp.diff(lambda s_: _mp_log_w(y, s_, p), s), 1e-10, 1e-12)
+
+
+@pytest.mark.slow
+def test_tweedie_series_near_the_bound_vs_mpmath():
+    # p -> 2 with a small phi: the peak is near j = 1e6 and about 17,000 terms are summed (bound 20,000)
+    y, phi, p = 100.0, 1e-3, 1.999
+    got = D.tweedie_log_series(np.array([y]), np.array([phi]), p)[0]
+    _close(got, _mp_log_w(y, mp.log(mp.mpf(phi)), p), 1e-13, 0)
 
 
 def test_tweedie_vectorized_equals_loop():
@@ -347,3 +381,36 @@ def test_input_validation(func, y, n, shape):
             func(y, n, eta, 1.0, None, 1, False)
         with pytest.raises(ValueError, match="`shape`"):
             func(y, n, eta, 1.0, [1.5, 2.0], 1, False)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the Stirling remainders behind the large-phi forms (their series start at x = 10)
+# ---------------------------------------------------------------------------------------------------------
+REMAINDERS = {
+    "_lgamma_rem": lambda x: mp.loggamma(x) - ((x - mp.mpf(1) / 2) * mp.log(x) - x + mp.log(2 * mp.pi) / 2),
+    "_digamma_rem": lambda x: mp.digamma(x) - mp.log(x),
+    "_trigamma_rem": lambda x: x * mp.polygamma(1, x) - 1,
+    "_beta_s_rem": lambda x: x * mp.polygamma(1, x) - 1 + mp.digamma(x) - mp.log(x),
+}
+
+
+REMAINDER_RTOL = {"_lgamma_rem": 1e-13, "_digamma_rem": 5e-14, "_trigamma_rem": 5e-13, "_beta_s_rem": 3e-11}
+
+
+@pytest.mark.parametrize("name", sorted(REMAINDERS))
+def test_stirling_remainders_vs_mpmath(name):
+    xs = np.array([0.01, 1.0, 9.999, 10.0, 10.5, 17.0, 1e3, 1e9])
+    got = getattr(D, name)(xs)
+    for x, g in zip(xs, got):
+        ref = REMAINDERS[name](mp.mpf(x))
+        # the series' truncation at x = 10 (the 7th term): 7e-14, 2e-14, 2e-13 and 1e-11 relative; below
+        # 10 the direct lgamma difference is accurate to a few ulps of lgamma(x) (absolute)
+        _close(g, ref, REMAINDER_RTOL[name], 4e-15 if name == "_lgamma_rem" else 1e-300)
+
+
+def test_lgamma_digamma_differences_vs_mpmath():
+    for x, k in [(0.3, 5.0), (12.0, 1000.0), (1e6, 40.0), (1e9, 3.0), (9.5, 0.0)]:
+        _close(D._lgamma_diff(np.array([x]), np.array([k]))[0],
+               mp.loggamma(mp.mpf(x) + k) - mp.loggamma(mp.mpf(x)), 1e-13, 1e-300)
+        _close(D._digamma_diff(np.array([x]), np.array([k]))[0],
+               mp.digamma(mp.mpf(x) + k) - mp.digamma(mp.mpf(x)), 1e-13, 1e-300)
