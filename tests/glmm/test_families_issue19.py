@@ -412,3 +412,85 @@ def test_truncated_terms_are_finite_at_extreme_eta_and_zero_rows():
             a = getattr(t, field)
             if a is not None:
                 assert np.all(np.isfinite(a)), (name, phi, field)
+
+
+@pytest.mark.parametrize("name, phi", [("negative_binomial1", 0.6), ("truncated_negative_binomial", 1.4),
+                                       ("truncated_poisson", None)])
+def test_each_order_and_dispersion_equals_the_full_call(name, phi):
+    # the lower orders are not computed by a different path: every subset equals the order-3 call
+    rng = np.random.default_rng(8)
+    y = np.concatenate([rng.negative_binomial(1.0, 0.2, 60).astype(float), [0.0, 64.0, 65.0, 200.0]])
+    y = np.maximum(y, 1.0) if name.startswith("truncated") else y
+    eta = rng.normal(0.5, 1.5, (y.size, 4))
+    f = make_family(name)
+    disp_options = (False, True) if phi is not None else (False,)
+    full = f.terms(y, None, eta, phi, order=3, dispersion=phi is not None)
+    for order in range(4):
+        for disp in disp_options:
+            t = f.terms(y, None, eta, phi, order=order, dispersion=disp)
+            for field in ORDERS:
+                got = getattr(t, field)
+                if got is not None:
+                    np.testing.assert_allclose(got, getattr(full, field), rtol=1e-14, atol=1e-300,
+                                               err_msg=f"{field} at order {order}, dispersion {disp}")
+            assert (t.d1 is None) == (order < 1) and (t.d3 is None) == (order < 3)
+            assert (t.ds is None) == (not disp) and (t.d2s is None) == (not disp or order < 2)
+
+
+# --- the delegated families through Family: value + log_constant is the full log density --------------------
+
+def test_delegated_families_value_plus_constant_is_the_log_density():
+    rng = np.random.default_rng(12)
+    N = 30
+    eta = rng.normal(0, 1, N)
+    mu = special.expit(eta)
+    y = rng.uniform(0.02, 0.98, N)
+    f = make_family("beta")
+    got = f.terms(y, None, eta, 4.0, order=0).value.sum() + f.log_constant(y)
+    assert got == pytest.approx(stats.beta.logpdf(y, mu * 4.0, (1 - mu) * 4.0).sum(), rel=1e-12)
+    n = rng.integers(1, 15, N).astype(float)
+    k = np.floor(rng.uniform(0, 1, N) * (n + 1))
+    f = make_family("betabinomial")
+    got = f.terms(k, n, eta, 2.5, order=0).value.sum() + f.log_constant(k, n)
+    assert got == pytest.approx(stats.betabinom.logpmf(k, n, mu * 2.5, (1 - mu) * 2.5).sum(), rel=1e-12)
+    f = make_family("student_t", df=3.5)
+    yt = rng.normal(0, 2, N)
+    got = f.terms(yt, None, eta, 1.7, order=0).value.sum() + f.log_constant(yt)
+    assert got == pytest.approx(stats.t.logpdf(yt, 3.5, eta, 1.7).sum(), rel=1e-12)
+    theta = np.array([-0.8, 0.1, 1.9])
+    codes = rng.integers(1, 5, N).astype(float)
+    cut = np.concatenate([[-np.inf], theta, [np.inf]])
+    ref = np.log(special.expit(cut[codes.astype(int)] - eta) - special.expit(cut[codes.astype(int) - 1] - eta))
+    got = make_family("ordinal").terms(codes, None, eta, order=0, shape=theta).value
+    np.testing.assert_allclose(got, ref, rtol=1e-12)
+
+
+def test_tweedie_through_family_is_the_compound_poisson_gamma_density():
+    # f(y) = sum_N Pois(N; lam) Gamma(y; N a, scale g), an independent series (not the W series)
+    p, phi, mu = 1.4, 1.3, 2.2
+    lam, a, g = mu ** (2 - p) / (phi * (2 - p)), (2 - p) / (p - 1), phi * (p - 1) * mu ** (p - 1)
+    y = np.array([0.0, 0.3, 1.0, 2.5, 7.0])
+    counts = np.arange(1, 200)
+    ref = np.array([np.exp(-lam) if v == 0 else
+                    np.sum(stats.poisson.pmf(counts, lam) * stats.gamma.pdf(v, counts * a, scale=g)) for v in y])
+    f = make_family("tweedie", power=p)
+    got = f.terms(y, None, np.full(y.size, np.log(mu)), phi, order=0).value
+    got = got + np.where(y > 0, -np.log(np.where(y > 0, y, 1.0)), 0.0)       # the per-row log_constant
+    np.testing.assert_allclose(got, np.log(ref), rtol=1e-10)
+    assert f.log_constant(y) == pytest.approx(-np.sum(np.log(y[1:])), rel=1e-14)
+
+
+@pytest.mark.parametrize("name, n, phi", [("poisson", None, None), ("negative_binomial", None, 2.0),
+                                          ("negative_binomial1", None, 0.5), ("binomial", 7.0, None),
+                                          ("beta_binomial", 7.0, 3.0)])
+def test_log_constant_vanishes_at_zero(name, n, phi):
+    # the zero-inflated mixture (§4.2) takes the family's value at y = 0 as the full log P(0)
+    f = make_family(name)
+    nn = None if n is None else np.array([n])
+    assert f.log_constant([0.0], nn) == 0.0
+    mu = 0.8 if f.link == "log" else 0.3
+    value = f.terms([0.0], nn, np.array([float(f.link_function(mu))]), phi, order=0).value[0]
+    ref = {"poisson": stats.poisson.logpmf(0, mu), "negative_binomial": stats.nbinom.logpmf(0, 2.0, 2.0 / 2.8),
+           "negative_binomial1": stats.nbinom.logpmf(0, mu / 0.5, 1 / 1.5), "binomial": stats.binom.logpmf(0, 7, mu),
+           "beta_binomial": stats.betabinom.logpmf(0, 7, mu * 3.0, (1 - mu) * 3.0)}[name]
+    assert value == pytest.approx(ref, rel=1e-13)
