@@ -44,6 +44,7 @@ reported by the core as a :class:`quadlib.DomainError` and give a log-likelihood
 """
 import math
 import warnings
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -473,15 +474,21 @@ class Objective:
         (gaussian: half the residual SD), a moment estimate of the dispersion and the response model's
         other starts (:meth:`~quadlib.glmm._response.ResponseModel.start`)."""
         d, fam, response = self.design, self.family, self.response
+        shape = response.shape_start()
+        # a hurdle's count part is the truncated family on the positive rows alone (its likelihood at y = 0 has
+        # no maximum in eta: the zeros are the zero part's)
+        rows = np.flatnonzero(self.y > 0) if response.hurdle else slice(None)
+        y, n = self.y[rows], self.n[rows]
         if fam.name == "ordinal":   # thresholds carry the location: beta = 0 (design note §2)
             beta = np.zeros(self.n_beta)
         else:
-            beta = glm_start(fam, self.y, self.n, d)
+            part = d if response.hurdle is False else SimpleNamespace(X=d.X[rows], offset=d.offset[rows])
+            beta = glm_start(fam, y, n, part, shape=shape)
         mu = fam.inverse_link(d.offset + d.X @ beta)
         scale = 1.0
         phi = None
         if fam.has_dispersion:
-            phi = fam.start_dispersion(self.y, self.n, mu)
+            phi = fam.start_dispersion(y, n, mu[rows])
             if fam.name == "gaussian":
                 scale = 0.5 * phi
         if fam.link == "inverse":  # eta must stay positive: random effects start small beside it

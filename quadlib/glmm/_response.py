@@ -159,9 +159,9 @@ class ResponseModel:
         # per-row phi straight into the kernel once families take it (issue 19's Family API declares
         # shape_names); before, one kernel call per distinct phi
         self.row_phi = hasattr(fam, "shape_names")
+        self.response_levels = None if response_levels is None else list(response_levels)
         self.shape_names = self._shape_names(fam, response_levels)
         self.n_shape = len(self.shape_names)
-        self.response_levels = None if response_levels is None else list(response_levels)
 
         names = []
         zi_names = list(zi_names or ())
@@ -194,15 +194,19 @@ class ResponseModel:
     @staticmethod
     def _shape_names(fam, levels):
         if fam.name == "ordinal":
+            from ._ordinal import threshold_names
+
             if levels is None or len(levels) < 2:
                 raise ValueError("`response_levels`: an ordinal response needs its categories (at least 2)")
-            return tuple(f"{a}|{b}" for a, b in zip(levels[:-1], levels[1:]))
+            return tuple(threshold_names(levels))
         return tuple(getattr(fam, "shape_names", ()))
 
     def _shape_coordinate_names(self):
         fam, names = self.family, self.shape_names
         if fam.name == "ordinal":
-            return [f"threshold({names[0]})"] + [f"log({b} - {a})" for a, b in zip(names[:-1], names[1:])]
+            from ._ordinal import threshold_coordinate_names
+
+            return threshold_coordinate_names(self.response_levels)
         coordinate = {"power": "logit(power - 1)", "df": "log(df)"}
         return [coordinate.get(name, f"coord({name})") for name in names]
 
@@ -277,19 +281,24 @@ class ResponseModel:
             out[self.slices["disp"]] = [s0] if self.X_disp is None else self._constant_fit(self.X_disp, s0)
         shape0 = None
         if self.n_shape:
-            coords = np.asarray(self._shape_start(eta), dtype=float)
-            out[self.slices["shape"]] = coords
-            shape0 = np.asarray(self.shape_natural(coords), dtype=float)
+            shape0 = self.shape_start()
+            out[self.slices["shape"]] = self.family.shape_coordinates(shape0)
         if self.X_zi is not None:
             out[self.slices["zi"]] = self._zi_start(eta, phi, shape0)
         return out
 
-    def _shape_start(self, eta):
-        start = getattr(self.family, "start_shape", None)
-        if start is None:
-            raise ValueError(f"`family`: {self.family!r} gives no starting shape parameters")
-        return start(self.y, self.n, eta, levels=self.response_levels) if self.family.name == "ordinal" \
-            else start(self.y, self.n, eta)
+    def shape_start(self):
+        """Starting shape parameters, natural scale (design note §2): tweedie power 1.5, student_t df 10,
+        ordinal thresholds from the cumulative proportions (F^-1(P(y <= j))); None without a shape."""
+        fam = self.family
+        if not self.n_shape:
+            return None
+        if fam.name == "ordinal":
+            from ._ordinal import threshold_start
+
+            return threshold_start(self.y, self.n_shape + 1, fam.link, weights=self.n)
+        starts = {"power": 1.5, "df": 10.0}
+        return np.array([starts[name] for name in self.shape_names])
 
     @staticmethod
     def _constant_fit(X, value):
@@ -354,12 +363,13 @@ class ResponseModel:
         (order of eta-derivatives: ``d1c`` with order >= 1, ``d2c`` with order >= 2)."""
         fam = self.family
         eta = np.asarray(eta, dtype=float)
-        dispersion = bool(channels and fam.has_dispersion)
+        # the family computes its shape derivatives with its dispersion ones
+        dispersion = bool(channels and (fam.has_dispersion or self.n_shape))
         t = self._family_terms(self.y, eta, values, order, dispersion)
         C = len(self.channels)
         family_c = []   # (dc, d1c, d2c) of the family's own channels: dispersion, then shapes
         if channels:
-            if dispersion:
+            if fam.has_dispersion:
                 family_c.append((t.ds, t.d1s, t.d2s))
             for j in range(self.n_shape):
                 family_c.append((t.dshape[j], None if t.d1shape is None else t.d1shape[j],

@@ -9,8 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import json
+from pathlib import Path
+
 import quadlib
-from quadlib.glmm import build_design, make_objective
+from quadlib.glmm import build_design, datasets, make_objective
 from quadlib.glmm._objective import ClusterObjective, JointObjective
 
 
@@ -60,7 +63,42 @@ CASES = {
 }
 
 
+def _shipped(name):
+    data = datasets.load(name)
+    if name == "owls":
+        data["logBroodSize"] = np.log(data["BroodSize"])
+    if name == "gcsemv":   # the course score squeezed into (0, 1) (Smithson & Verkuilen 2006), as the R script
+        data = data[data["course"].notna()].copy()
+        n = len(data)
+        data["y"] = (data["course"] / 100 * (n - 1) + 0.5) / n
+        data["school"] = data["school"].astype(str)
+    return data
+
+
+_SAL = "count ~ spp + mined + (1 | site)"
+_OWL = "SiblingNegotiation ~ FoodTreatment * SexParent + offset(logBroodSize) + (1 | Nest)"
+SHIPPED = {
+    # name: (data set, formula, family, link, ziformula, dispformula); the §8 models, issue 19's classes
+    "hurdle_poisson": ("salamanders", _SAL, "truncated_poisson", None, "~ mined", None),
+    "hurdle_nb2": ("salamanders", _SAL, "truncated_negative_binomial", None, "~ spp + mined", None),
+    "zinb1": ("owls", _OWL, "negative_binomial1", None, "~ 1", None),
+    "nb1_disp": ("owls", _OWL, "negative_binomial1", None, None, "~ FoodTreatment"),
+    "tweedie": ("owls", "NegPerChick ~ FoodTreatment * SexParent + (1 | Nest)", "tweedie", None, None, None),
+    "beta_binomial": ("cbpp", "cbind(incidence, size - incidence) ~ period + (1 | herd)", "beta_binomial", None,
+                      None, None),
+    "beta_disp": ("gcsemv", "y ~ gender + (1 | school)", "beta", None, None, "~ gender"),
+    "student_t_vector": ("sleepstudy", "Reaction ~ Days + (Days | Subject)", "student_t", None, None, None),
+    "ordinal_logit": ("wine", "rating ~ temp + contact + (1 | judge)", "ordinal", "logit", None, None),
+    "ordinal_cloglog": ("wine", "rating ~ temp + contact + (1 | judge)", "ordinal", "cloglog", None, None),
+}
+
+
 def _objective(case, integrator):
+    if case in SHIPPED:
+        name, formula, family, link, zi, disp = SHIPPED[case]
+        design = build_design(formula, _shipped(name), ziformula=zi, dispformula=disp,
+                              response="ordinal" if family == "ordinal" else "numeric")
+        return make_objective(design, family, integrator, link=link)
     formula, family, zi, disp = CASES[case]
     link = "log" if family == "Gamma" else None
     return make_objective(_design(formula, zi, disp), family, integrator, link=link)
@@ -85,7 +123,7 @@ def _central(obj, x, rel=1e-5):
     return out
 
 
-@pytest.mark.parametrize("case", list(CASES))
+@pytest.mark.parametrize("case", list(CASES) + list(SHIPPED))
 def test_laplace_gradient_matches_central_differences(case):
     obj = _objective(case, quadlib.Laplace())
     x = _point(obj)
@@ -114,7 +152,7 @@ def _held_points_value(obj, x):
     return lambda xp: float(np.sum(np.log(np.sum(shares * np.exp(log_g(xp) - base), axis=1))))
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if not c.startswith("gaussian")])
+@pytest.mark.parametrize("case", [c for c in list(CASES) + list(SHIPPED) if not c.startswith("gaussian")])
 def test_agq_fixed_point_gradient(case):
     # AGQ(10): the fixed-point gradient (nodes held where the adaptation put them) equals the differences of
     # the rule with its points held, to 1e-6; it differs from the derivative of the AGQ(10) value by the
@@ -224,3 +262,64 @@ def test_several_grouping_factors():
     assert joint.names[-2:] == ["disp~(Intercept)", "disp~x"]
     x = joint.start()
     assert np.isfinite(joint(x))
+
+
+# ------------------------------------------------------------------------------------ the peers' optima
+REFERENCE = json.loads((Path(__file__).parents[1] / "reference" / "issue19_reference.json").read_text())
+PEER = {  # reference fit: (data set, formula, family, link, ziformula, dispformula)
+    "sal_zip": ("salamanders", _SAL, "poisson", None, "~ spp + mined", None),
+    "sal_zinb2": ("salamanders", _SAL, "negative_binomial", None, "~ spp + mined", None),
+    "sal_zip_1": ("salamanders", _SAL, "poisson", None, "~ 1", None),
+    "sal_hurdle_poisson": ("salamanders", _SAL, "truncated_poisson", None, "~ spp + mined", None),
+    "sal_hurdle_nb2": ("salamanders", _SAL, "truncated_negative_binomial", None, "~ spp + mined", None),
+    "owls_nb1": ("owls", _OWL, "negative_binomial1", None, None, None),
+    "owls_zinb1": ("owls", _OWL, "negative_binomial1", None, "~ 1", None),
+    "owls_nb2_disp": ("owls", _OWL, "negative_binomial", None, None, "~ FoodTreatment"),
+    "owls_tweedie": SHIPPED["tweedie"],
+    "cbpp_betabinomial": SHIPPED["beta_binomial"],
+    "gcse_beta": ("gcsemv", "y ~ gender + (1 | school)", "beta", None, None, None),
+    "gcse_beta_disp": SHIPPED["beta_disp"],
+    "sleep_t": SHIPPED["student_t_vector"],
+    "sleep_gauss_disp": ("sleepstudy", "Reaction ~ Days + (1 | Subject)", "gaussian", None, None, "~ Days"),
+    "wine_logit_laplace": SHIPPED["ordinal_logit"],
+    "wine_probit_laplace": ("wine", "rating ~ temp + contact + (1 | judge)", "ordinal", "probit", None, None),
+    "wine_loglog_laplace": SHIPPED["ordinal_cloglog"],   # clmm's "loglog" is the cloglog model (note §0.11)
+    "wine_logit_agq10": SHIPPED["ordinal_logit"],
+}
+
+
+def _peer_params(name, obj):
+    """The peer's optimum in quadlib's parameters: glmmTMB's log SD -> SD, (Days | Subject)'s (log SD, log SD,
+    t) -> the covariance factor (corr = t / sqrt(1 + t^2)), 1.1.5's gaussian log sigma^2 halved, psi as the
+    shape coordinate; clmm's thresholds to their coordinates."""
+    r = REFERENCE[name]
+    if "coef" in r:   # clmm
+        c = r["coef"]
+        thresholds = [c[k] for k in ("1|2", "2|3", "3|4", "4|5")]
+        return np.r_[c["tempwarm"], c["contactyes"], r["judge_sd"], obj.family.shape_coordinates(thresholds)]
+    par, kinds = np.array(r["par"]), r["par_names"]
+    get = lambda kind: par[[i for i, k in enumerate(kinds) if k == kind]]   # noqa: E731
+    theta = get("theta")
+    if theta.size == 1:
+        factor = np.exp(theta)
+    else:
+        sd, corr = np.exp(theta[:2]), theta[2] / np.sqrt(1 + theta[2] ** 2)
+        factor = np.array([sd[0], corr * sd[1], sd[1] * np.sqrt(1 - corr ** 2)])
+    disp = get("betad") / (2.0 if r["family"] == "gaussian" else 1.0)
+    return np.r_[get("beta"), factor, get("betazi"), disp, get("psi")]
+
+
+@pytest.mark.parametrize("name", list(PEER))
+def test_log_likelihood_at_the_peers_optimum(name):
+    # the objective at glmmTMB's / clmm's estimates equals their log-likelihood (the conventions of §8.1), and
+    # the gradient is ~0 there (to the peer's own |grad|: clmm stops at 1e-5, gcse_beta_disp's polish at 1e-5)
+    data, formula, family, link, zi, disp = PEER[name]
+    integrator = quadlib.AdaptiveGaussHermite(10) if name.endswith("agq10") else quadlib.Laplace()
+    design = build_design(formula, _shipped(data), ziformula=zi, dispformula=disp,
+                          response="ordinal" if family == "ordinal" else "numeric")
+    obj = make_objective(design, family, integrator, link=link)
+    x = _peer_params(name, obj)
+    assert x.size == obj.n_params
+    value, grad = obj.value_and_gradient(x)
+    assert value == pytest.approx(REFERENCE[name]["logLik"], rel=0, abs=1e-8)
+    assert np.max(np.abs(grad)) < 1e-4

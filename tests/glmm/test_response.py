@@ -154,11 +154,12 @@ class _TruncatedPoisson:
         return FamilyTerms(**{k: v for k, v in out.items() if k == "value" or int(k[1]) <= order})
 
 
-def test_hurdle_row_terms_match_mpmath():
+@pytest.mark.parametrize("family", [_TruncatedPoisson(), make_family("truncated_poisson")], ids=["stand-in", "family"])
+def test_hurdle_row_terms_match_mpmath(family):
     y = np.array([0.0, 1.0, 3.0, 0.0])
     eta = np.array([0.2, -0.8, 1.4, -3.0])
     zeta = np.array([0.7, -0.3, 1.1, -2.0])
-    model = ResponseModel(_TruncatedPoisson(), y, np.ones(4), X_zi=np.diag([1.0, 1.0, 1.0, 1.0]),
+    model = ResponseModel(family, y, np.ones(4), X_zi=np.diag([1.0, 1.0, 1.0, 1.0]),
                           zi_names=list("abcd"))
     assert model.hurdle and model.names == ["zi~a", "zi~b", "zi~c", "zi~d"]
     t = model.terms(eta, model.unpack(zeta), order=3, channels=True)
@@ -284,3 +285,36 @@ def test_input_validation():
         ResponseModel(make_family("poisson"), y, None, X_zi=X, zi_names=[])
     with pytest.raises(ValueError, match="`X_disp` must be finite"):
         ResponseModel(make_family("gaussian"), y, None, X_disp=np.full((3, 1), np.nan), disp_names=["a"])
+
+
+@pytest.mark.parametrize("family, y", [
+    ("tweedie", [0.0, 0.3, 2.5, 0.0, 1.1]),
+    ("student_t", [0.3, -1.2, 4.0, 0.1, 0.7]),
+    ("ordinal", [1.0, 3.0, 2.0, 4.0, 3.0]),
+])
+def test_shape_channels_pull_back_through_the_coordinates(family, y):
+    y = np.array(y)
+    X = np.column_stack([np.ones(5), np.arange(5.0)])
+    levels = ["a", "b", "c", "d"] if family == "ordinal" else None
+    kw = {} if family == "ordinal" else {"X_disp": X, "disp_names": ["(Intercept)", "x"]}
+    model = ResponseModel(make_family(family), y, None, response_levels=levels, **kw)
+    assert model.n_shape == (3 if family == "ordinal" else 1)
+    eta = np.array([[0.1, -0.2], [0.4, 0.0], [0.2, 0.3], [-0.3, 0.5], [0.0, 0.1]])
+    aux = model.start(eta[:, 0]) + 0.05
+    names, values, jacobian = model.report(aux)
+    assert names[-model.n_shape:] == list(model.shape_names)
+    t = model.terms(eta, model.unpack(aux), order=3, channels=True)
+    for field, channel in (("value", "dc"), ("d1", "d1c"), ("d2", "d2c")):
+        g = model.pullback(aux, getattr(t, channel).sum(axis=-1))
+        num = np.empty(model.n_params)
+        for k in range(model.n_params):
+            e = np.zeros(model.n_params)
+            e[k] = 1e-6
+            num[k] = (_summed(model, eta, aux + e, field) - _summed(model, eta, aux - e, field)) / 2e-6
+        np.testing.assert_allclose(g, num, rtol=1e-6, atol=1e-7 * max(1.0, np.max(np.abs(num))), err_msg=field)
+    # the report's Jacobian: d (natural shape) / d coordinates, by differences
+    for k in range(model.n_params):
+        e = np.zeros(model.n_params)
+        e[k] = 1e-6
+        col = (model.report(aux + e)[1] - model.report(aux - e)[1]) / 2e-6
+        np.testing.assert_allclose(jacobian[:, k], col, rtol=1e-6, atol=1e-9)
