@@ -104,13 +104,31 @@ def _log1mexp(u):
                         np.log1p(-np.exp(-np.maximum(u, np.log(2.0)))))
 
 
-def _log_pdf(x, link):
+def _log_rhazard(x, link):
+    """log(f/F) at x."""
     if link == "logit":
-        return -np.logaddexp(0.0, x) - np.logaddexp(0.0, -x)
+        return -np.logaddexp(0.0, x)
     if link == "probit":
-        return -0.5 * x * x - _LOG_SQRT_2PI
+        out = np.empty_like(x)
+        far = x < -_CF_FROM
+        near = ~far
+        out[near] = -0.5 * x[near] ** 2 - _LOG_SQRT_2PI - special.log_ndtr(x[near])
+        if np.any(far):
+            c, _ = _mills_tail(-x[far])
+            out[far] = np.log(c - x[far])
+        return out
     with np.errstate(over="ignore"):
-        return x - np.exp(x)
+        u = np.exp(x)
+        # u/expm1(u), as x - u - log(1 - e^-u) where expm1 would overflow
+        return np.where(u < 1.0, np.log(np.minimum(u, 1.0) / np.expm1(np.minimum(u, 1.0))),
+                        x - u - np.log1p(-np.exp(-np.maximum(u, 1.0))))
+
+
+def _log_hazard(x, link):
+    """log(f/S) at x."""
+    if link in ("logit", "probit"):
+        return _log_rhazard(-x, link)
+    return np.array(x, dtype=np.float64, copy=True)
 
 
 def _pdf_ratios(x, link):
@@ -325,13 +343,16 @@ def cumulative_link_terms(y, eta, thresholds, link, order=2, dispersion=False, *
         b = theta[ym - 2][:, None] - em            # theta_{y-1} - eta
         lFa, lFb = _log_cdf(a, link), _log_cdf(b, link)
         lSa, lSb = _log_sf(a, link), _log_sf(b, link)
-        # log P from the smaller tail: F(b) < 1/2 -> log F(a) + log(1 - F(b)/F(a)), else via the survivals
+        # log P from the smaller tail: F(b) < 1/2 -> log F(a) + log(1 - F(b)/F(a)), else via the survivals;
+        # the ratios f/P as (f/F) F/P or (f/S) S/P: log f - log P directly would cancel (cloglog's
+        # log S = -e^x, probit's -x^2/2 are large where P is tiny)
         lower = lFb < np.log(0.5)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            logP = np.where(lower, lFa + np.log(-np.expm1(np.minimum(lFb - lFa, 0.0))),
-                            lSb + np.log(-np.expm1(np.minimum(lSa - lSb, 0.0))))
-            ra = np.exp(_log_pdf(a, link) - logP)
-            rb = np.exp(_log_pdf(b, link) - logP)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            gap = np.where(lower, lFb - lFa, lSa - lSb)          # <= 0
+            D = np.log(-np.expm1(np.minimum(gap, 0.0)))
+            logP = np.where(lower, lFa, lSb) + D
+            ra = np.exp(np.where(lower, _log_rhazard(a, link) - D, _log_hazard(a, link) + gap - D))
+            rb = np.exp(np.where(lower, _log_rhazard(b, link) + gap - D, _log_hazard(b, link) - D))
         value[middle] = logP
         if order >= 1 or dispersion:
             g1a, g2a = _pdf_ratios(a, link)
@@ -380,9 +401,11 @@ def category_probabilities(eta, thresholds, link):
     link = _check_link(link)
     theta = _check_thresholds(thresholds)
     eta = np.asarray(eta, dtype=np.float64)
-    cdf = link_cdf(theta - eta[..., None], link)
-    cdf = np.concatenate([np.zeros(eta.shape + (1,)), cdf, np.ones(eta.shape + (1,))], axis=-1)
-    return np.diff(cdf, axis=-1)
+    flat = eta.reshape(-1)
+    # each category's log-probability (relative accuracy in the tails, unlike differences of F)
+    out = np.stack([np.exp(cumulative_link_terms(np.full(flat.size, j + 1.0), flat, theta, link, order=0)["value"])
+                    for j in range(theta.size + 1)], axis=-1)
+    return out.reshape(eta.shape + (theta.size + 1,))
 
 
 # --- threshold coordinates ---------------------------------------------------------------------------
