@@ -45,6 +45,7 @@ import numpy as np
 from scipy import special
 
 from .._extensions import _families as _kernel
+from .._result import DomainError
 from . import _densities, _ordinal
 
 __all__ = ["Family", "FamilyTerms", "make_family"]
@@ -405,7 +406,11 @@ class Family:
             raise ValueError(f"`shape` must hold {len(free)} value(s) ({', '.join(free)}) for {self!r}, "
                              f"got {kappa.size}")
         for key, v in zip(free, kappa):
-            self._check_shape_value(key, v)
+            try:
+                self._check_shape_value(key, v)
+            except ValueError as error:
+                # a DomainError (a ValueError): an optimizer's objective reads it as -inf
+                raise DomainError(str(error)) from None
         return kappa
 
     def shape_coordinates(self, natural):
@@ -426,6 +431,11 @@ class Family:
 
     def shape_natural(self, coords):
         """The natural shape parameters at optimizer coordinates (the inverse of :meth:`shape_coordinates`).
+
+        Finite coordinates give a valid power (kept strictly inside (1, 2) where logit's inverse rounds) and
+        a positive df (at least the smallest normal number; above exp(709), inf); thresholds may tie
+        where exp(alpha_j) underflows, which :meth:`terms` then reports as a
+        :class:`quadlib.DomainError` (a ValueError; an objective's -inf), as any shape outside its domain.
 
         Examples
         --------
@@ -1347,7 +1357,9 @@ class _Tweedie(Family):
         return special.logit(kappa - 1.0)
 
     def _to_natural(self, c):
-        return 1.0 + special.expit(c)
+        # strictly inside (1, 2) also where expit rounds to 0 or 1 (|c| > 37): finite coordinates are
+        # always a valid power
+        return np.clip(1.0 + special.expit(c), np.nextafter(1.0, 2.0), np.nextafter(2.0, 1.0))
 
     def _jacobian(self, c):
         e = special.expit(c)
@@ -1394,7 +1406,8 @@ class _StudentT(Family):
         return np.log(kappa)
 
     def _to_natural(self, c):
-        return np.exp(c)
+        with np.errstate(over="ignore"):      # an overflow to inf is left to the caller's finiteness check
+            return np.maximum(np.exp(c), np.finfo(float).tiny)
 
     def _jacobian(self, c):
         return np.diag(np.exp(c))
@@ -1431,7 +1444,7 @@ class _Ordinal(Family):
             raise ValueError(f"`shape` must be the 1 to {_ordinal.MAX_CATEGORIES - 1} thresholds of {self!r}, "
                              f"got shape {theta.shape}")
         if not np.all(np.isfinite(theta)) or np.any(np.diff(theta) <= 0):
-            raise ValueError(f"`shape` (thresholds) must be finite and strictly increasing, got {theta.tolist()}")
+            raise DomainError(f"`shape` (thresholds) must be finite and strictly increasing, got {theta.tolist()}")
         return theta
 
     def _check(self, y, n, labels=None):

@@ -494,3 +494,20 @@ def test_log_constant_vanishes_at_zero(name, n, phi):
            "negative_binomial1": stats.nbinom.logpmf(0, mu / 0.5, 1 / 1.5), "binomial": stats.binom.logpmf(0, 7, mu),
            "beta_binomial": stats.betabinom.logpmf(0, 7, mu * 3.0, (1 - mu) * 3.0)}[name]
     assert value == pytest.approx(ref, rel=1e-13)
+
+
+def test_shapes_outside_the_domain_are_domain_errors_and_coordinates_stay_inside():
+    from quadlib import DomainError
+    eta = np.zeros((2, 1))
+    with pytest.raises(DomainError, match=r"`power` must be in \(1, 2\)"):
+        make_family("tweedie").terms([0.0, 1.0], None, eta, phi=1.0, shape=[2.0])
+    with pytest.raises(DomainError, match="`df` must be positive"):
+        make_family("student_t").terms([0.0, 1.0], None, eta, phi=1.0, shape=[0.0])
+    with pytest.raises(DomainError, match="strictly increasing"):
+        make_family("ordinal").terms([1.0, 2.0], None, eta, shape=[0.5, 0.5])
+    tw = make_family("tweedie")
+    for c in (-800.0, -40.0, 40.0, 800.0):
+        p = tw.shape_natural([c])
+        assert 1.0 < p[0] < 2.0
+        tw.terms([0.0, 1.0], None, eta, phi=1.0, shape=p, order=0)          # no exception
+    assert make_family("student_t").shape_natural([-800.0])[0] > 0
