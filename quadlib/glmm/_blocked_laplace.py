@@ -51,8 +51,8 @@ from ._blocked import BlockedFactor, BlockedStructure, BlockedUnsupported
 from ._covariance import ThetaLayout
 from ._objective import Objective, check_joint_integrator, gradient_path
 
-__all__ = ["BlockedLaplaceObjective", "BetaProfiledLaplace", "PIRLSOutcome", "blocked_structure", "MAX_PIRLS",
-           "MAX_HALVINGS", "PIRLS_TOL"]
+__all__ = ["BlockedLaplaceObjective", "BetaProfiledLaplace", "PIRLSOutcome", "blocked_structure", "row_terms",
+           "MAX_PIRLS", "MAX_HALVINGS", "PIRLS_TOL"]
 
 MAX_PIRLS = 50        # Newton steps of one PIRLS
 MAX_HALVINGS = 30     # halvings of one step
@@ -93,6 +93,16 @@ def blocked_structure(design, X=None):
         return BlockedStructure.from_blocks(layout.blocks, X, design.nobs)
     except BlockedUnsupported:
         return None
+
+
+def row_terms(objective, eta, phi):
+    """The row terms (value, d1, d2) of `objective`'s response at `eta`: the family's own for a plain response
+    (no zero-inflation, dispersion model or shapes), else the response model's (`phi` as ``split`` returns
+    it: the family's phi, or the :class:`~quadlib.glmm._response.AuxValues`)."""
+    response = getattr(objective, "response", None)
+    if response is None or response.plain:
+        return objective.family.terms(objective.y, objective.n, eta, phi, order=2)
+    return response.terms(eta, phi, order=2)
 
 
 def _failure(n_iter, decrement, message):
@@ -195,13 +205,12 @@ class BlockedLaplaceObjective(Objective):
         (h, u, PIRLSOutcome, FamilyTerms)
             h(u*), u* and the family's terms there (NaN, None and None on failure).
         """
-        fam, y, n = self.family, self.y, self.n
         eta0 = self.design.offset + self.design.X @ beta
         u = np.zeros(self.Q) if u0 is None else u0.copy()
         g = np.empty(self.Q)
 
         def evaluate(u):
-            t = fam.terms(y, n, self.products.z_lambda(u, factors, eta0.copy()), phi, order=2)
+            t = row_terms(self, self.products.z_lambda(u, factors, eta0.copy()), phi)
             return float(np.sum(t.value)) - 0.5 * float(u @ u), t
 
         try:
@@ -372,7 +381,6 @@ class BetaProfiledLaplace:
         d = objective.design
         p = objective.n_beta
         self.layout = ThetaLayout.from_terms(d.terms, by="group", offset=0)
-        dispersion = objective.family.has_dispersion
         self.names = objective.names[p:]
         self.n_params = objective.n_params - p
         self.bounds = objective.bounds[p:]
@@ -385,7 +393,6 @@ class BetaProfiledLaplace:
         self.warm_x = None        # the parameters of the warm start
         self.warm_terms = None    # the family's d1, d2 there (the factor is still at that mode)
         self.last = None
-        self._dispersion = dispersion
 
     def __repr__(self):
         return f"BetaProfiledLaplace({self.objective!r})"
@@ -441,7 +448,7 @@ class BetaProfiledLaplace:
             NaN, None, None, outcome, None on failure.
         """
         obj = self.objective
-        fam, y, n, X, offset = obj.family, obj.y, obj.n, obj.design.X, obj.design.offset
+        X, offset = obj.design.X, obj.design.offset
         params = self.full(x, np.zeros(obj.n_beta))
         _, factors, phi = obj.split(params)
         beta = (self.start_beta if self.warm_beta is None else self.warm_beta).copy()
@@ -453,7 +460,7 @@ class BetaProfiledLaplace:
 
         def evaluate(u, beta):
             eta = products.z_lambda(u, factors, offset + X @ beta)
-            t = fam.terms(y, n, eta, phi, order=2)
+            t = row_terms(obj, eta, phi)
             return float(np.sum(t.value)) - 0.5 * float(u @ u), t, eta
 
         factor = self.factor
@@ -506,7 +513,7 @@ class BetaProfiledLaplace:
         if x.shape != (self.n_params,):
             raise ValueError(f"`params` must have {self.n_params} values ({', '.join(self.names)}), "
                              f"got shape {x.shape}")
-        if not np.all(np.isfinite(x)) or (self._dispersion and not abs(x[-1]) < 700.0):
+        if not np.all(np.isfinite(x)) or self._outside(x):
             return -np.inf, None
         self.evaluations += 1
         with warnings.catch_warnings():
@@ -520,6 +527,11 @@ class BetaProfiledLaplace:
         # the factor's weights are at the mode: its log|L_Z|
         total = h - 0.5 * self.factor.logdet_re() + self.objective.constant
         return (float(total) if math.isfinite(total) else -np.inf), beta
+
+    def _outside(self, x):
+        """The objective's domain check on (beta = 0, x): a dispersion that over- or underflows, shapes that
+        are not finite."""
+        return self.objective._outside(self.full(x, np.zeros(self.objective.n_beta)))
 
     def log_likelihood(self, x):
         """The Laplace log-likelihood at the joint mode of (u, beta); -inf where it cannot be computed."""

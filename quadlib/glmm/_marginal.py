@@ -33,6 +33,22 @@ def normal_rule(q, n_points):
     return z, w
 
 
+def _check_model(result, what):
+    """Marginal quantities integrate h(eta) over b: not defined here for a zero-inflated (or hurdle) response,
+    an ordinal one, or (moments) a dispersion model or a family with shape parameters."""
+    response = getattr(result.objective, "response", None)
+    if response is None or response.plain:
+        return
+    if result.family.name == "ordinal":
+        raise ValueError(f"`result`: {what} is not defined for an ordinal model (its mean is no inverse link of "
+                         "eta; use predict(type='response') for the category probabilities)")
+    if response.X_zi is not None:
+        raise ValueError(f"`result`: {what} is not available for a zero-inflated or hurdle model (the mean "
+                         "(1 - pi) E[y | b] is no inverse link of the linear predictor)")
+    if what == "marginal_moments":
+        raise ValueError("`result`: marginal_moments is not available with a dispersion model or shape parameters")
+
+
 def _single_factor(result):
     if len(result.objective.blocks) != 1:
         raise ValueError("marginal quantities are computed for models with one grouping factor (rows of crossed "
@@ -76,6 +92,7 @@ def marginal_moments(result, newdata=None, n_points=None):
     """
     import pandas as pd
 
+    _check_model(result, "marginal_moments")
     obj = result.objective
     fam = obj.family
     eta0, Z, labels, trials, _ = _rows(result, newdata)
@@ -114,10 +131,12 @@ def marginal_coefs(result, std_errors=True, n_points=None, step=1e-5):
     over the rows when z varies (the multi-random-effect variant)."""
     import pandas as pd
 
+    _check_model(result, "marginal_coefs")
     obj = result.objective
     fam = obj.family
     _single_factor(result)
     eta_rows = _rows(result, None)
+    beta = result.params.iloc[:obj.n_beta]   # the fixed effects (then any dispersion model's coefficients)
     X = eta_rows[4]
     offset = obj.design.offset
 
@@ -129,7 +148,7 @@ def marginal_coefs(result, std_errors=True, n_points=None, step=1e-5):
         return np.linalg.lstsq(X, fam.link_function(mu) - offset, rcond=None)[0]
 
     marginal = coefs(result.x)
-    table = pd.DataFrame({"conditional": result.params, "marginal": marginal}, index=result.params.index)
+    table = pd.DataFrame({"conditional": beta, "marginal": marginal}, index=beta.index)
     if std_errors:
         k = result.x.size
         J = np.empty((marginal.size, k))
@@ -141,20 +160,21 @@ def marginal_coefs(result, std_errors=True, n_points=None, step=1e-5):
             if obj.bounds[j][0] is not None and lo[j] < obj.bounds[j][0]:
                 lo = result.x
             J[:, j] = (coefs(result.x + e) - coefs(lo)) / (result.x[j] + h - lo[j])
-        cov = np.nan_to_num(result.covariance)
+        cov = np.nan_to_num(result.covariance if getattr(result, "x_covariance", None) is None
+                            else result.x_covariance)   # over result.x, the parameters J differentiates in
         table["se"] = np.sqrt(np.diag(J @ cov @ J.T))
     L = obj.split(result.x)[1][0]
     zDz = np.einsum("nq,qr,nr->n", eta_rows[1], L @ L.T, eta_rows[1])
     if fam.link == "probit":
-        table["closed form"] = result.params * np.mean(1 / np.sqrt(1 + zDz))
+        table["closed form"] = beta * np.mean(1 / np.sqrt(1 + zDz))
         table.attrs["closed form"] = "probit: beta / sqrt(1 + z'Dz) (exact for a random intercept)"
     elif fam.link == "logit":
-        table["closed form"] = result.params * np.mean(1 / np.sqrt(1 + LOGIT_C ** 2 * zDz))
+        table["closed form"] = beta * np.mean(1 / np.sqrt(1 + LOGIT_C ** 2 * zDz))
         table.attrs["closed form"] = "logit: beta / sqrt(1 + c^2 z'Dz), c = 16 sqrt(3) / (15 pi)"
     elif fam.link == "log":   # E(Y) = exp(eta + z'Dz / 2) exactly: the coefficients shift by LS of z'Dz / 2 on X
-        table["closed form"] = result.params + np.linalg.lstsq(X, zDz / 2, rcond=None)[0]
+        table["closed form"] = beta + np.linalg.lstsq(X, zDz / 2, rcond=None)[0]
         table.attrs["closed form"] = "log link: beta + least squares of z'Dz/2 on X (exact when z'Dz is in X's span)"
     elif fam.link == "identity":
-        table["closed form"] = result.params
+        table["closed form"] = beta
         table.attrs["closed form"] = "identity link: marginal = conditional"
     return table

@@ -26,7 +26,8 @@ from ._optimize import ConvergenceWarning, optimize
 from ._summary import coef_table, criteria_table, format_summary, random_effects_table
 from . import plotting
 
-__all__ = ["GLMMResult", "MixedResult", "RandomEffects", "profile_ends", "random_effects_frame"]
+__all__ = ["GLMMResult", "MixedResult", "RandomEffects", "profile_ends", "random_effects_frame",
+           "reported_parameters", "transformed_covariance"]
 
 _SINGULAR_TOL = 1e-4   # lme4's isSingular(): a relative diagonal element of a covariance factor below this
 
@@ -365,6 +366,122 @@ def profile_ends(result, j, alpha):
     return pair, [(str(w.message), w.category) for w in caught]
 
 
+def _response_model(objective):
+    """The objective's response model when it is more than the family alone (zero-inflation, a dispersion
+    model, shape parameters), else None (today's parameters: beta, theta, [log phi])."""
+    response = getattr(objective, "response", None)
+    return None if response is None or response.plain else response
+
+
+def reported_parameters(objective, x):
+    """How a GLMM result reports the parameters `x` of `objective` (``objective.names``).
+
+    ``params``: for an ordinal model the thresholds first (``1|2``, ... as clmm), then the fixed effects, the
+    zero-inflation coefficients ``zi~...`` and a dispersion model's ``disp~...``. The rest of the reported
+    vector: theta, a single ``log(phi)`` (no dispersion model) and the natural shape parameters (``power``,
+    ``df``). J is d(reported)/dx: a permutation but for the shapes (the thresholds' ``theta_j = alpha_1 +
+    sum exp(alpha_k)``, ``power = 1 + expit``, ``df = exp``), whose rows carry the response model's Jacobian
+    (the delta method).
+
+    Returns
+    -------
+    (names, values, J, n_params, dispersion, family_params)
+        ``names``/``values`` of the reported vector, ``J`` (len(values), x.size), ``n_params`` how many lead it
+        as ``params``; ``dispersion`` the single phi (None with a dispersion model or none at all);
+        ``family_params`` {name: value} of the free non-ordinal shapes.
+    """
+    x = np.asarray(x, dtype=float)
+    k, p = x.size, objective.n_beta
+    identity = np.eye(k)
+    beta = [(name, x[j], identity[j]) for j, name in enumerate(objective.design.fixed_names)]
+    response = _response_model(objective)
+    if response is None:
+        fam = objective.family
+        rest = [(objective.names[j], x[j], identity[j]) for j in range(p, k)]
+        dispersion = float(np.exp(x[-1])) if fam.has_dispersion else None
+        rows, n_params, family_params = beta + rest, p, {}
+    else:
+        a0 = k - response.n_params
+        names, values, jacobian = response.report(x[a0:])
+
+        def block(key):
+            part = []
+            for i in range(response.n_params)[response.slices[key]]:
+                row = np.zeros(k)
+                row[a0:] = jacobian[i]
+                part.append((names[i], float(values[i]), row))
+            return part
+
+        theta = [(objective.names[j], x[j], identity[j]) for j in range(p, a0)]
+        zi, disp, shape = block("zi"), block("disp"), block("shape")
+        ordinal = objective.family.name == "ordinal"
+        model_disp = response.X_disp is not None
+        leading = (shape if ordinal else []) + beta + zi + (disp if model_disp else [])
+        rest = theta + ([] if model_disp else disp) + ([] if ordinal else shape)
+        rows, n_params = leading + rest, len(leading)
+        dispersion = float(np.exp(disp[0][1])) if disp and not model_disp else None
+        family_params = {} if ordinal else {name: value for name, value, _ in shape}
+    names = [r[0] for r in rows]
+    values = np.array([r[1] for r in rows], dtype=float)
+    J = np.array([r[2] for r in rows], dtype=float).reshape(len(rows), k)
+    return names, values, J, n_params, dispersion, family_params
+
+
+def transformed_covariance(J, covariance):
+    """``J C J'`` for the covariance C of x (NaN where a parameter has no variance: at a bound, or all of it
+    when the Hessian is singular), NaN in every row and column of the result that depends on such a one."""
+    covariance = np.asarray(covariance, dtype=float)
+    missing = ~np.all(np.isfinite(covariance), axis=1)
+    out = J @ np.where(np.isfinite(covariance), covariance, 0.0) @ J.T
+    touched = np.any(J[:, missing] != 0, axis=1)
+    out[touched, :] = np.nan
+    out[:, touched] = np.nan
+    return out
+
+
+class _Held:
+    """`objective` with its coordinate `i` held by a profile: ``x_i = value - sum_k exp(x_k)`` over the
+    coordinates `dependents` (none: ``x_i = value``; an ordinal threshold ``theta_m = alpha_1 + sum_{2 <= k <= m}
+    exp(alpha_k)`` held at `value` fixes alpha_1 so), the other coordinates free; the protocol of
+    :func:`~quadlib.glmm.optimize`, the gradient by the chain rule from the objective's. `i` lies after theta
+    (an auxiliary coordinate), so the objective's theta layout holds here too."""
+
+    def __init__(self, objective, i, value, dependents=()):
+        self.objective, self.i, self.value, self.dependents = objective, i, float(value), list(dependents)
+        self.keep = [j for j in range(objective.n_params) if j != i]
+        self.names = [objective.names[j] for j in self.keep]
+        self.n_params = len(self.keep)
+        self.bounds = [objective.bounds[j] for j in self.keep]
+        self.layout = objective.layout
+        self.derivatives = getattr(objective, "derivatives", "gradient")
+
+    @property
+    def evaluations(self):
+        return self.objective.evaluations
+
+    def full(self, z):
+        x = np.empty(self.objective.n_params)
+        x[self.keep] = z
+        x[self.i] = self.value - float(np.sum(np.exp(x[self.dependents]))) if self.dependents else self.value
+        return x
+
+    def start(self):
+        return np.delete(self.objective.start(), self.i)
+
+    def log_likelihood(self, z):
+        return self.objective.log_likelihood(self.full(np.asarray(z, dtype=float)))
+
+    __call__ = log_likelihood
+
+    def value_and_gradient(self, z):
+        x = self.full(np.asarray(z, dtype=float))
+        value, g = self.objective.value_and_gradient(x)
+        out = g[self.keep].copy()
+        for k in self.dependents:   # k > i: its position among the kept coordinates is k - 1
+            out[k - 1] -= np.exp(x[k]) * g[self.i]
+        return value, out
+
+
 class RandomEffects(dict):
     """Grouping factor -> DataFrame of the conditional modes of the random effects and their conditional
     SDs (the empirical Bayes modes: ``result.random_effects["herd"]``, columns ``<name>`` and ``sd(<name>)``).
@@ -414,6 +531,8 @@ class _GLMMFields(MixedResult):
     random_effects: dict
     reml: bool = False
     reml_objective: object = field(default=None, repr=False)
+    family_params: dict = field(default_factory=dict)
+    x_covariance: np.ndarray = field(default=None, repr=False)
 
 
 class GLMMResult(_GLMMFields):
@@ -492,9 +611,15 @@ class GLMMResult(_GLMMFields):
             # covariance of all parameters over the free ones (those not at a bound); NaN elsewhere
             covariance = covariance_over_free(outcome, objective.n_params)
         d = objective.design
-        beta, factors, phi = objective.split(x)
+        beta, factors, _ = objective.split(x)
         family = objective.family
-        if family.name == "gaussian":
+        names, values, J, n_reported, phi, family_params = reported_parameters(objective, x)
+        x_covariance = covariance
+        if _response_model(objective) is not None:   # the reported order (and the delta method for shapes)
+            covariance = transformed_covariance(J, x_covariance)
+        if phi is None:
+            sigma = np.nan if family.name in ("gaussian", "student_t") else 1.0
+        elif family.name in ("gaussian", "student_t"):
             sigma = phi
         elif family.name == "Gamma":
             sigma = 1.0 / np.sqrt(phi)
@@ -516,48 +641,81 @@ class GLMMResult(_GLMMFields):
                 b, cov = modes[block.group]
                 sd = np.sqrt(np.clip(np.einsum("mii->mi", cov), 0, None))
                 random_effects[block.group] = random_effects_frame(b, sd, block.columns, block.levels, block.group)
-        return dict(formula=formula, params=pd.Series(beta, index=d.fixed_names, name="params"), covariance=covariance,
+        params = pd.Series(values[:n_reported], index=names[:n_reported], name="params")
+        return dict(formula=formula, params=params, covariance=covariance,
                     llf=float(outcome.llf), df_modelwc=int(k), nobs=int(d.nobs),
                     ngroups={block.group: block.n_levels for block in objective.blocks},
                     converged=bool(outcome.converged), message=str(outcome.message), history=list(outcome.history),
                     objective=objective, outcome=outcome, method=method, family=family, x=x, dispersion=phi,
                     sigma=sigma, cov_re=cov_re, singular=singular, random_effects=random_effects,
-                    reml=reml_objective is not None, reml_objective=reml_objective)
+                    reml=reml_objective is not None, reml_objective=reml_objective, family_params=family_params,
+                    x_covariance=x_covariance)
 
     # ------------------------------------------------------------------------------------------ profiles
     def _profiles(self):
         """The profile of beta_j refits the model with beta_j x_j moved into the offset (lme4's profile),
-        by :func:`~quadlib.glmm.optimize` from the previous refit's optimum. A REML fit is first refitted by
-        maximum likelihood (as lme4's ``confint``; beta is no parameter of the REML criterion)."""
+        by :func:`~quadlib.glmm.optimize` from the previous refit's optimum; a zero-inflation or dispersion
+        coefficient, or an ordinal threshold, is held by :class:`_Held` (the other parameters refitted). A REML
+        fit is first refitted by maximum likelihood (as lme4's ``confint``; beta is no parameter of the REML
+        criterion)."""
         obj = self.objective
         d = obj.design
-        x, llf_max, bse = self.x, self.llf, self.bse.to_numpy()
+        x, llf_max, covariance = self.x, self.llf, self.covariance
         if self.reml:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)
                 ml = optimize(obj, x)
             x, llf_max = np.asarray(ml.x, dtype=float), float(ml.llf)
-            bse = np.sqrt(np.abs(np.diag(covariance_over_free(ml, obj.n_params))[:obj.n_beta]))
+            J = reported_parameters(obj, x)[2]
+            covariance = transformed_covariance(J, covariance_over_free(ml, obj.n_params))
+        bse = np.sqrt(np.abs(np.diag(covariance)[:len(self.params)]))
+        values = reported_parameters(obj, x)[1]
         rebuild = getattr(obj, "rebuild", None)
+        response = _response_model(obj)
         out = []
-        for j in range(obj.n_beta):
-            keep = [k for k in range(obj.n_beta) if k != j]
-            fixed = replace(d, X=np.ascontiguousarray(d.X[:, keep]), fixed_names=[d.fixed_names[k] for k in keep])
-            warm = [np.delete(x, j)]
+        for j, name in enumerate(self.params.index):
+            if name in d.fixed_names:
+                out.append((self._beta_profile(d.fixed_names.index(name), x, rebuild), float(values[j]),
+                            float(bse[j]), llf_max))
+                continue
+            i, dependents = obj.names.index(name) if name in obj.names else None, ()
+            if i is None:   # an ordinal threshold theta_m = alpha_1 + sum_{k <= m} exp(alpha_k): alpha_1 follows
+                first = obj.n_params - response.n_params + response.slices["shape"].start
+                m = list(response.shape_names).index(name)
+                i, dependents = first, tuple(range(first + 1, first + m + 1))
+            warm = [np.delete(x, i)]
 
-            def llf(value, j=j, fixed=fixed, warm=warm):
-                design = replace(fixed, offset=d.offset + value * d.X[:, j])
-                objective = (rebuild(design) if rebuild is not None
-                             else make_objective(design, obj.family, obj.integrator))
+            def llf(value, i=i, dependents=dependents, warm=warm):
+                held = _Held(obj, i, value, dependents)
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", ConvergenceWarning)
-                    outcome = optimize(objective, warm[0])
+                    outcome = optimize(held, warm[0])
                 if np.all(np.isfinite(outcome.x)):
                     warm[0] = outcome.x
                 return outcome.llf
 
-            out.append((llf, float(x[j]), float(bse[j]), llf_max))
+            out.append((llf, float(values[j]), float(bse[j]), llf_max))
         return out
+
+    def _beta_profile(self, j, x, rebuild):
+        """The profiled log-likelihood of beta_j (beta_j x_j in the offset), warm-started along the profile."""
+        obj = self.objective
+        d = obj.design
+        keep = [k for k in range(obj.n_beta) if k != j]
+        fixed = replace(d, X=np.ascontiguousarray(d.X[:, keep]), fixed_names=[d.fixed_names[k] for k in keep])
+        warm = [np.delete(x, j)]
+
+        def llf(value):
+            design = replace(fixed, offset=d.offset + value * d.X[:, j])
+            objective = rebuild(design) if rebuild is not None else make_objective(design, obj.family, obj.integrator)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                outcome = optimize(objective, warm[0])
+            if np.all(np.isfinite(outcome.x)):
+                warm[0] = outcome.x
+            return outcome.llf
+
+        return llf
 
     # ------------------------------------------------------------------------------------------ prediction
     def _predict(self, newdata, re, offset):
@@ -602,23 +760,117 @@ class GLMMResult(_GLMMFields):
         return pd.Series(eta, index=newdata.index)
 
     def predict(self, newdata=None, type="link", re=True, offset=None):
-        """:meth:`MixedResult.predict` (`newdata`, `re`, `offset`) on the link scale (``type="link"``) or the
-        response scale (``"response"``: the mean, per trial for binomial)."""
-        type = v.choice(type, ("link", "response"), "type")
+        """:meth:`MixedResult.predict` (`newdata`, `re`, `offset`) on the link scale or the response scale.
+
+        Parameters
+        ----------
+        type : {"link", "response", "conditional", "zprob"}
+            ``"link"``: the linear predictor eta of the conditional (count) model. ``"response"``: E[y | b],
+            the mean per trial for binomial; with zero-inflation ``(1 - pi) mean``, for a hurdle (a truncated
+            family) ``(1 - pi) mu / (1 - P(0))`` (glmmTMB's corrected ``ziPredictCode``); for an ordinal model a
+            DataFrame of the category probabilities (columns: the categories). ``"conditional"``: the
+            conditional model's mean ``mu = h(eta)``, without zero-inflation or truncation (glmmTMB's name).
+            ``"zprob"``: the zero-inflation (hurdle) probability pi of each row (a model with a `ziformula`).
+            The zero-inflation and dispersion models are evaluated on `newdata` where it is given.
+
+        Raises
+        ------
+        ValueError
+            `type` not one of these; "zprob" without a `ziformula`; "conditional" or "zprob" for an ordinal
+            model.
+        """
+        import pandas as pd
+
+        type = v.choice(type, ("link", "response", "conditional", "zprob"), "type")
         eta = super().predict(newdata, re, offset=offset)
         if type == "link":
             return eta
-        return eta.__class__(self.family.inverse_link(eta.to_numpy()), index=eta.index)
+        fam = self.family
+        response = _response_model(self.objective)
+        if fam.name == "ordinal":
+            if type != "response":
+                raise ValueError(f"`type`: {type!r} does not apply to an ordinal model (use 'link' or 'response')")
+            from ._ordinal import category_probabilities
+
+            values = self._aux_rows(newdata, eta.index)
+            probabilities = category_probabilities(eta.to_numpy(), values.shape, fam.link)
+            return pd.DataFrame(probabilities, index=eta.index, columns=list(response.response_levels))
+        zi = response is not None and response.X_zi is not None
+        if type == "zprob":
+            if not zi:
+                raise ValueError("`type`: 'zprob' needs a model with a `ziformula` (zero-inflation or a hurdle)")
+            from scipy.special import expit
+
+            return pd.Series(expit(self._aux_rows(newdata, eta.index).zeta), index=eta.index)
+        mu = fam.inverse_link(eta.to_numpy())
+        if type == "conditional":
+            return pd.Series(mu, index=eta.index)
+        mean = mu
+        if response is None:
+            if getattr(fam, "truncated", False):
+                mean = fam.mean(mu, self.dispersion)
+            return pd.Series(mean, index=eta.index)
+        values = self._aux_rows(newdata, eta.index)
+        if getattr(fam, "truncated", False):
+            mean = fam.mean(mu, values.phi)
+        if zi:
+            from scipy.special import expit
+
+            mean = mean * expit(-values.zeta)     # 1 - pi
+        return pd.Series(mean, index=eta.index)
+
+    def _aux_rows(self, newdata, index):
+        """The response model's per-row values (:class:`~quadlib.glmm._response.AuxValues`: zeta, phi, shape)
+        for the fitted rows in the order of `index` (positions of the data rows), or for `newdata`."""
+        from ._design import evaluate_new_data
+        from ._response import AuxValues
+
+        obj = self.objective
+        response = _response_model(obj)
+        d = obj.design
+        aux = obj.aux(self.x)
+        if newdata is None:
+            values = response.unpack(aux)
+            order = np.argsort(d.rows)[np.searchsorted(np.sort(d.rows), np.asarray(index))]
+            zeta = None if values.zeta is None else values.zeta[order]
+            phi = values.phi[order] if np.ndim(values.phi) == 1 else values.phi
+            return AuxValues(zeta, phi, values.shape)
+        shape = response.unpack(aux).shape
+        zeta = phi = None
+        if response.X_zi is not None:
+            X_zi = evaluate_new_data(d.zi_model, d.zi_keep, [], newdata, "the zero-inflation model")[0]
+            zeta = X_zi @ aux[response.slices["zi"]]
+        if obj.family.has_dispersion:
+            if response.X_disp is None:
+                phi = float(np.exp(aux[response.slices["disp"]][0]))
+            else:
+                X_disp = evaluate_new_data(d.disp_model, d.disp_keep, [], newdata, "the dispersion model")[0]
+                phi = np.exp(X_disp @ aux[response.slices["disp"]])
+        return AuxValues(zeta, phi, shape)
 
     def simulate(self, n=1, seed=None):
         """`n` new responses from the fitted model (new random effects each time), shape (nobs, n), rows in
-        the design's order (``objective.design.rows`` gives their positions in the data)."""
+        the design's order (``objective.design.rows`` gives their positions in the data). With zero-inflation
+        a row is a structural zero with probability pi (a hurdle: 0 with probability pi, else a draw of the
+        truncated family); a dispersion model gives each row its phi; ordinal responses are category codes
+        1..K."""
         if not isinstance(n, (int, np.integer)) or n < 1:
             raise ValueError(f"`n` must be a positive integer, got {n!r}")
         rng = np.random.default_rng(seed)
         obj = self.objective
         d = obj.design
         beta, factors, phi = obj.split(self.x)
+        response = _response_model(obj)
+        extra, pi = {}, None
+        if response is not None:
+            from scipy.special import expit
+
+            values = response.unpack(obj.aux(self.x))
+            phi = values.phi
+            if values.shape is not None:
+                extra["shape"] = values.shape
+            if values.zeta is not None:
+                pi = expit(values.zeta)
         eta0 = d.offset + d.X @ beta
         out = np.empty((d.nobs, n))
         for k in range(n):
@@ -626,7 +878,9 @@ class GLMMResult(_GLMMFields):
             for block, L in zip(obj.blocks, factors):
                 b = rng.standard_normal((len(block.levels), block.q)) @ L.T
                 eta += np.einsum("nq,nq->n", block.Z, b[block.index])
-            out[:, k] = self.family.simulate(eta, obj.n, phi, rng)
+            out[:, k] = self.family.simulate(eta, obj.n, phi, rng, **extra)
+            if pi is not None:
+                out[rng.random(d.nobs) < pi, k] = 0.0
         return out
 
     def _row_index(self, newdata):
@@ -659,7 +913,8 @@ class GLMMResult(_GLMMFields):
             var += np.einsum("nq,qr,nr->n", Z, L @ L.T, Z)
         if parameter_uncertainty:
             p = obj.n_beta
-            var += np.einsum("np,pr,nr->n", X, np.nan_to_num(self.covariance[:p, :p]), X)
+            cov_x = self.covariance if self.x_covariance is None else self.x_covariance
+            var += np.einsum("np,pr,nr->n", X, np.nan_to_num(cov_x[:p, :p]), X)
         z = norm.isf(alpha / 2)
         frame = pd.DataFrame({"fit": eta, "lower": eta - z * np.sqrt(var), "upper": eta + z * np.sqrt(var)},
                              index=newdata.index)
@@ -696,13 +951,15 @@ class GLMMResult(_GLMMFields):
         return [f"REML criterion at convergence: {-2.0 * self.llf:.4f}"] if self.reml else ()
 
     def _residual_sd(self):
-        return float(self.sigma) if self.family.name == "gaussian" else None
+        return float(self.sigma) if self.family.name == "gaussian" and self.dispersion is not None else None
 
     def _summary_dispersion(self):
         fam = self.family
-        if fam.has_dispersion and fam.name != "gaussian":
-            return [f" {fam.dispersion_name} = {self.dispersion:.6g}"]
-        return ()
+        lines = []
+        if fam.has_dispersion and fam.name != "gaussian" and self.dispersion is not None:
+            lines.append(f" {fam.dispersion_name} = {self.dispersion:.6g}")
+        lines += [f" {name} = {value:.6g}" for name, value in self.family_params.items()]
+        return lines
 
     def __repr__(self):
         return (f"GLMMResult({self.formula!r}, {self.family!r}, {self.method}{', REML' if self.reml else ''}, "
