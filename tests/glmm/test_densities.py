@@ -414,3 +414,12 @@ def test_lgamma_digamma_differences_vs_mpmath():
                mp.loggamma(mp.mpf(x) + k) - mp.loggamma(mp.mpf(x)), 1e-13, 1e-300)
         _close(D._digamma_diff(np.array([x]), np.array([k]))[0],
                mp.digamma(mp.mpf(x) + k) - mp.digamma(mp.mpf(x)), 1e-13, 1e-300)
+
+
+def test_polygamma_vs_mpmath():
+    xs = np.array([1e-12, 0.003, 0.5, 1.0, 3.7, 9.2, 9.9999, 10.0, 10.3, 55.0, 1e4, 1e12])
+    p1, p2 = D._polygamma12(xs)
+    for x, g1, g2 in zip(xs, p1, p2):
+        _close(g1, mp.polygamma(1, mp.mpf(x)), 5e-14, 0)
+        _close(g2, mp.polygamma(2, mp.mpf(x)), 5e-13, 0)
+    assert D._polygamma12(xs, second=False)[1] is None
