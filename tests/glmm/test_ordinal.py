@@ -360,32 +360,29 @@ def _independent_laplace(p, link, nagq=1):
         f = lambda x: np.exp(x - np.exp(x))   # noqa: E731
         fprime = lambda x: np.exp(x - np.exp(x)) * (1 - np.exp(x))   # noqa: E731
     th = np.concatenate([[-np.inf], p[:4], [np.inf]])
-    eta0, sd, total = X @ p[4:6], p[6], 0.0
-    for m in range(9):
-        rows = judge == m
+    eta0, sd = X @ p[4:6], p[6]
+    upper, lower = np.isfinite(th[y]), np.isfinite(th[y - 1])
 
-        def parts(u):
-            e = eta0[rows] + sd * u
-            a, b = th[y[rows]] - e, th[y[rows] - 1] - e
-            fa = np.where(np.isfinite(a), f(np.where(np.isfinite(a), a, 0.0)), 0.0)
-            fb = np.where(np.isfinite(b), f(np.where(np.isfinite(b), b, 0.0)), 0.0)
-            fpa = np.where(np.isfinite(a), fprime(np.where(np.isfinite(a), a, 0.0)), 0.0)
-            fpb = np.where(np.isfinite(b), fprime(np.where(np.isfinite(b), b, 0.0)), 0.0)
-            P = F(a) - F(b)
-            d1 = sd * (fb - fa) / P
-            d2 = sd ** 2 * ((fpa - fpb) / P - ((fb - fa) / P) ** 2)
-            return np.sum(np.log(P)) - 0.5 * u * u, d1.sum() - u, d2.sum() - 1.0
+    def parts(u):        # each judge's log-integrand and its first two derivatives at its u, all judges at once
+        e = eta0 + sd * u[judge]
+        a, b = np.where(upper, th[y] - e, 0.0), np.where(lower, th[y - 1] - e, 0.0)
+        fa, fb = np.where(upper, f(a), 0.0), np.where(lower, f(b), 0.0)
+        fpa, fpb = np.where(upper, fprime(a), 0.0), np.where(lower, fprime(b), 0.0)
+        P = np.where(upper, F(a), 1.0) - np.where(lower, F(b), 0.0)
+        d1 = sd * (fb - fa) / P
+        d2 = sd ** 2 * ((fpa - fpb) / P - ((fb - fa) / P) ** 2)
+        total = lambda v: np.bincount(judge, weights=v, minlength=9)   # noqa: E731
+        return total(np.log(P)) - 0.5 * u * u, total(d1) - u, total(d2) - 1.0
 
-        u = 0.0
-        for _ in range(100):
-            _, g1, g2 = parts(u)
-            step = g1 / g2
-            u -= step
-            if abs(step) < 1e-14:
-                break
-        v, _, g2 = parts(u)
-        total += v - 0.5 * np.log(-g2)
-    return total
+    u = np.zeros(9)
+    for _ in range(100):
+        _, g1, g2 = parts(u)
+        step = g1 / g2
+        u -= step
+        if np.max(np.abs(step)) < 1e-14:
+            break
+    v, _, g2 = parts(u)
+    return float(np.sum(v - 0.5 * np.log(-g2)))
 
 
 def _independent_se(p, link):
