@@ -302,7 +302,14 @@ class ResponseModel:
 
     @staticmethod
     def _constant_fit(X, value):
-        # the coefficients of X closest to the constant `value` (intercept = value, others 0 when X has one)
+        """The coefficients of X closest to the constant `value`: with a constant column (an intercept), that
+        column at value / c and the others exactly 0 (the optimizer scales each coordinate by its start's size:
+        a rounding residue of 1e-17 would freeze it), else least squares."""
+        out = np.zeros(X.shape[1])
+        constant = np.flatnonzero(np.all(X == X[:1], axis=0) & (X[0] != 0))
+        if constant.size:
+            out[constant[0]] = float(value) / X[0, constant[0]]
+            return out
         return np.linalg.lstsq(X, np.full(X.shape[0], float(value)), rcond=None)[0]
 
     def _zi_start(self, eta, phi, shape):
