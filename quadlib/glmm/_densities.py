@@ -509,7 +509,7 @@ def _tweedie_edge(peak, logz, alpha, thresh, direction):
     step = np.ones_like(peak)
     active = np.ones(peak.shape, dtype=bool)
     limit = 2 * TWEEDIE_MAX_TERMS
-    while True:
+    for _ in range(64):                      # doubling: at most log2(limit) + 1 = 17 passes
         cand = peak + direction * step
         if direction < 0:
             below = cand < 1
