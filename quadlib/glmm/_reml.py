@@ -21,8 +21,9 @@ factor's fixed-effects block (``L_X L_X' = R_X'R_X`` with the weights at the mod
 errors of beta come from the joint precision and include theta's uncertainty: they differ.
 
 Scope. The Laplace approximation only (adaptive Gauss–Hermite over beta as well would need a (q + p)-variate
-rule); families whose rows are log-concave in eta (PIRLS needs the working weights w = -d2 > 0: not the
-student_t family, nor zero-inflated rows), no ordinal model (its thresholds play the intercept's part). The
+rule); families whose rows are log-concave in eta (PIRLS needs the working weights w = -d2 > 0:
+:data:`REML_FAMILIES`; not NB1, beta, beta-binomial, truncated NB2, student_t, nor zero-inflated rows), no
+ordinal model (its thresholds play the intercept's part). The
 objective is evaluated by values only (``derivatives = "values"``): :func:`fit_reml` maximizes it with COBYQA
 and one Newton step on value differences, as the second stage of a fit with several grouping factors.
 
@@ -48,7 +49,7 @@ from ._blocked_laplace import BetaProfiledLaplace, BlockedLaplaceObjective
 from ._objective import Objective, gradient_path
 from ._optimize import GLMM_OPTIONS, optimize
 
-__all__ = ["REMLObjective", "REML_OPTIONS", "fit_reml"]
+__all__ = ["REMLObjective", "REML_OPTIONS", "REML_FAMILIES", "fit_reml"]
 
 _LOG_2PI = math.log(2.0 * math.pi)
 # PIRLS to a tighter relative decrement than the nAGQ = 0 stage, and the full step after it: the REML value
@@ -56,10 +57,11 @@ _LOG_2PI = math.log(2.0 * math.pi)
 _REML_PIRLS_TOL = 1e-14
 # COBYQA to a trust radius of 1e-7, then one Newton step on value differences (the Hessian's stencil)
 REML_OPTIONS = replace(GLMM_OPTIONS, initial_radius=0.05, final_radius=1e-7, value_polish_steps=1)
-# the rows of these families are log-concave in eta (PIRLS's working weights are positive near the mode)
-_REFUSED_FAMILIES = {"student_t": "its rows are not log-concave (|y - mu| > sqrt(df) sigma), so the joint "
-                                  "PIRLS has no positive working weights",
-                     "ordinal": "its thresholds take the intercept's place and are not integrated"}
+# families whose row log-densities are concave in eta for every parameter value, so that the joint PIRLS
+# has positive working weights w = -d2 everywhere (truncated poisson: -log(e^mu - 1) is concave in eta = log mu)
+REML_FAMILIES = ("gaussian", "binomial", "bernoulli", "poisson", "negative_binomial", "Gamma", "tweedie",
+                 "truncated_poisson")
+_REFUSED_FAMILIES = {"ordinal": "its thresholds take the intercept's place and are not integrated"}
 
 
 def _check_reml_model(design, family, integrator):
@@ -70,6 +72,12 @@ def _check_reml_model(design, family, integrator):
     if family.name in _REFUSED_FAMILIES:
         raise ValueError(f"`reml`: REML is not available for the {family.name} family: "
                          f"{_REFUSED_FAMILIES[family.name]}")
+    if family.name not in REML_FAMILIES:
+        # measured on the issue's data sets: NB1 (Owls), beta (Gcsemv), beta-binomial (cbpp), truncated NB2 and
+        # student_t have rows with d2 > 0 (large counts, outlying t residuals) at every start tried
+        raise ValueError(f"`reml`: REML is not available for the {family.name} family: its rows are not "
+                         "log-concave in eta for all parameters (the joint PIRLS needs positive working weights); "
+                         f"it is available for {', '.join(REML_FAMILIES)}")
     if getattr(design, "X_zi", None) is not None:
         raise ValueError("`reml`: REML is not available with a `ziformula` (zero-inflated rows are not "
                          "log-concave: the joint PIRLS has no positive working weights)")
