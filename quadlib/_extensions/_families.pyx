@@ -26,6 +26,9 @@ Numerics, where the obvious formula loses digits:
   come from their Stirling series (DLMF 5.11.1, 5.11.2, 5.15.8) with the leading terms differenced
   analytically, so a Poisson-like fit (theta -> infinity) loses no digits to cancellation; log1p(z) - z
   by its own series.
+- NB1: the gamma-function differences as finite sums over k < y of log(mu + k phi) and powers of
+  mu/(mu + k phi), the k = 0 terms apart (exact as r = mu/phi -> infinity and as mu -> 0); counts above 64
+  are left to the caller (NaN here; the Python layer uses polygammas for them).
 - Gamma: value = nu (1 + log w - w) + (nu log nu - nu - lgamma(nu)), w = y/mu, the first part by
   log1p(w - 1) - (w - 1), the second by Stirling for nu >= 10: no nu log nu - lgamma(nu) cancellation.
 
@@ -51,11 +54,17 @@ cdef enum:   # kinds: one code per (family, link)
     GAMMA_LOG = 5
     GAMMA_INVERSE = 6
     NBINOM2_LOG = 7
+    NBINOM1_LOG = 8
 
 KINDS = {("binomial", "logit"): BINOMIAL_LOGIT, ("binomial", "probit"): BINOMIAL_PROBIT,
          ("binomial", "cloglog"): BINOMIAL_CLOGLOG, ("poisson", "log"): POISSON_LOG,
          ("gaussian", "identity"): GAUSSIAN_IDENTITY, ("Gamma", "log"): GAMMA_LOG,
-         ("Gamma", "inverse"): GAMMA_INVERSE, ("negative_binomial", "log"): NBINOM2_LOG}
+         ("Gamma", "inverse"): GAMMA_INVERSE, ("negative_binomial", "log"): NBINOM2_LOG,
+         ("negative_binomial1", "log"): NBINOM1_LOG}
+
+cdef enum:
+    NB1_SUMS = 64            # NB1 rows with larger counts are left to the caller (they get NaN here)
+NBINOM1_SUM_LIMIT = NB1_SUMS
 
 cdef double LOG_2PI = 1.8378770664093454836
 cdef double HALF_LOG_2PI = 0.91893853320467274178
@@ -624,6 +633,73 @@ cdef inline terms_t _nbinom2_log(double y, double n, double eta, double theta, d
     return t
 
 
+# --- negative binomial (NB1): phi, size r = mu / phi, var = mu (1 + phi) ------------------------------
+
+cdef inline row_t _nbinom1_row(double phi) noexcept nogil:
+    cdef row_t row = _NO_ROW
+    row.a = _log(phi)
+    row.b = log1p(phi)
+    row.c = 1.0 / (1.0 + phi)
+    row.d = 1.0 / phi
+    return row
+
+
+cdef inline terms_t _nbinom1_log(double y, double n, double eta, double phi, row_t row, int order,
+                                 bint disp) noexcept nogil:
+    # value = lgamma(y + r) - lgamma(r) - r log1p(phi) + y (s - log1p(phi))
+    #       = eta [y >= 1] + sum_{1<=k<y} log(mu + k phi) - (r + y) log1p(phi),
+    # and with w_k = mu/(mu + k phi): d1 = [y >= 1] + T1 - r log1p(phi), d2 = T1 - r log1p(phi) - T2,
+    # d3 = T1 - r log1p(phi) - 3 T2 + 2 T3, T_j = sum_{1<=k<y} w_k^j: the k = 0 terms taken out exactly
+    # (the 1's of d1 and sum w_k^2 cancel analytically at small mu). Only y <= NB1_SUMS.
+    cdef terms_t t = _NO_TERMS
+    cdef double mu = exp(eta), r = mu * row.d, T0 = 0.0, T1 = 0.0, T2 = 0.0, T3 = 0.0, lk, d, e, w, one
+    cdef double rl, base, d1, d2, d3
+    cdef int k, ky
+    if not (y <= NB1_SUMS):
+        t.value = NAN
+        t.d1 = NAN
+        t.d2 = NAN
+        t.d3 = NAN
+        t.ds = NAN
+        t.d1s = NAN
+        t.d2s = NAN
+        t.dss = NAN
+        return t
+    ky = <int>y
+    for k in range(1, ky):          # at most NB1_SUMS - 1 terms
+        lk = _log(<double>k) + row.a
+        d = eta - lk
+        # log(mu + k phi) = logaddexp(eta, lk); w_k = expit(eta - lk)
+        if d > 0.0:
+            e = exp(-d)
+            T0 += eta + _log1p(e)
+            w = 1.0 / (1.0 + e)
+        else:
+            e = exp(d)
+            T0 += lk + _log1p(e)
+            w = e / (1.0 + e)
+        T1 += w
+        T2 += w * w
+        T3 += w * w * w
+    one = 1.0 if y >= 1.0 else 0.0
+    t.value = n * (one * eta + T0 - (r + y) * row.b)
+    rl = r * row.b
+    base = T1 - rl
+    d1 = one + base
+    d2 = base - T2
+    d3 = base - 3.0 * T2 + 2.0 * T3
+    t.d1 = n * d1
+    t.d2 = n * d2
+    t.d3 = n * d3
+    if disp:
+        # s = log phi enters through r = mu e^-s (dr/ds = -r) and the -(r + y) log1p(phi) term
+        t.ds = n * (-d1 + (y - mu) * row.c)
+        t.dss = n * (d2 + mu * row.c - (y - mu) * phi * row.c * row.c)
+        t.d1s = n * (-d2 - mu * row.c)
+        t.d2s = n * (-d3 - mu * row.c)
+    return t
+
+
 def _special_twin(int which, const double[::1] x, double[::1] out):
     """The kernel's own special functions elementwise, for the tests: 0 log, 1 log1p, 2 log1p(x) - x,
     3 lgamma, 4 digamma, 5 trigamma."""
@@ -664,6 +740,8 @@ ctypedef struct _gamma_inverse_tag:
     char unused
 ctypedef struct _nbinom2_log_tag:
     char unused
+ctypedef struct _nbinom1_log_tag:
+    char unused
 
 ctypedef fused tag_t:
     _binomial_logit_tag
@@ -674,6 +752,7 @@ ctypedef fused tag_t:
     _gamma_log_tag
     _gamma_inverse_tag
     _nbinom2_log_tag
+    _nbinom1_log_tag
 
 
 cdef void _loop(tag_t* tag, const double[::1] y, const double[::1] n, const double[:, ::1] eta,
@@ -730,6 +809,10 @@ cdef void _loop(tag_t* tag, const double[::1] y, const double[::1] n, const doub
                 row = table[j]
             else:
                 row = _nbinom2_row(yi, phii, log_phi, lg_phi, dg_phi, tg_phi, disp)
+        elif tag_t is _nbinom1_log_tag:
+            if phii != phi_prev:
+                row = _nbinom1_row(phii)
+                phi_prev = phii
         for k in range(K):
             if tag_t is _binomial_logit_tag:
                 t = _binomial_logit(yi, ni, eta[i, k], order)
@@ -745,8 +828,10 @@ cdef void _loop(tag_t* tag, const double[::1] y, const double[::1] n, const doub
                 t = _gamma_log(yi, eta[i, k], row, order, disp)
             elif tag_t is _gamma_inverse_tag:
                 t = _gamma_inverse(yi, eta[i, k], row, order, disp)
-            else:
+            elif tag_t is _nbinom2_log_tag:
                 t = _nbinom2_log(yi, ni, eta[i, k], phii, inv_phi, row, order, disp)
+            else:
+                t = _nbinom1_log(yi, ni, eta[i, k], phii, row, order, disp)
             value[i, k] = t.value
             if order >= 1:
                 d1[i, k] = t.d1
@@ -785,7 +870,7 @@ def family_terms(int kind, const double[::1] y, const double[::1] n, const doubl
     cdef double buf[1]
     cdef const double[::1] rows
     cdef bint constant
-    if kind < BINOMIAL_LOGIT or kind > NBINOM2_LOG:
+    if kind < BINOMIAL_LOGIT or kind > NBINOM1_LOG:
         return -1
     if y.shape[0] != N or n.shape[0] != N:
         return -2
@@ -823,7 +908,10 @@ def family_terms(int kind, const double[::1] y, const double[::1] n, const doubl
         elif kind == GAMMA_INVERSE:
             _loop(<_gamma_inverse_tag*>NULL, y, n, eta, rows, constant, order, disp, value, d1, d2, d3, ds, d1s,
                   d2s, dss)
-        else:
+        elif kind == NBINOM2_LOG:
             _loop(<_nbinom2_log_tag*>NULL, y, n, eta, rows, constant, order, disp, value, d1, d2, d3, ds, d1s,
+                  d2s, dss)
+        else:
+            _loop(<_nbinom1_log_tag*>NULL, y, n, eta, rows, constant, order, disp, value, d1, d2, d3, ds, d1s,
                   d2s, dss)
     return 0

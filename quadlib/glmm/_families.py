@@ -170,6 +170,22 @@ def _truncation(A, log_A, order):
     return out
 
 
+def _kernel_terms(kind, y, n, eta, phi, order, dispersion):
+    """One pass of the compiled kernel over eta (N, K): a dict of the arrays asked for (FamilyTerms' names)."""
+    count = 1 + order + (2 + min(order, 2) if dispersion else 0)
+    block = np.empty((count,) + eta.shape)    # OUT, filled by the kernel
+    names = ["value", "d1", "d2", "d3"][:order + 1]
+    if dispersion:
+        names += ["ds", "dss", "d1s", "d2s"][:2 + min(order, 2)]
+    arrays = dict(zip(names, block))
+    status = _kernel.family_terms(kind, y, n, eta, phi, order, dispersion, arrays["value"], arrays.get("d1"),
+                                  arrays.get("d2"), arrays.get("d3"), arrays.get("ds"), arrays.get("d1s"),
+                                  arrays.get("d2s"), arrays.get("dss"))
+    if status != 0:  # pragma: no cover - the arguments were normalized by the caller
+        raise RuntimeError(f"the family kernel refused its arguments (kind {kind}, status {status})")
+    return arrays
+
+
 class Family:
     """An exponential family with a link function; build one with :func:`make_family`.
 
@@ -590,17 +606,7 @@ class Family:
                 else:
                     fields[key] = np.asarray(a, dtype=np.float64).reshape(shape_)
             return FamilyTerms(**fields)
-        count = 1 + order + (2 + min(order, 2) if dispersion else 0)
-        block = np.empty((count,) + eta2.shape)    # OUT, filled by the kernel
-        names = ["value", "d1", "d2", "d3"][:order + 1]
-        if dispersion:
-            names += ["ds", "dss", "d1s", "d2s"][:2 + min(order, 2)]
-        arrays = dict(zip(names, block))
-        status = _kernel.family_terms(self._kind, y, n, eta2, phi, order, dispersion, arrays["value"],
-                                      arrays.get("d1"), arrays.get("d2"), arrays.get("d3"), arrays.get("ds"),
-                                      arrays.get("d1s"), arrays.get("d2s"), arrays.get("dss"))
-        if status != 0:  # pragma: no cover - the arguments were normalized above
-            raise RuntimeError(f"the family kernel refused its arguments for {self!r} (status {status})")
+        arrays = _kernel_terms(self._kind, y, n, eta2, phi, order, dispersion)
         return FamilyTerms(**{k: a.reshape(shape_) for k, a in arrays.items()})
 
     def _row_terms(self, y, n, eta, phi, shape, order, dispersion):  # pragma: no cover - kernel families
@@ -1135,12 +1141,7 @@ def _truncated_nb2_terms(kind, y, n, eta, phi, order, dispersion):
         out["d3"] = nc * (-(th + yc) * p * q * (q - p) - lppp
                           - (H[3] * A1 ** 3 + 3.0 * H[2] * A1 * A2 + H[1] * A3))
     if dispersion:
-        N, K = eta.shape
-        o = min(order, 2)
-        nb = {k: np.empty((N, K)) for k in ["value", "d1", "d2", "ds", "dss", "d1s", "d2s"]}
-        _kernel.family_terms(kind, y, n, eta, phi, o, True, nb["value"], nb["d1"] if o >= 1 else None,
-                             nb["d2"] if o >= 2 else None, None, nb["ds"], nb["d1s"] if o >= 1 else None,
-                             nb["d2s"] if o >= 2 else None, nb["dss"])
+        nb = _kernel_terms(kind, y, n, eta, phi, min(order, 2), True)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             As = th * (lpx + x * x / (1.0 + x))
             A1s, A2s = th * p * p, 2.0 * th * p * p * q
@@ -1186,7 +1187,15 @@ class _NegativeBinomial1(Family):
         return _count_log_constant(y, n)
 
     def _row_terms(self, y, n, eta, phi, shape, order, dispersion):
-        return _nb1_terms(y, n, eta, phi, order, dispersion)
+        # the compiled kernel's finite sums; counts beyond them (NaN there) by the polygammas of _nb1_terms
+        out = _kernel_terms(_kernel.KINDS[("negative_binomial1", "log")], y, n, eta, phi, order, dispersion)
+        big = np.flatnonzero(y > _kernel.NBINOM1_SUM_LIMIT)
+        if big.size:
+            part = _nb1_terms(y[big], n[big], eta[big], phi if np.ndim(phi) == 0 else phi[big], order,
+                              dispersion)
+            for key, a in out.items():
+                a[big] = part[key]
+        return out
 
     def _variance(self, mu, phi):
         return mu * (1.0 + phi)

@@ -511,3 +511,19 @@ def test_shapes_outside_the_domain_are_domain_errors_and_coordinates_stay_inside
         assert 1.0 < p[0] < 2.0
         tw.terms([0.0, 1.0], None, eta, phi=1.0, shape=p, order=0)          # no exception
     assert make_family("student_t").shape_natural([-800.0])[0] > 0
+
+
+def test_nb1_kernel_equals_numpy_twin():
+    from quadlib.glmm._families import _nb1_terms
+    rng = np.random.default_rng(21)
+    N, K = 300, 4
+    y = np.concatenate([rng.negative_binomial(0.7, 0.1, N - 4).astype(float), [0.0, 63.0, 64.0, 65.0]])
+    n = rng.uniform(0.5, 2.0, N)
+    eta = rng.normal(0.0, 3.0, (N, K))
+    for phi in (1.7, np.exp(rng.normal(0, 2, N))):
+        for order, disp in ((0, False), (2, True), (3, True)):
+            got = make_family("nbinom1").terms(y, n, eta, phi, order=order, dispersion=disp)
+            twin = _nb1_terms(y, n, eta, phi, order, disp)
+            for key, a in twin.items():
+                np.testing.assert_allclose(getattr(got, key), a, rtol=2e-13, atol=1e-15 * np.abs(a).max(),
+                                           err_msg=f"{key} order {order}")
