@@ -323,3 +323,52 @@ def test_zi_result_pickles():
     back = pickle.loads(pickle.dumps(res))
     np.testing.assert_array_equal(back.predict(type="response").to_numpy(), res.predict(type="response").to_numpy())
     assert list(back.params.index) == list(res.params.index)
+
+
+def test_predict_hurdle_nb2_with_dispersion_model_on_new_rows():
+    """Truncated NB2 hurdle with disp~mined: E[y] = (1 - pi) mu / (1 - (theta / (theta + mu))^theta), theta per
+    row from the dispersion model, evaluated on new rows."""
+    data = datasets.load("salamanders")
+    design = build_design("count ~ mined + (1 | site)", data, ziformula="~ mined", dispformula="~ mined")
+    objective = make_objective(design, "truncated_negative_binomial")
+    assert objective.names[-4:] == ["zi~(Intercept)", "zi~minedno", "disp~(Intercept)", "disp~minedno"]
+    x = np.array([-0.3, 1.1, 0.2, 1.7, -2.4, 0.4, 0.3])
+    res, _ = result_at(objective, x)
+    assert list(res.params.index) == ["(Intercept)", "minedno", "zi~(Intercept)", "zi~minedno", "disp~(Intercept)",
+                                      "disp~minedno"]
+    new = data.iloc[[0, 5, 300, 600]]
+    m = mined_dummy(new)
+    mu = np.exp(x[0] + x[1] * m)
+    pi = special.expit(x[3] + x[4] * m)
+    theta = np.exp(x[5] + x[6] * m)
+    expected = (1 - pi) * mu / (1 - (theta / (theta + mu)) ** theta)
+    np.testing.assert_allclose(res.predict(new, type="response", re=False).to_numpy(), expected, rtol=1e-12)
+    np.testing.assert_allclose(res.predict(new, type="conditional", re=False).to_numpy(), mu, rtol=1e-12)
+
+
+def test_simulate_hurdle_and_ordinal():
+    """Hurdle: 0 with probability pi exactly, else a draw of the truncated family (>= 1). Ordinal: codes 1..K
+    with the category probabilities (sd(judge) 0), within 5 standard errors."""
+    data, objective = salamanders_zi("truncated_poisson")
+    x = np.array([-0.1, 1.0, 0.0, 1.7, -2.4])
+    res, _ = result_at(objective, x)
+    draws = res.simulate(400, seed=4)
+    rows = data.iloc[objective.design.rows]
+    pi = special.expit(x[3] + x[4] * mined_dummy(rows))
+    for mask in (mined_dummy(rows) == 0, mined_dummy(rows) == 1):
+        p = float(pi[mask][0])
+        assert abs(np.mean(draws[mask] == 0) - p) < 5 * math.sqrt(p * (1 - p) / draws[mask].size)
+    assert np.all(draws[draws != 0] >= 1)
+    wine = datasets.load("wine")
+    objective = make_objective(build_design("rating ~ temp + (1 | judge)", wine, response="ordinal"), "ordinal")
+    alpha = np.array([-1.0, 0.5, 0.2, 0.1])
+    res, _ = result_at(objective, np.concatenate([[2.0, 0.0], alpha]))
+    draws = res.simulate(2000, seed=5)
+    assert set(np.unique(draws)) <= {1.0, 2.0, 3.0, 4.0, 5.0}
+    thresholds = alpha[0] + np.concatenate([[0.0], np.cumsum(np.exp(alpha[1:]))])
+    warm = (wine["temp"].astype(str) == "warm").to_numpy()[objective.design.rows]
+    for eta, mask in ((0.0, ~warm), (2.0, warm)):
+        probabilities = np.diff(np.concatenate([[0.0], special.expit(thresholds - eta), [1.0]]))
+        for k, p in enumerate(probabilities, start=1):
+            share = np.mean(draws[mask] == k)
+            assert abs(share - p) < 5 * math.sqrt(p * (1 - p) / draws[mask].size) + 1e-12
