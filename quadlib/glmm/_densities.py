@@ -85,73 +85,106 @@ def _weighted(out, w):
 _STIRLING_FROM = 10.0
 
 
+_HALF_LOG_2PI = 0.5 * np.log(2 * np.pi)
+
+
+def _series_psi12(x):
+    """trigamma and psi2 by their asymptotic series (DLMF 5.15.8), for x >= 10."""
+    inv = 1 / x
+    u = inv * inv
+    p1 = inv + u * (0.5 + inv * (1 / 6 - u * (1 / 30 - u * (1 / 42 - u * (1 / 30 - u * (5 / 66 - u * 691 / 2730))))))
+    p2 = -u * (1 + inv * (1 + inv * (0.5 - u * (1 / 6 - u * (1 / 6 - u * (3 / 10 - u * (5 / 6 - u * 691 / 210)))))))
+    return p1, p2
+
+
+def _gamma_parts(x, level=2):
+    """The gamma-function quantities of the beta-type densities at x > 0, each computed once.
+
+    Returns a dict of arrays of x's shape: ``lg = lgamma(x) - ((x - 1/2) log x - x + log(2 pi)/2)`` and
+    ``dg = digamma(x) - log x`` (the Stirling remainders); with ``level >= 1`` also ``t1 = trigamma(x)``,
+    ``tr = x trigamma(x) - 1`` and ``bs = x trigamma(x) - 1 + digamma(x) - log x``; with ``level >= 2``
+    ``t2 = psi2(x)``.
+
+    Notes
+    -----
+    Differences of large gamma-function values (lgamma(phi) - lgamma(a) - lgamma(b), psi(phi) - psi(a),
+    -a psi1(a) + b psi1(b)) are formed from these small remainders and exact logarithms instead of
+    cancelling. For x >= 10 every quantity is its asymptotic series (DLMF 5.11.1, 5.11.2, 5.15.8),
+    truncated after the B_12 term (at x = 10: 7e-14 relative for lg, 2e-14 dg, 1e-14 t1, 2e-13 t2 and tr,
+    1e-11 bs, which is O(1/x^2)). Below 10: scipy's gammaln and digamma, and the polygammas by the
+    recurrence psi_n(x) = psi_n(x + 1) + (-1)^(n+1) n!/x^(n+1) up to x + m >= 10 (at most 10 vectorized
+    passes; scipy's ``polygamma`` goes through the Hurwitz zeta, five times slower), with the k = 0 term
+    kept apart so that ``tr`` and ``bs`` do not cancel as x -> 0.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    flat = x.reshape(-1)
+    big = flat >= _STIRLING_FROM
+    keys = ("lg", "dg") + (("t1", "tr", "bs") if level >= 1 else ()) + (("t2",) if level >= 2 else ())
+    out = {k: np.empty(flat.shape) for k in keys}
+    ib = np.flatnonzero(big)
+    if ib.size:
+        xb = flat[ib]
+        inv = 1 / xb
+        u = inv * inv
+        out["lg"][ib] = (1 / 12 - u * (1 / 360 - u * (1 / 1260 - u * (1 / 1680 - u * (1 / 1188 - u * 691 / 360360))))) * inv
+        out["dg"][ib] = -0.5 * inv - u * (1 / 12 - u * (1 / 120 - u * (1 / 252 - u * (1 / 240 - u * (1 / 132 - u * 691 / 32760)))))
+        if level >= 1:
+            p1, p2 = _series_psi12(xb)
+            out["t1"][ib] = p1
+            out["tr"][ib] = 0.5 * inv + u * (1 / 6 - u * (1 / 30 - u * (1 / 42 - u * (1 / 30 - u * (5 / 66 - u * 691 / 2730)))))
+            out["bs"][ib] = u * (1 / 12 - u * (1 / 40 - u * (5 / 252 - u * (7 / 240 - u * (3 / 44 - u * 7601 / 32760)))))
+            if level >= 2:
+                out["t2"][ib] = p2
+    js = np.flatnonzero(~big)
+    if js.size:
+        xs = flat[js]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lx = np.log(xs)
+            out["lg"][js] = special.gammaln(xs) - ((xs - 0.5) * lx - xs + _HALF_LOG_2PI)
+            out["dg"][js] = special.digamma(xs) - lx
+            if level >= 1:
+                # psi_n(x + 1) by the recurrence from x + m >= 10 down to x + 1, then the k = 0 term
+                m = np.ceil(_STIRLING_FROM - xs)
+                p1, p2 = _series_psi12(xs + m)
+                for k in range(int(m.max()) - 1, 0, -1):
+                    r = np.where(k < m, 1 / (xs + k), 0.0)
+                    r2 = r * r
+                    p1 += r2
+                    if level >= 2:
+                        p2 -= 2 * r2 * r
+                inv = 1 / xs
+                out["t1"][js] = p1 + inv * inv
+                out["tr"][js] = xs * p1 + inv - 1
+                out["bs"][js] = xs * p1 - 1 + special.digamma(xs + 1) - lx
+                if level >= 2:
+                    out["t2"][js] = p2 - 2 * inv ** 3
+    return {k: v.reshape(x.shape) for k, v in out.items()}
+
+
 def _lgamma_rem(x):
     """lgamma(x) - ((x - 1/2) log x - x + log(2 pi)/2), for x > 0."""
-    big = x >= _STIRLING_FROM
-    xb = np.where(big, x, _STIRLING_FROM)
-    u = 1 / (xb * xb)
-    series = (1 / 12 - u * (1 / 360 - u * (1 / 1260 - u * (1 / 1680 - u * (1 / 1188 - u * 691 / 360360))))) / xb
-    xs = np.where(big, 1.0, x)
-    direct = special.gammaln(xs) - ((xs - 0.5) * np.log(xs) - xs + 0.5 * np.log(2 * np.pi))
-    return np.where(big, series, direct)
+    return _gamma_parts(x, 0)["lg"]
 
 
 def _digamma_rem(x):
     """digamma(x) - log(x), for x > 0."""
-    big = x >= _STIRLING_FROM
-    xb = np.where(big, x, _STIRLING_FROM)
-    u = 1 / (xb * xb)
-    series = -0.5 / xb - u * (1 / 12 - u * (1 / 120 - u * (1 / 252 - u * (1 / 240 - u * (1 / 132 - u * 691 / 32760)))))
-    xs = np.where(big, 1.0, x)
-    direct = special.digamma(xs) - np.log(xs)
-    return np.where(big, series, direct)
+    return _gamma_parts(x, 0)["dg"]
 
 
 def _trigamma_rem(x):
-    """x trigamma(x) - 1, for x > 0 (-a psi1(a) + b psi1(b) cancels for large a, b; the remainders don't)."""
-    big = x >= _STIRLING_FROM
-    xb = np.where(big, x, _STIRLING_FROM)
-    u = 1 / (xb * xb)
-    series = 0.5 / xb + u * (1 / 6 - u * (1 / 30 - u * (1 / 42 - u * (1 / 30 - u * (5 / 66 - u * 691 / 2730)))))
-    xs = np.where(big, 1.0, x)
-    direct = xs * _polygamma12(xs, second=False)[0] - 1
-    return np.where(big, series, direct)
+    """x trigamma(x) - 1, for x > 0."""
+    return _gamma_parts(x, 1)["tr"]
 
 
 def _beta_s_rem(x):
-    """x trigamma(x) - 1 + digamma(x) - log(x) = sum_k B_2k (2k-1)/(2k) x^-2k for large x, x > 0."""
-    big = x >= _STIRLING_FROM
-    xb = np.where(big, x, _STIRLING_FROM)
-    u = 1 / (xb * xb)
-    series = u * (1 / 12 - u * (1 / 40 - u * (5 / 252 - u * (7 / 240 - u * (3 / 44 - u * 7601 / 32760)))))
-    return np.where(big, series, _trigamma_rem(x) + _digamma_rem(x))
+    """x trigamma(x) - 1 + digamma(x) - log(x), for x > 0."""
+    return _gamma_parts(x, 1)["bs"]
 
 
 def _polygamma12(x, second=True):
-    """trigamma(x) and (if ``second``, else None) psi2(x) for x > 0 (x = 0: inf, -inf), elementwise.
-
-    scipy's ``polygamma`` goes through the Hurwitz zeta (about 0.4 us an element, most of a beta
-    likelihood's time); here: the recurrence psi_n(x) = psi_n(x + 1) + (-1)^(n+1) n!/x^(n+1) up to
-    x + m >= 10 (at most 10 vectorized passes), then the asymptotic series (DLMF 5.15.8), truncated after
-    its B_12 term: 1e-14 (trigamma) and 2e-13 (psi2) relative at 10.
-    """
-    x = np.asarray(x, dtype=np.float64)
-    m = np.clip(np.ceil(_STIRLING_FROM - x), 0, _STIRLING_FROM)
-    xs = x + m
-    inv = 1 / xs
-    u = inv * inv
-    p1 = inv + u * (0.5 + inv * (1 / 6 - u * (1 / 30 - u * (1 / 42 - u * (1 / 30 - u * (5 / 66 - u * 691 / 2730))))))
-    p2 = -u * (1 + inv * (1 + inv * (0.5 - u * (1 / 6 - u * (1 / 6 - u * (3 / 10 - u * (5 / 6 - u * 691 / 210)))))))
-    top = int(m.max()) if m.size else 0
-    with np.errstate(divide="ignore"):
-        for k in range(top):
-            on = k < m
-            r = np.where(on, 1 / (x + k), 0.0)
-            r2 = r * r
-            p1 = p1 + r2
-            if second:
-                p2 = p2 - 2 * r2 * r
-    return p1, (p2 if second else None)
+    """trigamma(x) and (if ``second``, else None) psi2(x) for x > 0 (see :func:`_gamma_parts`)."""
+    g = _gamma_parts(x, 2 if second else 1)
+    return g["t1"], (g["t2"] if second else None)
 
 
 def _lgamma_diff(x, k):
@@ -204,44 +237,41 @@ def beta_terms(y, n, eta, phi, shape=None, order=2, dispersion=False):
     ph = col(phi)
     mu, mc = special.expit(eta), special.expit(-eta)
     a, b = mu * ph, mc * ph
-    lmu, lmc = -np.logaddexp(0.0, -eta), -np.logaddexp(0.0, eta)      # log mu, log(1 - mu)
-    # lgamma(phi) - lgamma(a) - lgamma(b) by Stirling (phi = a + b): its large terms -a log mu - b log(1-mu)
-    # join a log y + b log1p(-y) before they are added, so nothing of size phi cancels
-    stirling = (a * (ly - lmu) + b * (l1y - lmc) + 0.5 * (np.log(ph) + lmu + lmc) - 0.5 * np.log(2 * np.pi)
-                + _lgamma_rem(ph) - _lgamma_rem(a) - _lgamma_rem(b))
-    small = np.minimum(a, b) < _STIRLING_FROM
-    out = {"value": np.where(small, -special.betaln(a, b) + a * ly + b * l1y, stirling)}
+    sp = np.log1p(np.exp(-np.abs(eta)))
+    lmu, lmc = -(np.maximum(-eta, 0.0) + sp), -(np.maximum(eta, 0.0) + sp)   # log mu, log(1 - mu)
+    need1 = order >= 2 or (dispersion and order >= 1)
+    need2 = order >= 3 or (dispersion and order >= 2)
+    level = 2 if need2 else (1 if need1 else 0)
+    A, B, P = _gamma_parts(a, level), _gamma_parts(b, level), _gamma_parts(ph, 0)
+    # lgamma(phi) - lgamma(a) - lgamma(b) through the Stirling remainders (phi = a + b): its large terms
+    # -a log mu - b log(1 - mu) join a log y + b log1p(-y) before they are added, so nothing of size phi
+    # cancels (with -betaln, phi = 1e8 lost 1e-9 relative)
+    out = {"value": (a * (ly - lmu) + b * (l1y - lmc) + 0.5 * (np.log(ph) + lmu + lmc) - _HALF_LOG_2PI
+                     + P["lg"] - A["lg"] - B["lg"])}
     if order == 0 and not dispersion:
         return _weighted(out, col(n))
     v, t = mu * mc, mc - mu                      # v = dmu/deta, t = 1 - 2 mu
-    qa, qb = _digamma_rem(a), _digamma_rem(b)
     # psi(a) - psi(b) = log(a/b) + remainders = eta + remainders
-    T = (ly - l1y) - eta - (qa - qb)
+    T = (ly - l1y) - eta - (A["dg"] - B["dg"])
     if order >= 1:
         out["d1"] = ph * v * T
-    need1 = order >= 2 or (dispersion and order >= 1)
-    need2 = order >= 3 or (dispersion and order >= 2)
     if need1:
-        p1a, p2a = _polygamma12(a, second=need2)
-        p1b, p2b = _polygamma12(b, second=need2)
-        P1 = p1a + p1b
+        P1 = A["t1"] + B["t1"]
     if order >= 2:
         out["d2"] = ph * v * t * T - ph ** 2 * v ** 2 * P1
     if order >= 3:
         vpp = v * t ** 2 - 2 * v ** 2
-        out["d3"] = (ph * vpp * T - 3 * ph ** 2 * v * (v * t) * P1 - ph ** 3 * v ** 3 * (p2a - p2b))
+        out["d3"] = ph * vpp * T - 3 * ph ** 2 * v * (v * t) * P1 - ph ** 3 * v ** 3 * (A["t2"] - B["t2"])
     if dispersion:
-        qphi = _digamma_rem(ph)
-        # phi psi(phi) - a psi(a) - b psi(b) + ... with psi(phi) - psi(a) = -log mu + remainders (a + b = phi)
-        out["ds"] = a * (ly - lmu + qphi - qa) + b * (l1y - lmc + qphi - qb)
+        # phi psi(phi) - a psi(a) - b psi(b) + ... with psi(phi) - psi(a) = -log mu + remainders
+        out["ds"] = a * (ly - lmu + P["dg"] - A["dg"]) + b * (l1y - lmc + P["dg"] - B["dg"])
         if order >= 1:
             # T - a psi1(a) + b psi1(b): the O(1/a) parts of T and of the trigamma terms cancel; the
             # remainders of their sums are O(1/a^2)
-            out["d1s"] = ph * v * ((ly - l1y) - eta + _beta_s_rem(b) - _beta_s_rem(a))
+            out["d1s"] = ph * v * ((ly - l1y) - eta + B["bs"] - A["bs"])
         if order >= 2:
-            U = _trigamma_rem(b) - _trigamma_rem(a)          # -a psi1(a) + b psi1(b)
-            out["d2s"] = (out["d2"] + ph * v * t * U
-                          - ph ** 2 * v ** 2 * (p1a + p1b + a * p2a + b * p2b))
+            U = B["tr"] - A["tr"]                    # -a psi1(a) + b psi1(b)
+            out["d2s"] = out["d2"] + ph * v * t * U - ph ** 2 * v ** 2 * (P1 + a * A["t2"] + b * B["t2"])
     return _weighted(out, col(n))
 
 
