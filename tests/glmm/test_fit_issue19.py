@@ -415,3 +415,44 @@ def test_reml_through_fit():
     assert abs(fit(formula, sleep, family="gaussian", reml=True).llf - expected) < 1e-9
     # a values optimizer by name is honoured
     assert abs(fit(formula, sleep, family="gaussian", reml=True, optimizer="Nelder-Mead").llf - expected) < 1e-6
+
+
+# --------------------------------------------------------------------------------------------------- separation
+def test_zero_inflation_skips_the_count_separation(counts):
+    # every count of level 'b' is 0: without a zero-inflation model f separates the zeros (an infinite
+    # estimate); with one, those zeros may all come from the zero-inflation part: no count separation
+    data = counts.copy()
+    data.loc[data.f == "b", "y"] = 0.0
+    with pytest.warns(ConvergenceWarning, match="separation: the fixed effects fb separate the zero counts"):
+        res = fit("y ~ f + (1 | g)", data, family="poisson")
+    assert res.outcome.separation == ("fb",)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = fit("y ~ x + (1 | g)", data, family="poisson", ziformula="~1")
+    assert res.outcome.separation == ()
+    assert not any("complete or quasi-complete separation" in str(w.message) for w in caught)
+
+
+@_needs("truncated_poisson")
+def test_hurdle_separation_is_searched_on_the_zero_part(counts):
+    # no zero in level 'b': the hurdle's logistic regression of 1[y = 0] on (1, fb) is separated
+    data = counts.copy()
+    data.loc[(data.f == "b") & (data.y == 0), "y"] = 1.0
+    with pytest.warns(ConvergenceWarning, match=r"the fixed effects zi~fb separate the 0s and 1s"):
+        res = fit(COUNT, data, family="truncated_poisson", ziformula="~ f")
+    assert res.outcome.separation == ("zi~fb",)
+    assert not res.converged
+
+
+# ------------------------------------------------------------------------------------------------ ordinal fit
+@_needs("ordinal")
+def test_ordinal_fit_routes_to_the_ordinal_design():
+    from quadlib.glmm import datasets
+
+    wine = datasets.load("wine")
+    res = fit("rating ~ temp + contact + (1 | judge)", wine, family="ordinal")
+    assert res.objective.design.response_levels == ["1", "2", "3", "4", "5"]
+    assert "(Intercept)" not in res.objective.names
+    # ordinal::clmm 2022.11.16, logit, nAGQ = 1 (tests/reference/issue19_reference.json: wine_logit_laplace;
+    # clmm's optimum only to |grad| 1e-5, so 1e-6 in llf)
+    assert abs(res.llf - -81.56541278) < 1e-6
