@@ -156,6 +156,7 @@ class ResponseModel:
         self.weight = self.n if mix_weights else None
         self.n_family = np.ones(N) if mix_weights else self.n
         self.zero = self.y == 0
+        self.zero_rows = np.flatnonzero(self.zero)
         # per-row phi straight into the kernel once families take it (issue 19's Family API declares
         # shape_names); before, one kernel call per distinct phi
         self.row_phi = hasattr(fam, "shape_names")
@@ -209,6 +210,12 @@ class ResponseModel:
             return threshold_coordinate_names(self.response_levels)
         coordinate = {"power": "logit(power - 1)", "df": "log(df)"}
         return [coordinate.get(name, f"coord({name})") for name in names]
+
+    def __getstate__(self):
+        # the memo of the last zeta is a cache, not state: objectives are pickled to workers (issue 18)
+        state = dict(self.__dict__)
+        state.pop("_zeta_memo", None)
+        return state
 
     def __repr__(self):
         parts = [repr(self.family)]
@@ -397,56 +404,89 @@ class ResponseModel:
             out["d2c"] = np.stack([p[2] for p in parts]) if parts else np.empty((0,) + shape)
         return out
 
-    def _mixture(self, t, eta, zeta, order, family_c, channels, C):
-        column = (lambda a: a[:, None]) if eta.ndim == 2 else (lambda a: a)
-        zeta = column(zeta)
-        zero = np.broadcast_to(column(self.zero), eta.shape)
+    def _zeta_values(self, zeta):
+        """pi, log(1 - pi) per row and zeta, pi, log(1 - pi) on the zero rows: they depend on the parameters
+        only, and an evaluation's inner Newton iterations ask for them again and again at the same zeta
+        (the one array :meth:`unpack` made), so the last ones are kept (``_zeta_memo``)."""
+        memo = self.__dict__.get("_zeta_memo")
+        if memo is not None and memo[0] is zeta:
+            return memo[1]
         pi = special.expit(zeta)
         log_1mpi = -np.logaddexp(0.0, zeta)
+        z = self.zero_rows
+        values = (pi, log_1mpi, zeta[z], pi[z], log_1mpi[z])
+        self._zeta_memo = (zeta, values)
+        return values
+
+    def _mixture(self, t, eta, zeta, order, family_c, channels, C):
+        """The zero-inflation (or hurdle) mixture of the family's terms `t` (module notes). The rows with y > 0
+        keep the family's derivatives: only the zero rows are recomputed (in place: the family's arrays are
+        this call's own)."""
+        column = (lambda a: a[:, None]) if eta.ndim == 2 else (lambda a: a)
+        z = self.zero_rows
+        pi, log_1mpi, zeta_z, pi_z, log_1mpi_z = (column(a) for a in self._zeta_values(zeta))
         a = [t.value, t.d1, t.d2, t.d3][:order + 1]
-        out = {}
-        derivs = {}
+        a_z = [x[z] for x in a]
+        value = t.value + log_1mpi          # y > 0: log(1 - pi) + f
+        derivs = a[1:]
+        zi_c = None
+        fam_c = family_c
         with np.errstate(all="ignore"):
             if self.hurdle:
                 # y = 0: log pi, nothing else depends on eta or the family's channels; y > 0: the truncated family
-                out["value"] = np.where(zero, -np.logaddexp(0.0, -zeta), log_1mpi + t.value)
-                for k in range(1, order + 1):
-                    out[f"d{k}"] = np.where(zero, 0.0, a[k])
+                value[z] = -np.logaddexp(0.0, -zeta_z)
+                for d in derivs:
+                    d[z] = 0.0
                 if channels:
-                    dz = np.broadcast_to(np.where(zero, 1.0 - pi, -pi), eta.shape)
+                    dz = np.broadcast_to(-pi, eta.shape).copy()
+                    dz[z] = 1.0 - pi_z
                     zi_c = (dz, np.zeros(eta.shape), np.zeros(eta.shape))
-                    fam_c = [tuple(None if f is None else np.where(zero, 0.0, f) for f in fc) for fc in family_c]
+                    for fc in family_c:
+                        for f in fc:
+                            if f is not None:
+                                f[z] = 0.0
             else:
                 # y = 0: rho = P(count part | y = 0), the family's derivatives enter weighted by it
-                rho = special.expit(t.value - zeta)
+                f0 = a_z[0]
+                rho = special.expit(f0 - zeta_z)
                 r1 = rho * (1.0 - rho)
                 r2 = r1 * (1.0 - 2.0 * rho)
-                out["value"] = log_1mpi + np.where(zero, np.logaddexp(zeta, t.value), t.value)
+                value[z] = log_1mpi_z + np.logaddexp(zeta_z, f0)
                 if order >= 1:
-                    out["d1"] = np.where(zero, rho * a[1], a[1])
+                    a1 = a_z[1]
+                    derivs[0][z] = rho * a1
                 if order >= 2:
-                    out["d2"] = np.where(zero, rho * a[2] + r1 * a[1] ** 2, a[2])
+                    a2 = a_z[2]
+                    derivs[1][z] = rho * a2 + r1 * a1 ** 2
                 if order >= 3:
-                    out["d3"] = np.where(zero, rho * a[3] + 3.0 * r1 * a[1] * a[2] + r2 * a[1] ** 3, a[3])
+                    derivs[2][z] = rho * a_z[3] + 3.0 * r1 * a1 * a2 + r2 * a1 ** 3
                 if channels:
-                    dz = np.where(zero, 1.0 - rho - pi, -pi)
-                    d1z = np.where(zero, -r1 * a[1], 0.0) if order >= 1 else None
-                    d2z = np.where(zero, -r1 * a[2] - r2 * a[1] ** 2, 0.0) if order >= 2 else None
+                    dz = np.broadcast_to(-pi, eta.shape).copy()
+                    dz[z] = 1.0 - rho - pi_z
+                    d1z = d2z = None
+                    if order >= 1:
+                        d1z = np.zeros(eta.shape)
+                        d1z[z] = -r1 * a1
+                    if order >= 2:
+                        d2z = np.zeros(eta.shape)
+                        d2z[z] = -r1 * a2 - r2 * a1 ** 2
                     zi_c = (dz, d1z, d2z)
-                    fam_c = []
                     for fs, f1s, f2s in family_c:
-                        d = [np.where(zero, rho * fs, fs)]
-                        d.append(np.where(zero, rho * f1s + r1 * a[1] * fs, f1s) if order >= 1 else None)
-                        d.append(np.where(zero, rho * f2s + r1 * (fs * a[2] + 2.0 * a[1] * f1s)
-                                          + r2 * a[1] ** 2 * fs, f2s) if order >= 2 else None)
-                        fam_c.append(tuple(d))
+                        fs_z = fs[z]
+                        if order >= 2:
+                            f2s[z] = rho * f2s[z] + r1 * (fs_z * a2 + 2.0 * a1 * f1s[z]) + r2 * a1 ** 2 * fs_z
+                        if order >= 1:
+                            f1s[z] = rho * f1s[z] + r1 * a1 * fs_z
+                        fs[z] = rho * fs_z
+        out = {"value": value}
+        out.update({f"d{k}": derivs[k - 1] for k in range(1, order + 1)})
         if channels:
-            out.update(self._stack([zi_c] + fam_c, eta.shape, order))
+            out.update(self._stack([zi_c] + list(fam_c), eta.shape, order))
         if self.weight is not None:
             w = column(self.weight)
-            out = {k: (v * w if v is not None else None) for k, v in out.items()}
-        out.setdefault("d1", None)
-        return ResponseTerms(**{k: out.get(k) for k in ("value", "d1", "d2", "d3", "dc", "d1c", "d2c")})
+            for v in out.values():
+                v *= w if v.ndim == w.ndim else w[None]
+        return ResponseTerms(**out)
 
     # ------------------------------------------------------------------------------------------- gradients
     def pullback(self, aux, g):
