@@ -130,6 +130,18 @@ class ResponseModel:
     ValueError
         A ziformula for a family without zeros to inflate, a dispformula for a family without a dispersion,
         matrices of the wrong shape, a truncated family with zeros and no ziformula.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from quadlib.glmm._families import make_family
+    >>> y = np.array([0.0, 0.0, 3.0])
+    >>> m = ResponseModel(make_family("poisson"), y, None, X_zi=np.ones((3, 1)), zi_names=["(Intercept)"])
+    >>> m.names, m.channels
+    (['zi~(Intercept)'], ('zi',))
+    >>> t = m.terms(np.zeros(3), m.unpack([0.0]), order=1, channels=True)    # pi = 1/2, mu = 1
+    >>> np.round(t.value[:2], 6).tolist()        # log(1/2 + e^-1 / 2)
+    [-0.379885, -0.379885]
     """
 
     def __init__(self, family, y, n, *, X_zi=None, zi_names=(), X_disp=None, disp_names=None, row_labels=None,
