@@ -97,6 +97,53 @@ def _series_psi12(x):
     return p1, p2
 
 
+def _gamma_parts_big(xb, level):
+    inv = 1 / xb
+    u = inv * inv
+    out = {"lg": (1 / 12 - u * (1 / 360 - u * (1 / 1260 - u * (1 / 1680 - u * (1 / 1188 - u * 691 / 360360))))) * inv,
+           "dg": -0.5 * inv - u * (1 / 12 - u * (1 / 120 - u * (1 / 252 - u * (1 / 240 - u * (1 / 132 - u * 691 / 32760)))))}
+    if level >= 1:
+        p1, p2 = _series_psi12(xb)
+        out["t1"] = p1
+        out["tr"] = 0.5 * inv + u * (1 / 6 - u * (1 / 30 - u * (1 / 42 - u * (1 / 30 - u * (5 / 66 - u * 691 / 2730)))))
+        out["bs"] = u * (1 / 12 - u * (1 / 40 - u * (5 / 252 - u * (7 / 240 - u * (3 / 44 - u * 7601 / 32760)))))
+        if level >= 2:
+            out["t2"] = p2
+    return out
+
+
+def _gamma_parts_small(xs, level):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lx = np.log(xs)
+        out = {"lg": special.gammaln(xs) - ((xs - 0.5) * lx - xs + _HALF_LOG_2PI),
+               "dg": special.digamma(xs) - lx}
+        if level >= 1:
+            # psi_n(x + 1) by the recurrence from x + m >= 10 down to x + 1, then the k = 0 term
+            # m in 1..10 (clipped: x <= 0 or NaN is invalid input, NaN out, never a longer loop)
+            m = np.clip(np.ceil(_STIRLING_FROM - xs), 1, _STIRLING_FROM)
+            p1, p2 = _series_psi12(xs + m)
+            r = np.empty_like(xs)
+            r2 = np.empty_like(xs)
+            finite = m[np.isfinite(m)]
+            for k in range(int(finite.max()) - 1 if finite.size else 0, 0, -1):
+                np.add(xs, k, out=r)
+                np.reciprocal(r, out=r)
+                r *= k < m
+                np.multiply(r, r, out=r2)
+                p1 += r2
+                if level >= 2:
+                    r2 *= r
+                    r2 *= 2
+                    p2 -= r2
+            inv = 1 / xs
+            out["t1"] = p1 + inv * inv
+            out["tr"] = xs * p1 + inv - 1
+            out["bs"] = xs * p1 - 1 + special.digamma(xs + 1) - lx
+            if level >= 2:
+                out["t2"] = p2 - 2 * inv ** 3
+    return out
+
+
 def _gamma_parts(x, level=2):
     """The gamma-function quantities of the beta-type densities at x > 0, each computed once.
 
@@ -120,44 +167,15 @@ def _gamma_parts(x, level=2):
     flat = x.reshape(-1)
     big = flat >= _STIRLING_FROM
     keys = ("lg", "dg") + (("t1", "tr", "bs") if level >= 1 else ()) + (("t2",) if level >= 2 else ())
+    n_big = int(np.count_nonzero(big))
+    if n_big == flat.size:
+        return {k: v.reshape(x.shape) for k, v in _gamma_parts_big(flat, level).items()}
+    if n_big == 0:
+        return {k: v.reshape(x.shape) for k, v in _gamma_parts_small(flat, level).items()}
     out = {k: np.empty(flat.shape) for k in keys}
-    ib = np.flatnonzero(big)
-    if ib.size:
-        xb = flat[ib]
-        inv = 1 / xb
-        u = inv * inv
-        out["lg"][ib] = (1 / 12 - u * (1 / 360 - u * (1 / 1260 - u * (1 / 1680 - u * (1 / 1188 - u * 691 / 360360))))) * inv
-        out["dg"][ib] = -0.5 * inv - u * (1 / 12 - u * (1 / 120 - u * (1 / 252 - u * (1 / 240 - u * (1 / 132 - u * 691 / 32760)))))
-        if level >= 1:
-            p1, p2 = _series_psi12(xb)
-            out["t1"][ib] = p1
-            out["tr"][ib] = 0.5 * inv + u * (1 / 6 - u * (1 / 30 - u * (1 / 42 - u * (1 / 30 - u * (5 / 66 - u * 691 / 2730)))))
-            out["bs"][ib] = u * (1 / 12 - u * (1 / 40 - u * (5 / 252 - u * (7 / 240 - u * (3 / 44 - u * 7601 / 32760)))))
-            if level >= 2:
-                out["t2"][ib] = p2
-    js = np.flatnonzero(~big)
-    if js.size:
-        xs = flat[js]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            lx = np.log(xs)
-            out["lg"][js] = special.gammaln(xs) - ((xs - 0.5) * lx - xs + _HALF_LOG_2PI)
-            out["dg"][js] = special.digamma(xs) - lx
-            if level >= 1:
-                # psi_n(x + 1) by the recurrence from x + m >= 10 down to x + 1, then the k = 0 term
-                m = np.ceil(_STIRLING_FROM - xs)
-                p1, p2 = _series_psi12(xs + m)
-                for k in range(int(m.max()) - 1, 0, -1):
-                    r = np.where(k < m, 1 / (xs + k), 0.0)
-                    r2 = r * r
-                    p1 += r2
-                    if level >= 2:
-                        p2 -= 2 * r2 * r
-                inv = 1 / xs
-                out["t1"][js] = p1 + inv * inv
-                out["tr"][js] = xs * p1 + inv - 1
-                out["bs"][js] = xs * p1 - 1 + special.digamma(xs + 1) - lx
-                if level >= 2:
-                    out["t2"][js] = p2 - 2 * inv ** 3
+    for idx, part in ((np.flatnonzero(big), _gamma_parts_big), (np.flatnonzero(~big), _gamma_parts_small)):
+        for k, v in part(flat[idx], level).items():
+            out[k][idx] = v
     return {k: v.reshape(x.shape) for k, v in out.items()}
 
 
