@@ -423,3 +423,18 @@ def test_polygamma_vs_mpmath():
         _close(g1, mp.polygamma(1, mp.mpf(x)), 5e-14, 0)
         _close(g2, mp.polygamma(2, mp.mpf(x)), 5e-13, 0)
     assert D._polygamma12(xs, second=False)[1] is None
+
+
+def test_gamma_parts_invalid_arguments_are_nan_and_bounded():
+    # x <= 0 or NaN is invalid (validated upstream): NaN out, and the recurrence never runs more than 10 passes
+    g = D._gamma_parts(np.array([np.nan, -1e300, -2.5]), 2)
+    for k, v in g.items():
+        assert np.isnan(v[0]), k
+    assert np.isnan(g["lg"][1:]).all() and np.isnan(g["dg"][1:]).all()
+    # the mixed call (both sides of 10 in one array) equals one call per element
+    x = np.array([0.2, 15.0, 9.5, 1e5, 3.0])
+    mixed = D._gamma_parts(x, 2)
+    for i, xi in enumerate(x):
+        one = D._gamma_parts(x[i:i + 1], 2)
+        for k in mixed:
+            assert mixed[k][i] == one[k][0], (k, xi)
