@@ -536,32 +536,53 @@ class _GLMMFields(MixedResult):
 
 
 class GLMMResult(_GLMMFields):
-    """A GLMM fitted by maximum (approximate) marginal likelihood.
+    """A GLMM fitted by maximum (approximate) marginal likelihood, or by REML (glmmTMB's: beta integrated with
+    the random effects by the Laplace approximation, :class:`~quadlib.glmm._reml.REMLObjective`).
 
     Build it with :meth:`from_fit` (``GLMMResult(objective, outcome, method, formula)`` does the same).
 
     Attributes
     ----------
     params, bse : pandas.Series
-        Fixed effects (lme4's names) and their standard errors, from the Hessian of the marginal
-        log-likelihood at the optimum (central differences of its gradient); ``tvalues``, ``pvalues``,
-        ``cov_params()`` and ``conf_int()`` (Wald or profile) come from :class:`MixedResult`.
+        The coefficients (:func:`reported_parameters`): an ordinal model's thresholds first (``1|2``, ... as
+        clmm), the fixed effects (lme4's names), then the zero-inflation (hurdle) coefficients ``zi~<name>``
+        and a dispersion model's ``disp~<name>`` (glmmTMB's ``betazi`` and ``betad``); and their standard
+        errors, from the Hessian of the marginal log-likelihood at the optimum (central differences of its
+        gradient; the thresholds' by the delta method). ``tvalues``, ``pvalues``, ``cov_params()`` and
+        ``conf_int()`` (Wald or profile) come from :class:`MixedResult`.
+    covariance : numpy.ndarray
+        The covariance of the reported vector: ``params``, then theta, a single ``log(phi)`` and the natural
+        shape parameters (``power``, ``df``); ``x_covariance`` is the same over ``objective.names`` (the
+        optimizer's coordinates, before the delta method).
     cov_re : dict
         Grouping factor -> covariance matrix of its random effects (DataFrame).
     sd_re, corr_re : dict
         Grouping factor -> standard deviations (Series) and correlations (DataFrame).
     dispersion : float or None
-        The family's dispersion: gaussian residual SD, Gamma shape, negative-binomial theta.
+        The family's single dispersion: gaussian residual SD, Gamma shape, negative-binomial theta, the phi of
+        NB1, beta, beta-binomial and Tweedie, the student_t scale; None with a dispersion model (its
+        coefficients are in ``params``) or for a family without one.
+    family_params : dict
+        The family's free shape parameters on their natural scale: ``{"power": p}`` (Tweedie),
+        ``{"df": nu}`` (student_t); empty otherwise.
     sigma : float
-        lme4's ``sigma()``: the gaussian residual SD, ``1/sqrt(shape)`` for Gamma, else 1.
+        lme4's ``sigma()``: the gaussian residual SD (the student_t scale), ``1/sqrt(shape)`` for Gamma,
+        else 1; NaN for a gaussian or student_t model with a dispersion model.
     llf : float
-        The full log-likelihood (every constant included) for every method and number of nodes.
+        The full log-likelihood (every constant included) for every method and number of nodes; for a REML
+        fit the REML log-likelihood (glmmTMB's ``logLik`` of a ``REML = TRUE`` fit; lmer's for the gaussian
+        family).
+    reml : bool
+        Whether the fit is by REML; then beta is the joint mode of (b, beta), ``cov_params()`` is
+        ``(L_X L_X')^-1`` at it (lmer's REML ``vcov`` for the gaussian family), theta's and the dispersion's
+        covariance comes from the REML Hessian and their covariance with beta is 0; ``reml_objective`` is the
+        criterion, ``objective`` the model's maximum-likelihood objective (predictions, random effects).
     aic, bic, deviance, nobs, ngroups, converged, message, history, method, singular
     random_effects : RandomEffects
         Grouping factor -> DataFrame of the conditional modes of the random effects (empirical Bayes)
         and their conditional standard deviations (columns ``"sd(<name>)"``).
     objective, outcome, x
-        The objective, the optimizer's outcome and the optimum (all parameters).
+        The objective, the optimizer's outcome and the optimum (all parameters, ``objective.names``).
     """
 
     _FIT_ARGUMENTS = ("objective", "outcome", "method", "formula")
