@@ -97,29 +97,36 @@ def _series_psi12(x):
     return p1, p2
 
 
-def _gamma_parts_big(xb, level):
+def _gamma_parts_big(xb, keys):
     inv = 1 / xb
     u = inv * inv
-    out = {"lg": (1 / 12 - u * (1 / 360 - u * (1 / 1260 - u * (1 / 1680 - u * (1 / 1188 - u * 691 / 360360))))) * inv,
-           "dg": -0.5 * inv - u * (1 / 12 - u * (1 / 120 - u * (1 / 252 - u * (1 / 240 - u * (1 / 132 - u * 691 / 32760)))))}
-    if level >= 1:
+    out = {}
+    if "lg" in keys:
+        out["lg"] = (1 / 12 - u * (1 / 360 - u * (1 / 1260 - u * (1 / 1680 - u * (1 / 1188 - u * 691 / 360360))))) * inv
+    if "dg" in keys:
+        out["dg"] = -0.5 * inv - u * (1 / 12 - u * (1 / 120 - u * (1 / 252 - u * (1 / 240 - u * (1 / 132 - u * 691 / 32760)))))
+    if "t1" in keys or "t2" in keys:
         p1, p2 = _series_psi12(xb)
-        out["t1"] = p1
+        out["t1"], out["t2"] = p1, p2
+    if "tr" in keys:
         out["tr"] = 0.5 * inv + u * (1 / 6 - u * (1 / 30 - u * (1 / 42 - u * (1 / 30 - u * (5 / 66 - u * 691 / 2730)))))
+    if "bs" in keys:
         out["bs"] = u * (1 / 12 - u * (1 / 40 - u * (5 / 252 - u * (7 / 240 - u * (3 / 44 - u * 7601 / 32760)))))
-        if level >= 2:
-            out["t2"] = p2
     return out
 
 
-def _gamma_parts_small(xs, level):
+def _gamma_parts_small(xs, keys):
+    out = {}
     with np.errstate(divide="ignore", invalid="ignore"):
         lx = np.log(xs)
-        out = {"lg": special.gammaln(xs) - ((xs - 0.5) * lx - xs + _HALF_LOG_2PI),
-               "dg": special.digamma(xs) - lx}
-        if level >= 1:
-            # psi_n(x + 1) by the recurrence from x + m >= 10 down to x + 1, then the k = 0 term
+        if "lg" in keys:
+            out["lg"] = special.gammaln(xs) - ((xs - 0.5) * lx - xs + _HALF_LOG_2PI)
+        if "dg" in keys:
+            out["dg"] = special.digamma(xs) - lx
+        if {"t1", "t2", "tr", "bs"} & set(keys):
+            # psi_n(x + 1) by the recurrence from x + m >= 10 down to x + 1, then the k = 0 term;
             # m in 1..10 (clipped: x <= 0 or NaN is invalid input, NaN out, never a longer loop)
+            second = "t2" in keys
             m = np.clip(np.ceil(_STIRLING_FROM - xs), 1, _STIRLING_FROM)
             p1, p2 = _series_psi12(xs + m)
             r = np.empty_like(xs)
@@ -131,26 +138,31 @@ def _gamma_parts_small(xs, level):
                 r *= k < m
                 np.multiply(r, r, out=r2)
                 p1 += r2
-                if level >= 2:
+                if second:
                     r2 *= r
                     r2 *= 2
                     p2 -= r2
             inv = 1 / xs
             out["t1"] = p1 + inv * inv
-            out["tr"] = xs * p1 + inv - 1
-            out["bs"] = xs * p1 - 1 + special.digamma(xs + 1) - lx
-            if level >= 2:
+            if second:
                 out["t2"] = p2 - 2 * inv ** 3
+            if "tr" in keys:
+                out["tr"] = xs * p1 + inv - 1
+            if "bs" in keys:
+                out["bs"] = xs * p1 - 1 + special.digamma(xs + 1) - lx
     return out
 
 
-def _gamma_parts(x, level=2):
+_PART_LEVELS = {0: ("lg", "dg"), 1: ("lg", "dg", "t1", "tr", "bs"), 2: ("lg", "dg", "t1", "tr", "bs", "t2")}
+
+
+def _gamma_parts(x, keys=2):
     """The gamma-function quantities of the beta-type densities at x > 0, each computed once.
 
-    Returns a dict of arrays of x's shape: ``lg = lgamma(x) - ((x - 1/2) log x - x + log(2 pi)/2)`` and
-    ``dg = digamma(x) - log x`` (the Stirling remainders); with ``level >= 1`` also ``t1 = trigamma(x)``,
-    ``tr = x trigamma(x) - 1`` and ``bs = x trigamma(x) - 1 + digamma(x) - log x``; with ``level >= 2``
-    ``t2 = psi2(x)``.
+    ``keys`` names those wanted (a level 0, 1, 2 is shorthand for the first 2, 5, 6): ``lg = lgamma(x) -
+    ((x - 1/2) log x - x + log(2 pi)/2)``, ``dg = digamma(x) - log x`` (the Stirling remainders), ``t1 =
+    trigamma(x)``, ``tr = x trigamma(x) - 1``, ``bs = x trigamma(x) - 1 + digamma(x) - log x``, ``t2 =
+    psi2(x)``. Returns a dict of arrays of x's shape holding at least those.
 
     Notes
     -----
@@ -163,45 +175,45 @@ def _gamma_parts(x, level=2):
     passes; scipy's ``polygamma`` goes through the Hurwitz zeta, five times slower), with the k = 0 term
     kept apart so that ``tr`` and ``bs`` do not cancel as x -> 0.
     """
+    keys = _PART_LEVELS[keys] if isinstance(keys, int) else tuple(keys)
     x = np.asarray(x, dtype=np.float64)
     flat = x.reshape(-1)
     big = flat >= _STIRLING_FROM
-    keys = ("lg", "dg") + (("t1", "tr", "bs") if level >= 1 else ()) + (("t2",) if level >= 2 else ())
     n_big = int(np.count_nonzero(big))
     if n_big == flat.size:
-        return {k: v.reshape(x.shape) for k, v in _gamma_parts_big(flat, level).items()}
+        return {k: v.reshape(x.shape) for k, v in _gamma_parts_big(flat, keys).items()}
     if n_big == 0:
-        return {k: v.reshape(x.shape) for k, v in _gamma_parts_small(flat, level).items()}
-    out = {k: np.empty(flat.shape) for k in keys}
+        return {k: v.reshape(x.shape) for k, v in _gamma_parts_small(flat, keys).items()}
+    out = {}
     for idx, part in ((np.flatnonzero(big), _gamma_parts_big), (np.flatnonzero(~big), _gamma_parts_small)):
-        for k, v in part(flat[idx], level).items():
-            out[k][idx] = v
+        for k, v in part(flat[idx], keys).items():
+            out.setdefault(k, np.empty(flat.shape))[idx] = v
     return {k: v.reshape(x.shape) for k, v in out.items()}
 
 
 def _lgamma_rem(x):
     """lgamma(x) - ((x - 1/2) log x - x + log(2 pi)/2), for x > 0."""
-    return _gamma_parts(x, 0)["lg"]
+    return _gamma_parts(x, ("lg",))["lg"]
 
 
 def _digamma_rem(x):
     """digamma(x) - log(x), for x > 0."""
-    return _gamma_parts(x, 0)["dg"]
+    return _gamma_parts(x, ("dg",))["dg"]
 
 
 def _trigamma_rem(x):
     """x trigamma(x) - 1, for x > 0."""
-    return _gamma_parts(x, 1)["tr"]
+    return _gamma_parts(x, ("tr",))["tr"]
 
 
 def _beta_s_rem(x):
     """x trigamma(x) - 1 + digamma(x) - log(x), for x > 0."""
-    return _gamma_parts(x, 1)["bs"]
+    return _gamma_parts(x, ("bs",))["bs"]
 
 
 def _polygamma12(x, second=True):
     """trigamma(x) and (if ``second``, else None) psi2(x) for x > 0 (see :func:`_gamma_parts`)."""
-    g = _gamma_parts(x, 2 if second else 1)
+    g = _gamma_parts(x, ("t1", "t2") if second else ("t1",))
     return g["t1"], (g["t2"] if second else None)
 
 
@@ -259,8 +271,11 @@ def beta_terms(y, n, eta, phi, shape=None, order=2, dispersion=False):
     lmu, lmc = -(np.maximum(-eta, 0.0) + sp), -(np.maximum(eta, 0.0) + sp)   # log mu, log(1 - mu)
     need1 = order >= 2 or (dispersion and order >= 1)
     need2 = order >= 3 or (dispersion and order >= 2)
-    level = 2 if need2 else (1 if need1 else 0)
-    A, B, P = _gamma_parts(a, level), _gamma_parts(b, level), _gamma_parts(ph, 0)
+    keys = (["lg"] + (["dg"] if order >= 1 or dispersion else []) + (["t1"] if need1 else [])
+            + (["t2"] if need2 else []) + (["bs"] if dispersion and order >= 1 else [])
+            + (["tr"] if dispersion and order >= 2 else []))
+    A, B = _gamma_parts(a, keys), _gamma_parts(b, keys)
+    P = _gamma_parts(ph, ("lg", "dg") if dispersion else ("lg",))
     # lgamma(phi) - lgamma(a) - lgamma(b) through the Stirling remainders (phi = a + b): its large terms
     # -a log mu - b log(1 - mu) join a log y + b log1p(-y) before they are added, so nothing of size phi
     # cancels (with -betaln, phi = 1e8 lost 1e-9 relative)
