@@ -575,8 +575,9 @@ def ordinal_codes(values, name=None):
     if arr.ndim != 1:
         raise ValueError(f"`formula`: {label} must be one-dimensional, got shape {arr.shape}")
     if arr.dtype.kind == "b" or arr.dtype.kind not in "iuf":
-        kind = {"b": "booleans", "U": "strings", "S": "strings", "O": "objects (strings?)"}.get(arr.dtype.kind,
-                                                                                         f"{arr.dtype} values")
+        kind = {"b": "booleans", "U": "strings", "S": "strings"}.get(arr.dtype.kind, f"{arr.dtype} values")
+        if arr.dtype.kind == "O":
+            kind = "strings" if all(isinstance(v, str) for v in arr.ravel()[:1000]) else "Python objects"
         raise TypeError(f"`formula`: {label} must be an ordered pandas Categorical or integers, got {kind}; "
                         f"e.g. pd.Categorical(y, categories=[...], ordered=True)")
     if arr.dtype.kind == "f":

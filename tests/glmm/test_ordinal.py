@@ -282,8 +282,10 @@ def test_ordinal_codes_errors():
         ordinal_codes(pd.Categorical(["a", "b"]), name="rating")
     with pytest.raises(TypeError, match="`formula`.*ordered pandas Categorical or integers, got strings"):
         ordinal_codes(np.array(["a", "b"]))
-    with pytest.raises(TypeError, match="`formula`"):
+    with pytest.raises(TypeError, match="`formula`.*got strings"):
         ordinal_codes(pd.Series(["a", "b"], dtype=object))
+    with pytest.raises(TypeError, match="`formula`.*got Python objects"):
+        ordinal_codes(pd.Series(["a", 1], dtype=object))
     with pytest.raises(TypeError, match="booleans"):
         ordinal_codes(np.array([True, False]))
     with pytest.raises(TypeError, match="non-integer"):
