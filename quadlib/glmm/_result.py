@@ -923,6 +923,12 @@ class GLMMResult(_GLMMFields):
             raise ValueError(f"`alpha` must be in (0, 1), got {alpha!r}")
         if not isinstance(newdata, pd.DataFrame):
             raise TypeError("`newdata` must be a pandas DataFrame")
+        response = _response_model(self.objective)
+        if type == "response" and (getattr(self.family, "truncated", False) or self.family.name == "ordinal"
+                                   or (response is not None and response.X_zi is not None)):
+            # the mean is no monotone map of eta alone there (zero-inflation, truncation, categories)
+            raise ValueError("`type`: 'response' intervals are not available for zero-inflated, hurdle, truncated "
+                             "or ordinal models; use type='link'")
         obj = self.objective
         d = obj.design
         beta, factors, _ = obj.split(self.x)

@@ -414,3 +414,17 @@ def test_reported_blocks_match_glmmtmb(key, formula, family, options):
     if family == "tweedie":
         assert res.family_params["power"] == pytest.approx(1 + special.expit(par[names == "psi"][0]), abs=1e-5)
         assert math.log(res.dispersion) == pytest.approx(par[names == "betad"][0], abs=1e-5)
+
+
+def test_predict_interval_response_refused_where_the_mean_is_not_h_eta():
+    data, objective = salamanders_zi()
+    res, cov = result_at(objective, [-1.2, 2.0, 0.6, 0.9, -1.9])
+    new = data.iloc[[0, 400]]
+    with pytest.raises(ValueError, match="`type`: 'response' intervals are not available"):
+        res.predict_interval(new)
+    frame = res.predict_interval(new, type="link", parameter_uncertainty=True)
+    m = mined_dummy(new)
+    X = np.column_stack([np.ones(2), m])
+    var = 0.6 ** 2 + np.einsum("np,pr,nr->n", X, cov[:2, :2], X)     # z'Dz + x' Cov(beta) x
+    np.testing.assert_allclose(frame["fit"].to_numpy(), -1.2 + 2.0 * m, rtol=1e-12)
+    np.testing.assert_allclose(frame["upper"].to_numpy(), -1.2 + 2.0 * m + Z975 * np.sqrt(var), rtol=1e-12)
