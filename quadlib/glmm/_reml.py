@@ -55,8 +55,8 @@ _LOG_2PI = math.log(2.0 * math.pi)
 # PIRLS to a tighter relative decrement than the nAGQ = 0 stage, and the full step after it: the REML value
 # is compared with lmer's and glmmTMB's to 1e-9
 _REML_PIRLS_TOL = 1e-14
-# COBYQA to a trust radius of 1e-7, then one Newton step on value differences (the Hessian's stencil)
-REML_OPTIONS = replace(GLMM_OPTIONS, initial_radius=0.05, final_radius=1e-7, value_polish_steps=1)
+# COBYQA to a trust radius of 1e-6, then one Newton step on value differences (the Hessian's stencil)
+REML_OPTIONS = replace(GLMM_OPTIONS, initial_radius=0.2, final_radius=1e-6, value_polish_steps=1)
 # families whose row log-densities are concave in eta for every parameter value, so that the joint PIRLS
 # has positive working weights w = -d2 everywhere (truncated poisson: -log(e^mu - 1) is concave in eta = log mu)
 REML_FAMILIES = ("gaussian", "binomial", "bernoulli", "poisson", "negative_binomial", "Gamma", "tweedie",
