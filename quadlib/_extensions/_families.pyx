@@ -27,8 +27,9 @@ Numerics, where the obvious formula loses digits:
   analytically, so a Poisson-like fit (theta -> infinity) loses no digits to cancellation; log1p(z) - z
   by its own series.
 - NB1: the gamma-function differences as finite sums over k < y of log(mu + k phi) and powers of
-  mu/(mu + k phi), the k = 0 terms apart (exact as r = mu/phi -> infinity and as mu -> 0); counts above 64
-  are left to the caller (NaN here; the Python layer uses polygammas for them).
+  mu/(mu + k phi), the k = 0 terms apart (exact as r = mu/phi -> infinity and as mu -> 0), the s-derivatives
+  as their own sums (no cancellation as phi -> 0); counts above 1024 are left to the caller (NaN here; the
+  Python layer uses polygammas for them).
 - Gamma: value = nu (1 + log w - w) + (nu log nu - nu - lgamma(nu)), w = y/mu, the first part by
   log1p(w - 1) - (w - 1), the second by Stirling for nu >= 10: no nu log nu - lgamma(nu) cancellation.
 
@@ -63,7 +64,7 @@ KINDS = {("binomial", "logit"): BINOMIAL_LOGIT, ("binomial", "probit"): BINOMIAL
          ("negative_binomial1", "log"): NBINOM1_LOG}
 
 cdef enum:
-    NB1_SUMS = 64            # NB1 rows with larger counts are left to the caller (they get NaN here)
+    NB1_SUMS = 1024          # NB1 rows with larger counts are left to the caller (they get NaN here)
 NBINOM1_SUM_LIMIT = NB1_SUMS
 
 cdef double LOG_2PI = 1.8378770664093454836
@@ -641,6 +642,7 @@ cdef inline row_t _nbinom1_row(double phi) noexcept nogil:
     row.b = log1p(phi)
     row.c = 1.0 / (1.0 + phi)
     row.d = 1.0 / phi
+    row.e = _log1pmx(phi) + phi * phi * row.c       # log1p(phi) - phi/(1 + phi), no cancellation at small phi
     return row
 
 
@@ -648,12 +650,16 @@ cdef inline terms_t _nbinom1_log(double y, double n, double eta, double phi, row
                                  bint disp) noexcept nogil:
     # value = lgamma(y + r) - lgamma(r) - r log1p(phi) + y (s - log1p(phi))
     #       = eta [y >= 1] + sum_{1<=k<y} log(mu + k phi) - (r + y) log1p(phi),
-    # and with w_k = mu/(mu + k phi): d1 = [y >= 1] + T1 - r log1p(phi), d2 = T1 - r log1p(phi) - T2,
-    # d3 = T1 - r log1p(phi) - 3 T2 + 2 T3, T_j = sum_{1<=k<y} w_k^j: the k = 0 terms taken out exactly
-    # (the 1's of d1 and sum w_k^2 cancel analytically at small mu). Only y <= NB1_SUMS.
+    # and with w_k = mu/(mu + k phi), v_k = 1 - w_k (sums over 1 <= k < y: the k = 0 terms, log mu = eta and
+    # w_0 = 1, taken out exactly): d1 = [y >= 1] + sum w_k - r log1p(phi), d2 = sum w_k v_k - r log1p(phi),
+    # d3 = sum w_k v_k (v_k - w_k) - r log1p(phi) (not as sums of w_k^j, which cancel where w_k ~ 1, i.e.
+    # mu >> phi y, and at small mu). In s = log phi directly (not as
+    # -d1 + (y - mu)/(1 + phi), which cancels as phi -> 0): ds = sum v_k - y phi/(1 + phi) + r C,
+    # d1s = -sum w_k v_k + r C, d2s = -sum w_k v_k (v_k - w_k) + r C, C = log1p(phi) - phi/(1 + phi),
+    # dss = sum w_k v_k - y phi/(1 + phi)^2 - r C + r phi^2/(1 + phi)^2. Only y <= NB1_SUMS.
     cdef terms_t t = _NO_TERMS
-    cdef double mu = exp(eta), r = mu * row.d, T0 = 0.0, T1 = 0.0, T2 = 0.0, T3 = 0.0, lk, d, e, w, one
-    cdef double rl, base, d1, d2, d3
+    cdef double mu = exp(eta), r = mu * row.d, T0 = 0.0, T1 = 0.0, U1 = 0.0, U2 = 0.0
+    cdef double U3 = 0.0, lk, d, e, w, v, wv, one, rl, rC, d1, d2, d3
     cdef int k, ky
     if not (y <= NB1_SUMS):
         t.value = NAN
@@ -669,34 +675,37 @@ cdef inline terms_t _nbinom1_log(double y, double n, double eta, double phi, row
     for k in range(1, ky):          # at most NB1_SUMS - 1 terms
         lk = _log(<double>k) + row.a
         d = eta - lk
-        # log(mu + k phi) = logaddexp(eta, lk); w_k = expit(eta - lk)
+        # log(mu + k phi) = logaddexp(eta, lk); w_k = expit(eta - lk), v_k = expit(lk - eta)
         if d > 0.0:
             e = exp(-d)
             T0 += eta + _log1p(e)
             w = 1.0 / (1.0 + e)
+            v = e * w
         else:
             e = exp(d)
             T0 += lk + _log1p(e)
-            w = e / (1.0 + e)
+            v = 1.0 / (1.0 + e)
+            w = e * v
+        wv = w * v
         T1 += w
-        T2 += w * w
-        T3 += w * w * w
+        U1 += v
+        U2 += wv
+        U3 += wv * (v - w)
     one = 1.0 if y >= 1.0 else 0.0
     t.value = n * (one * eta + T0 - (r + y) * row.b)
     rl = r * row.b
-    base = T1 - rl
-    d1 = one + base
-    d2 = base - T2
-    d3 = base - 3.0 * T2 + 2.0 * T3
+    d1 = one + T1 - rl
+    d2 = U2 - rl
+    d3 = U3 - rl
     t.d1 = n * d1
     t.d2 = n * d2
     t.d3 = n * d3
     if disp:
-        # s = log phi enters through r = mu e^-s (dr/ds = -r) and the -(r + y) log1p(phi) term
-        t.ds = n * (-d1 + (y - mu) * row.c)
-        t.dss = n * (d2 + mu * row.c - (y - mu) * phi * row.c * row.c)
-        t.d1s = n * (-d2 - mu * row.c)
-        t.d2s = n * (-d3 - mu * row.c)
+        rC = r * row.e
+        t.ds = n * (U1 - y * phi * row.c + rC)
+        t.d1s = n * (rC - U2)
+        t.d2s = n * (rC - U3)
+        t.dss = n * (U2 - (y * phi - r * phi * phi) * row.c * row.c - rC)
     return t
 
 

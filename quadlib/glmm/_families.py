@@ -10,32 +10,32 @@ the compiled kernel ``quadlib._extensions._families``. The dropped terms are :me
 
 Families, links (the first is the default, as in lme4) and the dispersion phi:
 
-=====================  =========================  ==============================================
-family                 links                      phi
-=====================  =========================  ==============================================
-``binomial``           logit, probit, cloglog     (none); y successes out of n trials
-``bernoulli``          logit, probit, cloglog     (none); binomial with n = 1
-``poisson``            log                        (none); n a prior weight on the log-likelihood
-``gaussian``           identity                   ``sigma``, residual SD; var = sigma^2 / n
-``Gamma``              inverse, log               ``shape`` nu; the row's shape is n nu
-``negative_binomial``  log                        ``theta`` (NB2, glmmTMB's nbinom2); var = mu + mu^2/theta
-``negative_binomial1`` log                        ``phi`` (NB1, glmmTMB's nbinom1); var = mu (1 + phi)
-``beta``               logit                      ``phi``, precision; y in (0, 1), var = mu (1 - mu)/(1 + phi)
-``beta_binomial``      logit                      ``phi``, precision; y successes out of n trials
-``truncated_poisson``  log                        (none); zero-truncated, y >= 1 (hurdle models)
-``truncated_negative_  log                        ``theta``; zero-truncated NB2
-binomial``
-``tweedie``            log                        ``phi``: var = phi mu^p; shape: the power p in (1, 2)
-``student_t``          identity                   ``sigma``, the scale; shape: the degrees of freedom df
-``ordinal``            logit, probit, cloglog     (none); shape: the K - 1 thresholds (cumulative link)
-=====================  =========================  ==============================================
+=================================  ========================  ==========================================================
+family                             links                     phi
+=================================  ========================  ==========================================================
+``binomial``                       logit, probit, cloglog    (none); y successes out of n trials
+``bernoulli``                      logit, probit, cloglog    (none); binomial with n = 1
+``poisson``                        log                       (none); n a prior weight on the log-likelihood
+``gaussian``                       identity                  ``sigma``, residual SD; var = sigma^2 / n
+``Gamma``                          inverse, log              ``shape`` nu; the row's shape is n nu
+``negative_binomial``              log                       ``theta`` (NB2, glmmTMB's nbinom2); var = mu + mu^2/theta
+``negative_binomial1``             log                       ``phi`` (NB1, glmmTMB's nbinom1); var = mu (1 + phi)
+``beta``                           logit                     ``phi``, precision; y in (0, 1); var = mu(1 - mu)/(1 + phi)
+``beta_binomial``                  logit                     ``phi``, precision; y successes out of n trials
+``truncated_poisson``              log                       (none); zero-truncated, y >= 1 (hurdle models)
+``truncated_negative_binomial``    log                       ``theta``; zero-truncated NB2
+``tweedie``                        log                       ``phi``: var = phi mu^p; shape: the power p in (1, 2)
+``student_t``                      identity                  ``sigma``, the scale; shape: the degrees of freedom df
+``ordinal``                        logit, probit, cloglog    (none); shape: the K - 1 thresholds (cumulative link)
+=================================  ========================  ==========================================================
 
 The dispersion phi may be one number or one per row (a dispersion model). *Shape* parameters (the Tweedie
 power, the t degrees of freedom, the ordinal thresholds) enter as a vector in their natural scale;
 :meth:`Family.shape_coordinates` maps them to unconstrained optimizer coordinates. A shape can be fixed when
 the family is made (``make_family("student_t", df=5.0)``); the family then has no free shape. The mathematics
 of the beta, beta-binomial, Tweedie and t families is in :mod:`quadlib.glmm._densities`, that of the
-cumulative links in :mod:`quadlib.glmm._ordinal`; the compiled kernel covers the first six families.
+cumulative links in :mod:`quadlib.glmm._ordinal`; the compiled kernel covers the first seven families
+(the truncated NB2 reuses its NB2).
 """
 from dataclasses import dataclass
 import functools
@@ -330,10 +330,10 @@ class Family:
         Traceback (most recent call last):
             ...
         ValueError: `y` (successes) must not exceed `n` (trials): row 1 has y = 6.0, n = 5.0
-        >>> make_family("truncated_poisson").validate([1, 0, 2], row_labels=["a", "b", "c"])
+        >>> make_family("truncated_poisson").validate([1, 0, 2], row_labels=["a", "b", "c"])  # doctest: +ELLIPSIS
         Traceback (most recent call last):
             ...
-        ValueError: `y`: truncated_poisson is zero-truncated but row b is 0: add ziformula='~1' for a hurdle model, or use family='poisson'
+        ValueError: `y`: truncated_poisson is zero-truncated but row b is 0: add ziformula='~1' for a hurdle ...
         """
         y, n = self._rows(y, n)
         if row_labels is not None:
@@ -986,7 +986,9 @@ class _NegativeBinomial(Family):
 # --- NB1 and the truncated counts: vectorized numpy (WP1 of issue 19) --------------------------------------
 
 _SUM_LIMIT = 64
-"""Counts up to this use exact finite sums for the gamma-function differences (per element O(y))."""
+"""Truncated NB2: counts up to this use exact finite sums for lgamma(y + theta) - lgamma(theta) (per row O(y))."""
+_NB1_SUMS = _kernel.NBINOM1_SUM_LIMIT
+"""NB1: counts up to this (1024) use exact finite sums (per element O(y)); polygammas above."""
 
 
 def _col(phi, eta):
@@ -997,12 +999,15 @@ def _col(phi, eta):
 def _nb1_terms(y, n, eta, phi, order, dispersion):
     """NB1 (size r = mu/phi, var = mu (1 + phi)) value and derivatives; eta (N, K), phi scalar or (N,).
 
-    With w_k = mu/(mu + k phi) = r/(r + k): lgamma(y + r) - lgamma(r) + y log phi = sum_{k<y} log(mu + k phi),
-    r (psi(y+r) - psi(r)) = sum w_k, -r^2 (psi1(y+r) - psi1(r)) = sum w_k^2, r^3 (psi2(y+r) - psi2(r)) =
-    2 sum w_k^3. The k = 0 terms (log mu = eta, w_0 = 1) are taken out exactly, so the 1's of
-    d2 = d1 - sum w_k^2 cancel analytically (at small mu, d1 and sum w_k^2 are both near 1); the rest,
-    T_j = sum_{1<=k<y}, by exact finite sums for y <= 64 (no cancellation as r -> infinity) and by scipy's
-    polygammas at y + r and 1 + r above.
+    The compiled kernel's slow twin (and its path for counts above its sums). With w_k = mu/(mu + k phi) =
+    r/(r + k), v_k = 1 - w_k and sums over 1 <= k < y (the k = 0 terms, log mu = eta and w_0 = 1, taken out
+    exactly): lgamma(y + r) - lgamma(1 + r) + (y - 1) log phi = T0 = sum log(mu + k phi),
+    r (psi(y+r) - psi(1+r)) = T1 = sum w_k, U1 = sum v_k, U2 = sum w_k v_k, U3 = sum w_k v_k (v_k - w_k);
+    d1 = [y >= 1] + T1 - r log1p(phi), d2 = U2 - r log1p(phi), d3 = U3 - r log1p(phi) (sums of w_k^j would
+    cancel where w_k ~ 1 and at small mu); ds = U1 - y phi/(1 + phi) + r C, d1s = r C - U2, d2s = r C - U3,
+    C = log1p(phi) - phi/(1 + phi), dss = U2 - (y phi - r phi^2)/(1 + phi)^2 - r C (the textbook
+    -d1 + (y - mu)/(1 + phi) cancels as phi -> 0). Exact finite sums for y <= 1024; above, scipy's
+    polygammas at y + r and 1 + r (which lose digits as r >> y, i.e. phi -> 0).
     """
     yc, nc, ph = y[:, None], n[:, None], _col(phi, eta)
     mu = np.exp(eta)
@@ -1010,17 +1015,19 @@ def _nb1_terms(y, n, eta, phi, order, dispersion):
     r = mu / ph
     # the s-derivatives take one more eta-derivative than their order, dss takes d2
     need = min(max(order + 1, 2), 3) if dispersion else order
-    T = [np.zeros_like(eta) for _ in range(need + 1)]
-    small = y <= _SUM_LIMIT
+    T = [np.zeros_like(eta) for _ in range(min(need, 1) + 1)]          # T0, T1
+    U = [np.zeros_like(eta) for _ in range(3 if need >= 2 else 0)]     # U1, U2, U3
+    small = y <= _NB1_SUMS
     # rows sorted by decreasing count (those beyond the sums count as 0 here): the rows with y > k are a
-    # prefix, so term k costs (rows with y > k) x K, and the whole sum sum_i min(y_i, 64) K, not N 64 K
+    # prefix, so term k costs (rows with y > k) x K, and the whole sum sum_i min(y_i, 1024) K, not N 1024 K
     ys = np.where(small, y, 0.0)
     srt = np.argsort(-ys, kind="stable")
-    active = np.searchsorted(-ys[srt], -np.arange(_SUM_LIMIT + 1, dtype=float), side="left")   # rows with y > k
+    active = np.searchsorted(-ys[srt], -np.arange(_NB1_SUMS + 1, dtype=float), side="left")   # rows with y > k
     es = eta[srt]
     phs = ph if np.ndim(ph) == 0 else ph[srt]
-    Ts = [np.zeros_like(eta) for _ in range(need + 1)]
-    for k in range(1, _SUM_LIMIT):
+    Ts = [np.zeros_like(eta) for _ in T]
+    Us = [np.zeros_like(eta) for _ in U]
+    for k in range(1, _NB1_SUMS):
         m = int(active[k])
         if m == 0:
             break
@@ -1031,44 +1038,49 @@ def _nb1_terms(y, n, eta, phi, order, dispersion):
             wk = special.expit(e - lkphi)
             Ts[1][:m] += wk
             if need >= 2:
-                w2 = wk * wk
-                Ts[2][:m] += w2
-                if need >= 3:
-                    Ts[3][:m] += w2 * wk
-    for j in range(need + 1):
+                vk = special.expit(lkphi - e)
+                wv = wk * vk
+                Us[0][:m] += vk
+                Us[1][:m] += wv
+                Us[2][:m] += wv * (vk - wk)
+    for j in range(len(T)):
         T[j][srt] = Ts[j]
+    for j in range(len(U)):
+        U[j][srt] = Us[j]
     big = np.flatnonzero(~small)
     if big.size:
         rb, yb = r[big], yc[big]
         lphi = np.log(ph if np.ndim(ph) == 0 else ph[big])
-        T[0][big] = special.gammaln(yb + rb) - special.gammaln(1.0 + rb) + (yb - 1.0) * lphi
+        # lgamma(y + r) - lgamma(1 + r) = A(y - 1, 1 + r) + (y - 1) log(1 + r), A by Stirling for large r
+        T[0][big] = (_nb2_row_constant(np.broadcast_to(yb - 1.0, rb.shape).reshape(-1),
+                                       (1.0 + rb).reshape(-1)).reshape(rb.shape)
+                     + (yb - 1.0) * (np.log1p(rb) + lphi))
         if need >= 1:
             T[1][big] = rb * (special.digamma(yb + rb) - special.digamma(1.0 + rb))
-        if need >= 2:
-            T[2][big] = -rb * rb * (special.polygamma(1, yb + rb) - special.polygamma(1, 1.0 + rb))
-        if need >= 3:
-            T[3][big] = 0.5 * rb ** 3 * (special.polygamma(2, yb + rb) - special.polygamma(2, 1.0 + rb))
+        if need >= 2:          # U as combinations of sum w_k^j (sum v = y - 1 - T1, ...)
+            t1 = T[1][big]
+            t2 = -rb * rb * (special.polygamma(1, yb + rb) - special.polygamma(1, 1.0 + rb))
+            t3 = 0.5 * rb ** 3 * (special.polygamma(2, yb + rb) - special.polygamma(2, 1.0 + rb))
+            U[0][big] = (yb - 1.0) - t1
+            U[1][big] = t1 - t2
+            U[2][big] = t1 - 3.0 * t2 + 2.0 * t3
     one = (yc >= 1.0).astype(np.float64)             # the k = 0 term is present
     out = {"value": nc * (one * eta + T[0] - (r + yc) * l1p)}
     if need == 0:
         return out
     rl = r * l1p
-    T += [np.zeros_like(eta)] * (4 - len(T))
-    base = T[1] - rl                                   # d1 without its k = 0 term
-    d1 = one + base
-    d2 = base - T[2]
-    d3 = base - 3.0 * T[2] + 2.0 * T[3]
-    for k, d in zip(("d1", "d2", "d3"), (d1, d2, d3)[:order]):
-        out[k] = nc * d
+    d = [one + T[1] - rl] + ([U[1] - rl, U[2] - rl] if need >= 2 else [])
+    for k, dk in zip(("d1", "d2", "d3"), d[:order]):
+        out[k] = nc * dk
     if dispersion:
-        # s = log phi enters through r = mu e^-s (dr/ds = -r) and the -(r + y) log1p(phi) term
         ip = 1.0 / (1.0 + ph)
-        out["ds"] = nc * (-d1 + (yc - mu) * ip)
-        out["dss"] = nc * (d2 + mu * ip - (yc - mu) * ph * ip * ip)
+        rC = r * (_log1pmx(ph) + ph * ph * ip)
+        out["ds"] = nc * (U[0] - yc * ph * ip + rC)
+        out["dss"] = nc * (U[1] - (yc * ph - r * ph * ph) * ip * ip - rC)
         if order >= 1:
-            out["d1s"] = nc * (-d2 - mu * ip)
+            out["d1s"] = nc * (rC - U[1])
         if order >= 2:
-            out["d2s"] = nc * (-d3 - mu * ip)
+            out["d2s"] = nc * (rC - U[2])
     return out
 
 
@@ -1099,7 +1111,20 @@ def _nb2_row_constant(y, theta):
         out += np.where(small & (y > k), np.log1p(k / th), 0.0)
     big = ~small
     if np.any(big):
-        out[big] = special.gammaln(y[big] + th[big]) - special.gammaln(th[big]) - y[big] * np.log(th[big])
+        yb, tb = y[big], th[big]
+        direct = special.gammaln(yb + tb) - special.gammaln(tb) - yb * np.log(np.maximum(tb, 1e-300))
+        # theta >= 10: Stirling's series at y + theta and theta with the leading terms differenced
+        # analytically, (y + theta - 1/2) log1p(y/theta) - y + ..., so nothing of size y log theta cancels
+        # (gammaln's difference lost 2e-7 at theta = 1e8, y = 2000); truncation < 1e-13 (DLMF 5.11.1)
+        big_t = np.maximum(tb, 10.0)
+        x = yb + big_t
+
+        def rest(z):
+            z2 = 1.0 / (z * z)
+            return (1.0 / 12 + z2 * (-1.0 / 360 + z2 * (1.0 / 1260 + z2 * (-1.0 / 1680 + z2 / 1188)))) / z
+
+        stirling = (x - 0.5) * np.log1p(yb / big_t) - yb + (rest(x) - rest(big_t))
+        out[big] = np.where(tb >= 10.0, stirling, direct)
     return out
 
 
@@ -1189,7 +1214,7 @@ class _NegativeBinomial1(Family):
     def _row_terms(self, y, n, eta, phi, shape, order, dispersion):
         # the compiled kernel's finite sums; counts beyond them (NaN there) by the polygammas of _nb1_terms
         out = _kernel_terms(_kernel.KINDS[("negative_binomial1", "log")], y, n, eta, phi, order, dispersion)
-        big = np.flatnonzero(y > _kernel.NBINOM1_SUM_LIMIT)
+        big = np.flatnonzero(y > _NB1_SUMS)
         if big.size:
             part = _nb1_terms(y[big], n[big], eta[big], phi if np.ndim(phi) == 0 else phi[big], order,
                               dispersion)
