@@ -523,7 +523,8 @@ def test_nb1_kernel_equals_numpy_twin():
     from quadlib.glmm._families import _nb1_terms
     rng = np.random.default_rng(21)
     N, K = 300, 4
-    y = np.concatenate([rng.negative_binomial(0.7, 0.1, N - 6).astype(float), [0.0, 64.0, 65.0, 1024.0, 1025.0, 3000.0]])
+    y = np.concatenate([rng.negative_binomial(0.7, 0.1, N - 6).astype(float),
+                        [0.0, 64.0, 65.0, 1024.0, 1025.0, 3000.0]])
     n = rng.uniform(0.5, 2.0, N)
     eta = rng.normal(0.0, 3.0, (N, K))
     for phi in (1.7, np.exp(rng.normal(0, 2, N))):
