@@ -98,8 +98,9 @@ class REMLObjective:
     integrator : object, optional
         The Laplace integrator (default); anything else is refused.
     link : str, optional
-    response : optional
-        Passed on to the model's objective (the response model of a dispersion formula) when given.
+    response : None
+        Reserved (the design note's signature): the response model (a dispersion formula's) is built from
+        the design, as :class:`~quadlib.glmm.Objective` builds it.
 
     Attributes
     ----------
@@ -140,12 +141,14 @@ class REMLObjective:
         from .._integrators import Laplace
         from ._families import make_family
 
+        if response is not None:
+            raise ValueError("`response`: the response model comes from the design (build_design's `ziformula` and "
+                             "`dispformula`); pass None")
         integrator = Laplace() if integrator is None else integrator
         fam = make_family(family, link)
         _check_reml_model(design, fam, integrator)
-        extra = {} if response is None else {"response": response}
-        self._arguments = (design, fam, integrator, extra)
-        self.laplace = BlockedLaplaceObjective(design, fam, integrator, **extra)
+        self._arguments = (design, fam, integrator)
+        self.laplace = BlockedLaplaceObjective(design, fam, integrator)
         self.profiled = BetaProfiledLaplace(self.laplace)
         self.profiled.tolerance = _REML_PIRLS_TOL
         self.profiled.final_step = True    # the factor at the mode to rounding: log|C| and log|R_X'R_X| there
@@ -184,14 +187,14 @@ class REMLObjective:
         """The model's maximum-likelihood objective over (beta, theta, aux) (:func:`make_objective`'s, made
         once): what a REML result predicts, simulates and computes random effects with."""
         if self._model is None:
-            design, fam, integrator, extra = self._arguments
-            self._model = Objective(design, fam, integrator, **extra)
+            design, fam, integrator = self._arguments
+            self._model = Objective(design, fam, integrator)
         return self._model
 
     def rebuild(self, design):
         """This objective for another design of the same model (a profile's)."""
-        _, fam, integrator, extra = self._arguments
-        return REMLObjective(design, fam, integrator, **extra)
+        _, fam, integrator = self._arguments
+        return REMLObjective(design, fam, integrator)
 
     def start(self):
         """theta and aux of the model's start (:meth:`Objective.start`)."""

@@ -220,8 +220,11 @@ def test_input_validation():
         REMLObjective(design, "binomial", Laplace())([1.0, 2.0])
     with pytest.raises(ValueError, match="`family`"):
         REMLObjective(design, "no such family")
+    with pytest.raises(ValueError, match="`response`: the response model comes from the design"):
+        REMLObjective(design, "binomial", response=object())
     objective = REMLObjective(design, "binomial")
     assert objective(np.array([np.inf])) == -np.inf
+    assert objective.rebuild(design).names == objective.names
     assert objective.fixed_effects(np.array([np.nan])) is None
     assert np.all(np.isnan(objective.beta_covariance(np.array([np.nan]))))
     assert np.all(np.isnan(objective.full_params(np.array([np.nan]))[:4]))
