@@ -17,7 +17,8 @@ MODULES = ["quadlib._gauss", "quadlib._nested", "quadlib._newton_cotes", "quadli
            "quadlib.glmm._covariance", "quadlib.glmm._newton",
            "quadlib.glmm._objective", "quadlib.glmm._nlmm_model", "quadlib.glmm._summary", "quadlib.glmm._result",
            "quadlib.glmm._optimize", "quadlib.glmm._blocked", "quadlib.glmm._blocked_laplace",
-           "quadlib.glmm._partition"]
+           "quadlib.glmm._partition", "quadlib.glmm._reml", "quadlib.glmm._response", "quadlib.glmm._ordinal",
+           "quadlib.glmm._densities"]
 
 
 @pytest.mark.parametrize("name", MODULES)

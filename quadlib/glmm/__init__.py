@@ -32,6 +32,8 @@ from ._objective import Objective, make_objective
 from ._optimize import (GLMM_OPTIONS, LMM_OPTIONS, ConvergenceWarning, OptimizeOptions, OptimizeOutcome, optimize,
                         value_hessian)
 from ._pql import PQLResult, pql
+from ._reml import REMLObjective
+from ._response import ResponseModel
 from ._result import GLMMResult
 
 __all__ = ["datasets", "parse_formula", "build_design", "check_random_effects", "Design", "RandomTerm", "make_family",
@@ -40,4 +42,4 @@ __all__ = ["datasets", "parse_formula", "build_design", "check_random_effects", 
            "OptimizeOptions", "GLMM_OPTIONS",
            "LMM_OPTIONS", "ConvergenceWarning", "fit", "GLMMResult", "lmm", "LMMResult", "LMMObjective", "pql",
            "PQLResult", "conditional_fit", "ConditionalResult", "nlmm", "NLMMResult", "NLMMObjective",
-           "NonlinearModel", "DistributedObjective", "DistributedGLMMResult"]
+           "NonlinearModel", "DistributedObjective", "DistributedGLMMResult", "REMLObjective", "ResponseModel"]
