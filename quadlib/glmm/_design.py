@@ -669,6 +669,10 @@ def build_design(formula, data, *, weights=None, offset=None, ziformula=None, di
     >>> trial = pd.DataFrame({"y": range(12), "trt": arms, "g": list("aabbccddeeff")})
     >>> build_design("y ~ trt + (1 | g)", trial).fixed_names    # placebo is the reference level, as in R
     ['(Intercept)', 'trtdrug', 'trtdrug+']
+    >>> d = build_design("count ~ spp + mined + (1 | site)", datasets.load("salamanders"), ziformula="~ mined",
+    ...                  dispformula="~ 1")
+    >>> d.zi_names, d.X_zi.shape, d.disp_names
+    (['(Intercept)', 'minedno'], (644, 2), ['(Intercept)'])
     """
     import pandas as pd
 
