@@ -427,6 +427,10 @@ def fit(formula, data, *, family="binomial", link=None, method="laplace", nagq=N
     >>> fit("cbind(incidence, size - incidence) ~ period + (1 | herd)", datasets.load("cbpp"),
     ...     method="pql").params.round(4).tolist()   # MASS::glmmPQL
     [-1.3274, -1.0161, -1.15, -1.6052]
+    >>> zip_ = fit("count ~ spp + mined + (1 | site)", datasets.load("salamanders"), family="poisson",
+    ...            ziformula="~ spp + mined")         # zero-inflated Poisson
+    >>> round(zip_.llf, 6)                             # glmmTMB: -875.74688017
+    -875.74688
     """
     nagq, max_iter, verbose, progress, reml, zi, disp = _fit_iv(method, nagq, max_iter, verbose, progress,
                                                                  optimizer, ziformula, dispformula, reml)
