@@ -498,7 +498,7 @@ class Objective:
             if fam.has_dispersion:
                 x.append([np.log(phi)])
         else:
-            x.append(response.start(d.offset + d.X @ beta, phi))
+            x.append(response.start(d.offset + d.X @ beta, phi, glm=glm_start))
         return np.concatenate(x)
 
     def _outside(self, params):

@@ -283,12 +283,13 @@ class ResponseModel:
                 return True
         return False
 
-    def start(self, eta, phi=None):
+    def start(self, eta, phi=None, *, glm=None):
         """Starting auxiliary coordinates given the count part's starting linear predictor `eta` (N,)
         (design note §2): the dispersion at `phi` (default: the family's moment estimate), the other
         dispersion coefficients 0; zero-inflation at the logit of the excess share of zeros (clipped to
-        [0.02, 0.9]), other coefficients 0; a hurdle at the logistic GLM of 1[y = 0] on X_zi; shapes at the
-        family's start."""
+        [0.02, 0.9]), other coefficients 0; a hurdle at the logistic GLM of 1[y = 0] on X_zi, fitted by
+        `glm` (:func:`quadlib.glmm._objective.glm_start`, passed in by the objective; without it the hurdle
+        starts as zero-inflation does); shapes at the family's start."""
         fam, y, n = self.family, self.y, self.n
         eta = np.asarray(eta, dtype=float)
         mu = fam.inverse_link(eta)
@@ -303,7 +304,7 @@ class ResponseModel:
             shape0 = self.shape_start()
             out[self.slices["shape"]] = self.family.shape_coordinates(shape0)
         if self.X_zi is not None:
-            out[self.slices["zi"]] = self._zi_start(eta, phi, shape0)
+            out[self.slices["zi"]] = self._zi_start(eta, phi, shape0, glm)
         return out
 
     def shape_start(self):
@@ -331,12 +332,11 @@ class ResponseModel:
             return out
         return np.linalg.lstsq(X, np.full(X.shape[0], float(value)), rcond=None)[0]
 
-    def _zi_start(self, eta, phi, shape):
+    def _zi_start(self, eta, phi, shape, glm_start):
         from ._families import make_family
-        from ._objective import glm_start
 
         zeros = self.zero.astype(float)
-        if self.hurdle:
+        if self.hurdle and glm_start is not None:
             # the zero part factorizes: its optimum is the logistic GLM of 1[y = 0] on X_zi
             design = SimpleNamespace(X=self.X_zi, offset=np.zeros(self.y.size))
             try:
