@@ -278,10 +278,12 @@ def test_counts_must_be_whole_and_non_negative(counts, family):
 @_needs("beta_binomial")
 def test_beta_binomial_successes_within_trials(counts):
     data = counts.assign(s=np.minimum(counts.y, 4), n=4.0)
-    data.loc[2, "s"] = 5.0
+    data.loc[2, ["s", "n"]] = [5.0, 4.0]          # successes 5 of 4 trials: a proportion with weights
     with pytest.raises(ValueError, match="must not exceed"):
-        fit("cbind(s, n - s) ~ x + (1 | g)", data.assign(n=np.maximum(data.n, data.s) - (data.index == 2)),
-            family="beta_binomial")
+        fit("s ~ x + (1 | g)", data.assign(s=data.s / data.n), weights="n", family="beta_binomial")
+    data.loc[2, "n"] = 4.5                        # trials not whole
+    with pytest.raises(ValueError, match="`n`"):
+        fit("cbind(s, n - s) ~ x + (1 | g)", data.assign(s=np.minimum(data.s, 4)), family="beta_binomial")
 
 
 @_needs("truncated_poisson")
@@ -456,3 +458,13 @@ def test_ordinal_fit_routes_to_the_ordinal_design():
     # ordinal::clmm 2022.11.16, logit, nAGQ = 1 (tests/reference/issue19_reference.json: wine_logit_laplace;
     # clmm's optimum only to |grad| 1e-5, so 1e-6 in llf)
     assert abs(res.llf - -81.56541278) < 1e-6
+
+
+def test_an_objective_without_the_zi_or_disp_block_is_refused(counts):
+    # an objective that ignored the design's zero-inflation model would fit another model without a word
+    design = build_design(COUNT, counts, ziformula="~ f", dispformula="~ x")
+    with pytest.raises(NotImplementedError, match="`ziformula`: _Names has no parameters of this model"):
+        _fit._check_response_model(_Names(["(Intercept)", "x", "theta"]), design)
+    with pytest.raises(NotImplementedError, match="`dispformula`"):
+        _fit._check_response_model(_Names(["(Intercept)", "zi~(Intercept)", "zi~fb"]), design)
+    _fit._check_response_model(_Names(["zi~(Intercept)", "disp~(Intercept)"]), design)
