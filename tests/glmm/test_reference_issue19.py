@@ -67,13 +67,9 @@ FITS = {
     "owls_nb2_reml": (OWL, "owls", dict(family="nbinom2", reml=True)),
 }
 # fits that may not meet the contract yet: key -> the missing piece (strict xfail)
-KNOWN = {
-    "sal_hurdle_nb2": "the optimizer ends at SD(site) = 0, where the gradient is 0 because the log-likelihood "
-                      "is even in the SD, but the curvature in the SD is positive (llf -819.82929 there, "
-                      "-819.82848 at SD = 0.01, the other parameters fixed): a minimum along the SD, reported "
-                      "converged; glmmTMB's optimum is -819.80757 at SD 0.0745 (quadlib's objective gives the same "
-                      "value there). The optimizer needs to leave a zero-SD boundary with positive curvature",
-}
+KNOWN = {}
+# (sal_hurdle_nb2 was here: the optimizer ended at SD(site) = 0, a minimum along the SD with zero gradient by
+# symmetry; the restart off a zero SD now tries steps of 0.1, 0.01 and 0.001 and reaches glmmTMB's optimum)
 # fits whose zero-inflation part is separated (estimates diverge, the log-likelihood is a supremum): glmmTMB
 # stops on the ridge; quadlib warns, its log-likelihood is at least glmmTMB's, and at glmmTMB's parameters its
 # objective equals glmmTMB's log-likelihood
