@@ -468,3 +468,16 @@ def test_an_objective_without_the_zi_or_disp_block_is_refused(counts):
     with pytest.raises(NotImplementedError, match="`dispformula`"):
         _fit._check_response_model(_Names(["(Intercept)", "zi~(Intercept)", "zi~fb"]), design)
     _fit._check_response_model(_Names(["zi~(Intercept)", "disp~(Intercept)"]), design)
+
+
+@_needs("negative_binomial1")
+def test_zi_separation_warns_on_glmmtmbs_sal_zinb1():
+    from quadlib.glmm import datasets
+
+    # glmmTMB 1.1.5 stops at zi~sppPR = -29.4, zi~sppDF = -25.6, zi~minedno = -26.4 (SEs 1e6, 5e4, 6e4),
+    # logLik -808.83114658 (tests/reference/issue19_reference.json, sal_zinb1): a supremum on a ridge
+    with pytest.warns(ConvergenceWarning, match=r"zi estimates diverge \(zi~sppPR = -\d+(\.\d+)?, zi~sppDF = "
+                                                r"-\d+(\.\d+)?, zi~minedno = -\d+(\.\d+)?;"):
+        res = fit("count ~ spp + mined + (1 | site)", datasets.load("salamanders"), family="negative_binomial1",
+                  ziformula="~ spp + mined")
+    assert abs(res.llf - -808.83114658) < 1e-6
