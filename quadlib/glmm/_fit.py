@@ -406,7 +406,7 @@ def fit(formula, data, *, family="binomial", link=None, method="laplace", nagq=N
     Warns
     -----
     ConvergenceWarning
-        The optimizer did not converge; zero-inflation coefficients diverge (|estimate| > 10 with a standard
+        The optimizer did not converge; zero-inflation coefficients diverge (``|estimate| > 10`` with a standard
         error above 10 times it, or none: a (quasi-)separated zero-inflation model); or the data are separated (complete or quasi-complete separation
         by the fixed effects, found by a linear program before the fit): the maximum likelihood estimate
         does not exist, lme4 and R's glm warn "fitted probabilities numerically 0 or 1 occurred", and

@@ -268,7 +268,7 @@ class ResponseModel:
 
     def outside(self, aux):
         """Whether `aux` lies outside the domain: not finite, a dispersion exp(s_i) that over- or underflows on
-        some row (|s_i| >= 700), or shape parameters that are not finite. zeta never is (log-sigmoid is total)."""
+        some row (``|s_i| >= 700``), or shape parameters that are not finite. zeta never is (log-sigmoid is total)."""
         aux = np.asarray(aux, dtype=float)
         if not np.all(np.isfinite(aux)):
             return True
