@@ -274,30 +274,35 @@ class _AdaptiveRule:
             raise DomainError(f"`log_g` is not finite at the start for {int(bad.sum())} cluster(s) "
                              f"(first: {int(np.flatnonzero(bad)[0])})")
         n_iter = 0
+        # clusters where 30 halvings found no ascent: they stay put, and since an iteration from the same
+        # point repeats the same step, they are not iterated again (each halving evaluates every cluster:
+        # one such cluster made a 20,000-cluster zero-inflated fit evaluate the batch 1,500 times)
+        stuck = np.zeros(M, dtype=bool)
         while True:
             objective = value - 0.5 * np.einsum("mi,mi->m", u, u)
             curvature = np.ascontiguousarray(eye - hess)
             newton_steps(np.ascontiguousarray(grad - u), curvature, step, factor, shift)
             done = np.max(np.abs(step), axis=1) <= tol
-            if done.all() or n_iter == max_iter:
+            if (done | stuck).all() or n_iter == max_iter:
                 break
             n_iter += 1
             # the derivatives at the trial point serve the next iteration too; halve the step where the
             # objective fell (at most 30 times)
-            t = np.where(done, 0.0, 1.0)
+            t = np.where(done | stuck, 0.0, 1.0)
             trial = u + t[:, None] * step
             for _ in range(30):
                 value_t, grad_t, hess_t = ev.at(trial)
                 f_trial = value_t - 0.5 * np.einsum("mi,mi->m", trial, trial)
                 # an absolute floor: h rounds like eps * sum |terms|, and h ~ 0 at a mode is common (a
                 # model's log-density without its constant), where eps * |h| would reject every last step
-                worse = ~(f_trial >= objective - 1e-12 * (1.0 + np.abs(objective))) & ~done
+                worse = ~(f_trial >= objective - 1e-12 * (1.0 + np.abs(objective))) & ~(done | stuck)
                 if not worse.any():
                     break
                 t[worse] *= 0.5
                 trial[worse] = u[worse] + t[worse, None] * step[worse]
             if worse.any():  # no ascent found for these: stay put (they will report non-convergence)
                 trial[worse] = u[worse]
+                stuck |= worse
                 value_t, grad_t, hess_t = ev.at(trial)
             u, value, grad, hess = trial, value_t, grad_t, hess_t
         if derivatives is None:  # the curvature enters the result: Richardson-extrapolated differences
@@ -323,8 +328,11 @@ class _AdaptiveRule:
             message = "converged"
         else:
             parts = []
-            if (~done).any():
-                parts.append(f"{int((~done).sum())} cluster(s) did not converge in {max_iter} Newton iterations")
+            if (~done & stuck).any():
+                parts.append(f"{int((~done & stuck).sum())} cluster(s) found no ascent step (30 halvings)")
+            if (~done & ~stuck).any():
+                parts.append(f"{int((~done & ~stuck).sum())} cluster(s) did not converge in {max_iter} Newton "
+                             "iterations")
             if (~concave).any():
                 parts.append(f"{int((~concave).sum())} cluster(s) have a curvature that is not positive definite "
                              "at the mode (the log-integrand is not concave there)")
