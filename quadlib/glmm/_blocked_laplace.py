@@ -50,6 +50,7 @@ from .._result import DomainError
 from ._blocked import BlockedFactor, BlockedStructure, BlockedUnsupported
 from ._covariance import ThetaLayout
 from ._objective import Objective, check_joint_integrator, gradient_path
+from ._optimize import value_gradient
 
 __all__ = ["BlockedLaplaceObjective", "BetaProfiledLaplace", "PIRLSOutcome", "blocked_structure", "row_terms",
            "MAX_PIRLS", "MAX_HALVINGS", "PIRLS_TOL"]
@@ -546,15 +547,7 @@ class BetaProfiledLaplace:
     def value_and_gradient(self, x):
         """The log-likelihood and its central differences (relative step 1e-6); only for a gradient method
         asked for by name."""
-        x = np.asarray(x, dtype=float)
-        value = self.log_likelihood(x)
-        grad = np.empty(x.size)
-        for k in range(x.size):
-            e = np.zeros(x.size)
-            e[k] = 1e-6 * max(1.0, abs(x[k]))
-            grad[k] = (self.log_likelihood(x + e) - self.log_likelihood(x - e)) / (2 * e[k])
-        self.log_likelihood(x)   # the warm start back at x
-        return value, grad
+        return value_gradient(self, x)
 
     def start_from(self, outcome):
         """The start of the second stage: (beta at the joint mode, theta, [log phi]) at `outcome.x`; None if

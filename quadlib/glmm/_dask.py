@@ -65,6 +65,7 @@ from ._covariance import CovarianceBlock, ThetaLayout
 from ._design import identifiers
 from ._families import make_family
 from ._newton import newton
+from ._objective import BOUNDED_MEAN_FAMILIES, fitted_at_bounds
 from ._optimize import ConvergenceWarning, blas_controller, optimize, warn_singular
 from ._partition import (aliased_over_partitions, alias_piece, cluster_group, design_on_partition, keep_columns,
                          merge_summaries, summarize_partition)
@@ -74,7 +75,6 @@ __all__ = ["fit_dask", "DistributedObjective", "DistributedGLMMResult", "PASS_TI
 
 PASS_TIMEOUT = 600.0   # seconds a distributed pass (or a build step) may take before the fit stops
 _ONE_MACHINE = ("collect the data (ddf.compute()) and use quadlib.glmm.fit on one machine")
-_FITTED_EPS = 10 * np.finfo(float).eps   # R's glm.fit: a fitted probability within this of 0 or 1
 
 
 # ---------------------------------------------------------------------------------------------- on a worker
@@ -253,22 +253,11 @@ def _evaluate_part(objective, points, gradient):
 
 
 def _at_bounds_part(objective, x):
-    """R's glm.fit warnings on one partition: fitted probabilities within 10 eps of 0 or 1, fitted rates
-    below 10 eps (at the conditional modes)."""
+    """R's glm.fit warning on one partition (:func:`~quadlib.glmm._objective.fitted_at_bounds`), or None."""
     if objective is None:
         return None
-    fam = objective.family
     with _OneThread():
-        try:
-            mu = fam.inverse_link(objective.linear_predictor(x))
-        except (ArithmeticError, ValueError, np.linalg.LinAlgError):
-            return None
-    if fam.name in ("binomial", "bernoulli"):
-        if np.any(mu < _FITTED_EPS) or np.any(mu > 1 - _FITTED_EPS):
-            return "fitted probabilities numerically 0 or 1 occurred"
-    elif np.any(mu < _FITTED_EPS):
-        return "fitted rates numerically 0 occurred"
-    return None
+        return fitted_at_bounds(objective, x)
 
 
 def _random_effects_part(objective, x, kind, nagq, group, columns):
@@ -725,7 +714,7 @@ class DistributedObjective:
 
     def fitted_at_bounds(self, x):
         """R's glm.fit warning over the partitions (one pass), or None."""
-        if self.family.name not in ("binomial", "bernoulli", "poisson", "negative_binomial"):
+        if self.family.name not in BOUNDED_MEAN_FAMILIES:   # nothing to check: no pass
             return None
         return next((m for m in self._run(_at_bounds_part, np.asarray(x, dtype=float)) if m), None)
 

@@ -41,7 +41,7 @@ from ._families import make_family
 from ._formula import parse_formula, parse_one_sided
 from ._inference import covariance_over_free
 from ._lmm import LMMObjective, check_identifiable, optimize_theta
-from ._objective import make_objective, separation, separation_message
+from ._objective import fitted_at_bounds, make_objective, separation, separation_message
 from ._optimize import (GLMM_OPTIONS, ConvergenceWarning, OptimizeOutcome, blas_controller, optimize,
                         optimizer_options, value_hessian, warn_singular)
 from ._pql import pql
@@ -55,7 +55,6 @@ STAGE_TWO = replace(GLMM_OPTIONS, initial_radius=0.02, final_radius=1e-5, value_
 
 _PRODUCT_LIMIT = 100_000     # points per level for a product Gauss–Hermite rule
 _POINT_LIMIT = 2 ** 24       # rows x points per level: the size of the largest arrays of one evaluation
-_FITTED_EPS = 10 * np.finfo(float).eps   # R's glm.fit: a fitted probability within this of 0 or 1
 # the families before issue 19: the only ones method="pql" and Dask data know
 _CLASSIC_FAMILIES = ("binomial", "bernoulli", "poisson", "gaussian", "Gamma", "negative_binomial")
 # REML's optimizer works on values only (its objective has no gradient)
@@ -172,23 +171,6 @@ def _integrator_for(method, nagq, q, nobs):
         raise ValueError(f"`nagq`={n} gives {points} points per level for {nobs} rows: arrays of {nobs * points} "
                          f"values per evaluation exceed the limit of {_POINT_LIMIT}; use fewer points")
     return integrator or QMCIntegrator(n, seed=0), name
-
-
-def _fitted_at_bounds(objective, x):
-    """R's glm.fit warnings: fitted probabilities within 10 eps of 0 or 1, fitted rates below 10 eps."""
-    fam = objective.family
-    if fam.name not in ("binomial", "bernoulli", "poisson", "negative_binomial"):
-        return None
-    try:
-        mu = fam.inverse_link(objective.linear_predictor(x))
-    except (ArithmeticError, ValueError, np.linalg.LinAlgError):  # no modes there: nothing to say
-        return None
-    if fam.name in ("binomial", "bernoulli"):
-        if np.any(mu < _FITTED_EPS) or np.any(mu > 1 - _FITTED_EPS):
-            return "fitted probabilities numerically 0 or 1 occurred"
-    elif np.any(mu < _FITTED_EPS):
-        return "fitted rates numerically 0 occurred"
-    return None
 
 
 def _separation(objective, design, fam):
@@ -524,9 +506,9 @@ def fit(formula, data, *, family="binomial", link=None, method="laplace", nagq=N
             outcome = optimize(objective, start, optimizer=optimizer, max_iter=max_iter, verbose=verbose,
                                progress=progress)
         if reml:   # the outcome is over (theta, aux); the fitted values need beta at the joint mode
-            at_bounds = _fitted_at_bounds(objective.model_objective(), objective.full_params(outcome.x))
+            at_bounds = fitted_at_bounds(objective.model_objective(), objective.full_params(outcome.x))
         else:
-            at_bounds = _fitted_at_bounds(objective, outcome.x)
+            at_bounds = fitted_at_bounds(objective, outcome.x)
         if separated:
             message = separation_message(separation_family, separated)
             if at_bounds:

@@ -57,6 +57,7 @@ from ._newton import newton
 from ._response import ResponseModel
 
 __all__ = ["Objective", "ClusterObjective", "JointObjective", "make_objective", "gradient_path",
+           "BOUNDED_MEAN_FAMILIES", "fitted_at_bounds",
            "check_joint_integrator", "glm_start", "check_response", "separation", "not_separated",
            "separation_message"]
 
@@ -83,6 +84,31 @@ def check_joint_integrator(objective):
         groups = ", ".join(block.group for block in objective.blocks)
         raise ValueError(f"`method`: with several grouping factors ({groups}) the integral does not "
                          "factor over groups: only method='laplace' is available")
+
+
+#: The families whose mean is bounded (probabilities in (0, 1), rates above 0): R's glm.fit warns when fitted
+#: values come within 10 eps of those bounds (:func:`fitted_at_bounds`).
+BOUNDED_MEAN_FAMILIES = ("binomial", "bernoulli", "poisson", "negative_binomial")
+_FITTED_EPS = 10 * np.finfo(float).eps
+
+
+def fitted_at_bounds(objective, x):
+    """R's glm.fit warnings at `x` (the conditional modes): "fitted probabilities numerically 0 or 1
+    occurred" (within 10 eps), "fitted rates numerically 0 occurred" (below 10 eps), or None; None too for a
+    family outside :data:`BOUNDED_MEAN_FAMILIES` and where the modes cannot be computed."""
+    fam = objective.family
+    if fam.name not in BOUNDED_MEAN_FAMILIES:
+        return None
+    try:
+        mu = fam.inverse_link(objective.linear_predictor(x))
+    except (ArithmeticError, ValueError, np.linalg.LinAlgError):  # no modes there: nothing to say
+        return None
+    if fam.name in ("binomial", "bernoulli"):
+        if np.any(mu < _FITTED_EPS) or np.any(mu > 1 - _FITTED_EPS):
+            return "fitted probabilities numerically 0 or 1 occurred"
+    elif np.any(mu < _FITTED_EPS):
+        return "fitted rates numerically 0 occurred"
+    return None
 
 
 def gradient_path(integrator):

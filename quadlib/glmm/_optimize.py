@@ -56,7 +56,7 @@ from . import _newton
 from ._linalg import cho_solve, cholesky
 
 __all__ = ["ConvergenceWarning", "OptimizeOutcome", "OptimizeOptions", "GLMM_OPTIONS", "LMM_OPTIONS", "optimize",
-           "optimizer_options", "hessian", "value_hessian", "warn_singular"]
+           "optimizer_options", "hessian", "value_gradient", "value_hessian", "warn_singular"]
 
 _MAX_ITER_LIMIT = 10 ** 6   # the largest `max_iter` accepted (an L-BFGS-B iteration costs a few evaluations)
 # the scipy.optimize.minimize methods that need no Hessian (the others would fail without one), and Newton's
@@ -372,6 +372,22 @@ def _value_derivatives(value, x, free, lower, relative_step, scale):
     if not (np.all(np.isfinite(H)) and np.all(np.isfinite(g))):
         return None
     return f0, g, H
+
+
+def value_gradient(objective, x, relative_step=1e-6):
+    """``(log_likelihood(x), its central differences)`` from ``objective``'s values alone, steps
+    ``relative_step * max(1, |x_k|)``; ``log_likelihood(x)`` is called again last, so that an objective
+    keeping a warm start is left at `x`. 2 n + 2 evaluations: for objectives with ``derivatives = "values"``
+    whose gradient a method asked for by name needs."""
+    x = np.asarray(x, dtype=float)
+    value = objective.log_likelihood(x)
+    grad = np.empty(x.size)
+    for k in range(x.size):
+        e = np.zeros(x.size)
+        e[k] = relative_step * max(1.0, abs(x[k]))
+        grad[k] = (objective.log_likelihood(x + e) - objective.log_likelihood(x - e)) / (2 * e[k])
+    objective.log_likelihood(x)   # the warm start back at x
+    return value, grad
 
 
 def value_hessian(objective, x, free=None, relative_step=1e-4, scale=None):

@@ -47,7 +47,7 @@ import numpy as np
 
 from ._blocked_laplace import BetaProfiledLaplace, BlockedLaplaceObjective
 from ._objective import Objective, gradient_path
-from ._optimize import GLMM_OPTIONS, optimize
+from ._optimize import GLMM_OPTIONS, optimize, value_gradient
 
 __all__ = ["REMLObjective", "REML_OPTIONS", "REML_FAMILIES", "fit_reml"]
 
@@ -223,15 +223,7 @@ class REMLObjective:
     def value_and_gradient(self, x):
         """The value and its central differences (relative step 1e-6); only for a gradient method asked for
         by name."""
-        x = np.asarray(x, dtype=float)
-        value = self.log_likelihood(x)
-        grad = np.empty(x.size)
-        for k in range(x.size):
-            e = np.zeros(x.size)
-            e[k] = 1e-6 * max(1.0, abs(x[k]))
-            grad[k] = (self.log_likelihood(x + e) - self.log_likelihood(x - e)) / (2 * e[k])
-        self.log_likelihood(x)   # the warm start back at x
-        return value, grad
+        return value_gradient(self, x)
 
     def _at(self, x):
         """Evaluate at x (the factor then holds the joint mode); beta there, or None."""
