@@ -38,6 +38,7 @@ sys.path.insert(0, str(HERE))
 import quadlib  # noqa: E402
 
 from benchmarks import _rscript  # noqa: E402
+from benchmarks._machine import cpu_name  # noqa: E402
 from benchmarks.bench_blocked import CASES, R_SCRIPT, REFERENCE, binary_data_dir, fit_quadlib, load  # noqa: E402
 
 # grouping factors of quadlib's fit() results in lme4's term order (lme4 sorts terms by their number of levels)
@@ -105,14 +106,7 @@ def fmt(seconds):
 
 
 def machine():
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_name()
     load_avg = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     versions = _rscript.r_versions(("lme4",))
     return [f"date {time.strftime('%Y-%m-%d %H:%M:%S %Z')}",

@@ -50,6 +50,7 @@ import re  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
+import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -59,6 +60,8 @@ import quadlib  # noqa: E402
 from quadlib.glmm import fit  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from benchmarks._machine import cpu_name  # noqa: E402
 FORMULA = "y ~ x + (1 | g)"
 GROUP_SIZE = 20
 SECTIONS = ("overhead", "scale", "memory")
@@ -424,14 +427,7 @@ def cost_model(scale_out, overhead_out, n_params=3):
 
 
 def machine():
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_name()
     import dask
     import distributed
 

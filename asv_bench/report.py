@@ -37,6 +37,7 @@ import quadlib  # noqa: E402
 from quadlib import _gauss  # noqa: E402
 
 from benchmarks import _rscript  # noqa: E402
+from benchmarks._machine import cpu_name  # noqa: E402
 
 warnings.simplefilter("ignore")
 
@@ -418,14 +419,7 @@ def nlmm_section(quick):
 
 # ------------------------------------------------------------------------------------------------------ summary
 def machine():
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_name()
     import statsmodels
 
     versions = _rscript.r_versions() if USE_R else {}
