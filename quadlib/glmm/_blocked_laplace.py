@@ -111,6 +111,20 @@ def _failure(n_iter, decrement, message):
     return np.nan, None, PIRLSOutcome(False, n_iter, decrement, message), None
 
 
+def _fill_inplace(factor, factors, w, d1, eta):
+    """Refill `factor` with the weights `w` (of any sign) and the working response ``eta + d1 / w``, so that its
+    solution is the step ``H^-1 g`` for the Hessian that `w` makes, and factor it; what
+    :meth:`~quadlib.glmm._blocked.BlockedFactor.update_inplace` returns. A weight of 0 on a row with a slope
+    (an inflection point of its log-density) becomes 1e-10 of the largest, so that the response stays finite;
+    a row with no slope and no curvature (a hurdle's zero in the count part) keeps its 0 and its eta."""
+    flat = (w == 0.0) & (d1 != 0.0)
+    if flat.any():
+        w = np.where(flat, 1e-10 * max(float(np.max(np.abs(w))), 1e-300), w)
+    z = eta + np.divide(d1, w, out=np.zeros_like(d1), where=w != 0.0)
+    factor.set_weights_inplace(w, z)
+    return factor.update_inplace(factors)
+
+
 class _RandomProducts:
     """Z Lambda u and Lambda' Z' r over the layout's blocks (level-major u), O(N q) each, no sparse matrix."""
 
@@ -360,6 +374,10 @@ class BetaProfiledLaplace:
     not fall. The value is the Laplace log-likelihood at that (u, beta) (log|L_Z|, not R_X, as lme4's nAGQ = 0
     deviance).
 
+    With ``modified_newton`` (REML's, :mod:`quadlib.glmm._reml`) a non-positive working weight is no failure:
+    the step is Newton's while the observed joint Hessian is negative definite, else the one with each row's
+    ``|d2|``; a converged mode must have the observed factor (else -inf: a mode that is not concave).
+
     Attributes
     ----------
     objective : BlockedLaplaceObjective
@@ -376,6 +394,9 @@ class BetaProfiledLaplace:
     # no extra Newton step after the tolerance is met: its first-order error in log|C| (about 1e-4 on 3e4 rows)
     # is far below the criterion's changes over this stage's final trust radius (about 1 at radius 1e-2)
     final_step = False
+    # rows that are not log-concave (w = -d2 <= 0 somewhere): fail (lme4's PIRLS; the nAGQ = 0 stage), or take
+    # the Newton step while the joint Hessian is negative definite and each row's |d2| otherwise (REML)
+    modified_newton = False
 
     def __init__(self, objective):
         self.objective = objective
@@ -473,11 +494,20 @@ class BetaProfiledLaplace:
                 if not math.isfinite(h):
                     return np.nan, None, None, PIRLSOutcome(False, iteration, decrement, "h is not finite"), None
                 w = -t.d2
+                observed = True     # the factor holds the observed curvature (a Newton step)
                 if not np.all(w > 0):
-                    return np.nan, None, None, PIRLSOutcome(False, iteration, decrement,
-                                                            "a working weight is not positive"), None
-                factor.set_weights_inplace(w, eta - offset + t.d1 / w)
-                failed = factor.update_inplace(factors)
+                    if not self.modified_newton:
+                        return np.nan, None, None, PIRLSOutcome(False, iteration, decrement,
+                                                                "a working weight is not positive"), None
+                    failed = _fill_inplace(factor, factors, w, t.d1, eta - offset)
+                    if failed:
+                        # the joint Hessian is not negative definite here: a positive definite stand-in
+                        # (each row's |d2|) still gives an ascent direction for the halvings
+                        observed = False
+                        failed = _fill_inplace(factor, factors, np.abs(w), t.d1, eta - offset)
+                else:
+                    factor.set_weights_inplace(w, eta - offset + t.d1 / w)
+                    failed = factor.update_inplace(factors)
                 if failed:
                     reason = f"the factor is not positive definite (block {failed - 1})"
                     return np.nan, None, None, PIRLSOutcome(False, iteration, decrement, reason), None
@@ -485,12 +515,12 @@ class BetaProfiledLaplace:
                 products.lambda_t_z_t(t.d1, factors, g)
                 decrement = float((g - u) @ du + (X.T @ t.d1) @ dbeta)
                 if converged or decrement <= _EXACT * (1.0 + abs(h)):
-                    return h, u, beta, PIRLSOutcome(True, iteration, decrement, "converged"), t
+                    return self._converged(h, u, beta, iteration, decrement, t, observed)
                 if iteration == MAX_PIRLS:
                     break
                 converged = decrement < self.tolerance * (1.0 + abs(h))   # one more step: see pirls_inplace
                 if converged and not self.final_step:
-                    return h, u, beta, PIRLSOutcome(True, iteration, decrement, "converged"), t
+                    return self._converged(h, u, beta, iteration, decrement, t, observed)
                 scale = 1.0
                 for _ in range(MAX_HALVINGS + 1):
                     trial = (u + scale * du, beta + scale * dbeta)
@@ -500,7 +530,7 @@ class BetaProfiledLaplace:
                     scale *= 0.5
                 else:
                     if converged:
-                        return h, u, beta, PIRLSOutcome(True, iteration, decrement, "converged"), t
+                        return self._converged(h, u, beta, iteration, decrement, t, observed)
                     return np.nan, None, None, PIRLSOutcome(False, iteration, decrement,
                                                             "no step along the Newton direction raises h"), None
                 (u, beta), h, t, eta = trial, h_trial, t_trial, eta_trial
@@ -508,6 +538,15 @@ class BetaProfiledLaplace:
             return np.nan, None, None, PIRLSOutcome(False, 0, np.nan, str(error)), None
         return np.nan, None, None, PIRLSOutcome(False, MAX_PIRLS, decrement,
                                                 f"no convergence in {MAX_PIRLS} PIRLS steps"), None
+
+    @staticmethod
+    def _converged(h, u, beta, iteration, decrement, t, observed):
+        """The outcome at a converged joint mode; a failure if the factor there does not hold the observed
+        curvature (the joint Hessian is not negative definite: no Laplace approximation at this mode)."""
+        if not observed:
+            return np.nan, None, None, PIRLSOutcome(False, iteration, decrement, "the joint Hessian of (u, beta) "
+                                                    "at the mode is not negative definite"), None
+        return h, u, beta, PIRLSOutcome(True, iteration, decrement, "converged"), t
 
     def _evaluate(self, x):
         x = np.asarray(x, dtype=float)

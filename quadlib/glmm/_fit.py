@@ -98,13 +98,8 @@ def _check_model_options(fam, method, optimizer, zi, disp, reml):
                          f"got method={shown}")
     if fam.name == "ordinal":
         raise ValueError("`reml`: REML is not defined for the ordinal family (its thresholds take the intercept's "
-                         "place)")
-    if zi is not None:
-        raise ValueError("`reml`: REML with a ziformula is not supported (the joint PIRLS needs log-concave rows; "
-                         "zero-inflated rows at y = 0 are not)")
-    if fam.name == "student_t":
-        raise ValueError("`reml`: REML with the student_t family is not supported (the joint PIRLS needs "
-                         "log-concave rows; the t density is not, beyond sqrt(df) scales from the mean)")
+                         "place) and neither peer has it (glmmTMB has no cumulative-link family, ordinal::clmm no "
+                         "REML): use reml=False")
     if optimizer is not None and str(optimizer).lower() not in _VALUE_OPTIMIZERS:
         raise ValueError("`reml`: the REML objective has values only: `optimizer` must be one of 'Nelder-Mead', "
                          f"'Powell', 'COBYLA', 'COBYQA', got {optimizer!r}")
@@ -349,8 +344,9 @@ def fit(formula, data, *, family="binomial", link=None, method="laplace", nagq=N
         ``X_disp b_disp`` row by row. Families with a dispersion parameter only.
     reml : bool
         glmmTMB's REML: the fixed effects integrated out with the random effects by the Laplace
-        approximation (method="laplace" only; not with `ziformula`, the student_t or ordinal families, and
-        `optimizer` a values method); the gaussian family's equals :func:`quadlib.glmm.lmm`'s REML.
+        approximation (method="laplace" only, every family but the ordinal one, `optimizer` a values method);
+        as glmmTMB, only the conditional model's fixed effects are integrated (not `ziformula`'s nor
+        `dispformula`'s); the gaussian family's equals :func:`quadlib.glmm.lmm`'s REML.
 
     Returns
     -------
@@ -375,8 +371,8 @@ def fit(formula, data, *, family="binomial", link=None, method="laplace", nagq=N
         For an argument of the wrong type, or a data column mixing numbers and strings.
         `ziformula` or `dispformula` not one-sided or with random effects; zero-inflation with a family that
         is not for counts, a dispersion model for a family without dispersion; `ziformula` or the student_t
-        family with several grouping factors; `reml` with another method than "laplace", with the ordinal
-        or student_t family or with `ziformula`; method="pql" with any of issue 19's options or families.
+        family with several grouping factors; `reml` with another method than "laplace" or with the ordinal
+        family; method="pql" with any of issue 19's options or families.
     NotImplementedError
         Dask `data` with crossed or nested random effects, method "pql" or "qmc", or any of `ziformula`,
         `dispformula`, ``reml=True`` and the families added with them (collect the data with

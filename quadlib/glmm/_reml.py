@@ -14,6 +14,21 @@ the first two terms are :class:`~quadlib.glmm._blocked_laplace.BetaProfiledLapla
 which runs PIRLS over (u, beta) on the blocked Cholesky factor with the fixed effects as its last block); the
 factor also holds ``log|R_X'R_X|`` (:meth:`~quadlib.glmm._blocked.BlockedFactor.logdet_x`).
 
+As glmmTMB (``mkTMBStruc``: ``if (REML) randomArg <- c(randomArg, "beta")``), only the conditional model's
+fixed effects are integrated: the zero-inflation coefficients, the dispersion model's and the shapes (t's df,
+tweedie's power) are coordinates of x', maximized with theta.
+
+Rows that are not log-concave. For NB1, beta, beta-binomial, truncated NB2, student_t and zero-inflated rows,
+``w = -d2`` can be negative (large counts, outlying t residuals, zeros the zero-inflation explains), so
+lme4's PIRLS, whose working weights must be positive, does not apply. The mode search here
+(``BetaProfiledLaplace.modified_newton``) takes, at each step, Newton's step with the observed weights when the
+blocked factor of the joint negative Hessian exists (it is positive definite: an ascent direction), and
+otherwise the step with each row's ``|d2|`` (a positive definite stand-in: still an ascent direction for the
+step halving; Newton's step again once near a concave mode, so convergence stays quadratic there). The value
+always uses the observed Hessian at the mode, which is what TMB's Laplace approximation computes; a mode where
+it is not negative definite (the factor fails) is a value of -inf with the reason in ``profiled.last``, never an
+exception.
+
 The fixed effects reported are beta* at the optimum (glmmTMB's REML estimates: the mode of the joint
 integrand, for the gaussian family lmer's GLS estimate) with the covariance ``(L_X L_X')^-1``, L_X the
 factor's fixed-effects block (``L_X L_X' = R_X'R_X`` with the weights at the mode): lmer's REML ``vcov``
@@ -21,14 +36,14 @@ factor's fixed-effects block (``L_X L_X' = R_X'R_X`` with the weights at the mod
 errors of beta come from the joint precision and include theta's uncertainty: they differ.
 
 Scope. The Laplace approximation only (adaptive Gauss–Hermite over beta as well would need a (q + p)-variate
-rule); families whose rows are log-concave in eta (PIRLS needs the working weights w = -d2 > 0:
-:data:`REML_FAMILIES`; not NB1, beta, beta-binomial, truncated NB2, student_t, nor zero-inflated rows), no
-ordinal model (its thresholds play the intercept's part). The
+rule); every family but the ordinal one (:data:`REML_FAMILIES`; its thresholds play the intercept's part, and
+neither peer defines ordinal REML: glmmTMB has no cumulative-link family, ordinal::clmm no REML). The
 objective is evaluated by values only (``derivatives = "values"``): :func:`fit_reml` maximizes it with COBYQA
 and one Newton step on value differences, as the second stage of a fit with several grouping factors.
 
-Bounds. One evaluation is one joint PIRLS (at most ``MAX_PIRLS`` Newton steps of at most ``MAX_HALVINGS``
-halvings, :mod:`quadlib.glmm._blocked_laplace`); a failed PIRLS is a value of -inf, never an exception.
+Bounds. One evaluation is one joint mode search (at most ``MAX_PIRLS`` Newton steps of at most
+``MAX_HALVINGS`` halvings, and at most two factorizations per step, :mod:`quadlib.glmm._blocked_laplace`); a
+failed search is a value of -inf, never an exception.
 
 References
 ----------
@@ -57,11 +72,12 @@ _LOG_2PI = math.log(2.0 * math.pi)
 _REML_PIRLS_TOL = 1e-14
 # COBYQA to a trust radius of 1e-6, then one Newton step on value differences (the Hessian's stencil)
 REML_OPTIONS = replace(GLMM_OPTIONS, initial_radius=0.2, final_radius=1e-6, value_polish_steps=1)
-# families whose row log-densities are concave in eta for every parameter value, so that the joint PIRLS
-# has positive working weights w = -d2 everywhere (truncated poisson: -log(e^mu - 1) is concave in eta = log mu)
+# every family but the ordinal one (module notes: the mode search of rows that are not log-concave)
 REML_FAMILIES = ("gaussian", "binomial", "bernoulli", "poisson", "negative_binomial", "Gamma", "tweedie",
-                 "truncated_poisson")
-_REFUSED_FAMILIES = {"ordinal": "its thresholds take the intercept's place and are not integrated"}
+                 "truncated_poisson", "negative_binomial1", "truncated_negative_binomial", "beta", "beta_binomial",
+                 "student_t")
+_REFUSED_FAMILIES = {"ordinal": "its thresholds take the intercept's place and are not integrated, and neither "
+                                "peer defines it (glmmTMB has no cumulative-link family, ordinal::clmm no REML)"}
 
 
 def _check_reml_model(design, family, integrator):
@@ -73,14 +89,8 @@ def _check_reml_model(design, family, integrator):
         raise ValueError(f"`reml`: REML is not available for the {family.name} family: "
                          f"{_REFUSED_FAMILIES[family.name]}")
     if family.name not in REML_FAMILIES:
-        # measured on the issue's data sets: NB1 (Owls), beta (Gcsemv), beta-binomial (cbpp), truncated NB2 and
-        # student_t have rows with d2 > 0 (large counts, outlying t residuals) at every start tried
-        raise ValueError(f"`reml`: REML is not available for the {family.name} family: its rows are not "
-                         "log-concave in eta for all parameters (the joint PIRLS needs positive working weights); "
-                         f"it is available for {', '.join(REML_FAMILIES)}")
-    if getattr(design, "X_zi", None) is not None:
-        raise ValueError("`reml`: REML is not available with a `ziformula` (zero-inflated rows are not "
-                         "log-concave: the joint PIRLS has no positive working weights)")
+        raise ValueError(f"`reml`: REML is not available for the {family.name} family; it is available for "
+                         f"{', '.join(REML_FAMILIES)}")
     if design.X.shape[1] == 0:
         raise ValueError("`reml`: the model has no fixed effects: REML and maximum likelihood coincide (use "
                          "reml=False)")
@@ -117,8 +127,8 @@ class REMLObjective:
     Raises
     ------
     ValueError
-        An integrator other than the Laplace approximation, a family whose rows are not log-concave
-        (student_t) or the ordinal family, a zero-inflation formula, or no fixed effects (REML is ML then).
+        An integrator other than the Laplace approximation, the ordinal family, or no fixed effects (REML is
+        ML then).
 
     Examples
     --------
@@ -152,6 +162,7 @@ class REMLObjective:
         self.profiled = BetaProfiledLaplace(self.laplace)
         self.profiled.tolerance = _REML_PIRLS_TOL
         self.profiled.final_step = True    # the factor at the mode to rounding: log|C| and log|R_X'R_X| there
+        self.profiled.modified_newton = True     # rows that are not log-concave (module notes)
         self.names = self.profiled.names
         self.n_params = self.profiled.n_params
         self.bounds = self.profiled.bounds
@@ -174,6 +185,19 @@ class REMLObjective:
     @property
     def n_beta(self):
         return self.laplace.n_beta
+
+    @property
+    def y(self):
+        return self.laplace.y
+
+    @property
+    def n(self):
+        return self.laplace.n
+
+    @property
+    def response(self):
+        """The response model (zero-inflation, dispersion model, shapes): the model objective's."""
+        return self.laplace.response
 
     @property
     def evaluations(self):
