@@ -190,9 +190,9 @@ class _AdaptiveRule:
     """Shared machinery: the batched Newton iteration and the adaptive rule. Subclasses give the nodes."""
 
     name = "adaptive rule"
-    # how a model differentiates these integrals (the protocol's `gradient`, docs/integrators.rst): the rule
-    # with its points held fixed (keep_points) is differentiated like the exact integral
-    gradient = "fixed_points"
+    # how a model differentiates these integrals (the protocol's `gradient`, docs/integrators.rst): the rule's
+    # total derivative, through the mode and the curvature that place its nodes (keep_points gives them)
+    gradient = "adaptive"
 
     def _rule(self, q):
         """Nodes z (K, q) and weights (K,) for the N(0, I) density on R^q."""
@@ -228,7 +228,10 @@ class _AdaptiveRule:
         keep_points : bool
             Also return the rule's points in u, ``extra["points_u"]`` (M, K, q), and each point's share of
             the cluster's integral, ``extra["shares"]`` (M, K) (summing to 1; the weights of the integral's
-            derivatives with the points held fixed).
+            derivatives with the points held fixed), the rule's nodes for N(0, I), ``extra["nodes"]`` (K, q),
+            and each cluster's lower Cholesky factor R of the curvature at the mode, ``extra["factor"]``
+            (M, q, q): ``points_u[i, k] = mode_u[i] + R_i^-T nodes[k]`` (what the exact gradient of an adaptive
+            rule differentiates through).
 
         Returns
         -------
@@ -322,7 +325,8 @@ class _AdaptiveRule:
         if keep_points:
             log_terms = values + 0.5 * np.einsum("ki,ki->k", z, z)
             terms = weights * np.exp(log_terms - log_terms.max(axis=1, keepdims=True))
-            extra = {"points_u": points, "shares": terms / terms.sum(axis=1, keepdims=True)}
+            extra = {"points_u": points, "shares": terms / terms.sum(axis=1, keepdims=True), "nodes": z,
+                     "factor": factor}
         success = bool(converged.all() and np.all(np.isfinite(out)))
         if success:
             message = "converged"
@@ -364,7 +368,7 @@ class AdaptiveGaussHermite(_AdaptiveRule):
         self.n = v.positive_int(n, "n", maximum=200)
         self.name = f"AdaptiveGaussHermite({self.n})"
         # one node is the Laplace approximation, whose gradient is computed in closed form
-        self.gradient = "laplace" if self.n == 1 else "fixed_points"
+        self.gradient = "laplace" if self.n == 1 else "adaptive"
 
     def _rule(self, q):
         from ._gauss import gauss_hermite

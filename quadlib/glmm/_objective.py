@@ -31,10 +31,16 @@ does not factor; the Laplace approximation of the joint integral is computed by
 Gradients. The integrator declares how (its ``gradient`` attribute, :func:`gradient_path`):
 ``"laplace"``, the Laplace approximation, whose exact gradient is computed in closed form (implicit
 differentiation through the modes; it needs the third derivative of the log-density in eta);
-``"fixed_points"``, a rule whose gradient with its nodes held where the adaptation put them is the gradient
-(exact up to the rule's own error, since the exact integral does not depend on where the nodes are); or
-``"differences"`` (the default of an integrator that declares nothing, and QMC's: its proposal moves with the
-parameters), central differences. Several grouping factors: central differences.
+``"adaptive"``, an adaptive rule (adaptive Gauss–Hermite, sparse grids), whose exact gradient is the total
+derivative of the value it computes: per cluster ``log I = log sum_k w_k exp(h(p_k) + |z_k|^2/2) - log|R|`` with
+nodes ``p_k = u_hat + R^-T z_k`` and ``R R^T = C`` the curvature at the mode, differentiated through the mode
+(implicit function theorem, as for Laplace) and through the Cholesky factor R (``dC`` from the third
+derivative), in closed form: one pass of the row terms at the modes beside the one at the rule's points
+(:meth:`ClusterObjective._adaptive_gradient`); ``"fixed_points"``, a rule whose nodes do not move with the
+parameters, differentiated with its nodes held where it put them (for an adaptive rule that is exact only up
+to the derivative of the rule's error, which summed over 20,000 clusters stopped the optimizer short); or
+``"differences"`` (the default of an integrator that declares nothing, and QMC's), central differences.
+Several grouping factors: central differences.
 
 State. An objective keeps two named fields between evaluations, neither of which changes a value beyond
 the integrator's tolerance: ``warm_modes``, the modes in u of the last successful evaluation, the start of
@@ -65,7 +71,7 @@ _LOG_2PI = np.log(2 * np.pi)
 _SEPARATION_LIMIT = 20_000_000   # entries N p of X up to which the separation linear program runs
 _LOG_DISPERSION_LIMIT = 700.0    # |log phi| beyond this: phi over- or underflows in the family's kernel
 _DIFFERENCE_STEP = 1e-6          # relative step of the central-difference gradient
-GRADIENT_PATHS = ("laplace", "fixed_points", "differences")
+GRADIENT_PATHS = ("laplace", "adaptive", "fixed_points", "differences")
 
 
 def _implementations(base):
@@ -113,19 +119,20 @@ def fitted_at_bounds(objective, x):
 
 def gradient_path(integrator):
     """How an objective differentiates the integrals of `integrator`: its ``gradient`` attribute, one of
-    ``"laplace"``, ``"fixed_points"`` and ``"differences"`` (module notes); ``"differences"`` for an
-    integrator that does not declare one (always right, 2 n + 1 evaluations per gradient).
+    ``"laplace"``, ``"adaptive"``, ``"fixed_points"`` and ``"differences"`` (``GRADIENT_PATHS``, module
+    notes); ``"differences"`` for an integrator that does not declare one (always right, 2 n + 1 evaluations
+    per gradient).
 
     Raises
     ------
     ValueError
-        For a declared value that is not one of the three.
+        For a declared value that is not one of these.
 
     Examples
     --------
     >>> import quadlib
     >>> gradient_path(quadlib.Laplace()), gradient_path(quadlib.AdaptiveGaussHermite(10))
-    ('laplace', 'fixed_points')
+    ('laplace', 'adaptive')
     >>> gradient_path(quadlib.QMCIntegrator(256)), gradient_path(object())
     ('differences', 'differences')
     """
@@ -687,15 +694,19 @@ class ClusterObjective(Objective):
             # points): differentiate it
             return self._difference_gradient(params)
         self.evaluations += 1
-        keep = self.gradient_path == "fixed_points"
+        path = self.gradient_path
+        keep = path in ("fixed_points", "adaptive")
         res, eta0, L, phi, at_points = self._integrate(params, self.integrator, keep_points=keep)
         value = float(np.sum(res.log_integral)) + self.constant
         if not math.isfinite(value):
             return -np.inf, np.full(self.n_params, np.nan)
         if keep:
-            if at_points is None:
-                raise ValueError("`integrator` declares gradient='fixed_points' but returned no "
-                                 "extra['points_u'] and extra['shares'] with keep_points=True")
+            wanted = ("points_u", "shares") + (("nodes", "factor") if path == "adaptive" else ())
+            if at_points is None or any(key not in res.extra for key in wanted):
+                raise ValueError(f"`integrator` declares gradient={path!r} but returned no "
+                                 f"{', '.join(f'extra[{key!r}]' for key in wanted)} with keep_points=True")
+            if path == "adaptive":
+                return value, self._adaptive_gradient(res, eta0, L, phi, at_points, params)
             return value, self._fixed_point_gradient(res, at_points, params)
         return value, self._laplace_gradient(res, eta0, L, phi, params)
 
@@ -762,6 +773,73 @@ class ClusterObjective(Objective):
                 grad[-1] = np.sum(pw * t.ds)
         else:
             channels = np.einsum("nk,cnk->cn", pw, t.dc)
+            grad[self.n_params - self.n_aux:] = self.response.pullback(self.aux(params), channels)
+        return grad
+
+    def _adaptive_gradient(self, res, eta0, L, phi, tk, params):
+        """The exact gradient of an adaptive rule's value (module notes, "Gradients"): the fixed-point terms
+        at its points (the row terms `tk` there) plus the derivative through the mode u and the Cholesky factor
+        R of the curvature C = R R^T that place the points ``p_k = u + R^-T z_k``. Per cluster, with s_k the
+        shares and g_k = grad_u h(p_k),
+
+            d log I = sum_k s_k d_x h(p_k) + (sum_k s_k g_k)^T du + <dC, E>,
+            E = -R^-T (sym(Psi(B)) + I / 2) R^-1,  B = sum_k s_k z_k (R^-1 g_k)^T,
+
+        Psi the lower triangle with half the diagonal (the derivative of the Cholesky factor); du = C^-1
+        d_x grad_u h(u) (implicit function theorem) and dC = -(d_x hess_u h + third derivative . du) are
+        taken in closed form, as :meth:`_laplace_gradient` does for the one node z = 0 (where B = 0,
+        E = -C^-1 / 2). One pass of the row terms at the modes (third order) beside the one at the points."""
+        X, Z, g, bounds = self.design.X, self.Z, self.row_group, self.row_bounds
+        M, q = bounds.size - 1, Z.shape[1]
+        entries = self.blocks[0].entries
+        plain = self.response.plain
+        grad = np.zeros(self.n_params)
+        points, shares = res.extra["points_u"], res.extra["shares"]                  # (M, K, q), (M, K)
+        z, R = res.extra["nodes"], res.extra["factor"]                               # (K, q), (M, q, q)
+        u = res.mode_u
+        # at the points: the fixed-point terms and grad_u h(p_k) = L^T sum_i z_i d1_ik - p_k
+        pw = shares[g]                                                               # (N, K)
+        g1k = np.empty(points.shape)
+        cluster_weighted(bounds, Z, np.ascontiguousarray(tk.d1), g1k)
+        gk = g1k @ L - points
+        # at the modes: the curvature's pieces (G = sum_i w_i z_i z_i^T, w = -d2) and the third derivative
+        eta = self._linear_predictor(eta0, (u @ L.T)[:, None, :])[:, 0]
+        t = self._row_terms(eta, phi, 3, channels=True)
+        w = -t.d2
+        g1, G = np.empty((M, q)), np.empty((M, q, q))
+        cluster_moments(bounds, Z, t.d1, t.d1, w, np.empty(M), g1, G)
+        if q == 1:
+            Rinv = 1.0 / R
+        else:
+            Rinv = np.linalg.inv(R)
+        v = np.einsum("mab,mkb->mka", Rinv, gk)                                      # R^-1 g_k
+        B = np.einsum("mk,ka,mkb->mab", shares, z, v)
+        Psi = np.tril(B, -1) + 0.5 * np.einsum("ab,mab->mab", np.eye(q), B)
+        S = 0.5 * (Psi + np.swapaxes(Psi, 1, 2)) + 0.5 * np.eye(q)
+        E = -np.swapaxes(Rinv, 1, 2) @ S @ Rinv                                      # <dC, E>: the curvature's part
+        P = np.ascontiguousarray(L @ E @ L.T)
+        a = np.empty(eta.size)
+        row_quadratic(Z, g, P, a)                                                    # z_i^T L E L^T z_i
+        v3 = np.empty((M, 1, q))
+        cluster_weighted(bounds, Z, (t.d3 * a)[:, None], v3)
+        s3 = v3[:, 0, :]                                                             # sum_i d3_i a_i z_i
+        m = np.einsum("mk,mkq->mq", shares, gk) - s3 @ L
+        tvec = np.einsum("mba,mbc,mc->ma", Rinv, Rinv, m)                            # C^-1 m (du's weight)
+        Lt = np.ascontiguousarray(tvec @ L.T)
+        r = np.empty(eta.size)
+        row_dot(Z, g, Lt, r)
+        grad[:self.n_beta] = X.T @ (np.einsum("nk,nk->n", pw, tk.d1) - w * r - t.d3 * a)
+        GLE2 = 2.0 * (G @ L @ E)
+        GLt = (G @ Lt[:, :, None])[:, :, 0]
+        for k, (ra, cb) in enumerate(entries):
+            grad[self.n_beta + k] = (np.sum(shares * g1k[:, :, ra] * points[:, :, cb])
+                                     + np.sum(tvec[:, cb] * g1[:, ra] - (GLt[:, ra] + s3[:, ra]) * u[:, cb]
+                                              + GLE2[:, ra, cb]))
+        if plain:
+            if self.family.has_dispersion:
+                grad[-1] = np.sum(pw * tk.ds) + np.sum(r * t.d1s - a * t.d2s)
+        else:
+            channels = np.einsum("nk,cnk->cn", pw, tk.dc) + t.d1c * r - t.d2c * a
             grad[self.n_params - self.n_aux:] = self.response.pullback(self.aux(params), channels)
         return grad
 

@@ -50,10 +50,10 @@ class _Wrapped:
 
 
 class _Elsewhere(_Wrapped):
-    """Declares the fixed-point gradient but calls log_g once more, elsewhere, after the rule: the objective
+    """Declares the adaptive rule's gradient but calls log_g once more, elsewhere, after the rule: the objective
     must evaluate the family's derivatives at the returned points itself."""
 
-    gradient = "fixed_points"
+    gradient = "adaptive"
 
     def log_integrals(self, log_g, n_clusters, q=1, **kwargs):
         res = self.inner.log_integrals(log_g, n_clusters, q, **kwargs)
@@ -74,8 +74,11 @@ def test_make_objective_dispatches(cbpp, crossed):
 def test_gradient_paths_are_declared():
     assert gradient_path(quadlib.Laplace()) == "laplace"
     assert gradient_path(quadlib.AdaptiveGaussHermite(1)) == "laplace"
-    assert gradient_path(quadlib.AdaptiveGaussHermite(7)) == "fixed_points"
-    assert gradient_path(quadlib.SparseGridGaussHermite(2)) == "fixed_points"
+    assert gradient_path(quadlib.AdaptiveGaussHermite(7)) == "adaptive"
+    assert gradient_path(quadlib.SparseGridGaussHermite(2)) == "adaptive"
+    held = quadlib.AdaptiveGaussHermite(7)
+    held.gradient = "fixed_points"
+    assert gradient_path(held) == "fixed_points"
     assert gradient_path(quadlib.QMCIntegrator(64)) == "differences"
     assert gradient_path(_Wrapped(quadlib.Laplace())) == "differences"   # undeclared: the safe default
     bad = _Wrapped(quadlib.Laplace())
