@@ -924,3 +924,241 @@ def family_terms(int kind, const double[::1] y, const double[::1] n, const doubl
             _loop(<_nbinom1_log_tag*>NULL, y, n, eta, rows, constant, order, disp, value, d1, d2, d3, ds, d1s,
                   d2s, dss)
     return 0
+
+
+# --- zero-inflation and hurdles ----------------------------------------------------------------------
+# A family's row terms mixed with a per-row zero probability pi_i = expit(zeta_i) (the formulas are in
+# quadlib.glmm._response's module notes), in place over the family's arrays. Only the zero rows need more
+# than an addition; the numpy version gathered and scattered them through temporaries, which cost more than
+# the family's own pass.
+
+cdef inline double _logaddexp(double x, double y) noexcept nogil:
+    """log(exp(x) + exp(y)) as numpy's npy_logaddexp computes it (the compiled mixture keeps its numbers)."""
+    cdef double d
+    if x == y:      # equal infinities without a NaN
+        return x + 0.693147180559945309417232121458176568
+    d = x - y
+    if d > 0.0:
+        return x + log1p(exp(-d))
+    if d <= 0.0:
+        return y + log1p(exp(d))
+    return d
+
+
+cdef bint _unfit3(double[:, :, ::1] out, bint needed, Py_ssize_t C, Py_ssize_t N, Py_ssize_t K):
+    return needed and (out is None or out.shape[0] != C or out.shape[1] != N or out.shape[2] != K)
+
+
+def zero_inflate(bint hurdle, const unsigned char[::1] zero, const double[::1] zeta, const double[::1] pi,
+                 const double[::1] log_1mpi, int order, double[:, ::1] value, double[:, ::1] d1=None,
+                 double[:, ::1] d2=None, double[:, ::1] d3=None, double[:, :, ::1] dc=None,
+                 double[:, :, ::1] d1c=None, double[:, :, ::1] d2c=None):
+    """The zero-inflation (or, with `hurdle`, the hurdle) mixture of a family's row terms, in place.
+
+    Per row i: `zero` (1 where y = 0), zeta = logit pi, pi and log(1 - pi) (the caller has them).
+    IN/OUT value (N, K) and d1 (order >= 1), d2 (order >= 2), d3 (order >= 3): the family's terms in (for one
+    observation), the mixture's out. With channels, dc (C, N, K) IN/OUT: row 0 OUT, the derivative in zeta;
+    rows 1..C-1 the family's channels in, the mixture's out; d1c (order >= 1) and d2c (order >= 2) their
+    eta-derivatives, alike. None: no channels. The output arrays must not overlap.
+    Returns 0, or -2 (nothing written) for arrays of the wrong shape or a missing one.
+    """
+    cdef Py_ssize_t N = value.shape[0], K = value.shape[1], C = 0, i, k, c
+    cdef bint channels = dc is not None
+    cdef double z, p, l1, lp, f0, d, e, ie, rho, r1, r2, a1 = 0.0, a2 = 0.0, fs
+    if channels:
+        C = dc.shape[0]
+        if C < 1 or _unfit3(dc, True, C, N, K) or _unfit3(d1c, order >= 1, C, N, K) \
+                or _unfit3(d2c, order >= 2, C, N, K):
+            return -2
+    if (zero.shape[0] != N or zeta.shape[0] != N or pi.shape[0] != N or log_1mpi.shape[0] != N
+            or _unfit(d1, order >= 1, N, K) or _unfit(d2, order >= 2, N, K) or _unfit(d3, order >= 3, N, K)):
+        return -2
+    with nogil:
+        for i in range(N):
+            p = pi[i]
+            l1 = log_1mpi[i]
+            if not zero[i]:
+                # y > 0: log(1 - pi) + f; d/dzeta = -pi
+                for k in range(K):
+                    value[i, k] = value[i, k] + l1
+                    if channels:
+                        dc[0, i, k] = -p
+                        if order >= 1:
+                            d1c[0, i, k] = 0.0
+                            if order >= 2:
+                                d2c[0, i, k] = 0.0
+                continue
+            z = zeta[i]
+            if hurdle:
+                # y = 0: log pi, and nothing depends on eta or the family's channels
+                lp = -_logaddexp(0.0, -z)
+                for k in range(K):
+                    value[i, k] = lp
+                    if order >= 1:
+                        d1[i, k] = 0.0
+                        if order >= 2:
+                            d2[i, k] = 0.0
+                            if order >= 3:
+                                d3[i, k] = 0.0
+                    if channels:
+                        dc[0, i, k] = 1.0 - p
+                        for c in range(1, C):
+                            dc[c, i, k] = 0.0
+                        if order >= 1:
+                            for c in range(C):
+                                d1c[c, i, k] = 0.0
+                            if order >= 2:
+                                for c in range(C):
+                                    d2c[c, i, k] = 0.0
+                continue
+            # y = 0: rho = P(count part | y = 0) weights the family's derivatives
+            for k in range(K):
+                # one exp serves logaddexp(zeta, f0) and rho = expit(f0 - zeta); r1 = rho (1 - rho) = e/(1 + e)^2
+                # on both sides, without the cancellation of 1 - rho
+                f0 = value[i, k]
+                d = f0 - z
+                e = exp(-fabs(d))
+                ie = 1.0 / (1.0 + e)
+                rho = ie if d > 0.0 else e * ie
+                r1 = e * ie * ie
+                r2 = r1 * (1.0 - 2.0 * rho)
+                value[i, k] = l1 + ((f0 if d > 0.0 else z) + _log1p_inv(e, ie))
+                if order >= 1:
+                    a1 = d1[i, k]
+                    d1[i, k] = rho * a1
+                    if order >= 2:
+                        a2 = d2[i, k]
+                        d2[i, k] = rho * a2 + r1 * (a1 * a1)
+                        if order >= 3:
+                            d3[i, k] = rho * d3[i, k] + 3.0 * r1 * a1 * a2 + r2 * (a1 * a1 * a1)
+                if channels:
+                    dc[0, i, k] = 1.0 - rho - p
+                    if order >= 1:
+                        d1c[0, i, k] = -r1 * a1
+                        if order >= 2:
+                            d2c[0, i, k] = -r1 * a2 - r2 * (a1 * a1)
+                    for c in range(1, C):
+                        fs = dc[c, i, k]
+                        if order >= 2:
+                            d2c[c, i, k] = (rho * d2c[c, i, k] + r1 * (fs * a2 + 2.0 * a1 * d1c[c, i, k])
+                                            + r2 * (a1 * a1) * fs)
+                        if order >= 1:
+                            d1c[c, i, k] = rho * d1c[c, i, k] + r1 * a1 * fs
+                        dc[c, i, k] = rho * fs
+    return 0
+
+
+# --- Tweedie series ----------------------------------------------------------------------------------
+# Dunn & Smyth's W series of the Tweedie density at y > 0 (quadlib.glmm._densities.tweedie_log_series has
+# the formulas and the numpy version, which stays the reference and the fallback): per row, walk from their
+# estimate of the largest term to it (log W_j is concave in j), then outwards while the terms are within
+# e^-37 of it, plus the first term beyond on each side, as the numpy version sums.
+
+cdef enum:
+    TWEEDIE_PEAK_STEPS = 64        # steps from the estimate to the largest term; beyond: declined (NaN)
+    LOG_FACTORIALS = 1024          # lgamma(1 + j) tabulated below this j (one lgamma per term instead of two)
+
+
+cdef inline double _tweedie_term(double j, double logz, double na, const double* log_factorial) noexcept nogil:
+    # log W_j = j log z - lgamma(1 + j) - lgamma(-j alpha), na = -alpha > 0
+    cdef double lf = log_factorial[<Py_ssize_t>j] if j < LOG_FACTORIALS else _lgamma(1.0 + j)
+    return j * logz - lf - _lgamma(j * na)
+
+
+def tweedie_series(const double[::1] logy, const double[::1] logphi, double p, bint derivatives,
+                   Py_ssize_t max_terms, double[::1] log_w, double[::1] ej, double[::1] ej_psi):
+    """log W, E[j] and (with `derivatives`) E[j digamma(-j alpha)] under the weights W_j / W, per row.
+
+    IN: log y and log phi of rows with finite positive y and phi, 1 < p < 2, the bound on the number of
+    terms of one row. OUT: log_w, ej, ej_psi (M,). A row whose largest term lies more than 64 steps from
+    the estimate y^(2-p)/(phi (2-p)), or that needs more than `max_terms` terms, is declined: NaN in all
+    three (the caller sums it otherwise). Returns the number of declined rows, or -2 for arrays of the wrong
+    length.
+    """
+    cdef Py_ssize_t M = logy.shape[0], i, steps, count
+    cdef Py_ssize_t declined = 0
+    cdef double na = (2.0 - p) / (p - 1.0), alpha = -na, lp1 = _log(p - 1.0), l2p = _log(2.0 - p)
+    cdef double logz, est, j, f, fj, fp, jp, thresh, w, s0, s1, s2
+    cdef bint ok
+    cdef double log_factorial[LOG_FACTORIALS]
+    if logphi.shape[0] != M or log_w.shape[0] != M or ej.shape[0] != M or ej_psi.shape[0] != M:
+        return -2
+    with nogil:
+        for i in range(LOG_FACTORIALS):
+            log_factorial[i] = _lgamma(1.0 + i)
+        for i in range(M):
+            logz = alpha * (lp1 - logy[i]) - (1.0 - alpha) * logphi[i] - l2p
+            est = exp((2.0 - p) * logy[i] - logphi[i] - l2p)
+            ok = est < 1e12
+            jp = floor(est) if est >= 1.0 else 1.0
+            fp = _tweedie_term(jp, logz, na, log_factorial)
+            # to the largest term: up while the next is larger, else down
+            steps = 0
+            f = _tweedie_term(jp + 1.0, logz, na, log_factorial)
+            if f > fp:
+                while ok and f > fp:
+                    jp = jp + 1.0
+                    fp = f
+                    f = _tweedie_term(jp + 1.0, logz, na, log_factorial)
+                    steps += 1
+                    ok = steps <= TWEEDIE_PEAK_STEPS
+            else:
+                while ok and jp > 1.0:
+                    f = _tweedie_term(jp - 1.0, logz, na, log_factorial)
+                    if not (f > fp):
+                        break
+                    jp = jp - 1.0
+                    fp = f
+                    steps += 1
+                    ok = steps <= TWEEDIE_PEAK_STEPS
+            ok = ok and fp == fp and fp > -INFINITY and fp < INFINITY
+            if not ok:
+                log_w[i] = NAN
+                ej[i] = NAN
+                ej_psi[i] = NAN
+                declined += 1
+                continue
+            thresh = fp - 37.0
+            s0 = 1.0
+            s1 = jp
+            s2 = jp * _digamma(jp * na) if derivatives else 0.0
+            count = 1
+            # upwards, then downwards (j >= 1), each up to and including the first term below thresh
+            j = jp
+            while count <= max_terms:
+                j = j + 1.0
+                fj = _tweedie_term(j, logz, na, log_factorial)
+                if not (fj > -INFINITY):       # -inf or NaN: nothing more to add
+                    break
+                w = exp(fj - fp)
+                s0 += w
+                s1 += w * j
+                if derivatives:
+                    s2 += w * j * _digamma(j * na)
+                count += 1
+                if fj < thresh:
+                    break
+            j = jp
+            while count <= max_terms and j > 1.0:
+                j = j - 1.0
+                fj = _tweedie_term(j, logz, na, log_factorial)
+                if not (fj > -INFINITY):
+                    break
+                w = exp(fj - fp)
+                s0 += w
+                s1 += w * j
+                if derivatives:
+                    s2 += w * j * _digamma(j * na)
+                count += 1
+                if fj < thresh:
+                    break
+            if count > max_terms:
+                log_w[i] = NAN
+                ej[i] = NAN
+                ej_psi[i] = NAN
+                declined += 1
+                continue
+            log_w[i] = fp + _log(s0)
+            ej[i] = s1 / s0
+            ej_psi[i] = s2 / s0 if derivatives else NAN
+    return declined

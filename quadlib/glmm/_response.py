@@ -42,6 +42,8 @@ from types import SimpleNamespace
 import numpy as np
 from scipy import special
 
+from .._extensions import _families as _kernel
+
 __all__ = ["ResponseModel", "ResponseTerms", "AuxValues"]
 
 _LOG_DISPERSION_LIMIT = 700.0     # |log phi| beyond this: phi over- or underflows in the family's kernel
@@ -165,10 +167,12 @@ class ResponseModel:
         self.weights_are_trials = bool(getattr(fam, "weights_are_trials", fam.name in _TRIALS_FAMILIES))
         # zero-inflation: the family's terms for one observation, the mixture multiplied by the prior weight
         mix_weights = self.X_zi is not None and not self.weights_are_trials
-        self.weight = self.n if mix_weights else None
+        # unit weights multiply nothing: skip the pass over every output
+        self.weight = self.n if mix_weights and not np.all(self.n == 1.0) else None
         self.n_family = np.ones(N) if mix_weights else self.n
         self.zero = self.y == 0
         self.zero_rows = np.flatnonzero(self.zero)
+        self.zero_flags = np.ascontiguousarray(self.zero, dtype=np.uint8)
         # per-row phi straight into the kernel once families take it (issue 19's Family API declares
         # shape_names); before, one kernel call per distinct phi
         self.row_phi = hasattr(fam, "shape_names")
@@ -417,85 +421,54 @@ class ResponseModel:
         return out
 
     def _zeta_values(self, zeta):
-        """pi, log(1 - pi) per row and zeta, pi, log(1 - pi) on the zero rows: they depend on the parameters
-        only, and an evaluation's inner Newton iterations ask for them again and again at the same zeta
-        (the one array :meth:`unpack` made), so the last ones are kept (``_zeta_memo``)."""
+        """pi and log(1 - pi) per row: they depend on the parameters only, and an evaluation's inner Newton
+        iterations ask for them again and again at the same zeta (the one array :meth:`unpack` made), so the
+        last ones are kept (``_zeta_memo``)."""
         memo = self.__dict__.get("_zeta_memo")
         if memo is not None and memo[0] is zeta:
             return memo[1]
-        pi = special.expit(zeta)
-        log_1mpi = -np.logaddexp(0.0, zeta)
-        z = self.zero_rows
-        values = (pi, log_1mpi, zeta[z], pi[z], log_1mpi[z])
+        zeta = np.ascontiguousarray(zeta, dtype=float)
+        values = (zeta, np.ascontiguousarray(special.expit(zeta)), -np.logaddexp(0.0, zeta))
         self._zeta_memo = (zeta, values)
         return values
 
     def _mixture(self, t, eta, zeta, order, family_c, channels, C):
-        """The zero-inflation (or hurdle) mixture of the family's terms `t` (module notes). The rows with y > 0
-        keep the family's derivatives: only the zero rows are recomputed (in place: the family's arrays are
-        this call's own)."""
-        column = (lambda a: a[:, None]) if eta.ndim == 2 else (lambda a: a)
-        z = self.zero_rows
-        pi, log_1mpi, zeta_z, pi_z, log_1mpi_z = (column(a) for a in self._zeta_values(zeta))
-        a = [t.value, t.d1, t.d2, t.d3][:order + 1]
-        a_z = [x[z] for x in a]
-        value = t.value + log_1mpi          # y > 0: log(1 - pi) + f
-        derivs = a[1:]
-        zi_c = None
-        fam_c = family_c
-        with np.errstate(all="ignore"):
-            if self.hurdle:
-                # y = 0: log pi, nothing else depends on eta or the family's channels; y > 0: the truncated family
-                value[z] = -np.logaddexp(0.0, -zeta_z)
-                for d in derivs:
-                    d[z] = 0.0
-                if channels:
-                    dz = np.broadcast_to(-pi, eta.shape).copy()
-                    dz[z] = 1.0 - pi_z
-                    zi_c = (dz, np.zeros(eta.shape), np.zeros(eta.shape))
-                    for fc in family_c:
-                        for f in fc:
-                            if f is not None:
-                                f[z] = 0.0
-            else:
-                # y = 0: rho = P(count part | y = 0), the family's derivatives enter weighted by it
-                f0 = a_z[0]
-                rho = special.expit(f0 - zeta_z)
-                r1 = rho * (1.0 - rho)
-                r2 = r1 * (1.0 - 2.0 * rho)
-                value[z] = log_1mpi_z + np.logaddexp(zeta_z, f0)
-                if order >= 1:
-                    a1 = a_z[1]
-                    derivs[0][z] = rho * a1
-                if order >= 2:
-                    a2 = a_z[2]
-                    derivs[1][z] = rho * a2 + r1 * a1 ** 2
-                if order >= 3:
-                    derivs[2][z] = rho * a_z[3] + 3.0 * r1 * a1 * a2 + r2 * a1 ** 3
-                if channels:
-                    dz = np.broadcast_to(-pi, eta.shape).copy()
-                    dz[z] = 1.0 - rho - pi_z
-                    d1z = d2z = None
-                    if order >= 1:
-                        d1z = np.zeros(eta.shape)
-                        d1z[z] = -r1 * a1
-                    if order >= 2:
-                        d2z = np.zeros(eta.shape)
-                        d2z[z] = -r1 * a2 - r2 * a1 ** 2
-                    zi_c = (dz, d1z, d2z)
-                    for fs, f1s, f2s in family_c:
-                        fs_z = fs[z]
-                        if order >= 2:
-                            f2s[z] = rho * f2s[z] + r1 * (fs_z * a2 + 2.0 * a1 * f1s[z]) + r2 * a1 ** 2 * fs_z
-                        if order >= 1:
-                            f1s[z] = rho * f1s[z] + r1 * a1 * fs_z
-                        fs[z] = rho * fs_z
-        out = {"value": value}
-        out.update({f"d{k}": derivs[k - 1] for k in range(1, order + 1)})
+        """The zero-inflation (or hurdle) mixture of the family's terms `t` (module notes), by the compiled
+        kernel :func:`~quadlib._extensions._families.zero_inflate`, in place over the family's arrays (this
+        call's own); with `channels`, one (C,) + eta.shape block per order, row 0 the zi channel."""
+        zeta, pi, log_1mpi = self._zeta_values(zeta)
+        shape = eta.shape
+        N = shape[0]
+        arrays = []          # value, d1..d_order: writable, C-contiguous, no two overlapping
+        for a in [t.value, t.d1, t.d2, t.d3][:order + 1]:
+            a = np.asarray(a, dtype=float)
+            if (not a.flags.c_contiguous or not a.flags.writeable or a.shape != shape
+                    or any(np.may_share_memory(a, b) for b in arrays)):
+                a = np.array(np.broadcast_to(a, shape), dtype=float, order="C")
+            arrays.append(a)
+        blocks = []
         if channels:
-            out.update(self._stack([zi_c] + list(fam_c), eta.shape, order))
+            for j in range(min(order, 2) + 1):
+                block = np.empty((C,) + shape)
+                for c, fc in enumerate(family_c, start=1):
+                    block[c] = fc[j]
+                blocks.append(block)
+        blocks += [None] * (3 - len(blocks))
+        flat = [a.reshape(N, -1) for a in arrays] + [None] * (4 - len(arrays))
+        flat_c = [None if b is None else b.reshape(C, N, -1) for b in blocks]
+        status = _kernel.zero_inflate(self.hurdle, self.zero_flags, zeta, pi, log_1mpi, order, *flat, *flat_c)
+        if status != 0:  # pragma: no cover - the arrays were shaped above
+            raise RuntimeError(f"the zero-inflation kernel refused its arguments (status {status})")
+        out = {"value": arrays[0]}
+        out.update({f"d{k}": arrays[k] for k in range(1, order + 1)})
+        if channels:
+            out["dc"] = blocks[0]
+            if order >= 1:
+                out["d1c"] = blocks[1]
+            if order >= 2:
+                out["d2c"] = blocks[2]
         if self.weight is not None:
-            w = column(self.weight)
+            w = self.weight[:, None] if eta.ndim == 2 else self.weight
             for v in out.values():
                 v *= w if v.ndim == w.ndim else w[None]
         return ResponseTerms(**out)

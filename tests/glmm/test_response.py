@@ -6,6 +6,7 @@ import pickle
 import mpmath as mp
 import numpy as np
 import pytest
+from scipy import special
 
 from quadlib.glmm._families import FamilyTerms, make_family
 from quadlib.glmm._response import AuxValues, ResponseModel
@@ -319,3 +320,96 @@ def test_shape_channels_pull_back_through_the_coordinates(family, y):
         e[k] = 1e-6
         col = (model.report(aux + e)[1] - model.report(aux - e)[1]) / 2e-6
         np.testing.assert_allclose(jacobian[:, k], col, rtol=1e-6, atol=1e-9)
+
+
+# ------------------------------------------------------------------------------------------- compiled mixture
+def _mixture_twin(hurdle, zero, zeta, order, fam, fam_c, channels):
+    """The zero-inflation / hurdle mixture in numpy, written from the module notes' formulas (the numpy code
+    the compiled kernel replaced): `fam` = [value, d1, ...] of the family, `fam_c` = [(dc, d1c, d2c), ...]."""
+    pi, log_1mpi = special.expit(zeta)[:, None], -np.logaddexp(0.0, zeta)[:, None]
+    z = zero.astype(bool)
+    zt = zeta[:, None]
+    out = [a.copy() for a in fam]
+    out_c = [[None if a is None else a.copy() for a in fc] for fc in fam_c]
+    out[0] = fam[0] + log_1mpi
+    zc = [np.broadcast_to(-pi, fam[0].shape).copy(), np.zeros(fam[0].shape), np.zeros(fam[0].shape)]
+    with np.errstate(all="ignore"):
+        if hurdle:
+            out[0][z] = np.broadcast_to(-np.logaddexp(0.0, -zt), fam[0].shape)[z]
+            for a in out[1:]:
+                a[z] = 0.0
+            zc[0][z] = np.broadcast_to(1.0 - pi, fam[0].shape)[z]
+            for fc in out_c:
+                for a in fc:
+                    if a is not None:
+                        a[z] = 0.0
+        else:
+            f0 = fam[0]
+            rho = special.expit(f0 - zt)
+            r1, r2 = rho * (1 - rho), rho * (1 - rho) * (1 - 2 * rho)
+            a1 = fam[1] if order >= 1 else None
+            a2 = fam[2] if order >= 2 else None
+            out[0][z] = (log_1mpi + np.logaddexp(zt, f0))[z]
+            if order >= 1:
+                out[1][z] = (rho * a1)[z]
+                zc[1][z] = (-r1 * a1)[z]
+            if order >= 2:
+                out[2][z] = (rho * a2 + r1 * a1 ** 2)[z]
+                zc[2][z] = (-r1 * a2 - r2 * a1 ** 2)[z]
+            if order >= 3:
+                out[3][z] = (rho * fam[3] + 3 * r1 * a1 * a2 + r2 * a1 ** 3)[z]
+            zc[0][z] = (1 - rho - pi)[z]
+            for (fs, f1s, f2s), oc in zip(fam_c, out_c):
+                oc[0][z] = (rho * fs)[z]
+                if order >= 1:
+                    oc[1][z] = (rho * f1s + r1 * a1 * fs)[z]
+                if order >= 2:
+                    oc[2][z] = (rho * f2s + r1 * (fs * a2 + 2 * a1 * f1s) + r2 * a1 ** 2 * fs)[z]
+    blocks = [np.stack([zc[j]] + [oc[j] for oc in out_c]) for j in range(min(order, 2) + 1)] if channels else []
+    return out, blocks
+
+
+@pytest.mark.parametrize("hurdle", [False, True])
+@pytest.mark.parametrize("order", [0, 1, 2, 3])
+def test_zero_inflate_kernel_equals_numpy_twin(hurdle, order):
+    from quadlib._extensions import _families as kernel
+
+    rng = np.random.default_rng(order + 10 * hurdle)
+    N, K, C = 300, 3, 3
+    zero = (rng.random(N) < 0.4).astype(np.uint8)
+    zeta = rng.normal(0.0, 2.0, N)
+    zeta[:3] = [-40.0, 40.0, 0.0]
+    fam = [rng.normal(-1.0, 1.5, (N, K))] + [rng.normal(0.0, 1.0, (N, K)) for _ in range(order)]
+    fam[0][:4, 0] = zeta[:4]                       # f0 = zeta: the equal-arguments branch of logaddexp
+    fam_c = [tuple(rng.normal(0.0, 1.0, (N, K)) if j <= min(order, 2) else None for j in range(3))
+             for _ in range(C - 1)]
+    for channels in (False, True):
+        expected, expected_c = _mixture_twin(hurdle, zero, zeta, order, fam, fam_c, channels)
+        arrays = [a.copy() for a in fam] + [None] * (3 - order)
+        blocks = ([np.stack([np.full((N, K), np.nan)] + [fc[j] for fc in fam_c]) for j in range(min(order, 2) + 1)]
+                  if channels else [])
+        blocks += [None] * (3 - len(blocks))
+        pi, log_1mpi = special.expit(zeta), -np.logaddexp(0.0, zeta)
+        assert kernel.zero_inflate(hurdle, zero, zeta, pi, log_1mpi, order, *arrays, *blocks) == 0
+        for got, want in zip(arrays, expected):
+            np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-14)
+        for got, want in zip(blocks, expected_c):
+            np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-14)
+    # arrays of the wrong shape are refused by status, nothing written
+    value = fam[0].copy()
+    assert kernel.zero_inflate(hurdle, zero[:-1], zeta, pi, log_1mpi, 0, value) == -2
+    np.testing.assert_array_equal(value, fam[0])
+
+
+def test_unit_prior_weights_skip_the_multiplication_with_the_same_numbers():
+    rng = np.random.default_rng(4)
+    y = rng.poisson(1.0, 50).astype(float)
+    X = np.ones((50, 1))
+    unit = ResponseModel(make_family("poisson"), y, np.ones(50), X_zi=X, zi_names=["(Intercept)"])
+    none = ResponseModel(make_family("poisson"), y, None, X_zi=X, zi_names=["(Intercept)"])
+    assert unit.weight is None
+    eta = rng.normal(0.0, 1.0, 50)
+    a = unit.terms(eta, unit.unpack([-1.0]), order=3, channels=True)
+    b = none.terms(eta, none.unpack([-1.0]), order=3, channels=True)
+    for f in ("value", "d1", "d2", "d3", "dc", "d1c", "d2c"):
+        np.testing.assert_array_equal(getattr(a, f), getattr(b, f))
