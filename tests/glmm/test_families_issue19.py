@@ -534,3 +534,44 @@ def test_nb1_kernel_equals_numpy_twin():
             for key, a in twin.items():
                 np.testing.assert_allclose(getattr(got, key), a, rtol=2e-13, atol=1e-15 * np.abs(a).max(),
                                            err_msg=f"{key} order {order}")
+
+
+def test_tweedie_compiled_series_equals_the_vectorized_one():
+    """The compiled W series (tweedie_log_series) against the numpy twin (_tweedie_sum): the same terms summed
+    in another order, over p in (1, 2), y and phi over several decades; rows the walk declines (largest term
+    beyond its reach, here phi tiny) are summed by the twin, NaN where the series is too long for both."""
+    from quadlib._extensions import _families as kernel
+    from quadlib.glmm import _densities
+
+    rng = np.random.default_rng(19)
+    for p in (1.02, 1.3, 1.5, 1.77, 1.98):
+        y = np.exp(rng.uniform(-6.0, 6.0, 400))
+        phi = np.exp(rng.uniform(-5.0, 3.0, 400))
+        phi[:3] = 1e-9                                        # the estimate's j ~ 1e9: declined by the walk
+        got = _densities.tweedie_log_series(y, phi, p, derivatives=True)
+        want = _densities._tweedie_sum(np.log(y), np.log(phi), p, True)
+        for g, w in zip(got, want):
+            np.testing.assert_array_equal(np.isnan(g), np.isnan(w))
+            np.testing.assert_allclose(g[~np.isnan(w)], w[~np.isnan(w)], rtol=2e-13, atol=1e-13)
+        out = [np.empty(3) for _ in range(3)]
+        assert kernel.tweedie_series(np.log(y[:3]), np.log(phi[:3]), p, True, 20_000, *out) == 3
+        assert np.all(np.isnan(out[0]))
+    assert kernel.tweedie_series(np.zeros(2), np.zeros(3), 1.5, True, 20_000, *[np.empty(2)] * 3) == -2
+
+
+def test_tweedie_series_memo_is_keyed_on_the_values():
+    """The last rows' series is reused only for equal y, phi and p (compared, not by identity)."""
+    from quadlib.glmm import _densities
+
+    y = np.array([0.0, 0.4, 2.5, 7.0])
+    eta = np.array([0.1, -0.2, 0.3, 0.5])
+    first = _densities.tweedie_terms(y, None, eta, 1.2, [1.4], order=2, dispersion=True)
+    again = _densities.tweedie_terms(y.copy(), None, eta, 1.2, [1.4], order=2, dispersion=True)
+    for k in first:
+        np.testing.assert_array_equal(first[k], again[k])
+    for phi, p in ((1.3, 1.4), (1.2, 1.45)):
+        other = _densities.tweedie_terms(y, None, eta, phi, [p], order=0)
+        _densities._tweedie_memo = None
+        fresh = _densities.tweedie_terms(y, None, eta, phi, [p], order=0)
+        np.testing.assert_array_equal(other["value"], fresh["value"])
+        assert not np.allclose(other["value"], first["value"])
