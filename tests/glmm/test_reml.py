@@ -9,7 +9,7 @@ References (none computed by the code under test):
   (the issue-19 reference script; the numbers are copied below with their names in issue19_reference.json).
   glmmTMB's theta is the log SD of the random intercept; its `betad` for nbinom2 is log(theta);
 * the families whose rows are not log-concave in eta (NB1, beta, beta-binomial, hurdle NB2, student_t, a
-  zero-inflated poisson): glmmTMB 1.1.5 with REML = TRUE (tests/reference/issue19_reml_reference.R, its numbers
+  zero-inflated poisson; NB1 with a dispersion model): glmmTMB 1.1.5 with REML = TRUE (tests/reference/issue19_reml_reference.R, its numbers
   in issue19_reml_reference.json), polished by Newton steps on TMB's exact gradient.
 """
 import functools
@@ -288,6 +288,7 @@ NON_CONCAVE = {
                             {"ziformula": "~1"}),                                          # truncated_nbinom2
     "sleep_t_reml": (SLEEP, lambda: datasets.load("sleepstudy"), "student_t", {}),        # t_family
     "sal_zip_reml": (SALAMANDERS, lambda: datasets.load("salamanders"), "poisson", {"ziformula": "~ spp + mined"}),
+    "owls_nb1_disp_reml": (OWLS_NB, _owls, "negative_binomial1", {"dispformula": "~ FoodTreatment"}),   # nbinom1
 }
 
 
@@ -320,7 +321,7 @@ def _quadlib_blocks(res):
         return x[[i for i, name in enumerate(names) if i >= p and test(name)]]
 
     blocks = {"beta": x[:p], "betazi": pick(lambda name: name.startswith("zi~")),
-              "betad": pick(lambda name: name in ("log(phi)", "log(theta)", "log(sigma)")),
+              "betad": pick(lambda name: name.startswith("disp~") or name in ("log(phi)", "log(theta)", "log(sigma)")),
               "psi": pick(lambda name: name == "log(df)")}
     cov = np.asarray(next(iter(res.cov_re.values())), dtype=float)
     sd = np.sqrt(np.diag(cov))

@@ -83,6 +83,7 @@ R$sal_hurdle_nb2_reml  <- tmb("sal_hurdle_nb2_reml", sal, ziformula = ~ 1, data 
                               family = truncated_nbinom2)
 R$sleep_t_reml         <- tmb("sleep_t_reml", Reaction ~ Days + (Days | Subject), data = sleepstudy, family = t_family)
 R$sal_zip_reml         <- tmb("sal_zip_reml", sal, ziformula = ~ spp + mined, data = Salamanders, family = poisson)
+R$owls_nb1_disp_reml   <- tmb("owls_nb1_disp_reml", owl, dispformula = ~ FoodTreatment, data = Owls, family = nbinom1)
 R$meta <- list(R = R.version.string, glmmTMB = as.character(packageVersion("glmmTMB")),
                TMB = as.character(packageVersion("TMB")))
 writeLines(toJSON(R, auto_unbox = TRUE, digits = NA, pretty = TRUE, null = "null"), "issue19_reml_reference.json")
