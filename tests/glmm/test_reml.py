@@ -9,8 +9,9 @@ References (none computed by the code under test):
   (the issue-19 reference script; the numbers are copied below with their names in issue19_reference.json).
   glmmTMB's theta is the log SD of the random intercept; its `betad` for nbinom2 is log(theta);
 * the families whose rows are not log-concave in eta (NB1, beta, beta-binomial, hurdle NB2, student_t, a
-  zero-inflated poisson; NB1 with a dispersion model): glmmTMB 1.1.5 with REML = TRUE (tests/reference/issue19_reml_reference.R, its numbers
-  in issue19_reml_reference.json), polished by Newton steps on TMB's exact gradient.
+  zero-inflated poisson; NB1 with a dispersion model): glmmTMB 1.1.5 with REML = TRUE
+  (tests/reference/issue19_reml_reference.R, its numbers in issue19_reml_reference.json), polished by Newton
+  steps on TMB's exact gradient.
 """
 import functools
 import json
