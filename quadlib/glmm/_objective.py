@@ -798,7 +798,7 @@ class ClusterObjective(Objective):
         z, R = res.extra["nodes"], res.extra["factor"]                               # (K, q), (M, q, q)
         u = res.mode_u
         # at the points: the fixed-point terms and grad_u h(p_k) = L^T sum_i z_i d1_ik - p_k
-        pw = shares[g]                                                               # (N, K)
+        pw = np.take(shares, g, axis=0)                                              # (N, K)
         g1k = np.empty(points.shape)
         cluster_weighted(bounds, Z, np.ascontiguousarray(tk.d1), g1k)
         gk = g1k @ L - points
@@ -808,23 +808,22 @@ class ClusterObjective(Objective):
         w = -t.d2
         g1, G = np.empty((M, q)), np.empty((M, q, q))
         cluster_moments(bounds, Z, t.d1, t.d1, w, np.empty(M), g1, G)
-        if q == 1:
-            Rinv = 1.0 / R
-        else:
-            Rinv = np.linalg.inv(R)
-        v = np.einsum("mab,mkb->mka", Rinv, gk)                                      # R^-1 g_k
-        B = np.einsum("mk,ka,mkb->mab", shares, z, v)
-        Psi = np.tril(B, -1) + 0.5 * np.einsum("ab,mab->mab", np.eye(q), B)
+        Rinv = 1.0 / R if q == 1 else np.linalg.inv(R)
+        RinvT = np.swapaxes(Rinv, 1, 2)
+        # (batched matmuls: numpy's einsum with these subscripts is several times slower)
+        v = gk @ RinvT                                                               # R^-1 g_k, (M, K, q)
+        B = np.swapaxes(shares[:, :, None] * z, 1, 2) @ v                            # sum_k s_k z_k v_k^T
+        Psi = np.tril(B, -1) + 0.5 * B * np.eye(q)
         S = 0.5 * (Psi + np.swapaxes(Psi, 1, 2)) + 0.5 * np.eye(q)
-        E = -np.swapaxes(Rinv, 1, 2) @ S @ Rinv                                      # <dC, E>: the curvature's part
+        E = -RinvT @ S @ Rinv                                                        # <dC, E>: the curvature's part
         P = np.ascontiguousarray(L @ E @ L.T)
         a = np.empty(eta.size)
         row_quadratic(Z, g, P, a)                                                    # z_i^T L E L^T z_i
         v3 = np.empty((M, 1, q))
         cluster_weighted(bounds, Z, (t.d3 * a)[:, None], v3)
         s3 = v3[:, 0, :]                                                             # sum_i d3_i a_i z_i
-        m = np.einsum("mk,mkq->mq", shares, gk) - s3 @ L
-        tvec = np.einsum("mba,mbc,mc->ma", Rinv, Rinv, m)                            # C^-1 m (du's weight)
+        m = (shares[:, None, :] @ gk)[:, 0, :] - s3 @ L
+        tvec = (RinvT @ (Rinv @ m[:, :, None]))[:, :, 0]                             # C^-1 m (du's weight)
         Lt = np.ascontiguousarray(tvec @ L.T)
         r = np.empty(eta.size)
         row_dot(Z, g, Lt, r)
