@@ -1162,3 +1162,91 @@ def tweedie_series(const double[::1] logy, const double[::1] logphi, double p, b
             ej[i] = s1 / s0
             ej_psi[i] = s2 / s0 if derivatives else NAN
     return declined
+
+
+# --- beta-binomial by finite sums --------------------------------------------------------------------
+# quadlib.glmm._densities.beta_binomial_terms (formulas, notes and the numpy version, the twin of the
+# tests): for rows with few trials, the gamma-function differences are finite sums over k < y and k < n - y;
+# here each element sums only what its order asks for, in one pass without (N, K) temporaries.
+
+def beta_binomial_sums(const double[::1] y, const double[::1] n, const double[:, ::1] eta, const double[::1] phi,
+                       int order, bint dispersion, double[:, ::1] value, double[:, ::1] d1=None,
+                       double[:, ::1] d2=None, double[:, ::1] d3=None, double[:, ::1] ds=None,
+                       double[:, ::1] d1s=None, double[:, ::1] d2s=None):
+    """The beta-binomial's value and derivatives (as beta_binomial_terms names them) for rows summed term by
+    term: y, n, phi (N,), eta (N, K). OUT: value, d1 (order >= 1), d2 (order >= 2), d3 (order >= 3); with
+    `dispersion`, ds, d1s (order >= 1), d2s (order >= 2). The caller keeps n small (the sums take n steps).
+    Returns 0, or -2 for arrays of the wrong shape or a missing one.
+    """
+    cdef Py_ssize_t N = eta.shape[0], K = eta.shape[1], i, k, m, steps
+    cdef bint disp = dispersion
+    cdef double yi, ni, ph, e, mu, mc, a, b, v, t, x, ia, ib, val, kf, kphi
+    cdef double Sa, Sb, Qa, Qb, Ra, Rb, Ka, Kb, Ua, Ub, Va, Vb, ta, tb, D, U, vpp
+    if (y.shape[0] != N or n.shape[0] != N or phi.shape[0] != N or _unfit(value, True, N, K)
+            or _unfit(d1, order >= 1, N, K) or _unfit(d2, order >= 2, N, K) or _unfit(d3, order >= 3, N, K)
+            or _unfit(ds, disp, N, K) or _unfit(d1s, disp and order >= 1, N, K)
+            or _unfit(d2s, disp and order >= 2, N, K)):
+        return -2
+    with nogil:
+        for i in range(N):
+            yi = y[i]
+            ni = n[i]
+            ph = phi[i]
+            steps = <Py_ssize_t>ni if ni > 0.0 else 0
+            kphi = 0.0
+            if disp:
+                for m in range(steps):
+                    kphi = kphi + m / (ph + m)
+            for k in range(K):
+                mu = 1.0 / (1.0 + exp(-eta[i, k]))
+                mc = 1.0 / (1.0 + exp(eta[i, k]))
+                a = mu * ph
+                b = mc * ph
+                val = 0.0
+                Sa = Sb = Qa = Qb = Ra = Rb = Ka = Kb = Ua = Ub = Va = Vb = 0.0
+                for m in range(steps):
+                    kf = <double>m
+                    ta = 0.0
+                    tb = 0.0
+                    # log((a + k)/(phi + k)) = log1p(-b/(phi + k)): exact where the ratio is near 1
+                    if kf < yi:
+                        x = b / (ph + kf)
+                        ta = log1p(-x) if x < 0.5 else log((a + kf) / (ph + kf))
+                        ia = 1.0 / (a + kf)
+                        Sa += ia
+                        Qa -= ia * ia
+                        Ra += 2.0 * (ia * ia * ia)
+                        Ka += kf * ia
+                        Ua += kf * ia * ia
+                        Va += kf * (ia * ia * ia)
+                    if kf < ni - yi:
+                        x = (a + yi) / (ph + yi + kf)
+                        tb = log1p(-x) if x < 0.5 else log((b + kf) / (ph + yi + kf))
+                        ib = 1.0 / (b + kf)
+                        Sb += ib
+                        Qb -= ib * ib
+                        Rb += 2.0 * (ib * ib * ib)
+                        Kb += kf * ib
+                        Ub += kf * ib * ib
+                        Vb += kf * (ib * ib * ib)
+                    val += ta + tb
+                value[i, k] = val
+                v = mu * mc
+                t = mc - mu
+                D = Sa - Sb
+                if order >= 1:
+                    d1[i, k] = ph * v * D
+                    if order >= 2:
+                        d2[i, k] = ph * v * t * D + ph * ph * (v * v) * (Qa + Qb)
+                        if order >= 3:
+                            vpp = v * (t * t) - 2.0 * (v * v)
+                            d3[i, k] = (ph * vpp * D + 3.0 * (ph * ph) * v * (v * t) * (Qa + Qb)
+                                        + (ph * ph * ph) * (v * v * v) * (Ra - Rb))
+                if disp:
+                    ds[i, k] = kphi - Ka - Kb
+                    U = Ua - Ub
+                    if order >= 1:
+                        d1s[i, k] = ph * v * U
+                        if order >= 2:
+                            d2s[i, k] = ph * v * t * U - 2.0 * (ph * ph) * (v * v) * (Va + Vb)
+    return 0

@@ -380,7 +380,8 @@ def beta_binomial_terms(y, n, eta, phi, shape=None, order=2, dispersion=False):
     -----
     Rows with ``n <= BETA_BINOMIAL_SUM_LIMIT`` (64) evaluate the differences of lgamma, digamma and
     polygamma as exact finite sums (``psi(y + a) - psi(a) = sum_{k<y} 1/(a + k)``): no cancellation as
-    phi -> infinity, where the pmf tends to the binomial's; so do rows with at most 1,024 trials where
+    phi -> infinity, where the pmf tends to the binomial's (when every row is such, in one compiled pass,
+    ``quadlib._extensions._families.beta_binomial_sums``; else by vectorized passes); so do rows with at most 1,024 trials where
     phi >= 1e4 (at most 1,024 vectorized passes over those rows). Other rows use differences of lgamma and
     digamma formed from their Stirling remainders where the arguments are large (DLMF 5.11), and scipy's
     polygamma: there the s-derivatives lose about log10(phi/n) digits (ds, d1s relative 1e-10, 1e-7 at
@@ -399,6 +400,28 @@ def beta_binomial_terms(y, n, eta, phi, shape=None, order=2, dispersion=False):
     if n is None:
         raise ValueError("`n` (the numbers of trials) is required for the beta-binomial family")
     y, n, eta, phi, col = _common(y, n, eta, phi, order)
+    if np.all(n <= BETA_BINOMIAL_SUM_LIMIT):
+        # every row summed term by term: the compiled loop (the numpy version below is its twin)
+        return _beta_binomial_compiled(y, n, eta, phi, order, dispersion)
+    return _beta_binomial_numpy(y, n, eta, phi, col, order, dispersion)
+
+
+def _beta_binomial_compiled(y, n, eta, phi, order, dispersion):
+    shape = eta.shape
+    names = ["value", "d1", "d2", "d3"][:order + 1] + (["ds", "d1s", "d2s"][:1 + min(order, 2)] if dispersion else [])
+    out = {name: np.empty(shape) for name in names}
+    flat = {name: a.reshape(shape[0], -1) for name, a in out.items()}
+    eta2 = np.ascontiguousarray(eta.reshape(shape[0], -1))
+    status = _kernel.beta_binomial_sums(np.ascontiguousarray(y), np.ascontiguousarray(n), eta2,
+                                        np.ascontiguousarray(phi), order, bool(dispersion), flat["value"],
+                                        flat.get("d1"), flat.get("d2"), flat.get("d3"), flat.get("ds"),
+                                        flat.get("d1s"), flat.get("d2s"))
+    if status != 0:  # pragma: no cover - the arrays were shaped here
+        raise RuntimeError(f"the beta-binomial kernel refused its arguments (status {status})")
+    return out
+
+
+def _beta_binomial_numpy(y, n, eta, phi, col, order, dispersion):
     ph = col(phi)
     mu, mc = special.expit(eta), special.expit(-eta)
     a, b = mu * ph, mc * ph

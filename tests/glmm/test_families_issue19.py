@@ -575,3 +575,27 @@ def test_tweedie_series_memo_is_keyed_on_the_values():
         fresh = _densities.tweedie_terms(y, None, eta, phi, [p], order=0)
         np.testing.assert_array_equal(other["value"], fresh["value"])
         assert not np.allclose(other["value"], first["value"])
+
+
+@pytest.mark.parametrize("order", [0, 1, 2, 3])
+def test_beta_binomial_compiled_sums_equal_the_vectorized_ones(order):
+    """beta_binomial_terms' compiled pass (every row with at most 64 trials) against its numpy version, over
+    phi from 0.05 to 2e4 (scalar and per row), eta to +-9, every count 0..n."""
+    from quadlib._extensions import _families as kernel
+    from quadlib.glmm import _densities
+
+    rng = np.random.default_rng(order)
+    N = 400
+    n = rng.integers(1, 65, N).astype(float)
+    y = np.floor(rng.random(N) * (n + 1))
+    for phi, shape in ((np.exp(rng.uniform(-3.0, 10.0, N)), (N, 3)), (7.5, (N,))):
+        eta = rng.normal(0.0, 3.0, shape)
+        for dispersion in (False, True):
+            got = _densities.beta_binomial_terms(y, n, eta, phi, None, order, dispersion)
+            yy, nn, ee, pp, col = _densities._common(y, n, eta, phi, order)
+            want = _densities._beta_binomial_numpy(yy, nn, ee, pp, col, order, dispersion)
+            assert set(got) == set(want)
+            for key in want:
+                np.testing.assert_allclose(got[key], want[key], rtol=1e-12, atol=1e-12 * np.max(np.abs(want[key])))
+    out = np.empty((N - 1, 1))
+    assert kernel.beta_binomial_sums(y, n, np.zeros((N - 1, 1)), np.ones(N), 0, False, out) == -2
