@@ -788,7 +788,10 @@ class ClusterObjective(Objective):
         Psi the lower triangle with half the diagonal (the derivative of the Cholesky factor); du = C^-1
         d_x grad_u h(u) (implicit function theorem) and dC = -(d_x hess_u h + third derivative . du) are
         taken in closed form, as :meth:`_laplace_gradient` does for the one node z = 0 (where B = 0,
-        E = -C^-1 / 2). One pass of the row terms at the modes (third order) beside the one at the points."""
+        E = -C^-1 / 2). Per row, with a_i = z_i^T L E L^T z_i and r_i = z_i^T L C^-1 m (m = sum_k s_k g_k -
+        L^T sum_i d3_i a_i z_i, du's weight): beta gets X^T (sum_k s_k d1_ik - w_i r_i - d3_i a_i), a channel c
+        ``sum_k s_k dc_ik + d1c_i r_i - d2c_i a_i`` (pulled back by the response model). One pass of the row
+        terms at the modes (third order) beside the one at the points."""
         X, Z, g, bounds = self.design.X, self.Z, self.row_group, self.row_bounds
         M, q = bounds.size - 1, Z.shape[1]
         entries = self.blocks[0].entries
