@@ -1250,3 +1250,65 @@ def beta_binomial_sums(const double[::1] y, const double[::1] n, const double[:,
                         if order >= 2:
                             d2s[i, k] = ph * v * t * U - 2.0 * (ph * ph) * (v * v) * (Va + Vb)
     return 0
+
+
+# --- zero-truncated Poisson --------------------------------------------------------------------------
+# quadlib.glmm._families._truncated_poisson_terms (formulas; the numpy version is the twin of the tests):
+# value = (y - 1) eta - mu - H(mu), H(A) = log((1 - e^-A)/A), H's series in u = (A/2)^2 below A = 1.
+
+cdef inline double _horner_c(const double[::1] coef, double u) noexcept nogil:
+    cdef Py_ssize_t m = coef.shape[0] - 1, j
+    cdef double out = coef[m]
+    for j in range(m - 1, -1, -1):
+        out = out * u + coef[j]
+    return out
+
+
+def truncated_poisson_terms(const double[::1] y, const double[::1] n, const double[:, ::1] eta, int order,
+                            const double[::1] c0, const double[::1] c1, const double[::1] c2,
+                            const double[::1] c3, double[:, ::1] value, double[:, ::1] d1=None,
+                            double[:, ::1] d2=None, double[:, ::1] d3=None):
+    """The zero-truncated Poisson's row terms: y, n (N,), eta (N, K); c0..c3 the Horner coefficients (in u,
+    lowest first) of H, H', H'', H''' below A = 1 (the numpy version's). OUT: value, d1 (order >= 1), d2
+    (order >= 2), d3 (order >= 3). Returns 0, or -2 for arrays of the wrong shape or a missing one."""
+    cdef Py_ssize_t N = eta.shape[0], K = eta.shape[1], i, k
+    cdef double yi, ni, e, A, t, u, em, emm, H0, H1 = 0.0, H2 = 0.0, H3 = 0.0
+    if (y.shape[0] != N or n.shape[0] != N or c0.shape[0] < 1 or c1.shape[0] < 1 or c2.shape[0] < 1
+            or c3.shape[0] < 1 or _unfit(value, True, N, K) or _unfit(d1, order >= 1, N, K)
+            or _unfit(d2, order >= 2, N, K) or _unfit(d3, order >= 3, N, K)):
+        return -2
+    with nogil:
+        for i in range(N):
+            yi = y[i]
+            ni = n[i]
+            for k in range(K):
+                e = eta[i, k]
+                A = exp(e)
+                if A < 1.0:
+                    t = 0.5 * A
+                    u = t * t
+                    H0 = -0.5 * A + u * _horner_c(c0, u)
+                    if order >= 1:
+                        H1 = -0.5 + t * _horner_c(c1, u)
+                        if order >= 2:
+                            H2 = 0.5 * _horner_c(c2, u)
+                            if order >= 3:
+                                H3 = 0.25 * t * _horner_c(c3, u)
+                else:
+                    H0 = log1p(-exp(-A)) - e
+                    if order >= 1:
+                        em = expm1(A)
+                        H1 = 1.0 / em - 1.0 / A
+                        if order >= 2:
+                            emm = -expm1(-A)
+                            H2 = 1.0 / (A * A) - 1.0 / (em * emm)
+                            if order >= 3:
+                                H3 = (1.0 + exp(-A)) / (em * emm * emm) - 2.0 / (A * A * A)
+                value[i, k] = ni * ((yi - 1.0) * e - A - H0)
+                if order >= 1:
+                    d1[i, k] = ni * ((yi - 1.0) - A - H1 * A)
+                    if order >= 2:
+                        d2[i, k] = ni * (-A - (H2 * A + H1) * A)
+                        if order >= 3:
+                            d3[i, k] = ni * (-A - ((H3 * A + 3.0 * H2) * A + H1) * A)
+    return 0

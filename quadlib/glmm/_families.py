@@ -1084,10 +1084,31 @@ def _nb1_terms(y, n, eta, phi, order, dispersion):
     return out
 
 
+# Horner coefficients (in u, lowest first) of H and its first three derivatives below A = 1, as _truncation
+# builds them
+_LOGH_HORNER = tuple(np.ascontiguousarray(c, dtype=float) for c in (
+    _LOGH_C, _LOGH_C * _LOGH_N, _LOGH_C * _LOGH_N * (2 * _LOGH_N - 1),
+    (_LOGH_C * _LOGH_N * (2 * _LOGH_N - 1) * (2 * _LOGH_N - 2))[1:]))
+
+
+def _truncated_poisson_compiled(y, n, eta, order):
+    """:func:`_truncated_poisson_terms` in one compiled pass (the kernel's ``truncated_poisson_terms``)."""
+    eta = np.ascontiguousarray(eta, dtype=float)
+    names = ["value", "d1", "d2", "d3"][:order + 1]
+    out = {name: np.empty(eta.shape) for name in names}
+    status = _kernel.truncated_poisson_terms(np.ascontiguousarray(y, dtype=float),
+                                             np.ascontiguousarray(n, dtype=float), eta, order, *_LOGH_HORNER,
+                                             *[out.get(name) for name in ("value", "d1", "d2", "d3")])
+    if status != 0:  # pragma: no cover - the arrays were shaped here
+        raise RuntimeError(f"the truncated Poisson kernel refused its arguments (status {status})")
+    return out
+
+
 def _truncated_poisson_terms(y, n, eta, order):
     """Zero-truncated Poisson: y eta - mu - log(1 - e^-mu) = (y - 1) eta - mu - H(mu), H as in _truncation.
 
     The log mu hidden in log(1 - e^-mu) is taken out exactly (it is eta), so nothing cancels at tiny mu.
+    The numpy version, twin of :func:`_truncated_poisson_compiled` (which the family uses).
     """
     yc, nc = y[:, None], n[:, None]
     mu = np.exp(eta)
@@ -1245,7 +1266,7 @@ class _TruncatedPoisson(_Poisson):
     truncated = True
 
     def _row_terms(self, y, n, eta, phi, shape, order, dispersion):
-        return _truncated_poisson_terms(y, n, eta, order)
+        return _truncated_poisson_compiled(y, n, eta, order)
 
     def _variance(self, mu, phi):
         m = mu / -np.expm1(-mu)
