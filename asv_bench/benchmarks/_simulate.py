@@ -56,6 +56,39 @@ def simulated_binary_csv(path, **kw) -> str:
     return path
 
 
+def binomial_intercept(n_groups: int = 20, size: int = 5, beta=(-0.5, 1.0), re: str = "normal",
+                       seed: int = 0, sd: float = 1.0) -> pd.DataFrame:
+    """The validity simulations' binomial random-intercept model (issue 20, design note section 9).
+
+    ``n_groups`` groups of ``size`` Bernoulli rows, ``eta = beta[0] + beta[1] * x + b_g`` with
+    ``x ~ N(0, 1)`` within groups and ``b_g`` of variance ``sd**2``:
+
+    - ``re="normal"``: ``b_g ~ N(0, sd**2)``;
+    - ``re="two_point"``: ``b_g = +-sd`` with probability 1/2 each (mean 0, variance sd**2);
+    - ``re="skewed"``: ``b_g = -0.5 sd`` w.p. 0.8 and ``2 sd`` w.p. 0.2 (mean 0, variance sd**2).
+
+    ``sd=0`` gives the null model of the chi-bar-square size check. Deterministic:
+    ``numpy.random.default_rng(seed)``, the draws made in a fixed order (random effects, then x, then the
+    uniforms for y). Columns: ``g`` (str labels "g00001", ...), ``x`` (float), ``y`` (int 0/1).
+    """
+    if re not in ("normal", "two_point", "skewed"):
+        raise ValueError(f"`re` must be 'normal', 'two_point' or 'skewed', got {re!r}")
+    rng = np.random.default_rng(seed)
+    if re == "normal":
+        b = sd * rng.standard_normal(n_groups)
+    elif re == "two_point":
+        b = sd * np.where(rng.random(n_groups) < 0.5, -1.0, 1.0)
+    else:
+        b = sd * np.where(rng.random(n_groups) < 0.8, -0.5, 2.0)
+    gi = np.repeat(np.arange(n_groups), size)
+    x = rng.standard_normal(n_groups * size)
+    eta = beta[0] + beta[1] * x + b[gi]
+    y = (rng.random(gi.size) < 1.0 / (1.0 + np.exp(-eta))).astype(np.int64)
+    width = max(5, len(str(n_groups)))
+    labels = np.array([f"g{i:0{width}d}" for i in range(1, n_groups + 1)])
+    return pd.DataFrame({"g": labels[gi], "x": x, "y": y})
+
+
 if __name__ == "__main__":  # python asv_bench/benchmarks/_simulate.py out.csv [n_groups] [n_per_group] [slope]
     import sys
 
