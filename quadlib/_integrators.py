@@ -421,8 +421,10 @@ class QMCIntegrator(_AdaptiveRule):
         self.seed = seed
         self.df = v.greater_than(df, 2.0, "df")
         self.name = f"QMCIntegrator({self.n_points}, seed={seed!r}, df={self.df:g})"
-        # the proposal moves with the parameters: the fixed-point gradient is off by the sampling error
-        self.gradient = "differences"
+        # the proposal moves with the parameters, so the fixed-point gradient is off by the sampling error;
+        # but the estimate is the adaptive form (fixed points z and weights w, moved by the mode and the
+        # curvature's factor), whose total derivative the "adaptive" path computes exactly
+        self.gradient = "adaptive"
 
     def _rule(self, q):
         from scipy.special import gammaln, ndtri

@@ -39,7 +39,8 @@ derivative), in closed form: one pass of the row terms at the modes beside the o
 (:meth:`ClusterObjective._adaptive_gradient`); ``"fixed_points"``, a rule whose nodes do not move with the
 parameters, differentiated with its nodes held where it put them (for an adaptive rule that is exact only up
 to the derivative of the rule's error, which summed over 20,000 clusters stopped the optimizer short); or
-``"differences"`` (the default of an integrator that declares nothing, and QMC's), central differences.
+``"differences"`` (the default of an integrator that declares nothing), central differences. QMC's
+estimate has the adaptive form (fixed Sobol' points and weights, moved by the mode and the factor): ``"adaptive"``.
 Several grouping factors: central differences.
 
 State. An objective keeps two named fields between evaluations, neither of which changes a value beyond
@@ -134,7 +135,7 @@ def gradient_path(integrator):
     >>> gradient_path(quadlib.Laplace()), gradient_path(quadlib.AdaptiveGaussHermite(10))
     ('laplace', 'adaptive')
     >>> gradient_path(quadlib.QMCIntegrator(256)), gradient_path(object())
-    ('differences', 'differences')
+    ('adaptive', 'differences')
     """
     path = getattr(integrator, "gradient", "differences")
     if path not in GRADIENT_PATHS:
@@ -689,9 +690,7 @@ class ClusterObjective(Objective):
 
     def _value_and_gradient(self, params):
         if self.gradient_path == "differences":
-            # e.g. QMC: the proposal moves with the parameters, so the fixed-point gradient is off by about the
-            # sampling error (1e-2 on cbpp); the estimate itself is a smooth deterministic function (fixed
-            # points): differentiate it
+            # an integrator that declares no derivative of its value: differentiate the value
             return self._difference_gradient(params)
         self.evaluations += 1
         path = self.gradient_path

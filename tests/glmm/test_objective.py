@@ -79,7 +79,7 @@ def test_gradient_paths_are_declared():
     held = quadlib.AdaptiveGaussHermite(7)
     held.gradient = "fixed_points"
     assert gradient_path(held) == "fixed_points"
-    assert gradient_path(quadlib.QMCIntegrator(64)) == "differences"
+    assert gradient_path(quadlib.QMCIntegrator(64)) == "adaptive"   # fixed Sobol' points, moved like nodes
     assert gradient_path(_Wrapped(quadlib.Laplace())) == "differences"   # undeclared: the safe default
     bad = _Wrapped(quadlib.Laplace())
     bad.gradient = "exact"
@@ -88,7 +88,8 @@ def test_gradient_paths_are_declared():
 
 
 @pytest.mark.parametrize("integrator", [quadlib.Laplace(), quadlib.AdaptiveGaussHermite(15),
-                                        _Wrapped(quadlib.AdaptiveGaussHermite(15))], ids=["laplace", "agq", "user"])
+                                        quadlib.QMCIntegrator(256, seed=3),
+                                        _Wrapped(quadlib.AdaptiveGaussHermite(15))], ids=["laplace", "agq", "qmc", "user"])
 def test_each_gradient_path_is_the_gradient(cbpp, integrator):
     objective = make_objective(cbpp, "binomial", integrator)
     value, grad = objective.value_and_gradient(X_CBPP)
