@@ -159,6 +159,24 @@ class LMMResult(MixedResult):
                    design=design, _objective=objective, _solution=solution,
                    _index=data.index[np.sort(design.rows)], _offset_arg=offset, _optimizer=optimizer)
 
+    # the fit's pieces, read-only (the inference modules build refits and derivatives from them) ------------
+    @property
+    def objective(self):
+        """The :class:`~quadlib.glmm.LMMObjective` that was minimized (its ``reml`` is the fit's)."""
+        return self._objective
+
+    @property
+    def solution(self):
+        """The objective's :meth:`~quadlib.glmm.LMMObjective.solve` at ``theta`` (beta, the modes b, the
+        factor of A, ``r2``, ``K``, the criterion)."""
+        return self._solution
+
+    @property
+    def optimizer(self):
+        """``optimizer(objective, start)`` -> OptimizeOutcome, the optimizer the model was fitted with (it refits
+        in profiles and bootstraps), or None for a result built without one."""
+        return self._optimizer
+
     def __repr__(self):
         kind = "REML" if self.reml else "ML"
         return (f"LMMResult({self.formula!r}, {kind}, nobs={self.nobs}, params={self.params.round(6).to_dict()}, "
