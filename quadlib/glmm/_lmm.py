@@ -123,6 +123,7 @@ class LMMObjective:
         w = np.ones(design.nobs) if design.weights is None else np.asarray(design.weights, float)
         terms = list(design.terms)
         self.terms, self.layout = terms, ThetaLayout.from_terms(terms, by="term")
+        self.offset = np.asarray(design.offset, dtype=float)   # with_response subtracts it from a new response
         self._setup(design.response - design.offset, w, design.X, random_matrix(self.layout.blocks, design.nobs),
                     terms, reml, sparse)
 
@@ -331,6 +332,26 @@ class LMMObjective:
                 Hk, Sk = H[lay.start:lay.stop].reshape(L, q, p), S[lay.start:lay.stop].reshape(L, q, p)
                 grad[lay.theta] -= 2.0 * (Hk[:, rows, :] * Sk[:, cols, :]).sum(axis=(0, 2))
         return solution, grad
+
+    # -----------------------------------------------------------------------------------------------------
+    def with_response(self, y):
+        """The same model (X, Z, weights, terms, REML or ML, engine) on another response `y` (design row
+        order, the offset included as in ``design.response``): the parametric bootstrap's refits. The blocked
+        engine's symbolic analysis is reused; this objective is unchanged.
+
+        Raises
+        ------
+        ValueError
+            If `y` is not a finite vector of ``nobs`` values.
+        """
+        y = np.asarray(y, dtype=float)
+        if y.shape != (self.nobs,) or not np.all(np.isfinite(y)):
+            raise ValueError(f"`y` must be a finite vector of {self.nobs} values, got shape {y.shape}")
+        new = copy.copy(self)
+        offset = getattr(self, "offset", None)
+        new._setup(y if offset is None else y - offset, self.w, self.X, self.Z, self.terms, self.reml,
+                   self.engine != "dense", getattr(self, "_structure", None))
+        return new
 
     # -----------------------------------------------------------------------------------------------------
     def _with_fixed(self, j, value):
