@@ -13,13 +13,18 @@
 * ``wine`` — bitterness of white wines, 72 rows (R package ordinal, ``wine``; Randall 1989): ordinal ratings.
 * ``gcsemv`` — GCSE coursework scores, 1,905 rows (R package mlmRev, ``Gcsemv``; Rasbash et al. 2000): a
   proportion (``course``/100, missing for 180 pupils) for beta regression.
+* ``orthodont`` — distance from the pituitary to the pterygomaxillary fissure in 27 children, 108 rows (R package
+  nlme, ``Orthodont``; Potthoff and Roy 1964): a balanced random intercept (small-sample inference).
+* ``chickweight`` — weight of 50 chicks on four diets, 578 rows (R datasets, ``ChickWeight``; Crowder and Hand
+  1990): unbalanced (chicks drop out), a random slope (non-integer denominator degrees of freedom).
 
 Grouping and categorical columns of the first six are loaded as strings (R factors), so formulas treat them
-as factors with sorted levels. The last four load their factors as pandas Categoricals **in R's level order**
+as factors with sorted levels. The last six load their factors as pandas Categoricals **in R's level order**
 (``factor_levels.json``): the first level is the reference level of the treatment contrasts (Salamanders'
 ``mined`` is ("yes", "no") and its ``spp`` starts at "GP", not alphabetically), and ``wine.rating`` is an
 ordered Categorical 1 < 2 < 3 < 4 < 5 (R's ordered factors, like Salamanders' ``site``, stay ordered; quadlib
-gives them treatment contrasts all the same).
+gives them treatment contrasts all the same). Orthodont's ``Sex`` is ("Male", "Female"), as in nlme, and
+ChickWeight's ``Diet`` ("1", "2", "3", "4"); their ``Subject`` and ``Chick`` are strings (grouping factors only).
 """
 from importlib import resources
 import json
@@ -38,6 +43,8 @@ _FILES = {
     "owls": ("Owls.csv", ["Nest", "FoodTreatment", "SexParent"], "Owls"),
     "wine": ("wine.csv", ["rating", "temp", "contact", "bottle", "judge"], "wine"),
     "gcsemv": ("Gcsemv.csv", ["school", "student", "gender"], "Gcsemv"),
+    "orthodont": ("Orthodont.csv", ["Subject", "Sex"], "Orthodont"),
+    "chickweight": ("ChickWeight.csv", ["Chick", "Diet"], "ChickWeight"),
 }
 NAMES = tuple(_FILES)
 
@@ -66,6 +73,8 @@ def load(name):
     (True, ['cold', 'warm'])
     >>> list(datasets.load("salamanders")["mined"].cat.categories)     # R's order: "yes" is the reference
     ['yes', 'no']
+    >>> list(datasets.load("orthodont")["Sex"].cat.categories), datasets.load("chickweight").shape
+    (['Male', 'Female'], (578, 4))
     """
     import pandas as pd
 
