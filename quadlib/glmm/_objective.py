@@ -688,6 +688,21 @@ class ClusterObjective(Objective):
         total = float(np.sum(self._integrate(params, self.integrator, update=update)[0].log_integral)) + self.constant
         return total if math.isfinite(total) else -np.inf
 
+    def cluster_log_likelihoods(self, params):
+        """The log-likelihood's term of each level of the grouping factor at `params`, shape (M,), one per
+        segment of ``row_bounds`` (level ``row_group[row_bounds[m]]``), without the parameter-free
+        ``constant``: their sum plus ``constant`` is :meth:`log_likelihood`. NaN for a level whose integral
+        failed, all NaN outside the domain. Leaves ``warm_modes`` and ``last`` alone (the per-cluster scores
+        of the sandwich, :func:`~quadlib.glmm._sandwich.cluster_scores`, difference it)."""
+        params = np.asarray(params, dtype=float)
+        if params.shape != (self.n_params,):
+            raise ValueError(f"`params` must have {self.n_params} values ({', '.join(self.names)}), "
+                             f"got shape {params.shape}")
+        if self._outside(params):
+            return np.full(self.row_bounds.size - 1, np.nan)
+        self.evaluations += 1
+        return np.array(self._integrate(params, self.integrator, update=False)[0].log_integral, dtype=float)
+
     def _value_and_gradient(self, params):
         if self.gradient_path == "differences":
             # an integrator that declares no derivative of its value: differentiate the value
