@@ -19,7 +19,7 @@ log-likelihood is a sum over the levels of the grouping factor (:meth:`ClusterOb
 whose scores ``s_g`` at the optimum (central differences) and the fit's Hessian H over the free parameters give
 ``V = H^-1 (sum_g s_g s_g') H^-1`` (CR0) and ``G / (G - 1)`` times it (CR1, the default: Stata's
 ``vce(cluster)`` for maximum-likelihood estimators), mapped to the reported parameter vector by the delta method
-of the result (:func:`~quadlib.glmm._result.transformed_covariance`). A parameter at a bound has no variance (NaN),
+of the result (``J C J'``, J of :func:`~quadlib.glmm._result.reported_parameters`). A parameter at a bound has no variance (NaN),
 as in the model-based covariance.
 """
 import warnings
@@ -27,7 +27,7 @@ import warnings
 import numpy as np
 
 from .. import _validation as v
-from ._result import reported_parameters, transformed_covariance
+from ._result import reported_parameters
 
 __all__ = ["cluster_scores", "sandwich_covariance", "cov_params", "cluster_index"]
 
@@ -255,7 +255,21 @@ def _glmm_sandwich(result, correction):
     if problem is not None:
         warnings.warn(f"sandwich covariance: {problem}; it is NaN", UserWarning, stacklevel=v.outside_stacklevel())
     J = reported_parameters(objective, np.asarray(result.x, dtype=float))[2]
-    return transformed_covariance(J, covariance)
+    return _delta_method(J, covariance, free)
+
+
+def _delta_method(J, covariance, free):
+    """``J C J'`` over the free parameters, NaN in the rows and columns of the reported parameters that depend
+    on one at a bound. (``_result.transformed_covariance`` marks every row with any NaN entry as missing, so a
+    single parameter at a bound would blank the whole matrix.)"""
+    held = np.ones(J.shape[1], dtype=bool)
+    held[free] = False
+    inner = covariance[np.ix_(free, free)]
+    out = J[:, free] @ inner @ J[:, free].T
+    touched = np.any(J[:, held] != 0, axis=1) | ~np.all(np.isfinite(inner))
+    out[touched, :] = np.nan
+    out[:, touched] = np.nan
+    return out
 
 
 # --------------------------------------------------------------------------------------------------- public
