@@ -213,6 +213,26 @@ def test_glmm_parameter_at_a_bound_has_no_variance():
     assert np.all(np.isnan(V[~free])) and np.all(np.isfinite(V[np.ix_(free, free)]))
 
 
+def test_glmm_response_model_at_a_bound_keeps_the_other_parameters():
+    """A zero-inflated fit with the random SD at 0: only theta's row and column are NaN (the reported order puts
+    zi~ beside params and theta after them; the delta method must not blank the whole matrix)."""
+    rng = np.random.default_rng(3)
+    g = np.repeat(np.arange(30), 6)
+    x = rng.standard_normal(g.size)
+    y = rng.poisson(np.exp(0.2 + 0.3 * x)) * (rng.random(g.size) > 0.2)
+    data = pd.DataFrame({"y": y, "x": x, "g": [f"g{i}" for i in g]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = fit("y ~ x + (1 | g)", data, family="poisson", ziformula="~1")
+    if np.all(res.outcome.free):
+        pytest.skip("the fit did not stop at the bound")
+    V = sandwich_covariance(res)
+    assert list(res.params.index) == ["(Intercept)", "x", "zi~(Intercept)"]
+    assert np.all(np.isfinite(V[:3, :3])) and np.all(np.isnan(V[3])) and np.all(np.isnan(V[:, 3]))
+    S = cluster_scores(res)[:, np.asarray(res.outcome.free)]
+    np.testing.assert_allclose(S.sum(axis=0), 0, atol=1e-4)
+
+
 # ------------------------------------------------------------------------------------------------ cov_params
 def test_cov_params(cbpp, sleep_reml):
     frame = cov_params(sleep_reml, "sandwich")
