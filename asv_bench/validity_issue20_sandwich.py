@@ -71,8 +71,8 @@ def run(re, n_sets, seed, workers):
     cover = 100 * rows[ok, 1:].mean(axis=0) if n_ok else np.full(3, np.nan)
     mc = 100 * np.sqrt(0.05 * 0.95 / max(n_ok, 1))
     inside = 93.5 <= cover[0] <= 96.5
-    print(f"{re:9s} {n_sets} sets, {n_sets - n_ok} not converged, {elapsed:.1f} s ({1e3 * elapsed / n_sets:.0f} ms/set, "
-          f"{workers} worker(s))")
+    print(f"{re:9s} {n_sets} sets, {n_sets - n_ok} not converged, {elapsed:.1f} s "
+          f"({1e3 * elapsed / n_sets:.0f} ms/set, {workers} worker(s))")
     print(f"          coverage of the slope (95 %): sandwich CR1 {cover[0]:.1f} %  CR0 {cover[1]:.1f} %  "
           f"model-based {cover[2]:.1f} %  (MC SE {mc:.2f} %; CR1 {'inside' if inside else 'OUTSIDE'} [93.5, 96.5])")
     return cover, elapsed

@@ -19,8 +19,8 @@ log-likelihood is a sum over the levels of the grouping factor (:meth:`ClusterOb
 whose scores ``s_g`` at the optimum (central differences) and the fit's Hessian H over the free parameters give
 ``V = H^-1 (sum_g s_g s_g') H^-1`` (CR0) and ``G / (G - 1)`` times it (CR1, the default: Stata's
 ``vce(cluster)`` for maximum-likelihood estimators), mapped to the reported parameter vector by the delta method
-of the result (``J C J'``, J of :func:`~quadlib.glmm._result.reported_parameters`). A parameter at a bound has no variance (NaN),
-as in the model-based covariance.
+of the result (``J C J'``, J of :func:`~quadlib.glmm._result.reported_parameters`). A parameter at a bound has no
+variance (NaN), as in the model-based covariance.
 """
 import warnings
 
@@ -148,29 +148,35 @@ def _lmm_clusters(result):
 
 
 def _lmm_sandwich(result, correction):
-    """clubSandwich's vcovCR of an LMM fit over its fixed effects (module notes)."""
+    """clubSandwich's vcovCR of an LMM fit over its fixed effects (module notes); NaN with a warning where a
+    factorization fails (an ill-conditioned fit)."""
     from scipy.linalg import cho_factor, cho_solve
 
     p = result.params.size
     clusters = []
     information = np.zeros((p, p))
-    for j, Xj, Vj, ej in _lmm_clusters(result):
-        cho = cho_factor(Vj, lower=True)
-        WX = cho_solve(cho, Xj)
-        information += Xj.T @ WX
-        clusters.append((Xj, Vj, ej, cho, WX))
-    m = len(clusters)
-    if m < 2:
-        raise ValueError(f"`result`: the sandwich needs at least 2 clusters, got {m}")
-    M = np.linalg.inv(information)
-    meat = np.zeros((p, p))
-    for Xj, Vj, ej, cho, WX in clusters:
-        if correction == "CR2":
-            L = np.tril(cho[0])                              # V_j = L L', D_j = L'
-            B = L.T @ (Vj - Xj @ M @ Xj.T) @ L
-            ej = L @ (_inv_sqrt(B) @ (L.T @ ej))             # A_j e_j
-        u = WX.T @ ej
-        meat += np.outer(u, u)
+    try:
+        for j, Xj, Vj, ej in _lmm_clusters(result):
+            cho = cho_factor(Vj, lower=True)
+            WX = cho_solve(cho, Xj)
+            information += Xj.T @ WX
+            clusters.append((Xj, Vj, ej, cho, WX))
+        m = len(clusters)
+        if m < 2:
+            raise ValueError(f"`result`: the sandwich needs at least 2 clusters, got {m}")
+        M = np.linalg.inv(information)
+        meat = np.zeros((p, p))
+        for Xj, Vj, ej, cho, WX in clusters:
+            if correction == "CR2":
+                L = np.tril(cho[0])                              # V_j = L L', D_j = L'
+                B = L.T @ (Vj - Xj @ M @ Xj.T) @ L
+                ej = L @ (_inv_sqrt(B) @ (L.T @ ej))             # A_j e_j
+            u = WX.T @ ej
+            meat += np.outer(u, u)
+    except np.linalg.LinAlgError:
+        warnings.warn("sandwich covariance: a cluster's V_j or X' V^-1 X could not be factored (an ill-conditioned "
+                      "fit); it is NaN", UserWarning, stacklevel=v.outside_stacklevel())
+        return np.full((p, p), np.nan)
     V = M @ meat @ M
     if correction == "CR1":
         V *= m / (m - 1)
@@ -183,8 +189,13 @@ def _lmm_scores(result):
 
     _, _, levels = cluster_index(result.design)
     out = np.zeros((len(levels), result.params.size))
-    for j, Xj, Vj, ej in _lmm_clusters(result):
-        out[j] = Xj.T @ cho_solve(cho_factor(Vj, lower=True), ej)
+    try:
+        for j, Xj, Vj, ej in _lmm_clusters(result):
+            out[j] = Xj.T @ cho_solve(cho_factor(Vj, lower=True), ej)
+    except np.linalg.LinAlgError:
+        warnings.warn("cluster scores: a cluster's V_j could not be factored (an ill-conditioned fit); they are NaN",
+                      UserWarning, stacklevel=v.outside_stacklevel())
+        out[:] = np.nan
     return out / result.sigma ** 2
 
 

@@ -301,3 +301,14 @@ def test_glmm_singular_hessian_warns(cbpp):
     with pytest.warns(UserWarning, match="sandwich covariance: the Hessian"):
         V = sandwich_covariance(broken)
     assert np.all(np.isnan(V))
+
+
+def test_lmm_failed_factorization_warns(sleep_reml, monkeypatch):
+    def broken(B):
+        raise np.linalg.LinAlgError("eigh did not converge")
+
+    monkeypatch.setattr(_sandwich, "_inv_sqrt", broken)
+    with pytest.warns(UserWarning, match="sandwich covariance: .*could not be factored"):
+        V = sandwich_covariance(sleep_reml, "CR2")
+    assert V.shape == (2, 2) and np.all(np.isnan(V))
+    assert np.all(np.isfinite(sandwich_covariance(sleep_reml, "CR0")))     # CR0 needs no B_j
