@@ -1,5 +1,6 @@
 """Graphics of fitted GLMMs (as statsmodels keeps its graphics apart from its results): the caterpillar plot
-of the random effects and the conditional versus population-averaged response curves. Functions of a result;
+of the random effects, the conditional versus population-averaged response curves and the profile-likelihood
+traces of the variance components. Functions of a result;
 the result classes' ``plot_*`` methods call them. matplotlib is an optional dependency, imported on use.
 """
 import numpy as np
@@ -7,7 +8,7 @@ import numpy as np
 from ._design import evaluate_new_data
 from ._marginal import normal_rule
 
-__all__ = ["plot_random_effects", "plot_marginal"]
+__all__ = ["plot_random_effects", "plot_marginal", "plot_profile"]
 
 
 def plot_random_effects(result, group=None, kind="mode", ax=None, alpha=0.05):
@@ -110,6 +111,67 @@ def plot_marginal(result, x, newdata=None, n_conditional=9, ax=None, n_grid=101)
     ax.set_ylabel("mean response")
     ax.legend()
     return ax
+
+
+def plot_profile(result, parm="all", ax=None, alpha=0.05, n_points=20):
+    """The profile traces of the variance components (lme4's ``xyplot(profile(m))``): one panel per
+    parameter, zeta (the signed root of the likelihood-ratio statistic) against the parameter's value on the
+    standard-deviation scale, with horizontal lines at ``-/+ z_{1 - alpha/2}`` (where they cross the trace are
+    the ends of the profile interval) and a vertical line at the estimate. The traces come from
+    :func:`quadlib.glmm._varcomp.profile_trace` (a REML fit is profiled by maximum likelihood, as lme4).
+
+    Parameters
+    ----------
+    result : GLMMResult or LMMResult
+    parm : str or list of str
+        ``"all"`` (every variance component: the names of :func:`quadlib.glmm._varcomp.sd_scale`), one of
+        those names, or a list of them.
+    ax : matplotlib Axes or array of them, optional
+        One per parameter; default a new figure with one row of panels.
+    alpha : float
+        1 - the confidence level of the reference lines and of the interval the trace spans.
+    n_points : int
+        Profile points per panel (3 to 200; each is one refit).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Needs matplotlib (an optional dependency).
+    """
+    from scipy.stats import norm
+
+    from ._varcomp import profile_trace, sd_scale
+
+    names = sd_scale(result)[0]
+    if isinstance(parm, str):
+        parms = names if parm == "all" else [parm]
+    elif isinstance(parm, (list, tuple)) and all(isinstance(p, str) for p in parm):
+        parms = list(parm)
+    else:
+        raise TypeError(f"`parm` must be 'all', a parameter name or a list of them, got {parm!r}")
+    unknown = [p for p in parms if p not in names]
+    if unknown or not parms:
+        raise ValueError(f"`parm` must name parameters among {names}, got {unknown or parm!r}")
+    plt = _pyplot()
+    if ax is None:
+        figure, axes = plt.subplots(1, len(parms), figsize=(3.2 * len(parms), 3.2), squeeze=False)
+        axes = axes[0]
+    else:
+        axes = np.atleast_1d(ax).ravel()
+        if axes.size != len(parms):
+            raise ValueError(f"`ax` must hold one Axes per parameter ({len(parms)}), got {axes.size}")
+        figure = axes[0].figure
+    z = norm.isf(alpha / 2)
+    for axis, name in zip(axes, parms):
+        trace = profile_trace(result, name, n_points=n_points, alpha=alpha)
+        axis.plot(trace["value"], trace["zeta"], "-o", ms=2.5, lw=1)
+        for level in (-z, z):
+            axis.axhline(level, color="grey", lw=0.8, ls="--")
+        axis.axvline(trace.attrs["estimate"], color="grey", lw=0.8)
+        axis.set_xlabel(name)
+        axis.set_ylabel("zeta")
+    return figure
 
 
 def _pyplot():
