@@ -514,16 +514,14 @@ def anova(*models, names=None, method="lrt", n=1000, seed=None, client=None, wor
 
 
 def _add_bootstrap(frame, pairs, n, seed, client, workers):
-    from ._bootstrap import bootstrap_lrt   # noqa: PLC0415 (WP C's module)
+    from ._bootstrap import bootstrap_lrt
 
     pvalues, runs = [math.nan], []
-    for k, (m0, m1) in enumerate(pairs):
+    for m0, m1 in pairs:
         boot = bootstrap_lrt(m0, m1, n, seed=seed, client=client, workers=workers)
-        draws = np.asarray(boot.draws.iloc[:, 0], dtype=float)
-        ok = draws[np.isfinite(draws)]
-        T = float(frame["Chisq"].iloc[k + 1])
-        pvalues.append((1.0 + np.count_nonzero(ok >= T)) / (1.0 + ok.size))
-        runs.append({"draws": draws, "n_failed": int(boot.n_failed), "result": boot})
+        pvalues.append(boot.pvalue())
+        runs.append({"draws": boot.draws["LRT"].to_numpy(dtype=float), "n_failed": int(boot.n_failed),
+                     "result": boot})
     frame["Pr(boot)"] = pvalues
     frame.attrs["bootstrap"] = runs
 
@@ -551,12 +549,18 @@ class NullModel:
                                  "zero-inflation or dispersion model is not implemented; use anova() with a "
                                  "mixed model that keeps another random term")
             self.y, self.n, self.constant = np.asarray(obj.y, float), np.asarray(obj.n, float), obj.constant
+            # a proportion response with the trials as weights: the design's response is y / n
+            self._per_trial = (design.trials is None and design.weights is not None and not self.gaussian
+                               and bool(getattr(self.family, "weights_are_trials", False)))
             if self.gaussian and self.family.link != "identity":
                 raise ValueError("`result`: the null model of a gaussian GLMM with a non-identity link is not "
                                  "implemented")
         else:
             self.y = np.asarray(design.response, float)
             self.n = np.ones_like(self.y) if design.weights is None else np.asarray(design.weights, float)
+        if self.family is None or self.gaussian:
+            self._per_trial = False
+        self.rows = np.asarray(design.rows)
         self.offset = np.zeros_like(self.y) if design.offset is None else np.asarray(design.offset, float)
         self.X = np.asarray(design.X, float)
         self.names = list(design.fixed_names) + (["sigma"] if self.gaussian else [])
@@ -565,7 +569,7 @@ class NullModel:
         from ._formula import parse_formula
 
         self.formula = f"{design.formula.split('~', 1)[0].strip()} ~ {parse_formula(design.formula).fixed}"
-        outcome = self.refit(self.y)
+        outcome = self._fit(self.y)
         if not outcome.converged:
             warnings.warn("test_random: the null model's fit did not converge", ConvergenceWarning, stacklevel=3)
         self.params, self.llf, self.converged = outcome.x, outcome.llf, outcome.converged
@@ -626,11 +630,14 @@ class NullModel:
         return beta, current + float(fam.log_constant(y, self.n)), converged
 
     def refit(self, y):
-        """The null model fitted to response `y` (design row order): an outcome with ``x``, ``llf``,
-        ``converged``."""
+        """The null model fitted to response `y` (the design's convention and row order): an outcome with
+        ``x``, ``llf``, ``converged``."""
+        y = np.asarray(y, dtype=float)
+        return self._fit(y * self.n if self._per_trial else y)
+
+    def _fit(self, y):
         from types import SimpleNamespace
 
-        y = np.asarray(y, dtype=float)
         if self.family is None or self.gaussian:
             x, llf, ok = self._lm(y)
         else:
@@ -644,44 +651,38 @@ class NullModel:
         eta = self.offset + self.X @ self.params[:p]
         if self.gaussian:
             return eta + self.params[p] / np.sqrt(self.n) * rng.standard_normal(eta.size)
-        return np.asarray(self.family.simulate(eta, self.n, rng=rng), dtype=float)
+        y = np.asarray(self.family.simulate(eta, self.n, rng=rng), dtype=float)
+        return y / self.n if self._per_trial else y
 
     def statistic(self, outcome):
         return np.asarray(outcome.x, dtype=float)
 
 
-class _Reduced:
-    """The mixed model without the tested term, refitted (other random terms remain)."""
+def _reduced_fit(result, design):
+    """The mixed model without the tested term, refitted (other random terms remain): a result of the same
+    class as `result`."""
+    from ._lmm_result import LMMResult
 
-    def __init__(self, result, design):
-        from ._lmm_result import LMMResult
+    if isinstance(result, LMMResult):
+        from types import SimpleNamespace
+        import pandas as pd
+        from ._lmm import LMMObjective, optimize_theta
 
-        if isinstance(result, LMMResult):
-            from ._lmm import LMMObjective, optimize_theta
+        objective = LMMObjective(design, reml=result.reml)
+        outcome = optimize_theta(objective)
+        # from_fit reads the data's index alone (the fitted values' labels): positions stand in for them
+        data = SimpleNamespace(index=pd.RangeIndex(int(np.max(design.rows, initial=-1)) + 1))
+        return LMMResult.from_fit(design=design, objective=objective, optimum=outcome, data=data,
+                                  optimizer=result.optimizer)
+    if result.reml:
+        raise ValueError("`result`: test_random of a REML GLMM with other random terms is not implemented; refit "
+                         "with reml=False")
+    from ._optimize import optimize
+    from ._result import GLMMResult
 
-            obj = LMMObjective(design, reml=result.reml)
-            outcome = optimize_theta(obj)
-            self.llf = -0.5 * obj.solve(outcome.x).criterion
-            self.df_modelwc = design.X.shape[1] + np.asarray(outcome.x).size + 1
-        else:
-            if result.reml:
-                raise ValueError("`result`: test_random of a REML GLMM is not implemented; refit with reml=False")
-            from ._optimize import optimize
-
-            obj = result.objective.rebuild(design)
-            outcome = optimize(obj)
-            self.llf = float(outcome.llf)
-            self.df_modelwc = int(obj.n_params)
-        self.converged = bool(outcome.converged)
-        if not self.converged:
-            warnings.warn("test_random: the model without the term did not converge", ConvergenceWarning,
-                          stacklevel=3)
-        self.nobs = design.nobs
-        self.design = design
-        self.formula = design.formula
-        self.bic_nobs = result.nobs
-        self.aic = -2.0 * self.llf + 2.0 * self.df_modelwc
-        self.bic = -2.0 * self.llf + math.log(self.bic_nobs) * self.df_modelwc
+    objective = result.objective.rebuild(design)
+    return GLMMResult.from_fit(objective=objective, outcome=optimize(objective), method=result.method,
+                               formula=design.formula)
 
 
 def _formula_without(formula, group):
@@ -743,14 +744,17 @@ def test_random(result, group, *, method="lrt", n=1000, seed=None, client=None, 
     if method == "boot":
         n = v.positive_int(n, "n", maximum=_MAX_BOOT)
     rest = [term for term in facts1.design.terms if term.group != group]
-    design0 = replace(facts1.design, terms=rest)
-    null = _Reduced(result, design0) if rest else NullModel(result, design0, result.reml)
     if rest:
-        null.formula = _formula_without(facts1.formula, group)
-    facts0 = _NullFacts(null, design0)
-    facts1.label = "m1"
-    _warn_unconverged([facts1])
-    mixture = _mixture(_blocks(design0), facts1.blocks, facts1.npar - facts0.npar)
+        design0 = replace(facts1.design, terms=rest, formula=_formula_without(facts1.formula, group))
+        null = _reduced_fit(result, design0)
+        facts0 = _Facts(null, "m0")
+    else:
+        design0 = replace(facts1.design, terms=rest)
+        null = NullModel(result, design0, result.reml)
+        facts0 = _NullFacts(null, design0)
+    facts0.label, facts1.label = "m0", "m1"
+    _warn_unconverged([facts0, facts1])
+    mixture = _mixture(facts0.blocks, facts1.blocks, facts1.npar - facts0.npar)
     frame = _table([facts0, facts1], ["m0", "m1"], [mixture], _heading([facts0, facts1]))
     if method == "boot":
         _add_bootstrap(frame, [(null, result)], n, seed, client, workers)
@@ -762,6 +766,6 @@ test_random.__test__ = False    # a library function, not a test: pytest must no
 
 class _NullFacts:
     def __init__(self, null, design):
-        self.result, self.label, self.design = null, "m0", design
+        self.result, self.label, self.design, self.blocks = null, "m0", design, []
         self.llf, self.npar = float(null.llf), int(null.df_modelwc)
         self.aic, self.bic, self.formula = float(null.aic), float(null.bic), null.formula

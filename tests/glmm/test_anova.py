@@ -4,6 +4,7 @@ The numbers are lme4's ``anova`` (cbpp, sleepstudy by ML, REML with ``refit = FA
 LRTs against the GLM / LM stored by tests/reference/issue20_reference.R; the chi-bar-square p-values are closed
 forms (Self & Liang 1987, Stram & Lee 1994) recomputed here with scipy. Every refusal of the contract is tested.
 """
+import dataclasses
 import json
 import math
 from pathlib import Path
@@ -269,16 +270,6 @@ def test_names_and_order(cbpp):
 
 
 # ---------------------------------------------------------------------------------------------- bootstrap
-def _bootstrap_landed():
-    try:
-        from quadlib.glmm._bootstrap import bootstrap_lrt  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-@pytest.mark.xfail(not _bootstrap_landed(), strict=True, raises=ImportError,
-                   reason="WP C's quadlib.glmm._bootstrap.bootstrap_lrt has not landed")
 def test_anova_boot_is_pbmodcomp(cbpp):
     _, m0, m1 = cbpp
     frame = _anova.anova(m0, m1, method="boot", n=20, seed=1, workers=1)
@@ -286,6 +277,33 @@ def test_anova_boot_is_pbmodcomp(cbpp):
     draws = run["draws"]
     ok = draws[np.isfinite(draws)]
     T = frame["Chisq"].iloc[1]
+    assert draws.shape == (20,) and run["n_failed"] == 20 - ok.size
     assert frame["Pr(boot)"].iloc[1] == (1 + np.count_nonzero(ok >= T)) / (1 + ok.size)
-    assert frame["Pr(boot)"].iloc[1] >= 1 / 21
+    assert math.isnan(frame["Pr(boot)"].iloc[0])
     assert "Pr(boot)" in repr(frame)
+
+
+@pytest.mark.parametrize("case", ["glm", "lm"])
+def test_test_random_boot_from_the_null_model(case, cbpp, sleep):
+    """The bootstrap under the null GLM / LM: the draws are LRTs (>= 0, about half of them 0 for a random
+    intercept: the boundary null), and the p-value is PBmodcomp's formula."""
+    result = cbpp[2] if case == "glm" else sleep[1]["1", False]
+    group = "herd" if case == "glm" else "Subject"
+    frame = _anova.test_random(result, group, method="boot", n=24, seed=3, workers=1)
+    draws = frame.attrs["bootstrap"][0]["draws"]
+    ok = draws[np.isfinite(draws)]
+    assert ok.size >= 20 and np.all(ok >= 0)
+    assert 0.2 <= np.mean(ok < 1e-6) <= 0.9
+    T = frame["Chisq"].iloc[1]
+    assert frame["Pr(boot)"].iloc[1] == (1 + np.count_nonzero(ok >= T)) / (1 + ok.size)
+    # T is far in the tail of the null here: no draw reaches it
+    assert frame["Pr(boot)"].iloc[1] == 1 / (1 + ok.size)
+
+
+def test_null_model_simulate_is_reproducible(cbpp):
+    _, _, m1 = cbpp
+    design = m1.objective.design
+    null = _anova.NullModel(m1, dataclasses.replace(design, terms=[]), False)
+    a, b = null.simulate(np.random.SeedSequence(5)), null.simulate(np.random.SeedSequence(5))
+    assert np.array_equal(a, b) and np.all((0 <= a) & (a <= design.trials))
+    assert null.refit(design.response).llf == pytest.approx(REF["re_test_cbpp"]["logLik_glm"], rel=RTOL)
