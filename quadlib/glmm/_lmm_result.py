@@ -14,7 +14,7 @@ import numpy as np
 from .. import _validation as v
 from ._design import evaluate_new_data, group_labels
 from ._result import MixedResult
-from ._summary import align_columns
+from ._summary import align_columns, coef_table
 from ._linalg import block_diagonal, cho_inverse, cholesky, lambda_u
 
 __all__ = ["LMMResult", "conditional_variances"]
@@ -177,6 +177,13 @@ class LMMResult(MixedResult):
         in profiles and bootstraps), or None for a result built without one."""
         return self._optimizer
 
+    def refitter(self):
+        """The bootstrap's refit protocol for this linear mixed model
+        (:func:`quadlib.glmm._bootstrap.lmm_refitter`: ``LMMObjective.with_response``, REML refitted by REML)."""
+        from ._bootstrap import lmm_refitter
+
+        return lmm_refitter(self)
+
     def __repr__(self):
         kind = "REML" if self.reml else "ML"
         return (f"LMMResult({self.formula!r}, {kind}, nobs={self.nobs}, params={self.params.round(6).to_dict()}, "
@@ -327,6 +334,91 @@ class LMMResult(MixedResult):
         mean = d.X @ self.params.to_numpy() + d.offset
         y = mean[:, None] + objective.Z @ b + noise
         return y[self._data_order]
+
+    # small-sample tests (quadlib.glmm._smallsample) --------------------------------------------------------
+    def t_test(self, ddf="satterthwaite"):
+        """t tests of the fixed effects with Satterthwaite's or Kenward-Roger's degrees of freedom (lmerTest's
+        coefficient table): :func:`quadlib.glmm._smallsample.t_test`.
+
+        Parameters
+        ----------
+        ddf : {"satterthwaite", "kenward-roger", "kr"}
+            Case-insensitive; Kenward-Roger needs a REML fit (its standard errors are the adjusted ones).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by ``params``; columns ``Estimate``, ``Std. Error``, ``df``, ``t value``, ``Pr(>|t|)``.
+
+        Examples
+        --------
+        >>> from quadlib.glmm import datasets, lmm
+        >>> fit = lmm("Reaction ~ Days + (Days | Subject)", datasets.load("sleepstudy"))
+        >>> fit.t_test()["df"].round(4).tolist()           # lmerTest: 17, 17
+        [17.0, 17.0]
+        """
+        from ._smallsample import t_test
+
+        return t_test(self, ddf)
+
+    def f_test(self, term_or_L, ddf="satterthwaite", rhs=0.0):
+        """The F test of a formula term, of ``L beta = rhs`` or of a hypothesis string, with Satterthwaite's or
+        Kenward-Roger's denominator degrees of freedom (lmerTest's ``anova`` row of a term, ``contest``):
+        :func:`quadlib.glmm._smallsample.f_test`.
+
+        Parameters
+        ----------
+        term_or_L : str or array_like
+            A term of the fixed-effects formula (``"Diet"``: its coefficients jointly), equations in the
+            coefficients' names (a string with ``=``: :func:`~quadlib.glmm._hypothesis.parse_hypothesis`, then
+            `rhs` is part of the string), or a matrix L with one column per coefficient.
+        ddf : {"satterthwaite", "kenward-roger", "kr"}
+        rhs : float or array_like
+            The right-hand side of a matrix hypothesis.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row: ``Sum Sq``, ``Mean Sq``, ``NumDF``, ``DenDF``, ``F value``, ``Pr(>F)``.
+
+        Examples
+        --------
+        >>> from quadlib.glmm import datasets, lmm
+        >>> fit = lmm("weight ~ Time + Diet + (Time | Chick)", datasets.load("chickweight"))
+        >>> round(float(fit.f_test("Diet")["DenDF"].iloc[0]), 3)    # lmerTest: 45.532
+        45.532
+        """
+        from ._smallsample import f_test
+
+        if isinstance(term_or_L, str) and "=" in term_or_L:
+            from ._hypothesis import parse_hypothesis
+
+            if np.any(np.asarray(rhs, dtype=float) != 0):
+                raise ValueError("`rhs` applies to a matrix hypothesis; write it into the string ('a = 1')")
+            L, rhs = parse_hypothesis(term_or_L, list(self.params.index))
+            return f_test(self, L, ddf, rhs).rename(index={"L": term_or_L})
+        return f_test(self, term_or_L, ddf, rhs)
+
+    def summary(self, ddf=None):
+        """A text summary laid out like lme4's ``summary()``; with `ddf` the fixed effects' table has lmerTest's
+        ``df`` and ``Pr(>|t|)`` columns (:meth:`t_test`, Satterthwaite's or Kenward-Roger's method).
+
+        Parameters
+        ----------
+        ddf : {None, "satterthwaite", "kenward-roger", "kr"}
+            None: lme4's table (no p-values).
+        """
+        if ddf is None:
+            return super().summary()
+        from ._smallsample import check_ddf
+
+        method = check_ddf(ddf)
+        table = self.t_test(method)
+        coefficients = coef_table(table.index, table["Estimate"].to_numpy(), table["Std. Error"].to_numpy(),
+                                  table["t value"].to_numpy(), table["Pr(>|t|)"].to_numpy(), statistic="t",
+                                  df=table["df"].to_numpy())
+        name = "Satterthwaite's" if method == "satterthwaite" else "Kenward-Roger's"
+        return self._summary_text(coefficients, title=f"{self._summary_title()}. t-tests use {name} method")
 
     # summary (the layout of MixedResult.summary) -----------------------------------------------------------
     def _summary_title(self):

@@ -101,12 +101,29 @@ class MixedResult:
     _print_pvalues = True   # lme4 prints none for linear mixed models
 
     # Wald inference ----------------------------------------------------------------------------------------
-    def cov_params(self):
-        """Covariance matrix of the fixed effects (DataFrame)."""
-        import pandas as pd
+    def cov_params(self, kind="model", *, correction=None):
+        """Covariance matrix of the fixed effects (DataFrame).
 
-        p = len(self.params)
-        return pd.DataFrame(np.asarray(self.covariance)[:p, :p], index=self.params.index, columns=self.params.index)
+        Parameters
+        ----------
+        kind : {"model", "sandwich"}
+            ``"model"``: the fit's own (the leading block of ``covariance``). ``"sandwich"``: cluster-robust,
+            clustered on the top-level grouping factor (:func:`quadlib.glmm._sandwich.sandwich_covariance`:
+            clubSandwich's CR2 for a linear mixed model, ``H^-1 (sum_g s_g s_g') H^-1`` with CR1 for a GLMM of
+            one grouping factor).
+        correction : {"CR0", "CR1", "CR2"}, optional
+            The sandwich's small-sample correction (default CR2 for an LMM, CR1 for a GLMM); only with
+            ``kind="sandwich"``.
+        """
+        if kind == "model" and correction is None:
+            import pandas as pd
+
+            p = len(self.params)
+            return pd.DataFrame(np.asarray(self.covariance)[:p, :p], index=self.params.index,
+                                columns=self.params.index)
+        from ._sandwich import cov_params
+
+        return cov_params(self, kind, correction)
 
     @property
     def bse(self):
@@ -128,39 +145,83 @@ class MixedResult:
 
         return pd.Series(normal_pvalues(self.tvalues.to_numpy()), index=self.params.index, name="pvalues")
 
-    def conf_int(self, alpha=0.05, method="wald", client=None):
-        """Confidence intervals for the fixed effects.
+    def conf_int(self, alpha=0.05, method="wald", client=None, *, parm="beta", cov="model", kind="percentile",
+                 n=1000, seed=None, boot=None, workers=None):
+        """Confidence intervals for the fixed effects and, with `parm`, the variance components.
 
         Parameters
         ----------
         alpha : float
             1 - the confidence level.
-        method : {"wald", "profile"}
-            ``"wald"``: ``params -/+ z_{1 - alpha/2} bse``. ``"profile"`` (where the model can refit with a fixed
-            effect held fixed): the likelihood-ratio interval, found by
-            :func:`quadlib.glmm._inference.profile_interval`.
+        method : {"wald", "profile", "boot"}
+            ``"wald"``: ``estimate -/+ z_{1 - alpha/2} se`` (the variance components' delta-method standard
+            errors, :attr:`re_bse`, the ends kept within the parameter's range). ``"profile"`` (where the model
+            can refit with a parameter held fixed): the likelihood-ratio interval, found by
+            :func:`quadlib.glmm._inference.profile_interval` (the variance components' by
+            :func:`quadlib.glmm._varcomp.varcomp_conf_int`, lme4's ``devfun2`` profiles, by maximum likelihood
+            also for a REML fit). ``"boot"``: the parametric bootstrap's interval of `kind` from
+            :meth:`bootstrap` (`n` replicates, `seed`), or from `boot`.
         client : distributed.Client, optional
             method="profile": compute the fixed effects' profiles as tasks on this Dask cluster (one task per
             fixed effect, each refitting the model along its profile; the result is sent to the workers
             pickled). The intervals are those of the sequential computation (the same refits from the same
             warm starts); the workers' warnings are re-issued here. Without it the profiles run one after
-            another in this process.
+            another in this process (the variance components' always do). method="boot": the cluster of the
+            bootstrap's refits.
+        parm : {"beta", "re", "all"}
+            The fixed effects (default), the variance components on the standard-deviation scale (names of
+            :attr:`re_params`), or both: the variance components first, then the fixed effects (lme4's order).
+        cov : {"model", "sandwich"}
+            method="wald", fixed effects: the covariance of :meth:`cov_params`.
+        kind : {"percentile", "basic", "bca"}
+            method="boot": the bootstrap interval (:meth:`quadlib.glmm._bootstrap.BootstrapResult.conf_int`).
+        n : int
+            method="boot": replicates when `boot` is not given (at most 10**6).
+        seed : int or numpy.random.SeedSequence, optional
+            method="boot": the bootstrap's seed.
+        boot : BootstrapResult, optional
+            method="boot": a bootstrap of this result to reuse (its default statistic covers ``params`` and the
+            variance components).
+        workers : int, optional
+            method="boot": local processes of the bootstrap.
 
         Returns
         -------
         pandas.DataFrame
-            Columns ``lower`` and ``upper``, one row per fixed effect.
+            Columns ``lower`` and ``upper``, one row per parameter of `parm`.
         """
         import pandas as pd
 
         alpha = check_alpha(alpha)
-        method = v.choice(method, ("wald", "profile"), "method")
+        method = v.choice(method, ("wald", "profile", "boot"), "method")
+        parm = v.choice(parm, ("beta", "re", "all"), "parm")
+        cov = v.choice(cov, ("model", "sandwich"), "cov")
         if client is not None:
             v.dask_client(client)
-            if method != "profile":
-                raise ValueError("`client` applies to method='profile' (Wald intervals need no refits)")
+            if method == "wald":
+                raise ValueError("`client` applies to method='profile' or 'boot' (Wald intervals need no refits)")
+        if cov != "model" and method != "wald":
+            raise ValueError(f"`cov` applies to method='wald', got cov={cov!r} with method={method!r}")
+        if method != "boot" and (boot is not None or workers is not None or seed is not None):
+            raise ValueError("`boot`, `seed` and `workers` apply to method='boot'")
+        if method == "boot":
+            return self._boot_interval(alpha, parm, kind, n, seed, boot, client, workers)
+        frames = []
+        if parm in ("re", "all"):
+            from ._varcomp import varcomp_conf_int
+
+            frames.append(varcomp_conf_int(self, alpha, method))
+        if parm in ("beta", "all"):
+            frames.append(self._beta_interval(alpha, method, client, cov))
+        return frames[0] if len(frames) == 1 else pd.concat(frames)
+
+    def _beta_interval(self, alpha, method, client, cov):
+        """The fixed effects' Wald or profile intervals (:meth:`conf_int`, its arguments checked)."""
+        import pandas as pd
+
         if method == "wald":
-            lower, upper = wald_interval(self.params.to_numpy(), self.bse.to_numpy(), alpha)
+            bse = self.bse.to_numpy() if cov == "model" else np.sqrt(np.diag(self.cov_params(cov).to_numpy()))
+            lower, upper = wald_interval(self.params.to_numpy(), bse, alpha)
         elif client is None:
             ends = [profile_interval(llf, estimate, se, llf_max, alpha, name=name)
                     for name, (llf, estimate, se, llf_max) in zip(self.params.index, self._profiles())]
@@ -173,15 +234,125 @@ class MixedResult:
             for future in futures:
                 pair, caught = future.result()
                 for message, category in caught:   # the workers' warnings, at the caller's line
-                    warnings.warn(message, category, stacklevel=2)
+                    warnings.warn(message, category, stacklevel=3)
                 ends.append(pair)
             lower, upper = [e[0] for e in ends], [e[1] for e in ends]
         return pd.DataFrame({"lower": np.asarray(lower, dtype=float), "upper": np.asarray(upper, dtype=float)},
                             index=self.params.index)
 
+    def _boot_interval(self, alpha, parm, kind, n, seed, boot, client, workers):
+        """method="boot" of :meth:`conf_int`: the rows of `parm` from the bootstrap's intervals."""
+        if boot is None:
+            boot = self.bootstrap(n, seed=seed, client=client, workers=workers)
+        elif seed is not None or client is not None or workers is not None:
+            raise ValueError("`boot` is a finished bootstrap: `seed`, `client` and `workers` do not apply")
+        frame = boot.conf_int(alpha=alpha, kind=kind)
+        names = []
+        if parm in ("re", "all"):
+            names += list(self.re_params.index)
+        if parm in ("beta", "all"):
+            names += list(self.params.index)
+        missing = [name for name in names if name not in frame.index]
+        if missing:
+            raise ValueError(f"`boot` has no draws of {', '.join(missing)} (a bootstrap with another `statistic`?)")
+        return frame.loc[names]
+
     def _profiles(self):
         """Per fixed effect: (profiled log-likelihood callable, estimate, standard error, maximized llf)."""
         raise ValueError(f"`method`: profile intervals are not available for a {type(self).__name__}; use 'wald'")
+
+    # tests, variance components, bootstrap (each delegates to the module that computes it) ------------------
+    def wald_test(self, hypothesis, *, cov="model", use_f=False, rhs=None):
+        """The Wald test of a linear hypothesis about the fixed effects, ``H0: L beta = rhs``
+        (:func:`quadlib.glmm._hypothesis.wald_test`; statsmodels' ``wald_test``).
+
+        Parameters
+        ----------
+        hypothesis : str, array_like or tuple
+            Equations in the names of ``params`` (``"period2 = 0, period3 = period4"``, ``"2*a + b = 1"``; read
+            by a parser, never evaluated: :func:`~quadlib.glmm._hypothesis.parse_hypothesis`), a matrix L with
+            one column per coefficient, a vector (one equation) or a pair ``(L, rhs)``.
+        cov : {"model", "sandwich"}
+            The covariance of ``params`` (:meth:`cov_params`).
+        use_f : bool
+            Report ``F = chi2 / q`` (denominator df infinite; a linear mixed model's finite-df F test is
+            :meth:`~quadlib.glmm.LMMResult.f_test`).
+        rhs : float or array_like, optional
+            The right-hand side of a matrix hypothesis (default 0).
+
+        Returns
+        -------
+        WaldTestResult
+            ``statistic``, ``df``, ``pvalue``, ``L``, ``rhs``.
+
+        Examples
+        --------
+        >>> from quadlib.glmm import datasets, fit
+        >>> res = fit("cbind(incidence, size - incidence) ~ period + (1 | herd)", datasets.load("cbpp"),
+        ...           family="binomial")
+        >>> test = res.wald_test("period2 = 0, period3 = 0, period4 = 0")
+        >>> test.df, bool(test.pvalue < 1e-4)
+        (3, True)
+        """
+        from ._hypothesis import wald_test
+
+        cov = v.choice(cov, ("model", "sandwich"), "cov")
+        return wald_test(self.params, self.cov_params(cov).to_numpy(), hypothesis, rhs=rhs, use_f=use_f)
+
+    @property
+    def re_params(self):
+        """The variance components on the standard-deviation scale (Series, lme4's ``oldNames = FALSE`` names:
+        ``sd_(Intercept)|Subject``, ``cor_Days.(Intercept)|Subject``, ``sigma``), by
+        :func:`quadlib.glmm._varcomp.sd_scale`."""
+        import pandas as pd
+        from ._varcomp import sd_scale
+
+        names, values, _ = sd_scale(self)
+        return pd.Series(values, index=names, name="re_params")
+
+    @property
+    def re_bse(self):
+        """Delta-method standard errors of :attr:`re_params` (:func:`quadlib.glmm._varcomp.sd_scale_covariance`;
+        NaN for a parameter at a bound)."""
+        import pandas as pd
+        from ._varcomp import sd_scale, sd_scale_covariance
+
+        names = sd_scale(self)[0]
+        covariance = sd_scale_covariance(self)
+        return pd.Series(np.sqrt(np.clip(np.diag(covariance), 0.0, None)), index=names, name="re_bse")
+
+    def plot_profile(self, parm="all", ax=None, alpha=0.05, n_points=20):
+        """The profile zeta plots of the variance components (lme4's ``xyplot(profile(m))``; `n_points` refits
+        per panel, at most 200): :func:`quadlib.glmm.plotting.plot_profile`."""
+        return plotting.plot_profile(self, parm=parm, ax=ax, alpha=alpha, n_points=n_points)
+
+    def compare(self, other, **kwargs):
+        """The likelihood-ratio test of this model against `other`: ``anova(self, other, **kwargs)``
+        (:func:`quadlib.glmm.anova`; `kwargs`: `names`, `method`, `n`, `seed`, `client`, `workers`)."""
+        from ._anova import anova
+
+        return anova(self, other, **kwargs)
+
+    def refitter(self):
+        """The bootstrap's refit protocol for this model (:class:`quadlib.glmm._bootstrap.Refitter`); a result
+        that cannot refit on a new response raises TypeError."""
+        raise TypeError(f"a {type(self).__name__} cannot be refitted on simulated responses (the bootstrap needs "
+                        "a GLMMResult or an LMMResult)")
+
+    def bootstrap(self, n, *, seed=None, statistic=None, client=None, workers=None, progress=True):
+        """The parametric bootstrap: `n` refits on responses simulated from the fit, warm-started at it
+        (:func:`quadlib.glmm._bootstrap.bootstrap`, which documents the arguments; lme4's ``bootMer``).
+
+        Returns
+        -------
+        BootstrapResult
+            ``draws`` (one row per replicate, NaN for a failed one), ``estimate``, ``n_failed``,
+            ``failed_share``, ``errors``, ``conf_int(alpha, kind)``.
+        """
+        from ._bootstrap import bootstrap
+
+        return bootstrap(self, n, seed=seed, statistic=statistic, client=client, workers=workers,
+                         progress=progress)
 
     # information criteria ------------------------------------------------------------------------------------
     @property
@@ -312,6 +483,11 @@ class MixedResult:
     def summary(self):
         """A text summary laid out like lme4's ``summary()`` (one layout for every result of quadlib.glmm:
         :func:`quadlib.glmm._summary.format_summary`)."""
+        return self._summary_text()
+
+    def _summary_text(self, coefficients=None, title=None):
+        """:meth:`summary` with another coefficient table (lines of :func:`~quadlib.glmm._summary.coef_table`)
+        or title."""
         family = getattr(self, "family", None)
         criteria = ()
         if math.isfinite(self.llf):
@@ -319,16 +495,19 @@ class MixedResult:
         random_effects = ()
         if self.cov_re:
             random_effects = random_effects_table(self.cov_re, self.corr_re, residual=self._residual_sd())
-        coefficients = coef_table(self.params.index, self.params.to_numpy(), self.bse.to_numpy(),
-                                  self.tvalues.to_numpy(), self.pvalues.to_numpy() if self._print_pvalues else None,
-                                  statistic=self._statistic, style=self._coef_style)
+        if coefficients is None:
+            coefficients = coef_table(self.params.index, self.params.to_numpy(), self.bse.to_numpy(),
+                                      self.tvalues.to_numpy(),
+                                      self.pvalues.to_numpy() if self._print_pvalues else None,
+                                      statistic=self._statistic, style=self._coef_style)
         notes = []
         if getattr(self, "singular", False):
             notes.append("boundary (singular) fit: a random-effect standard deviation is at zero")
         if not self.converged:
             notes.append(f"WARNING: did not converge: {self.message}")
         return format_summary(
-            title=self._summary_title(), formula=self.formula, coefficients=coefficients,
+            title=self._summary_title() if title is None else title, formula=self.formula,
+            coefficients=coefficients,
             family=(family.name, family.link) if hasattr(family, "link") else None, header=self._summary_header(),
             criteria=criteria, random_effects=random_effects, dispersion=self._summary_dispersion(), nobs=self.nobs,
             ngroups=self.ngroups, before=self._summary_before(), after=self._summary_after(), notes=notes)
@@ -671,6 +850,12 @@ class GLMMResult(_GLMMFields):
                     sigma=sigma, cov_re=cov_re, singular=singular, random_effects=random_effects,
                     reml=reml_objective is not None, reml_objective=reml_objective, family_params=family_params,
                     x_covariance=x_covariance)
+
+    def refitter(self):
+        """The bootstrap's refit protocol for this GLMM (:func:`quadlib.glmm._bootstrap.glmm_refitter`)."""
+        from ._bootstrap import glmm_refitter
+
+        return glmm_refitter(self)
 
     # ------------------------------------------------------------------------------------------ profiles
     def _profiles(self):

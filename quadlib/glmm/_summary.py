@@ -186,7 +186,7 @@ def format_coef_table(names, columns, *, digits=4):
     return align_columns(rows)
 
 
-def coef_table(names, estimates, std_errors, statistics, pvalues=None, *, statistic="z", style="lme4"):
+def coef_table(names, estimates, std_errors, statistics, pvalues=None, *, statistic="z", style="lme4", df=None):
     """The fixed-effects table of every ``summary()``: the layout of R's ``printCoefmat``.
 
     Parameters
@@ -202,6 +202,9 @@ def coef_table(names, estimates, std_errors, statistics, pvalues=None, *, statis
     style : {"lme4", "survival"}
         ``"lme4"``: Estimate, Std. Error, z value, Pr(>|z|). ``"survival"`` (R's ``print(clogit(...))``):
         coef, exp(coef), se(coef), z, p.
+    df : array_like, optional
+        Degrees of freedom of each t statistic: a ``df`` column after ``Std. Error`` (lmerTest's layout;
+        printCoefmat formats it with the estimates), lme4 style only.
 
     Returns
     -------
@@ -215,10 +218,18 @@ def coef_table(names, estimates, std_errors, statistics, pvalues=None, *, statis
                  Estimate  Std. Error  t value
     (Intercept)     1.500       0.500        3
     x              -0.250       0.125       -2
+    >>> for line in coef_table(["(Intercept)", "Days"], [251.405, 10.467], [6.825, 1.546], [36.838, 6.771],
+    ...                        [1.2e-17, 3.26e-06], statistic="t", df=[17.0, 17.0]):
+    ...     print(line)
+                 Estimate  Std. Error      df  t value  Pr(>|t|)
+    (Intercept)   251.405       6.825  17.000   36.838    <2e-16
+    Days           10.467       1.546  17.000    6.771  3.26e-06
     """
     statistic = v.choice(statistic, ("z", "t"), "statistic")
     style = v.choice(style, _COEF_STYLES, "style")
     estimates = np.asarray(estimates, dtype=float)
+    if df is not None and style != "lme4":
+        raise ValueError("`df` applies to style='lme4'")
     if style == "survival":
         with np.errstate(over="ignore"):
             columns = [("coef", estimates, "estimate"), ("exp(coef)", np.exp(estimates), "estimate"),
@@ -226,8 +237,10 @@ def coef_table(names, estimates, std_errors, statistics, pvalues=None, *, statis
         if pvalues is not None:
             columns.append(("p", pvalues, "pvalue"))
     else:
-        columns = [("Estimate", estimates, "estimate"), ("Std. Error", std_errors, "estimate"),
-                   (f"{statistic} value", statistics, "statistic")]
+        columns = [("Estimate", estimates, "estimate"), ("Std. Error", std_errors, "estimate")]
+        if df is not None:
+            columns.append(("df", df, "estimate"))
+        columns.append((f"{statistic} value", statistics, "statistic"))
         if pvalues is not None:
             columns.append((f"Pr(>|{statistic}|)", pvalues, "pvalue"))
     return format_coef_table(list(names), columns)
