@@ -34,9 +34,10 @@ import numpy as np
 
 from .. import _validation as v
 from ._inference import check_alpha, covariance_over_free, profile_interval
-from ._optimize import ConvergenceWarning, GLMM_OPTIONS, optimize, value_hessian
+from ._optimize import ConvergenceWarning, GLMM_OPTIONS, optimize
+from ._smallsample import variance_parameter_covariance
 
-__all__ = ["lmm_deviance", "lmm_varpar_covariance", "profile_trace", "sd_scale", "sd_scale_covariance",
+__all__ = ["lmm_deviance", "profile_trace", "sd_scale", "sd_scale_covariance",
            "varcomp_conf_int", "varcomp_profiles"]
 
 _MAX_TRACE_POINTS = 200     # the bound on profile_trace's grid
@@ -322,51 +323,6 @@ def lmm_deviance(objective, theta, sigma, reml=False):
     return float(deviance)
 
 
-class _Deviance:
-    """``-lmm_deviance / 2`` over (theta, sigma): the protocol :func:`~quadlib.glmm._optimize.value_hessian`
-    differentiates."""
-
-    def __init__(self, objective, reml):
-        self.objective, self.reml = objective, reml
-        self.bounds = [(lo, None) for lo in objective.lower] + [(0.0, None)]
-
-    def log_likelihood(self, phi):
-        try:
-            return -0.5 * lmm_deviance(self.objective, phi[:-1], phi[-1], self.reml)
-        except (np.linalg.LinAlgError, ValueError, ZeroDivisionError):
-            return -math.inf
-
-
-def lmm_varpar_covariance(objective, theta, sigma, reml):
-    """The covariance of (theta, sigma) of a linear mixed model, ``A = 2 H^-1`` with H the Hessian of
-    :func:`lmm_deviance` (ML or REML) at (`theta`, `sigma`), by second differences (relative step 1e-4):
-    lmerTest's ``vcov_varpar``. As for the GLMMs' covariance, a diagonal entry of theta at its bound 0 (a
-    singular fit) has no variance: its row and column are NaN and H is taken over the others; all of A is NaN
-    where that H is singular or not positive definite.
-
-    Examples
-    --------
-    >>> from quadlib.glmm import datasets, lmm
-    >>> fit = lmm("Reaction ~ Days + (Days | Subject)", datasets.load("sleepstudy"))
-    >>> A = lmm_varpar_covariance(fit.objective, fit.theta, fit.sigma, reml=True)
-    >>> round(float(np.sqrt(A[-1, -1])), 4)       # lmerTest: 1.5080
-    1.508
-    """
-    phi = np.concatenate([np.asarray(theta, dtype=float), [float(sigma)]])
-    k = phi.size
-    free = np.ones(k, dtype=bool)
-    free[:-1] = ~(np.asarray(objective.layout.diagonal) & (phi[:-1] <= 0.0))
-    A = np.full((k, k), np.nan)
-    H = value_hessian(_Deviance(objective, reml), phi, free=free, relative_step=1e-4)
-    try:
-        inner = np.linalg.inv(-H)
-    except np.linalg.LinAlgError:
-        return A
-    if np.all(np.isfinite(inner)) and np.all(np.diag(inner) > 0):
-        A[np.ix_(free, free)] = 0.5 * (inner + inner.T)
-    return A
-
-
 # ---------------------------------------------------------------------------------------------------------
 # the public functions
 # ---------------------------------------------------------------------------------------------------------
@@ -439,8 +395,10 @@ def sd_scale_covariance(result):
 
     For a GLMM, C is the fit's ``x_covariance`` (the inverse Hessian of the marginal log-likelihood; NaN rows
     for a coordinate at a bound stay NaN). For a linear mixed model, C is the covariance of (theta, sigma) from
-    the Hessian of the deviance in (theta, sigma), :func:`lmm_varpar_covariance` (the REML criterion for a REML
-    fit, as lmerTest's ``vcov_varpar``; the ML deviance otherwise).
+    the Hessian of the deviance in (theta, sigma),
+    :func:`quadlib.glmm._smallsample.variance_parameter_covariance` (the REML criterion for a REML fit, as
+    lmerTest's ``vcov_varpar``; the ML deviance otherwise); as for a GLMM, a diagonal theta at its bound 0 (a
+    singular fit) has no variance there, so the rows that depend on it are NaN.
 
     Returns
     -------
@@ -457,7 +415,10 @@ def sd_scale_covariance(result):
     model = _Model(result)
     _, _, J = sd_scale(result)
     if model.linear:
-        C = lmm_varpar_covariance(model.objective, result.theta, result.sigma, bool(result.reml))
+        C = np.array(variance_parameter_covariance(result)[2], dtype=float)
+        at_bound = np.flatnonzero(np.asarray(model.objective.layout.diagonal) & (np.asarray(result.theta) <= 0.0))
+        C[at_bound, :] = np.nan
+        C[:, at_bound] = np.nan
     else:
         C = result.x_covariance
         if C is None:
@@ -507,16 +468,10 @@ def _ml_start(model):
         else:
             llf = float(result.llf)
         theta, sigma = point[:-1], point[-1]
-        values, J = model.sd_values(theta, sigma)
-        values = np.concatenate([values, [sigma]])
-        C = lmm_varpar_covariance(model.objective, theta, sigma, reml=False)
-        dsigma = np.zeros((values.size - 1, 1))
-        for block in model.blocks:
-            for t in range(block.theta.start, block.theta.stop):
-                if block.diagonal[t - block.theta.start]:
-                    dsigma[t, 0] = values[t] / sigma
-        J = np.vstack([np.hstack([J, dsigma]), np.concatenate([np.zeros(theta.size), [1.0]])])
-        return psi, llf, _delta(J, C), values
+        values = np.concatenate([model.sd_values(theta, sigma)[0], [sigma]])
+        # the Wald SEs set only the first step and the tolerance of the interval search: a REML fit's serve
+        # its ML refit
+        return psi, llf, sd_scale_covariance(result), values
     x, llf, C = np.asarray(result.x, dtype=float), float(result.llf), result.x_covariance
     if result.reml:
         with warnings.catch_warnings():
