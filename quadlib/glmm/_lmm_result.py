@@ -75,8 +75,8 @@ class LMMResult(MixedResult):
     ----------
     params, bse, tvalues, pvalues : pandas.Series
         Fixed effects, their standard errors (lme4's ``vcov``, conditional on theta), t values and two-sided
-        p-values from the *normal* approximation (lme4 prints none; Satterthwaite/Kenward-Roger degrees of
-        freedom are not implemented).
+        p-values from the *normal* approximation (lme4 prints none); :meth:`t_test`, :meth:`f_test` and
+        ``summary(ddf=...)`` give Satterthwaite's or Kenward-Roger's degrees of freedom (lmerTest, pbkrtest).
     sigma : float
         The residual standard deviation.
     cov_re, sd_re, corr_re : dict
@@ -100,8 +100,14 @@ class LMMResult(MixedResult):
     design : Design
         The model's design.
 
+    objective, solution, optimizer
+        Read-only: the :class:`~quadlib.glmm.LMMObjective` that was minimized, its ``solve`` at ``theta`` and
+        the optimizer of the fit (the inference modules refit and differentiate with them).
+
     Build it with :meth:`from_fit`. ``conf_int(method="profile")`` needs the optimizer the model was fitted
-    with (:func:`~quadlib.glmm.lmm` passes it).
+    with (:func:`~quadlib.glmm.lmm` passes it). The inference shared with every result (Wald tests of linear
+    hypotheses, the sandwich covariance, variance components on the standard-deviation scale, the parametric
+    bootstrap, likelihood-ratio tests) is :class:`~quadlib.glmm._result.MixedResult`'s.
     """
 
     reml: bool
@@ -385,8 +391,8 @@ class LMMResult(MixedResult):
         --------
         >>> from quadlib.glmm import datasets, lmm
         >>> fit = lmm("weight ~ Time + Diet + (Time | Chick)", datasets.load("chickweight"))
-        >>> round(float(fit.f_test("Diet")["DenDF"].iloc[0]), 3)    # lmerTest: 45.532
-        45.532
+        >>> round(float(fit.f_test("Diet")["DenDF"].iloc[0]), 2)    # lmerTest: 45.5315
+        45.53
         """
         from ._smallsample import f_test
 

@@ -3,6 +3,10 @@
 
 :class:`MixedResult` owns what every fitted model shares and computes it one way: Wald inference (``bse``,
 ``tvalues``, ``pvalues``, ``cov_params()``, ``conf_int()``, with profile intervals where a model can refit),
+issue 20's inference as thin methods over the modules that compute it (``wald_test``: ``_hypothesis``;
+``cov_params(kind="sandwich")``: ``_sandwich``; ``re_params``, ``re_bse``, ``conf_int(parm=...)``,
+``plot_profile``: ``_varcomp``; ``bootstrap``, ``conf_int(method="boot")``: ``_bootstrap``; ``compare``:
+``_anova``),
 the information criteria (``aic``, ``bic``, ``deviance``; NaN without a likelihood), the standard deviations
 and correlations of the random effects from ``cov_re``, the caterpillar plot and ``summary()`` in one layout
 (:mod:`quadlib.glmm._summary`). A result is a frozen dataclass with keyword-only fields, built by its
@@ -83,7 +87,8 @@ class MixedResult:
     A subclass provides ``cov_re`` (grouping factor -> covariance matrix of its random effects, a DataFrame)
     and ``random_effects`` (grouping factor -> DataFrame of :func:`random_effects_frame`), both empty for a model
     without random effects; ``sd_re`` and ``corr_re`` follow from ``cov_re`` here. For ``summary()`` it gives
-    ``_summary_title()`` and may extend the other ``_summary_*`` hooks; for profile intervals, ``_profiles()``.
+    ``_summary_title()`` and may extend the other ``_summary_*`` hooks; for profile intervals, ``_profiles()``;
+    for the parametric bootstrap, ``refitter()`` (the base raises TypeError: no refits).
     """
 
     formula: str
