@@ -16,13 +16,6 @@ from quadlib.glmm import datasets, lmm
 REFERENCE = Path(__file__).resolve().parents[1] / "reference"
 
 
-def needs(module):
-    """Strict xfail while the inference module a method delegates to has not landed."""
-    import importlib.util
-
-    missing = importlib.util.find_spec(f"quadlib.glmm.{module}") is None
-    return pytest.mark.xfail(missing, reason=f"quadlib.glmm.{module} has not landed", strict=True)
-
 
 def reference(name="issue20_reference.json"):
     return json.loads((REFERENCE / name).read_text())
@@ -70,7 +63,6 @@ def table(entry):
 
 
 # ------------------------------------------------------------------------------ cov_params(kind=), wald_test
-@needs("_sandwich")
 def test_cov_params_sandwich_equals_clubsandwich(sleep_ml, sleep_reml):
     ref = reference()["sandwich_sleepstudy"]
     np.testing.assert_allclose(sleep_ml.cov_params("sandwich", correction="CR0").to_numpy(), ref["ml"]["CR0"],
@@ -101,7 +93,6 @@ def test_wald_test_of_a_glmm_by_hand(cbpp):
         cbpp.wald_test("period4 = 0", cov="robust")
 
 
-@needs("_sandwich")
 def test_wald_test_with_the_sandwich_equals_r(cbpp):
     """cbpp, CR1 of the per-herd Laplace scores coded in R (reference order .sig01, beta)."""
     ref = reference()["sandwich_cbpp"]
@@ -115,7 +106,6 @@ def test_wald_test_with_the_sandwich_equals_r(cbpp):
 
 
 # ------------------------------------------------------------------------------ variance components
-@needs("_varcomp")
 @pytest.mark.parametrize("fixture, key", [("sleep_ml", "sleepstudy_ml"), ("sleep_reml", "sleepstudy_reml"),
                                           ("cbpp", "cbpp")])
 def test_re_params_and_re_bse_equal_r(fixture, key, request):
@@ -128,7 +118,6 @@ def test_re_params_and_re_bse_equal_r(fixture, key, request):
     assert result.re_params.index[0].startswith("sd_(Intercept)|")
 
 
-@needs("_varcomp")
 @pytest.mark.slow
 def test_conf_int_parm_all_profile_equals_the_exact_ends(cbpp):
     """lme4's order (variance components, then beta); the exact ends of uniroot on lme4's deviance."""
@@ -139,7 +128,6 @@ def test_conf_int_parm_all_profile_equals_the_exact_ends(cbpp):
     np.testing.assert_allclose(ci["upper"].to_numpy(), ref["upper"], rtol=1e-6)
 
 
-@needs("_varcomp")
 def test_conf_int_parm_and_arguments(sleep_reml):
     wald = sleep_reml.conf_int(parm="re")
     se, value = sleep_reml.re_bse, sleep_reml.re_params
@@ -157,7 +145,6 @@ def test_conf_int_parm_and_arguments(sleep_reml):
 
 
 # ------------------------------------------------------------------------------ small-sample LMM tests
-@needs("_smallsample")
 def test_t_test_and_summary_ddf_equal_lmertest(sleep_reml):
     ref = reference()["smallsample_sleepstudy"]
     for ddf, key in (("satterthwaite", "satterthwaite"), ("Kenward-Roger", "kenward_roger")):
@@ -179,7 +166,6 @@ def test_t_test_and_summary_ddf_equal_lmertest(sleep_reml):
         sleep_reml.summary(ddf="containment")
 
 
-@needs("_smallsample")
 def test_f_test_equals_lmertest():
     ref = reference()["smallsample_chickweight"]
     res = lmm("weight ~ Time + Diet + (Time | Chick)", datasets.load("chickweight"))
@@ -202,7 +188,6 @@ def test_f_test_equals_lmertest():
 
 
 # ------------------------------------------------------------------------------ anova, bootstrap, plots
-@needs("_anova")
 def test_compare_equals_lme4_anova(cbpp):
     from quadlib.glmm import fit
 
@@ -214,7 +199,6 @@ def test_compare_equals_lme4_anova(cbpp):
     assert frame["Pr(>Chisq)"].iloc[1] == pytest.approx(expected["Pr(>Chisq)"].iloc[1], rel=1e-6)
 
 
-@needs("_bootstrap")
 def test_refitter_is_declared():
     from quadlib.glmm import pql
 
@@ -226,7 +210,6 @@ def test_refitter_is_declared():
         res.bootstrap(2, progress=False)
 
 
-@needs("_bootstrap")
 def test_bootstrap_and_boot_intervals(cbpp, sleep_reml):
     for result in (cbpp, sleep_reml):
         refitter = result.refitter()
@@ -247,7 +230,6 @@ def test_bootstrap_and_boot_intervals(cbpp, sleep_reml):
         cbpp.conf_int(method="boot", boot=boot, seed=2)
 
 
-@needs("_varcomp")
 def test_plot_profile(cbpp):
     matplotlib = pytest.importorskip("matplotlib")
     matplotlib.use("Agg")
