@@ -39,13 +39,13 @@ import numpy as np
 
 from .. import _validation as v
 from ._lmm_result import LMMResult
-from ._optimize import ConvergenceWarning
+from ._optimize import ConvergenceWarning, blas_controller
 
 __all__ = ["variance_parameter_covariance", "satterthwaite_df", "kenward_roger", "term_contrasts", "t_test",
            "f_test", "check_ddf", "KR_MAX_NOBS"]
 
-#: The largest number of observations for Kenward-Roger: it holds ``V^-1`` and a few n x n products dense
-#: (at 5000, 200 MB each).
+#: The largest number of observations for Kenward-Roger: it holds ``V^-1`` as a dense n x n matrix (200 MB
+#: at 5000).
 KR_MAX_NOBS = 5000
 _MAX_ROWS = 10_000            # rows of a hypothesis matrix L
 _RELATIVE_STEP = 1e-4         # finite-difference step in theta, relative to max(1, |theta_i|)
@@ -231,7 +231,8 @@ class _VarianceParameters:
         """Satterthwaite's df of the contrast `l` (a vector over beta) and its variance l' C l."""
         var = float(l @ self.C @ l)
         g = np.einsum("a,iab,b->i", l, self.jacobian, l)
-        return 2.0 * var ** 2 / float(g @ self.A @ g), var
+        with np.errstate(divide="ignore", invalid="ignore"):   # g'Ag = 0: no dependence on phi, df = inf
+            return float(np.divide(2.0 * var ** 2, g @ self.A @ g)), var
 
 
 def variance_parameter_covariance(result):
@@ -362,15 +363,36 @@ def satterthwaite_df(result, L, rhs=0.0):
 # ---------------------------------------------------------------------------------------------------------
 # Kenward-Roger
 # ---------------------------------------------------------------------------------------------------------
+def _inverse_in_place(V):
+    """The inverse of the symmetric positive definite n x n `V`, overwriting it (LAPACK potrf and potri, then
+    the lower triangle mirrored in blocks): no second n x n array, and a third of the work of solving for the
+    identity."""
+    from scipy.linalg import lapack
+
+    n = V.shape[0]
+    V = V.T if V.flags.c_contiguous else np.asfortranarray(V)   # symmetric: its transpose is a Fortran view
+    factor, info = lapack.dpotrf(V, lower=1, clean=0, overwrite_a=1)
+    if info == 0:
+        inverse, info = lapack.dpotri(factor, lower=1, overwrite_c=1)
+    if info != 0:
+        raise ValueError("Kenward-Roger: the fitted marginal covariance V is not positive definite")
+    width = 256
+    for start in range(0, n, width):
+        stop = min(start + width, n)
+        block = inverse[start:stop, start:stop]
+        inverse[start:stop, start:stop] = np.tril(block) + np.tril(block, -1).T
+        inverse[start:stop, stop:] = inverse[stop:, start:stop].T
+    return inverse
+
+
 class _KenwardRoger:
     """pbkrtest's ``vcovAdj`` of an LMM fit: ``Phi`` (lme4's vcov), the adjusted ``Phi_A``, the matrices
     ``P_i = -X' V^-1 G_i V^-1 X`` and ``W = 2 IE^-1`` (IE the REML expected information of the linear
     variance parameters). Every ``G_r = B C_r B'`` is kept factored (``B = Z_k`` with ``C_r = I (x) E_ab`` for
-    a random term, ``B = I`` with ``C = W^-1`` for the residual), so the only n x n matrices are ``V`` and
-    ``V^-1``."""
+    a random term, ``B = I`` with ``C = W^-1`` for the residual), so the only n x n matrix is ``V``, inverted
+    in place."""
 
     def __init__(self, result):
-        import scipy.linalg
         import scipy.sparse as sp
 
         objective = result.objective
@@ -380,14 +402,16 @@ class _KenwardRoger:
         theta = np.asarray(result.theta, dtype=float)
         # groups: (B' as a sparse matrix or None for I, [C_r sparse symmetric])
         groups = []
-        V = np.diag(sigma2 / w)
+        V = np.zeros((n, n))
+        V[np.diag_indices(n)] = sigma2 / w
         Z = objective.Z.tocsc()
         for lay in objective.layout.blocks:
             Zk = Z[:, lay.start:lay.stop].tocsr()
             T = lay.factor(theta[lay.theta])
             identity = sp.identity(lay.n_levels, format="csr")
             Ck = sp.kron(identity, sp.csr_matrix(sigma2 * (T @ T.T)), format="csr")
-            V += (Zk @ Ck @ Zk.T).toarray()
+            part = (Zk @ Ck @ Zk.T).tocoo()
+            np.add.at(V, (part.row, part.col), part.data)   # no dense n x n temporary
             mats = []
             for a, b in zip(lay.rows, lay.cols):   # the entries of the term's covariance (lower triangle)
                 E = np.zeros((lay.q, lay.q))
@@ -395,15 +419,12 @@ class _KenwardRoger:
                 mats.append(sp.kron(identity, sp.csr_matrix(E), format="csr"))
             groups.append((Zk.T.tocsr(), mats))
         groups.append((None, [sp.diags(1.0 / w, format="csr")]))
-        try:
-            factor = scipy.linalg.cho_factor(V, overwrite_a=True, check_finite=False)
-        except np.linalg.LinAlgError:
-            raise ValueError("Kenward-Roger: the fitted marginal covariance V is not positive definite") from None
+        V_inv = _inverse_in_place(V)
         del V
-        V_inv = scipy.linalg.cho_solve(factor, np.eye(n), overwrite_b=True, check_finite=False)
-        del factor
         TX = V_inv @ X                                   # V^-1 X
-        S = [V_inv if Bt is None else np.asarray(Bt @ V_inv) for Bt, _ in groups]   # B_g' V^-1
+        # B_g' V^-1 (V^-1 is symmetric and Fortran-ordered: its transpose is the C-ordered view sparse products take
+        # without a copy)
+        S = [V_inv if Bt is None else np.asarray(Bt @ V_inv.T) for Bt, _ in groups]
         R = [TX if Bt is None else np.asarray(Bt @ TX) for Bt, _ in groups]          # B_g' V^-1 X
         owner = [g for g, (_, mats) in enumerate(groups) for _ in mats]
         C_list = [c for _, mats in groups for c in mats]
@@ -412,18 +433,25 @@ class _KenwardRoger:
         P = [-(R[g].T @ (C @ R[g])) for g, C in zip(owner, C_list)]
         K_trace = np.empty((m, m))
         Q = {}
+        CR = [np.asarray(C @ R[g]) for g, C in zip(owner, C_list)]                 # C_r B_g' V^-1 X
         for i in range(m):
             gi = owner[i]
             for j in range(i, m):
                 gj = owner[j]
                 Bt = groups[gj][0]
                 M = S[gi] if Bt is None else np.asarray(Bt @ S[gi].T).T   # B_gi' V^-1 B_gj
-                CM = C_list[i] @ M
-                CMC = np.asarray(C_list[j] @ CM.T).T                        # C_i M C_j (C_j symmetric)
-                K_trace[i, j] = K_trace[j, i] = float(np.sum(CMC * M))
-                Q[i, j] = R[gi].T @ (CMC @ R[gj])
+                # Q_ij = X'V^-1 G_i V^-1 G_j V^-1 X; K_trace_ij = tr(G_i V^-1 G_j V^-1) = sum((C_i M C_j) * M)
+                Q[i, j] = CR[i].T @ (M @ CR[j])
                 Q[j, i] = Q[i, j].T
-                del M, CM, CMC
+                if Bt is None and groups[gi][0] is None:   # the residual's pair: M = V^-1, C = W^-1 diagonal
+                    d = C_list[i].diagonal()
+                    K_trace[i, j] = float(np.einsum("a,ab,ab,b->", d, M, M, d))
+                else:
+                    CMC = np.asarray(C_list[j] @ np.asarray(C_list[i] @ M).T).T   # C_i M C_j (C_j symmetric)
+                    K_trace[i, j] = float(np.sum(CMC * M))
+                    del CMC
+                K_trace[j, i] = K_trace[i, j]
+                del M
         IE = np.empty((m, m))
         for i in range(m):
             PhiP = Phi @ P[i]
@@ -447,22 +475,29 @@ class _KenwardRoger:
         if q < L.shape[0]:
             raise ValueError(f"`L` must have linearly independent rows for Kenward-Roger (rank {q} < "
                              f"{L.shape[0]} rows)")
-        Theta = L.T @ np.linalg.solve(L @ Phi @ L.T, L)
+        try:
+            Theta = L.T @ np.linalg.solve(L @ Phi @ L.T, L)
+            d = L @ beta - rhs
+            F_unscaled = float(d @ np.linalg.solve(L @ self.Phi_A @ L.T, d)) / q
+        except np.linalg.LinAlgError:
+            raise ValueError("`L`: L Phi L' is singular (a combination of the fixed effects with no variance)") from None
         u = [Theta @ Phi @ Pi @ Phi for Pi in self.P]
         traces = np.array([np.trace(ui) for ui in u])
-        A1 = float(traces @ W @ traces)
-        A2 = float(sum(W[i, j] * np.sum(u[i] * u[j].T) for i in range(len(u)) for j in range(len(u))))
-        B = (A1 + 6.0 * A2) / (2.0 * q)
-        g = ((q + 1) * A1 - (q + 4) * A2) / ((q + 2) * A2)
-        denominator = 3.0 * q + 2.0 * (1.0 - g)
-        c1, c2, c3 = g / denominator, (q - g) / denominator, (q + 2 - g) / denominator
-        V0, V1, V2 = 1.0 + c1 * B, 1.0 - c2 * B, 1.0 - c3 * B
-        V0 = 0.0 if abs(V0) < 1e-10 else V0
-        rho = ((1.0 - A2 / q) / V1) ** 2 * V0 / V2 / q if V1 != 0 else math.inf
-        ddf = 4.0 + (q + 2.0) / (q * rho - 1.0)
-        scaling = 1.0 if abs(ddf - 2.0) < 0.01 else ddf * (1.0 - A2 / q) / (ddf - 2.0)
-        d = L @ beta - rhs
-        F_unscaled = float(d @ np.linalg.solve(L @ self.Phi_A @ L.T, d)) / q
+        A1 = np.float64(traces @ W @ traces)
+        A2 = np.float64(sum(W[i, j] * np.sum(u[i] * u[j].T) for i in range(len(u)) for j in range(len(u))))
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):   # numpy floats: inf/NaN, no exception
+            B = (A1 + 6.0 * A2) / (2.0 * q)
+            g = ((q + 1) * A1 - (q + 4) * A2) / ((q + 2) * A2)
+            denominator = 3.0 * q + 2.0 * (1.0 - g)
+            c1, c2, c3 = g / denominator, (q - g) / denominator, (q + 2 - g) / denominator
+            V0, V1, V2 = 1.0 + c1 * B, 1.0 - c2 * B, 1.0 - c3 * B
+            V0 = 0.0 if abs(V0) < 1e-10 else V0
+            rho = ((1.0 - A2 / q) / V1) ** 2 * V0 / V2 / q
+            ddf = float(4.0 + (q + 2.0) / (q * rho - 1.0))
+            scaling = 1.0 if abs(ddf - 2.0) < 0.01 else float(ddf * (1.0 - A2 / q) / (ddf - 2.0))
+        if not math.isfinite(ddf) or ddf <= 0:
+            warnings.warn(f"Kenward-Roger: the denominator df is not a positive number ({ddf}); the test is not "
+                          "valid (use ddf='satterthwaite')", ConvergenceWarning, stacklevel=v.outside_stacklevel())
         return scaling * F_unscaled, q, ddf, F_unscaled
 
 
@@ -478,6 +513,13 @@ def _kenward_roger_iv(result):
     if len(result.params) == 0:
         raise ValueError("`result`: the model has no fixed effects to test")
     return result
+
+
+def _kenward_roger_pieces(result):
+    """:class:`_KenwardRoger` of a checked fit, on one BLAS thread as the fits (:func:`~quadlib.glmm.lmm`):
+    on a loaded 2-core machine OpenBLAS's threads made a 2000 x 2000 inverse take 6 s instead of 0.9 s."""
+    with blas_controller().limit(limits=1, user_api="blas"):
+        return _KenwardRoger(result)
 
 
 def kenward_roger(result, L, rhs=0.0):
@@ -513,8 +555,10 @@ def kenward_roger(result, L, rhs=0.0):
 
     Notes
     -----
-    Dense algebra: ``V`` and ``V^-1`` are n x n (200 MB each at n = 5000), the factored ``G_r`` are never
-    formed; the work is ``O(n^3)`` plus ``O(m^2 n^2)`` for m variance parameters.
+    Dense algebra on one BLAS thread: ``V^-1`` is an n x n matrix computed in place of ``V`` (200 MB at
+    n = 5000), plus a few q x n products for q random effects; the ``G_r`` stay factored and are never
+    formed. The work is ``O(n^3)`` plus ``O(m^2 q n)`` for m variance parameters (n = 2000, q = 400: about
+    1 s).
 
     Examples
     --------
@@ -527,7 +571,7 @@ def kenward_roger(result, L, rhs=0.0):
     result = _kenward_roger_iv(result)
     L = _contrast_iv(L, result)
     rhs = _rhs_iv(rhs, L.shape[0])
-    kr = _KenwardRoger(result)
+    kr = _kenward_roger_pieces(result)
     F, q, ddf, _ = kr.test(L, result.params.to_numpy(), rhs)
     return F, q, ddf, kr.Phi_A.copy()
 
@@ -640,7 +684,7 @@ def t_test(result, ddf="satterthwaite"):
     if p == 0:
         return pd.DataFrame(columns=_T_COLUMNS, dtype=float)
     if method == "kenward-roger":
-        kr = _KenwardRoger(_kenward_roger_iv(result))
+        kr = _kenward_roger_pieces(_kenward_roger_iv(result))
         se = np.sqrt(np.diag(kr.Phi_A))
         df = np.array([kr.test(row, beta, np.zeros(1))[2] for row in np.eye(p)[:, None, :]])
     else:
@@ -701,7 +745,7 @@ def f_test(result, term_or_L, ddf="satterthwaite", rhs=0.0):
     rhs = _rhs_iv(rhs, L.shape[0])
     beta = result.params.to_numpy()
     if method == "kenward-roger":
-        F, q, dendf, _ = _KenwardRoger(_kenward_roger_iv(result)).test(L, beta, rhs)
+        F, q, dendf, _ = _kenward_roger_pieces(_kenward_roger_iv(result)).test(L, beta, rhs)
     else:
         F, q, dendf = _satterthwaite(_VarianceParameters(result), beta, L, rhs)
     mean_sq = F * float(result.sigma) ** 2
