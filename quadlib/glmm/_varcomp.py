@@ -37,7 +37,7 @@ from ._inference import check_alpha, covariance_over_free, profile_interval
 from ._optimize import ConvergenceWarning, GLMM_OPTIONS, optimize
 from ._smallsample import variance_parameter_covariance
 
-__all__ = ["lmm_deviance", "profile_trace", "sd_scale", "sd_scale_covariance",
+__all__ = ["lmm_deviance", "profile_trace", "sd_scale", "sd_scale_covariance", "sd_scale_values",
            "varcomp_conf_int", "varcomp_profiles"]
 
 _MAX_TRACE_POINTS = 200     # the bound on profile_trace's grid
@@ -78,11 +78,7 @@ class _Model:
                     self.sigma_index = objective.n_params - 1
                 else:
                     self.sigma_index = objective.n_params - response.n_params + response.slices["disp"].start
-        self.names = []
-        for name, block in zip(self.block_names, self.blocks):
-            cols = block.columns
-            for r, c in zip(block.rows, block.cols):
-                self.names.append(f"sd_{cols[r]}|{name}" if r == c else f"cor_{cols[r]}.{cols[c]}|{name}")
+        self.names = [n for name, block in zip(self.block_names, self.blocks) for n in _entry_names(name, block)]
         if self.linear or self.sigma_index is not None:
             self.names.append("sigma")
 
@@ -214,6 +210,61 @@ def _sd_cor(L, rows, cols):
             values[t] = np.nan
             J[t] = np.nan
     return values, J
+
+
+def _entry_names(name, block):
+    """lme4's ``oldNames = FALSE`` names of a block's theta entries: ``sd_<effect>|<name>`` on the diagonal,
+    ``cor_<row effect>.<column effect>|<name>`` below it."""
+    cols = block.columns
+    return [f"sd_{cols[r]}|{name}" if r == c else f"cor_{cols[r]}.{cols[c]}|{name}"
+            for r, c in zip(block.rows, block.cols)]
+
+
+def sd_scale_values(blocks, factors, sigma=None, names=None):
+    """The standard deviations and correlations of covariance factors, without a result object (a bootstrap
+    replicate's statistic): the values of :func:`sd_scale`.
+
+    Parameters
+    ----------
+    blocks : list of CovarianceBlock
+        A theta layout's blocks (``objective.layout.blocks``).
+    factors : list of numpy.ndarray
+        Each block's covariance factor L (Cov = L L'; an LMM's ``sigma T``).
+    sigma : float, optional
+        The residual standard deviation, reported last as ``sigma``.
+    names : list of str, optional
+        The blocks' names in the parameter names (default ``block.group``; an LMM result's ``list(cov_re)``,
+        where a second term of a factor is ``g.1``).
+
+    Returns
+    -------
+    names : list of str
+    values : numpy.ndarray
+        A correlation beside a zero standard deviation is NaN.
+
+    Examples
+    --------
+    >>> from quadlib.glmm._covariance import ThetaLayout
+    >>> layout = ThetaLayout.single("g", ["(Intercept)", "x"], True, 10)
+    >>> names, values = sd_scale_values(layout.blocks, [np.array([[3.0, 0.0], [2.0, 2.0]])], sigma=1.5)
+    >>> names
+    ['sd_(Intercept)|g', 'cor_x.(Intercept)|g', 'sd_x|g', 'sigma']
+    >>> values.round(6).tolist()          # sd 3, cor 6 / (3 sqrt(8)), sd sqrt(8)
+    [3.0, 0.707107, 2.828427, 1.5]
+    """
+    blocks = list(blocks)
+    names = [block.group for block in blocks] if names is None else list(names)
+    if len(names) != len(blocks) or len(list(factors)) != len(blocks):
+        raise ValueError("`factors` and `names` must have one entry per block")
+    out_names, values = [], []
+    for name, block, L in zip(names, blocks, factors):
+        vals, _ = _sd_cor(np.asarray(L, dtype=float), block.rows, block.cols)
+        out_names += _entry_names(name, block)
+        values.append(vals)
+    if sigma is not None:
+        out_names.append("sigma")
+        values.append([float(sigma)])
+    return out_names, np.concatenate(values) if values else np.zeros(0)
 
 
 def _natural(theta, blocks, offset):

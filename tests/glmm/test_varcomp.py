@@ -273,3 +273,24 @@ def test_input_validation(cbpp, sleep_ml):
         profile_trace(cbpp, "sd_(Intercept)|herd", n_points=201)
     with pytest.raises(ValueError, match="`n_points`"):
         profile_trace(cbpp, "sd_(Intercept)|herd", n_points=2)
+
+
+def test_sd_scale_values_closed_form_and_agreement(sleep_ml):
+    from quadlib.glmm._covariance import ThetaLayout
+    from quadlib.glmm._varcomp import sd_scale_values
+
+    layout = ThetaLayout.single("g", ["(Intercept)", "x"], True, 10)
+    names, values = sd_scale_values(layout.blocks, [np.array([[3.0, 0.0], [2.0, 2.0]])], sigma=1.5)
+    assert names == ["sd_(Intercept)|g", "cor_x.(Intercept)|g", "sd_x|g", "sigma"]
+    # Cov = [[9, 6], [6, 8]]
+    np.testing.assert_allclose(values, [3.0, 6.0 / (3.0 * math.sqrt(8.0)), math.sqrt(8.0), 1.5], rtol=1e-15)
+    names, values = sd_scale_values(layout.blocks, [np.zeros((2, 2))])
+    assert values[0] == 0.0 and math.isnan(values[1])
+    blocks = sleep_ml.objective.layout.blocks
+    factors = [sleep_ml.sigma * b.factor(sleep_ml.theta[b.theta]) for b in blocks]
+    got = sd_scale_values(blocks, factors, sleep_ml.sigma, names=list(sleep_ml.cov_re))
+    expected = sd_scale(sleep_ml)
+    assert got[0] == expected[0]
+    np.testing.assert_allclose(got[1], expected[1], rtol=1e-14)
+    with pytest.raises(ValueError, match="`factors`"):
+        sd_scale_values(blocks, [])
