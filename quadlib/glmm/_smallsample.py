@@ -98,7 +98,10 @@ def _contrast_iv(L, result, name="L"):
     p = len(result.params)
     if isinstance(L, str):
         raise TypeError(f"`{name}` must be an array of shape (q, {p}) or a formula term, got the string {L!r}")
-    shape = np.shape(L)
+    try:
+        shape = np.shape(L)
+    except ValueError:   # a ragged nested list
+        raise ValueError(f"`{name}` must be a vector of {p} or a matrix with {p} columns (not a ragged list)") from None
     if len(shape) not in (1, 2):
         raise ValueError(f"`{name}` must be a vector of {p} or a matrix with {p} columns, got shape {shape}")
     if len(shape) == 2 and shape[0] > _MAX_ROWS:
@@ -134,8 +137,8 @@ def _rhs_iv(rhs, q):
 def _stencils(theta, lower):
     """Per theta_i: the step h_i and the weights of its first and second differences, {multiple of h: weight}.
     Central differences; where theta_i - h_i would cross its lower bound (a variance at 0), second-order
-    forward differences (lmerTest differentiates through the bound; the deviance is not defined below it
-    for every term)."""
+    forward differences, which stay inside the parameter space (lmerTest's central differences step outside
+    it there)."""
     out = []
     for i, x in enumerate(theta):
         h = _RELATIVE_STEP * max(1.0, abs(x))
@@ -235,6 +238,12 @@ class _VarianceParameters:
             return float(np.divide(2.0 * var ** 2, g @ self.A @ g)), var
 
 
+def _variance_pieces(result):
+    """:class:`_VarianceParameters` of a checked fit, on one BLAS thread as the fits (small dense algebra)."""
+    with blas_controller().limit(limits=1, user_api="blas"):
+        return _VarianceParameters(result)
+
+
 def variance_parameter_covariance(result):
     """The asymptotic covariance of lmerTest's variance parameters ``(theta, sigma)`` of an LMM fit.
 
@@ -279,7 +288,7 @@ def variance_parameter_covariance(result):
     >>> names[-1], round(float(values[-1]), 4), round(float(cov[-1, -1]), 3)     # lmerTest: 2.274
     ('sigma', 25.5918, 2.274)
     """
-    pieces = _VarianceParameters(_result_iv(result))
+    pieces = _variance_pieces(_result_iv(result))
     return pieces.names, pieces.values, pieces.A
 
 
@@ -357,7 +366,7 @@ def satterthwaite_df(result, L, rhs=0.0):
     result = _result_iv(result)
     L = _contrast_iv(L, result)
     rhs = _rhs_iv(rhs, L.shape[0])
-    return _satterthwaite(_VarianceParameters(result), result.params.to_numpy(), L, rhs)
+    return _satterthwaite(_variance_pieces(result), result.params.to_numpy(), L, rhs)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -688,7 +697,7 @@ def t_test(result, ddf="satterthwaite"):
         se = np.sqrt(np.diag(kr.Phi_A))
         df = np.array([kr.test(row, beta, np.zeros(1))[2] for row in np.eye(p)[:, None, :]])
     else:
-        pieces = _VarianceParameters(result)
+        pieces = _variance_pieces(result)
         df, variances = np.array([pieces.contrast_df(row) for row in np.eye(p)]).T
         se = np.sqrt(variances)
     t = beta / se
@@ -747,7 +756,7 @@ def f_test(result, term_or_L, ddf="satterthwaite", rhs=0.0):
     if method == "kenward-roger":
         F, q, dendf, _ = _kenward_roger_pieces(_kenward_roger_iv(result)).test(L, beta, rhs)
     else:
-        F, q, dendf = _satterthwaite(_VarianceParameters(result), beta, L, rhs)
+        F, q, dendf = _satterthwaite(_variance_pieces(result), beta, L, rhs)
     mean_sq = F * float(result.sigma) ** 2
     frame = pd.DataFrame({"Sum Sq": [mean_sq * q], "Mean Sq": [mean_sq], "NumDF": [q], "DenDF": [dendf],
                           "F value": [F], "Pr(>F)": [float(stats.f.sf(F, q, dendf))]}, index=[label])

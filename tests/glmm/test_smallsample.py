@@ -207,6 +207,29 @@ def test_ml_fit_satterthwaite_and_boundary_fit():
     assert np.all(np.isfinite(ss.t_test(fit, "kr").to_numpy()))
 
 
+def test_engines_agree():
+    # the blocked engine (lme4-like sparse factor) gives the same df as the dense one: the recipe only uses
+    # LMMObjective.solve and Z (5e-6: the blocked engine's r2 rounds differently, and second differences with
+    # steps 1e-4 amplify it)
+    from types import SimpleNamespace
+
+    from quadlib.glmm import build_design
+    from quadlib.glmm._lmm import LMMObjective, LMMResult
+
+    data = datasets.load("chickweight")
+    design = build_design(FORMULAS["chickweight"], data)
+    # both at lme4's optimum (no refit: the blocked engine's derivative-free optimizer takes seconds)
+    optimum = SimpleNamespace(x=np.array(REFERENCE["smallsample_chickweight"]["fit"]["theta"]), converged=True,
+                              message="lme4's theta", history=[])
+    tables = []
+    for sparse in (False, True):
+        objective = LMMObjective(design, reml=True, sparse=sparse)
+        fit = LMMResult.from_fit(design=design, objective=objective, optimum=optimum, data=data)
+        assert objective.engine == ("blocked" if sparse else "dense")
+        tables.append(pd.concat([ss.t_test(fit), ss.t_test(fit, "kr")]))
+    np.testing.assert_allclose(tables[1].to_numpy(), tables[0].to_numpy(), rtol=2e-5)
+
+
 # ---------------------------------------------------------------------------------------------------------
 # bad input
 # ---------------------------------------------------------------------------------------------------------
@@ -235,6 +258,8 @@ def test_input_validation(fits, monkeypatch):
         ss.satterthwaite_df(fit, np.zeros(5))
     with pytest.raises(TypeError, match="`L`"):
         ss.satterthwaite_df(fit, ["a"] * 5)
+    with pytest.raises(ValueError, match="`L`.*ragged"):
+        ss.satterthwaite_df(fit, [[0, 0, 1, 0, 0], [0, 1]])
     with pytest.raises(ValueError, match="`L` must have linearly independent rows"):
         ss.kenward_roger(fit, np.array([[0, 0, 1, 0, 0], [0, 0, 2, 0, 0]]))
     with pytest.raises(ValueError, match="`rhs`"):
