@@ -309,6 +309,8 @@ def hypothesis_matrix(hypothesis, names, rhs=None):
         L = np.array(hypothesis, dtype=float)
     except (TypeError, ValueError):
         raise TypeError(f"`hypothesis` must be a str or a matrix of numbers, got {type(hypothesis).__name__}") from None
+    if L.ndim == 0:
+        raise TypeError(f"`hypothesis` must be a str or a matrix of numbers, got {type(hypothesis).__name__}")
     if L.ndim == 1:
         L = L[None, :]
     if L.ndim != 2 or L.shape[1] != len(names):

@@ -207,8 +207,10 @@ class MixedResult:
                 raise ValueError("`client` applies to method='profile' or 'boot' (Wald intervals need no refits)")
         if cov != "model" and method != "wald":
             raise ValueError(f"`cov` applies to method='wald', got cov={cov!r} with method={method!r}")
-        if method != "boot" and (boot is not None or workers is not None or seed is not None):
-            raise ValueError("`boot`, `seed` and `workers` apply to method='boot'")
+        if method == "boot":
+            kind = v.choice(kind, ("percentile", "basic", "bca"), "kind")   # before any refit
+        elif boot is not None or workers is not None or seed is not None or kind != "percentile":
+            raise ValueError("`boot`, `seed`, `workers` and `kind` apply to method='boot'")
         if method == "boot":
             return self._boot_interval(alpha, parm, kind, n, seed, boot, client, workers)
         frames = []

@@ -114,6 +114,8 @@ def test_matrix_hypotheses():
         hypothesis_matrix(np.eye(6)[:2], NAMES, rhs=[1, 2, 3])
     with pytest.raises(TypeError, match="`hypothesis` must be a str or a matrix"):
         hypothesis_matrix({"a": 1}, NAMES)
+    with pytest.raises(TypeError, match="`hypothesis` must be a str or a matrix"):
+        hypothesis_matrix(None, NAMES)
     with pytest.raises(ValueError, match="`rhs` applies to a matrix"):
         hypothesis_matrix("trt = 0", NAMES, rhs=1)
 

@@ -140,6 +140,10 @@ def test_conf_int_parm_and_arguments(sleep_reml):
         sleep_reml.conf_int(method="profile", cov="sandwich")
     with pytest.raises(ValueError, match="apply to method='boot'"):
         sleep_reml.conf_int(seed=1)
+    with pytest.raises(ValueError, match="apply to method='boot'"):
+        sleep_reml.conf_int(kind="bca")
+    with pytest.raises(ValueError, match="`kind` must be one of"):    # refused before any refit
+        sleep_reml.conf_int(method="boot", kind="student", n=10 ** 6)
     with pytest.raises(ValueError, match="`method` must be one of"):
         sleep_reml.conf_int(method="bootstrap")
 
