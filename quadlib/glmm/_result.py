@@ -150,7 +150,7 @@ class MixedResult:
 
         return pd.Series(normal_pvalues(self.tvalues.to_numpy()), index=self.params.index, name="pvalues")
 
-    def conf_int(self, alpha=0.05, method="wald", client=None, *, parm="beta", cov="model", kind="percentile",
+    def conf_int(self, alpha=0.05, method="wald", client=None, *, parm=None, cov="model", kind="percentile",
                  n=1000, seed=None, boot=None, workers=None):
         """Confidence intervals for the fixed effects and, with `parm`, the variance components.
 
@@ -173,9 +173,11 @@ class MixedResult:
             warm starts); the workers' warnings are re-issued here. Without it the profiles run one after
             another in this process (the variance components' always do). method="boot": the cluster of the
             bootstrap's refits.
-        parm : {"beta", "re", "all"}
-            The fixed effects (default), the variance components on the standard-deviation scale (names of
+        parm : {"beta", "re", "all"}, optional
+            The fixed effects, the variance components on the standard-deviation scale (names of
             :attr:`re_params`), or both: the variance components first, then the fixed effects (lme4's order).
+            Default: "beta" for the Wald and profile intervals, "all" for the bootstrap's (lme4's
+            ``confint(method = "boot")``, whose default statistic covers both).
         cov : {"model", "sandwich"}
             method="wald", fixed effects: the covariance of :meth:`cov_params`.
         kind : {"percentile", "basic", "bca"}
@@ -199,7 +201,8 @@ class MixedResult:
 
         alpha = check_alpha(alpha)
         method = v.choice(method, ("wald", "profile", "boot"), "method")
-        parm = v.choice(parm, ("beta", "re", "all"), "parm")
+        parm = ("all" if method == "boot" else "beta") if parm is None else v.choice(parm, ("beta", "re", "all"),
+                                                                                        "parm")
         cov = v.choice(cov, ("model", "sandwich"), "cov")
         if client is not None:
             v.dask_client(client)

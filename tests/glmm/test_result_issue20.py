@@ -221,12 +221,14 @@ def test_bootstrap_and_boot_intervals(cbpp, sleep_reml):
     boot = cbpp.bootstrap(20, seed=1, workers=1, progress=False)
     assert boot.draws.shape == (20, 5) and boot.n_failed == 0
     # percentile ends: type-7 quantiles of the draws (numpy's default)
-    ci = cbpp.conf_int(method="boot", boot=boot)
+    ci = cbpp.conf_int(method="boot", boot=boot, parm="beta")
     np.testing.assert_allclose(ci["lower"].to_numpy(), np.quantile(boot.draws[cbpp.params.index], 0.025, axis=0),
                                rtol=1e-12)
+    # the default covers the variance components and the fixed effects (lme4's confint(method = "boot"))
+    assert list(cbpp.conf_int(method="boot", boot=boot).index) == ["sd_(Intercept)|herd"] + list(cbpp.params.index)
     both = cbpp.conf_int(method="boot", boot=boot, parm="all", kind="basic")
     assert list(both.index) == ["sd_(Intercept)|herd"] + list(cbpp.params.index)
-    again = cbpp.conf_int(method="boot", n=20, seed=1, workers=1)
+    again = cbpp.conf_int(method="boot", n=20, seed=1, workers=1, parm="beta")
     pd.testing.assert_frame_equal(again, ci)
     with pytest.raises(ValueError, match="`n` must be a positive integer"):
         cbpp.bootstrap(0)
