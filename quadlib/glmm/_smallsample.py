@@ -38,7 +38,6 @@ import warnings
 import numpy as np
 
 from .. import _validation as v
-from ._lmm_result import LMMResult
 from ._optimize import ConvergenceWarning, blas_controller
 
 __all__ = ["variance_parameter_covariance", "satterthwaite_df", "kenward_roger", "term_contrasts", "t_test",
@@ -60,7 +59,10 @@ _F_COLUMNS = ["Sum Sq", "Mean Sq", "NumDF", "DenDF", "F value", "Pr(>F)"]
 # argument checks
 # ---------------------------------------------------------------------------------------------------------
 def _result_iv(result):
-    if not isinstance(result, LMMResult):
+    # what is used of a fit (no import of the result classes: they import this module)
+    objective = getattr(result, "objective", None)
+    if not (hasattr(objective, "solve") and hasattr(objective, "layout") and hasattr(result, "theta")
+            and hasattr(result, "sigma") and hasattr(result, "params")):
         raise TypeError("`result` must be a fitted linear mixed model (an LMMResult from quadlib.glmm.lmm), got "
                         f"{type(result).__name__}")
     return result
@@ -567,7 +569,8 @@ def kenward_roger(result, L, rhs=0.0):
     Dense algebra on one BLAS thread: ``V^-1`` is an n x n matrix computed in place of ``V`` (200 MB at
     n = 5000), plus a few q x n products for q random effects; the ``G_r`` stay factored and are never
     formed. The work is ``O(n^3)`` plus ``O(m^2 q n)`` for m variance parameters (n = 2000, q = 400: about
-    1 s).
+    1 s). With prior weights the residual's ``G`` is ``W^-1``, so that ``V`` is the fit's marginal covariance
+    (``(X' V^-1 X)^-1`` is lme4's vcov); pbkrtest's ``.get_SigmaG`` uses the identity there.
 
     Examples
     --------

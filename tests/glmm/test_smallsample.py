@@ -270,6 +270,11 @@ def test_input_validation(fits, monkeypatch):
         ss.t_test(fit, 1)
     with pytest.raises(TypeError, match="`result`"):
         ss.t_test("not a fit")
+    from quadlib.glmm import fit as glmm_fit
+    cbpp = glmm_fit("cbind(incidence, size - incidence) ~ period + (1 | herd)", datasets.load("cbpp"),
+                    family="binomial")
+    with pytest.raises(TypeError, match="`result` must be a fitted linear mixed model.*GLMMResult"):
+        ss.f_test(cbpp, "period")
     # the dense n x n bound is checked before anything is allocated
     monkeypatch.setattr(ss, "KR_MAX_NOBS", 100)
     with pytest.raises(ValueError, match=r"Kenward.Roger needs dense n x n matrices \(n = 578"):
