@@ -10,7 +10,9 @@ closed forms implemented are
   ``0.5 chi2_(Df-1) + 0.5 chi2_Df``;
 * k new independent variances (scalar terms, or a diagonal ``||`` block): binomial weights
   ``C(k, j) 2^-k`` on ``chi2_(Df-k+j)``, exact only when the information is block diagonal across the
-  components (an approximation otherwise).
+  components (an approximation otherwise);
+* the same variances with covariances added (``(x || g)`` -> ``(x | g)``): no parameter is on the boundary,
+  and the p-value is the naive ``chi2_Df`` one.
 
 Anything else gets NaN and the note "no closed form; use method='boot'" (``frame.attrs["chibar"]``).
 
@@ -251,7 +253,12 @@ def _mixture(blocks0, blocks1, df):
     added, removed = list((c1 - c0).elements()), list((c0 - c1).elements())
     if not added and not removed:
         return None, None, ""
-    if not removed and all(len(cols) == 1 for _, cols, _ in added):
+    def columns(blocks):
+        return {(group, c) for group, cols, _ in blocks for c in cols}
+
+    if columns(added) == columns(removed):
+        k = 0                     # the same variances, covariances added: no parameter on the boundary
+    elif not removed and all(len(cols) == 1 for _, cols, _ in added):
         k = len(added)            # new independent variances
     elif (len(added) == len(removed) == 1 and added[0][0] == removed[0][0]
           and set(removed[0][1]) < set(added[0][1]) and len(added[0][1]) == len(removed[0][1]) + 1):
@@ -260,9 +267,10 @@ def _mixture(blocks0, blocks1, df):
         return None, None, NO_CLOSED_FORM
     if df - k < 0:
         return None, None, NO_CLOSED_FORM
-    weights = chibar_weights(k)
+    weights = chibar_weights(k) if k else np.ones(1)
     dfs = [df - k + j for j in range(k + 1)]
-    note = " + ".join(f"{w:g} chi2_{d}" for w, d in zip(weights, dfs))
+    note = (" + ".join(f"{w:g} chi2_{d}" for w, d in zip(weights, dfs)) if k
+            else f"chi2_{df} (no variance on the boundary)")
     return weights, dfs, note
 
 
@@ -343,6 +351,10 @@ def _not_nested(small, large):
     if not _in_span(_aligned(small, small.design.X), _aligned(large, large.design.X)):
         return (f"not nested: the fixed effects of {small.label} ({', '.join(small.design.fixed_names)}) are not "
                 f"in the column space of {large.label}'s")
+    for part, label in (("X_zi", "zero-inflation"), ("X_disp", "dispersion")):
+        A, B = getattr(small.design, part, None), getattr(large.design, part, None)
+        if A is not None and (B is None or not _in_span(_aligned(small, A), _aligned(large, B))):
+            return f"not nested: the {label} model of {small.label} is not within {large.label}'s"
     for group in dict.fromkeys(g for g, _, _ in small.blocks):
         if group not in {g for g, _, _ in large.blocks}:
             return f"not nested: {large.label} has no random term for {group!r}, which {small.label} has"

@@ -168,6 +168,11 @@ def test_chibar_closed_forms():
     assert _anova._mixture(blocks, slope, 5)[2] == "0.5 chi2_4 + 0.5 chi2_5"   # 3 fixed effects more
     assert _anova._mixture(blocks, blocks, 3) == (None, None, "")
     assert _anova._mixture([], slope, 3)[2] == _anova.NO_CLOSED_FORM
+    diagonal = [("g", ("(Intercept)",), True), ("g", ("x",), True)]
+    assert _anova._mixture(blocks, diagonal, 1)[2] == "0.5 chi2_0 + 0.5 chi2_1"
+    assert _anova._mixture([], diagonal, 2)[2] == "0.25 chi2_0 + 0.5 chi2_1 + 0.25 chi2_2"
+    weights, dfs, note = _anova._mixture(diagonal, slope, 1)      # a covariance alone: interior, naive
+    assert weights.tolist() == [1.0] and dfs == [1] and note == "chi2_1 (no variance on the boundary)"
 
 
 def test_print_layout_is_r(cbpp):
@@ -262,6 +267,33 @@ def test_refuses_models_that_are_not_nested(cbpp, sleep):
         _anova.anova(m0, rows)
 
 
+def test_three_models_each_against_the_previous(sleep):
+    sdata, fits = sleep
+    none = lmm("Reaction ~ 1 + (1 | Subject)", sdata, reml=False)
+    frame = _anova.anova(fits["Days", False], none, fits["1", False])
+    assert list(frame.index) == ["m2", "m3", "m1"] and frame["npar"].tolist() == [3, 4, 6]
+    llf = [none.llf, fits["1", False].llf, fits["Days", False].llf]
+    np.testing.assert_allclose(frame["Chisq"].iloc[1:], 2 * np.diff(llf), rtol=1e-12)
+    assert frame["Pr(>Chisq)"].iloc[1] == pytest.approx(chi2.sf(2 * (llf[1] - llf[0]), 1), rel=1e-12)
+    assert math.isnan(frame["Pr(>chibar2)"].iloc[1]) and frame.attrs["chibar"][1] == ""   # a fixed effect
+    ref = REF["anova_sleepstudy"]["table_ml"]["data"]
+    for column in ("npar", "AIC", "BIC", "logLik", "deviance"):
+        np.testing.assert_allclose(frame[column].iloc[1:], ref[column], rtol=RTOL, err_msg=column)
+    for column in ("Chisq", "Df", "Pr(>Chisq)"):
+        assert frame[column].iloc[2] == pytest.approx(ref[column][1], rel=RTOL)
+
+
+def test_refuses_a_zero_inflation_model_that_is_not_nested():
+    data = datasets.load("salamanders")
+    small = _fit("count ~ mined + (1 | site)", data, family="poisson", ziformula="~ mined")
+    large = _fit("count ~ mined + spp + (1 | site)", data, family="poisson", ziformula="~ 1")
+    with pytest.raises(ValueError, match="not nested: the zero-inflation model of m1 is not within m2's"):
+        _anova.anova(small, large)
+    nested = _fit("count ~ mined + spp + (1 | site)", data, family="poisson", ziformula="~ mined")
+    frame = _anova.anova(small, nested)
+    assert frame["Chisq"].iloc[1] == pytest.approx(2 * (nested.llf - small.llf), rel=1e-12)
+
+
 def test_names_and_order(cbpp):
     _, m0, m1 = cbpp
     frame = _anova.anova(m1, m0, names=["big", "small"])
@@ -307,3 +339,19 @@ def test_null_model_simulate_is_reproducible(cbpp):
     a, b = null.simulate(np.random.SeedSequence(5)), null.simulate(np.random.SeedSequence(5))
     assert np.array_equal(a, b) and np.all((0 <= a) & (a <= design.trials))
     assert null.refit(design.response).llf == pytest.approx(REF["re_test_cbpp"]["logLik_glm"], rel=RTOL)
+
+
+@pytest.mark.slow
+def test_chibar_size_at_5_percent():
+    """The contract's validity check (design note sections 9 and 10.3): 1000 binomial data sets (20 x 5) with a
+    zero random-intercept variance, fitted by AGQ(15); the 0.5 chi2_0 + 0.5 chi2_1 test rejects 4-6 % of them at
+    level 5 %. About a minute. Should it fall below 4 %, raise it on the issue; do not tune the seed."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[2] / "asv_bench" / "validity_issue20_chibar.py"
+    spec = importlib.util.spec_from_file_location("validity_issue20_chibar", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    result = script.chibar_size(sets=1000, seed=2020, method="agq", workers=1)
+    assert result["failed"] <= 10
+    assert 4.0 <= result["size"] <= 6.0, result
