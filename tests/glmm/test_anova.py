@@ -103,6 +103,14 @@ def test_test_random_against_lm(sleep):
     assert frame["Pr(>Chisq)"].iloc[1] == pytest.approx(ref["p_naive"], rel=RTOL)
 
 
+def test_gaussian_glmm_null_is_the_lm(sleep):
+    data, _ = sleep
+    gaussian = _fit("Reaction ~ Days + (1 | Subject)", data, family="gaussian")
+    frame = _anova.test_random(gaussian, "Subject")
+    assert frame["logLik"].iloc[0] == pytest.approx(REF["re_test_sleepstudy_intercept"]["logLik_lm"], rel=RTOL)
+    assert frame["npar"].tolist() == [3, 4]
+
+
 def test_null_lm_reml_criterion_is_the_lmm_criterion_at_theta_zero(sleep):
     """The REML LM in closed form equals the LMM's REML criterion at theta = 0 (the boundary model)."""
     data, fits = sleep
