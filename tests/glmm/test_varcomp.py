@@ -181,6 +181,18 @@ def test_profile_gaussian_glmm_equals_the_lmm_ends():
     assert _relative(ci["upper"], exact["upper"][:4]) < 1e-6
 
 
+@pytest.mark.slow
+def test_profile_of_a_reml_glmm_is_the_ml_profile():
+    """A GLMM fitted by REML (gaussian: lmer's REML) has lmerTest's REML SEs and lme4's ML profile ends."""
+    result = fit(SLEEP, datasets.load("sleepstudy"), family="gaussian", reml=True)
+    se = np.sqrt(np.diag(sd_scale_covariance(result)))
+    assert _relative(se, REF["sd_se"]["sleepstudy_reml"]["se"]) < 1e-4
+    ci = varcomp_conf_int(result)
+    exact = EXACT["sleepstudy_ml"]
+    assert _relative(ci["lower"], exact["lower"][:4]) < 1e-6
+    assert _relative(ci["upper"], exact["upper"][:4]) < 1e-6
+
+
 def test_profile_values_are_likelihood_ratios(cbpp):
     """At the estimate the profile is the maximum; outside the parameter space it is -inf."""
     llf, estimate, se, llf_max = varcomp_profiles(cbpp)[0]
