@@ -128,6 +128,15 @@ def test_conf_int_parm_all_profile_equals_the_exact_ends(cbpp):
     np.testing.assert_allclose(ci["upper"].to_numpy(), ref["upper"], rtol=1e-6)
 
 
+@pytest.mark.slow
+def test_conf_int_parm_all_profile_of_an_lmm_equals_the_exact_ends(sleep_ml):
+    ref = reference("issue20_profile_exact.json")["sleepstudy_ml"]
+    ci = sleep_ml.conf_int(method="profile", parm="all")
+    assert list(ci.index) == list(sleep_ml.re_params.index) + ["(Intercept)", "Days"]
+    np.testing.assert_allclose(ci["lower"].to_numpy(), ref["lower"], rtol=1e-6)
+    np.testing.assert_allclose(ci["upper"].to_numpy(), ref["upper"], rtol=1e-6)
+
+
 def test_conf_int_parm_and_arguments(sleep_reml):
     wald = sleep_reml.conf_int(parm="re")
     se, value = sleep_reml.re_bse, sleep_reml.re_params
