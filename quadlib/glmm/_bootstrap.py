@@ -51,13 +51,15 @@ from ._inference import check_alpha
 from ._optimize import REFIT_OPTIONS, ConvergenceWarning, blas_controller, optimize
 
 __all__ = ["BootstrapResult", "RefitOutcome", "bootstrap", "bootstrap_interval", "bootstrap_lrt", "bootstrap_chunk",
-           "glmm_refitter", "lmm_refitter", "as_refitter", "sd_scale_values"]
+           "glmm_refitter", "lmm_refitter", "as_refitter", "sd_scale_values", "skewness_acceleration",
+           "jackknife_acceleration"]
 
 _MAX_N = 10 ** 6          # the largest number of replicates
 _MAX_ERRORS = 20          # error messages kept (all are counted)
-_MAX_JACKKNIFE = 2000     # groups of the delete-one-group jackknife (user statistics' BCa)
 _KINDS = ("percentile", "basic", "bca")
 _AT_BOUND_VARIANCE = 1e-2  # the refit's starting inverse Hessian for a parameter held at a bound by the fit
+_MAX_SCORE_ROWS = 5000     # an LMM's scores (BCa) need V^-1, dense n x n: up to this many rows
+_MAX_SCORE_RANDOM = 2000   # ... and Z Lambda, dense n x q
 
 
 @dataclass(frozen=True)
@@ -175,13 +177,27 @@ class BootstrapResult:
 # intervals
 # ---------------------------------------------------------------------------------------------------------
 def skewness_acceleration(scores):
-    """``sum((l - m)^3) / (6 (sum((l - m)^2))^1.5)``: BCa's acceleration from scores `l` (Efron 1987; the same
-    formula gives the jackknife's from ``mean - l_i``)."""
+    """BCa's acceleration from the least-favourable family's scores `l` of the replicates (Efron 1987, section
+    4): a sixth of their standardized skewness, ``mean((l - m)^3) / (6 mean((l - m)^2)^1.5)`` (moments, not
+    sums: for the mean of n exponential observations it is 1/(3 sqrt(n)) whatever the number of replicates).
+    NaN with fewer than 3 finite scores."""
     scores = np.asarray(scores, dtype=float)
     scores = scores[np.isfinite(scores)]
     if scores.size < 3:
         return np.nan
     d = scores - scores.mean()
+    m2 = float(np.mean(d * d))
+    return float(np.mean(d ** 3) / (6.0 * m2 ** 1.5)) if m2 > 0 else 0.0
+
+
+def jackknife_acceleration(values):
+    """BCa's acceleration from the leave-one-out (or leave-one-group-out) estimates `values`:
+    ``sum(d^3) / (6 sum(d^2)^1.5)``, ``d = mean(values) - values`` (Efron 1987; scipy.stats.bootstrap's)."""
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)]
+    if values.size < 3:
+        return np.nan
+    d = values.mean() - values
     s2 = float(np.sum(d * d))
     return float(np.sum(d ** 3) / (6.0 * s2 ** 1.5)) if s2 > 0 else 0.0
 
@@ -361,6 +377,67 @@ class _LMMRefitter:
         self._order = np.argsort(self.rows, kind="stable")   # design rows -> data order (LMMResult.simulate)
         self.names = list(self._statistic_of(self.objective, result.solution)[0])
         self.estimate = self._statistic_of(self.objective, result.solution)[1]
+        self._score = self._score_parts()
+
+    def _score_parts(self):
+        """What the score at the estimate needs, made once: the marginal covariance's inverse ``V^-1`` (``Cov(y)
+        = sigma^2 V``, ``V = W^-1 + Z Lambda Lambda' Z'``), ``Z Lambda`` and ``Z dLambda/dtheta_j`` (Lambda is
+        linear in theta), and the constant trace terms; None above 5000 rows or 2000 random effects (dense
+        n x n algebra)."""
+        from ._linalg import right_lambda
+
+        obj, sol = self.objective, self.result.solution
+        n, q = obj.nobs, obj.q
+        if n > _MAX_SCORE_ROWS or q > _MAX_SCORE_RANDOM:
+            return None
+        layout = obj.layout
+        Z = obj.Z.toarray() if hasattr(obj.Z, "toarray") else np.asarray(obj.Z)
+        ZL = right_lambda(Z, layout.factors(self.theta), layout.blocks)
+        V = ZL @ ZL.T
+        V[np.diag_indices(n)] += 1.0 / obj.w
+        try:
+            V_inv = np.linalg.inv(V)
+        except np.linalg.LinAlgError:
+            return None
+        units = np.eye(self.theta.size)
+        ZL_j = [right_lambda(Z, layout.factors(units[j]), layout.blocks) for j in range(self.theta.size)]
+        traces = np.array([2.0 * np.sum((V_inv @ ZL) * Zj) for Zj in ZL_j])
+        sigma = math.sqrt(sol.r2 / (n - obj.p if obj.reml else n))
+        mean = obj.X @ sol.beta
+        return {"V_inv": V_inv, "ZL": ZL, "ZL_j": ZL_j, "traces": traces, "sigma": sigma, "mean": mean,
+                "x": np.concatenate([sol.beta, self.theta, [sigma]])}
+
+    def _score_at_estimate(self, y):
+        """The gradient of the ML log-likelihood of `y` (design order, offset included) over (beta, theta,
+        sigma) at the estimate."""
+        parts = self._score
+        if parts is None:
+            return None
+        obj, sigma = self.objective, parts["sigma"]
+        r = y - obj.offset - parts["mean"]
+        a = parts["V_inv"] @ r
+        s2 = sigma * sigma
+        u = parts["ZL"].T @ a
+        s_theta = -0.5 * parts["traces"] + np.array([(Zj.T @ a) @ u for Zj in parts["ZL_j"]]) / s2
+        s_sigma = -obj.nobs / sigma + (r @ a) / (s2 * sigma)
+        return np.concatenate([obj.X.T @ a / s2, s_theta, [s_sigma]])
+
+    def _statistic_full(self, x):
+        """The default statistic as a function of (beta, theta, sigma)."""
+        obj = self.objective
+        p, k = obj.p, self.theta.size
+        beta, theta, sigma = x[:p], x[p:p + k], x[p + k]
+        factors = [sigma * block.factor(theta[block.theta]) for block in obj.layout.blocks]
+        return np.concatenate([sd_scale_values(obj.layout.blocks, factors, sigma)[1], beta])
+
+    def statistic_jacobian(self):
+        """d statistic / d(beta, theta, sigma) at the estimate (central differences)."""
+        return None if self._score is None else _jacobian(self._statistic_full, self._score["x"])
+
+    def covariance(self):
+        """None: the bootstrap takes the inverse of the replicates' score covariance (the Fisher information at
+        the estimate, estimated from the very draws the scores come from)."""
+        return None
 
     def _statistic_of(self, objective, solution):
         n, p = objective.nobs, objective.p
@@ -381,7 +458,7 @@ class _LMMRefitter:
         objective = self.objective.with_response(y)
         out = optimize_theta(objective, start=self.theta, restarts=REFIT_OPTIONS.restarts)
         solution = objective.solve(out.x) if np.all(np.isfinite(out.x)) else None
-        return RefitOutcome(out.x, out.llf, bool(out.converged and solution is not None), None,
+        return RefitOutcome(out.x, out.llf, bool(out.converged and solution is not None), self._score_at_estimate(y),
                             (objective, solution))
 
     def statistic(self, outcome):
@@ -592,7 +669,7 @@ def _bootstrap_iv(n, seed, client, workers, progress):
     return n, sequence.entropy, client, workers, bool(progress)
 
 
-def _collect(records, n, names, estimate, seed, lrt_df=None, directions=None):
+def _collect(records, n, names, estimate, seed, lrt_df=None):
     import pandas as pd
 
     width = len(names)
@@ -622,8 +699,7 @@ def _collect(records, n, names, estimate, seed, lrt_df=None, directions=None):
     frame.index.name = "replicate"
     return BootstrapResult(draws=frame, estimate=pd.Series(estimate, index=list(names), name="estimate"),
                            n_failed=int(n_failed), failed_share=n_failed / n, errors=tuple(errors), seed=seed,
-                           scores=scores, score_directions=directions if scores is not None else None,
-                           lrt_df=lrt_df)
+                           scores=scores, lrt_df=lrt_df)
 
 
 def bootstrap(result, n, *, seed=None, statistic=None, client=None, workers=None, progress=True):
@@ -684,12 +760,8 @@ def bootstrap(result, n, *, seed=None, statistic=None, client=None, workers=None
     if statistic is not None:
         v.callable_(statistic, "statistic")
     refitter = as_refitter(result)
-    directions = None
     if statistic is None:
         names, estimate = list(refitter.names), np.asarray(refitter.estimate, dtype=float)
-        if callable(getattr(refitter, "statistic_jacobian", None)) and callable(getattr(refitter, "covariance", None)):
-            cov = refitter.covariance()
-            directions = np.where(np.isfinite(cov), cov, 0.0) @ refitter.statistic_jacobian().T
     else:
         try:
             value = statistic(result)
@@ -700,7 +772,32 @@ def bootstrap(result, n, *, seed=None, statistic=None, client=None, workers=None
             f"stat{j}" for j in range(estimate.size)]
     job = {"kind": "statistic", "refitter": refitter, "statistic": statistic}
     records = _run(job, n, entropy, client, workers, progress)
-    return _collect(records, n, names, estimate, entropy, directions=directions)
+    boot = _collect(records, n, names, estimate, entropy)
+    if statistic is None and boot.scores is not None:
+        boot = replace(boot, score_directions=_score_directions(refitter, boot.scores))
+    return boot
+
+
+def _score_directions(refitter, scores):
+    """``Cov(x) J'``: the least-favourable directions of the statistics (BCa's acceleration), with ``Cov(x)``
+    the refitter's covariance, or else the inverse of the scores' sample covariance (the Fisher information
+    at the estimate); None when the refitter gives no Jacobian."""
+    jacobian = getattr(refitter, "statistic_jacobian", None)
+    J = jacobian() if callable(jacobian) else None
+    if J is None:
+        return None
+    covariance = getattr(refitter, "covariance", None)
+    cov = covariance() if callable(covariance) else None
+    if cov is None:
+        ok = np.all(np.isfinite(scores), axis=1)
+        if ok.sum() <= scores.shape[1]:
+            return None
+        try:
+            cov = np.linalg.inv(np.cov(scores[ok], rowvar=False).reshape(scores.shape[1], scores.shape[1]))
+        except np.linalg.LinAlgError:
+            return None
+    cov = np.asarray(cov, dtype=float)
+    return np.where(np.isfinite(cov), cov, 0.0) @ J.T
 
 
 def bootstrap_lrt(m0, m1, n, *, seed=None, client=None, workers=None, progress=False):

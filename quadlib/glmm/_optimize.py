@@ -69,8 +69,8 @@ _DERIVATIVES = ("gradient", "values")   # what an objective declares in `derivat
 _AT_BOUND = 1e-10     # a parameter within this of its lower bound, its gradient pushing out, is held there
 # the largest counts OptimizeOptions accepts: each bounds a loop of optimize (Newton steps, trial points per
 # step, optimizer runs) or scipy's work, far beyond the defaults
-_OPTION_LIMITS = {"refit_steps": 1000, "maxcor": 1000, "polish_steps": 1000, "value_polish_steps": 100, "polish_halvings": 200, "restarts": 100,
-                  "newton_halvings": 200, "max_evaluations": 10 ** 8}
+_OPTION_LIMITS = {"maxcor": 1000, "polish_steps": 1000, "value_polish_steps": 100, "polish_halvings": 200,
+                  "restarts": 100, "newton_halvings": 200, "max_evaluations": 10 ** 8, "refit_steps": 1000}
 
 # lme4's "boundary (singular) fit", in the words of every fitting function of quadlib.glmm
 SINGULAR_FIT_MESSAGE = ("boundary (singular) fit: the estimated covariance of a random term is singular (a standard "
@@ -133,7 +133,7 @@ class OptimizeOptions:
     A frozen dataclass: change a few constants of one of the two with :func:`dataclasses.replace`, e.g.
     ``optimize(objective, options=replace(GLMM_OPTIONS, polish_steps=0, warn=False))``. The values are
     checked when it is made (a ValueError or TypeError naming the field), and the counts that bound loops
-    are bounded themselves: ``polish_steps`` and ``maxcor`` at most 1000, ``polish_halvings`` and
+    are bounded themselves: ``polish_steps``, ``maxcor`` and ``refit_steps`` at most 1000, ``polish_halvings`` and
     ``newton_halvings`` at most 200, ``restarts`` and ``value_polish_steps`` at most 100, ``max_evaluations``
     at most 10**8.
 
@@ -755,7 +755,8 @@ def _refit(objective, x0, H0, options):
             if sy > 1e-12 * np.linalg.norm(s_k) * np.linalg.norm(y_k):   # curvature condition: keep H positive
                 rho = 1.0 / sy
                 Hy = Hi @ y_k
-                Hi = Hi - rho * (np.outer(s_k, Hy) + np.outer(Hy, s_k)) + (rho * rho * (y_k @ Hy) + rho) * np.outer(s_k, s_k)
+                Hi = (Hi - rho * (np.outer(s_k, Hy) + np.outer(Hy, s_k))
+                      + (rho * rho * (y_k @ Hy) + rho) * np.outer(s_k, s_k))
             if np.max(np.abs(s_k)) <= options.refit_min_step * (1.0 + np.max(np.abs(x))):
                 message = "the last step is below refit_min_step"
                 break
