@@ -283,7 +283,8 @@ class MixedResult:
             by a parser, never evaluated: :func:`~quadlib.glmm._hypothesis.parse_hypothesis`), a matrix L with
             one column per coefficient, a vector (one equation) or a pair ``(L, rhs)``.
         cov : {"model", "sandwich"}
-            The covariance of ``params`` (:meth:`cov_params`).
+            The covariance of ``params`` (:meth:`cov_params`). With the sandwich the chi-square reference is
+            the asymptotic one (clubSandwich's small-sample ``Wald_test`` corrections, HTZ, are not applied).
         use_f : bool
             Report ``F = chi2 / q`` (denominator df infinite; a linear mixed model's finite-df F test is
             :meth:`~quadlib.glmm.LMMResult.f_test`).
