@@ -210,6 +210,9 @@ def test_compare_equals_lme4_anova(cbpp):
     assert list(frame["npar"]) == [2, 5]          # sorted by npar, as lme4
     assert frame["Chisq"].iloc[1] == pytest.approx(expected["Chisq"].iloc[1], rel=1e-6)
     assert frame["Pr(>Chisq)"].iloc[1] == pytest.approx(expected["Pr(>Chisq)"].iloc[1], rel=1e-6)
+    named = cbpp.compare(m0, names=["cb1", "cb0"])             # the keywords go to anova
+    assert list(named.index) == ["cb0", "cb1"]
+    assert named["Chisq"].iloc[1] == pytest.approx(expected["Chisq"].iloc[1], rel=1e-6)
 
 
 def test_refitter_is_declared():
