@@ -98,10 +98,11 @@ def _new_frame(data, index, heading):
 
 # ------------------------------------------------------------------------------------------------ printing
 def _zapsmall(values, digits):
-    """R's zapsmall: round to `digits` significant digits of the largest magnitude."""
+    """R's zapsmall (4.2): ``round(x, max(0, digits - log10(max |x|)))``, whose fractional number of decimals
+    R's round rounds to the nearest integer."""
     finite = np.abs(values[np.isfinite(values)])
     mx = finite.max() if finite.size else 0.0
-    decimals = max(0, digits - math.ceil(math.log10(mx))) if mx > 0 else digits
+    decimals = math.floor(max(0.0, digits - math.log10(mx)) + 0.5) if mx > 0 else digits
     return np.round(values, min(decimals, 15))
 
 
@@ -117,11 +118,11 @@ def _format_column(values, kind):
         text = [str(int(round(x))) for x in values[ok]]
     elif kind == "statistic":   # printCoefmat's tst.ind: round to dig.tst = 4 decimals
         text = format_numbers(np.round(values[ok], _DIGITS - 1), _DIGITS)
-    else:                        # format.pval(digits = 4, eps = machine epsilon), formatted together
+    else:                        # format.pval(digits = 4, eps = machine epsilon): the others formatted together
         small = values[ok] < np.finfo(float).eps
         rest = format_numbers(values[ok][~small], _DIGITS - 1) if (~small).any() else []
         it = iter(rest)
-        text = ["<2.22e-16" if s else next(it) for s in small]
+        text = ["< 2.2e-16" if s else next(it) for s in small]   # format.pval: eps with digits - 2
     for i, t in zip(np.flatnonzero(ok), text):
         out[i] = t
     return out

@@ -189,10 +189,29 @@ def test_print_layout_is_r(cbpp):
     lines = text.splitlines()
     assert lines[:3] == ["Models:", f"m2: {CBPP0}", f"m1: {CBPP1}"]
     assert lines[3].split() == ["npar", "AIC", "BIC", "logLik", "deviance", "Chisq", "Df", "Pr(>Chisq)"]
-    assert lines[4].split() == ["m2", "2", "213.66", "217.71", "-104.83", "209.66"]          # NaN is blank
-    assert lines[5].split() == ["m1", "5", "194.05", "204.18", "-92.03", "184.05", "25.61", "3", "1.151e-05",
+    assert lines[4].split() == ["m2", "2", "213.66", "217.71", "-104.831", "209.66"]          # NaN is blank
+    assert lines[5].split() == ["m1", "5", "194.05", "204.18", "-92.026", "184.05", "25.61", "3", "1.151e-05",
                                 "***"]
     assert lines[6:] == ["---", "Signif. codes:  0 '***' 0.001 '**' 0.01 '*' 0.05 '.' 0.1 ' ' 1"]
+
+
+# R 4.2.2, lme4 1.1-31: print(anova(s00, s0, s1)) of lmer(Reaction ~ 1 + (1 | Subject)), ~ Days + (1 | Subject)
+# and ~ Days + (Days | Subject), REML = FALSE, on sleepstudy (the Data: line and trailing blanks left out)
+R_PRINT = """\
+    npar    AIC    BIC  logLik deviance   Chisq Df Pr(>Chisq)
+s00    3 1916.5 1926.1 -955.27   1910.5
+s0     4 1802.1 1814.8 -897.04   1794.1 116.462  1  < 2.2e-16 ***
+s1     6 1763.9 1783.1 -875.97   1751.9  42.139  2  7.072e-10 ***"""
+
+
+def test_print_equals_r_character_for_character(sleep):
+    data, fits = sleep
+    none = lmm("Reaction ~ 1 + (1 | Subject)", data, reml=False)
+    frame = _anova.anova(none, fits["1", False], fits["Days", False], names=["s00", "s0", "s1"])
+    # R has no chi-bar-square column: print the same table without it
+    text = _anova.format_anova(frame.drop(columns="Pr(>chibar2)"))
+    assert text.splitlines()[:4] == R_PRINT.splitlines()
+    assert "3.961e-10 ***" in repr(frame) and "< 2.2e-16              ***" in repr(frame)
 
 
 def test_frame_slices_are_plain_dataframes(cbpp):
