@@ -621,7 +621,8 @@ def transformed_covariance(J, covariance):
     """``J C J'`` for the covariance C of x (NaN where a parameter has no variance: at a bound, or all of it
     when the Hessian is singular), NaN in every row and column of the result that depends on such a one."""
     covariance = np.asarray(covariance, dtype=float)
-    missing = ~np.all(np.isfinite(covariance), axis=1)
+    # a parameter without variance has NaN in its row and column, i.e. in every row: judge by the diagonal
+    missing = ~np.isfinite(np.diag(covariance))
     out = J @ np.where(np.isfinite(covariance), covariance, 0.0) @ J.T
     touched = np.any(J[:, missing] != 0, axis=1)
     out[touched, :] = np.nan

@@ -428,3 +428,15 @@ def test_predict_interval_response_refused_where_the_mean_is_not_h_eta():
     var = 0.6 ** 2 + np.einsum("np,pr,nr->n", X, cov[:2, :2], X)     # z'Dz + x' Cov(beta) x
     np.testing.assert_allclose(frame["fit"].to_numpy(), -1.2 + 2.0 * m, rtol=1e-12)
     np.testing.assert_allclose(frame["upper"].to_numpy(), -1.2 + 2.0 * m + Z975 * np.sqrt(var), rtol=1e-12)
+
+
+def test_transformed_covariance_blanks_only_what_depends_on_a_parameter_without_variance():
+    """A parameter at a bound has NaN in its row and its column; the others keep their (co)variances
+    (regression: the row test saw a NaN in every row and blanked the whole matrix)."""
+    from quadlib.glmm._result import transformed_covariance
+
+    cov = np.array([[np.nan, np.nan, np.nan], [np.nan, 4.0, 1.0], [np.nan, 1.0, 9.0]])
+    J = np.array([[1.0, 0.0, 0.0], [0.0, 2.0, 0.0], [0.0, 0.0, 1.0]])
+    out = transformed_covariance(J, cov)
+    assert np.all(np.isnan(out[0])) and np.all(np.isnan(out[:, 0]))
+    np.testing.assert_array_equal(out[1:, 1:], [[16.0, 2.0], [2.0, 9.0]])
