@@ -58,7 +58,7 @@ def _dataframe_class():
         chi-bar-square p-value of a tested variance component; NaN where none is tested or no closed form
         exists); ``method="boot"`` adds ``Pr(boot)``. ``heading`` holds the ``Models:`` lines; printing gives
         R's layout (NaN blank, ``format.pval``, significance stars from the chi-bar-square p-value where there
-        is one, else the naive one). Slicing gives a plain DataFrame. ``attrs["chibar"]`` describes each row's
+        is one, else the bootstrap's, else the naive one). Slicing gives a plain DataFrame. ``attrs["chibar"]`` describes each row's
         mixture, ``attrs["bootstrap"]`` (``method="boot"``) the bootstrap's LRT draws and failures."""
 
         _metadata = ["heading"]
@@ -154,7 +154,7 @@ def format_anova(frame, heading=""):
     cells = {c: _format_column(frame[c].to_numpy(dtype=float), kinds.get(c, "pvalue")) for c in columns}
     if "npar" in cells:
         cells["npar"] = _format_column(frame["npar"].to_numpy(dtype=float), "int")
-    pcols = [c for c in ("Pr(boot)", "Pr(>chibar2)", "Pr(>Chisq)") if c in columns]
+    pcols = [c for c in ("Pr(>chibar2)", "Pr(boot)", "Pr(>Chisq)") if c in columns]
     stars = []
     for i in range(len(frame)):
         p = next((float(frame[c].iloc[i]) for c in pcols if math.isfinite(float(frame[c].iloc[i]))), math.nan)
@@ -432,7 +432,7 @@ def _table(facts, names, pairs_mixture, heading):
                 rows[c].append(math.nan)
             notes.append("")
             continue
-        T = 2.0 * (f.llf - facts[i - 1].llf)
+        T = max(0.0, 2.0 * (f.llf - facts[i - 1].llf))   # as lme4: a larger model cannot fit worse
         df = f.npar - facts[i - 1].npar
         rows["Chisq"].append(T)
         rows["Df"].append(df)
@@ -461,7 +461,7 @@ def anova(*models, names=None, method="lrt", n=1000, seed=None, client=None, wor
     """Likelihood-ratio tests between nested mixed models, as lme4's ``anova(m0, m1, ...)``.
 
     Each model (sorted by its number of parameters) is tested against the one before it:
-    ``Chisq = 2 (logLik - logLik_previous)`` on ``Df`` = the difference in parameters. Where the larger model
+    ``Chisq = 2 (logLik - logLik_previous)`` (at least 0, as lme4) on ``Df`` = the difference in parameters. Where the larger model
     adds variance components, ``Pr(>chibar2)`` is the chi-bar-square p-value (module notes: one new variance,
     with or without the covariances of the block it joins, and k independent variances have closed forms;
     otherwise NaN). REML fits with the same fixed effects are compared on their REML likelihoods (lme4's
@@ -532,9 +532,10 @@ def _add_bootstrap(frame, pairs, n, seed, client, workers):
     pvalues, runs = [math.nan], []
     for m0, m1 in pairs:
         boot = bootstrap_lrt(m0, m1, n, seed=seed, client=client, workers=workers)
-        pvalues.append(boot.pvalue())
-        runs.append({"draws": boot.draws["LRT"].to_numpy(dtype=float), "n_failed": int(boot.n_failed),
-                     "result": boot})
+        draws = boot.draws["LRT"].to_numpy(dtype=float)
+        # every replicate failed (bootstrap_lrt warned): no p-value, not (1 + 0) / (1 + 0)
+        pvalues.append(boot.pvalue() if np.isfinite(draws).any() else math.nan)
+        runs.append({"draws": draws, "n_failed": int(boot.n_failed), "result": boot})
     frame["Pr(boot)"] = pvalues
     frame.attrs["bootstrap"] = runs
 

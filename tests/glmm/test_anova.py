@@ -214,6 +214,19 @@ def test_print_equals_r_character_for_character(sleep):
     assert "3.961e-10 ***" in repr(frame) and "< 2.2e-16              ***" in repr(frame)
 
 
+def test_chisq_is_clipped_at_zero_as_lme4():
+    """lme4: chisq <- 2 * pmax(0, diff(llk)); a larger model that fits worse (an optimizer's tolerance) tests
+    T = 0 with p = 1, and prints 0, not -0."""
+    from types import SimpleNamespace
+
+    rows = [SimpleNamespace(label=f"m{i}", npar=k, llf=llf, aic=0.0, bic=0.0)
+            for i, (k, llf) in enumerate([(4, -10.0), (5, -10.0 - 1e-9)])]
+    frame = _anova._table(rows, None, [(np.array([0.5, 0.5]), [0, 1], "0.5 chi2_0 + 0.5 chi2_1")], "")
+    assert frame["Chisq"].iloc[1] == 0.0 and str(frame["Chisq"].iloc[1]) == "0.0"
+    assert frame["Pr(>Chisq)"].iloc[1] == 1.0 and frame["Pr(>chibar2)"].iloc[1] == 1.0
+    assert repr(frame).splitlines()[2].split()[6] == "0"
+
+
 def test_frame_slices_are_plain_dataframes(cbpp):
     import pandas as pd
 
