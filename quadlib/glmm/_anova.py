@@ -548,8 +548,10 @@ class NullModel:
     (``llf``, ``df_modelwc``, ``aic``, ``bic``, ``formula``, ``params``) and the bootstrap's refitter protocol
     (``simulate(seed)``, ``refit(y)``, ``statistic(outcome)``, ``names``).
 
-    Supported: the families without a dispersion (binomial, bernoulli, poisson) and the gaussian family /
-    LMMs (with prior weights); other families raise ValueError in v1.
+    Supported: the families without a shape parameter, a zero-inflation or a dispersion model; the GLM's
+    single dispersion (negative binomial theta, Gamma shape, ...) is found by Brent's method on log phi
+    (bounded search within e^+-20 of the moment estimate, at most 500 steps), beta profiled out by Newton's
+    method (at most 100 steps). Others raise ValueError in v1.
     """
 
     def __init__(self, result, design, reml):
@@ -558,8 +560,8 @@ class NullModel:
         self.gaussian = self.family is None or self.family.name == "gaussian"
         if self.family is not None:
             obj = result.objective
-            if not obj.response.plain or (self.family.has_dispersion and not self.gaussian):
-                raise ValueError(f"`result`: the null GLM of a {self.family.name} model with a dispersion, shape, "
+            if not obj.response.plain:
+                raise ValueError(f"`result`: the null GLM of a {self.family.name} model with a shape, "
                                  "zero-inflation or dispersion model is not implemented; use anova() with a "
                                  "mixed model that keeps another random term")
             self.y, self.n, self.constant = np.asarray(obj.y, float), np.asarray(obj.n, float), obj.constant
@@ -577,9 +579,11 @@ class NullModel:
         self.rows = np.asarray(design.rows)
         self.offset = np.zeros_like(self.y) if design.offset is None else np.asarray(design.offset, float)
         self.X = np.asarray(design.X, float)
-        self.names = list(design.fixed_names) + (["sigma"] if self.gaussian else [])
+        dispersion = self.gaussian or self.family.has_dispersion
+        self.names = list(design.fixed_names) + (["sigma"] if self.gaussian else
+                                                 [str(self.family.dispersion_name)] if dispersion else [])
         self.nobs = self.y.size
-        self.df_modelwc = self.X.shape[1] + (1 if self.gaussian else 0)
+        self.df_modelwc = self.X.shape[1] + int(dispersion)
         from ._formula import parse_formula
 
         self.formula = f"{design.formula.split('~', 1)[0].strip()} ~ {parse_formula(design.formula).fixed}"
@@ -613,22 +617,20 @@ class NullModel:
             llf = -0.5 * (n * math.log(2 * math.pi * s2) + n - log_w)
         return np.append(beta, math.sqrt(s2)), float(llf), True
 
-    def _glm(self, y):
-        from types import SimpleNamespace
-        from ._objective import glm_start
-
+    def _beta(self, y, phi, beta):
+        """Newton's method with step halving for beta at a fixed dispersion `phi` (None without one), from
+        `beta`: (beta, sum of the row terms, converged). At most 100 steps, 50 halvings each."""
         fam, X = self.family, self.X
-        part = SimpleNamespace(X=X, offset=self.offset)
-        beta = glm_start(fam, y, self.n, part)
-        value = lambda b: float(np.sum(fam.terms(y, self.n, self.offset + X @ b, None, order=2).value))
+
+        def value(b):
+            return float(np.sum(fam.terms(y, self.n, self.offset + X @ b, phi, order=2).value))
+
         current = value(beta)
-        converged = False
-        for _ in range(_GLM_MAX_STEPS):      # Newton with step halving, from the start's (at most 25) steps
-            t = fam.terms(y, self.n, self.offset + X @ beta, None, order=2)
+        for _ in range(_GLM_MAX_STEPS):
+            t = fam.terms(y, self.n, self.offset + X @ beta, phi, order=2)
             grad = X.T @ t.d1
             if np.max(np.abs(grad), initial=0.0) < 1e-9 * max(1.0, abs(current)):
-                converged = True
-                break
+                return beta, current, True
             try:
                 step = np.linalg.solve(-(X.T @ (t.d2[:, None] * X)), grad)
             except np.linalg.LinAlgError:
@@ -641,7 +643,38 @@ class NullModel:
             else:
                 break
             beta, current = beta + step, trial
-        return beta, current + float(fam.log_constant(y, self.n)), converged
+        return beta, current, False
+
+    def _glm(self, y):
+        from types import SimpleNamespace
+        from ._objective import glm_start
+
+        fam = self.family
+        part = SimpleNamespace(X=self.X, offset=self.offset)
+        beta = glm_start(fam, y, self.n, part)
+        constant = float(fam.log_constant(y, self.n))
+        if not fam.has_dispersion:
+            beta, value, ok = self._beta(y, None, beta)
+            return beta, value + constant, ok
+        from scipy.optimize import minimize_scalar
+
+        # the dispersion by Brent's method on log phi, beta profiled out (warm-started from the last beta)
+        s0 = math.log(fam.start_dispersion(y, self.n, fam.inverse_link(self.offset + self.X @ beta)))
+        warm = [beta, True]
+
+        def negative_profile(s):
+            b, value, ok = self._beta(y, math.exp(s), warm[0])
+            if math.isfinite(value):
+                warm[0] = b
+            warm[1] = ok
+            return -value if math.isfinite(value) else math.inf
+
+        found = minimize_scalar(negative_profile, bounds=(s0 - 20.0, s0 + 20.0), method="bounded",
+                                options={"xatol": 1e-10, "maxiter": 500})
+        phi = math.exp(found.x)
+        beta, value, ok = self._beta(y, phi, warm[0])
+        at_bound = abs(found.x - s0) > 19.9
+        return np.append(beta, phi), value + constant, bool(ok and found.success and not at_bound)
 
     def refit(self, y):
         """The null model fitted to response `y` (the design's convention and row order): an outcome with
@@ -665,7 +698,8 @@ class NullModel:
         eta = self.offset + self.X @ self.params[:p]
         if self.gaussian:
             return eta + self.params[p] / np.sqrt(self.n) * rng.standard_normal(eta.size)
-        y = np.asarray(self.family.simulate(eta, self.n, rng=rng), dtype=float)
+        phi = self.params[p] if self.params.size > p else None
+        y = np.asarray(self.family.simulate(eta, self.n, phi=phi, rng=rng), dtype=float)
         return y / self.n if self._per_trial else y
 
     def statistic(self, outcome):
@@ -736,8 +770,8 @@ def test_random(result, group, *, method="lrt", n=1000, seed=None, client=None, 
     TypeError
         `result` is not a GLMMResult or LMMResult, or `group` not a string.
     ValueError
-        `group` names no random term; a null GLM of a family this version does not fit (a dispersion other
-        than the gaussian's, a shape, a zero-inflation or dispersion model); a REML GLMM with other terms.
+        `group` names no random term; a null GLM this version does not fit (a family with a shape parameter,
+        a zero-inflation or a dispersion model); a REML GLMM with other terms.
 
     Examples
     --------

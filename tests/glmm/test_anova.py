@@ -131,6 +131,19 @@ def test_null_glm_poisson_equals_statsmodels():
     assert frame["logLik"].iloc[0] == pytest.approx(llf, rel=1e-9)
 
 
+def test_null_glm_negative_binomial_equals_statsmodels():
+    """The null GLM's dispersion (theta) is estimated with it: statsmodels' NB2 maximum likelihood."""
+    sm = pytest.importorskip("statsmodels.api")
+    data = datasets.load("salamanders")
+    m = _fit("count ~ mined + (1 | site)", data, family="negative_binomial")
+    frame = _anova.test_random(m, "site")
+    X = np.column_stack([np.ones(len(data)), (data["mined"].astype(str) == "no").to_numpy(float)])
+    peer = sm.NegativeBinomial(data["count"].to_numpy(float), X).fit(disp=0, method="bfgs", maxiter=500,
+                                                                      gtol=1e-10)
+    assert frame["logLik"].iloc[0] == pytest.approx(peer.llf, rel=1e-9)
+    assert frame["npar"].tolist() == [3, 4]
+
+
 def test_test_random_keeps_the_other_terms(sleep):
     """With another random term left, the null is the mixed model without the tested one (refitted): the
     diagonal (Days || Subject) tested against (1 | Subject) has one variance on the boundary."""
