@@ -74,6 +74,7 @@ def _dataframe_class():
             import html
             return f"<pre>{html.escape(repr(self))}</pre>"
 
+    AnovaFrame.__qualname__ = "AnovaFrame"   # pickled by reference to this module's AnovaFrame
     return AnovaFrame
 
 

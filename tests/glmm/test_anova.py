@@ -7,6 +7,7 @@ forms (Self & Liang 1987, Stram & Lee 1994) recomputed here with scipy. Every re
 import dataclasses
 import json
 import math
+import pickle
 from pathlib import Path
 import warnings
 
@@ -248,6 +249,8 @@ def test_frame_slices_are_plain_dataframes(cbpp):
     assert isinstance(frame, pd.DataFrame) and frame.heading.startswith("Models:")
     assert type(frame[["AIC", "BIC"]]) is pd.DataFrame
     assert type(frame.iloc[:1]) is pd.DataFrame
+    again = pickle.loads(pickle.dumps(frame))
+    assert isinstance(again, _anova.AnovaFrame) and again.heading == frame.heading and repr(again) == repr(frame)
 
 
 # ------------------------------------------------------------------------------------------------ refusals
