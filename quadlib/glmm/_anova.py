@@ -222,13 +222,12 @@ def chibar_pvalue(statistic, weights, df):
     from scipy.stats import chi2
 
     statistic = v.real_scalar(statistic, "statistic", finite=False)
-    weights = np.asarray(weights, dtype=float)
-    df = np.asarray(df)
-    if weights.shape != df.shape or weights.ndim != 1 or weights.size == 0:
-        raise ValueError("`weights` and `df` must be 1-D sequences of the same nonzero length")
-    if np.any(weights < 0) or abs(weights.sum() - 1.0) > 1e-12:
+    weights, df = v.real_array(weights, "weights"), v.real_array(df, "df")
+    if weights.shape != df.shape or weights.ndim != 1 or weights.size == 0 or weights.size > 1000:
+        raise ValueError("`weights` and `df` must be 1-D sequences of the same length, 1 to 1000")
+    if not np.all(np.isfinite(weights)) or np.any(weights < 0) or abs(weights.sum() - 1.0) > 1e-12:
         raise ValueError(f"`weights` must be non-negative and sum to 1, got {weights.tolist()}")
-    if np.any(df < 0):
+    if not np.all(np.isfinite(df)) or np.any(df < 0):
         raise ValueError(f"`df` must be non-negative, got {df.tolist()}")
     if statistic <= 0:
         return 1.0

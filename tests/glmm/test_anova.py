@@ -275,6 +275,18 @@ def test_input_validation(cbpp, sleep):
         _anova.test_random(m1, "heard")
     with pytest.raises(TypeError, match="`result` must be a fitted"):
         _anova.test_random(None, "herd")
+    with pytest.raises(ValueError, match="`weights` must not be NaN"):
+        _anova.chibar_pvalue(1.0, [0.5, math.nan], [0, 1])
+    with pytest.raises(ValueError, match="`weights` must be non-negative and sum to 1"):
+        _anova.chibar_pvalue(1.0, [0.5, 0.6], [0, 1])
+    with pytest.raises(ValueError, match="`df` must be non-negative"):
+        _anova.chibar_pvalue(1.0, [1.0], [-1])
+    with pytest.raises(ValueError, match="same length"):
+        _anova.chibar_pvalue(1.0, [0.5, 0.5], [1])
+    with pytest.raises(TypeError, match="`statistic` must be a real number"):
+        _anova.chibar_pvalue("T", [1.0], [1])
+    with pytest.raises(ValueError, match="`k` must be at most 100"):
+        _anova.chibar_weights(101)
 
 
 def test_refuses_different_data(cbpp, sleep):
