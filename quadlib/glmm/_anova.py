@@ -680,7 +680,8 @@ class NullModel:
         """The null model fitted to response `y` (the design's convention and row order): an outcome with
         ``x``, ``llf``, ``converged``."""
         y = np.asarray(y, dtype=float)
-        return self._fit(y * self.n if self._per_trial else y)
+        # successes = proportion x trials, rounded as normalize_response does ((7 / 25) * 25 = 7 + 1e-15)
+        return self._fit(np.round(y * self.n) if self._per_trial else y)
 
     def _fit(self, y):
         from types import SimpleNamespace

@@ -400,6 +400,15 @@ def test_test_random_boot_from_the_null_model(case, cbpp, sleep):
     assert frame["Pr(boot)"].iloc[1] == 1 / (1 + ok.size)
 
 
+def test_boot_with_a_proportion_response_and_trials_as_weights(cbpp):
+    """y / n simulated, y = round(proportion x weights) refitted: (7 / 25) * 25 is 7.000000000000001."""
+    data = cbpp[0].assign(prop=cbpp[0]["incidence"] / cbpp[0]["size"])
+    m = _fit("prop ~ period + (1 | herd)", data, family="binomial", weights="size")
+    frame = _anova.test_random(m, "herd", method="boot", n=8, seed=1, workers=1)
+    assert frame["logLik"].iloc[0] == pytest.approx(REF["re_test_cbpp"]["logLik_glm"], rel=RTOL)
+    assert frame.attrs["bootstrap"][0]["n_failed"] == 0
+
+
 def test_null_model_simulate_is_reproducible(cbpp):
     _, _, m1 = cbpp
     design = m1.objective.design
