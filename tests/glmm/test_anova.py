@@ -119,6 +119,8 @@ def test_null_lm_reml_criterion_is_the_lmm_criterion_at_theta_zero(sleep):
     frame = _anova.test_random(r0, "Subject")
     criterion = r0.objective.solve(np.zeros(1)).criterion
     assert frame["logLik"].iloc[0] == pytest.approx(-0.5 * criterion, rel=1e-10)
+    # R 4.2.2: print(logLik(lm(Reaction ~ Days, lme4::sleepstudy), REML = TRUE), digits = 15)
+    assert frame["logLik"].iloc[0] == pytest.approx(-946.831831736054, rel=1e-12)
 
 
 def test_null_glm_poisson_equals_statsmodels():
