@@ -42,6 +42,7 @@ from dataclasses import dataclass, field, replace
 import math
 import os
 import time
+from typing import Protocol
 import warnings
 
 import numpy as np
@@ -50,7 +51,7 @@ from .. import _validation as v
 from ._inference import check_alpha
 from ._optimize import REFIT_OPTIONS, ConvergenceWarning, blas_controller, optimize
 
-__all__ = ["BootstrapResult", "RefitOutcome", "bootstrap", "bootstrap_interval", "bootstrap_lrt", "bootstrap_chunk",
+__all__ = ["BootstrapResult", "RefitOutcome", "Refitter", "bootstrap", "bootstrap_interval", "bootstrap_lrt", "bootstrap_chunk",
            "glmm_refitter", "lmm_refitter", "as_refitter", "sd_scale_values", "skewness_acceleration",
            "jackknife_acceleration"]
 
@@ -73,6 +74,26 @@ class RefitOutcome:
     converged: bool
     score_at_start: object = None
     extra: object = field(default=None, repr=False)
+    message: str = ""
+
+
+class Refitter(Protocol):
+    """What :func:`bootstrap` and :func:`bootstrap_lrt` need of a model (module notes): ``names``, ``rows``,
+    ``simulate(seed)``, ``refit(y)``, ``statistic(outcome)``; optionally ``estimate`` (the default statistic on
+    the fit), ``refit_result(y)`` (user statistics), ``statistic_jacobian()`` and ``covariance()`` (BCa's
+    score directions)."""
+
+    names: list
+    rows: object
+
+    def simulate(self, seed):
+        """One simulated response vector, in the design's row order."""
+
+    def refit(self, y):
+        """The refit to response `y`: a :class:`RefitOutcome`."""
+
+    def statistic(self, outcome):
+        """The default statistic of a refit, from its parameters."""
 
 
 @dataclass(frozen=True)
@@ -312,9 +333,9 @@ class _GLMMRefitter:
         self.rows = np.asarray(self.design.rows)
         self.x = np.asarray(result.x, dtype=float)
         cov = np.array(result.x_covariance, dtype=float)
-        missing = ~np.all(np.isfinite(cov), axis=1)   # a parameter at a bound: no variance in the fit
-        cov[missing, :] = 0.0
-        cov[:, missing] = 0.0
+        # a parameter at a bound has no variance in the fit (NaN row and column): start it uncorrelated
+        missing = ~np.isfinite(np.diag(cov))
+        cov[~np.isfinite(cov)] = 0.0
         cov[missing, missing] = _AT_BOUND_VARIANCE
         self.inverse_hessian = cov
         # a proportion response with trials as weights: simulate gives successes
@@ -341,7 +362,7 @@ class _GLMMRefitter:
 
     def refit(self, y):
         out = optimize(self._objective_for(y), self.x, options=REFIT_OPTIONS, inverse_hessian=self.inverse_hessian)
-        return RefitOutcome(out.x, out.llf, out.converged, out.start_gradient)
+        return RefitOutcome(out.x, out.llf, out.converged, out.start_gradient, message=out.message)
 
     def statistic(self, outcome):
         return self._statistic_at(outcome.x)[1]
@@ -459,7 +480,7 @@ class _LMMRefitter:
         out = optimize_theta(objective, start=self.theta, restarts=REFIT_OPTIONS.restarts)
         solution = objective.solve(out.x) if np.all(np.isfinite(out.x)) else None
         return RefitOutcome(out.x, out.llf, bool(out.converged and solution is not None), self._score_at_estimate(y),
-                            (objective, solution))
+                            (objective, solution), message=str(out.message))
 
     def statistic(self, outcome):
         objective, solution = outcome.extra
@@ -554,7 +575,8 @@ def _one_statistic(job, k, entropy):
         if statistic is None:
             outcome = refitter.refit(y)
             if not outcome.converged:
-                return k, None, outcome.score_at_start, "ConvergenceWarning: the refit did not converge"
+                why = getattr(outcome, "message", "") or "the refit did not converge"
+                return k, None, outcome.score_at_start, f"ConvergenceWarning: {why}"
             values = np.asarray(refitter.statistic(outcome), dtype=float)
             return k, values, outcome.score_at_start, None
         with warnings.catch_warnings():

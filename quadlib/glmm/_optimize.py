@@ -43,7 +43,7 @@ Hong Kong Polytechnic University (2022); scipy.optimize's method="COBYQA".
 M. J. D. Powell, "The BOBYQA algorithm for bound constrained optimization without derivatives", Technical
 report DAMTP 2009/NA06, University of Cambridge (2009).
 """
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 import math
 import time
 import warnings
@@ -60,6 +60,7 @@ __all__ = ["ConvergenceWarning", "OptimizeOutcome", "OptimizeOptions", "GLMM_OPT
            "optimizer_options", "hessian", "value_gradient", "value_hessian", "warn_singular"]
 
 _MAX_ITER_LIMIT = 10 ** 6   # the largest `max_iter` accepted (an L-BFGS-B iteration costs a few evaluations)
+_MAX_FALLBACK_ITER = 1000   # the refit mode's L-BFGS-B iterations after a failed quasi-Newton iteration
 # the scipy.optimize.minimize methods that need no Hessian (the others would fail without one), and Newton's
 # method with the objective's exact Hessian
 _OPTIMIZERS = ("L-BFGS-B", "TNC", "SLSQP", "trust-constr", "BFGS", "CG", "Newton-CG", "Nelder-Mead", "Powell",
@@ -195,8 +196,10 @@ class OptimizeOptions:
         Each step is projected onto the bounds and halved (at most ``polish_halvings`` times) until the
         criterion does not rise; the iteration stops when the largest projected gradient entry (of the
         log-likelihood) is below ``refit_gtol`` (converged), after a step below ``refit_min_step``
-        (relative to ``1 + max |x|``) or after ``refit_steps`` steps; no final Hessian, no polish. The
-        restarts off a zero standard deviation (``restarts``) apply, and theta's diagonal entries come back
+        (relative to ``1 + max |x|``) or after ``refit_steps`` steps; no final Hessian, no polish. Where it
+        stops short of ``refit_gtol``, L-BFGS-B (the full mode's method, at most 1000 iterations) continues from
+        there, and converged then means the full mode's gradient rule (largest projected entry below
+        ``gradient_tol``). The restarts off a zero standard deviation (``restarts``) apply, and theta's diagonal entries come back
         non-negative (:func:`canonical_theta`). The outcome's ``start_gradient`` is the gradient at the
         start (the score of the new response at the original estimate: the bootstrap's BCa acceleration).
     refit_gtol, refit_steps, refit_min_step
@@ -763,11 +766,28 @@ def _refit(objective, x0, H0, options):
         return x, f, g, steps, message
 
     x, f, g, n_iter, message = _restart_off_zero(objective, run, run(x0), x0, lower, scale, held, 1.0, options)
+
+    def largest(g_x, x_):
+        return np.inf if g_x is None else float(np.max(np.abs(np.where(held(x_, g_x), 0.0, g_x)), initial=0.0))
+
+    tolerance = options.refit_gtol
+    if np.isfinite(f) and not largest(g, x) < tolerance:
+        # the quasi-Newton iteration failed (a start far from the optimum: a fit at a bound whose replicate is
+        # not, a line search stopped by rounding): the full mode's method from where it ended, judged by the
+        # full mode's gradient rule (no final Hessian)
+        fallback = _quasi_newton(objective, x, "L-BFGS-B", _MAX_FALLBACK_ITER, False, False,
+                                 replace(options, mode="optimize", final_hessian=False))
+        g_fb = None if not np.all(np.isfinite(fallback.gradient)) else -fallback.gradient
+        if fallback.llf >= -f and g_fb is not None:
+            x, f, g = fallback.x, -fallback.llf, g_fb
+            n_iter += fallback.n_iter
+            history.extend(fallback.history)
+            message = f"{message}; then L-BFGS-B: {fallback.message}"
+        tolerance = options.gradient_tol
     x = canonical_theta(objective, x)
     free = np.ones(x.size, bool) if g is None else ~held(x, g)
     gradient = np.full(x.size, np.nan) if g is None else -g
-    small = g is not None and np.max(np.abs(g[free]), initial=0.0) < options.refit_gtol
-    converged = bool(np.isfinite(f) and small)
+    converged = bool(np.isfinite(f) and largest(g, x) < tolerance)
     if not converged and g is not None:
         message = f"{message}; the largest gradient entry is {np.max(np.abs(g[free]), initial=0.0):.2g} at the end"
     elif converged:
