@@ -381,9 +381,12 @@ def _anova_iv(models, names, method, n):
     if names is None:
         names = [f"m{i + 1}" for i in range(len(models))]
     else:
-        if isinstance(names, str) or not all(isinstance(s, str) for s in names):
+        try:
+            names = None if isinstance(names, str) else list(names)
+        except TypeError:
+            names = None
+        if names is None or not all(isinstance(s, str) for s in names):
             raise TypeError("`names` must be a sequence of strings, one per model")
-        names = list(names)
         if len(names) != len(models):
             raise ValueError(f"`names` must name the {len(models)} models, got {len(names)} names")
         if len(set(names)) != len(names):

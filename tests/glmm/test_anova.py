@@ -265,6 +265,9 @@ def test_input_validation(cbpp, sleep):
         _anova.anova(m1, "m0")
     with pytest.raises(ValueError, match="`names` must name the 2 models"):
         _anova.anova(m0, m1, names=["a"])
+    with pytest.raises(TypeError, match="`names` must be a sequence of strings"):
+        _anova.anova(m0, m1, names=3)
+    assert list(_anova.anova(m0, m1, names=(s for s in ["a", "b"])).index) == ["a", "b"]
     with pytest.raises(ValueError, match="`names` must be distinct"):
         _anova.anova(m0, m1, names=["a", "a"])
     with pytest.raises(ValueError, match="`method`"):
