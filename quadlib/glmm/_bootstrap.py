@@ -741,8 +741,10 @@ def bootstrap(result, n, *, seed=None, statistic=None, client=None, workers=None
         ``statistic(result) -> array-like``, evaluated on each replicate's fitted result. Default: the variance
         components on the standard-deviation scale (``sd_(Intercept)|herd``, ``cor_...``, ``sigma`` for LMMs)
         and ``params``, computed from the refit's parameters alone. A user statistic needs a full refit per
-        replicate (final Hessian, the result object), several times slower than the default's refit mode. A
-        statistic that raises fails its replicate (NaN row, the error in ``errors``) and the run goes on.
+        replicate (final Hessian, the result object), several times slower than the default's refit mode, and
+        has no BCa interval in this version (BCa's acceleration comes from the default statistic's scores; a
+        user statistic's would need the delete-one-group jackknife). A statistic that raises fails its
+        replicate (NaN row, the error in ``errors``) and the run goes on.
     client : distributed.Client, optional
         Run the replicates as tasks on this Dask cluster (the result scattered once, one task per chunk).
     workers : int, optional
@@ -754,7 +756,10 @@ def bootstrap(result, n, *, seed=None, statistic=None, client=None, workers=None
     Returns
     -------
     BootstrapResult
-        A refit that does not converge counts as failed (NaN row), as does a raising statistic.
+        A refit that does not converge counts as failed (NaN row), as does a raising statistic. ``scores``
+        (BCa): a GLMM's from the refit's first gradient (free: the refit starts at the estimate), an LMM's the
+        analytic ML score over (beta, theta, sigma) at the estimate (dense V^-1: up to 5000 rows and 2000
+        random effects, else None).
 
     Warns
     -----
