@@ -51,13 +51,14 @@ from .. import _validation as v
 from ._inference import check_alpha
 from ._optimize import REFIT_OPTIONS, ConvergenceWarning, blas_controller, optimize
 
-__all__ = ["BootstrapResult", "RefitOutcome", "Refitter", "bootstrap", "bootstrap_interval", "bootstrap_lrt", "bootstrap_chunk",
-           "glmm_refitter", "lmm_refitter", "as_refitter", "sd_scale_values", "skewness_acceleration",
-           "jackknife_acceleration"]
+__all__ = ["BootstrapResult", "RefitOutcome", "Refitter", "bootstrap", "bootstrap_interval", "bootstrap_lrt",
+           "bootstrap_chunk", "glmm_refitter", "lmm_refitter", "as_refitter", "sd_scale_values", "skewness_acceleration",
+           "jackknife_acceleration", "group_jackknife", "design_without"]
 
 _MAX_N = 10 ** 6          # the largest number of replicates
 _MAX_ERRORS = 20          # error messages kept (all are counted)
 _KINDS = ("percentile", "basic", "bca")
+_MAX_JACKKNIFE = 2000     # groups of the delete-one-group jackknife (a user statistic's BCa)
 _AT_BOUND_VARIANCE = 1e-2  # the refit's starting inverse Hessian for a parameter held at a bound by the fit
 _MAX_SCORE_ROWS = 5000     # an LMM's scores (BCa) need V^-1, dense n x n: up to this many rows
 _MAX_SCORE_RANDOM = 2000   # ... and Z Lambda, dense n x q
@@ -123,6 +124,9 @@ class BootstrapResult:
         are the least-favourable family's scores of each statistic (BCa's acceleration).
     lrt_df : int or None
         For :func:`bootstrap_lrt`: the difference in the number of parameters.
+    jackknife : object or None
+        For a user statistic: computes BCa's acceleration by the delete-one-group jackknife when
+        :meth:`acceleration` is first asked for it (:func:`group_jackknife`: one refit per top-level group).
     """
 
     draws: object
@@ -134,6 +138,7 @@ class BootstrapResult:
     scores: object = None
     score_directions: object = None
     lrt_df: object = None
+    jackknife: object = field(default=None, repr=False, compare=False)
 
     def __repr__(self):
         return (f"BootstrapResult(n={len(self.draws)}, statistics={list(self.draws.columns)}, "
@@ -141,7 +146,9 @@ class BootstrapResult:
 
     def acceleration(self):
         """BCa's acceleration per statistic (pandas.Series): ``skew(l)/6`` of the least-favourable family's
-        scores ``l = scores @ score_directions`` (Efron 1987, section 4); NaN without scores."""
+        scores ``l = scores @ score_directions`` (Efron 1987, section 4); for a user statistic, the
+        delete-one-group jackknife's (:func:`group_jackknife`, computed once on first use: one refit per group,
+        at most 2000 groups); NaN when neither is available."""
         import pandas as pd
 
         out = np.full(self.draws.shape[1], np.nan)
@@ -149,6 +156,8 @@ class BootstrapResult:
             ok = np.all(np.isfinite(self.scores), axis=1)
             for j in range(out.size):
                 out[j] = skewness_acceleration(self.scores[ok] @ self.score_directions[:, j])
+        elif self.jackknife is not None:
+            out = self.jackknife.acceleration()
         return pd.Series(out, index=self.draws.columns, name="acceleration")
 
     def conf_int(self, alpha=0.05, kind="percentile"):
@@ -166,8 +175,8 @@ class BootstrapResult:
         kind = v.choice(kind, _KINDS, "kind")
         a = self.acceleration() if kind == "bca" else None
         if kind == "bca" and not np.all(np.isfinite(a.to_numpy())):
-            raise ValueError("`kind`: 'bca' needs the scores of the replicates (this bootstrap has none: a user "
-                             "statistic or a model without them); use 'percentile' or 'basic'")
+            raise ValueError("`kind`: 'bca' needs an acceleration: the scores of the replicates or a group jackknife "
+                             "(this bootstrap has neither, or they failed); use 'percentile' or 'basic'")
         rows = []
         for j, name in enumerate(self.draws.columns):
             rows.append(bootstrap_interval(self.draws[name].to_numpy(), float(self.estimate[name]), alpha, kind,
@@ -386,6 +395,19 @@ class _GLMMRefitter:
         return GLMMResult.from_fit(objective=objective, outcome=outcome, method=self.result.method,
                                    formula=self.result.formula)
 
+    def refit_without(self, keep):
+        """The model refitted (full mode) to the rows `keep` of its design: a result (the group jackknife)."""
+        from ._result import GLMMResult
+
+        objective = self.objective.rebuild(design_without(self.design, keep))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            outcome = optimize(objective, self.x)
+        if not outcome.converged:
+            raise _NotConverged(outcome.message)
+        return GLMMResult.from_fit(objective=objective, outcome=outcome, method=self.result.method,
+                                   formula=self.result.formula)
+
 
 class _LMMRefitter:
     """The refitter of an :class:`~quadlib.glmm.LMMResult` (module notes)."""
@@ -502,9 +524,101 @@ class _LMMRefitter:
         return LMMResult.from_fit(design=replace(self.design, response=np.asarray(y, dtype=float)),
                                   objective=objective, optimum=out, data=data, optimizer=self.result.optimizer)
 
+    def refit_without(self, keep):
+        """The model refitted to the rows `keep` of its design: a result (the group jackknife)."""
+        from types import SimpleNamespace
+
+        import pandas as pd
+
+        from ._lmm import LMMObjective, optimize_theta
+        from ._lmm_result import LMMResult
+
+        design = design_without(self.design, keep)
+        objective = LMMObjective(design, self.objective.reml)
+        out = optimize_theta(objective, start=self.theta)
+        if not out.converged:
+            raise _NotConverged(out.message)
+        data = SimpleNamespace(index=pd.RangeIndex(int(self.rows.max(initial=-1)) + 1))
+        return LMMResult.from_fit(design=design, objective=objective, optimum=out, data=data,
+                                  optimizer=self.result.optimizer)
+
 
 class _NotConverged(Exception):
     """A replicate's refit did not converge (counted as failed, reported as a ConvergenceWarning)."""
+
+
+def design_without(design, keep):
+    """`design` restricted to the rows `keep` (a boolean mask over its rows): every per-row array subset, each
+    random term's levels without rows dropped and its level index renumbered. For the delete-one-group
+    jackknife."""
+    keep = np.asarray(keep, dtype=bool)
+
+    def take(array):
+        return None if array is None else np.asarray(array)[keep]
+
+    terms = []
+    for term in design.terms:
+        index = np.asarray(term.index)[keep]
+        used = np.unique(index)
+        terms.append(replace(term, Z=np.asarray(term.Z)[keep], index=np.searchsorted(used, index).astype(index.dtype),
+                             levels=[term.levels[i] for i in used]))
+    return replace(design, response=take(design.response), trials=take(design.trials), weights=take(design.weights),
+                   offset=take(design.offset), X=np.ascontiguousarray(take(design.X)), terms=terms,
+                   rows=take(design.rows), X_zi=take(design.X_zi), X_disp=take(design.X_disp),
+                   row_labels=take(design.row_labels))
+
+
+class _GroupJackknife:
+    """The delete-one-group jackknife of a user statistic (BCa's acceleration), computed on first use."""
+
+    def __init__(self, refitter, statistic, width):
+        self.refitter, self.statistic, self.width = refitter, statistic, width
+        self._values = None
+
+    def values(self):
+        if self._values is None:
+            self._values = group_jackknife(self.refitter, self.statistic, self.width)
+        return self._values
+
+    def acceleration(self):
+        values = self.values()
+        return np.array([jackknife_acceleration(values[:, j]) for j in range(values.shape[1])])
+
+
+def group_jackknife(result, statistic, width=None):
+    """The statistic refitted without each level of the top-level grouping factor (the factor in which every
+    other one is nested; :func:`quadlib.glmm._sandwich.cluster_index`): an array (G, width), a NaN row where the
+    refit or the statistic fails. G refits, at most 2000 groups (checked before any refit).
+
+    Raises
+    ------
+    ValueError
+        More than 2000 groups, crossed factors (no top-level factor), or a refitter without ``refit_without``.
+    """
+    from ._sandwich import cluster_index
+
+    refitter = as_refitter(result)
+    if not callable(getattr(refitter, "refit_without", None)):
+        raise ValueError("`result`: this model has no delete-one-group refit (a group jackknife)")
+    _, index, levels = cluster_index(refitter.design)
+    if len(levels) > _MAX_JACKKNIFE:
+        raise ValueError(f"`result`: the group jackknife refits once per group; {len(levels)} groups exceed its bound "
+                         f"of {_MAX_JACKKNIFE}")
+    rows = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for g in range(len(levels)):
+            try:
+                values = np.asarray(statistic(refitter.refit_without(index != g)), dtype=float).ravel()
+            except Exception:   # a refit or statistic that fails leaves its row NaN
+                values = None
+            rows.append(values)
+    width = width or max((r.size for r in rows if r is not None), default=0)
+    out = np.full((len(levels), width), np.nan)
+    for g, values in enumerate(rows):
+        if values is not None and values.size == width:
+            out[g] = values
+    return out
 
 
 def glmm_refitter(result):
@@ -742,9 +856,9 @@ def bootstrap(result, n, *, seed=None, statistic=None, client=None, workers=None
         components on the standard-deviation scale (``sd_(Intercept)|herd``, ``cor_...``, ``sigma`` for LMMs)
         and ``params``, computed from the refit's parameters alone. A user statistic needs a full refit per
         replicate (final Hessian, the result object), several times slower than the default's refit mode, and
-        has no BCa interval in this version (BCa's acceleration comes from the default statistic's scores; a
-        user statistic's would need the delete-one-group jackknife). A statistic that raises fails its
-        replicate (NaN row, the error in ``errors``) and the run goes on.
+        gets BCa's acceleration from the delete-one-group jackknife (:func:`group_jackknife`: one more refit
+        per top-level group, at most 2000 groups, made only when a BCa interval is asked for). A statistic
+        that raises fails its replicate (NaN row, the error in ``errors``) and the run goes on.
     client : distributed.Client, optional
         Run the replicates as tasks on this Dask cluster (the result scattered once, one task per chunk).
     workers : int, optional
@@ -802,6 +916,8 @@ def bootstrap(result, n, *, seed=None, statistic=None, client=None, workers=None
     boot = _collect(records, n, names, estimate, entropy)
     if statistic is None and boot.scores is not None:
         boot = replace(boot, score_directions=_score_directions(refitter, boot.scores))
+    elif statistic is not None and callable(getattr(refitter, "refit_without", None)):
+        boot = replace(boot, jackknife=_GroupJackknife(refitter, statistic, len(names)))
     return boot
 
 

@@ -429,3 +429,35 @@ def test_bootstrap_of_a_singular_fit():
         warnings.simplefilter("ignore")
         full = optimize(refitter._objective_for(y), res.x)
     np.testing.assert_allclose(boot.draws.loc[7, ["(Intercept)", "x"]], full.x[:2], atol=1e-5)
+
+
+def test_group_jackknife_equals_fits_without_each_group(cbpp, sleep):
+    """The delete-one-group refits (a user statistic's BCa) equal fits of the data frame without the group,
+    built from scratch (build_design on the subset)."""
+    from quadlib.glmm._bootstrap import group_jackknife
+
+    data = datasets.load("cbpp")
+    values = group_jackknife(cbpp, lambda r: r.params)
+    levels = list(cbpp.objective.design.terms[0].levels)
+    assert values.shape == (15, 4)
+    for herd in (levels[0], levels[7]):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            direct = fit(CBPP, data[data["herd"] != herd], family="binomial")
+        np.testing.assert_allclose(values[levels.index(herd)], direct.params.to_numpy(), atol=1e-5)
+    sleepstudy = datasets.load("sleepstudy")
+    values = group_jackknife(sleep, lambda r: np.append(r.params.to_numpy(), r.sigma))
+    subjects = list(sleep.design.terms[0].levels)
+    direct = lmm("Reaction ~ Days + (Days | Subject)", sleepstudy[sleepstudy["Subject"] != subjects[3]])
+    np.testing.assert_allclose(values[3], np.append(direct.params.to_numpy(), direct.sigma), rtol=1e-6)
+
+
+def test_user_statistic_bca_uses_the_group_jackknife(cbpp):
+    from quadlib.glmm._bootstrap import group_jackknife, jackknife_acceleration
+
+    boot = bootstrap(cbpp, 30, seed=3, statistic=lambda r: r.params, workers=1, progress=False)
+    assert boot.scores is None
+    expected = [jackknife_acceleration(col) for col in group_jackknife(cbpp, lambda r: r.params).T]
+    np.testing.assert_allclose(boot.acceleration().to_numpy(), expected, rtol=1e-12)
+    bca = boot.conf_int(kind="bca")
+    assert np.all(bca["lower"] < bca["upper"])
