@@ -461,3 +461,11 @@ def test_user_statistic_bca_uses_the_group_jackknife(cbpp):
     np.testing.assert_allclose(boot.acceleration().to_numpy(), expected, rtol=1e-12)
     bca = boot.conf_int(kind="bca")
     assert np.all(bca["lower"] < bca["upper"])
+
+
+def test_glmm_reml_fit_is_refused():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = fit("Reaction ~ Days + (1 | Subject)", datasets.load("sleepstudy"), family="gaussian", reml=True)
+    with pytest.raises(ValueError, match="fitted by REML is not implemented; refit with reml=False"):
+        bootstrap(res, 5)
