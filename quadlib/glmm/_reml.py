@@ -30,10 +30,21 @@ it is not negative definite (the factor fails) is a value of -inf with the reaso
 exception.
 
 The fixed effects reported are beta* at the optimum (glmmTMB's REML estimates: the mode of the joint
-integrand, for the gaussian family lmer's GLS estimate) with the covariance ``(L_X L_X')^-1``, L_X the
-factor's fixed-effects block (``L_X L_X' = R_X'R_X`` with the weights at the mode): lmer's REML ``vcov``
-(``sigma^2 (R_X'R_X)^-1`` unweighted) for the gaussian family, conditional on theta. glmmTMB's REML standard
-errors of beta come from the joint precision and include theta's uncertainty: they differ.
+integrand, for the gaussian family lmer's GLS estimate). Their covariance (:meth:`REMLObjective.covariance`) is
+glmmTMB's, ``vcov(m)$cond`` under ``REML = TRUE``: beta's block of TMB's ``sdreport`` for random effects,
+``solve(jointPrecision)``, which adds the outer parameters' uncertainty to the covariance given them,
+
+    Cov(beta) = (L_X L_X')^-1 + J V J',    Cov(beta, x') = J V,
+
+``(L_X L_X')^-1`` the beta block of the inverse joint negative Hessian of (u, beta) at the mode
+(:meth:`REMLObjective.beta_covariance`, L_X the factor's fixed-effects block with the observed weights there: the
+Schur complement's inverse, which is glmmTMB's ``solve(H_rr)`` beta block whatever the scale of u),
+``J = d beta*/d x'`` by central differences of the joint mode (:meth:`REMLObjective.mode_jacobian`) and V the
+covariance of x' from the optimizer's Hessian of the REML criterion (the outcome's). This holds for every family,
+the gaussian one included: ``fit(..., family="gaussian", reml=True)`` has glmmTMB as its peer and reports its
+standard errors, which exceed lmer's REML ``vcov`` (``sigma^2 (R_X'R_X)^-1``, conditional on theta: the first
+term alone) wherever beta* moves with theta (J = 0 only where GLS is OLS, as in the balanced sleepstudy).
+:func:`quadlib.glmm.lmm` ``(..., reml=True)`` is lme4's peer and keeps lmer's conditional ``vcov``.
 
 Scope. The Laplace approximation only (adaptive Gauss–Hermite over beta as well would need a (q + p)-variate
 rule); every family but the ordinal one (:data:`REML_FAMILIES`; its thresholds play the intercept's part, and
@@ -61,6 +72,7 @@ import math
 import numpy as np
 
 from ._blocked_laplace import BetaProfiledLaplace, BlockedLaplaceObjective
+from ._inference import covariance_over_free
 from ._objective import Objective, gradient_path
 from ._optimize import GLMM_OPTIONS, optimize, value_gradient
 
@@ -70,6 +82,9 @@ _LOG_2PI = math.log(2.0 * math.pi)
 # PIRLS to a tighter relative decrement than the nAGQ = 0 stage, and the full step after it: the REML value
 # is compared with lmer's and glmmTMB's to 1e-9
 _REML_PIRLS_TOL = 1e-14
+# relative step of d beta*/d x': the mode is good to about 1e-12 (PIRLS to _REML_PIRLS_TOL), so the central
+# differences' rounding (1e-12 / h) and truncation (h^2) errors are both near 1e-8
+_JACOBIAN_STEP = 1e-4
 # COBYQA to a trust radius of 1e-6, then one Newton step on value differences (the Hessian's stencil)
 REML_OPTIONS = replace(GLMM_OPTIONS, initial_radius=0.2, final_radius=1e-6, value_polish_steps=1)
 # every family but the ordinal one (module notes: the mode search of rows that are not log-concave)
@@ -261,8 +276,9 @@ class REMLObjective:
         return self._at(x)
 
     def beta_covariance(self, x):
-        """``(L_X L_X')^-1`` at the joint mode at x' (p x p; lmer's REML ``vcov`` for the gaussian family),
-        NaN where it cannot be computed."""
+        """``(L_X L_X')^-1`` at the joint mode at x' (p x p): the covariance of beta given x' (lmer's REML
+        ``vcov`` for the gaussian family; glmmTMB's ``solve(H_rr)`` beta block), NaN where it cannot be
+        computed. The reported covariance adds x''s uncertainty (:meth:`covariance`)."""
         p = self.n_beta
         if self._at(x) is None:
             return np.full((p, p), np.nan)
@@ -273,6 +289,108 @@ class REMLObjective:
             return np.full((p, p), np.nan)
         covariance = inverse.T @ inverse
         return covariance if np.all(np.isfinite(covariance)) else np.full((p, p), np.nan)
+
+    def mode_jacobian(self, x, columns=None):
+        """``J = d beta*/d x'`` (p x n_params) by central differences of the joint mode at x', steps
+        ``_JACOBIAN_STEP * max(1, |x_k|)`` (one-sided, from x, where the central step would cross a bound).
+
+        Parameters
+        ----------
+        x : array_like
+            x' = (theta, aux).
+        columns : array_like of bool, optional
+            The parameters to differentiate in (default all); the other columns are NaN.
+
+        Returns
+        -------
+        ndarray
+            NaN in a column where the joint mode fails at a step.
+
+        Notes
+        -----
+        Bound: two evaluations (joint mode searches) per column, plus one at x in all if a column is one-sided
+        (its error then O(h), not O(h^2): a parameter within a step of its bound). The warm start then holds
+        the last step's mode: evaluate at x again before reading the factor.
+        """
+        x = np.asarray(x, dtype=float)
+        k, p = self.n_params, self.n_beta
+        columns = np.ones(k, bool) if columns is None else np.asarray(columns, bool)
+        J = np.full((p, k), np.nan)
+        centre = None
+        for j in np.flatnonzero(columns):
+            h = _JACOBIAN_STEP * max(1.0, abs(x[j]))
+            lower, upper = self.bounds[j]
+            ends = [x[j] - h, x[j] + h]
+            if lower is not None and ends[0] < lower:
+                ends[0] = x[j]
+            if upper is not None and ends[1] > upper:
+                ends[1] = x[j]
+            if ends[0] == ends[1]:
+                continue
+            modes = []
+            for end in ends:
+                if end == x[j]:
+                    if centre is None:
+                        centre = self._at(x)
+                    modes.append(centre)
+                    continue
+                step = x.copy()
+                step[j] = end
+                modes.append(self._at(step))
+            if modes[0] is not None and modes[1] is not None:
+                J[:, j] = (modes[1] - modes[0]) / (ends[1] - ends[0])
+        return J
+
+    def covariance(self, outcome):
+        """The covariance of the model's parameters (beta, x') at a REML optimum (module notes: glmmTMB's under
+        ``REML = TRUE``): ``Cov(beta) = (L_X L_X')^-1 + J V J'``, ``Cov(beta, x') = J V``, ``Cov(x') = V``.
+
+        Parameters
+        ----------
+        outcome : OptimizeOutcome
+            :func:`fit_reml`'s (or :func:`~quadlib.glmm.optimize`'s) over x' = (theta, aux): its optimum and
+            Hessian, whose inverse over the free parameters is V (NaN in the rows of parameters held at a
+            bound, which then add nothing to beta's covariance: their uncertainty is not estimated).
+
+        Returns
+        -------
+        ndarray
+            (p + n_params) square; beta's rows are NaN when V is (a singular Hessian: no Wald inference) or
+            J cannot be computed.
+
+        Notes
+        -----
+        Bound: at most two joint mode searches per free parameter (:meth:`mode_jacobian`) and one at the optimum.
+
+        Examples
+        --------
+        >>> from quadlib.glmm import build_design, datasets
+        >>> design = build_design("cbind(incidence, size - incidence) ~ period + (1 | herd)", datasets.load("cbpp"))
+        >>> objective = REMLObjective(design, "binomial")
+        >>> outcome = fit_reml(objective)
+        >>> se = np.sqrt(np.diag(objective.covariance(outcome))[:4])
+        >>> se.round(6).tolist()     # glmmTMB(REML = TRUE): 0.2376397346 0.3055017685 0.3254787286 0.4264868187
+        [0.23764, 0.305502, 0.325479, 0.426487]
+        """
+        x = np.asarray(outcome.x, dtype=float)
+        p, k = self.n_beta, self.n_params
+        V = covariance_over_free(outcome, k)
+        out = np.full((p + k, p + k), np.nan)
+        out[p:, p:] = V
+        free = np.isfinite(np.diag(V))
+        if not free.any():
+            return out
+        J = self.mode_jacobian(x, free)[:, free]
+        conditional = self.beta_covariance(x)     # last: the factor then holds the mode at x
+        Vf = V[np.ix_(free, free)]
+        cross = J @ Vf
+        beta_block = conditional + cross @ J.T
+        if not (np.all(np.isfinite(beta_block)) and np.all(np.isfinite(cross))):
+            return out
+        out[:p, :p] = 0.5 * (beta_block + beta_block.T)
+        out[:p, p:][:, free] = cross
+        out[p:, :p][free, :] = cross.T
+        return out
 
     def full_params(self, x):
         """(beta at the joint mode, theta, aux): the model's parameter vector at x' (NaN beta where there is

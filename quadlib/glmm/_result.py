@@ -814,10 +814,7 @@ class GLMMResult(_GLMMFields):
             # parameters with beta at the joint mode, and the model's objective for everything else
             reml_objective, objective = objective, objective.model_objective()
             x = reml_objective.full_params(outcome.x)
-            p, k = objective.n_beta, objective.n_params
-            covariance = np.zeros((k, k))
-            covariance[:p, :p] = reml_objective.beta_covariance(outcome.x)
-            covariance[p:, p:] = covariance_over_free(outcome, k - p)
+            covariance = reml_objective.covariance(outcome)     # glmmTMB's: theta's uncertainty in beta's
         else:
             x = np.asarray(outcome.x, dtype=float)
             # covariance of all parameters over the free ones (those not at a bound); NaN elsewhere

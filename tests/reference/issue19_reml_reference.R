@@ -11,6 +11,14 @@
 # from nlminb's optimum with the Hessian from differences of TMB's exact gradient, kept only while the
 # objective decreases (newton_polish, as issue19_reference.R). Stored: nlminb's and the polished logLik and
 # max |gradient|, the polished outer parameters, the joint-mode beta there, SDs, pdHess.
+# Standard errors (glmmTMB's REML vcov(m)$cond: beta's block of solve(m$sdr$jointPrecision), TMB's sdreport for
+# random effects, Cov = H_rr^-1 + J V J', which includes the outer parameters' uncertainty), recomputed at the
+# polished parameters by sdreport(m$obj, par.fixed = par, getJointPrecision = TRUE): se_beta; se_beta_conditional
+# (beta's block of H_rr^-1 alone, H_rr the joint precision's (b, beta) block: the covariance given the outer
+# parameters); se_par (sqrt(diag(cov.fixed)), the outer parameters in par's order); se_beta_vcov (vcov(m) at
+# nlminb's optimum, printed beside se_beta: equal where the polish does not move).
+# The gaussian fits (sleepstudy, and tests/reference/lmm_crossed.csv and lmm_nested.csv as in lmm_reference.R)
+# are the peer of fit(family = "gaussian", reml = TRUE): glmmTMB's SEs of beta, not lmer's conditional vcov.
 # PARAMETERIZATION: disp = log(phi): nbinom1 var = mu (1 + phi); nbinom2 theta; beta / betabinomial precision
 # (shape1 = mu phi); t scale sigma. psi: t df = exp(psi).
 suppressPackageStartupMessages({library(glmmTMB); library(jsonlite)})
@@ -32,6 +40,8 @@ gc <- Gcsemv[!is.na(Gcsemv$course), c("school", "student", "gender", "course")]
 gc$school <- factor(gc$school); n <- nrow(gc)
 gc$y <- (gc$course / 100 * (n - 1) + 0.5) / n
 gc$k <- floor(gc$course); gc$nk <- 100 - gc$k
+crossed <- read.csv("lmm_crossed.csv", stringsAsFactors = TRUE)
+nested <- read.csv("lmm_nested.csv", stringsAsFactors = TRUE)
 
 newton_polish <- function(obj, par, steps = 6) {
   f <- obj$fn(par)
@@ -54,6 +64,12 @@ tmb <- function(name, ...) {
   m$obj$fn(par)                                   # the inner optimum at the polished parameters
   lp <- m$obj$env$last.par
   beta_joint <- unname(lp[names(lp) == "beta"])   # beta at the joint mode of (b, beta)
+  sdr <- TMB::sdreport(m$obj, par.fixed = par, getJointPrecision = TRUE)
+  Q <- sdr$jointPrecision
+  ib <- which(rownames(Q) == "beta"); ir <- which(rownames(Q) %in% c("b", "beta"))
+  se_beta <- sqrt(diag(solve(Q)))[ib]
+  se_beta_conditional <- sqrt(diag(solve(Q[ir, ir])))[match(ib, ir)]
+  se_beta_vcov <- unname(sqrt(diag(vcov(m)$cond)))
   vc <- VarCorr(m)$cond
   re <- lapply(vc, function(v) list(sd = unname(attr(v, "stddev")), names = names(attr(v, "stddev")),
                                     corr = if (ncol(v) > 1) attr(v, "correlation")[lower.tri(v)] else NULL))
@@ -63,13 +79,17 @@ tmb <- function(name, ...) {
        par = unname(par), par_names = names(par),
        theta = unname(par[names(par) == "theta"]), betazi = unname(par[names(par) == "betazi"]),
        betad = unname(par[names(par) == "betad"]), psi = unname(par[names(par) == "psi"]),
-       ranef_sd_nlminb = re, pdHess = m$sdr$pdHess,
+       ranef_sd_nlminb = re, pdHess = m$sdr$pdHess, pdHess_polished = sdr$pdHess,
+       se_beta = unname(se_beta), se_beta_conditional = unname(se_beta_conditional),
+       se_par = unname(sqrt(diag(sdr$cov.fixed))), se_beta_vcov = se_beta_vcov,
        max_abs_gradient = max(abs(pol$gradient)), max_abs_gradient_nlminb = max(abs(m$obj$gr(m$fit$par))),
        convergence = m$fit$convergence, message = m$fit$message, seconds = t1 - t0, nobs = nobs(m))
   cat(sprintf("%-22s logLik %.10f (nlminb %.10f) max|g| %.1e (nlminb %.1e) pdHess %s %.2fs\n", name, out$logLik,
               out$logLik_nlminb, out$max_abs_gradient, out$max_abs_gradient_nlminb, out$pdHess, out$seconds))
   cat("   ", paste(sprintf("%s=%.8f", names(par), par), collapse = " "), "\n")
   cat("    beta at the joint mode:", sprintf("%.8f", beta_joint), "\n")
+  cat("    se(beta):", sprintf("%.10f", se_beta), " max rel. diff. from vcov(m):",
+      sprintf("%.1e", max(abs(se_beta / se_beta_vcov - 1))), "\n")
   out
 }
 R <- list()
@@ -84,6 +104,11 @@ R$sal_hurdle_nb2_reml  <- tmb("sal_hurdle_nb2_reml", sal, ziformula = ~ 1, data 
 R$sleep_t_reml         <- tmb("sleep_t_reml", Reaction ~ Days + (Days | Subject), data = sleepstudy, family = t_family)
 R$sal_zip_reml         <- tmb("sal_zip_reml", sal, ziformula = ~ spp + mined, data = Salamanders, family = poisson)
 R$owls_nb1_disp_reml   <- tmb("owls_nb1_disp_reml", owl, dispformula = ~ FoodTreatment, data = Owls, family = nbinom1)
+R$sleep_gauss_reml     <- tmb("sleep_gauss_reml", Reaction ~ Days + (Days | Subject), data = sleepstudy,
+                              family = gaussian)
+R$crossed_gauss_reml   <- tmb("crossed_gauss_reml", y ~ x + (1 | plate) + (1 | sample), data = crossed,
+                              family = gaussian)
+R$nested_gauss_reml    <- tmb("nested_gauss_reml", y ~ x + (1 | school/classroom), data = nested, family = gaussian)
 R$meta <- list(R = R.version.string, glmmTMB = as.character(packageVersion("glmmTMB")),
                TMB = as.character(packageVersion("TMB")))
 writeLines(toJSON(R, auto_unbox = TRUE, digits = NA, pretty = TRUE, null = "null"), "issue19_reml_reference.json")
