@@ -50,9 +50,10 @@ import numpy as np
 from .. import _validation as v
 from ._inference import check_alpha
 from ._optimize import REFIT_OPTIONS, ConvergenceWarning, blas_controller, optimize
+from ._varcomp import sd_scale_values
 
 __all__ = ["BootstrapResult", "RefitOutcome", "Refitter", "bootstrap", "bootstrap_interval", "bootstrap_lrt",
-           "bootstrap_chunk", "glmm_refitter", "lmm_refitter", "as_refitter", "sd_scale_values", "skewness_acceleration",
+           "bootstrap_chunk", "glmm_refitter", "lmm_refitter", "as_refitter", "skewness_acceleration",
            "jackknife_acceleration", "group_jackknife", "design_without"]
 
 _MAX_N = 10 ** 6          # the largest number of replicates
@@ -295,28 +296,6 @@ def bootstrap_interval(draws, estimate, alpha, kind, acceleration=None):
 # ---------------------------------------------------------------------------------------------------------
 # refitters
 # ---------------------------------------------------------------------------------------------------------
-def sd_scale_values(blocks, factors, sigma=None):
-    """The variance components on the standard-deviation scale, lme4's ``oldNames = FALSE`` names: per block of
-    a theta layout, in theta's order (column-wise lower triangle), ``sd_<column>|<group>`` for a diagonal entry and
-    ``cor_<row>.<column>|<group>`` for an off-diagonal one; ``sigma`` last when given. `factors` are the blocks'
-    covariance factors L (Cov = L L'; an LMM's ``sigma T``). Returns (names, values)."""
-    names, values = [], []
-    for block, L in zip(blocks, factors):
-        cov = L @ L.T
-        sd = np.sqrt(np.clip(np.diag(cov), 0.0, None))
-        for r, c in zip(block.rows, block.cols):
-            if r == c:
-                names.append(f"sd_{block.columns[r]}|{block.group}")
-                values.append(sd[r])
-            else:
-                names.append(f"cor_{block.columns[r]}.{block.columns[c]}|{block.group}")
-                values.append(cov[r, c] / (sd[r] * sd[c]) if sd[r] > 0 and sd[c] > 0 else np.nan)
-    if sigma is not None:
-        names.append("sigma")
-        values.append(float(sigma))
-    return names, np.array(values, dtype=float)
-
-
 def _positions(rows):
     """{data position: design row} as an inverse permutation array."""
     rows = np.asarray(rows, dtype=np.intp)
@@ -329,7 +308,7 @@ class _GLMMRefitter:
     """The refitter of a :class:`~quadlib.glmm.GLMMResult` (module notes)."""
 
     def __init__(self, result):
-        from ._result import reported_parameters
+        from ._inference import reported_parameters
 
         if getattr(result, "reml", False):
             raise ValueError("`result`: the bootstrap of a GLMM fitted by REML is not implemented; refit with "
@@ -384,28 +363,24 @@ class _GLMMRefitter:
         return np.array(self.result.x_covariance, dtype=float)
 
     def refit_result(self, y):
-        from ._result import GLMMResult
-
         objective = self._objective_for(y)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             outcome = optimize(objective, self.x)
         if not outcome.converged:
             raise _NotConverged(outcome.message)
-        return GLMMResult.from_fit(objective=objective, outcome=outcome, method=self.result.method,
+        return type(self.result).from_fit(objective=objective, outcome=outcome, method=self.result.method,
                                    formula=self.result.formula)
 
     def refit_without(self, keep):
         """The model refitted (full mode) to the rows `keep` of its design: a result (the group jackknife)."""
-        from ._result import GLMMResult
-
         objective = self.objective.rebuild(design_without(self.design, keep))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             outcome = optimize(objective, self.x)
         if not outcome.converged:
             raise _NotConverged(outcome.message)
-        return GLMMResult.from_fit(objective=objective, outcome=outcome, method=self.result.method,
+        return type(self.result).from_fit(objective=objective, outcome=outcome, method=self.result.method,
                                    formula=self.result.formula)
 
 
@@ -415,6 +390,7 @@ class _LMMRefitter:
     def __init__(self, result):
         self.result, self.objective = result, result.objective
         self.design = result.design
+        self._block_names = list(result.cov_re)   # re_params's names: a second term of a factor is ``g.1``
         self.rows = np.asarray(self.design.rows)
         self.theta = np.asarray(result.theta, dtype=float)
         self._order = np.argsort(self.rows, kind="stable")   # design rows -> data order (LMMResult.simulate)
@@ -471,7 +447,7 @@ class _LMMRefitter:
         p, k = obj.p, self.theta.size
         beta, theta, sigma = x[:p], x[p:p + k], x[p + k]
         factors = [sigma * block.factor(theta[block.theta]) for block in obj.layout.blocks]
-        return np.concatenate([sd_scale_values(obj.layout.blocks, factors, sigma)[1], beta])
+        return np.concatenate([sd_scale_values(obj.layout.blocks, factors, sigma, names=self._block_names)[1], beta])
 
     def statistic_jacobian(self):
         """d statistic / d(beta, theta, sigma) at the estimate (central differences)."""
@@ -486,7 +462,7 @@ class _LMMRefitter:
         n, p = objective.nobs, objective.p
         sigma = math.sqrt(solution.r2 / (n - p if objective.reml else n))
         factors = [sigma * block.factor(solution.theta[block.theta]) for block in objective.layout.blocks]
-        names, values = sd_scale_values(objective.layout.blocks, factors, sigma)
+        names, values = sd_scale_values(objective.layout.blocks, factors, sigma, names=self._block_names)
         return names + list(self.design.fixed_names), np.concatenate([values, solution.beta])
 
     def simulate(self, seed):
@@ -496,10 +472,8 @@ class _LMMRefitter:
         return out
 
     def refit(self, y):
-        from ._lmm import optimize_theta
-
         objective = self.objective.with_response(y)
-        out = optimize_theta(objective, start=self.theta, restarts=REFIT_OPTIONS.restarts)
+        out = objective.optimize_theta(start=self.theta, restarts=REFIT_OPTIONS.restarts)
         solution = objective.solve(out.x) if np.all(np.isfinite(out.x)) else None
         return RefitOutcome(out.x, out.llf, bool(out.converged and solution is not None), self._score_at_estimate(y),
                             (objective, solution), message=str(out.message))
@@ -513,15 +487,12 @@ class _LMMRefitter:
 
         import pandas as pd
 
-        from ._lmm import optimize_theta
-        from ._lmm_result import LMMResult
-
         objective = self.objective.with_response(y)
-        out = optimize_theta(objective, start=self.theta)
+        out = objective.optimize_theta(start=self.theta)
         if not out.converged:
             raise _NotConverged(out.message)
         data = SimpleNamespace(index=pd.RangeIndex(int(self.rows.max(initial=-1)) + 1))
-        return LMMResult.from_fit(design=replace(self.design, response=np.asarray(y, dtype=float)),
+        return type(self.result).from_fit(design=replace(self.design, response=np.asarray(y, dtype=float)),
                                   objective=objective, optimum=out, data=data, optimizer=self.result.optimizer)
 
     def refit_without(self, keep):
@@ -530,16 +501,13 @@ class _LMMRefitter:
 
         import pandas as pd
 
-        from ._lmm import LMMObjective, optimize_theta
-        from ._lmm_result import LMMResult
-
         design = design_without(self.design, keep)
-        objective = LMMObjective(design, self.objective.reml)
-        out = optimize_theta(objective, start=self.theta)
+        objective = type(self.objective)(design, self.objective.reml)
+        out = objective.optimize_theta(start=self.theta)
         if not out.converged:
             raise _NotConverged(out.message)
         data = SimpleNamespace(index=pd.RangeIndex(int(self.rows.max(initial=-1)) + 1))
-        return LMMResult.from_fit(design=design, objective=objective, optimum=out, data=data,
+        return type(self.result).from_fit(design=design, objective=objective, optimum=out, data=data,
                                   optimizer=self.result.optimizer)
 
 

@@ -4,7 +4,9 @@ the one profile-likelihood interval search.
 The functions take numbers and callables, not result objects: the results base
 (:class:`quadlib.glmm._result.MixedResult`) applies them to its ``params``, ``covariance`` and ``llf``, and each
 model supplies the profiled log-likelihood that :func:`profile_interval` needs (the log-likelihood maximized over
-the other parameters with one held fixed), computed by that model's own optimizer.
+the other parameters with one held fixed), computed by that model's own optimizer. Also here, below the
+results and the inference modules that use it (the bootstrap, the sandwich), how a GLMM reports its parameter
+vector (:func:`reported_parameters`) and the delta method onto it (:func:`transformed_covariance`).
 """
 import math
 import warnings
@@ -16,7 +18,7 @@ from .. import _validation as v
 from ._optimize import ConvergenceWarning
 
 __all__ = ["InformationCriteria", "check_alpha", "covariance_over_free", "information_criteria", "normal_pvalues", "profile_interval",
-           "wald_interval"]
+           "wald_interval", "response_model", "reported_parameters", "transformed_covariance"]
 
 _PROFILE_STEPS = 60        # extrapolation steps to bracket one end of a profile interval
 _PROFILE_XTOL = 1e-9       # the root is located to this times the standard error
@@ -206,3 +208,77 @@ def covariance_over_free(outcome, n_params):
     if np.all(np.diag(inner) > 0):
         covariance[np.ix_(free, free)] = inner
     return covariance
+
+
+def response_model(objective):
+    """The objective's response model when it is more than the family alone (zero-inflation, a dispersion
+    model, shape parameters), else None (today's parameters: beta, theta, [log phi])."""
+    response = getattr(objective, "response", None)
+    return None if response is None or response.plain else response
+
+
+def reported_parameters(objective, x):
+    """How a GLMM result reports the parameters `x` of `objective` (``objective.names``).
+
+    ``params``: for an ordinal model the thresholds first (``1|2``, ... as clmm), then the fixed effects, the
+    zero-inflation coefficients ``zi~...`` and a dispersion model's ``disp~...``. The rest of the reported
+    vector: theta, a single ``log(phi)`` (no dispersion model) and the natural shape parameters (``power``,
+    ``df``). J is d(reported)/dx: a permutation but for the shapes (the thresholds' ``theta_j = alpha_1 +
+    sum exp(alpha_k)``, ``power = 1 + expit``, ``df = exp``), whose rows carry the response model's Jacobian
+    (the delta method).
+
+    Returns
+    -------
+    (names, values, J, n_params, dispersion, family_params)
+        ``names``/``values`` of the reported vector, ``J`` (len(values), x.size), ``n_params`` how many lead it
+        as ``params``; ``dispersion`` the single phi (None with a dispersion model or none at all);
+        ``family_params`` {name: value} of the free non-ordinal shapes.
+    """
+    x = np.asarray(x, dtype=float)
+    k, p = x.size, objective.n_beta
+    identity = np.eye(k)
+    beta = [(name, x[j], identity[j]) for j, name in enumerate(objective.design.fixed_names)]
+    response = response_model(objective)
+    if response is None:
+        fam = objective.family
+        rest = [(objective.names[j], x[j], identity[j]) for j in range(p, k)]
+        dispersion = float(np.exp(x[-1])) if fam.has_dispersion else None
+        rows, n_params, family_params = beta + rest, p, {}
+    else:
+        a0 = k - response.n_params
+        names, values, jacobian = response.report(x[a0:])
+
+        def block(key):
+            part = []
+            for i in range(response.n_params)[response.slices[key]]:
+                row = np.zeros(k)
+                row[a0:] = jacobian[i]
+                part.append((names[i], float(values[i]), row))
+            return part
+
+        theta = [(objective.names[j], x[j], identity[j]) for j in range(p, a0)]
+        zi, disp, shape = block("zi"), block("disp"), block("shape")
+        ordinal = objective.family.name == "ordinal"
+        model_disp = response.X_disp is not None
+        leading = (shape if ordinal else []) + beta + zi + (disp if model_disp else [])
+        rest = theta + ([] if model_disp else disp) + ([] if ordinal else shape)
+        rows, n_params = leading + rest, len(leading)
+        dispersion = float(np.exp(disp[0][1])) if disp and not model_disp else None
+        family_params = {} if ordinal else {name: value for name, value, _ in shape}
+    names = [r[0] for r in rows]
+    values = np.array([r[1] for r in rows], dtype=float)
+    J = np.array([r[2] for r in rows], dtype=float).reshape(len(rows), k)
+    return names, values, J, n_params, dispersion, family_params
+
+
+def transformed_covariance(J, covariance):
+    """``J C J'`` for the covariance C of x (NaN where a parameter has no variance: at a bound, or all of it
+    when the Hessian is singular), NaN in every row and column of the result that depends on such a one."""
+    covariance = np.asarray(covariance, dtype=float)
+    # a parameter without variance has NaN in its row and column, i.e. in every row: judge by the diagonal
+    missing = ~np.isfinite(np.diag(covariance))
+    out = J @ np.where(np.isfinite(covariance), covariance, 0.0) @ J.T
+    touched = np.any(J[:, missing] != 0, axis=1)
+    out[touched, :] = np.nan
+    out[:, touched] = np.nan
+    return out

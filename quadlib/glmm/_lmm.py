@@ -353,6 +353,12 @@ class LMMObjective:
                    self.engine != "dense", getattr(self, "_structure", None))
         return new
 
+    def optimize_theta(self, start=None, **options):
+        """:func:`optimize_theta` of this objective: its criterion minimized over theta from `start`, with
+        that function's keyword `options` (``restarts``, ...). The refits of the bootstrap and of ``anova``
+        call it through the objective they were given, not through this module."""
+        return optimize_theta(self, start, **options)
+
     # -----------------------------------------------------------------------------------------------------
     def _with_fixed(self, j, value):
         """The ML objective with fixed effect j held at `value` (moved into the offset), for profiling.

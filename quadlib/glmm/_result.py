@@ -24,14 +24,13 @@ import numpy as np
 
 from .. import _validation as v
 from ._inference import (check_alpha, covariance_over_free, information_criteria, normal_pvalues, profile_interval,
-                         wald_interval)
+                         reported_parameters, response_model, transformed_covariance, wald_interval)
 from ._objective import make_objective
 from ._optimize import ConvergenceWarning, optimize
 from ._summary import coef_table, criteria_table, format_summary, random_effects_table
 from . import plotting
 
-__all__ = ["GLMMResult", "MixedResult", "RandomEffects", "profile_ends", "random_effects_frame",
-           "reported_parameters", "transformed_covariance"]
+__all__ = ["GLMMResult", "MixedResult", "RandomEffects", "profile_ends", "random_effects_frame"]
 
 _SINGULAR_TOL = 1e-4   # lme4's isSingular(): a relative diagonal element of a covariance factor below this
 
@@ -556,80 +555,6 @@ def profile_ends(result, j, alpha):
     return pair, [(str(w.message), w.category) for w in caught]
 
 
-def _response_model(objective):
-    """The objective's response model when it is more than the family alone (zero-inflation, a dispersion
-    model, shape parameters), else None (today's parameters: beta, theta, [log phi])."""
-    response = getattr(objective, "response", None)
-    return None if response is None or response.plain else response
-
-
-def reported_parameters(objective, x):
-    """How a GLMM result reports the parameters `x` of `objective` (``objective.names``).
-
-    ``params``: for an ordinal model the thresholds first (``1|2``, ... as clmm), then the fixed effects, the
-    zero-inflation coefficients ``zi~...`` and a dispersion model's ``disp~...``. The rest of the reported
-    vector: theta, a single ``log(phi)`` (no dispersion model) and the natural shape parameters (``power``,
-    ``df``). J is d(reported)/dx: a permutation but for the shapes (the thresholds' ``theta_j = alpha_1 +
-    sum exp(alpha_k)``, ``power = 1 + expit``, ``df = exp``), whose rows carry the response model's Jacobian
-    (the delta method).
-
-    Returns
-    -------
-    (names, values, J, n_params, dispersion, family_params)
-        ``names``/``values`` of the reported vector, ``J`` (len(values), x.size), ``n_params`` how many lead it
-        as ``params``; ``dispersion`` the single phi (None with a dispersion model or none at all);
-        ``family_params`` {name: value} of the free non-ordinal shapes.
-    """
-    x = np.asarray(x, dtype=float)
-    k, p = x.size, objective.n_beta
-    identity = np.eye(k)
-    beta = [(name, x[j], identity[j]) for j, name in enumerate(objective.design.fixed_names)]
-    response = _response_model(objective)
-    if response is None:
-        fam = objective.family
-        rest = [(objective.names[j], x[j], identity[j]) for j in range(p, k)]
-        dispersion = float(np.exp(x[-1])) if fam.has_dispersion else None
-        rows, n_params, family_params = beta + rest, p, {}
-    else:
-        a0 = k - response.n_params
-        names, values, jacobian = response.report(x[a0:])
-
-        def block(key):
-            part = []
-            for i in range(response.n_params)[response.slices[key]]:
-                row = np.zeros(k)
-                row[a0:] = jacobian[i]
-                part.append((names[i], float(values[i]), row))
-            return part
-
-        theta = [(objective.names[j], x[j], identity[j]) for j in range(p, a0)]
-        zi, disp, shape = block("zi"), block("disp"), block("shape")
-        ordinal = objective.family.name == "ordinal"
-        model_disp = response.X_disp is not None
-        leading = (shape if ordinal else []) + beta + zi + (disp if model_disp else [])
-        rest = theta + ([] if model_disp else disp) + ([] if ordinal else shape)
-        rows, n_params = leading + rest, len(leading)
-        dispersion = float(np.exp(disp[0][1])) if disp and not model_disp else None
-        family_params = {} if ordinal else {name: value for name, value, _ in shape}
-    names = [r[0] for r in rows]
-    values = np.array([r[1] for r in rows], dtype=float)
-    J = np.array([r[2] for r in rows], dtype=float).reshape(len(rows), k)
-    return names, values, J, n_params, dispersion, family_params
-
-
-def transformed_covariance(J, covariance):
-    """``J C J'`` for the covariance C of x (NaN where a parameter has no variance: at a bound, or all of it
-    when the Hessian is singular), NaN in every row and column of the result that depends on such a one."""
-    covariance = np.asarray(covariance, dtype=float)
-    # a parameter without variance has NaN in its row and column, i.e. in every row: judge by the diagonal
-    missing = ~np.isfinite(np.diag(covariance))
-    out = J @ np.where(np.isfinite(covariance), covariance, 0.0) @ J.T
-    touched = np.any(J[:, missing] != 0, axis=1)
-    out[touched, :] = np.nan
-    out[:, touched] = np.nan
-    return out
-
-
 class _Held:
     """`objective` with its coordinate `i` held by a profile: ``x_i = value - sum_k exp(x_k)`` over the
     coordinates `dependents` (none: ``x_i = value``; an ordinal threshold ``theta_m = alpha_1 + sum_{2 <= k <= m}
@@ -824,7 +749,7 @@ class GLMMResult(_GLMMFields):
         family = objective.family
         names, values, J, n_reported, phi, family_params = reported_parameters(objective, x)
         x_covariance = covariance
-        if _response_model(objective) is not None:   # the reported order (and the delta method for shapes)
+        if response_model(objective) is not None:   # the reported order (and the delta method for shapes)
             covariance = transformed_covariance(J, x_covariance)
         if phi is None:
             sigma = np.nan if family.name in ("gaussian", "student_t") else 1.0
@@ -886,7 +811,7 @@ class GLMMResult(_GLMMFields):
         bse = np.sqrt(np.abs(np.diag(covariance)[:len(self.params)]))
         values = reported_parameters(obj, x)[1]
         rebuild = getattr(obj, "rebuild", None)
-        response = _response_model(obj)
+        response = response_model(obj)
         out = []
         for j, name in enumerate(self.params.index):
             if name in d.fixed_names:
@@ -1001,7 +926,7 @@ class GLMMResult(_GLMMFields):
         if type == "link":
             return eta
         fam = self.family
-        response = _response_model(self.objective)
+        response = response_model(self.objective)
         if fam.name == "ordinal":
             if type != "response":
                 raise ValueError(f"`type`: {type!r} does not apply to an ordinal model (use 'link' or 'response')")
@@ -1041,7 +966,7 @@ class GLMMResult(_GLMMFields):
         from ._response import AuxValues
 
         obj = self.objective
-        response = _response_model(obj)
+        response = response_model(obj)
         d = obj.design
         aux = obj.aux(self.x)
         if newdata is None:
@@ -1075,7 +1000,7 @@ class GLMMResult(_GLMMFields):
         obj = self.objective
         d = obj.design
         beta, factors, phi = obj.split(self.x)
-        response = _response_model(obj)
+        response = response_model(obj)
         extra, pi = {}, None
         if response is not None:
             from scipy.special import expit
@@ -1117,7 +1042,7 @@ class GLMMResult(_GLMMFields):
             raise ValueError(f"`alpha` must be in (0, 1), got {alpha!r}")
         if not isinstance(newdata, pd.DataFrame):
             raise TypeError("`newdata` must be a pandas DataFrame")
-        response = _response_model(self.objective)
+        response = response_model(self.objective)
         if type == "response" and (getattr(self.family, "truncated", False) or self.family.name == "ordinal"
                                    or (response is not None and response.X_zi is not None)):
             # the mean is no monotone map of eta alone there (zero-inflation, truncation, categories)

@@ -27,7 +27,7 @@ import warnings
 import numpy as np
 
 from .. import _validation as v
-from ._result import reported_parameters
+from ._inference import reported_parameters
 
 __all__ = ["cluster_scores", "sandwich_covariance", "cov_params", "cluster_index"]
 

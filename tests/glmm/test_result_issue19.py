@@ -433,7 +433,7 @@ def test_predict_interval_response_refused_where_the_mean_is_not_h_eta():
 def test_transformed_covariance_blanks_only_what_depends_on_a_parameter_without_variance():
     """A parameter at a bound has NaN in its row and its column; the others keep their (co)variances
     (regression: the row test saw a NaN in every row and blanked the whole matrix)."""
-    from quadlib.glmm._result import transformed_covariance
+    from quadlib.glmm._inference import transformed_covariance
 
     cov = np.array([[np.nan, np.nan, np.nan], [np.nan, 4.0, 1.0], [np.nan, 1.0, 9.0]])
     J = np.array([[1.0, 0.0, 0.0], [0.0, 2.0, 0.0], [0.0, 0.0, 1.0]])
