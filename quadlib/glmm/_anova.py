@@ -280,22 +280,24 @@ class _Facts:
     """What the checks and the table need from one fitted model (public attributes only)."""
 
     def __init__(self, result, label):
-        from ._lmm_result import LMMResult
-        from ._result import GLMMResult
-
-        if isinstance(result, LMMResult):
+        # what a fit can do, not its class (this module sits below the result modules): an LMM's objective
+        # optimizes theta, a GLMM's is rebuilt on a new design; both have a Design with random terms
+        objective = getattr(result, "objective", None)
+        design = getattr(result, "design", None) or getattr(objective, "design", None)
+        family = getattr(result, "family", None)
+        if callable(getattr(objective, "optimize_theta", None)):
             self.kind = ("lmm",)
             self.describe = "a linear mixed model (lmm)"
-            design = result.design
-        elif isinstance(result, GLMMResult):
-            design = getattr(result.objective, "design", None)
-            if design is None:
-                raise TypeError(f"`{label}`: anova needs the model's design in memory; a distributed fit has none")
-            self.kind = ("glmm", result.family.name, result.family.link, str(result.method))
-            self.describe = f"{result.family.name}({result.family.link}) by {result.method}"
+        elif callable(getattr(objective, "rebuild", None)) and family is not None and hasattr(result, "method"):
+            self.kind = ("glmm", family.name, family.link, str(result.method))
+            self.describe = f"{family.name}({family.link}) by {result.method}"
         else:
-            raise TypeError(f"`{label}` must be a fitted GLMMResult or LMMResult (from fit or lmm), got "
-                            f"{type(result).__name__}")
+            design = None
+        if design is None or not all(hasattr(design, name) for name in ("terms", "rows", "X", "response")):
+            raise TypeError(f"`{label}` must be a fitted GLMMResult or LMMResult (from fit or lmm) with its data in "
+                            f"memory, got {type(result).__name__}")
+        if not math.isfinite(float(result.llf)):
+            raise ValueError(f"`{label}`: the fit has no finite log-likelihood ({result.llf})")
         self.result = result
         self.label = label
         self.design = design
@@ -712,29 +714,26 @@ class NullModel:
 
 def _reduced_fit(result, design):
     """The mixed model without the tested term, refitted (other random terms remain): a result of the same
-    class as `result`."""
-    from ._lmm_result import LMMResult
-
-    if isinstance(result, LMMResult):
+    class as `result`, built through the objects it holds (its objective's class, ``optimize_theta`` or
+    ``rebuild``, and its class's ``from_fit``)."""
+    objective = result.objective
+    if callable(getattr(objective, "optimize_theta", None)):
         from types import SimpleNamespace
         import pandas as pd
-        from ._lmm import LMMObjective, optimize_theta
 
-        objective = LMMObjective(design, reml=result.reml)
-        outcome = optimize_theta(objective)
+        reduced = type(objective)(design, reml=result.reml)
         # from_fit reads the data's index alone (the fitted values' labels): positions stand in for them
         data = SimpleNamespace(index=pd.RangeIndex(int(np.max(design.rows, initial=-1)) + 1))
-        return LMMResult.from_fit(design=design, objective=objective, optimum=outcome, data=data,
-                                  optimizer=result.optimizer)
+        return type(result).from_fit(design=design, objective=reduced, optimum=reduced.optimize_theta(),
+                                     data=data, optimizer=result.optimizer)
     if result.reml:
         raise ValueError("`result`: test_random of a REML GLMM with other random terms is not implemented; refit "
                          "with reml=False")
     from ._optimize import optimize
-    from ._result import GLMMResult
 
-    objective = result.objective.rebuild(design)
-    return GLMMResult.from_fit(objective=objective, outcome=optimize(objective), method=result.method,
-                               formula=design.formula)
+    reduced = objective.rebuild(design)
+    return type(result).from_fit(objective=reduced, outcome=optimize(reduced), method=result.method,
+                                 formula=design.formula)
 
 
 def _formula_without(formula, group):

@@ -294,6 +294,23 @@ def test_input_validation(cbpp, sleep):
         _anova.chibar_weights(101)
 
 
+def test_refuses_results_without_a_likelihood_to_compare(cbpp):
+    """PQL (no likelihood), a conditional likelihood and an NLMM fit are not models anova compares."""
+    from quadlib.glmm import conditional_fit, nlmm, pql
+
+    data, m0, m1 = cbpp
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        others = [pql(CBPP1, data, family="binomial"),
+                  conditional_fit("case ~ spontaneous + induced + strata(stratum)", datasets.load("infert")),
+                  nlmm("circumference ~ Asym / (1 + exp((xmid - age) / scal))", datasets.load("orange"),
+                       fixed=["Asym", "xmid", "scal"], random=["Asym"], group="Tree",
+                       start={"Asym": 200, "xmid": 725, "scal": 350})]
+    for other in others:
+        with pytest.raises(TypeError, match=r"`models\[1\]` must be a fitted GLMMResult or LMMResult"):
+            _anova.anova(m0, other)
+
+
 def test_refuses_different_data(cbpp, sleep):
     data, m0, m1 = cbpp
     part = _fit(CBPP0, data.iloc[:50], family="binomial")
