@@ -33,6 +33,7 @@ import warnings
 import numpy as np
 
 from .. import _validation as v
+from ._inference import information_criteria
 from ._optimize import ConvergenceWarning
 from ._summary import align_columns, format_numbers
 
@@ -596,14 +597,8 @@ class NullModel:
         if not outcome.converged:
             warnings.warn("test_random: the null model's fit did not converge", ConvergenceWarning, stacklevel=3)
         self.params, self.llf, self.converged = outcome.x, outcome.llf, outcome.converged
-
-    @property
-    def aic(self):
-        return -2.0 * self.llf + 2.0 * self.df_modelwc
-
-    @property
-    def bic(self):
-        return -2.0 * self.llf + math.log(self.nobs) * self.df_modelwc
+        # the information criteria written once (_inference), as every result reports them
+        self.aic, self.bic, _ = information_criteria(self.llf, self.df_modelwc, self.nobs)
 
     def _lm(self, y):
         w = self.n
