@@ -915,7 +915,8 @@ def bootstrap_lrt(m0, m1, n, *, seed=None, client=None, workers=None, progress=F
     """The parametric bootstrap likelihood-ratio test of the nested fits `m0` (null) in `m1` (pbkrtest's
     ``PBmodcomp``): `n` responses simulated from `m0`, both models refitted to each, ``T* = 2 (llf1 - llf0)``
     clipped at 0; the p-value ``(1 + #{T* >= T}) / (1 + n_ok)`` (:meth:`BootstrapResult.pvalue`, and the
-    table of :meth:`BootstrapResult.lrt_table`). The fits' nesting is not checked here (:func:`anova` does).
+    table of :meth:`BootstrapResult.lrt_table`). Here only the rows and the parameter counts are checked (`m1`
+    must have more); :func:`anova` checks the nesting in full.
 
     Parameters
     ----------
@@ -938,6 +939,10 @@ def bootstrap_lrt(m0, m1, n, *, seed=None, client=None, workers=None, progress=F
     to_alternative = _positions(rows0)[rows1]   # m0's design order -> m1's
     statistic = max(0.0, 2.0 * (float(m1.llf) - float(m0.llf)))
     df = int(getattr(m1, "df_modelwc", 0)) - int(getattr(m0, "df_modelwc", 0))
+    if hasattr(m0, "df_modelwc") and hasattr(m1, "df_modelwc") and df <= 0:
+        # the same model twice, or the pair reversed: T* would be clipped to 0 and every p-value 1
+        raise ValueError(f"`m1` must have more parameters than `m0` (m0 nested in m1), got {int(m1.df_modelwc)} "
+                         f"and {int(m0.df_modelwc)}; anova(m0, m1, method='boot') checks the nesting in full")
     job = {"kind": "lrt", "null": null, "alternative": alternative, "to_alternative": to_alternative}
     records = _run(job, n, entropy, client, workers, progress)
     return _collect(records, n, ["LRT"], np.array([statistic]), entropy, lrt_df=df)

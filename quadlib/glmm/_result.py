@@ -251,10 +251,14 @@ class MixedResult:
 
     def _boot_interval(self, alpha, parm, kind, n, seed, boot, client, workers):
         """method="boot" of :meth:`conf_int`: the rows of `parm` from the bootstrap's intervals."""
+        import pandas as pd
+
         if boot is None:
             boot = self.bootstrap(n, seed=seed, client=client, workers=workers)
         elif seed is not None or client is not None or workers is not None:
             raise ValueError("`boot` is a finished bootstrap: `seed`, `client` and `workers` do not apply")
+        if not (callable(getattr(boot, "conf_int", None)) and hasattr(boot, "estimate")):
+            raise TypeError(f"`boot` must be a BootstrapResult (from this fit's bootstrap), got {type(boot).__name__}")
         frame = boot.conf_int(alpha=alpha, kind=kind)
         names = []
         if parm in ("re", "all"):
@@ -264,6 +268,11 @@ class MixedResult:
         missing = [name for name in names if name not in frame.index]
         if missing:
             raise ValueError(f"`boot` has no draws of {', '.join(missing)} (a bootstrap with another `statistic`?)")
+        # a bootstrap of another fit with the same names would give that fit's intervals: its estimate must be ours
+        ours = pd.concat([self.re_params, self.params])[names].to_numpy(dtype=float)
+        theirs = np.asarray(boot.estimate[names], dtype=float)
+        if not np.allclose(theirs, ours, rtol=1e-8, atol=1e-10, equal_nan=True):
+            raise ValueError("`boot` is a bootstrap of another fit: its estimates differ from this fit's")
         return frame.loc[names]
 
     def _profiles(self):

@@ -469,3 +469,20 @@ def test_glmm_reml_fit_is_refused():
         res = fit("Reaction ~ Days + (1 | Subject)", datasets.load("sleepstudy"), family="gaussian", reml=True)
     with pytest.raises(ValueError, match="fitted by REML is not implemented; refit with reml=False"):
         bootstrap(res, 5)
+
+
+def test_bootstrap_lrt_refuses_a_reversed_or_repeated_pair():
+    """Regression (review): the pair reversed, or one model twice, ran and gave p = 1."""
+    import warnings
+
+    from quadlib.glmm import bootstrap_lrt, datasets, fit
+
+    cbpp = datasets.load("cbpp")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m0 = fit("cbind(incidence, size - incidence) ~ 1 + (1 | herd)", cbpp)
+        m1 = fit("cbind(incidence, size - incidence) ~ period + (1 | herd)", cbpp)
+    with pytest.raises(ValueError, match="`m1` must have more parameters than `m0`"):
+        bootstrap_lrt(m1, m0, 5, seed=1, workers=1)
+    with pytest.raises(ValueError, match="`m1` must have more parameters than `m0`"):
+        bootstrap_lrt(m1, m1, 5, seed=1, workers=1)

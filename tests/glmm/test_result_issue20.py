@@ -253,3 +253,23 @@ def test_plot_profile(cbpp):
     matplotlib.use("Agg")
     figure = cbpp.plot_profile(n_points=3)
     assert len(figure.axes) == 1
+
+
+def test_boot_interval_refuses_a_bootstrap_of_another_fit_and_a_non_bootstrap():
+    """Regression (review): conf_int(method="boot", boot=b) with b from another fit whose names match returned
+    that fit's intervals silently; boot=3 leaked an AttributeError."""
+    import warnings
+
+    from quadlib.glmm import datasets, fit
+
+    cbpp = datasets.load("cbpp")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m0 = fit("cbind(incidence, size - incidence) ~ 1 + (1 | herd)", cbpp)
+        m1 = fit("cbind(incidence, size - incidence) ~ period + (1 | herd)", cbpp)
+        boot = m1.bootstrap(5, seed=1, workers=1, progress=False)
+    with pytest.raises(ValueError, match="`boot` is a bootstrap of another fit"):
+        m0.conf_int(method="boot", boot=boot)
+    with pytest.raises(TypeError, match="`boot` must be a BootstrapResult"):
+        m1.conf_int(method="boot", boot=3)
+    assert m1.conf_int(method="boot", boot=boot).shape == (5, 2)   # its own fit: accepted
