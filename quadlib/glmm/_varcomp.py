@@ -41,6 +41,7 @@ __all__ = ["lmm_deviance", "profile_trace", "sd_scale", "sd_scale_covariance", "
            "varcomp_conf_int", "varcomp_profiles"]
 
 _MAX_TRACE_POINTS = 200     # the bound on profile_trace's grid
+_STATIONARY_GRADIENT = 1e-3  # largest |gradient| (llf scale) of a profile refit that counts as a maximum
 _UNIT_FLOOR = 1e-8          # the smallest diagonal of C when a singular factor is written as U (a warm start)
 _MAP_STEP = 1e-7            # relative step of the central differences of the psi -> x map (the chain rule)
 _GRADIENT_STEP = 1e-6       # relative step of the LMM profile's gradient (central differences of the deviance)
@@ -502,6 +503,23 @@ def _vector(x, size, name):
     return x
 
 
+def _warn_unconverged(outcome, what):
+    """A ConvergenceWarning when `outcome` did not reach a maximum (the interval built on it may be off); True if
+    so. A stationary point whose Hessian is only semidefinite counts as reached: holding an SD at 0 leaves its
+    correlations unidentified (a flat direction), and the profile needs the maximized value, not its curvature."""
+    gradient = np.asarray(outcome.gradient, dtype=float)
+    free = np.ones(gradient.size, dtype=bool)
+    if np.size(outcome.free) == gradient.size:
+        free = np.asarray(outcome.free, dtype=bool)
+    stationary = gradient.size == 0 or bool(np.all(np.isfinite(gradient[free]))
+                                            and np.max(np.abs(gradient[free]), initial=0.0) <= _STATIONARY_GRADIENT)
+    if outcome.converged or (math.isfinite(outcome.llf) and stationary):
+        return False
+    warnings.warn(f"{what} did not converge ({outcome.message}); the variance components' profile intervals "
+                  "may be off", ConvergenceWarning, stacklevel=4)
+    return True
+
+
 def _ml_start(model):
     """(psi, llf, covariance of the sd-scale values, values) at the maximum-likelihood fit: the fit's own,
     or for a REML fit the ML refit from it (lme4's ``refitML``)."""
@@ -514,6 +532,7 @@ def _ml_start(model):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)
                 outcome = optimize(held, psi, options=_PROFILE_OPTIONS)
+            _warn_unconverged(outcome, "the ML refit of the REML fit (the profiles' start)")
             psi, llf = held.full(outcome.x), float(outcome.llf)
             point = model.point_of(psi)
         else:
@@ -528,6 +547,7 @@ def _ml_start(model):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             ml = optimize(model.objective, x)
+        _warn_unconverged(ml, "the ML refit of the REML fit (the profiles' start)")
         x, llf = np.asarray(ml.x, dtype=float), float(ml.llf)
         C = covariance_over_free(ml, model.objective.n_params)
     _, values, J = sd_scale(result, x)
@@ -563,6 +583,7 @@ def _profile_callable(model, index, to_psi, psi_hat):
     """The profiled log-likelihood of the coordinate `index` of psi, held at ``to_psi(value)`` (None: outside
     the parameter space, -inf), warm-started along the profile."""
     warm = [np.delete(psi_hat, index)]
+    warned = [False]
 
     def llf(value):
         value = float(value)
@@ -573,6 +594,8 @@ def _profile_callable(model, index, to_psi, psi_hat):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             outcome = optimize(held, warm[0], options=_PROFILE_OPTIONS)
+        if not warned[0] and not outcome.converged:   # once per parameter: a low profile narrows the interval
+            warned[0] = _warn_unconverged(outcome, f"a profile refit (held at {value:.6g})")
         if np.all(np.isfinite(outcome.x)) and math.isfinite(outcome.llf):
             warm[0] = np.asarray(outcome.x, dtype=float)
         return float(outcome.llf)

@@ -306,3 +306,23 @@ def test_sd_scale_values_closed_form_and_agreement(sleep_ml):
     np.testing.assert_allclose(got[1], expected[1], rtol=1e-14)
     with pytest.raises(ValueError, match="`factors`"):
         sd_scale_values(blocks, [])
+
+
+def test_an_unconverged_refit_under_a_profile_warns():
+    """Regression (review): the ML refit of a REML fit and the profile refits ran with ConvergenceWarning
+    silenced and their outcome unchecked; a refit that stopped short (large gradient) now warns, while a
+    stationary point with a semidefinite Hessian (an SD held at 0 leaves its correlation flat) does not."""
+    from types import SimpleNamespace
+
+    from quadlib.glmm import ConvergenceWarning
+    from quadlib.glmm._varcomp import _warn_unconverged
+
+    short = SimpleNamespace(converged=False, llf=-10.0, gradient=np.array([0.5, 1e-6]), free=np.array([True, True]),
+                            message="stopped at max_evaluations")
+    flat = SimpleNamespace(converged=False, llf=-10.0, gradient=np.array([1e-7, 0.0]), free=np.array([True, True]),
+                           message="the Hessian is not negative definite at the end")
+    with pytest.warns(ConvergenceWarning, match="a profile refit did not converge"):
+        assert _warn_unconverged(short, "a profile refit") is True
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert _warn_unconverged(flat, "a profile refit") is False
