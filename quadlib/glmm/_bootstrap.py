@@ -255,7 +255,8 @@ def bootstrap_interval(draws, estimate, alpha, kind, acceleration=None):
     Returns
     -------
     (lower, upper) : tuple of float
-        NaN when fewer than two draws are finite.
+        NaN when fewer than two draws are finite, and for BCa (with a ConvergenceWarning) when every draw
+        lies on one side of the estimate.
 
     Examples
     --------
@@ -284,6 +285,9 @@ def bootstrap_interval(draws, estimate, alpha, kind, acceleration=None):
         share = (np.sum(draws < estimate) + 0.5 * np.sum(draws == estimate)) / draws.size
         z0 = float(ndtri(share))
         if not math.isfinite(z0):   # every draw on one side: no bias correction is possible
+            warnings.warn(f"BCa interval: all {draws.size} finite draws lie on one side of the estimate, so the "
+                          "bias correction is infinite; the interval is NaN (use more replicates or another "
+                          "`kind`)", ConvergenceWarning, stacklevel=2)
             return (np.nan, np.nan)
         z = ndtri(levels)
         levels = ndtr(z0 + (z0 + z) / (1 - a * (z0 + z)))

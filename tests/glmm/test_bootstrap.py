@@ -486,3 +486,10 @@ def test_bootstrap_lrt_refuses_a_reversed_or_repeated_pair():
         bootstrap_lrt(m1, m0, 5, seed=1, workers=1)
     with pytest.raises(ValueError, match="`m1` must have more parameters than `m0`"):
         bootstrap_lrt(m1, m1, 5, seed=1, workers=1)
+
+
+def test_bca_with_every_draw_on_one_side_warns():
+    """Regression (review): the NaN BCa interval of draws all above the estimate came without a warning."""
+    with pytest.warns(ConvergenceWarning, match="all 4 finite draws lie on one side"):
+        lower, upper = bootstrap_interval([2.0, 3.0, 4.0, 5.0], 1.0, 0.05, "bca", acceleration=0.0)
+    assert math.isnan(lower) and math.isnan(upper)
