@@ -367,25 +367,21 @@ class _GLMMRefitter:
         return np.array(self.result.x_covariance, dtype=float)
 
     def refit_result(self, y):
-        objective = self._objective_for(y)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            outcome = optimize(objective, self.x)
-        if not outcome.converged:
-            raise _NotConverged(outcome.message)
-        return type(self.result).from_fit(objective=objective, outcome=outcome, method=self.result.method,
-                                   formula=self.result.formula)
+        return self._full_refit(self._objective_for(y))
 
     def refit_without(self, keep):
         """The model refitted (full mode) to the rows `keep` of its design: a result (the group jackknife)."""
-        objective = self.objective.rebuild(design_without(self.design, keep))
+        return self._full_refit(self.objective.rebuild(design_without(self.design, keep)))
+
+    def _full_refit(self, objective):
+        """`objective` optimized in full mode from the estimate, as a result of the fit's class."""
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             outcome = optimize(objective, self.x)
         if not outcome.converged:
             raise _NotConverged(outcome.message)
         return type(self.result).from_fit(objective=objective, outcome=outcome, method=self.result.method,
-                                   formula=self.result.formula)
+                                          formula=self.result.formula)
 
 
 class _LMMRefitter:
@@ -497,7 +493,8 @@ class _LMMRefitter:
             raise _NotConverged(out.message)
         data = SimpleNamespace(index=pd.RangeIndex(int(self.rows.max(initial=-1)) + 1))
         return type(self.result).from_fit(design=replace(self.design, response=np.asarray(y, dtype=float)),
-                                  objective=objective, optimum=out, data=data, optimizer=self.result.optimizer)
+                                          objective=objective, optimum=out, data=data,
+                                          optimizer=self.result.optimizer)
 
     def refit_without(self, keep):
         """The model refitted to the rows `keep` of its design: a result (the group jackknife)."""
@@ -512,7 +509,7 @@ class _LMMRefitter:
             raise _NotConverged(out.message)
         data = SimpleNamespace(index=pd.RangeIndex(int(self.rows.max(initial=-1)) + 1))
         return type(self.result).from_fit(design=design, objective=objective, optimum=out, data=data,
-                                  optimizer=self.result.optimizer)
+                                          optimizer=self.result.optimizer)
 
 
 class _NotConverged(Exception):
