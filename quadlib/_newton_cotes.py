@@ -335,6 +335,20 @@ def _romberg_iv(f, a, b, args, rtol, atol, max_level, vectorized):
     return f, a, b, args, rtol, atol, max_level, bool(vectorized)
 
 
+def romberg_row(previous, trapezoid):
+    """Row k of the Romberg tableau from row k - 1 and the trapezoid sum ``T[k, 0]`` on step h / 2**k.
+
+    ``T[k, j] = T[k, j-1] + (T[k, j-1] - T[k-1, j-1]) / (4**j - 1)``: column j removes the h**(2j) term of
+    the Euler–Maclaurin expansion. `previous` holds the k entries ``T[k-1, 0..k-1]``; the entries may be
+    numbers or arrays (one tableau per integral, for sampled data along other axes). Returns the k + 1
+    entries ``T[k, 0..k]`` as a list. Shared by :func:`romberg` and :func:`quadlib.romb`.
+    """
+    row = [trapezoid]
+    for j in range(1, len(previous) + 1):
+        row.append(row[j - 1] + (row[j - 1] - previous[j - 1]) / (4 ** j - 1))
+    return row
+
+
 def _romberg(f, a, b, args, rtol, atol, max_level, vectorized):
     """Romberg on [a, b] with a < b; returns the result without warning."""
     table = np.full((max_level + 1, max_level + 1), np.nan)
@@ -349,9 +363,7 @@ def _romberg(f, a, b, args, rtol, atol, max_level, vectorized):
             h = width / 2 ** k
             x = a + h * np.arange(1, 2 ** k, 2, dtype=np.float64)
             y = sample(x)
-            table[k, 0] = 0.5 * table[k - 1, 0] + h * y.sum()
-            for j in range(1, k + 1):
-                table[k, j] = table[k, j - 1] + (table[k, j - 1] - table[k - 1, j - 1]) / (4 ** j - 1)
+            table[k, :k + 1] = romberg_row(table[k - 1, :k], 0.5 * table[k - 1, 0] + h * y.sum())
         if not np.all(np.isfinite(y)):
             bad = (np.array([a, b]) if k == 0 else x)[~np.isfinite(y)][0]
             status, error = 2, np.nan

@@ -1,4 +1,5 @@
-"""Integrals of sampled data: trapezoid, Simpson (uneven spacing allowed) and the cumulative trapezoid.
+"""Integrals of sampled data: trapezoid, Simpson (uneven spacing allowed), the cumulative trapezoid and
+Simpson, and Romberg on 2**k + 1 equally spaced samples.
 
 These are array reductions along one axis. Each function moves that axis last, so the formulas below
 only ever slice ``[..., i:j]``, and moves it back for the cumulative result.
@@ -8,8 +9,13 @@ import numbers
 import numpy as np
 
 from . import _validation as v
+from ._newton_cotes import romberg_row
 
-__all__ = ["trapezoid", "simpson", "cumulative_trapezoid"]
+__all__ = ["trapezoid", "simpson", "cumulative_trapezoid", "cumulative_simpson", "romb"]
+
+#: Largest number of halvings `romb` accepts: 2**40 + 1 samples is beyond any array in memory, so the
+#: bound only guards the tableau's size (k + 1 rows).
+_ROMB_MAX_LEVEL = 40
 
 
 def _axis_iv(axis, ndim):
@@ -284,3 +290,194 @@ def cumulative_trapezoid(y, x=None, dx=1.0, axis=-1, initial=None):
     if initial is not None:
         result = np.concatenate([np.zeros(result.shape[:-1] + (1,), result.dtype), result], axis=-1)
     return np.moveaxis(result, -1, axis)
+
+
+def _per_slice(value, name, y, axis):
+    """A scalar, or an array of `y`'s shape with length 1 along `axis` (moved last, as `y` is here)."""
+    value = _array(value, name)
+    complex_ok = name == "initial"
+    _numeric(value, name, complex_ok=complex_ok)
+    value = value.astype(np.result_type(value.dtype, y.dtype if complex_ok else np.float64, np.float64))
+    if value.ndim == 0:
+        return value
+    one = np.moveaxis(np.empty(y.shape[:-1] + (1,)), -1, axis).shape
+    if value.shape != one:
+        raise ValueError(f"`{name}` must be a scalar or have the shape of `y` with length 1 along `axis`, {one}, "
+                         f"got shape {value.shape}")
+    return np.moveaxis(value, axis, -1)
+
+
+def _cumulative_simpson_iv(y, x, dx, axis, initial):
+    # dx may be an array here (scipy's), so _sampled_iv sees a placeholder and dx is checked below
+    y, x, _, axis = _sampled_iv(y, x, 1.0, axis, min_samples=1)
+    if x is not None:
+        if x.ndim > 1 and x.shape != y.shape:
+            raise ValueError(f"`x` must be 1-D or have the shape of `y`, {np.moveaxis(y, -1, axis).shape}, got "
+                             f"{np.moveaxis(x, -1, axis).shape}")
+        if not np.all(np.diff(x, axis=-1) > 0):
+            raise ValueError("`x` must be strictly increasing along `axis`")
+        dx = None
+    else:
+        dx = _per_slice(dx, "dx", y, axis)
+        if not np.all(np.isfinite(dx)):
+            raise ValueError("`dx` must be finite")
+    if initial is not None:
+        initial = _per_slice(initial, "initial", y, axis)
+    return y, x, dx, axis, initial
+
+
+def _simpson_pieces(y, h, even):
+    """Integral over the first interval of each triple (y0, y1, y2) of the parabola through it, with widths
+    h0 = h[..., :-1] and h1 = h[..., 1:] (Cartwright's formula; h/12 (5 y0 + 8 y1 - y2) on an even grid)."""
+    y0, y1, y2 = y[..., :-2], y[..., 1:-1], y[..., 2:]
+    h0, h1 = h[..., :-1], h[..., 1:]
+    if even:     # scipy's equal-interval formula, for the same rounding
+        return h0 / 3 * (5 * y0 / 4 + 2 * y1 - y2 / 4)
+    hsum = h0 + h1
+    r = h0 / hsum
+    q = r * (h0 / h1)
+    return h0 / 6 * ((3 - r) * y0 + (3 + q + r) * y1 - q * y2)
+
+
+def cumulative_simpson(y, *, x=None, dx=1.0, axis=-1, initial=None):
+    """Running integral of samples `y` along `axis` by Simpson's rule, on any increasing grid.
+
+    Parameters
+    ----------
+    y : array_like
+        Samples, real or complex, with at least 1 along `axis`. With fewer than 3 the result is the
+        cumulative trapezoid (as in scipy).
+    x : array_like, optional
+        Sample points, strictly increasing along `axis`: 1-D of length ``y.shape[axis]``, or of the shape
+        of `y`.
+    dx : float or array_like, optional
+        Spacing of the samples when `x` is None: a number, or an array of the shape of `y` with length 1
+        along `axis` (one spacing per slice). Default 1.
+    axis : int, optional
+        Axis of `y` along which to integrate. Default the last.
+    initial : float or array_like, optional
+        If given, it is inserted at the start of the result *and added to the rest* (scipy's meaning for
+        this function, unlike :func:`cumulative_trapezoid`): a number, or an array of `y`'s shape with
+        length 1 along `axis`. The result then has the shape of `y`; without it, one less along `axis`.
+
+    Returns
+    -------
+    ndarray
+        The running integrals from the first sample to each later one.
+
+    See Also
+    --------
+    simpson, cumulative_trapezoid
+
+    Notes
+    -----
+    The integral over each interval is that of the parabola through it and one neighbour [1]_: intervals
+    ``2i`` and ``2i + 1`` both take the parabola through samples ``2i, 2i+1, 2i+2``, and the last interval
+    takes the parabola through the last three samples. On the first interval of a triple of widths
+    ``h0, h1`` (``H = h0 + h1``) that integral is
+    ``h0/6 ((3 - h0/H) y0 + (3 + h0**2/(H h1) + h0/H) y1 - h0**2/(H h1) y2)``, which is
+    ``h/12 (5 y0 + 8 y1 - y2)`` on an even grid; the second interval of a triple is the same formula on
+    the reversed triple. Quadratics are integrated exactly on any grid. This is
+    :func:`scipy.integrate.cumulative_simpson` (scipy >= 1.12), with the same arguments and results.
+
+    References
+    ----------
+    .. [1] K. V. Cartwright, "Simpson's rule cumulative integration with MS Excel and irregularly-spaced
+           data", *Journal of Mathematical Sciences and Mathematics Education* 12 (2), 1-9, 2017.
+
+    Examples
+    --------
+    >>> import numpy as np, quadlib
+    >>> x = np.array([0.0, 0.3, 0.5, 1.2, 2.0])
+    >>> quadlib.cumulative_simpson(x**2, x=x)  # x**3 / 3, exact for a quadratic on any grid
+    array([0.009     , 0.04166667, 0.576     , 2.66666667])
+    >>> quadlib.cumulative_simpson([1.0, 1.0, 1.0], dx=0.5, initial=10.0)
+    array([10. , 10.5, 11. ])
+    """
+    y, x, dx, axis, initial = _cumulative_simpson_iv(y, x, dx, axis, initial)
+    n = y.shape[-1]
+    shape = y.shape[:-1] + (n - 1,)
+    h = np.broadcast_to(np.diff(x, axis=-1) if x is not None else dx, shape)
+    if n < 3:
+        pieces = 0.5 * h * (y[..., 1:] + y[..., :-1])
+    else:
+        forward = _simpson_pieces(y, h, x is None)
+        backward = np.flip(_simpson_pieces(np.flip(y, axis=-1), np.flip(h, axis=-1), x is None), axis=-1)
+        pieces = np.empty(shape, np.result_type(forward, backward))
+        pieces[..., :-1:2] = forward[..., ::2]
+        pieces[..., 1::2] = backward[..., ::2]
+        pieces[..., -1] = backward[..., -1]
+    result = np.cumsum(pieces, axis=-1)
+    if initial is not None:
+        start = np.broadcast_to(initial, y.shape[:-1] + (1,))
+        result = np.concatenate([start, result + start], axis=-1)
+    return np.moveaxis(result, -1, axis)
+
+
+def _romb_iv(y, dx, axis):
+    y, _, dx, axis = _sampled_iv(y, None, dx, axis, min_samples=2)
+    intervals = y.shape[-1] - 1
+    k = intervals.bit_length() - 1
+    if intervals != 1 << k:
+        raise ValueError(f"`y` must have 2**k + 1 samples along `axis` (2, 3, 5, 9, 17, ...), got {y.shape[-1]}")
+    if k > _ROMB_MAX_LEVEL:
+        raise ValueError(f"`y` must have at most 2**{_ROMB_MAX_LEVEL} + 1 samples along `axis`")
+    return y, dx, k
+
+
+def romb(y, dx=1.0, axis=-1):
+    """Integrate ``2**k + 1`` equally spaced samples `y` along `axis` by Romberg's method.
+
+    Parameters
+    ----------
+    y : array_like
+        Samples, real or complex, with ``2**k + 1`` along `axis` (k >= 0: 2, 3, 5, 9, 17, ... samples).
+    dx : float, optional
+        Spacing of the samples. Default 1.
+    axis : int, optional
+        Axis of `y` along which to integrate. Default the last.
+
+    Returns
+    -------
+    float, complex or ndarray
+        ``T[k, k]`` of the Romberg tableau; `y`'s shape without `axis`.
+
+    See Also
+    --------
+    romberg : the same extrapolation for a function, with an error estimate and a stopping rule.
+    simpson
+
+    Notes
+    -----
+    Row i of the tableau starts with the trapezoid sum on every ``2**(k - i)``-th sample and is
+    extrapolated as in :func:`romberg` (the same code): ``T[i, j] = T[i, j-1] + (T[i, j-1] - T[i-1, j-1])
+    / (4**j - 1)``. ``T[1, 1]`` is Simpson's rule, ``T[2, 2]`` Boole's. The result is that of
+    :func:`scipy.integrate.romb`; scipy's `show` (printing the tableau) is not provided. Samples of a
+    function that is not smooth make the extrapolation meaningless, and nothing here can tell.
+
+    References
+    ----------
+    .. [1] W. Romberg, "Vereinfachte numerische Integration", *Det Kongelige Norske Videnskabers
+           Selskab Forhandlinger* 28 (7), 1955.
+    .. [2] P. J. Davis and P. Rabinowitz, *Methods of Numerical Integration*, 2nd ed., Academic Press,
+           1984, section 6.3.
+
+    Examples
+    --------
+    >>> import numpy as np, quadlib
+    >>> x = np.linspace(0.0, 1.0, 17)
+    >>> round(float(quadlib.romb(np.exp(x), dx=x[1] - x[0])), 13)  # e - 1 = 1.718281828459045...
+    1.7182818284591
+    >>> float(quadlib.romb(np.arange(3, 12)))  # a linear function: the trapezoid sum
+    56.0
+    """
+    y, dx, k = _romb_iv(y, dx, axis)
+    n = y.shape[-1] - 1
+    width = n * dx
+    row = [0.5 * width * (y[..., 0] + y[..., -1])]
+    for i in range(1, k + 1):
+        # level i adds the samples halfway between those of level i - 1
+        stride = n >> i
+        new = y[..., stride::2 * stride]
+        row = romberg_row(row, 0.5 * row[0] + (width / (1 << i)) * np.sum(new, axis=-1))
+    return row[-1]

@@ -3,8 +3,9 @@ from hypothesis import given, settings, strategies as st
 import numpy as np
 import pytest
 import scipy.integrate
+import scipy.special
 
-from quadlib._sampled import cumulative_trapezoid, simpson, trapezoid
+from quadlib._sampled import cumulative_simpson, cumulative_trapezoid, romb, simpson, trapezoid
 
 RTOL = 1e-13
 
@@ -156,3 +157,188 @@ def test_input_validation(func):
             func(y, initial=1.0)
         with pytest.raises(TypeError, match="`initial`"):
             func(y, initial=np.zeros(3))
+
+
+# --------------------------------------------------------------------------------------------------
+# cumulative_simpson and romb: parity with scipy and with closed forms, in the same test
+
+
+def _grid(kind, lo, hi, n, seed=0):
+    if kind == "even":
+        return np.linspace(lo, hi, n)
+    if kind == "random":
+        inner = np.sort(np.random.default_rng(seed).uniform(lo, hi, n - 2))
+        return np.concatenate([[lo], inner, [hi]])
+    # "graded": clustered at lo, as for a boundary layer
+    return lo + (hi - lo) * np.linspace(0.0, 1.0, n) ** 2
+
+
+# (name, f, antiderivative F, lo, hi, grid, n, tolerance on |result - (F(x) - F(lo))| / max|F(x) - F(lo)|)
+# Quadratics are exact on any grid; for the others the tolerance is an order above the O(h**3) error
+# of the method and below the trapezoid's O(h**2) error, so the test tells the two apart.
+_CUMSIMPSON_CASES = [
+    ("quadratic even 5", lambda x: 3 * x**2 - x + 2, lambda x: x**3 - x**2 / 2 + 2 * x, -1.0, 2.0, "even", 5, 1e-14),
+    ("quadratic even 6", lambda x: 3 * x**2 - x + 2, lambda x: x**3 - x**2 / 2 + 2 * x, -1.0, 2.0, "even", 6, 1e-14),
+    ("quadratic random 7", lambda x: x**2, lambda x: x**3 / 3, 0.0, 3.0, "random", 7, 1e-14),
+    ("quadratic random 8", lambda x: 1 - 4 * x**2, lambda x: x - 4 * x**3 / 3, -2.0, 1.0, "random", 8, 1e-14),
+    ("quadratic graded 9", lambda x: 2 * x**2 + x, lambda x: 2 * x**3 / 3 + x**2 / 2, 0.0, 5.0, "graded", 9, 1e-14),
+    ("linear random 3", lambda x: 5 - x, lambda x: 5 * x - x**2 / 2, 0.0, 1.0, "random", 3, 1e-14),
+    ("constant graded 4", lambda x: 0 * x + 7, lambda x: 7 * x, 1.0, 2.0, "graded", 4, 1e-14),
+    ("sin even 101", np.sin, lambda x: -np.cos(x), 0.0, np.pi, "even", 101, 2e-7),
+    ("sin even 100", np.sin, lambda x: -np.cos(x), 0.0, np.pi, "even", 100, 2e-7),
+    ("sin random 400", np.sin, lambda x: -np.cos(x), 0.0, 2 * np.pi, "random", 400, 1e-5),
+    ("cos graded 300", np.cos, np.sin, 0.0, 4.0, "graded", 300, 1e-6),
+    ("exp even 201", np.exp, np.exp, -1.0, 2.0, "even", 201, 1e-8),
+    ("exp random 300", np.exp, np.exp, 0.0, 1.0, "random", 300, 1e-7),
+    ("exp(-x) graded 250", lambda x: np.exp(-x), lambda x: -np.exp(-x), 0.0, 10.0, "graded", 250, 1e-6),
+    ("lorentzian even 401", lambda x: 1 / (1 + x**2), np.arctan, -5.0, 5.0, "even", 401, 1e-7),
+    ("lorentzian random 500", lambda x: 1 / (1 + x**2), np.arctan, -5.0, 5.0, "random", 500, 1e-5),
+    ("sqrt(1+x) even 64", lambda x: np.sqrt(1 + x), lambda x: (1 + x)**1.5 * 2 / 3, 0.0, 3.0, "even", 64, 1e-7),
+    ("log(1+x) random 200", np.log1p, lambda x: (1 + x) * np.log1p(x) - x, 0.0, 4.0, "random", 200, 3e-6),
+    ("x exp(-x) even 150", lambda x: x * np.exp(-x), lambda x: -(x + 1) * np.exp(-x), 0.0, 8.0, "even", 150, 5e-6),
+    ("cosh graded 120", np.cosh, np.sinh, -2.0, 2.0, "graded", 120, 3e-6),
+    ("gaussian even 301", lambda x: np.exp(-x**2), lambda x: np.sqrt(np.pi) / 2 * scipy.special.erf(x), -3.0, 3.0,
+     "even", 301, 1e-7),
+    ("cubic even 33", lambda x: x**3 - x, lambda x: x**4 / 4 - x**2 / 2, -1.0, 2.0, "even", 33, 1e-5),
+]
+
+
+@pytest.mark.parametrize("case", _CUMSIMPSON_CASES, ids=[c[0] for c in _CUMSIMPSON_CASES])
+def test_cumulative_simpson_parity(case):
+    name, f, F, lo, hi, kind, n, tol = case
+    x = _grid(kind, lo, hi, n, seed=n)
+    exact = F(x[1:]) - F(lo)
+    scale = np.max(np.abs(exact))
+    if kind == "even":
+        ours, ref = cumulative_simpson(f(x), dx=x[1] - x[0]), scipy.integrate.cumulative_simpson(f(x), dx=x[1] - x[0])
+    else:
+        ours, ref = cumulative_simpson(f(x), x=x), scipy.integrate.cumulative_simpson(f(x), x=x)
+    assert np.max(np.abs(ours - exact)) <= tol * scale
+    assert np.max(np.abs(ref - exact)) <= tol * scale
+    assert np.max(np.abs(ours - ref)) <= 1e-13 * scale
+    if tol >= 1e-9 and kind == "even":
+        # the tolerance would catch a second-order method
+        trap = scipy.integrate.cumulative_trapezoid(f(x), x)
+        assert np.max(np.abs(trap - exact)) > tol * scale
+
+
+@settings(max_examples=150, deadline=None)
+@given(seed=st.integers(0, 2 ** 32 - 1))
+def test_cumulative_simpson_matches_scipy_on_random_layouts(seed):
+    rng = np.random.default_rng(seed)
+    shape = [int(s) for s in rng.integers(1, 5, size=int(rng.integers(1, 4)))]
+    axis = int(rng.integers(-len(shape), len(shape)))
+    shape[axis] = int(rng.integers(1, 12))
+    y = rng.standard_normal(shape) + (1j * rng.standard_normal(shape) if rng.random() < 0.2 else 0)
+    one = list(shape)
+    one[axis] = 1
+    kwargs = [{}, {"x": np.cumsum(rng.uniform(0.1, 1, shape[axis]))},
+              {"x": np.cumsum(rng.uniform(0.1, 1, shape), axis=axis)},
+              {"dx": rng.uniform(0.1, 2, one)}, {"dx": float(rng.uniform(0.1, 2))}][int(rng.integers(0, 5))]
+    if rng.random() < 0.5:
+        kwargs["initial"] = rng.standard_normal(one) if rng.random() < 0.5 else float(rng.standard_normal())
+    ours = cumulative_simpson(y, axis=axis, **kwargs)
+    ref = scipy.integrate.cumulative_simpson(y, axis=axis, **kwargs)
+    assert ours.shape == ref.shape and ours.dtype == ref.dtype
+    np.testing.assert_allclose(ours, ref, rtol=1e-13, atol=1e-13)
+
+
+def test_cumulative_simpson_initial_is_added_and_short_inputs():
+    y = np.array([[1.0, 2.0, 4.0], [0.0, 1.0, 0.0]])
+    res = cumulative_simpson(y, initial=np.array([[10.0], [-1.0]]))
+    np.testing.assert_allclose(res[:, 0], [10.0, -1.0])
+    np.testing.assert_allclose(res[:, 1:] - res[:, :1], cumulative_simpson(y))
+    np.testing.assert_allclose(cumulative_simpson([1.0, 3.0], dx=2.0), [4.0])      # trapezoid for 2 samples
+    assert cumulative_simpson([5.0]).shape == (0,)
+    np.testing.assert_array_equal(cumulative_simpson([5.0], initial=2.0), [2.0])
+
+
+def test_cumulative_simpson_input_validation():
+    y = np.ones((3, 5))
+    with pytest.raises(ValueError, match="`x` must be strictly increasing"):
+        cumulative_simpson(y, x=[0.0, 1.0, 1.0, 2.0, 3.0])
+    with pytest.raises(ValueError, match="`x` must be strictly increasing"):
+        cumulative_simpson(y, x=[4.0, 3.0, 2.0, 1.0, 0.0])
+    with pytest.raises(ValueError, match="`x`"):
+        cumulative_simpson(y, x=np.arange(4.0))
+    with pytest.raises(ValueError, match="`x`"):
+        cumulative_simpson(y, x=np.arange(5.0)[None, :])            # broadcastable is not scipy's
+    with pytest.raises(ValueError, match="`dx`"):
+        cumulative_simpson(y, dx=np.ones((3, 5)))
+    with pytest.raises(ValueError, match="`dx`"):
+        cumulative_simpson(y, dx=np.inf)
+    with pytest.raises(TypeError, match="`dx`"):
+        cumulative_simpson(y, dx="1")
+    with pytest.raises(ValueError, match="`initial`"):
+        cumulative_simpson(y, initial=np.zeros(3))
+    with pytest.raises(TypeError, match="`initial`"):
+        cumulative_simpson(y, initial="a")
+    with pytest.raises(ValueError, match="`axis`"):
+        cumulative_simpson(y, axis=2)
+    with pytest.raises(ValueError, match="`y`"):
+        cumulative_simpson(np.ones((3, 0)))
+    with pytest.raises(TypeError):
+        cumulative_simpson(y, None)                                   # x is keyword-only, as in scipy
+
+
+# (name, f, a, b, exact integral, k with 2**k + 1 samples, tolerance relative to |exact| + 1)
+_ROMB_CASES = [
+    ("linear k=0", lambda x: 3 * x + 1, 0.0, 2.0, 8.0, 0, 1e-15),
+    ("cubic k=1 (Simpson)", lambda x: x**3 - 2 * x, -1.0, 3.0, 12.0, 1, 1e-14),
+    ("quintic k=2 (Boole)", lambda x: x**5 + x**2, 0.0, 1.0, 1 / 6 + 1 / 3, 2, 1e-14),
+    ("degree 7 k=3", lambda x: x**7 - 3 * x**4, -1.0, 2.0, (2**8 - 1) / 8 - 3 * (2**5 + 1) / 5, 3, 1e-13),
+    ("degree 9 k=4", lambda x: x**9, 0.0, 1.5, 1.5**10 / 10, 4, 1e-13),
+    ("exp k=4", np.exp, 0.0, 1.0, np.e - 1, 4, 1e-13),
+    ("exp k=6", np.exp, -2.0, 3.0, np.exp(3) - np.exp(-2), 6, 1e-13),
+    ("sin k=5", np.sin, 0.0, np.pi, 2.0, 5, 1e-12),
+    ("sin k=7", np.sin, 0.0, 10.0, 1 - np.cos(10.0), 7, 1e-12),
+    ("cos k=6", np.cos, -1.0, 4.0, np.sin(4.0) + np.sin(1.0), 6, 1e-12),
+    ("lorentzian k=8", lambda x: 1 / (1 + x**2), -4.0, 4.0, 2 * np.arctan(4.0), 8, 1e-11),
+    ("lorentzian k=6", lambda x: 1 / (1 + x**2), 0.0, 1.0, np.pi / 4, 6, 1e-13),
+    ("gaussian k=7", lambda x: np.exp(-x**2), -3.0, 3.0, np.sqrt(np.pi) * scipy.special.erf(3.0), 7, 3e-10),
+    ("log(1+x) k=6", np.log1p, 0.0, 1.0, 2 * np.log(2) - 1, 6, 1e-13),
+    ("1/x k=8", lambda x: 1 / x, 1.0, 10.0, np.log(10.0), 8, 1e-11),
+    ("sqrt(1+x) k=6", lambda x: np.sqrt(1 + x), 0.0, 3.0, (8 - 1) * 2 / 3, 6, 1e-12),
+    ("x exp(-x) k=7", lambda x: x * np.exp(-x), 0.0, 5.0, 1 - 6 * np.exp(-5.0), 7, 1e-12),
+    ("cosh k=5", np.cosh, -1.0, 1.0, 2 * np.sinh(1.0), 5, 1e-13),
+    # periodic: the trapezoid sums converge spectrally and the extrapolation, mixing in the coarse levels, is
+    # worse than the finest sum (scipy's too)
+    ("exp(sin) k=6 periodic", lambda x: np.exp(np.sin(x)), 0.0, 2 * np.pi, 2 * np.pi * scipy.special.i0(1.0), 6,
+     1e-7),
+    ("atan k=7", np.arctan, 0.0, 2.0, 2 * np.arctan(2.0) - np.log(5.0) / 2, 7, 1e-12),
+    ("complex exp(ix) k=6", lambda x: np.exp(1j * x), 0.0, 1.0, (np.exp(1j) - 1) / 1j, 6, 1e-13),
+    ("reversed dx<0, exp k=5", np.exp, 1.0, 0.0, 1 - np.e, 5, 1e-13),
+]
+
+
+@pytest.mark.parametrize("case", _ROMB_CASES, ids=[c[0] for c in _ROMB_CASES])
+def test_romb_parity(case):
+    name, f, a, b, exact, k, tol = case
+    x = np.linspace(a, b, 2**k + 1)
+    dx = (b - a) / 2**k
+    ours, ref = romb(f(x), dx=dx), scipy.integrate.romb(f(x), dx=dx)
+    assert abs(ours - exact) <= tol * (abs(exact) + 1)
+    assert abs(ref - exact) <= tol * (abs(exact) + 1)
+    assert abs(ours - ref) <= 1e-14 * (abs(exact) + 1)
+
+
+def test_romb_along_an_axis_matches_scipy_and_simpson():
+    rng = np.random.default_rng(3)
+    y = rng.standard_normal((4, 17, 3))
+    np.testing.assert_allclose(romb(y, dx=0.3, axis=1), scipy.integrate.romb(y, dx=0.3, axis=1), rtol=1e-14)
+    # one halving: T[1, 1] is Simpson's rule
+    np.testing.assert_allclose(romb(y[:, :3], dx=0.3, axis=1), simpson(y[:, :3], dx=0.3, axis=1), rtol=1e-14)
+
+
+def test_romb_input_validation():
+    for n in (1, 4, 6, 10, 16):
+        with pytest.raises(ValueError, match=r"`y` must have (2\*\*k \+ 1|at least 2) samples"):
+            romb(np.ones(n))
+    with pytest.raises(ValueError, match="`axis`"):
+        romb(np.ones(5), axis=1)
+    with pytest.raises(ValueError, match="`dx`"):
+        romb(np.ones(5), dx=np.nan)
+    with pytest.raises(TypeError, match="`dx`"):
+        romb(np.ones(5), dx=[1.0])
+    with pytest.raises(TypeError, match="`y`"):
+        romb(np.array(["a"] * 5))
