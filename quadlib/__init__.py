@@ -20,7 +20,7 @@ __version__ = "0.1.0"
 
 # implementation module -> the public names it provides
 _EXPORTS = {
-    "._adaptive": ("quad",),
+    "._adaptive": ("quad", "quad_vec"),
     "._tanh_sinh": ("tanh_sinh",),
     "._gauss": ("gauss_chebyshev", "gauss_from_moments", "gauss_from_recurrence", "gauss_from_weight",
                 "gauss_gegenbauer", "gauss_hermite", "gauss_jacobi", "gauss_kronrod", "gauss_laguerre",
@@ -35,11 +35,13 @@ _EXPORTS = {
     "._nested_laplace": ("NestedLaplaceResult", "nested_laplace"),
     "._sparse_laplace": ("sparse_laplace",),
     "._montecarlo": ("qmc_quad",),
-    "._nquad": ("nquad",),
+    "._nquad": ("dblquad", "nquad", "tplquad"),
     "._result": ("DomainError", "IntegrationResult", "IntegrationWarning"),
     "._sparse": ("leja", "product_rule", "sparse_grid"),
     "._rule": ("Rule",),
-    "._sampled": ("cumulative_trapezoid", "simpson", "trapezoid"),
+    "._sampled": ("cumulative_simpson", "cumulative_trapezoid", "romb", "simpson", "trapezoid"),
+    "._series": ("nsum",),
+    "._sphere": ("lebedev_rule",),
 }
 _ORIGIN = {name: module for module, names in _EXPORTS.items() for name in names}
 # deprecated public names -> what replaces them; each access warns (they stay in __all__ so nothing breaks)
@@ -53,10 +55,12 @@ _SUBMODULES = ("reference", "glmm", "benchmark")
 __all__ = [
     "Rule", "IntegrationResult", "IntegrationWarning", "NegativeWeightsWarning", "DomainError", "reference",
     # adaptive integration
-    "quad", "tanh_sinh",
+    "quad", "quad_vec", "tanh_sinh",
+    # sums of series
+    "nsum",
     # Newton–Cotes family and sampled data
     "newton_cotes", "composite_midpoint", "composite_trapezoid", "composite_simpson", "composite_simpson38",
-    "composite_boole", "romberg", "trapezoid", "simpson", "cumulative_trapezoid",
+    "composite_boole", "romberg", "trapezoid", "simpson", "cumulative_trapezoid", "cumulative_simpson", "romb",
     # Gauss rules
     "gauss_legendre", "gauss_chebyshev", "gauss_gegenbauer", "gauss_jacobi", "gauss_laguerre",
     "gauss_hermite", "gauss_radau", "gauss_lobatto", "gauss_kronrod", "gauss_from_recurrence",
@@ -64,7 +68,9 @@ __all__ = [
     # nested rules
     "clenshaw_curtis", "fejer", "gauss_patterson", "genz_keister", "leja",
     # multi-dimensional rules and (quasi-)Monte Carlo
-    "product_rule", "sparse_grid", "cubature", "qmc_quad", "nquad",
+    "product_rule", "sparse_grid", "cubature", "qmc_quad", "nquad", "dblquad", "tplquad",
+    # rules on the unit sphere
+    "lebedev_rule",
     # Laplace approximations and integrators over random effects (the protocol quadlib.glmm composes);
     # LaplaceResult and SparseLaplaceResult are deprecated aliases of IntegrationResult
     "laplace", "LaplaceResult", "nested_laplace", "NestedLaplaceResult", "sparse_laplace", "SparseLaplaceResult",
@@ -96,7 +102,7 @@ def __dir__():
 
 if TYPE_CHECKING:  # static analysers and IDEs see the eager imports
     from . import benchmark, glmm, reference
-    from ._adaptive import quad
+    from ._adaptive import quad, quad_vec
     from ._cubature import cubature
     from ._gauss import (
         gauss_chebyshev, gauss_from_moments, gauss_from_recurrence, gauss_from_weight, gauss_gegenbauer,
@@ -113,10 +119,12 @@ if TYPE_CHECKING:  # static analysers and IDEs see the eager imports
         NegativeWeightsWarning, composite_boole, composite_midpoint, composite_simpson, composite_simpson38,
         composite_trapezoid, newton_cotes, romberg,
     )
-    from ._nquad import nquad
+    from ._nquad import dblquad, nquad, tplquad
     from ._result import DomainError, IntegrationResult, IntegrationWarning
     from ._rule import Rule
-    from ._sampled import cumulative_trapezoid, simpson, trapezoid
+    from ._sampled import cumulative_simpson, cumulative_trapezoid, romb, simpson, trapezoid
+    from ._series import nsum
     from ._sparse import leja, product_rule, sparse_grid
     from ._sparse_laplace import SparseLaplaceResult, sparse_laplace
+    from ._sphere import lebedev_rule
     from ._tanh_sinh import tanh_sinh

@@ -19,7 +19,8 @@ MODULES = ["quadlib._gauss", "quadlib._nested", "quadlib._newton_cotes", "quadli
            "quadlib.glmm._optimize", "quadlib.glmm._blocked", "quadlib.glmm._blocked_laplace",
            "quadlib.glmm._partition", "quadlib.glmm._reml", "quadlib.glmm._response", "quadlib.glmm._ordinal",
            "quadlib.glmm._densities", "quadlib.glmm._anova", "quadlib.glmm._bootstrap", "quadlib.glmm._hypothesis",
-           "quadlib.glmm._lmm_result", "quadlib.glmm._sandwich", "quadlib.glmm._smallsample", "quadlib.glmm._varcomp"]
+           "quadlib.glmm._lmm_result", "quadlib.glmm._sandwich", "quadlib.glmm._smallsample", "quadlib.glmm._varcomp",
+           "quadlib._series", "quadlib._sphere"]
 
 
 @pytest.mark.parametrize("name", MODULES)
