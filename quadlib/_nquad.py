@@ -1,4 +1,5 @@
-"""`nquad`: iterated adaptive integration over d variables, each level a batched `quad`.
+"""`nquad`: iterated adaptive integration over d variables, each level a batched `quad`; `dblquad` and
+`tplquad`, scipy's two- and three-dimensional forms of it.
 
 The integral over x_k of the inner integral is one call of `quad` whose integrand is itself a batch of
 inner integrals: every abscissa the outer level asks for becomes one integral of the next level, and all
@@ -10,6 +11,7 @@ inner failure. So the reported error is the outer estimate plus the integral of 
 and a failure anywhere inside makes the result fail.
 """
 import math
+import numbers
 import warnings
 
 import numpy as np
@@ -19,7 +21,7 @@ from ._adaptive import MESSAGES as QUAD_MESSAGES, quad
 from ._integrand import Integrand
 from ._result import IntegrationResult, IntegrationWarning, warn_unsuccessful
 
-__all__ = ["nquad"]
+__all__ = ["nquad", "dblquad", "tplquad"]
 
 #: Most points `f` is called with at once; every level's batch of inner integrals is cut into chunks so that
 #: no call of f, and no level's array of abscissae, holds more (an (N, d) array of at most 2 MiB * d).
@@ -125,6 +127,11 @@ def nquad(f, ranges, *, args=(), atol=0.0, rtol=1e-8, max_nfev=10_000_000):
     section 5.4 (iterated integration).
     """
     f, ranges, args, atol, rtol, max_nfev = _nquad_iv(f, ranges, args, atol, rtol, max_nfev)
+    return warn_unsuccessful(_nquad(f, ranges, args, atol, rtol, max_nfev))
+
+
+def _nquad(f, ranges, args, atol, rtol, max_nfev):
+    """nquad on validated arguments; the result, without a warning (the public callers warn)."""
     d = len(ranges)
     kinds = [_kind(r) for r in ranges]
     first_pass = math.prod(_FIRST[k] for k in kinds)
@@ -132,7 +139,7 @@ def nquad(f, ranges, *, args=(), atol=0.0, rtol=1e-8, max_nfev=10_000_000):
         result = IntegrationResult(np.nan, np.inf, 0, 6, False,
                                    f"max_nfev={max_nfev} is below the {first_pass} evaluations of one pass of the "
                                    f"rules over the {d} levels; nothing was evaluated")
-        return warn_unsuccessful(result)
+        return result
     # points a level-k integrand's chunk of n outer points turns into, at most, in one call of f
     fan_out = [math.prod(_ROUND[kinds[j]] for j in range(k + 1, d)) for k in range(d)]
     integrand = Integrand(f, args, value_ndim=0, caller="quadlib.nquad")
@@ -228,8 +235,7 @@ def nquad(f, ranges, *, args=(), atol=0.0, rtol=1e-8, max_nfev=10_000_000):
     except _Diverged:
         value, error, status = np.nan, np.inf, 1
         message = _failure_message(count)
-    result = IntegrationResult(value, float(error), integrand.nfev, status, status == 0, message)
-    return warn_unsuccessful(result)
+    return IntegrationResult(value, float(error), integrand.nfev, status, status == 0, message)
 
 
 def _failure_message(count):
@@ -248,3 +254,192 @@ class _Budget(Exception):
 
 class _Diverged(Exception):
     """An inner integral over an infinite range did not settle (raised through the nested quad calls)."""
+
+
+# --------------------------------------------------------------------------------------------------
+# dblquad, tplquad: scipy's argument order (innermost variable first) over quadlib's nquad (outermost
+# first), so that code written for scipy.integrate runs unchanged
+
+
+def _limit(value, name, vectorized):
+    """A limit given as a number or a callable of the outer variables -> a callable of their arrays."""
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"`{name}` must be a real number or a callable, got {value!r}")
+    if not callable(value):
+        if not isinstance(value, numbers.Real):
+            raise TypeError(f"`{name}` must be a real number or a callable, got {value!r}")
+        constant = v.real_scalar(value, name, finite=False)
+        return lambda *outer: np.full(outer[0].shape, constant)
+
+    def limit(*outer):
+        if vectorized:
+            values = value(*outer)
+        else:
+            # one call per outer point with floats, as scipy makes them; bounded by nquad's batch size
+            values = [value(*point) for point in zip(*(o.tolist() for o in outer))]
+        values = v.real_array(values, f"{name}(...)")
+        try:
+            return np.broadcast_to(values, outer[0].shape)
+        except ValueError:
+            raise ValueError(f"`{name}` must return one limit per point (shape {outer[0].shape}) or a scalar, "
+                             f"got shape {values.shape}") from None
+    return limit
+
+
+def _iterated_iv(f, a, b, limits, args, atol, rtol, vectorized, max_nfev):
+    v.callable_(f, "f")
+    a = v.real_scalar(a, "a", finite=False)
+    b = v.real_scalar(b, "b", finite=False)
+    if not isinstance(vectorized, (bool, np.bool_)):
+        raise TypeError(f"`vectorized` must be True or False, got {vectorized!r}")
+    limits = [_limit(value, name, bool(vectorized)) for name, value in limits]
+    atol, rtol = v.tolerances(atol, rtol)
+    return f, a, b, limits, v.args_tuple(args), atol, rtol, bool(vectorized), v.max_nfev(max_nfev)
+
+
+def _reversed_integrand(f, vectorized):
+    """f(x_d, ..., x_1, *args) of scipy's order as nquad's f(points (N, d), *args)."""
+    if vectorized:
+        return lambda points, *args: f(*points.T[::-1], *args)
+    return lambda points, *args: [f(*point[::-1], *args) for point in points.tolist()]
+
+
+def dblquad(f, a, b, gfun, hfun, *, args=(), atol=0.0, rtol=1.49e-8, vectorized=False, max_nfev=10_000_000):
+    """Double integral of ``f(y, x)`` for x from `a` to `b` and y from ``gfun(x)`` to ``hfun(x)``.
+
+    scipy's :func:`scipy.integrate.dblquad` with quadlib's tolerances and result: the same argument
+    order (the inner variable y first in `f`), limits that are numbers or callables, computed by
+    :func:`nquad` (every level a batched adaptive `quad`, so the reported error includes the inner
+    errors and a failure anywhere inside makes the result fail).
+
+    Parameters
+    ----------
+    f : callable
+        ``f(y, x, *args)``. With ``vectorized=False`` (default, as scipy) it is called with one pair of
+        floats at a time and returns a number; with ``vectorized=True`` it is called with two 1-D arrays
+        of equal length and returns an array of that length, which is much faster.
+    a, b : float
+        Limits of x; may be infinite.
+    gfun, hfun : callable or float
+        Lower and upper limits of y: numbers, or callables of x (of floats, or of arrays with
+        ``vectorized=True``); may be infinite.
+    args : tuple, optional
+        Extra arguments of `f` (not of the limits, as in scipy).
+    atol, rtol : float, optional
+        Tolerances on the double integral, as in :func:`nquad`: ``max(atol, rtol * |I|)``. Default
+        ``atol = 0``, ``rtol = 1.49e-8`` (scipy's `epsrel`; scipy's ``epsabs = 1.49e-8`` is not the default
+        here, so a small integral is computed to relative accuracy).
+    vectorized : bool, optional
+        Whether `f` and the callable limits take arrays.
+    max_nfev : int, optional
+        Bound on the evaluations of `f` (at most 10**9); the result fails when it is reached.
+
+    Returns
+    -------
+    IntegrationResult
+        As :func:`nquad` (``status`` 0 converged, 1 an inner or the outer integration failed, 6
+        `max_nfev` reached, 9 overflow); ``integral`` is scipy's first return value, ``error`` its second.
+
+    Warns
+    -----
+    IntegrationWarning
+        When ``success`` is False.
+
+    See Also
+    --------
+    nquad : the same for any dimension, in quadlib's order (outermost variable first; f of an (N, d) array).
+    tplquad
+
+    Notes
+    -----
+    ``dblquad(f, a, b, g, h)`` is ``nquad(lambda p: f(p[:, 1], p[:, 0]), [(a, b), lambda x: (g(x), h(x))])``:
+    quadlib's :func:`nquad` lists the outermost variable first, scipy's `dblquad` passes the innermost
+    first to `f`.
+
+    References
+    ----------
+    .. [1] P. J. Davis and P. Rabinowitz, "Methods of Numerical Integration", 2nd ed., Academic Press
+           (1984), section 5.4 (iterated integration).
+
+    Examples
+    --------
+    >>> import numpy as np, quadlib
+    >>> # x*y over the triangle 0 <= y <= x <= 1 is 1/8
+    >>> res = quadlib.dblquad(lambda y, x: x * y, 0, 1, 0, lambda x: x)
+    >>> res.success, round(float(res.integral), 12)
+    (True, 0.125)
+    >>> res = quadlib.dblquad(lambda y, x: np.exp(-x**2 - y**2), -np.inf, np.inf, -np.inf, np.inf, vectorized=True)
+    >>> round(float(res.integral), 10) == round(np.pi, 10)
+    True
+    """
+    f, a, b, (lo, hi), args, atol, rtol, vectorized, max_nfev = _iterated_iv(
+        f, a, b, [("gfun", gfun), ("hfun", hfun)], args, atol, rtol, vectorized, max_nfev)
+    ranges = [(a, b), lambda x: (lo(x), hi(x))]
+    return warn_unsuccessful(_nquad(_reversed_integrand(f, vectorized), ranges, args, atol, rtol, max_nfev))
+
+
+def tplquad(f, a, b, gfun, hfun, qfun, rfun, *, args=(), atol=0.0, rtol=1.49e-8, vectorized=False,
+            max_nfev=10_000_000):
+    """Triple integral of ``f(z, y, x)``: x from `a` to `b`, y from ``gfun(x)`` to ``hfun(x)``, z from
+    ``qfun(x, y)`` to ``rfun(x, y)``.
+
+    scipy's :func:`scipy.integrate.tplquad` with quadlib's tolerances and result: the same argument order
+    (the innermost variable z first in `f`), limits that are numbers or callables, computed by
+    :func:`nquad`.
+
+    Parameters
+    ----------
+    f : callable
+        ``f(z, y, x, *args)``: floats one point at a time (``vectorized=False``, default, as scipy), or
+        three 1-D arrays of equal length (``vectorized=True``), returning a number or an array.
+    a, b : float
+        Limits of x; may be infinite.
+    gfun, hfun : callable or float
+        Limits of y: numbers or callables of x.
+    qfun, rfun : callable or float
+        Limits of z: numbers or callables of (x, y), in that order (scipy's).
+    args : tuple, optional
+        Extra arguments of `f` (not of the limits, as in scipy).
+    atol, rtol : float, optional
+        Tolerances on the triple integral, ``max(atol, rtol * |I|)``; default ``atol = 0``,
+        ``rtol = 1.49e-8``.
+    vectorized : bool, optional
+        Whether `f` and the callable limits take arrays.
+    max_nfev : int, optional
+        Bound on the evaluations of `f` (at most 10**9); the result fails when it is reached.
+
+    Returns
+    -------
+    IntegrationResult
+        As :func:`nquad`.
+
+    Warns
+    -----
+    IntegrationWarning
+        When ``success`` is False.
+
+    See Also
+    --------
+    nquad : any dimension, outermost variable first.
+    dblquad
+
+    References
+    ----------
+    .. [1] P. J. Davis and P. Rabinowitz, "Methods of Numerical Integration", 2nd ed., Academic Press
+           (1984), section 5.4 (iterated integration).
+
+    Examples
+    --------
+    >>> import numpy as np, quadlib
+    >>> # the volume of the unit ball, z between -sqrt(1 - x^2 - y^2) and +sqrt(...)
+    >>> top = lambda x, y: np.sqrt(np.maximum(1 - x**2 - y**2, 0))
+    >>> res = quadlib.tplquad(lambda z, y, x: np.ones_like(z), -1, 1, lambda x: -np.sqrt(1 - x**2),
+    ...                       lambda x: np.sqrt(1 - x**2), lambda x, y: -top(x, y), top, vectorized=True)
+    >>> res.success, round(float(res.integral), 8) == round(4 * np.pi / 3, 8)
+    (True, True)
+    """
+    f, a, b, (g, h, q, r), args, atol, rtol, vectorized, max_nfev = _iterated_iv(
+        f, a, b, [("gfun", gfun), ("hfun", hfun), ("qfun", qfun), ("rfun", rfun)], args, atol, rtol,
+        vectorized, max_nfev)
+    ranges = [(a, b), lambda x: (g(x), h(x)), lambda x, y: (q(x, y), r(x, y))]
+    return warn_unsuccessful(_nquad(_reversed_integrand(f, vectorized), ranges, args, atol, rtol, max_nfev))
