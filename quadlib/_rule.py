@@ -131,7 +131,7 @@ class Rule:
         embedded = 0 * self.weights if self.embedded_weights is None else self.embedded_weights
         if a is None and b is None:
             return self.nodes, self.weights, embedded
-        if not self.finite:
+        if not self.finite or self.extra.get("mappable", True) is False:
             raise ValueError(f"`a` and `b` cannot be given for a rule on {self.domain}; "
                              "it integrates against its weight over its own domain")
         # a reversed coordinate (a_k > b_k) flips the sign, as in one dimension
