@@ -718,6 +718,19 @@ def _cheb_estimate(coef, moments, scale, wabs):
     return result, max(tail, 50 * _EPS * resabs), resabs
 
 
+def _phase(omega, x):
+    """exp(i omega x) with the product omega x carried exactly (Dekker's two-product): a rounded product
+    is off by eps |omega x| radians, 1e-10 of the result at omega x = 1e6, more than the tolerance."""
+    product = omega * x
+    split = 134217729.0  # 2^27 + 1 (Veltkamp)
+    big_o, big_x = split * omega, split * x
+    o_hi = big_o - (big_o - omega)
+    x_hi = big_x - (big_x - x)
+    o_lo, x_lo = omega - o_hi, x - x_hi
+    low = ((o_hi * x_hi - product) + o_hi * x_lo + o_lo * x_hi) + o_lo * x_lo
+    return np.exp(1j * product) * (1 + 1j * low)
+
+
 def _qawo_panel(kind, omega):
     cache = {}
 
@@ -726,8 +739,8 @@ def _qawo_panel(kind, omega):
         theta = omega * half
         if abs(theta) <= 2.0:  # the weight is a smooth factor here
             if kind == 1:
-                return _gk15_panel(lo, hi, lambda x: np.cos(omega * x)) + (0,)
-            return _gk15_panel(lo, hi, lambda x: np.sin(omega * x)) + (0,)
+                return _gk15_panel(lo, hi, lambda x: _phase(omega, x).real) + (0,)
+            return _gk15_panel(lo, hi, lambda x: _phase(omega, x).imag) + (0,)
         if theta not in cache:  # theta depends on the bisection level only
             cache[theta] = _trig_moments(theta)
         moments = cache[theta]
@@ -735,7 +748,7 @@ def _qawo_panel(kind, omega):
 
         def finish(fx):
             coef = _CHEB_DCT @ fx
-            value, error, resabs = _cheb_estimate(coef, moments, half * np.exp(1j * omega * centre), 2.0)
+            value, error, resabs = _cheb_estimate(coef, moments, half * _phase(omega, centre), 2.0)
             return (value.real if kind == 1 else value.imag), error, resabs
         return x, finish, 1
     return panel
@@ -1276,8 +1289,27 @@ def _weighted_one(f, lowlevel, a, b, args, atol, rtol, points, vectorized, max_n
         return IntegrationResult(plain.integral, plain.error, plain.nfev, plain.status, plain.success,
                                  plain.message + " (omega = 0: the weight cos(0 x) is 1, integrated unweighted)",
                                  extra=extra)
-    engine = _weighted_engine()(lo, hi, np.array([kind], dtype=np.intc), np.ascontiguousarray(wpar), 1, atol, rtol,
-                                max_subdivisions, max_nfev)
+    engine_class = _weighted_engine()
+    if engine_class is getattr(_kernel, "WeightedBatch", None) and hasattr(_kernel, "integrate_weighted"):
+        # the compiled one-integral path (no batch object, the GIL released for a LowLevelCallable)
+        g = f if lowlevel is not None or wpar[0, 2] > 0 else (lambda x, *rest: f(-x, *rest))
+        try:
+            out = _kernel.integrate_weighted(g, lowlevel, float(lo[0]), float(hi[0]), args, kind, float(wpar[0, 0]),
+                                             float(wpar[0, 1]), float(wpar[0, 2]) if lowlevel is not None else 1.0,
+                                             atol, rtol, max_subdivisions, max_nfev, vectorized)
+        except Exception as exc:
+            _note(exc)
+            raise
+        if out is None:
+            raise TypeError(f"`f` must return real numbers with weight={weight!r} (complex or vector-valued "
+                            "integrands are not supported by the weighted routines)")
+        value, error, nfev, nsub, status, method = out
+        value = float(value * sign[0])
+        return IntegrationResult(value, float(error), int(nfev), int(status), status == 0,
+                                 _message(int(status), value, float(error), bool(np.isinf(hi[0]))),
+                                 extra={"method": _method_name(method, weight, hi[0]), "n_subdivisions": int(nsub)})
+    engine = engine_class(lo, hi, np.array([kind], dtype=np.intc), np.ascontiguousarray(wpar), 1, atol, rtol,
+                          max_subdivisions, max_nfev)
     if lowlevel is not None:
         function, user_data, llc_kind = lowlevel
         if llc_kind != 2 and args:
@@ -1287,10 +1319,13 @@ def _weighted_one(f, lowlevel, a, b, args, atol, rtol, points, vectorized, max_n
     else:
         g = f if wpar[0, 2] > 0 else (lambda x, *rest: f(-x, *rest))
         try:
-            engine.run_vectorized(g, args) if vectorized else engine.run_scalar(g, args)
+            code = engine.run_vectorized(g, args) if vectorized else engine.run_scalar(g, args)
         except Exception as exc:
             _note(exc)
             raise
+        if code != 0:
+            raise TypeError(f"`f` must return real numbers with weight={weight!r} (complex or vector-valued "
+                            "integrands are not supported by the weighted routines)")
     integral, error, nfev, nsub, status, method = engine.results()
     value, status = float(integral[0, 0] * sign[0]), int(status[0])
     return IntegrationResult(value, float(error[0]), int(nfev[0]), status, status == 0,

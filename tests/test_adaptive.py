@@ -213,3 +213,94 @@ def test_tanh_sinh_never_evaluates_an_endpoint():
 def test_tanh_sinh_vectorized_equals_scalar():
     f = lambda x: np.exp(x) * np.log(x)  # noqa: E731
     assert quadlib.tanh_sinh(f, 0.0, 1.0).integral == quadlib.tanh_sinh(f, 0.0, 1.0, vectorized=True).integral
+
+
+def test_weighted_input_validation():
+    # issue 21: every bad weighted input is a ValueError or TypeError naming the argument
+    f = np.exp
+    with pytest.raises(ValueError, match="`wvar` is required.*'cos'"):
+        quadlib.quad(f, 0.0, 1.0, weight="cos")
+    with pytest.raises(ValueError, match="`wvar` is given without `weight`"):
+        quadlib.quad(f, 0.0, 1.0, wvar=2.0)
+    with pytest.raises(ValueError, match="`weight` must be one of 'cos', 'sin', 'cauchy', 'alg', 'alg-loga', "
+                                         "'alg-logb', 'alg-log', got 'jacobi'"):
+        quadlib.quad(f, 0.0, 1.0, weight="jacobi", wvar=1.0)
+    with pytest.raises(ValueError, match="`weight`"):
+        quadlib.quad(f, 0.0, 1.0, weight=3, wvar=1.0)
+    # wrong shape of wvar for the weight
+    with pytest.raises(ValueError, match=r"`wvar` must be a pair \(alpha, beta\)"):
+        quadlib.quad(f, 0.0, 1.0, weight="alg", wvar=0.5)
+    with pytest.raises(ValueError, match=r"`wvar` must be a pair \(alpha, beta\)"):
+        quadlib.quad(f, 0.0, 1.0, weight="alg-log", wvar=(0.5, 0.5, 0.5))
+    with pytest.raises(ValueError, match="`wvar`.*broadcast"):
+        quadlib.quad(f, 0.0, 1.0, weight="cos", wvar=np.ones(3), args=(np.ones(2),), vectorized=True)
+    with pytest.raises(TypeError, match="`wvar`"):
+        quadlib.quad(f, 0.0, 1.0, weight="cos", wvar="fast")
+    with pytest.raises(ValueError, match="`wvar` must be finite"):
+        quadlib.quad(f, 0.0, 1.0, weight="sin", wvar=np.nan)
+    # the pole: at an end, outside
+    for c in (0.0, 1.0, 1.5, -0.2):
+        with pytest.raises(ValueError, match="`wvar` \\(the pole c\\) must lie strictly between `a` and `b`"):
+            quadlib.quad(f, 0.0, 1.0, weight="cauchy", wvar=c)
+    with pytest.raises(ValueError, match="`points` must not contain the pole `wvar`"):
+        quadlib.quad(f, 0.0, 1.0, weight="cauchy", wvar=0.5, points=[0.5])
+    # alpha or beta <= -1
+    for pair in ((-1.0, 0.0), (0.0, -1.0), (-2.0, 0.5)):
+        with pytest.raises(ValueError, match="`wvar` = \\(alpha, beta\\) must have alpha > -1 and beta > -1"):
+            quadlib.quad(f, 0.0, 1.0, weight="alg", wvar=pair)
+    # infinite ranges: both ends for cos/sin; any for cauchy and the alg weights
+    with pytest.raises(ValueError, match="`a`, `b`: weight='cos'.*not over the whole real line"):
+        quadlib.quad(f, -np.inf, np.inf, weight="cos", wvar=1.0)
+    for weight, wvar in (("cauchy", 0.5), ("alg", (0.0, 0.0)), ("alg-loga", (0.0, 0.0))):
+        with pytest.raises(ValueError, match="`a` and `b` must be finite"):
+            quadlib.quad(f, 0.0, np.inf, weight=weight, wvar=wvar)
+        with pytest.raises(ValueError, match="`a` and `b` must be finite"):
+            quadlib.quad(f, -np.inf, 1.0, weight=weight, wvar=wvar)
+    with pytest.raises(ValueError, match="`a` must not exceed `b`"):
+        quadlib.quad(f, 1.0, 0.0, weight="alg", wvar=(0.0, 0.0))
+    # points with a weight other than cauchy; rule and shared with a weight
+    for weight, wvar in (("cos", 1.0), ("sin", 1.0), ("alg", (0.0, 0.0))):
+        with pytest.raises(ValueError, match="`points` cannot be combined with weight="):
+            quadlib.quad(f, 0.0, 1.0, weight=weight, wvar=wvar, points=[0.5])
+    with pytest.raises(ValueError, match="`rule` cannot be combined with `weight`"):
+        quadlib.quad(f, 0.0, 1.0, weight="cos", wvar=1.0, rule="gk21")
+    with pytest.raises(ValueError, match="`shared=True` cannot be combined with `weight`"):
+        quadlib.quad(f, 0.0, 1.0, weight="cos", wvar=1.0, shared=True)
+    # a complex integrand
+    with pytest.raises((TypeError, ValueError), match="`f`"):
+        quadlib.quad(lambda x: 1j * x, 0.0, 1.0, weight="cos", wvar=1.0)
+    with pytest.raises((TypeError, ValueError), match="`f`"):
+        quadlib.quad(lambda x: 1j * x, 0.0, 1.0, weight="cos", wvar=1.0, vectorized=True)
+    # the usual arguments are still checked
+    with pytest.raises(ValueError, match="`rtol`"):
+        quadlib.quad(f, 0.0, 1.0, weight="cos", wvar=1.0, rtol=-1.0)
+    with pytest.raises(TypeError, match="`f`"):
+        quadlib.quad("exp", 0.0, 1.0, weight="cos", wvar=1.0)
+    # shared and quad_vec
+    with pytest.raises(ValueError, match="`a` and `b` must be scalars with `shared=True`"):
+        quadlib.quad(f, np.zeros(2), 1.0, args=(np.ones(2),), shared=True)
+    with pytest.raises(TypeError, match="`shared`"):
+        quadlib.quad(f, 0.0, 1.0, shared="yes")
+    with pytest.raises(ValueError, match="`norm`"):
+        quadlib.quad_vec(lambda x: np.ones(2), 0.0, 1.0, norm="1")
+    with pytest.raises(ValueError, match="`a` and `b` must be scalars"):
+        quadlib.quad_vec(lambda x: np.ones(2), np.zeros(2), 1.0)
+    with pytest.raises(TypeError, match="`f`"):
+        quadlib.quad_vec(3.0, 0.0, 1.0)
+    with pytest.raises(ValueError, match="`atol` and `rtol`"):
+        quadlib.quad_vec(lambda x: np.ones(2), 0.0, 1.0, rtol=0.0)
+
+
+def test_weighted_omega_zero_and_qawf_relative_tolerance():
+    # omega = 0 reduces (documented), and QAWF takes a purely relative tolerance (scipy requires epsabs > 0)
+    res = quadlib.quad(np.exp, 0.0, 1.0, weight="cos", wvar=0.0)
+    assert res.success and res.extra["method"] == "QAGS" and abs(res.integral - (np.e - 1)) < 1e-14
+    res = quadlib.quad(np.exp, 0.0, 1.0, weight="sin", wvar=0.0)
+    assert res.success and res.integral == 0.0 and res.extra["method"] == "zero"
+    res = quadlib.quad(lambda x: 1 / (1 + x * x), 0.0, np.inf, weight="cos", wvar=1.0, atol=0.0, rtol=1e-10)
+    assert res.success and res.extra["method"] == "QAWF"
+    assert abs(res.integral - np.pi / 2 / np.e) <= res.error <= 1e-10 * res.integral
+    # a non-decaying f on [a, inf) is an honest failure, never a success
+    with pytest.warns(IntegrationWarning):
+        res = quadlib.quad(lambda x: 1.0 + 0 * x, 0.0, np.inf, weight="cos", wvar=1.0, vectorized=True)
+    assert not res.success
