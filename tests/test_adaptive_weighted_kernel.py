@@ -289,3 +289,33 @@ def test_shared_components_in_blocks():
         integral, error, _, _, status, _ = batch.results()
         assert status[0] == 0
         assert np.max(np.abs(integral[0] - exact)) <= error[0] <= 1e-12 * np.max(np.abs(exact))
+
+
+def test_run_components_fills_one_buffer():
+    """Batch.run_components: f per point (as scipy's quad_vec) or on chunks of points, m = 300 components."""
+    k = np.linspace(1.0, 30.0, 300)
+    exact = (1 - np.exp(-2 * k)) / k
+
+    def batch():
+        return Batch(np.array([[0.0, 2.0]]), np.array([2], dtype=np.intc), np.array([0], dtype=np.intc), np.zeros(1),
+                     k.size, 0.0, 1e-12, 200, 100_000, *quadlib._adaptive._kronrod_arrays("gk21"))
+
+    results = []
+    for vectorized, f, chunk in ((False, lambda x: np.exp(-k * x), 0),
+                                 (True, lambda x: np.exp(-np.multiply.outer(x, k)), 0),
+                                 (True, lambda x: np.exp(-np.multiply.outer(x, k)), 5)):
+        b = batch()
+        assert b.run_components(f, (), vectorized, chunk) == 0
+        results.append(b.results())
+    for integral, error, nfev, _, status, _ in results:
+        assert status[0] == 0 and np.max(np.abs(integral[0] - exact)) <= error[0] <= 1e-12 * exact.max()
+        assert np.array_equal(integral, results[0][0]) and nfev[0] == results[0][2][0]
+    assert batch().run_components(lambda x: (1 + 1j) * np.exp(-k * x), (), False) == -1
+    calls = []
+
+    def turns_bad(x):
+        calls.append(x)
+        return np.exp(-k * x) if len(calls) < 30 else np.ones(3)
+
+    with pytest.raises(ValueError, match="`f` must return 300 real values"):
+        batch().run_components(turns_bad, (), False)
