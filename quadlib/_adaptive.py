@@ -15,6 +15,7 @@ J. Berntsen and T. O. Espelid, "Error estimation in automatic quadrature routine
 import ctypes
 import functools
 import math
+import warnings
 
 import numpy as np
 from scipy import LowLevelCallable
@@ -24,7 +25,7 @@ from ._extensions import _adaptive as _kernel
 from ._extensions._adaptive import Batch
 from ._gauss import gauss_kronrod
 from ._integrand import Integrand
-from ._result import IntegrationResult, warn_unsuccessful
+from ._result import IntegrationResult, IntegrationWarning, warn_unsuccessful
 
 __all__ = ["quad", "quad_vec"]
 
@@ -282,7 +283,8 @@ def quad(f, a, b, *, args=(), atol=0.0, rtol=1e-10, points=None, rule=None, vect
         With array `args` (scalar limits): integrate the whole batch as one vector-valued integrand on a
         single shared subdivision (scipy's ``quad_vec``; the error test is on the largest component error
         against ``max(atol, rtol * max |integral|)``). `f` is called as ``f(x, *args)`` with `x` a float
-        and the array `args`, or, vectorized, with `x` of shape (N, 1) against `args` of shape (1, m).
+        and the array `args`, or, vectorized, with `x` of shape (1, 1) against `args` of shape (1, m): one
+        call per abscissa for the whole batch, as scipy's ``quad_vec``.
 
     Returns
     -------
@@ -327,6 +329,10 @@ def quad(f, a, b, *, args=(), atol=0.0, rtol=1e-10, points=None, rule=None, vect
     """
     if weight is not None or wvar is not None or shared:
         if weight is not None or wvar is not None:
+            out = _weighted_fast(f, a, b, args, atol, rtol, points, rule, vectorized, max_nfev, max_subdivisions,
+                                 weight, wvar, shared)
+            if out is not None:
+                return out
             if weight is None:
                 raise ValueError("`wvar` is given without `weight`")
             return _quad_weighted(f, a, b, args, atol, rtol, points, rule, vectorized, max_nfev, max_subdivisions,
@@ -1102,6 +1108,63 @@ def _wvar_description(weight):
     return "the exponents (alpha, beta), both > -1"
 
 
+_FLOATS = (float, int)
+_INF = float("inf")
+_INTEGRATE_WEIGHTED = getattr(_kernel, "integrate_weighted", None)
+
+
+def _weighted_fast(f, a, b, args, atol, rtol, points, rule, vectorized, max_nfev, max_subdivisions, weight, wvar,
+                   shared):
+    """The compiled one-integral call for the common case (float limits a < b with a finite, a valid scalar
+    `wvar`, scalar `args`, default options), with no more checking than that; None sends the call to the
+    general path (full validation, batches, reflections, omega = 0, every error message)."""
+    kind = WEIGHTS.get(weight) if type(weight) is str else None
+    if (kind is None or _WEIGHTED_ENGINE is not None or points is not None or rule is not None or shared
+            or type(a) is not float or type(b) is not float or not -_INF < a < b
+            or type(atol) is not float or type(rtol) is not float or not (0.0 <= atol < _INF and 0.0 <= rtol < _INF)
+            or atol == rtol == 0.0 or type(max_nfev) is not int or type(max_subdivisions) is not int
+            or not 0 < max_nfev <= 10 ** 9 or not 0 < max_subdivisions <= MAX_SUBDIVISIONS
+            or type(args) is not tuple or _INTEGRATE_WEIGHTED is None):
+        return None
+    for arg in args:
+        if type(arg) not in _FLOATS:
+            return None
+    p1 = 0.0
+    if kind <= 2:
+        if type(wvar) not in _FLOATS or not 0.0 < wvar < _INF:
+            return None
+        p0 = float(wvar)
+    elif kind == 3:
+        if type(wvar) not in _FLOATS or not (a < wvar < b < _INF):
+            return None
+        p0 = float(wvar)
+    else:
+        if (type(wvar) not in (tuple, list) or len(wvar) != 2 or type(wvar[0]) not in _FLOATS
+                or type(wvar[1]) not in _FLOATS or not (-1.0 < wvar[0] < _INF and -1.0 < wvar[1] < _INF)
+                or not b < _INF):
+            return None
+        p0, p1 = float(wvar[0]), float(wvar[1])
+    lowlevel = _lowlevel(f)
+    if lowlevel is None and not callable(f):
+        return None
+    try:
+        out = _INTEGRATE_WEIGHTED(f, lowlevel, a, b, args, kind, p0, p1, 1.0, atol, rtol, max_subdivisions, max_nfev,
+                                  bool(vectorized))
+    except Exception as exc:
+        _note(exc)
+        raise
+    if out is None:
+        return None  # not a real scalar integrand: the general path says so
+    value, error, nfev, nsub, status, method = out
+    name = METHODS[method] if method else _method_name(0, weight, b)
+    if status == 0:
+        return IntegrationResult._fast(value, error, nfev, 0, True, "converged",
+                                       {"method": name, "n_subdivisions": nsub})
+    result = IntegrationResult._fast(value, error, nfev, status, False, _message(status, value, error, b == _INF),
+                                     {"method": name, "n_subdivisions": nsub})
+    return warn_unsuccessful(result, stacklevel=4)
+
+
 def _weighted_iv(f, a, b, args, atol, rtol, points, rule, vectorized, max_nfev, max_subdivisions, weight, wvar,
                  shared):
     """Validate a weighted call; returns (lowlevel, args, atol, rtol, a, b, points, wvar array, batched)."""
@@ -1371,13 +1434,18 @@ def _quad_shared(f, a, b, args, atol, rtol, points, rule, vectorized, max_nfev, 
         raise ValueError("the array `args` must broadcast together, got shapes "
                          f"{[arg.shape for arg in array_args]}") from None
     flat = [np.broadcast_to(arg, shape).ravel() for arg in array_args]
+    size = flat[0].size if flat else 1
+    # one call per abscissa with the whole batch (as scipy's quad_vec): a vectorized call over N abscissae would
+    # build N x m temporaries, and the engine's first requests are probed more than once
     if vectorized:
+        rows = [arg[None, :] for arg in flat]
+
         def g(x):
-            return f(x[:, None], *(arg[None, :] for arg in flat))
+            return np.broadcast_to(np.asarray(f(np.array([[x]]), *rows)).reshape(-1), (size,))
     else:
         def g(x):
-            return np.broadcast_to(f(x, *flat), (len(flat[0]),) if flat else ())
-    result = quad(g, a, b, atol=atol, rtol=rtol, points=points, rule=rule, vectorized=vectorized,
+            return np.broadcast_to(f(x, *flat), (size,))
+    result = quad(g, a, b, atol=atol, rtol=rtol, points=points, rule=rule, vectorized=False,
                   max_nfev=max_nfev, max_subdivisions=max_subdivisions)
     integral = np.asarray(result.integral).reshape(shape)
     extra = dict(result.extra, shared=True)
@@ -1460,11 +1528,20 @@ def quad_vec(f, a, b, *, args=(), atol=0.0, rtol=1e-8, norm="2", points=None, ve
     else:
         def g(x):
             return np.asarray(f(x, *args)).reshape(m)
-    result = quad(g, a, b, atol=atol / scale, rtol=rtol / scale, points=points, vectorized=vectorized,
-                  max_nfev=max_nfev, max_subdivisions=max_subdivisions)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", IntegrationWarning)
+        result = quad(g, a, b, atol=atol / scale, rtol=rtol / scale, points=points, vectorized=vectorized,
+                      max_nfev=max_nfev, max_subdivisions=max_subdivisions)
     integral = np.asarray(result.integral).reshape(value_shape)
-    return IntegrationResult(integral, float(result.error * scale), result.nfev, result.status, result.success,
-                             result.message, extra=dict(result.extra, norm=norm))
+    error = float(result.error * scale)
+    status, message = result.status, result.message
+    if status == 2 and error <= max(atol, rtol * float(np.linalg.norm(np.ravel(integral)))):
+        # the engine's max-norm proxy (1 / sqrt(m) of the tolerance) stopped at rounding, but the bound
+        # sqrt(m) * error meets the 2-norm tolerance itself
+        status, message = 0, "converged"
+    out = IntegrationResult(integral, error, result.nfev, status, status == 0, message,
+                            extra=dict(result.extra, norm=norm))
+    return warn_unsuccessful(out)
 
 
 _kernel.configure_lowlevel(LowLevelCallable, _lowlevel)
