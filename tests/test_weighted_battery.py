@@ -13,8 +13,7 @@ import pytest
 import scipy
 import scipy.integrate
 
-from quadlib import IntegrationWarning, _adaptive, reference
-from quadlib._adaptive import quad, quad_vec
+from quadlib import IntegrationWarning, _adaptive, quad, quad_vec, reference
 
 _spec = importlib.util.spec_from_file_location(
     "weighted_battery", pathlib.Path(__file__).parent / "reference" / "weighted_battery.py")
