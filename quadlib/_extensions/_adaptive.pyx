@@ -1622,7 +1622,7 @@ cdef class _Integrals:
                         raise ValueError(f"`f` must return {width * m} real values ({m} per point), got an "
                                          f"array of shape {y.shape} and dtype {y.dtype}")
                     yv = np.ascontiguousarray(y, dtype=np.float64).reshape(width, m)
-                    bv[j0:j0 + width, :] = yv
+                    memcpy(&bv[j0, 0], &yv[0, 0], width * m * sizeof(double))
                     j0 += width
                 qags_receive(s, &bv[0, 0])
         return 0
