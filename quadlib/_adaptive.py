@@ -16,6 +16,7 @@ import ctypes
 import functools
 import math
 import warnings
+from fractions import Fraction
 
 import numpy as np
 from scipy import LowLevelCallable
@@ -635,26 +636,33 @@ _CHEB_DCT = (2.0 / 25) * np.cos(np.outer(np.arange(25), 2 * np.arange(25) + 1) %
 _CHEB_DCT[0] *= 0.5
 _T_INTEGRALS = np.array([2.0 / (1 - j * j) if j % 2 == 0 else 0.0 for j in range(25)])
 _GL64 = np.polynomial.legendre.leggauss(64)
-_T_AT_GL64 = np.polynomial.chebyshev.chebvander(_GL64[0], 24)
+_T_AT_GL64 = np.polynomial.chebyshev.chebvander(_GL64[0], 25)
 
 
-def _trig_moments(theta):
-    """M_j = int_{-1}^{1} T_j(t) exp(i theta t) dt, j = 0..24.
+def _trig_moments(theta, low=0.0):
+    """M_j = int_{-1}^{1} T_j(t) exp(i (theta + low) t) dt, j = 0..24, for theta + low the exact product
+    omega * half (`low` its rounding error, see `_phase`): a rounded theta turns the phase at the panel's ends
+    by eps theta, as much as the integral itself at large omega. The correction is the first-order term,
+    low * dM_j/dtheta = low * i (M_{j+1} + M_{j-1}) / 2 (t T_j = (T_{j+1} + T_{j-1}) / 2).
 
     The forward recurrence (Piessens and Branders, 1975) is stable only while j < theta: below theta = 24 a
     64-point Gauss-Legendre rule is used instead (its error is about theta^128 / 128!)."""
     if theta <= 24.0:
-        return (_GL64[1] * np.exp(1j * theta * _GL64[0])) @ _T_AT_GL64
-    e_plus, e_minus = np.exp(1j * theta), np.exp(-1j * theta)
-    ends = e_plus - (-1.0) ** np.arange(26) * e_minus  # [T_k(t) exp(i theta t)] from -1 to 1
-    it = 1j * theta
-    m = np.empty(25, dtype=complex)
-    m[0] = 2 * np.sin(theta) / theta
-    m[1] = (ends[1] - m[0]) / it
-    m[2] = (ends[2] - 4 * m[1]) / it
-    for n in range(2, 24):
-        m[n + 1] = (n + 1) / it * (ends[n + 1] / (n + 1) - 2 * m[n] - (ends[n - 1] - it * m[n - 1]) / (n - 1))
-    return m
+        m = (_GL64[1] * np.exp(1j * theta * _GL64[0])) @ _T_AT_GL64
+    else:
+        e_plus, e_minus = np.exp(1j * theta), np.exp(-1j * theta)
+        ends = e_plus - (-1.0) ** np.arange(27) * e_minus  # [T_k(t) exp(i theta t)] from -1 to 1
+        it = 1j * theta
+        m = np.empty(26, dtype=complex)
+        m[0] = 2 * np.sin(theta) / theta
+        m[1] = (ends[1] - m[0]) / it
+        m[2] = (ends[2] - 4 * m[1]) / it
+        for n in range(2, 25):
+            m[n + 1] = (n + 1) / it * (ends[n + 1] / (n + 1) - 2 * m[n] - (ends[n - 1] - it * m[n - 1]) / (n - 1))
+    if low:
+        below = np.concatenate([[m[1]], m[:24]])  # T_{-1} = T_1
+        return m[:25] + 0.5j * low * (m[1:26] + below)
+    return m[:25]
 
 
 def _cauchy_moments(u):
@@ -708,11 +716,13 @@ def _gk15_panel(lo, hi, weight):
     return x, finish
 
 
-def _cheb_estimate(coef, moments, scale, wabs):
+def _cheb_estimate(coef, moments, scale, wabs, values):
     """(result, error, resabs) of sum c_j mu_j times `scale`. The error is the larger of the moments'
     share of the upper half of the coefficients (QUADPACK's |I_25 - I_13| in spirit) and that half's size
     times the weight's mass `wabs`: when f is not resolved (a coefficient tail that does not fall), the
-    interpolant's error is not damped by the oscillation, whatever the moments say."""
+    interpolant's error is not damped by the oscillation, whatever the moments say. Its floor is the
+    rounding of the `values` carried through every moment (about eps max|f| |mu|_2 per coefficient), not
+    eps |result|: a small oscillatory integral is the cancellation of much larger values."""
     terms = coef * moments
     result = scale * terms.sum()
     size = abs(scale)
@@ -720,21 +730,35 @@ def _cheb_estimate(coef, moments, scale, wabs):
     # coefficients at the rounding level of the values say nothing about resolution
     unresolved = upper * wabs if upper > 100 * _EPS * np.abs(coef).sum() else 0.0
     tail = size * max(np.abs(terms[13:]).sum(), unresolved)
+    rounding = 20 * _EPS * size * np.max(np.abs(values)) * np.sqrt(np.sum(np.abs(moments) ** 2))
     resabs = size * np.abs(terms).sum()
-    return result, max(tail, 50 * _EPS * resabs), resabs
+    return result, max(tail, 50 * _EPS * resabs, rounding), max(resabs, rounding / (50 * _EPS))
+
+
+def _two_product(a, b):
+    """(p, e) with p = fl(a b) and p + e = a b exactly (Dekker, with Veltkamp's split)."""
+    product = a * b
+    split = 134217729.0  # 2^27 + 1
+    big_a, big_b = split * a, split * b
+    a_hi = big_a - (big_a - a)
+    b_hi = big_b - (big_b - b)
+    a_lo, b_lo = a - a_hi, b - b_hi
+    return product, ((a_hi * b_hi - product) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
 
 
 def _phase(omega, x):
-    """exp(i omega x) with the product omega x carried exactly (Dekker's two-product): a rounded product
-    is off by eps |omega x| radians, 1e-10 of the result at omega x = 1e6, more than the tolerance."""
-    product = omega * x
-    split = 134217729.0  # 2^27 + 1 (Veltkamp)
-    big_o, big_x = split * omega, split * x
-    o_hi = big_o - (big_o - omega)
-    x_hi = big_x - (big_x - x)
-    o_lo, x_lo = omega - o_hi, x - x_hi
-    low = ((o_hi * x_hi - product) + o_hi * x_lo + o_lo * x_hi) + o_lo * x_lo
+    """exp(i omega x) with the product omega x carried exactly: a rounded product is off by eps |omega x|
+    radians, 1e-10 of the result at omega x = 1e6, more than the tolerance."""
+    product, low = _two_product(omega, x)
     return np.exp(1j * product) * (1 + 1j * low)
+
+
+def _edge_gap(lo, hi, centre, half):
+    """|lo - (centre - half)| + |hi - (centre + half)| exactly: the panel integrates over [centre - half,
+    centre + half], which misses or overlaps [lo, hi] by up to eps |x| at each end; on an oscillatory
+    integral far smaller than the integral of |f| that gap is not negligible and must enter the estimate."""
+    c, h = Fraction(centre), Fraction(half)
+    return float(abs(Fraction(lo) - (c - h)) + abs(Fraction(hi) - (c + h)))
 
 
 def _qawo_panel(kind, omega):
@@ -742,20 +766,26 @@ def _qawo_panel(kind, omega):
 
     def panel(lo, hi):
         centre, half = 0.5 * (lo + hi), 0.5 * (hi - lo)
+        gap = _edge_gap(lo, hi, centre, half)
         theta = omega * half
         if abs(theta) <= 2.0:  # the weight is a smooth factor here
-            if kind == 1:
-                return _gk15_panel(lo, hi, lambda x: _phase(omega, x).real) + (0,)
-            return _gk15_panel(lo, hi, lambda x: _phase(omega, x).imag) + (0,)
-        if theta not in cache:  # theta depends on the bisection level only
-            cache[theta] = _trig_moments(theta)
-        moments = cache[theta]
+            x, gk_finish = _gk15_panel(lo, hi, (lambda x: _phase(omega, x).real) if kind == 1
+                                       else (lambda x: _phase(omega, x).imag))
+
+            def finish_gk(fx):
+                value, error, resabs = gk_finish(fx)
+                return value, error + gap * np.max(np.abs(fx)), resabs
+            return x, finish_gk, 0
+        theta, low = _two_product(omega, half)
+        if (theta, low) not in cache:  # theta depends on the bisection level only
+            cache[theta, low] = _trig_moments(theta, low)
+        moments = cache[theta, low]
         x = centre + half * _CHEB_T
 
         def finish(fx):
             coef = _CHEB_DCT @ fx
-            value, error, resabs = _cheb_estimate(coef, moments, half * _phase(omega, centre), 2.0)
-            return (value.real if kind == 1 else value.imag), error, resabs
+            value, error, resabs = _cheb_estimate(coef, moments, half * _phase(omega, centre), 2.0, fx)
+            return (value.real if kind == 1 else value.imag), error + gap * np.max(np.abs(fx)), resabs
         return x, finish, 1
     return panel
 
@@ -771,7 +801,7 @@ def _qawc_panel(c):
 
         def finish(fx):
             coef = _CHEB_DCT @ fx
-            return _cheb_estimate(coef, moments, 1.0, 2.0 + abs(moments[0]))
+            return _cheb_estimate(coef, moments, 1.0, 2.0 + abs(moments[0]), fx)
         return x, finish, 3
     return panel
 
@@ -808,8 +838,8 @@ def _qaws_panel(kind, alpha, beta, a, b):
         wabs = np.abs(moments[0]) + (np.abs(g_a[0] if left else g_b[0]) if (log_a if left else log_b) else 0)
 
         def finish(fx):
-            coef = _CHEB_DCT @ (fx * smooth)
-            return _cheb_estimate(coef, moments, scale, wabs)
+            values = fx * smooth
+            return _cheb_estimate(_CHEB_DCT @ values, moments, scale, wabs, values)
         return x, finish, 4
     return panel
 
