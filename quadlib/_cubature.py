@@ -432,6 +432,22 @@ _CREDIT_SAFETY = 6.0
 _ESTIMATE_GROWTH = 1.05
 
 
+def _cartesian(axes):
+    """The tensor grid of the 1-D node arrays, one point per row, the last axis fastest (as
+    ``np.meshgrid(*axes, indexing="ij")`` stacked; a third of its time on the grids' many small blocks)."""
+    sizes = [x.size for x in axes]
+    n = math.prod(sizes)
+    grid = np.empty((n, len(axes)))
+    if not n:
+        return grid
+    inner, outer = n, 1
+    for i, x in enumerate(axes):
+        inner //= sizes[i]
+        grid[:, i] = x[0] if sizes[i] == 1 else np.tile(np.repeat(x, inner), outer)
+        outer *= sizes[i]
+    return grid
+
+
 def _tail_factors(num, den, noise):
     """Per axis j and level l, the predicted sum of |surplus| over the levels l + 1, l + 2, ... along j,
     relative to |surplus| at level l; 1 (no credit) on an axis whose decay is not clean.
@@ -505,8 +521,8 @@ def _dimension_adaptive(mapped, rtol, atol, max_nfev):
         axes = [dims[i].new(k[i]) for i in range(d)]
         if state["nfev"] + orthants * math.prod(x.size for x in axes) > max_nfev:
             raise _OutOfBudget
-        grid = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, d)
-        y = mapped(np.ascontiguousarray(grid))
+        grid = _cartesian(axes)
+        y = mapped(grid)
         state["nfev"] += orthants * grid.shape[0]
         if not np.all(np.isfinite(y)):
             raise FloatingPointError

@@ -112,3 +112,13 @@ def test_genz_battery_has_no_silent_failure(family, rtol):
     for d in range(2, 7):
         for seed in range(72_000, 72_005):
             _run(genz_problem(family, d, seed=seed), rtol, 300_000)
+
+
+def test_cartesian_grid_is_meshgrid_order():
+    from quadlib._cubature import _cartesian
+
+    rng = np.random.default_rng(5)
+    for d in range(1, 6):
+        axes = [rng.random(rng.choice([1, 2, 4])) for _ in range(d)]
+        expected = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, d)
+        assert np.array_equal(_cartesian(axes), expected)
