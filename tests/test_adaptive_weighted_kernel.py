@@ -95,8 +95,10 @@ def test_qawo_negative_omega():
 
 @pytest.mark.parametrize("c", [0.0, 0.5, 1 - 1e-8, -1 + 1e-6])
 def test_qawc_constant(c):
-    out = weighted(lambda x: np.ones_like(x), -1.0, 1.0, CAUCHY, c)
-    assert_honest(out, np.log((1 - c) / (1 + c)))
+    # (the PV at c = 0 is 0: only an absolute tolerance can be met)
+    atol = 1e-12 if c == 0.0 else 0.0
+    out = weighted(lambda x: np.ones_like(x), -1.0, 1.0, CAUCHY, c, atol=atol)
+    assert_honest(out, np.log((1 - c) / (1 + c)), atol=atol)
     assert out[5] == METHOD["qawc"]
 
 
