@@ -371,3 +371,15 @@ def test_shared_subdivision_batch():
     assert shared.nfev[0] < separate.nfev.sum() / 20  # one subdivision for all
     scalar = quad(lambda x, k: np.exp(-k * x), 0.0, 1.0, args=(k,), shared=True, rtol=1e-12)
     assert np.array_equal(scalar.integral, shared.integral)
+
+
+def test_lowlevel_callable_batch_over_args_and_wvar():
+    # a LowLevelCallable double (int, double *) with its parameter packed after x, batched over args and omega
+    proto = ctypes.CFUNCTYPE(ctypes.c_double, ctypes.c_int, ctypes.POINTER(ctypes.c_double))
+    packed = proto(lambda n, xx: np.exp(-xx[1] * xx[0]))
+    llc = scipy.LowLevelCallable(packed)
+    k, omega = np.array([1.0, 2.0, 0.5]), np.array([10.0, 1e3, 1e5])
+    res = quad(llc, 0.0, 1.0, args=(k,), weight="sin", wvar=omega)
+    exact = ((np.exp(-k + 1j * omega) - 1) / (-k + 1j * omega)).imag
+    assert res.success.all() and np.all(np.abs(res.integral - exact) <= res.error)
+    assert list(res.extra["method"]) == ["QAWO"] * 3
