@@ -380,6 +380,8 @@ def test_lowlevel_callable_batch_over_args_and_wvar():
     llc = scipy.LowLevelCallable(packed)
     k, omega = np.array([1.0, 2.0, 0.5]), np.array([10.0, 1e3, 1e5])
     res = quad(llc, 0.0, 1.0, args=(k,), weight="sin", wvar=omega)
-    exact = ((np.exp(-k + 1j * omega) - 1) / (-k + 1j * omega)).imag
+    with mpmath.workdps(30):
+        exact = np.array([float(((mpmath.exp(mpmath.mpc(-a, w)) - 1) / mpmath.mpc(-a, w)).imag)
+                          for a, w in zip(k, omega)])
     assert res.success.all() and np.all(np.abs(res.integral - exact) <= res.error)
     assert list(res.extra["method"]) == ["QAWO"] * 3
