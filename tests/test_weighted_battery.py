@@ -176,7 +176,9 @@ def test_batch_over_args_and_wvar_equals_one_by_one():
     for i in range(4):
         one = quad(lambda x: np.exp(-k[i] * x), 0.0, 1.0, weight="sin", wvar=omega[i], vectorized=True)
         assert batch.integral[i] == one.integral and batch.nfev[i] == one.nfev
-        z = (np.exp(-k[i] + 1j * omega[i]) - 1) / (-k[i] + 1j * omega[i])
+        with mpmath.workdps(30):
+            s = mpmath.mpc(-k[i], omega[i])
+            z = complex((mpmath.exp(s) - 1) / s)
         assert abs(batch.integral[i] - z.imag) <= max(batch.error[i], 1e-300)
         assert abs(counted.integral[i] - z.real) <= counted.error[i]
     assert list(batch.extra["method"]) == ["zero", "QAWO", "QAWO", "QAWO"]
