@@ -411,6 +411,13 @@ cdef const double* _trig_cache(Qags* s, int level, double a, double b, double* t
     return tmp
 
 
+cdef inline double _two_sum_gap(double end, double c, double h) noexcept nogil:
+    """|end - (c + h)| with c + h exact (TwoSum): how far a panel built from its rounded centre and half-length
+    misses the end of its interval."""
+    cdef double s = c + h, bb = s - c, e = (c - (s - bb)) + (h - bb)
+    return fabs((end - s) - e)
+
+
 cdef int _weighted_one(Qags* s, double a, double b, int level, const double* g, double* result, double* error,
                        double* resabs, double* resasc, double* raw) noexcept nogil:
     """The weighted panel of one component's values g on [a, b]: Chebyshev with modified moments
@@ -420,7 +427,7 @@ cdef int _weighted_one(Qags* s, double a, double b, int level, const double* g, 
     cdef double centre = 0.5 * (a + b), half = 0.5 * (b - a)
     cdef double tmp[2 * MOMENTS_N]
     cdef const double* mom = NULL
-    cdef double theta_error = 0.0, largest = 0.0
+    cdef double theta_error = 0.0, largest = 0.0, gap
     cdef bint cheb = _cheb(s, a, b)
     n = CHEB_N if cheb else s.rule.n
     for i in range(n):
@@ -436,12 +443,17 @@ cdef int _weighted_one(Qags* s, double a, double b, int level, const double* g, 
         elif s.wkind >= WEIGHT_ALG:
             mom = s.moments
         code = weighted_panel(a, b, s.wkind, s.wpar, mom, g, result, error, resabs, resasc)
+        gap = _two_sum_gap(a, centre, -half) + _two_sum_gap(b, centre, half)
+        if theta_error > 0.0 or gap > 0.0:
+            for i in range(n):
+                largest = max(largest, fabs(g[i]))
+            # a rounded centre or half-length moves the panel's ends by up to eps |x|: at large omega that sliver
+            # holds as much as the integral
+            error[0] += gap * largest
         if theta_error > 0.0:
             # the moments are those of theta (1 + d), |d| <= eps / 2 (the rounded omega h): the integral moves by
             # d theta dI/dtheta, |dI/dtheta| <= h (|f(a)| + |f(b)|) / theta (1 + O(1 / theta)), f at most about
             # its largest value at the nodes (WP3's battery: e^-x cos(100 x) on [0, inf) was 1.4x off)
-            for i in range(n):
-                largest = max(largest, fabs(g[i]))
             error[0] += 2.0 * (1.0 + 2.0 / fabs(s.wpar[0] * half)) * theta_error * fabs(half) * largest
         raw[0] = error[0]
         return code
