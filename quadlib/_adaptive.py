@@ -1514,7 +1514,8 @@ def quad_vec(f, a, b, *, args=(), atol=0.0, rtol=1e-8, norm="2", points=None, ve
         Whether `f` takes arrays of abscissae.
     max_nfev, max_subdivisions : int
         Bounds on the work, as for :func:`quad` (``max_subdivisions <= 10**6``; the interval storage is
-        ``max_subdivisions * m`` doubles).
+        ``max_subdivisions * m`` doubles). `f` is called once more than ``nfev``, at an interior point, to
+        learn the shape of its value.
 
     Returns
     -------
@@ -1543,13 +1544,16 @@ def quad_vec(f, a, b, *, args=(), atol=0.0, rtol=1e-8, norm="2", points=None, ve
     if np.ndim(a) or np.ndim(b):
         raise ValueError("`a` and `b` must be scalars in quad_vec (the components share one subdivision)")
     args = v.args_tuple(args)
-    if vectorized:
-        probe = np.asarray(f(np.array([0.5 * (float(np.clip(a, -1e300, 1e300)) + float(np.clip(b, -1e300, 1e300)))]),
-                             *args))
-        value_shape = probe.shape[1:]
+    # one call to learn the value shape, at an interior point (never an end, where f may be singular)
+    a_f, b_f = float(a), float(b)
+    if np.isfinite(a_f) and np.isfinite(b_f):
+        x0 = 0.5 * (a_f + b_f)
     else:
-        x0 = float(a) if np.isfinite(a) else (float(b) if np.isfinite(b) else 0.0)
-        value_shape = np.shape(f(x0 + 0.0, *args))
+        x0 = a_f + 1.0 if np.isfinite(a_f) else (b_f - 1.0 if np.isfinite(b_f) else 0.0)
+    if vectorized:
+        value_shape = np.asarray(f(np.array([x0]), *args)).shape[1:]
+    else:
+        value_shape = np.shape(f(x0, *args))
     m = int(np.prod(value_shape)) if value_shape else 1
     scale = np.sqrt(m) if norm == "2" else 1.0
     if vectorized:
