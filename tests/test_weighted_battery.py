@@ -387,3 +387,13 @@ def test_lowlevel_callable_batch_over_args_and_wvar():
                           for a, w in zip(k, omega)])
     assert res.success.all() and np.all(np.abs(res.integral - exact) <= res.error)
     assert list(res.extra["method"]) == ["QAWO"] * 3
+
+
+def test_cauchy_with_breakpoints():
+    # QUADPACK's PV int_{-1}^{5} 1 / (x (5 x^3 + 6)) dx = ln(125 / 631) / 18 with breakpoints on either side of c
+    with mpmath.workdps(30):
+        exact = float(mpmath.log(mpmath.mpf(125) / 631) / 18)
+    for points in ([2.0], [-0.5, 3.0], [0.5]):
+        res = quad(lambda x: 1 / (5 * x ** 3 + 6), -1.0, 5.0, weight="cauchy", wvar=0.0, points=points)
+        assert res.success and res.extra["method"] == "QAWC"
+        assert abs(res.integral - exact) <= res.error <= 1e-10 * abs(exact)
