@@ -21,6 +21,7 @@ import collections
 import datetime
 import json
 import platform
+import sys
 import time
 import warnings
 
@@ -110,12 +111,15 @@ def batch_section(repeat):
 
 
 # ------------------------------------------------------------------------------------------ Genz battery
-def battery_rows(draws, seed, max_nfev, families=None, dims=range(2, 7), rtols=(1e-6, 1e-10), method="sparse_adaptive"):
-    """One row per run: the claimed success, the estimate, the true error (closed form) and nfev."""
+def battery_rows(draws, seed, max_nfev, families=None, dims=range(2, 7), rtols=(1e-6, 1e-10),
+                 method="sparse_adaptive", progress=False):
+    """One row per run: the claimed success, the estimate, the true error (closed form) and nfev; a run that
+    raised is a row with status -1 and the exception (progress on stderr if asked)."""
     from quadlib.benchmark import genz_problem
     from quadlib.benchmark._genz import FAMILIES
 
     rows = []
+    start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for rtol in rtols:
@@ -123,12 +127,21 @@ def battery_rows(draws, seed, max_nfev, families=None, dims=range(2, 7), rtols=(
                 for d in dims:
                     for s in range(seed, seed + draws):
                         p = genz_problem(family, d, seed=s)
-                        res = quadlib.cubature(p.f, np.zeros(d), np.ones(d), rtol=rtol, method=method,
-                                               max_nfev=max_nfev)
+                        try:
+                            res = quadlib.cubature(p.f, np.zeros(d), np.ones(d), rtol=rtol, method=method,
+                                                   max_nfev=max_nfev)
+                        except Exception as exc:  # a defect (an exception must never reach the user): counted
+                            rows.append(dict(rtol=rtol, family=family, d=d, seed=s, success=False, status=-1,
+                                             estimate=np.nan, error=np.nan, tolerance=np.nan, nfev=max_nfev,
+                                             exception=f"{type(exc).__name__}: {exc}"))
+                            continue
                         rows.append(dict(rtol=rtol, family=family, d=d, seed=s, success=bool(res.success),
                                          status=int(res.status), estimate=float(res.error),
                                          error=float(abs(res.integral - p.exact)),
                                          tolerance=rtol * abs(float(res.integral)), nfev=int(res.nfev)))
+                    if progress:
+                        print(f"   ... rtol {rtol:.0e} {family} d={d} done, {time.perf_counter() - start:.0f} s",
+                              file=sys.stderr, flush=True)
     return rows
 
 
@@ -151,6 +164,7 @@ def battery_table(rows, before=None):
         rs = cells[key]
         claimed = [r for r in rs if r["success"]]
         bad = [r for r in rs if silent(r)]
+        crashed = [r for r in rs if r.get("exception")]
         ratios = [r["estimate"] / r["error"] for r in claimed if r["error"] > 0]
         line = (f"   {key[0]:6.0e} {key[1]:14s} {key[2]:2d} {len(rs):4d} {len(claimed):7d} {len(bad):6d} "
                 f"{len(rs) - len(claimed):6d} {np.median([r['nfev'] for r in rs]):9.0f}")
@@ -162,13 +176,18 @@ def battery_table(rows, before=None):
             totals["silent before"] += sum(silent(r) for r in ob)
         line += f" {np.median(ratios) if ratios else np.nan:12.1e}"
         print(line)
+        for r in crashed:
+            print(f"      EXCEPTION: seed {r['seed']}: {r['exception']}")
+        totals["exceptions"] += len(crashed)
+        if before:
+            totals["exceptions before"] += sum(bool(r.get("exception")) for r in old.get(key, []))
         for r in bad:
             print(f"      SILENT: seed {r['seed']} estimate {r['estimate']:.2e} true error {r['error']:.2e} "
                   f"tolerance {r['tolerance']:.2e}")
         totals["runs"] += len(rs)
         totals["claimed"] += len(claimed)
         totals["silent"] += len(bad)
-    totals["honest failures"] = totals["runs"] - totals["claimed"]
+    totals["honest failures"] = totals["runs"] - totals["claimed"] - totals["exceptions"]
     print("   totals: " + ", ".join(f"{k} {v}" for k, v in totals.items()))
     if before:
         common = [(r, o) for r in rows for o in before
@@ -200,7 +219,7 @@ def main():
     if args.battery:
         print(f"== sparse_adaptive on Genz's six families, d = 2..6, rtol 1e-6 and 1e-10, {args.draws} draws "
               f"(seeds {args.seed}..{args.seed + args.draws - 1}), max_nfev {args.max_nfev}")
-        rows = battery_rows(args.draws, args.seed, args.max_nfev)
+        rows = battery_rows(args.draws, args.seed, args.max_nfev, progress=True)
         if args.json:
             with open(args.json, "w") as fh:
                 json.dump(rows, fh)

@@ -387,7 +387,10 @@ class _Nested1D:
             raise OverflowError(level)
         while len(self.count) <= level:
             l = len(self.count)
-            rule = self.make(l)
+            try:
+                rule = self.make(l)
+            except ValueError:  # more nodes than a 1-D rule may have (10^6: Clenshaw–Curtis level 20)
+                raise OverflowError(l) from None
             scale = (self.hi - self.lo) / (rule.domain[1] - rule.domain[0])
             x = self.lo + (rule.nodes - rule.domain[0]) * scale
             for xi in x.tolist():

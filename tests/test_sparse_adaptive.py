@@ -122,3 +122,14 @@ def test_cartesian_grid_is_meshgrid_order():
         axes = [rng.random(rng.choice([1, 2, 4])) for _ in range(d)]
         expected = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, d)
         assert np.array_equal(_cartesian(axes), expected)
+
+
+def test_running_out_of_1d_levels_is_a_status_not_an_exception():
+    # Genz oscillatory, integral -2.06e-5 against |f| ~ 0.5: rtol 1e-10 is at the rounding level, and the
+    # grid refined one axis until the Clenshaw-Curtis rule of level 20 (2^20 + 1 nodes) was refused with
+    # "ValueError: `n` must be at most 1000000" (found by the battery, seed 90008)
+    p = genz_problem("oscillatory", 2, c=[31.38736662, 7.50350635], w=[0.67889552, 0.37704091])
+    with pytest.warns(IntegrationWarning):
+        res = cubature(p.f, [0, 0], [1, 1], rtol=1e-10, method="sparse_adaptive")
+    assert not res.success and res.status == 1
+    assert abs(res.integral - p.exact) <= res.error
