@@ -697,23 +697,25 @@ def _jacobi_moments(alpha):
     return r, g
 
 
+def _kronrod_estimate(half, wk, wg, g):
+    """(result, error, resabs) of a Gauss-Kronrod panel of half-width `half` on the values `g`, with
+    QUADPACK's scaling of |K - G| and its rounding floor."""
+    kronrod, gauss = half * (wk @ g), half * (wg @ g)
+    resabs = half * (wk @ np.abs(g))
+    resasc = half * (wk @ np.abs(g - kronrod / (2 * half)))
+    error = abs(kronrod - gauss)
+    if resasc and error:
+        error = resasc * min(1.0, (200 * error / resasc) ** 1.5)
+    return kronrod, max(error, 50 * _EPS * resabs), resabs
+
+
 def _gk15_panel(lo, hi, weight):
     """Gauss-Kronrod 15 on f(x) * weight(x): (nodes, finish(values) -> (result, error, resabs))."""
     nodes, wk, wg = _kronrod_arrays("gk15")[:3]
     centre, half = 0.5 * (lo + hi), 0.5 * (hi - lo)
     x = centre + half * nodes
     w = weight(x)
-
-    def finish(fx):
-        g = fx * w
-        kronrod, gauss = half * (wk @ g), half * (wg @ g)
-        resabs = half * (wk @ np.abs(g))
-        resasc = half * (wk @ np.abs(g - kronrod / (2 * half)))
-        error = abs(kronrod - gauss)
-        if resasc and error:  # QUADPACK's scaling of |K - G|
-            error = resasc * min(1.0, (200 * error / resasc) ** 1.5)
-        return kronrod, max(error, 50 * _EPS * resabs), resabs
-    return x, finish
+    return x, lambda fx: _kronrod_estimate(half, wk, wg, fx * w)
 
 
 def _cheb_estimate(coef, moments, scale, wabs, values):
@@ -851,18 +853,8 @@ def _plain_panel(function_of_values, rule="gk21"):
     def panel(lo, hi):
         centre, half = 0.5 * (lo + hi), 0.5 * (hi - lo)
         x = centre + half * nodes
-        _, finish = _gk15_panel(lo, hi, lambda t: 1.0)
 
-        def finish(fx):
-            g = function_of_values(x, fx)
-            kronrod, gauss = half * (wk @ g), half * (wg @ g)
-            resabs = half * (wk @ np.abs(g))
-            resasc = half * (wk @ np.abs(g - kronrod / (2 * half)))
-            error = abs(kronrod - gauss)
-            if resasc and error:
-                error = resasc * min(1.0, (200 * error / resasc) ** 1.5)
-            return kronrod, max(error, 50 * _EPS * resabs), resabs
-        return x, finish, 3
+        return x, (lambda fx: _kronrod_estimate(half, wk, wg, function_of_values(x, fx))), 3
     return panel
 
 
