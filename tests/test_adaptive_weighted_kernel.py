@@ -187,10 +187,11 @@ def test_qawf_slow_decay_and_singular_start():
     assert_honest(out, -special.sici(1.0)[1])
 
 
+@pytest.mark.parametrize("kind", [COS, SIN])
 @pytest.mark.parametrize("f", [lambda x: np.ones_like(x), lambda x: x, lambda x: np.sqrt(x)])
-def test_qawf_non_decaying_is_not_success(f):
+def test_qawf_non_decaying_is_not_success(f, kind):
     """Wynn's epsilon would sum the alternating cycle integrals of a divergent integral to a finite value."""
-    out = weighted(f, 0.0, np.inf, SIN, 1.0, atol=1e-8)
+    out = weighted(f, 0.0, np.inf, kind, 1.0, atol=1e-8)
     assert out[4] != 0, out
 
 
@@ -321,3 +322,9 @@ def test_run_components_fills_one_buffer():
 
     with pytest.raises(ValueError, match="`f` must return 300 real values"):
         batch().run_components(turns_bad, (), False)
+
+
+def test_qawf_aligned_cycles_of_a_constant_are_not_success():
+    """f = 1 with cos from 0: every cycle integrates to 0 exactly, but int |f w| per cycle does not fall."""
+    out = weighted(lambda x: np.ones_like(x), 0.0, np.inf, COS, 1.0, atol=1e-8)
+    assert out[4] != 0, out

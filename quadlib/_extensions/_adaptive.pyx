@@ -29,6 +29,18 @@ with a true error up to 2000 times the tolerance):
   extrapolants, which misses a bias they share). Untrusted extrapolants are neither accepted nor kept as the
   best one so far.
 
+Weighted integrals (QUADPACK's QAWO, QAWF, QAWC, QAWS) run on the same state: a weight is a panel kind
+(`wkind`, `wpar`; _moments.pxd). An interval asks for 15 Kronrod nodes where the weight is smooth (its values are
+multiplied into f's) or for 25 interior Chebyshev nodes (never its ends) where it is not, whose values the
+modified-moment panels of _moments.pyx integrate against the weight: cos/sin where omega h > 2 (the moments cached
+per bisection level, as QUADPACK's momcom), the interval holding the Cauchy point c (which bisection never cuts;
+c within 1e-3 (b - a) of an end: f(c) subtracted and its PV added in closed form), the two end intervals of QAWS
+(whose range is bisected once first). So the number of abscissae varies per interval (`npend`). QAWF integrates
+cycles of an odd number of half periods by QAWO and extrapolates their partial sums with the same Wynn epsilon;
+it accepts a purely relative tolerance and fails (status 1, 4 or 5) rather than sum the cycles of an integrand
+that does not decay. The estimate of a trigonometric Chebyshev panel includes the rounding of omega h and of the
+panel's ends (exact by fma and TwoSum), which at large omega is as large as the integral.
+
 Status codes (the Python layer turns them into messages): 0 converged, 1 max_subdivisions reached,
 2 roundoff prevents the tolerance, 3 extremely bad integrand behaviour (an interval shrank to rounding),
 4 the extrapolation does not converge, 5 the integral is probably divergent, 6 max_nfev reached,
@@ -38,7 +50,8 @@ sum, the integral or its error estimate is not (a finite result is never reporte
 Reference: R. Piessens, E. de Doncker-Kapenga, C. W. Überhuber and D. K. Kahaner, "QUADPACK: a
 subroutine package for automatic integration", Springer (1983): routines DQAGSE, DQAGIE, DQPSRT, DQELG.
 J. Berntsen and T. O. Espelid, "Error estimation in automatic quadrature routines", ACM TOMS 17 (1991) 233-252:
-null rules.
+null rules. QUADPACK's DQAWOE, DQAWFE, DQAWCE, DQAWSE and R. Piessens and M. Branders, "On the computation of
+Fourier transforms of singular functions", J. Comput. Appl. Math. 1 (1975): the weighted integrals.
 """
 from libc.math cimport fabs, fma, pow, sqrt, isfinite, ldexp, log, floor, M_PI, INFINITY as INF
 from libc.stdlib cimport calloc, free, malloc, realloc
@@ -167,6 +180,7 @@ ctypedef struct Qags:
     int qf_cycles, qf_numrl2, qf_nres, qf_ktmin, qf_worst, qf_nsub
     double qf_a, qf_period, qf_atol, qf_rtol, qf_errsum, qf_correc, qf_result, qf_abserr, qf_largest, qf_last
     double qf_previous
+    double fmax         # QAWF: the largest |f| at the nodes of the current cycle
     double qf_psum[52]  # LIMEXP + 2
     double qf_res3la[3]
 
@@ -433,6 +447,9 @@ cdef int _weighted_one(Qags* s, double a, double b, int level, const double* g, 
     for i in range(n):
         if not isfinite(g[i]):
             return NONFINITE
+    if s.fourier:
+        for i in range(n):
+            s.fmax = max(s.fmax, fabs(g[i]))
     if s.subtract:
         for i in range(n):
             s.wbuf[i] = g[i] - s.fc
@@ -1265,6 +1282,7 @@ cdef int qags_init(Qags* s, int m, int limit, long max_nfev, int mapping, double
         s.qf_largest = 0.0
         s.qf_last = 0.0
         s.qf_previous = 0.0
+        s.fmax = 0.0
         three[0] = s.qf_a
         three[1] = s.qf_a + s.qf_period
         _cycle_tolerance(s)
@@ -1335,12 +1353,13 @@ cdef void _next_cycle(Qags* s) noexcept nogil:
     extrapolate the partial sums with Wynn's epsilon (_epsilon on a table of its own), and either finish or
     request the next cycle.
 
-    Converged only when the cycle integrals have fallen (the last one at most half the largest: an integrand
-    that does not decay gives cycles of equal size, whose alternating sums Wynn's algorithm would "sum" to
-    the midpoint of a divergent integral) and the extrapolation's error (times WYNN_SAFETY) plus every
+    Converged only when the cycles have fallen (the last one's largest |f| at most half the largest: an
+    integrand that does not decay gives cycles of equal size, whose alternating sums Wynn's algorithm would
+    "sum" to the midpoint of a divergent integral, and whose integrals are all 0 for f = 1 and cos from 0) and the extrapolation's error (times WYNN_SAFETY) plus every
     cycle's error estimate is within max(atol, rtol |I|); after LIMLST cycles, status LIMIT, or DIVERGENT if
     the cycles did not fall."""
     cdef double value = s.result[0], err = s.abserr, reseps = 0.0, abseps = OFLOW, target, partial, total
+    cdef double size = 0.0
     cdef double cuts[2]
     cdef double saved3[3]
     cdef double* inner_table
@@ -1357,7 +1376,9 @@ cdef void _next_cycle(Qags* s) noexcept nogil:
             s.qf_worst = status
         s.qf_correc = max(s.qf_correc, err)
     s.qf_errsum += err
-    s.qf_largest = max(s.qf_largest, fabs(value))
+    size = s.fmax  # (the largest |f| the cycle's panels saw)
+    s.fmax = 0.0
+    s.qf_largest = max(s.qf_largest, size)
     partial = s.qf_previous + value
     s.qf_previous = partial
     s.qf_psum[s.qf_numrl2] = partial
@@ -1384,7 +1405,7 @@ cdef void _next_cycle(Qags* s) noexcept nogil:
     else:
         s.qf_result = partial
     target = max(s.qf_atol, s.qf_rtol * fabs(s.qf_result))
-    decaying = fabs(value) <= 0.5 * s.qf_largest or s.qf_largest == 0.0
+    decaying = size <= 0.5 * s.qf_largest or s.qf_largest == 0.0
     status = RUNNING
     if decaying:
         # the terms alone (QUADPACK: 50 |last cycle| as the tail) or the extrapolation
