@@ -74,9 +74,13 @@ cdef void jacobi_moments(double alpha, double* r, double* g) noexcept nogil
 cdef void jacobi_moments_all(const double* wpar, double* mom) noexcept nogil
 
 # ---- panels: f's values fv (25, at cheb_nodes(a, b)) -> the weighted integral over [a, b]
-# OUT: result, abserr (estimate of |true - result|), resabs (~ int |f w|), resasc (~ int |f w - mean|).
+# OUT: result, abserr (estimate of |true - result|, final: no QUADPACK rescaling needed, floored at rounding),
+# resabs = sum_j |c_j mu_j| (the scale rounding sees, >= |result|), resasc = the same without j = 0.
 
-# int_a^b f(x) cos(omega x) dx (kind WEIGHT_COS) or sin (WEIGHT_SIN). mre, mim: trig_moments(omega * (b - a)/2).
+# int_a^b f(x) cos(omega x) dx (kind WEIGHT_COS) or sin (WEIGHT_SIN). mre, mim: trig_moments(theta) with theta
+# computed exactly as `omega * (0.5 * (b - a))` for this [a, b]: the panel puts back that product's rounding (and
+# the phase omega (a + b)/2's) to first order by fma, which is what keeps omega = 1e6 at 1e-16 instead of 1e-10.
+# A per-level cache must therefore be keyed by the double 0.5 * (b - a), not by the level alone.
 cdef int trig_panel(double a, double b, int kind, double omega, const double* mre, const double* mim,
                     const double* fv, double* result, double* abserr, double* resabs,
                     double* resasc) noexcept nogil

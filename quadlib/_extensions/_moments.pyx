@@ -16,9 +16,12 @@ weighted integral of p is sum_j c_j mu_j, where mu_j is a modified moment of the
 * algebraic-logarithmic (QAWS): r_j(alpha) = int (1+t)^alpha T_j dt by QUADPACK's DQMOMO recurrence and
   g_j = dr_j/dalpha = int (1+t)^alpha log(1+t) T_j dt by the same recurrence differentiated in alpha.
 
-Error estimate: the truncation of the interpolant at degree 12, D = |sum_{j=13}^{24} c_j mu_j|, is the error of a
-degree-12 approximation; the error of the degree-24 one is smaller by the decay of the coefficients over the
-last 12 degrees, which is measured from the coefficients themselves (see `_cheb_sum`).
+Error estimate (design decision 3, option (a): no 13-point nested rule exists on first-kind points): from the
+decay of the last Chebyshev coefficients, times the moments the unseen coefficients alias onto (see `_cheb_sum`).
+
+Accuracy against mpmath twins (tests/test_moments.py): trig moments <= 8e-16 of max|M_j| (2.4e-15 at theta = 5e5),
+Cauchy <= 4e-15, Jacobi r_j, g_j <= 1.5e-15 elementwise for alpha in [-0.999999, 7]; panels on e^x closed forms
+<= 1e-14 relative (cos/sin up to omega = 1e6, PV, x^alpha e^x at alpha = -0.999999).
 
 References: R. Piessens, E. de Doncker-Kapenga, C. W. Ueberhuber, D. K. Kahaner, "QUADPACK", Springer (1983):
 DQC25F, DQC25C, DQC25S, DQMOMO. R. Piessens and M. Branders, "On the computation of Fourier transforms of singular
@@ -506,15 +509,36 @@ def py_jacobi_moments(double alpha):
     return r, g
 
 
-def py_weighted_panel(double a, double b, int kind, wpar, fv):
-    """`weighted_panel` with the moments computed inside: f's 25 values `fv` at `py_cheb_nodes(a, b)` ->
-    (status, result, abserr, resabs, resasc) of the weighted integral over [a, b]."""
+def py_jacobi_moments_all(wpar):
+    """`jacobi_moments_all`: the 100 QAWS moments of wpar = (alpha, beta, lo, hi): r(alpha), g(alpha), r(beta), g(beta)."""
+    cdef double[::1] p = np.ascontiguousarray(wpar, dtype=float)
+    if p.shape[0] != 4:
+        raise ValueError(f"`wpar` must have 4 values, got {p.shape[0]}")
+    out = np.empty(4 * MOMENTS_N)
+    cdef double[::1] o = out
+    jacobi_moments_all(&p[0], &o[0])
+    return out
+
+
+def py_weighted_panel(double a, double b, int kind, wpar, fv, mom=None):
+    """`weighted_panel`: f's 25 values `fv` at `py_cheb_nodes(a, b)` -> (status, result, abserr, resabs, resasc) of
+    the weighted integral over [a, b]. `mom`: the precomputed moments as the engine passes them (cos/sin: 50 values,
+    the real then imaginary parts of `py_trig_moments(omega * (0.5 * (b - a)))`; alg*: `py_jacobi_moments_all`),
+    or None to have the panel compute them."""
     cdef double[::1] p = np.ascontiguousarray(wpar, dtype=float)
     cdef double[::1] f = np.ascontiguousarray(fv, dtype=float)
+    cdef double[::1] mv
+    cdef const double* mp = NULL
     cdef double result = 0.0, abserr = 0.0, resabs = 0.0, resasc = 0.0
     if p.shape[0] != 4:
         raise ValueError(f"`wpar` must have 4 values, got {p.shape[0]}")
     if f.shape[0] != CHEB_N:
         raise ValueError(f"`fv` must have {CHEB_N} values, got {f.shape[0]}")
-    cdef int code = weighted_panel(a, b, kind, &p[0], NULL, &f[0], &result, &abserr, &resabs, &resasc)
+    if mom is not None:
+        mv = np.ascontiguousarray(mom, dtype=float)
+        if mv.shape[0] < 4 * MOMENTS_N:
+            # the kernel reads up to 100 values whatever the kind: pad rather than read past the end
+            mv = np.concatenate([np.asarray(mv), np.zeros(4 * MOMENTS_N - mv.shape[0])])
+        mp = &mv[0]
+    cdef int code = weighted_panel(a, b, kind, &p[0], mp, &f[0], &result, &abserr, &resabs, &resasc)
     return code, result, abserr, resabs, resasc
