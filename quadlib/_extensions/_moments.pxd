@@ -85,6 +85,14 @@ cdef int trig_panel(double a, double b, int kind, double omega, const double* mr
                     const double* fv, double* result, double* abserr, double* resabs,
                     double* resasc) noexcept nogil
 
+# trig_panel with moments computed at theta_m, which may differ from omega (b - a)/2 by a little (|d| <~ 1e-12
+# theta, e.g. a per-level cache's omega * ldexp(h0, -level) for an interval whose h midpoint rounding moved): the
+# panel corrects the difference to first order (exactly computed by fma) and floors the second-order remainder.
+# trig_panel(...) is trig_panel_at(..., omega * (0.5 * (b - a)), ...).
+cdef int trig_panel_at(double a, double b, int kind, double omega, double theta_m, const double* mre,
+                       const double* mim, const double* fv, double* result, double* abserr, double* resabs,
+                       double* resasc) noexcept nogil
+
 # PV int_a^b f(x) / (x - c) dx, |u| < 1.1 (see use_cheb_panel); the moments are computed inside (they depend on u).
 cdef int cauchy_panel(double a, double b, double c, const double* fv, double* result, double* abserr,
                       double* resabs, double* resasc) noexcept nogil

@@ -286,7 +286,8 @@ cdef int _cheb_sum(const double* fv, const double* mu, double phase_rounding, do
     * otherwise (not resolved): 8 max|mu| sum_{k=13}^{24} |c_k|.
 
     Floors: rounding of the sum (50 eps sum|c_j mu_j|), of the coefficients (2 eps max|c| sum|mu_j|) and
-    `phase_rounding` * sum|c_j mu_j| (0 in the present panels, which correct their own phase rounding). Measured on 420 panels (smooth, near-pole,
+    `phase_rounding` * sum|c_j mu_j| (the trig panel's second-order theta remainder; the phase rounding itself is
+    corrected there). Measured on 420 panels (smooth, near-pole,
     |x - x0|^p, end singularities; cos/sin theta 2.5..1e3, Cauchy, Jacobi alpha -0.999..2.5) against mpmath: never
     below the true error; median estimate/true 3e2 where geometric, vs QUADPACK-style truncation 11 below and
     p90 2e7 (see tests/test_moments.py).
@@ -358,14 +359,22 @@ cdef inline void _end_mismatch(double a, double b, double* ea, double* eb) noexc
 cdef int trig_panel(double a, double b, int kind, double omega, const double* mre, const double* mim,
                     const double* fv, double* result, double* abserr, double* resabs,
                     double* resasc) noexcept nogil:
-    # int_a^b f cos|sin(omega x) = h Re|Im(exp(i omega m) sum_j c_j M_j(omega h)). omega m and omega h are rounded
-    # products; at omega m = 1e6 their half-ulp errors alone would be 1e-10 relative. fma gives each rounding
-    # error exactly, and both are put back to first order: the phase by the angle-sum formula, theta by
-    # dM_j/dtheta = i int t T_j exp(i theta t) = i (M_{j+1} + M_{j-1})/2 (M_25 ~ M_23: only c_24 sees it).
+    return trig_panel_at(a, b, kind, omega, omega * (0.5 * (b - a)), mre, mim, fv, result, abserr, resabs, resasc)
+
+
+cdef int trig_panel_at(double a, double b, int kind, double omega, double theta_m, const double* mre,
+                       const double* mim, const double* fv, double* result, double* abserr, double* resabs,
+                       double* resasc) noexcept nogil:
+    # int_a^b f cos|sin(omega x) = h Re|Im(exp(i omega m) sum_j c_j M_j(omega h)). omega m is a rounded product and
+    # the moments are those of theta_m, not of omega h (the product's rounding; a cached level's h0 / 2^k for an h
+    # that midpoint rounding moved): at omega m = 1e6 a half-ulp of phase alone is 1e-10 relative. fma gives both
+    # differences, and both are put back to first order: the phase by the angle-sum formula, theta by
+    # dM_j/dtheta = i int t T_j exp(i theta t) = i (M_{j+1} + M_{j-1})/2 (M_25 ~ M_23: only c_24 sees it); the
+    # second-order remainder, dtheta^2 |M''| <= dtheta^2 |M|-sized, goes into the floor.
     cdef double mu[25]
     cdef double half = 0.5 * (b - a), centre = 0.5 * (a + b)
     cdef double phi = omega * centre, dphi = fma(omega, centre, -phi)
-    cdef double theta = omega * half, dtheta = fma(omega, half, -theta)
+    cdef double dtheta = fma(omega, half, -theta_m)
     cdef double cp, sp, re, im, cph = cos(phi), sph = sin(phi)
     cdef double ea, eb, wa, wb
     cdef int j, jp, jm
@@ -387,7 +396,7 @@ cdef int trig_panel(double a, double b, int kind, double omega, const double* mr
             mu[j] = cp * re - sp * im
         else:
             mu[j] = sp * re + cp * im
-    return _cheb_sum(fv, mu, 0.0, ea, wa, eb, wb, result, abserr, resabs, resasc)
+    return _cheb_sum(fv, mu, dtheta * dtheta, ea, wa, eb, wb, result, abserr, resabs, resasc)
 
 
 cdef int cauchy_panel(double a, double b, double c, const double* fv, double* result, double* abserr,
@@ -531,6 +540,19 @@ def py_jacobi_moments(double alpha):
     cdef double[::1] rv = r, gv = g
     jacobi_moments(alpha, &rv[0], &gv[0])
     return r, g
+
+
+def py_trig_panel_at(double a, double b, int kind, double omega, double theta_m, fv):
+    """`trig_panel_at` with the moments computed here at theta_m -> (status, result, abserr, resabs, resasc)."""
+    cdef double[::1] f = np.ascontiguousarray(fv, dtype=float)
+    cdef double re[25]
+    cdef double im[25]
+    cdef double result = 0.0, abserr = 0.0, resabs = 0.0, resasc = 0.0
+    if f.shape[0] != CHEB_N:
+        raise ValueError(f"`fv` must have {CHEB_N} values, got {f.shape[0]}")
+    trig_moments(theta_m, re, im)
+    cdef int code = trig_panel_at(a, b, kind, omega, theta_m, re, im, &f[0], &result, &abserr, &resabs, &resasc)
+    return code, result, abserr, resabs, resasc
 
 
 def py_jacobi_moments_all(wpar):
