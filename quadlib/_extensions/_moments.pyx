@@ -418,11 +418,14 @@ cdef int jacobi_panel(double a, double b, int kind, const double* wpar, const do
     cdef bint left = a == lo, logs_here, logs_there
     cdef const double* r
     cdef const double* g
-    cdef int j, k
+    cdef int j, k, code
     if left == (b == hi):
         # neither end (the engine's GK15 panel's job) or both (not a one-sided Jacobi weight): refuse
         result[0] = abserr[0] = resabs[0] = resasc[0] = NAN
         return MOM_OVERFLOW
+    for k in range(CHEB_N):
+        if not isfinite(fv[k]):
+            return MOM_NONFINITE
     cheb_nodes(a, b, x)
     if left:
         logs_here = kind == WEIGHT_ALG_LOGA or kind == WEIGHT_ALG_LOG
@@ -450,8 +453,10 @@ cdef int jacobi_panel(double a, double b, int kind, const double* wpar, const do
             mu[j] = sign * scale * (lh * r[j] + g[j])
         else:
             mu[j] = sign * scale * r[j]
-    # the end mismatch is relative eps |lo| / h here (no cancellation to magnify it): not corrected
-    return _cheb_sum(F, mu, 0.0, 0.0, 0.0, 0.0, 0.0, result, abserr, resabs, resasc)
+    # the end mismatch is relative eps |lo| / h here (no cancellation to magnify it): not corrected.
+    # f was finite: a non-finite F is the other end's factor overflowing
+    code = _cheb_sum(F, mu, 0.0, 0.0, 0.0, 0.0, 0.0, result, abserr, resabs, resasc)
+    return MOM_OVERFLOW if code == MOM_NONFINITE else code
 
 
 cdef int weighted_panel(double a, double b, int kind, const double* wpar, const double* mom, const double* fv,
