@@ -39,6 +39,8 @@ cdef double EPMACH = 2.220446049250313e-16
 
 # cos(pi m / 50), m = 0..99: the DCT-II of 25 points only ever needs these
 cdef double _COS100[100]
+# the DCT-II matrix on the folded values: _DCT[j][k] = cos(pi j (2k + 1) / 50), k < 13 (no modulo in the hot loop)
+cdef double _DCT[25][13]
 # the 32 positive nodes and weights of 64-point Gauss-Legendre, correctly rounded from 50-digit values (numpy's
 # leggauss weights are only good to 1e-12 relative at n = 64; tests/test_moments.py checks these against mpmath)
 cdef double _GLX[32]
@@ -76,9 +78,12 @@ _GLW32[:] = [
 
 
 def _init_tables():
-    cdef int i
+    cdef int i, j, k
     for i in range(100):
         _COS100[i] = np.cos(np.pi * i / 50.0)
+    for j in range(25):
+        for k in range(13):
+            _DCT[j][k] = _COS100[(j * (2 * k + 1)) % 100]
 
 
 _init_tables()
@@ -109,12 +114,12 @@ cdef int cheb_coeffs(const double* fv, double* c) noexcept nogil:
     for j in range(0, CHEB_N, 2):
         s = 0.0
         for k in range(13):
-            s += fe[k] * _COS100[(j * (2 * k + 1)) % 100]
+            s += fe[k] * _DCT[j][k]
         c[j] = s * (2.0 / CHEB_N)
     for j in range(1, CHEB_N, 2):
         s = 0.0
         for k in range(12):
-            s += fo[k] * _COS100[(j * (2 * k + 1)) % 100]
+            s += fo[k] * _DCT[j][k]
         c[j] = s * (2.0 / CHEB_N)
     c[0] *= 0.5
     return MOM_OK
