@@ -384,8 +384,11 @@ cdef int trig_panel_at(double a, double b, int kind, double omega, double theta_
     cdef double ea, eb, wa, wb
     cdef int j, jp, jm
     _end_mismatch(a, b, &ea, &eb)
-    wa = cos(omega * a) if kind == WEIGHT_COS else sin(omega * a)
-    wb = cos(omega * b) if kind == WEIGHT_COS else sin(omega * b)
+    wa = wb = 0.0
+    if ea != 0.0:
+        wa = cos(omega * a) if kind == WEIGHT_COS else sin(omega * a)
+    if eb != 0.0:
+        wb = cos(omega * b) if kind == WEIGHT_COS else sin(omega * b)
     cp = (cph - dphi * sph) * half
     sp = (sph + dphi * cph) * half
     for j in range(MOMENTS_N):
