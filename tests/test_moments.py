@@ -194,6 +194,15 @@ def test_jacobi_moments_match_the_exact_expansion(alpha):
     np.testing.assert_allclose(g, gg, rtol=6e-15, atol=4e-15 * np.abs(gg).max())
 
 
+@pytest.mark.parametrize("alpha", [-1 + 1e-12, 30.0, 120.0])
+def test_jacobi_moments_extreme_alpha(alpha):
+    # measured: 1.2e-15 at -1 + 1e-12 (r_0 = 1e12), 7.6e-15 at 30, 2e-14 at 120 (elementwise)
+    r, g = M.py_jacobi_moments(alpha)
+    rr, gg = twin_jacobi(alpha)
+    np.testing.assert_allclose(r, rr, rtol=4e-14, atol=0)
+    np.testing.assert_allclose(g, gg, rtol=4e-14, atol=0)
+
+
 def test_jacobi_log_moments_are_the_alpha_derivative():
     """Second way for g: the numerical alpha-derivative of r_j's exact expansion, and for low degrees mp.quad after
     s = (1+t)^(alpha+1) (the twin itself checked)."""
