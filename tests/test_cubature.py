@@ -1,4 +1,4 @@
-"""quadlib.cubature: exactness of the Genz–Malik rule pair, honesty of every method's error estimate on
+"""quadlib.cubature: exactness of the degree-7 rule and its null rules, honesty of every method's error estimate on
 Genz's six families in d = 2..10 (closed-form integrals), bad input, and bounded work."""
 import itertools
 import warnings
@@ -10,7 +10,7 @@ import quadlib
 from quadlib import IntegrationWarning, cubature
 from quadlib.benchmark import genz_problem
 from quadlib.benchmark._genz import FAMILIES
-from quadlib._extensions._cubature import genz_malik_template, genz_malik_weights
+from quadlib._extensions._cubature import GENERATORS, GenzMalik, face_weights, rule_template, rule_weights
 
 
 def _moment(alpha):
@@ -18,16 +18,73 @@ def _moment(alpha):
 
 
 @pytest.mark.parametrize("d", [1, 2, 3, 4, 6])
-def test_rule_pair_degrees(d):
-    points, kind = genz_malik_template(d)
-    assert points.shape == (2 ** d + 2 * d * d + 2 * d + 1, d)
-    w7, w5 = (w[kind] for w in genz_malik_weights(d))
-    for degree, weights in ((7, w7), (5, w5)):
-        for alpha in itertools.product(range(degree + 1), repeat=d):
-            if sum(alpha) > degree:
-                continue
-            got = np.sum(weights * np.prod(points ** np.array(alpha), axis=1))
-            assert abs(got - _moment(alpha)) <= 1e-13 * 2 ** d, (degree, alpha)
+def test_rule_and_null_rules_by_monomials(d):
+    # the basic rule integrates every monomial of degree <= 7 on [-1, 1]^d exactly (closed-form moments,
+    # prod 2 / (a_i + 1) over even exponents) and misses one of degree 8; the null rules give 0 on every
+    # monomial of degree <= 5, 5, 3, 1 and not on some monomial of the next even degree
+    points, kind = rule_template(d)
+    assert points.shape == (2 ** d + 2 * d * d + 4 * d + 1, d)
+    weights = rule_weights(d)[:, kind]
+    scale = 2.0 ** d
+    worst = np.zeros((5, 10))
+    for alpha in itertools.product(range(9), repeat=min(d, 3)):
+        degree = sum(alpha)
+        if degree > 8:
+            continue
+        full = np.zeros(d, dtype=int)
+        full[:len(alpha)] = alpha
+        mono = np.prod(points ** full, axis=1)
+        got = weights @ mono
+        target = np.r_[_moment(full), np.zeros(4)]
+        worst[:, degree] = np.maximum(worst[:, degree], np.abs(got - target))
+    for row, degree in enumerate((7, 5, 5, 3, 1)):
+        assert np.all(worst[row, :degree + 1] <= 1e-12 * scale), (row, worst[row])
+        assert worst[row, degree + 1:].max() > 1e-3 * scale, (row, worst[row])
+    # the null rules are orthogonal and of the basic rule's norm under the sum over the points
+    gram = weights[1:] @ weights[1:].T
+    norm = weights[0] @ weights[0]
+    np.testing.assert_allclose(gram, norm * np.eye(4), atol=1e-10 * norm)
+
+
+def test_face_extrapolation_weights():
+    # value and slope at t = 1 of the degree-6 (and degree-4) interpolant: exact on t^k, k <= 6 (4)
+    t = np.array([0.0, 1, -1, 1, -1, 1, -1]) * np.array(
+        [0.0] + [GENERATORS["l2"]] * 2 + [GENERATORS["l1"]] * 2 + [GENERATORS["lp"]] * 2)
+    w = face_weights()
+    for k in range(7):
+        assert abs(w[0] @ t ** k - 1.0) <= 1e-12 and abs(w[1] @ t ** k - k) <= 1e-11
+        if k <= 4:
+            assert abs(w[2] @ t ** k - 1.0) <= 1e-12 and abs(w[3] @ t ** k - k) <= 1e-11
+
+
+def _state_on(f, lower, upper, splits):
+    """A GenzMalik state on one box, run for `splits` waves of splits with f (batch 1)."""
+    state = GenzMalik(np.array([lower], dtype=float), np.array([upper], dtype=float), 1, 1)
+    for _ in range(splits + 1):
+        t = state.request(10 ** 6)
+        state.receive(np.ascontiguousarray(f(t)[:, None]))
+    return state
+
+
+def test_a_jump_hidden_next_to_a_cut_is_charged_to_both_halves():
+    # f jumps from 1 to 0 at x = 0.5 + 1e-4: after the first split, the cut is at 0.5 and the jump sits in
+    # the upper half's band beyond its outermost node (at 0.5 + 0.022 * 0.5), so that half sees 0 everywhere
+    # and its rules report nothing. The halves' extrapolations to the cut disagree by 1: both halves carry a
+    # band of (1 - l1) / 2 * 1 * volume, which bounds the hidden sliver (1e-4 * 1)
+    f = lambda x: np.where(x[:, 0] < 0.5 + 1e-4, 1.0, 0.0) * (1 + 0 * x[:, 1])  # noqa: E731
+    state = _state_on(f, [0, 0], [1, 1], 1)
+    centre, half, value, error, band = state.regions()
+    assert state.disagreed
+    upper = np.argmax(centre[:, 0])
+    assert value[upper, 0] == 0.0 and band[upper].max() >= 1e-4
+    total, estimate, _ = state.totals()
+    assert abs(total[0] - (0.5 + 1e-4)) <= estimate
+
+
+def test_a_smooth_integrand_is_not_charged_a_band():
+    f = lambda x: np.exp(x[:, 0] + 0.5 * x[:, 1])  # noqa: E731
+    state = _state_on(f, [0, 0], [1, 1], 3)
+    assert not state.disagreed and np.all(state.regions()[4] == 0)
 
 
 @pytest.mark.parametrize("method", ["genz_malik", "sparse_adaptive"])
@@ -226,3 +283,50 @@ def test_auto_picks_genz_malik_when_points_are_given():
     res = cubature(f, [0, 0], [1, 1], rtol=1e-8, points=[[0.3], []])
     assert "n_regions" in res.extra and abs(res.integral - 0.29 * (np.e - 1)) <= res.error
     assert "n_levels" in cubature(f, [0, 0], [1, 1], rtol=1e-3).extra
+
+
+# Issue 21's Genz protocol for "genz_malik" without `points` (asv_bench/genz_honesty_report.py runs it in
+# full and tabulates it against the pre-null-rule code): no success=True whose true error (against Genz's
+# closed forms) exceeds the tolerance or the reported estimate, except where a kink or jump lies within
+# (1 - l1) / 2 (2.2 %) of the box's width from its boundary: there it falls beyond every node of the
+# boundary regions and nothing lies outside the box to compare with (see _extensions/_cubature.pyx). Those
+# cases are counted, not excused silently: the report gives their number.
+_PROTOCOL_SEED = 73_000
+_BOUNDARY_BAND = (1 - GENERATORS["l1"]) / 2
+
+
+def _protocol_case(family, d, seed, rtol, max_nfev):
+    """Run one case; return 'claimed', 'failed' (honestly) or 'boundary' (silent, a feature in the band)."""
+    problem = genz_problem(family, d, seed=seed)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = cubature(problem.f, np.zeros(d), np.ones(d), rtol=rtol, method="genz_malik", max_nfev=max_nfev)
+    error = abs(res.integral - problem.exact)
+    if not res.success:
+        assert any(issubclass(w.category, IntegrationWarning) for w in caught) and res.nfev <= max_nfev
+        return "failed"
+    assert not caught
+    if error <= res.error and error <= rtol * abs(problem.exact):
+        return "claimed"
+    near = [p for axis in problem.points for p in axis if min(p, 1 - p) < _BOUNDARY_BAND]
+    assert near, (family, d, seed, rtol, res, problem.exact)
+    return "boundary"
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_genz_protocol_without_points_quick(family):
+    # the quick tier's subset: 10 draws in 2-D at rtol 1e-6 and 1e-10 (budget 2e5); the test must not pass
+    # by giving up on everything
+    outcomes = [_protocol_case(family, 2, _PROTOCOL_SEED + draw, rtol, 200_000)
+                for rtol in (1e-6, 1e-10) for draw in range(10)]
+    assert outcomes.count("claimed") >= 5, outcomes
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("rtol", [1e-6, 1e-10])
+@pytest.mark.parametrize("d", [2, 3, 4, 5, 6])
+@pytest.mark.parametrize("family", FAMILIES)
+def test_genz_protocol_without_points(family, d, rtol):
+    # the contract's protocol: 100 draws, max_nfev 1e6
+    for draw in range(100):
+        _protocol_case(family, d, _PROTOCOL_SEED + draw, rtol, 1_000_000)
