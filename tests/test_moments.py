@@ -485,6 +485,18 @@ def test_precomputed_moments_give_the_same_panels():
 
 # ------------------------------------------------------------------ helpers, statuses, wrappers
 
+def test_weight_value_phase_is_exact():
+    """cos/sin(omega x) of the exact product omega * x (its rounding put back): before, 1e-10 off at omega x = 1e6."""
+    rng = np.random.default_rng(2106)
+    for _ in range(20):
+        omega, x = 10 ** rng.uniform(0, 6), rng.uniform(0, 10)
+        with mp.workdps(40):
+            phase = mp.mpf(omega) * mp.mpf(x)
+            c, s = float(mp.cos(phase)), float(mp.sin(phase))
+        assert abs(M.py_weight_value(COS, [omega, 0, 0, 0], x) - c) <= 3e-16
+        assert abs(M.py_weight_value(SIN, [omega, 0, 0, 0], x) - s) <= 3e-16
+
+
 def test_weight_value_and_panel_choice():
     assert M.py_weight_value(COS, [3.0, 0, 0, 0], 0.7) == pytest.approx(math.cos(2.1), rel=1e-15)
     assert M.py_weight_value(SIN, [3.0, 0, 0, 0], 0.7) == pytest.approx(math.sin(2.1), rel=1e-15)
