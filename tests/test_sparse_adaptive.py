@@ -7,7 +7,7 @@ import pytest
 from scipy.special import erf
 
 from quadlib import IntegrationWarning, cubature
-from quadlib._cubature import _CLEAN_DECAY, _tail_factors
+from quadlib._cubature import _CLEAN_DECAY, _NOT_DECAYING, _tail_factors
 from quadlib.benchmark import genz_problem
 from quadlib.benchmark._genz import FAMILIES
 
@@ -34,8 +34,9 @@ def test_tail_factors_credit_a_clean_decay_only():
     assert t[0, 5] == pytest.approx(t4)
     assert t[0, 3] == pytest.approx(0.01 * (1 + t4))
     assert t[0, 2] == pytest.approx(0.1 * (1 + 0.01 * (1 + t4)))
-    assert np.all(t[1] == 1.0) and np.all(t[2] == 1.0)
-    assert _CLEAN_DECAY == 0.5
+    # a surplus that stops decaying: no credit, and the missing surpluses count twice the frontier's
+    assert np.all(t[1] == _NOT_DECAYING) and np.all(t[2] == _NOT_DECAYING)
+    assert _CLEAN_DECAY == 0.5 and _NOT_DECAYING >= 1
 
 
 def test_tail_factors_stop_at_the_rounding_level():
@@ -44,8 +45,8 @@ def test_tail_factors_stop_at_the_rounding_level():
     s = [1.0, 0.3, 0.1, 5e-3, 2e-6, 1e-16, 5e-16]
     num, den = _tables(s)
     assert _tail_factors(num, den, noise=1e-14)[0, 4] < 1e-3
-    assert _tail_factors(num, den, noise=0.0)[0, 4] == 1.0
-    # an axis with fewer than two ratios above the noise has no credit
+    assert _tail_factors(num, den, noise=0.0)[0, 4] == _NOT_DECAYING
+    # an axis with fewer than two ratios above the noise has no credit (its frontier surpluses count whole)
     assert np.all(_tail_factors(*_tables([1.0, 0.1, 1e-17]), noise=1e-14) == 1.0)
 
 
