@@ -475,9 +475,11 @@ def _tail_factors(num, den, noise):
     (k, k - e_j) with ``k_j = l + 1`` on the grid, of ``|s(k)|`` and ``|s(k - e_j)|`` (for a product
     integrand every pair gives the same ratio, that of its 1-D factor). The sequence of ratios stops at the
     first level whose surpluses are at the rounding level `noise`. The decay is clean when the last two
-    ratios are at most ``_CLEAN_DECAY`` and not growing (Clenshaw–Curtis on an analytic integrand: the
+    ratios are below ``_CLEAN_DECAY`` and not growing (Clenshaw–Curtis on an analytic integrand: the
     ratios fall level after level); the levels beyond are then extrapolated with the last ratio. Else
-    (a kink, a jump, a peak not yet resolved) the axis gets no credit: its frontier surpluses count whole.
+    (a kink, a jump, a peak not yet resolved) the axis gets no credit, and the surpluses still missing along
+    it are taken as ``_NOT_DECAYING`` times the frontier's; an axis with fewer than two ratios, as the
+    frontier's (factor 1).
     """
     d, n = num.shape
     factors = np.ones((d, n + 2))
@@ -489,7 +491,7 @@ def _tail_factors(num, den, noise):
             continue
         rho = num[j, :cut] / den[j, :cut]
         last = cut - 1
-        if not (rho[last] <= _CLEAN_DECAY and rho[last - 1] <= _CLEAN_DECAY and rho[last] <= rho[last - 1]):
+        if not (rho[last] < _CLEAN_DECAY and rho[last - 1] < _CLEAN_DECAY and rho[last] <= rho[last - 1]):
             factors[j] = _NOT_DECAYING
             continue
         tail = rho[last] / (1.0 - rho[last])
