@@ -330,10 +330,15 @@ def quad(f, a, b, *, args=(), atol=0.0, rtol=1e-10, points=None, rule=None, vect
     """
     if weight is not None or wvar is not None or shared:
         if weight is not None or wvar is not None:
-            out = _weighted_fast(f, a, b, args, atol, rtol, points, rule, vectorized, max_nfev, max_subdivisions,
-                                 weight, wvar, shared)
-            if out is not None:
-                return out
+            if not shared and _WEIGHTED_ENGINE is None:
+                try:
+                    out = _kernel.quick_weighted(f, a, b, args, atol, rtol, points, rule, vectorized, max_nfev,
+                                                 max_subdivisions, weight, wvar)
+                except Exception as exc:
+                    _note(exc)
+                    raise
+                if out is not None:
+                    return _weighted_fast_result(out, weight, b)
             if weight is None:
                 raise ValueError("`wvar` is given without `weight`")
             return _quad_weighted(f, a, b, args, atol, rtol, points, rule, vectorized, max_nfev, max_subdivisions,
@@ -1130,53 +1135,14 @@ def _wvar_description(weight):
     return "the exponents (alpha, beta), both > -1"
 
 
-_FLOATS = (float, int)
 _INF = float("inf")
-_INTEGRATE_WEIGHTED = getattr(_kernel, "integrate_weighted", None)
 
 
-def _weighted_fast(f, a, b, args, atol, rtol, points, rule, vectorized, max_nfev, max_subdivisions, weight, wvar,
-                   shared):
-    """The compiled one-integral call for the common case (float limits a < b with a finite, a valid scalar
-    `wvar`, scalar `args`, default options), with no more checking than that; None sends the call to the
-    general path (full validation, batches, reflections, omega = 0, every error message)."""
-    kind = WEIGHTS.get(weight) if type(weight) is str else None
-    if (kind is None or _WEIGHTED_ENGINE is not None or points is not None or rule is not None or shared
-            or type(a) is not float or type(b) is not float or not -_INF < a < b
-            or type(atol) is not float or type(rtol) is not float or not (0.0 <= atol < _INF and 0.0 <= rtol < _INF)
-            or atol == rtol == 0.0 or type(max_nfev) is not int or type(max_subdivisions) is not int
-            or not 0 < max_nfev <= 10 ** 9 or not 0 < max_subdivisions <= MAX_SUBDIVISIONS
-            or type(args) is not tuple or _INTEGRATE_WEIGHTED is None):
-        return None
-    for arg in args:
-        if type(arg) not in _FLOATS:
-            return None
-    p1 = 0.0
-    if kind <= 2:
-        if type(wvar) not in _FLOATS or not 0.0 < wvar < _INF:
-            return None
-        p0 = float(wvar)
-    elif kind == 3:
-        if type(wvar) not in _FLOATS or not (a < wvar < b < _INF):
-            return None
-        p0 = float(wvar)
-    else:
-        if (type(wvar) not in (tuple, list) or len(wvar) != 2 or type(wvar[0]) not in _FLOATS
-                or type(wvar[1]) not in _FLOATS or not (-1.0 < wvar[0] < _INF and -1.0 < wvar[1] < _INF)
-                or not b < _INF):
-            return None
-        p0, p1 = float(wvar[0]), float(wvar[1])
-    lowlevel = _lowlevel(f)
-    if lowlevel is None and not callable(f):
-        return None
-    try:
-        out = _INTEGRATE_WEIGHTED(f, lowlevel, a, b, args, kind, p0, p1, 1.0, atol, rtol, max_subdivisions, max_nfev,
-                                  bool(vectorized))
-    except Exception as exc:
-        _note(exc)
-        raise
-    if out is None:
-        return None  # not a real scalar integrand: the general path says so
+def _weighted_fast_result(out, weight, b):
+    """The result of `_kernel.quick_weighted`, the compiled one-integral call for the common case (float
+    limits a < b with a finite, a valid scalar `wvar`, scalar `args`, default options; its checks are in C so
+    that they do not cost as much as the integral); anything else takes the general path (full validation,
+    batches, reflections, omega = 0, every error message)."""
     value, error, nfev, nsub, status, method = out
     name = METHODS[method] if method else _method_name(0, weight, b)
     if status == 0:

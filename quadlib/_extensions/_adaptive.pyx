@@ -61,8 +61,9 @@ from libc.string cimport memmove
 import numpy as np
 
 from quadlib._extensions._moments cimport (CHEB_N, MOMENTS_N, WEIGHT_NONE, WEIGHT_COS, WEIGHT_SIN, WEIGHT_CAUCHY,
-                                         WEIGHT_ALG, WEIGHT_ALG_LOG, cheb_nodes, weight_value, use_cheb_panel,
-                                         trig_moments, jacobi_moments_all, weighted_panel, trig_panel_at)
+                                         WEIGHT_ALG, WEIGHT_ALG_LOGA, WEIGHT_ALG_LOGB, WEIGHT_ALG_LOG, cheb_nodes,
+                                         weight_value, use_cheb_panel, trig_moments, jacobi_moments_all,
+                                         weighted_panel, trig_panel_at)
 
 cdef double EPMACH = 2.220446049250313e-16
 cdef double UFLOW = 2.2250738585072014e-308
@@ -2094,6 +2095,7 @@ def integrate_scalar(f, lowlevel, double a, double b, tuple args, double atol, d
 
 
 _LOWLEVEL = {"type": None, "pointers": None}  # set by the Python layer: LowLevelCallable, its pointer reader
+_last_lowlevel = [None, None]  # the last LowLevelCallable and its pointers: repeated calls skip the lookup
 
 
 def configure_lowlevel(llc_type, pointers):
@@ -2124,11 +2126,82 @@ def quick_quad(f, a, b, args, atol, rtol, points, rule, vectorized, max_nfev, ma
         if type(arg) is not float and type(arg) is not int:
             return None
     lowlevel = None
-    if isinstance(f, _LOWLEVEL["type"]):
+    if f is _last_lowlevel[0]:
+        lowlevel = _last_lowlevel[1]
+    elif isinstance(f, _LOWLEVEL["type"]):
         lowlevel = _LOWLEVEL["pointers"](f)
+        _last_lowlevel[0] = f   # held, so its id cannot be reused by another object
+        _last_lowlevel[1] = lowlevel
     elif not callable(f):
         return None
     return integrate_scalar(f, lowlevel, lo, hi, args, at, rt, max_subdivisions, max_nfev, bool(vectorized), None)
+
+
+_WEIGHT_KINDS = {"cos": WEIGHT_COS, "sin": WEIGHT_SIN, "cauchy": WEIGHT_CAUCHY, "alg": WEIGHT_ALG,
+                 "alg-loga": WEIGHT_ALG_LOGA, "alg-logb": WEIGHT_ALG_LOGB, "alg-log": WEIGHT_ALG_LOG}
+
+
+def quick_weighted(f, a, b, args, atol, rtol, points, rule, vectorized, max_nfev, max_subdivisions, weight, wvar):
+    """`quad(weight=...)` for the common call: float limits a < b with a finite, a valid scalar `wvar`,
+    float tolerances, scalar args, no breakpoints and no rule.
+
+    Dispatch, not validation (as `quick_quad`): the checks live here, in C, because a weighted integral of a
+    LowLevelCallable takes a couple of microseconds and the same checks in Python cost as much again. Any
+    other argument returns None and the Python layer validates it on the general path. Returns the tuple of
+    `integrate_weighted` (None too if a Python f's first value is not a real number).
+    """
+    cdef double lo, hi, at, rt, p0 = 0.0, p1 = 0.0
+    cdef int kind
+    if points is not None or rule is not None or type(args) is not tuple or type(weight) is not str:
+        return None
+    kind_object = _WEIGHT_KINDS.get(weight)
+    if kind_object is None:
+        return None
+    kind = kind_object
+    if not ((type(a) is float or type(a) is int) and (type(b) is float or type(b) is int)):
+        return None
+    if type(atol) is not float or type(rtol) is not float or type(max_nfev) is not int \
+            or type(max_subdivisions) is not int:
+        return None
+    lo, hi, at, rt = a, b, atol, rtol
+    if not (isfinite(lo) and lo < hi and (isfinite(hi) or kind <= WEIGHT_SIN)):
+        return None
+    if not (at >= 0.0 and rt >= 0.0 and (at > 0.0 or rt > 0.0) and isfinite(at) and isfinite(rt)):
+        return None
+    if max_nfev <= 0 or max_nfev > 10 ** 9 or max_subdivisions <= 0 or max_subdivisions > 10 ** 6:
+        return None
+    for arg in args:
+        if type(arg) is not float and type(arg) is not int:
+            return None
+    if kind <= WEIGHT_CAUCHY:
+        if type(wvar) is not float and type(wvar) is not int:
+            return None
+        p0 = wvar
+        if kind == WEIGHT_CAUCHY:
+            if not (lo < p0 < hi):
+                return None
+        elif not (0.0 < p0 and isfinite(p0)):
+            return None  # omega = 0, negative omega: the Python layer's reductions
+    else:
+        if (type(wvar) is not tuple and type(wvar) is not list) or len(wvar) != 2:
+            return None
+        if (type(wvar[0]) is not float and type(wvar[0]) is not int) \
+                or (type(wvar[1]) is not float and type(wvar[1]) is not int):
+            return None
+        p0, p1 = wvar[0], wvar[1]
+        if not (p0 > -1.0 and p1 > -1.0 and isfinite(p0) and isfinite(p1)):
+            return None
+    lowlevel = None
+    if f is _last_lowlevel[0]:
+        lowlevel = _last_lowlevel[1]
+    elif isinstance(f, _LOWLEVEL["type"]):
+        lowlevel = _LOWLEVEL["pointers"](f)
+        _last_lowlevel[0] = f   # held, so its id cannot be reused by another object
+        _last_lowlevel[1] = lowlevel
+    elif not callable(f):
+        return None
+    return integrate_weighted(f, lowlevel, lo, hi, args, kind, p0, p1, 1.0, at, rt, max_subdivisions, max_nfev,
+                              bool(vectorized))
 
 
 def integrate_weighted(f, lowlevel, double a, double b, tuple args, int wkind, double p0, double p1, double sign,
