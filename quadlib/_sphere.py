@@ -20,6 +20,8 @@ ORDERS = (3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31, 35, 41, 47, 53
 
 
 def _lebedev_rule_iv(order):
+    if isinstance(order, np.ndarray) and order.ndim == 0 and order.dtype.kind in "iu":
+        order = order[()]   # a 0-d integer array, as scipy accepts
     if isinstance(order, (bool, np.bool_)) or not isinstance(order, numbers.Integral):
         raise TypeError(f"`order` must be an integer, one of {', '.join(map(str, ORDERS))}; got {order!r}")
     order = int(order)

@@ -28,7 +28,12 @@ def positive_int(value, name, *, minimum=1, maximum=None):
 
 
 def real_scalar(value, name, *, finite=True):
-    """Return `value` as a float, rejecting non-numbers, complex numbers and (optionally) inf/NaN."""
+    """Return `value` as a float, rejecting non-numbers, complex numbers and (optionally) inf/NaN.
+
+    A 0-d array of a real (not boolean) dtype is its element, as in scipy.
+    """
+    if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf":
+        value = value[()]
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"`{name}` must be a real number, got {value!r}")
     value = float(value)

@@ -214,3 +214,89 @@ def test_warning_points_at_the_caller():
         warnings.simplefilter("always")
         nsum(lambda k: 1 / k, 1, np.inf)
     assert caught and caught[0].filename == __file__
+
+
+# Issue 21 review: silent wrong sums and misreported statuses
+
+@pytest.mark.parametrize("b", [1e12, 1e15, 1e300])
+def test_a_finite_range_of_1e12_and_more_is_integrated_honestly(b):
+    # the tail [8193, b] of 1/x^2: quad with an absolute tolerance accepted a first pass 1e-7 short
+    res = nsum(lambda k: 1 / k**2, 1, b)
+    exact = _f(mp.zeta(2) - mp.zeta(2, mp.mpf(b) + 1))
+    assert res.success and abs(res.integral - exact) <= res.error <= RTOL * exact
+
+
+def _mixture_exact(lam, c, p, a, s):
+    return _f(mp.exp(-lam * a) / (1 - mp.exp(-lam * s)) + c * mp.mpf(s)**-p * mp.zeta(p, mp.mpf(a) / s))
+
+
+def test_a_slow_part_under_a_fast_one_is_not_lost():
+    # exp(-k) hides 3e-10 k^-1.01 (whose sum is 3e-8) at the stopping point: was success, true error 3x the bound
+    res = nsum(lambda k: np.exp(-k) + 3e-10 * k**-1.01, 1, np.inf)
+    exact = _mixture_exact(1, 3e-10, 1.01, 1, 1)
+    assert not res.success or abs(res.integral - exact) <= res.error <= RTOL * exact
+    assert res.success   # measured: error 4e-12, true error 2e-14
+
+
+def test_mixture_sweep_has_no_silent_failure():
+    # exp(-lam k) + c k^-p, p in [1.001, 1.2]: 13 to 18 of ~135 successes had a true error above the bound
+    rng = np.random.default_rng(2121)
+    successes = 0
+    for _ in range(20):
+        p, s, a = rng.uniform(1.001, 1.2), rng.choice([0.5, 1, 2, 0.1]), rng.choice([1, 2.5, 0.3])
+        rtol, c, lam = 10**rng.uniform(-12, -4), 10**rng.uniform(-14, -2), rng.uniform(0.01, 3)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", quadlib.IntegrationWarning)
+            res = nsum(lambda k: np.exp(-lam * k) + c * k**-p, a, np.inf, step=s, rtol=rtol)
+        if res.success:
+            successes += 1
+            exact = _mixture_exact(lam, c, p, a, s)
+            assert abs(res.integral - exact) <= res.error <= rtol * exact, (p, s, a, rtol, c, lam)
+    assert successes >= 15
+
+
+def test_a_bump_in_the_tail_is_not_a_success():
+    # a bump of mass 5.6e-6 at k = 200, far past the stopping point: was success with error 3e-14
+    with pytest.warns(quadlib.IntegrationWarning):
+        res = nsum(lambda k: np.exp(-k) + 1e-6 * np.exp(-(k - 200.0)**2 / 10), 0, np.inf)
+    assert not res.success and res.error == np.inf
+
+
+def test_log_mode_zero_terms_add_nothing():
+    # binomial(10, 0.3): terms -inf past k = 10; the bracket added 0.5 (sum 1.5, status 1)
+    from scipy.stats import binom
+    res = nsum(lambda k: binom.logpmf(k, 10, 0.3), 0, np.inf, log=True)
+    assert res.success and abs(math.exp(res.log_integral) - 1) <= 1e-13
+    res = nsum(lambda k: np.full_like(k, -np.inf), 0, np.inf, log=True)
+    assert res.success and res.log_integral == -np.inf and res.integral == 0
+
+
+def test_leading_zero_terms_do_not_stop_the_sum():
+    # Poisson(800) underflows to 0 below k ~ 400: was status 4 at once
+    res = nsum(lambda k: np.exp(k * math.log(800.0) - 800 - gammaln(k + 1)), 0, np.inf)
+    assert res.success and abs(res.integral - 1) <= 1e-11     # the terms themselves are off by ~1e-13
+    res = nsum(lambda k: np.where(k >= 5, 1 / np.maximum(k, 1)**2, 0.0), 0, np.inf)
+    exact = _f(mp.zeta(2, 5))
+    assert res.success and abs(res.integral - exact) <= res.error <= RTOL * exact
+
+
+def test_increasing_terms_have_no_bound():
+    with pytest.warns(quadlib.IntegrationWarning):
+        res = nsum(lambda k: k, 0, 1e7)        # was error -4.48e6
+    assert res.status == 4 and res.error == np.inf
+
+
+def test_the_rounding_floor_is_named():
+    # 2.0 exactly; the charge 50 eps * sum|terms| = 2.2e-14 exceeds rtol 1e-14 * 2
+    with pytest.warns(quadlib.IntegrationWarning, match="rounding floor"):
+        res = nsum(lambda k: 0.5**k, 0, np.inf, rtol=1e-14)
+    assert res.status == 5 and res.integral == 2.0 and res.error <= 50 * np.finfo(float).eps * 2 * 1.01
+
+
+def test_overflowing_abscissae():
+    with pytest.warns(quadlib.IntegrationWarning, match="abscissa"):
+        res = nsum(lambda k: 1 / k, 1e308, np.inf, step=1e308)   # 1e308, then inf: not a sum
+    assert res.status == 2 and not res.success
+    # (b - a) / step overflows, the count does not: terms at -1e308, 0, 1e308
+    res = nsum(lambda k: np.exp(-(k / 1e308)**2), -1e308, 1e308, step=1e308)
+    assert res.success and res.n_terms == 3 and res.integral == pytest.approx(1 + 2 * math.exp(-1), rel=1e-15)

@@ -190,3 +190,12 @@ def test_input_validation():
     with pytest.raises(TypeError, match="`order`"):
         lebedev_rule("7")
     assert lebedev_rule(np.int64(7)).degree == 7
+
+
+def test_a_0d_integer_array_is_an_order():
+    # scipy accepts np.array(7); the rule's weights sum to 4 pi and integrate x^2 to 4 pi / 3
+    rule = lebedev_rule(np.array(7))
+    assert rule.degree == 7 and np.isclose(rule.weights.sum(), 4 * np.pi, rtol=1e-14, atol=0)
+    assert np.isclose(rule.weights @ rule.nodes[:, 0]**2, 4 * np.pi / 3, rtol=1e-14, atol=0)
+    with pytest.raises(TypeError, match="`order`"):
+        lebedev_rule(np.array(True))
