@@ -105,7 +105,8 @@ def nquad(f, ranges, *, args=(), atol=0.0, rtol=1e-8, max_nfev=10_000_000):
         ``error`` is the outer error estimate plus the integral of the inner ones. ``status``: 0
         converged, 1 an inner or the outer integration failed (the message names how; an inner integral
         over an infinite range that does not settle stops the computation at once, with the message that
-        the integral appears divergent), 6 `max_nfev` reached, 9 overflow.
+        the integral appears divergent), 6 `max_nfev` reached, 7 the integrand returned inf or NaN (as
+        :func:`quad`), 9 overflow (finite values whose integral or error estimate is not finite).
 
     Notes
     -----
@@ -216,7 +217,11 @@ def _nquad(f, ranges, args, atol, rtol, max_nfev):
             re, im, error, failed = level(0, [])[0]
         value = complex(re, im) if count["complex"] else float(re)
         overflow = 9 in count["failures"] or (7 in count["failures"] and count["f_finite"])
-        if overflow or not (np.isfinite(re) and np.isfinite(im) and np.isfinite(error)):
+        if not count["f_finite"]:
+            # as 1-D quad: the integrand's own inf or NaN, not an overflow of finite values
+            status, message = 7, QUAD_MESSAGES[7]
+            value, error = (value if not np.isfinite(value) else np.nan), np.inf
+        elif overflow or not (np.isfinite(re) and np.isfinite(im) and np.isfinite(error)):
             status, message = 9, _OVERFLOW
             value, error = (value if not np.isfinite(value) else np.nan), np.inf
         elif failed == 0 and count["inner_error"] > max(0.5 * max(atol, rtol * abs(value)), count["outer_error"]):
@@ -263,6 +268,8 @@ class _Diverged(Exception):
 
 def _limit(value, name, vectorized):
     """A limit given as a number or a callable of the outer variables -> a callable of their arrays."""
+    if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf":
+        value = value[()]   # a 0-d real array, as scipy accepts
     if isinstance(value, (bool, np.bool_)):
         raise TypeError(f"`{name}` must be a real number or a callable, got {value!r}")
     if not callable(value):
@@ -338,7 +345,7 @@ def dblquad(f, a, b, gfun, hfun, *, args=(), atol=0.0, rtol=1.49e-8, vectorized=
     -------
     IntegrationResult
         As :func:`nquad` (``status`` 0 converged, 1 an inner or the outer integration failed, 6
-        `max_nfev` reached, 9 overflow); ``integral`` is scipy's first return value, ``error`` its second.
+        `max_nfev` reached, 7 the integrand returned inf or NaN, 9 overflow); ``integral`` is scipy's first return value, ``error`` its second.
 
     Warns
     -----

@@ -316,6 +316,10 @@ def _cumulative_simpson_iv(y, x, dx, axis, initial):
                              f"{np.moveaxis(x, -1, axis).shape}")
         if not np.all(np.diff(x, axis=-1) > 0):
             raise ValueError("`x` must be strictly increasing along `axis`")
+        # unused when x is given (as in scipy), but a dx that is not a number is a mistake worth naming
+        _numeric(_array(dx, "dx"), "dx", complex_ok=False)
+        if isinstance(dx, (bool, np.bool_)):
+            raise TypeError(f"`dx` must be a real number or an array of real numbers, got {dx!r}")
         dx = None
     else:
         dx = _per_slice(dx, "dx", y, axis)
@@ -352,7 +356,8 @@ def cumulative_simpson(y, *, x=None, dx=1.0, axis=-1, initial=None):
         of `y`.
     dx : float or array_like, optional
         Spacing of the samples when `x` is None: a number, or an array of the shape of `y` with length 1
-        along `axis` (one spacing per slice). Default 1.
+        along `axis` (one spacing per slice). Default 1. Unused when `x` is given (as in scipy), but
+        still a TypeError if it is not a number or an array of numbers.
     axis : int, optional
         Axis of `y` along which to integrate. Default the last.
     initial : float or array_like, optional
@@ -453,7 +458,9 @@ def romb(y, dx=1.0, axis=-1):
     extrapolated as in :func:`romberg` (the same code): ``T[i, j] = T[i, j-1] + (T[i, j-1] - T[i-1, j-1])
     / (4**j - 1)``. ``T[1, 1]`` is Simpson's rule, ``T[2, 2]`` Boole's. The result is that of
     :func:`scipy.integrate.romb`; scipy's `show` (printing the tableau) is not provided. Samples of a
-    function that is not smooth make the extrapolation meaningless, and nothing here can tell.
+    function that is not smooth make the extrapolation meaningless, and nothing here can tell. Samples
+    near the largest float (``romb(np.full(5, 1.7e308))``) overflow in the tableau's differences and give
+    NaN or inf, as scipy's do: rescale such samples.
 
     References
     ----------

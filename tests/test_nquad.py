@@ -237,3 +237,22 @@ def test_dblquad_tplquad_input_validation():
         tplquad(lambda z, y, x: z, 0, 1, 0, 1, None, 1)
     with pytest.raises(TypeError, match="`rfun`"):
         tplquad(lambda z, y, x: z, 0, 1, 0, 1, 0, [1.0])
+
+
+def test_a_non_finite_integrand_is_status_7_as_in_quad():
+    # was status 9, "overflow ... rescale the integrand"
+    for f in (lambda y, x: np.nan, lambda y, x: 1 / np.abs(np.float64(x) - y)):
+        with pytest.warns(quadlib.IntegrationWarning, match="returned inf or NaN"):
+            res = dblquad(f, 0, 1, 0, 1)
+        assert res.status == 7 and not res.success and res.error == np.inf
+    with pytest.warns(quadlib.IntegrationWarning, match="returned inf or NaN"):
+        res = tplquad(lambda z, y, x: np.nan, 0, 1, 0, 1, 0, 1)
+    assert res.status == 7 and quadlib.quad(lambda x: np.nan + 0 * x, 0, 1).status == 7
+
+
+def test_0d_array_limits_as_scipy():
+    # scipy accepts np.array(0.); the integral of x y over the unit square is 1/4
+    res = dblquad(lambda y, x: x * y, np.array(0.0), np.array(1), 0, np.array(1.0))
+    assert res.success and abs(res.integral - 0.25) <= res.error <= 1e-8
+    with pytest.raises(TypeError, match="`a`"):
+        dblquad(lambda y, x: x * y, np.array(False), 1, 0, 1)

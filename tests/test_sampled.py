@@ -342,3 +342,25 @@ def test_romb_input_validation():
         romb(np.ones(5), dx=[1.0])
     with pytest.raises(TypeError, match="`y`"):
         romb(np.array(["a"] * 5))
+
+
+def test_cumulative_simpson_names_a_bad_dx_even_with_x():
+    # was silently ignored; a number or an array is still ignored when x is given, as in scipy
+    for bad in ("abc", None, True):
+        with pytest.raises(TypeError, match="`dx`"):
+            cumulative_simpson(np.ones(5), x=np.arange(5.0), dx=bad)
+    # integral of 1 from 0 to x: x itself
+    np.testing.assert_array_equal(cumulative_simpson(np.ones(5), x=np.arange(5.0), dx=[1, 2]), [1, 2, 3, 4])
+
+
+def test_0d_array_dx_as_scipy():
+    # int_0^1 x^4 dx = 1/5, Boole's rule (romb on 5 samples) is exact for degree 5
+    x = np.linspace(0, 1, 5)
+    assert romb(x**4, dx=np.array(0.25)) == pytest.approx(0.2, rel=1e-15)
+    with pytest.raises(TypeError, match="`dx`"):
+        romb(x**4, dx=np.array(True))
+
+
+def test_romb_overflow_is_nan_as_scipy():
+    with np.errstate(all="ignore"):
+        assert not np.isfinite(romb(np.full(5, 1.7e308)))
