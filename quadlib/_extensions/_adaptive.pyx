@@ -59,11 +59,14 @@ from libc.string cimport memcpy
 from libc.string cimport memmove
 
 import numpy as np
+cimport numpy as cnp
 
 from quadlib._extensions._moments cimport (CHEB_N, MOMENTS_N, WEIGHT_NONE, WEIGHT_COS, WEIGHT_SIN, WEIGHT_CAUCHY,
                                          WEIGHT_ALG, WEIGHT_ALG_LOGA, WEIGHT_ALG_LOGB, WEIGHT_ALG_LOG, cheb_nodes,
                                          weight_value, use_cheb_panel, trig_moments, jacobi_moments_all,
                                          weighted_panel, trig_panel_at)
+
+cnp.import_array()
 
 cdef double EPMACH = 2.220446049250313e-16
 cdef double UFLOW = 2.2250738585072014e-308
@@ -1628,8 +1631,7 @@ cdef class _Integrals:
                 y = _call_vectorized(f, args, s, self.m, s.nfev == 0 and i == 0)
                 if y is None:
                     return -1
-                yv = y
-                qags_receive(s, &yv[0, 0])
+                qags_receive(s, <double*> cnp.PyArray_DATA(y))
         return 0
 
     def run_components(self, f, tuple args, bint vectorized, Py_ssize_t chunk=0):
@@ -1913,14 +1915,20 @@ cdef void _call_lowlevel(Qags* s, size_t function, size_t user_data, int kind, d
 
 
 cdef object _call_vectorized(f, tuple args, Qags* s, int m, bint may_decline):
-    """f at the state's requested abscissae (one call), as a C-contiguous (n, m) float64 array; None if
-    the values are not real with m per point and declining is allowed (the caller changes path)."""
-    cdef int j, n = s.n_points
-    x = np.empty(n)
-    cdef double[::1] xv = x
-    for j in range(n):
-        xv[j] = s.xreq[j]
-    y = np.asarray(f(x, *args))
+    """f at the state's requested abscissae (one call), as a C-contiguous float64 array of n * m values (shape
+    (n,) or (n, m)); None if the values are not real with m per point and declining is allowed (the caller
+    changes path). The usual answer, a fresh float64 vector for m = 1, is taken as it is: a weighted integral
+    costs a few microseconds, and converting or viewing the values cost as much as calling f."""
+    cdef int n = s.n_points
+    cdef cnp.npy_intp dims[1]
+    dims[0] = n
+    x = cnp.PyArray_SimpleNew(1, dims, cnp.NPY_DOUBLE)
+    memcpy(cnp.PyArray_DATA(x), s.xreq, n * sizeof(double))
+    y = f(x, *args)
+    if (m == 1 and type(y) is np.ndarray and cnp.PyArray_TYPE(y) == cnp.NPY_DOUBLE and cnp.PyArray_NDIM(y) == 1
+            and cnp.PyArray_DIM(y, 0) == n and cnp.PyArray_IS_C_CONTIGUOUS(y)):
+        return y
+    y = np.asarray(y)
     if y.dtype.kind not in "fiu" or y.size != n * m or y.ndim == 0 or y.ndim > 2 or y.shape[0] != n:
         if may_decline:
             return None
@@ -1953,8 +1961,7 @@ cdef object _integrate_single(f, tuple args, double a, double b, int mapping, do
                 y = _call_vectorized(f, args, &s, 1, s.nfev == 0)
                 if y is None:
                     return None
-                yv = y
-                qags_receive(&s, &yv[0, 0])
+                qags_receive(&s, <double*> cnp.PyArray_DATA(y))
         else:
             buffer = <double*> calloc(4 * rule.n + 2, sizeof(double))
             if buffer == NULL:
@@ -2260,8 +2267,7 @@ def integrate_weighted(f, lowlevel, double a, double b, tuple args, int wkind, d
                     y = _call_vectorized(f, args, &s, 1, s.nfev == 0)
                     if y is None:
                         return None
-                    yv = y
-                    qags_receive(&s, &yv[0, 0])
+                    qags_receive(&s, <double*> cnp.PyArray_DATA(y))
                     continue
                 n = s.n_points
                 for j in range(n):
