@@ -248,7 +248,7 @@ class _Half:
                 x = lo * np.exp(w / rate)
             return np.where(np.isfinite(x), x * scaled(np.minimum(x, _X_MAX)), 0.0) / rate
 
-        res = quad(g, 0.0, w_max, vectorized=True, atol=0.0, rtol=rq, max_nfev=budget)
+        res = quad(g, 0.0, w_max, vectorized=True, atol=0.0, rtol=rq, max_nfev=budget - 1)   # 1 for beyond
         # beyond _X_MAX a power tail x^-p has integral X f(X) / (p - 1); its error is that of the rate
         beyond = float(g(np.array([w_max]))[0]) if w_max < 745 else 0.0
         beyond_error = beyond * (rate_change / min(rates) + 4 * rq)
@@ -470,7 +470,8 @@ def nsum(f, a, b, *, step=1, args=(), log=False, maxterms=2 ** 20, atol=0.0, rto
     if not math.isfinite(count) and math.isfinite(a) and math.isfinite(b):
         count = b / step - a / step   # b - a overflowed (a = -1e308, b = 1e308)
     if math.isfinite(a) and math.isfinite(b) and not math.isfinite(count):
-        raise ValueError(f"`(b - a) / step` must be finite for finite `a` and `b`, got {count}")
+        raise ValueError(f"`(b - a) / step` must be finite for finite `a` and `b` (at most ~1.8e308 terms), "
+                         f"got {count} for a = {a}, b = {b}, step = {step}")
     if b < a:
         return IntegrationResult._fast(0.0, 0.0, 0, 0, True, "`b` is less than `a`: the empty sum",
                                        {"n_terms": 0, **({"log_error": -math.inf} if log else {})},
