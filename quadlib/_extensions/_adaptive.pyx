@@ -160,7 +160,7 @@ ctypedef struct Qags:
     bint eps_rounding   # the last extrapolation stopped at three entries equal to rounding
     int nhist
     double hist[5]      # the last sums handed to the extrapolation
-    double* scratch     # 2 maxper + 2 m work space (see qags_init)
+    double* scratch     # 2 m (+ 2 maxper for a weighted integral) work space (see qags_init)
     # variable number of abscissae per interval (weighted kinds use 15 Kronrod or 25 Chebyshev points)
     int maxper          # the most abscissae one interval may request: buffers are sized by it
     int* npend          # abscissae requested for each pending interval, in order
@@ -185,7 +185,8 @@ ctypedef struct Qags:
     double qf_a, qf_period, qf_atol, qf_rtol, qf_errsum, qf_correc, qf_result, qf_abserr, qf_largest, qf_last
     double qf_previous
     double fmax         # QAWF: the largest |f| at the nodes of the current cycle
-    double qf_psum[52]  # LIMEXP + 2
+    double* qf_psum     # LIMEXP + 2, allocated for QAWF only (a batch of 10^4 plain integrals touches every
+                        # byte of its states: 416 bytes each, kept inline, cost ~4 ms of page faults)
     double qf_res3la[3]
 
 
@@ -938,7 +939,7 @@ cdef void _after_bisection(Qags* s, const double* fx) noexcept nogil:
     cdef double a1 = s.alist[maxerr], b2 = s.blist[maxerr], b1 = s.split
     cdef double error1, error2, defab1, defab2, asc1, asc2, erro12, reseps, abseps, area12, best
     cdef double raw1 = 0.0, raw2 = 0.0, change = 0.0, floor1 = 0.0, floor2 = 0.0
-    cdef double* area1 = s.scratch + 2 * s.maxper
+    cdef double* area1 = s.scratch
     cdef double* area2 = area1 + s.m
     cdef bint large_left = False, trusted
     cdef int code = _panel(s, a1, b1, s.plevel, fx, area1, &error1, &defab1, &asc1, &raw1)
@@ -1178,11 +1179,12 @@ cdef inline int qags_max_points(const KronrodRule* rule, int mapping, int wkind)
     return max(n, <int> CHEB_N) if wkind != WEIGHT_NONE else n
 
 
-cdef size_t qags_arena_size(int m, int n_cuts, int per, int capacity) noexcept nogil:
+cdef size_t qags_arena_size(int m, int n_cuts, int per, int capacity, int wkind) noexcept nogil:
     """Bytes qags_init carves from an arena for one integral of `capacity` intervals (doubles first), with
-    n_cuts = qags_cuts(...) and per = qags_max_points(...)."""
-    cdef size_t doubles = (capacity * (5 + m) + max(2, n_cuts - 1) * per + 1 + 2 * m + (2 * per + 2 * m)
-                           + n_cuts)
+    n_cuts = qags_cuts(...) and per = qags_max_points(...); a weighted integral (wkind != 0) needs two
+    buffers of `per` values more."""
+    cdef size_t doubles = (capacity * (5 + m) + max(2, n_cuts - 1) * per + 1 + 2 * m
+                           + (2 * m + (2 * per if wkind != WEIGHT_NONE else 0)) + n_cuts)
     cdef size_t ints = 2 * capacity + 2 * max(n_cuts - 1, 2)
     return doubles * sizeof(double) + ints * sizeof(int)
 
@@ -1225,6 +1227,7 @@ cdef int qags_init(Qags* s, int m, int limit, long max_nfev, int mapping, double
     s.n_gk = 0
     s.n_cc = 0
     s.fourier = wkind != WEIGHT_NONE and wkind <= WEIGHT_SIN and cuts[n_cuts - 1] == INF
+    s.qf_psum = NULL
     s.qf_cycles = 0
     s.qf_nsub = 0
     # QUADPACK extrapolates in QAWO (DQAWOE), not in QAWC and QAWS, whose singularities the moments take
@@ -1236,10 +1239,16 @@ cdef int qags_init(Qags* s, int m, int limit, long max_nfev, int mapping, double
     s.owns_intervals = False
     s.arena_start = NULL
     if arena == NULL:
-        arena = <char*> calloc(qags_arena_size(m, n_eff, per, s.capacity), 1)
+        arena = <char*> calloc(qags_arena_size(m, n_eff, per, s.capacity, wkind), 1)
         if arena == NULL:
             return -1
         s.arena_start = arena
+    if s.fourier:
+        s.qf_psum = <double*> calloc(LIMEXP + 2, sizeof(double))
+        if s.qf_psum == NULL:
+            free(s.arena_start)
+            s.arena_start = NULL
+            return -1
     d = <double*> arena
     s.alist = d; d += s.capacity
     s.blist = d; d += s.capacity
@@ -1250,9 +1259,9 @@ cdef int qags_init(Qags* s, int m, int limit, long max_nfev, int mapping, double
     s.xreq = d; d += max(2, n_eff - 1) * per + 1
     s.area = d; d += m
     s.result = d; d += m
-    s.scratch = d; d += 2 * per + 2 * m
-    s.gbuf = s.scratch
-    s.wbuf = s.scratch + per
+    s.scratch = d; d += 2 * m + (2 * per if wkind != WEIGHT_NONE else 0)
+    s.gbuf = s.scratch + 2 * m   # weighted integrals only
+    s.wbuf = s.gbuf + per
     s.initial_cuts = d; d += n_eff
     k = <int*> d
     s.order = k; k += s.capacity
@@ -1478,6 +1487,8 @@ cdef int _method(const Qags* s) noexcept nogil:
 cdef void qags_free(Qags* s) noexcept nogil:
     free(s.rlist2)
     s.rlist2 = NULL
+    free(s.qf_psum)
+    s.qf_psum = NULL
     free(s.moments)
     s.moments = NULL
     _free_intervals(s)
@@ -1776,7 +1787,7 @@ cdef class Batch(_Integrals):
         cdef int per
         for i in range(self.count):
             per = qags_max_points(&self.rule, mapping[i], WEIGHT_NONE)
-            total += (qags_arena_size(m, n_cuts[i], per, max(n_cuts[i] - 1, 4)) + 15) // 16 * 16
+            total += (qags_arena_size(m, n_cuts[i], per, max(n_cuts[i] - 1, 4), WEIGHT_NONE) + 15) // 16 * 16
         self.arena = <char*> calloc(max(total, 1), 1)
         if self.arena == NULL:
             raise MemoryError()
@@ -1784,7 +1795,7 @@ cdef class Batch(_Integrals):
         with nogil:
             for i in range(self.count):
                 per = qags_max_points(&self.rule, mapping[i], WEIGHT_NONE)
-                size = (qags_arena_size(m, n_cuts[i], per, max(n_cuts[i] - 1, 4)) + 15) // 16 * 16
+                size = (qags_arena_size(m, n_cuts[i], per, max(n_cuts[i] - 1, 4), WEIGHT_NONE) + 15) // 16 * 16
                 if qags_init(&self.states[i], m, limit, max_nfev, mapping[i], shift[i], &cuts[i, 0], n_cuts[i],
                              epsabs, epsrel, &self.rule, cursor, WEIGHT_NONE, NULL) != 0:
                     failed = 1
@@ -1842,7 +1853,8 @@ cdef class WeightedBatch(_Integrals):
                 raise ValueError(f"WeightedBatch: unknown weight kind {kind}")
             if not (a[i] < b[i]) or not isfinite(a[i]) or (not isfinite(b[i]) and kind > WEIGHT_SIN):
                 raise ValueError(f"WeightedBatch: bad range [{a[i]}, {b[i]}] for weight kind {kind}")
-            total += (qags_arena_size(m, qags_cuts(2, kind), qags_max_points(rule, 0, kind), 4) + 15) // 16 * 16
+            total += (qags_arena_size(m, qags_cuts(2, kind), qags_max_points(rule, 0, kind), 4, kind)
+                      + 15) // 16 * 16
         self.states = <Qags*> calloc(max(count, 1), sizeof(Qags))
         if self.states == NULL:
             raise MemoryError()
@@ -1861,7 +1873,8 @@ cdef class WeightedBatch(_Integrals):
                 w[3] = 0.0
                 cuts[0] = a[i]
                 cuts[1] = b[i]
-                size = (qags_arena_size(m, qags_cuts(2, kind), qags_max_points(rule, 0, kind), 4) + 15) // 16 * 16
+                size = (qags_arena_size(m, qags_cuts(2, kind), qags_max_points(rule, 0, kind), 4, kind)
+                        + 15) // 16 * 16
                 if qags_init(&self.states[i], m, limit, max_nfev, 0, 0.0, cuts, 2, atol, rtol, rule, cursor, kind,
                              w) != 0:
                     failed = 1
