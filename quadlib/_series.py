@@ -244,9 +244,11 @@ class _Half:
         w_max = rate * (math.log(_X_MAX) - math.log(lo))
 
         def g(w):
-            with np.errstate(over="ignore"):
+            # f is called here at points up to 1e300, where 1 / k**2 overflows in k**2 on its way to a right 0:
+            # numpy's overflow warnings from the user's f would be noise (a non-finite value is quad's to report)
+            with np.errstate(over="ignore", under="ignore"):
                 x = lo * np.exp(w / rate)
-            return np.where(np.isfinite(x), x * scaled(np.minimum(x, _X_MAX)), 0.0) / rate
+                return np.where(np.isfinite(x), x * scaled(np.minimum(x, _X_MAX)), 0.0) / rate
 
         res = quad(g, 0.0, w_max, vectorized=True, atol=0.0, rtol=rq, max_nfev=budget - 1)   # 1 for beyond
         # beyond _X_MAX a power tail x^-p has integral X f(X) / (p - 1); its error is that of the rate
