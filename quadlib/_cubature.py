@@ -23,10 +23,11 @@ error of the weighted sums), and a non-finite integral or estimate is a failure 
 success. Complex integrands are integrated as their real and imaginary parts.
 
 Measured on Genz's six families (tests/test_cubature.py, asv_bench/genz_honesty_report.py): no silent
-failures with `points` at the kinks and jumps. Without `points`, a jump or kink within about 2 % of a
-region's width of the *outer* boundary of the box is invisible to every rule (nothing lies beyond it to
-compare with), so the continuous and discontinuous families can still, rarely, be wrong with a small
-estimate; give `points` for features you know of.
+failures with `points` at the kinks and jumps. Without `points`, a region on the box's boundary gets one
+extra node per outer face, 1e-3 of its half-width inside it, which bounds a jump or kink between its
+outermost nodes and the face (nothing lies beyond the box to compare with); only features closer to the
+boundary than that, or a peak narrower than the node spacing, stay out of view, so give `points` for
+features you know of.
 """
 import itertools
 import math
