@@ -212,6 +212,17 @@ def _note(exc):
         exc.add_note("(raised by the integrand passed to quadlib.quad)")
 
 
+def _not_real(exc):
+    """A TypeError naming `f` for the kernel's conversion of a value that is not a real number (a str, None,
+    ...), else None (the integrand's own exception goes through as it is)."""
+    text = str(exc)
+    if isinstance(exc, TypeError) and text.startswith(("must be real number", "float() argument must be")):
+        got = text.rsplit("not ", 1)[-1].strip("'")
+        return TypeError(f"`f` must return a real number at each abscissa (with vectorized=True an array of "
+                         f"shape (N,) for N abscissae), got a value of type {got}")
+    return None
+
+
 def quad(f, a, b, *, args=(), atol=0.0, rtol=1e-10, points=None, rule=None, vectorized=False,
          max_nfev=100_000, max_subdivisions=200, weight=None, wvar=None, shared=False):
     """Adaptive integration of ``f`` from `a` to `b`, honest about failure.
@@ -246,7 +257,8 @@ def quad(f, a, b, *, args=(), atol=0.0, rtol=1e-10, points=None, rule=None, vect
         ``max(atol / 2, rtol * |its integral|)``; with breakpoints on an infinite range, each piece to
         ``max(atol, rtol * |its integral|)``.
     points : sequence of float, optional
-        Breakpoints where the integrand is not smooth (scalar limits only).
+        Breakpoints where the integrand is not smooth (scalar limits only). Those outside the range of
+        integration are ignored, as by scipy (also with "cauchy").
     rule : {"gk15", "gk21", "gk31", "gk41", "gk51", "gk61"}, optional
         Gauss–Kronrod pair; default GK21 on finite pieces and GK15 on infinite ones, as QUADPACK.
     vectorized : bool
@@ -254,7 +266,8 @@ def quad(f, a, b, *, args=(), atol=0.0, rtol=1e-10, points=None, rule=None, vect
     max_nfev, max_subdivisions : int
         Bounds on the work per integral (per piece, for the subdivisions; the halves of the real line
         share `max_nfev` equally): ``max_nfev <= 10**9`` and ``max_subdivisions <= 10**6`` (about 60 MB
-        of intervals), else a ValueError.
+        of intervals), else a ValueError. A batch holds at most ``10**7`` integrals (a ValueError,
+        checked before anything is allocated).
     weight : {"cos", "sin", "cauchy", "alg", "alg-loga", "alg-logb", "alg-log"}, optional
         Integrate ``f(x) * w(x)`` by QUADPACK's weighted routines, with scipy's names and meanings:
 
@@ -272,20 +285,31 @@ def quad(f, a, b, *, args=(), atol=0.0, rtol=1e-10, points=None, rule=None, vect
           PV = int (f(x) - f(c)) / (x - c) dx + f(c) log((b - c) / (c - a)) (one more evaluation, f(c)).
         - ``"alg"``, ``"alg-loga"``, ``"alg-logb"``, ``"alg-log"``: w = (x - a)^alpha (b - x)^beta times
           1, log(x - a), log(b - x), log(x - a) log(b - x); QAWS (modified Jacobi moments on the two end
-          intervals, Gauss–Kronrod 15 inside). `f` is never evaluated at an end.
+          intervals, Gauss–Kronrod 15 inside). `f` is never evaluated at an end. With ``a > b`` the
+          result is minus the integral over [b, a], the weight's ends taken in the ordered range
+          (``(x - b)^alpha (a - x)^beta``), as in scipy.
 
         Batches (array `a`, `b`, `args` or `wvar`) run every integral on one engine, one call of a
-        vectorized `f` per round. The integrand must be real-valued. Not combinable with `rule` or
-        `shared`, nor with `points` except for "cauchy".
+        vectorized `f` per round; at most ``10**7`` integrals (checked before any work), as for every
+        batch of :func:`quad`. The integrand must be real-valued: a number per abscissa, or with
+        ``vectorized=True`` an array (or a sequence numpy converts) of shape (N,) for N abscissae; (N, 1)
+        is read as (N,), as by plain quad; anything else is a TypeError or ValueError naming `f`.
+        Not combinable with `rule` or `shared`, nor with `points` except for "cauchy".
     wvar : float, array_like or pair
         omega for "cos"/"sin" (an array for a batch), the pole c for "cauchy" (strictly between `a` and
-        `b`), (alpha, beta) for the "alg" weights (both > -1; shape (..., 2) for a batch).
+        `b`), (alpha, beta) for the "alg" weights (both > -1; shape (..., 2) for a batch). Numbers only: a
+        str or a bool is a TypeError.
     shared : bool
         With array `args` (scalar limits): integrate the whole batch as one vector-valued integrand on a
         single shared subdivision (scipy's ``quad_vec``; the error test is on the largest component error
         against ``max(atol, rtol * max |integral|)``). `f` is called as ``f(x, *args)`` with `x` a float
         and the array `args`, or, vectorized, with `x` of shape (1, 1) against `args` of shape (1, m): one
-        call per abscissa for the whole batch, as scipy's ``quad_vec``.
+        call per abscissa for the whole batch, as scipy's ``quad_vec``; it must return one value per
+        integral, shape (m,) (or (1, m) vectorized), else a ValueError naming `f`. A LowLevelCallable is a
+        TypeError here (it computes one integral at a time). At most ``10**7`` integrals, with
+        ``m * max(42 * (len(points) + 2), max_subdivisions) <= 10**8`` (the buffers, 0.8 GB), checked
+        before `f` is called. With ``a == b`` the integrals are zeros; a `max_nfev` below one panel is
+        status 6 (zeros, an error of the largest float, ``success=False``).
 
     Returns
     -------
@@ -335,14 +359,23 @@ def quad(f, a, b, *, args=(), atol=0.0, rtol=1e-10, points=None, rule=None, vect
                     out = _kernel.quick_weighted(f, a, b, args, atol, rtol, points, rule, vectorized, max_nfev,
                                                  max_subdivisions, weight, wvar)
                 except Exception as exc:
+                    clear = _not_real(exc)
+                    if clear is not None:
+                        raise clear from exc
                     _note(exc)
                     raise
                 if out is not None:
                     return _weighted_fast_result(out, weight, b)
             if weight is None:
                 raise ValueError("`wvar` is given without `weight`")
-            return _quad_weighted(f, a, b, args, atol, rtol, points, rule, vectorized, max_nfev, max_subdivisions,
-                                  weight, wvar, shared)
+            try:
+                return _quad_weighted(f, a, b, args, atol, rtol, points, rule, vectorized, max_nfev,
+                                      max_subdivisions, weight, wvar, shared)
+            except TypeError as exc:
+                clear = _not_real(exc)
+                if clear is not None:
+                    raise clear from exc
+                raise
         if shared is not True:
             raise TypeError(f"`shared` must be True or False, got {shared!r}")
         return _quad_shared(f, a, b, args, atol, rtol, points, rule, vectorized, max_nfev, max_subdivisions)
@@ -370,6 +403,7 @@ def quad(f, a, b, *, args=(), atol=0.0, rtol=1e-10, points=None, rule=None, vect
     except ValueError:
         raise ValueError("`a`, `b` and the array `args` must broadcast together, got shapes "
                          f"{a.shape}, {b.shape}, {[arg.shape for arg in array_args]}") from None
+    _check_batch_size(shape, "`a`, `b` and `args`")
     result = _quad_batch(f, lowlevel, np.broadcast_to(a, shape).ravel(), np.broadcast_to(b, shape).ravel(),
                          [np.broadcast_to(arg, shape).ravel() for arg in array_args], atol, rtol, rule,
                          vectorized, max_nfev, max_subdivisions, shape)
@@ -1172,9 +1206,21 @@ def _weighted_iv(f, a, b, args, atol, rtol, points, rule, vectorized, max_nfev, 
     lowlevel, args, atol, rtol, a, b, points, _, vectorized, max_nfev, max_subdivisions = _quad_iv(
         f, a, b, args, atol, rtol, points, None, vectorized, max_nfev, max_subdivisions)
     try:
-        wv = np.asarray(wvar, dtype=float)
+        raw = np.asarray(wvar)
     except (TypeError, ValueError):
         raise TypeError(f"`wvar` must be {_wvar_description(weight)}, got {wvar!r}") from None
+    # numbers only, as the limits and tolerances: numpy would read "1" or True as 1.0
+    if raw.dtype.kind not in "iuf":
+        raise TypeError(f"`wvar` must be {_wvar_description(weight)} (real numbers, not bool or str), got "
+                        f"{wvar!r}")
+    wv = raw.astype(float, copy=False)
+    w_shape = wv.shape[:-1] if weight.startswith("alg") and wv.ndim else wv.shape
+    try:
+        shape = np.broadcast_shapes(np.shape(a), np.shape(b), w_shape, *(np.shape(arg) for arg in args))
+    except ValueError:
+        shape = None  # reported with the shapes below
+    if shape is not None:
+        _check_batch_size(shape, "`a`, `b`, `wvar` and `args`")
     if weight.startswith("alg"):
         if wv.ndim == 0 or wv.shape[-1] != 2:
             raise ValueError(f"`wvar` must be a pair (alpha, beta) for weight={weight!r} (shape (2,), or (..., 2) "
@@ -1207,9 +1253,6 @@ def _weighted_iv(f, a, b, args, atol, rtol, points, rule, vectorized, max_nfev, 
                              f"with a = {a!r}, b = {b!r}")
         if any(p == c for p in points for c in np.ravel(wv)):
             raise ValueError("`points` must not contain the pole `wvar`")
-    if weight.startswith("alg") and np.any(a_arr > b_arr):
-        raise ValueError(f"`a` must not exceed `b` with weight={weight!r}: the weight (x - a)^alpha "
-                         "(b - x)^beta is defined on [a, b]")
     scalar_wvar = wv.ndim == (1 if weight.startswith("alg") else 0)
     batched = not (isinstance(a, float) and isinstance(b, float) and scalar_wvar
                    and all(np.ndim(arg) == 0 for arg in args))
@@ -1295,7 +1338,7 @@ def _quad_weighted(f, a, b, args, atol, rtol, points, rule, vectorized, max_nfev
         engine = _weighted_engine()(np.ascontiguousarray(lo[rows]), np.ascontiguousarray(hi[rows]),
                                     np.full(rows.size, kind, dtype=np.intc), np.ascontiguousarray(wpar[rows]), 1,
                                     atol, rtol, max_subdivisions, max_nfev)
-        integrand = Integrand(f, vectorized=True, value_ndim=0, real=True, caller="quadlib.quad")
+        integrand = Integrand(f, vectorized=True, value_ndim=1, real=True, caller="quadlib.quad")
         reflect = wpar[rows, 2]
         row_args = [arg[rows] for arg in args_b]
         while True:
@@ -1304,6 +1347,10 @@ def _quad_weighted(f, a, b, args, atol, rtol, points, rule, vectorized, max_nfev
                 break
             xs = x * np.repeat(reflect, counts)
             y = integrand(xs, tuple(np.repeat(arg, counts) for arg in row_args))
+            if y.ndim == 2 and y.shape[1] != 1:
+                # (N, 1) is read as (N,), as by plain quad and the one-integral weighted path
+                raise ValueError(f"`f` must return real numbers, an array of shape ({xs.size},) for "
+                                 f"{xs.size} abscissae (or ({xs.size}, 1)), got shape {y.shape}")
             engine.receive(np.ascontiguousarray(np.asarray(y, dtype=float).reshape(-1, 1)))
         g_integral, g_error, g_nfev, g_nsub, g_status, g_method = engine.results()
         integral[rows] = g_integral[:, 0] * sign[rows]
@@ -1412,6 +1459,11 @@ def _cauchy_with_points(f, lowlevel, a, b, args, atol, rtol, points, vectorized,
 
 def _quad_shared(f, a, b, args, atol, rtol, points, rule, vectorized, max_nfev, max_subdivisions):
     """A batch over `args` as one vector-valued integrand: one subdivision shared by every integral."""
+    if isinstance(f, LowLevelCallable):
+        raise TypeError("`f` must be a Python callable with `shared=True` (it is called with the whole batch of "
+                        "`args` at once); a LowLevelCallable takes one integral at a time: use shared=False")
+    if not callable(f):
+        v.callable_(f, "f")
     if np.ndim(a) or np.ndim(b):
         raise ValueError("`a` and `b` must be scalars with `shared=True` (the integrals share one subdivision)")
     args = v.args_tuple(args)
@@ -1421,25 +1473,68 @@ def _quad_shared(f, a, b, args, atol, rtol, points, rule, vectorized, max_nfev, 
     except ValueError:
         raise ValueError("the array `args` must broadcast together, got shapes "
                          f"{[arg.shape for arg in array_args]}") from None
+    _check_batch_size(shape, "`args`")
     flat = [np.broadcast_to(arg, shape).ravel() for arg in array_args]
     size = flat[0].size if flat else 1
+    _check_values(size, (), max_subdivisions, "`args`")
     # one call per abscissa with the whole batch (as scipy's quad_vec): a vectorized call over N abscissae would
     # build N x m temporaries, and the engine's first requests are probed more than once
     if vectorized:
         rows = [arg[None, :] for arg in flat]
 
         def g(x):
-            return np.broadcast_to(np.asarray(f(np.array([[x]]), *rows)).reshape(-1), (size,))
+            y = np.asarray(f(np.array([[x]]), *rows))
+            if y.size != size:
+                raise ValueError(f"`f` (vectorized, shared=True) must return {size} values (shape (1, {size}) "
+                                 f"for the abscissae of shape (1, 1) and the args rows of shape (1, {size})), "
+                                 f"got shape {y.shape}")
+            return y.reshape(size)
     else:
         def g(x):
-            return np.broadcast_to(f(x, *flat), (size,))
+            y = np.asarray(f(x, *flat))
+            if y.shape not in ((size,), ()):
+                raise ValueError(f"`f` (shared=True) must return an array of shape ({size},), one value per "
+                                 f"integral (the broadcast `args` of shape {shape}, flattened), got shape {y.shape}")
+            return np.broadcast_to(y, (size,))
     result = quad(g, a, b, atol=atol, rtol=rtol, points=points, rule=rule, vectorized=False,
                   max_nfev=max_nfev, max_subdivisions=max_subdivisions)
-    integral = np.asarray(result.integral).reshape(shape)
+    integral = _spread(result.integral, size).reshape(shape)
     extra = dict(result.extra, shared=True)
     return IntegrationResult(integral, np.full(shape, result.error), np.full(shape, result.nfev),
                              np.full(shape, result.status), np.full(shape, result.success), result.message,
                              extra=extra)
+
+
+MAX_BATCH = 10 ** 7  # integrals in one call (a, b, `args`, `wvar` broadcast together)
+# doubles held for a vector-valued integrand: m components at every point of a request and on every kept interval
+MAX_VALUES = 10 ** 8  # 0.8 GB
+_POINTS_PER_REQUEST = 2 * 21  # the default rule (gk21) on the two halves of a bisected interval
+
+
+def _check_batch_size(shape, names):
+    size = math.prod(shape)
+    if size > MAX_BATCH:
+        raise ValueError(f"the batch of {names} has {size} integrals (shape {shape}), more than the bound "
+                         f"{MAX_BATCH}; integrate it in parts")
+
+
+def _check_values(m, points, max_subdivisions, name):
+    """Bound the buffers of a vector-valued integrand of m components before anything is evaluated."""
+    pieces = len(points) + 2
+    need = m * max(_POINTS_PER_REQUEST * pieces, max_subdivisions)
+    if need > MAX_VALUES:
+        raise ValueError(f"{name}: {m} components per value would need about {need} doubles of buffers "
+                         f"(m * max(points per request, max_subdivisions)), more than the bound {MAX_VALUES}; "
+                         "integrate the components in parts")
+
+
+def _spread(integral, m):
+    """The engine's integral as m components: with no evaluation (a == b, or a budget below one panel) it
+    does not know m and returns the scalar 0."""
+    integral = np.asarray(integral)
+    if integral.size == m:
+        return integral.reshape(m)
+    return np.full(m, integral.reshape(-1)[0] if integral.size == 1 else np.nan)
 
 
 def quad_vec(f, a, b, *, args=(), atol=0.0, rtol=1e-8, norm="2", points=None, vectorized=False,
@@ -1467,13 +1562,16 @@ def quad_vec(f, a, b, *, args=(), atol=0.0, rtol=1e-8, norm="2", points=None, ve
         per-interval error is the largest over the components, is run to ``1 / sqrt(m)`` of the tolerance
         and the reported error is ``sqrt(m)`` times its bound: an honest bound on the 2-norm.
     points : sequence of float, optional
-        Breakpoints where `f` is not smooth.
+        Breakpoints where `f` is not smooth. Those outside the range of integration are ignored, as by
+        :func:`quad` and scipy.
     vectorized : bool
         Whether `f` takes arrays of abscissae.
     max_nfev, max_subdivisions : int
         Bounds on the work, as for :func:`quad` (``max_subdivisions <= 10**6``; the interval storage is
-        ``max_subdivisions * m`` doubles). `f` is called once more than ``nfev``, at an interior point, to
-        learn the shape of its value.
+        ``max_subdivisions * m`` doubles). With ``m`` the number of components of f's value,
+        ``m * max(42 * (len(points) + 2), max_subdivisions)`` must not exceed ``10**8`` (0.8 GB of buffers),
+        checked before the integration starts: a ValueError otherwise. An empty value is a ValueError.
+        `f` is called once more than ``nfev``, at an interior point, to learn the shape of its value.
 
     Returns
     -------
@@ -1509,23 +1607,44 @@ def quad_vec(f, a, b, *, args=(), atol=0.0, rtol=1e-8, norm="2", points=None, ve
     else:
         x0 = a_f + 1.0 if np.isfinite(a_f) else (b_f - 1.0 if np.isfinite(b_f) else 0.0)
     if vectorized:
-        value_shape = np.asarray(f(np.array([x0]), *args)).shape[1:]
+        probe = np.asarray(f(np.array([x0]), *args))
+        if probe.ndim == 0 or probe.shape[0] != 1:
+            raise ValueError("`f` (vectorized) must return an array of shape (N, ...) for N abscissae, got "
+                             f"shape {probe.shape} for N = 1")
+        value_shape = probe.shape[1:]
     else:
         value_shape = np.shape(f(x0, *args))
-    m = int(np.prod(value_shape)) if value_shape else 1
+    m = math.prod(value_shape)
+    if m == 0:
+        raise ValueError(f"`f` must return a non-empty array, got shape {value_shape}")
+    if points is not None:
+        points = np.atleast_1d(np.asarray(points, dtype=float))
+        if points.ndim != 1 or not np.all(np.isfinite(points)):
+            raise ValueError("`points` must be a 1-D sequence of finite breakpoints")
+    _check_values(m, () if points is None else points, v.positive_int(
+        max_subdivisions, "max_subdivisions", maximum=MAX_SUBDIVISIONS), "`f`")
     scale = np.sqrt(m) if norm == "2" else 1.0
     if vectorized:
         def g(x):
-            return np.asarray(f(x, *args)).reshape(x.shape[0], m)
+            y = np.asarray(f(x, *args))
+            if y.shape != (x.shape[0], *value_shape):
+                raise ValueError(f"`f` (vectorized) must return shape (N, ...) = {(x.shape[0], *value_shape)} for "
+                                 f"N = {x.shape[0]} abscissae (its value shape at the first call is "
+                                 f"{value_shape}), got shape {y.shape}")
+            return y.reshape(x.shape[0], m)
     else:
         def g(x):
-            return np.asarray(f(x, *args)).reshape(m)
+            y = np.asarray(f(x, *args))
+            if y.shape != value_shape:
+                raise ValueError(f"`f` must return values of one shape: {value_shape} at the first call, got "
+                                 f"{y.shape} at x = {x!r}")
+            return y.reshape(m)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", IntegrationWarning)
         result = quad(g, a, b, atol=atol / scale, rtol=rtol / scale, points=points, vectorized=vectorized,
                       max_nfev=max_nfev, max_subdivisions=max_subdivisions)
-    integral = np.asarray(result.integral).reshape(value_shape)
-    error = float(result.error * scale)
+    integral = _spread(result.integral, m).reshape(value_shape)
+    error = float(result.error) * float(scale)  # Python floats: the largest float times sqrt(m) is inf, quietly
     status, message = result.status, result.message
     if status == 2 and error <= max(atol, rtol * float(np.linalg.norm(np.ravel(integral)))):
         # the engine's max-norm proxy (1 / sqrt(m) of the tolerance) stopped at rounding, but the bound

@@ -194,6 +194,7 @@ def integrate(f, a, b, *, points=(), dps=40, error=False):
 
 _WEIGHTS = ("cos", "sin", "cauchy", "alg", "alg-loga", "alg-logb", "alg-log")
 MAX_PERIODS = 2_000  # periods of cos/sin(omega x) resolved one by one on a finite range (about a minute)
+DECAY_SPAN = 256  # the far end of the decay test of f on [a, inf), in multiples of the near end
 
 
 def quad_weighted(f, a, b, weight, wvar, *, dps=40, error=False):
@@ -205,7 +206,9 @@ def quad_weighted(f, a, b, weight, wvar, *, dps=40, error=False):
       `MAX_PERIODS` = 2,000 periods, about a minute, else a ValueError: use a closed form there);
       on [a, inf) (or (-inf, b], reflected): tanh-sinh period by period up to A, then the tail from A by
       repeated integration by parts (an asymptotic series in 1 / (omega A) with mpmath's derivatives of f;
-      f must be smooth beyond A and vary on the scale of x: algebraic or faster decay);
+      f must be smooth beyond A and vary on the scale of x: algebraic or faster decay. An f that does not
+      decay is a ValueError (the integral diverges): max |f| at 5 points of [A', 1.81 A'] must be at least twice
+      that at 5 points of [`DECAY_SPAN` A', 1.81 `DECAY_SPAN` A'], ``A' = max(A, 1)``, `DECAY_SPAN` = 256);
     - ``"cauchy"``: the principal value by subtraction of the singularity,
       ``int (f(x) - f(c)) / (x - c) dx + f(c) log((b - c) / (c - a))``, the first integral split at c;
     - ``"alg"``, ``"alg-loga"``, ``"alg-logb"``, ``"alg-log"``: [a, b] split at its midpoint and each end's
@@ -222,7 +225,8 @@ def quad_weighted(f, a, b, weight, wvar, *, dps=40, error=False):
     weight : str
         One of "cos", "sin", "cauchy", "alg", "alg-loga", "alg-logb", "alg-log".
     wvar : float or pair
-        omega, the pole c (a < c < b), or (alpha, beta) with alpha, beta > -1.
+        omega, the pole c (a < c < b), or (alpha, beta) with alpha, beta > -1. Real numbers: None, a str
+        or a bool is a TypeError.
     dps : int
         Decimal digits of the result; the work runs at ``dps + 20``.
     error : bool
@@ -257,11 +261,11 @@ def quad_weighted(f, a, b, weight, wvar, *, dps=40, error=False):
         if mpmath.isnan(a) or mpmath.isnan(b) or not a < b:
             raise ValueError(f"`a` must be less than `b` (both not NaN), got a = {a}, b = {b}")
         if weight in ("cos", "sin"):
-            value, err = _oscillatory(f, a, b, weight, mpmath.mpf(wvar))
+            value, err = _oscillatory(f, a, b, weight, _real(wvar, weight))
         elif not (mpmath.isfinite(a) and mpmath.isfinite(b)):
             raise ValueError(f"`a` and `b` must be finite with weight={weight!r}")
         elif weight == "cauchy":
-            value, err = _principal_value(f, a, b, mpmath.mpf(wvar))
+            value, err = _principal_value(f, a, b, _real(wvar, weight))
         else:
             try:
                 alpha, beta = (mpmath.mpf(t) for t in wvar)
@@ -272,6 +276,33 @@ def quad_weighted(f, a, b, weight, wvar, *, dps=40, error=False):
             value, err = _algebraic(f, a, b, weight, alpha, beta)
     with mpmath.workdps(dps):
         return (+value, +err) if error else +value
+
+
+def _real(wvar, weight):
+    """`wvar` as an mpf: a real number (not a bool, a str or None; mpmath would read a str)."""
+    if isinstance(wvar, (bool, np.bool_, str, bytes)) or wvar is None:
+        raise TypeError(f"`wvar` must be a real number with weight={weight!r}, got {wvar!r}")
+    try:
+        value = mpmath.mpf(wvar)
+    except (TypeError, ValueError):
+        raise TypeError(f"`wvar` must be a real number with weight={weight!r}, got {wvar!r}") from None
+    if not mpmath.isfinite(value):
+        raise ValueError(f"`wvar` must be finite, got {wvar!r}")
+    return value
+
+
+def _check_decay(f, top):
+    """Refuse an f that does not decay on [top, inf): the integral of f cos or f sin then diverges (it has
+    only an Abel or Cesaro sum, which the integration by parts would return as if it were the value)."""
+    # irrational steps, so that a periodic factor of f is not sampled at its zeros only
+    steps = [1 + mpmath.sqrt(2) * k / 7 for k in range(5)]
+    near = max(abs(f(top * s)) for s in steps)
+    far = max(abs(f(top * DECAY_SPAN * s)) for s in steps)
+    if not far <= near / 2:
+        raise ValueError(f"`f` does not decay on [a, inf): max |f| is {mpmath.nstr(near, 5)} on [A, 1.81 A] "
+                         f"and {mpmath.nstr(far, 5)} on [{DECAY_SPAN} A, {DECAY_SPAN} * 1.81 A] "
+                         f"(A = {mpmath.nstr(top, 5)}); the integral diverges, or converges too slowly for "
+                         "this reference")
 
 
 def _oscillatory(f, a, b, weight, omega):
@@ -310,6 +341,7 @@ def _fourier_tail(f, a, weight, omega):
     cuts = [a + k * period for k in range(pieces + 1)]
     head, err = mpmath.quad(lambda x: f(x) * trig(w * x), cuts, error=True)
     top = cuts[-1]
+    _check_decay(f, max(top, mpmath.mpf(1)))
     total, last = mpmath.mpc(0), mpmath.mpf(0)
     for k, derivative in enumerate(mpmath.diffs(f, top, terms)):
         last = (-1) ** k * derivative / (1j * w) ** (k + 1)

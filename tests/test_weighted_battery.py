@@ -397,3 +397,20 @@ def test_cauchy_with_breakpoints():
         res = quad(lambda x: 1 / (5 * x ** 3 + 6), -1.0, 5.0, weight="cauchy", wvar=0.0, points=points)
         assert res.success and res.extra["method"] == "QAWC"
         assert abs(res.integral - exact) <= res.error <= 1e-10 * abs(exact)
+
+
+def test_reference_refuses_divergent_fourier_integrals():
+    # int_0^inf sin x dx and int_0^inf x cos x dx diverge (were returned as their Abel sums 1 and -1)
+    for f, weight in ((lambda x: 1, "sin"), (lambda x: x, "cos"), (lambda x: mpmath.sin(x) ** 2, "cos")):
+        with pytest.raises(ValueError, match="`f` does not decay on"):
+            reference.quad_weighted(f, 0, mpmath.inf, weight, 1, error=True)
+    # a slow but genuine decay still works: int_0^inf sin(x) / sqrt(x) dx = sqrt(pi / 2)
+    value = reference.quad_weighted(lambda x: 1 / mpmath.sqrt(x), 0, mpmath.inf, "sin", 1, dps=20)
+    assert abs(value - mpmath.sqrt(mpmath.pi / 2)) < mpmath.mpf(10) ** -15
+
+
+@pytest.mark.parametrize("wvar", [None, "1", True])
+def test_reference_wvar_must_be_a_number(wvar):
+    for weight in ("cos", "cauchy"):
+        with pytest.raises(TypeError, match="`wvar` must be a real number"):
+            reference.quad_weighted(lambda x: 1, 0, 1, weight, wvar)
