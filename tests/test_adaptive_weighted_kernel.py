@@ -328,3 +328,87 @@ def test_qawf_aligned_cycles_of_a_constant_are_not_success():
     """f = 1 with cos from 0: every cycle integrates to 0 exactly, but int |f w| per cycle does not fall."""
     out = weighted(lambda x: np.ones_like(x), 0.0, np.inf, COS, 1.0, atol=1e-8)
     assert out[4] != 0, out
+
+
+# ---------------------------------------------------------------- issue 21 review: silent failures
+
+def _quad(*args, **kwargs):
+    import warnings
+
+    import quadlib
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return quadlib.quad(*args, **kwargs)
+
+
+@pytest.mark.parametrize("omega", [1e-6, 1e-8, 1e-10])
+@pytest.mark.parametrize("kind", ["cos", "sin"])
+def test_qawf_small_omega_resolves_f_near_the_start(omega, kind):
+    """The first cycle is ~pi / omega long, its nodes all saw e^-x = 0: the result was 0 with success."""
+    exact = (1.0 if kind == "cos" else omega) / (1.0 + omega ** 2)
+    out = _quad(lambda x: np.exp(-x), 0, np.inf, weight=kind, wvar=omega)
+    assert out.success, out
+    assert abs(out.integral - exact) <= max(out.error, 1e-8 * exact), (out, exact)
+
+
+@pytest.mark.parametrize("kind", ["cos", "sin"])
+def test_qawf_tiny_omega_is_never_a_silent_zero(kind):
+    out = _quad(lambda x: np.exp(-x), 0, np.inf, weight=kind, wvar=1e-300)
+    exact = 1.0 if kind == "cos" else 1e-300
+    assert not out.success or abs(out.integral - exact) <= max(out.error, 1e-8 * exact), out
+
+
+@pytest.mark.parametrize("b", [1e4, 1e6])
+@pytest.mark.parametrize("kind", ["cos", "sin"])
+def test_qawo_peak_at_an_end_of_a_long_range(b, kind):
+    """e^-x cos(x) on [0, b]: the interior Chebyshev nodes never come closer to 0 than ~0.002 h (was 0, success)."""
+    exact = (np.exp(complex(-1.0, 1.0) * b) - 1.0) / complex(-1.0, 1.0)
+    exact = exact.real if kind == "cos" else exact.imag
+    out = _quad(lambda x: np.exp(-x), 0, b, weight=kind, wvar=1.0)
+    assert out.success, out
+    assert abs(out.integral - exact) <= max(out.error, 1e-8 * abs(exact)), (out, exact)
+    # the peak at the upper end (reflected)
+    out = _quad(lambda x: np.exp(x - b), 0, b, weight="cos", wvar=1.0)
+    exact = ((np.exp(complex(1.0, 1.0) * b - b) - np.exp(-b)) / complex(1.0, 1.0)).real
+    assert out.success, out
+    assert abs(out.integral - exact) <= max(out.error, 1e-8 * abs(exact)), (out, exact)
+
+
+def test_qawo_random_decays_on_long_ranges():
+    rng = np.random.default_rng(21)
+    for _ in range(40):
+        k, omega, b = 10 ** rng.uniform(-1, 2), 10 ** rng.uniform(-1, 2), 10 ** rng.uniform(3, 5)
+        z = complex(-k, omega)
+        exact = ((np.exp(z * b) - 1.0) / z).real
+        out = _quad(lambda x: np.exp(-k * x), 0, b, weight="cos", wvar=omega)
+        if out.success:
+            assert abs(out.integral - exact) <= max(out.error, 1e-8 * abs(exact)), (k, omega, b, out, exact)
+
+
+def test_qawo_zero_integrand_still_converges():
+    out = _quad(lambda x: 0.0 * x, 0, 1e6, weight="cos", wvar=1.0)
+    assert out.success and out.integral == 0.0 and out.error == 0.0, out
+
+
+def test_error_never_negative():
+    """The running errsum cancelled below 0 and was reported (QAWO and QAWC)."""
+    k, b, omega = 22.3267162716621, 674.4739851088557, 1.3649406711990366
+    z = complex(-k, omega)
+    exact = ((np.exp(z * b) - 1.0) / z).real
+    out = _quad(lambda x: np.exp(-k * x), 0, b, weight="cos", wvar=omega, rtol=2.3734642486672904e-12)
+    assert out.success and out.error >= 0.0, out
+    assert abs(out.integral - exact) <= 10 * 2.4e-12 * abs(exact), (out, exact)
+    k, b = 9.098052545841291, 22.75333848812704
+    c = b / 3
+    exact = np.exp(-k * c) * (special.expi(-k * (b - c)) - special.expi(k * c))
+    out = _quad(lambda x: np.exp(-k * x), 0, b, weight="cauchy", wvar=c, rtol=1.75e-13)
+    assert out.success and out.error >= 0.0, out
+    assert abs(out.integral - exact) <= 10 * 1.75e-13 * abs(exact), (out, exact)
+
+
+def test_error_not_below_the_rounding_level():
+    omega = 65963.4486197097
+    exact = -(np.euler_gamma + np.log(omega) - special.sici(omega)[1]) / omega
+    out = _quad(np.log, 0, 1, weight="sin", wvar=omega, rtol=1.108237561393049e-10)
+    assert out.success, out
+    assert abs(out.integral - exact) <= out.error, (out.integral - exact, out.error)
