@@ -63,7 +63,7 @@ Fourier transforms of singular functions", J. Comput. Appl. Math. 1 (1975): the 
 """
 from libc.math cimport fabs, fma, pow, sqrt, isfinite, ldexp, log, floor, M_PI, INFINITY as INF
 from libc.stdlib cimport calloc, free, malloc, realloc
-from libc.string cimport memcpy
+from libc.string cimport memcpy, memset
 from libc.string cimport memmove
 
 import numpy as np
@@ -1685,6 +1685,43 @@ cdef inline bint _interior(const Qags* s, int i) noexcept nogil:
 
 # ---------------------------------------------------------------- Python-facing batch of integrals
 
+# One spare block, kept from the last batch for the next: a batch of 10^4 integrals needs ~14 MB of states, and
+# memory fresh from the system costs a page fault per 4 kB on first touch (~8 ms here, more than the integrals);
+# zeroing a block already mapped costs a fifth of that. At most SPARE_MAX bytes are kept, one block, under the GIL.
+cdef char* _spare_block = NULL
+cdef size_t _spare_bytes = 0
+cdef size_t SPARE_MAX = 64 * 1024 * 1024
+
+
+cdef char* _take_block(size_t nbytes, size_t* got):
+    """`nbytes` zeroed bytes (the spare block if it is large enough), their true size in `got`; NULL if out of
+    memory."""
+    global _spare_block, _spare_bytes
+    cdef char* block
+    if _spare_block != NULL and _spare_bytes >= nbytes:
+        block = _spare_block
+        got[0] = _spare_bytes
+        _spare_block = NULL
+        _spare_bytes = 0
+        memset(block, 0, nbytes)
+        return block
+    got[0] = nbytes
+    return <char*> calloc(nbytes, 1)
+
+
+cdef void _give_block(char* block, size_t nbytes):
+    """Free a block from _take_block, or keep it as the spare if it is the larger (and within SPARE_MAX)."""
+    global _spare_block, _spare_bytes
+    if block == NULL:
+        return
+    if nbytes <= SPARE_MAX and nbytes > _spare_bytes:
+        free(_spare_block)
+        _spare_block = block
+        _spare_bytes = nbytes
+    else:
+        free(block)
+
+
 cdef class _Integrals:
     """Independent adaptive integrals (Qags states) advanced together by reverse communication: the drivers
     shared by Batch (plain) and WeightedBatch.
@@ -1697,19 +1734,30 @@ cdef class _Integrals:
     cdef char* arena
     cdef Py_ssize_t count
     cdef int m
+    cdef size_t block_bytes   # the one block holding the states and the arena (see _take_block)
 
     def __cinit__(self, *args, **kwargs):
         self.states = NULL
         self.arena = NULL
         self.count = 0
+        self.block_bytes = 0
 
     def __dealloc__(self):
         cdef Py_ssize_t i
         if self.states != NULL:
             for i in range(self.count):
                 qags_free(&self.states[i])
-            free(self.states)
-        free(self.arena)
+            _give_block(<char*> self.states, self.block_bytes)
+
+    cdef int _allocate(self, Py_ssize_t count, size_t arena_bytes) except -1:
+        """The states and the arena of `count` integrals, zeroed, in one block."""
+        cdef size_t head = (max(count, 1) * sizeof(Qags) + 15) // 16 * 16
+        cdef char* block = _take_block(head + max(arena_bytes, 1), &self.block_bytes)
+        if block == NULL:
+            raise MemoryError()
+        self.states = <Qags*> block
+        self.arena = block + head
+        return 0
 
     def request(self):
         """(x, counts): every pending abscissa of the running integrals, in order, and how many of them
@@ -1923,18 +1971,13 @@ cdef class Batch(_Integrals):
         self._n2, self._n3 = np.array(n2), np.array(n3)
         self.rule.n2 = &self._n2[0]
         self.rule.n3 = &self._n3[0]
-        self.states = <Qags*> calloc(self.count, sizeof(Qags))
-        if self.states == NULL:
-            raise MemoryError()
-        # one arena for the initial storage of every integral: thousands of integrals, a few allocations
+        # one arena for the initial storage of every integral: thousands of integrals, one allocation
         cdef size_t total = 0, size
         cdef int per
         for i in range(self.count):
             per = qags_max_points(&self.rule, mapping[i], WEIGHT_NONE)
             total += (qags_arena_size(m, n_cuts[i], per, max(n_cuts[i] - 1, 4), WEIGHT_NONE) + 15) // 16 * 16
-        self.arena = <char*> calloc(max(total, 1), 1)
-        if self.arena == NULL:
-            raise MemoryError()
+        self._allocate(self.count, total)
         cdef char* cursor = self.arena
         with nogil:
             for i in range(self.count):
@@ -1999,14 +2042,9 @@ cdef class WeightedBatch(_Integrals):
                 raise ValueError(f"WeightedBatch: bad range [{a[i]}, {b[i]}] for weight kind {kind}")
             total += (qags_arena_size(m, qags_cuts(2, kind), qags_max_points(rule, 0, kind), 4, kind)
                       + 15) // 16 * 16
-        self.states = <Qags*> calloc(max(count, 1), sizeof(Qags))
-        if self.states == NULL:
-            raise MemoryError()
+        self._allocate(count, total)
         self.count = count
         self.m = m
-        self.arena = <char*> calloc(max(total, 1), 1)
-        if self.arena == NULL:
-            raise MemoryError()
         cdef char* cursor = self.arena
         with nogil:
             for i in range(self.count):
