@@ -1851,7 +1851,7 @@ cdef class _Integrals:
         cdef Py_ssize_t i, j, j0, width, rows
         cdef Qags* s
         cdef double[:, ::1] bv
-        cdef double[:, ::1] yv
+        cdef const double[:, ::1] yv   # const: f may return a read-only array (np.broadcast_to)
         cdef int m = self.m
         if chunk <= 0:
             chunk = max(1, 8192 // m)
