@@ -275,11 +275,11 @@ def quad(f, a, b, *, args=(), atol=0.0, rtol=1e-10, points=None, rule=None, vect
           where omega times the half-length is at most 2; elsewhere 25-point Chebyshev interpolation of `f`
           with modified moments of the oscillation, cached per bisection level, at most `max_subdivisions`
           levels of 25 complex moments). On [a, inf) (or (-inf, b], reflected) QAWF: the integrals over
-          cycles of length (2 floor|omega| + 1) pi / |omega|, each by QAWO, extrapolated by Wynn's epsilon
+          cycles of length (2 floor(abs(omega)) + 1) pi / abs(omega), each by QAWO, extrapolated by Wynn's epsilon
           algorithm; at most 50 cycles. ``atol=0`` is allowed (scipy requires an absolute tolerance): the
           tolerance is then relative to the running extrapolated value. omega = 0 is not an error: "cos"
           integrates `f` unweighted (``extra["method"] = "QAGS"``) and "sin" returns 0 at no cost
-          (``"zero"``). A negative omega is |omega| (with the sign of sin).
+          (``"zero"``). A negative omega is abs(omega) (with the sign of sin).
         - ``"cauchy"``: the principal value of f(x) / (x - c), QAWC (modified Chebyshev moments on the
           interval holding c). A pole within 1e-3 (b - a) of an end is subtracted analytically:
           PV = int (f(x) - f(c)) / (x - c) dx + f(c) log((b - c) / (c - a)) (one more evaluation, f(c)).

@@ -207,7 +207,7 @@ def quad_weighted(f, a, b, weight, wvar, *, dps=40, error=False):
       on [a, inf) (or (-inf, b], reflected): tanh-sinh period by period up to A, then the tail from A by
       repeated integration by parts (an asymptotic series in 1 / (omega A) with mpmath's derivatives of f;
       f must be smooth beyond A and vary on the scale of x: algebraic or faster decay. An f that does not
-      decay is a ValueError (the integral diverges): max |f| at 5 points of [A', 1.81 A'] must be at least twice
+      decay is a ValueError (the integral diverges): max abs(f) at 5 points of [A', 1.81 A'] must be at least twice
       that at 5 points of [`DECAY_SPAN` A', 1.81 `DECAY_SPAN` A'], ``A' = max(A, 1)``, `DECAY_SPAN` = 256);
     - ``"cauchy"``: the principal value by subtraction of the singularity,
       ``int (f(x) - f(c)) / (x - c) dx + f(c) log((b - c) / (c - a))``, the first integral split at c;
@@ -329,7 +329,7 @@ def _fourier_tail(f, a, weight, omega):
     """int_a^inf f(x) w(omega x) dx as int_a^A (tanh-sinh, period by period) plus the tail from A by
     repeated integration by parts, int_A^inf f e^{i omega x} dx = -e^{i omega A} sum_k (-1)^k
     f^(k)(A) / (i omega)^(k+1), an asymptotic series whose terms fall like k / (omega A) for an f that varies
-    on the scale of x (algebraic decay, or faster); A is chosen with |omega| (A - a) >= 2 K for K = dps
+    on the scale of x (algebraic decay, or faster); A is chosen with abs(omega) (A - a) >= 2 K for K = dps
     terms. (mpmath.quadosc's extrapolation is a poor reference here: 1e-8 on sin(x) / sqrt(x).)"""
     w = abs(omega)
     terms = mpmath.mp.dps
