@@ -38,6 +38,7 @@ from quadlib import _gauss  # noqa: E402
 
 from benchmarks import _rscript  # noqa: E402
 from benchmarks._machine import cpu_name  # noqa: E402
+from benchmarks._timing import best_time  # noqa: E402
 
 warnings.simplefilter("ignore")
 
@@ -46,27 +47,6 @@ HEADLINE = []  # (comparison, quadlib seconds, peer, peer seconds or None, note)
 
 def headline(comparison, ours, peer, theirs, note=""):
     HEADLINE.append((comparison, ours, peer, theirs, note))
-
-
-def best_time(func, repeat=5, number=None):
-    """Best wall time per call (seconds), auto-scaling the inner loop to ~20 ms."""
-    if number is None:
-        number, elapsed = 1, 0.0
-        while True:
-            start = time.perf_counter()
-            for _ in range(number):
-                func()
-            elapsed = time.perf_counter() - start
-            if elapsed > 0.02 or number > 10_000:
-                break
-            number *= 4
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        for _ in range(number):
-            func()
-        times.append((time.perf_counter() - start) / number)
-    return min(times)
 
 
 def fmt(seconds):

@@ -20,7 +20,7 @@ import ctypes.util
 import importlib.util
 import platform
 import statistics
-import time
+import sys
 import warnings
 from pathlib import Path
 
@@ -33,6 +33,9 @@ import quadlib
 from quadlib import IntegrationWarning, _adaptive
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from benchmarks._timing import best_time  # noqa: E402
+
 _spec = importlib.util.spec_from_file_location("weighted_battery",
                                                HERE.parent / "tests" / "reference" / "weighted_battery.py")
 battery = importlib.util.module_from_spec(_spec)
@@ -40,25 +43,6 @@ _spec.loader.exec_module(battery)
 
 RTOL = 1e-10
 ROWS = []  # (figure, measured, target)
-
-
-def best_time(func, repeat=5):
-    """Best wall time per call (seconds), the inner loop scaled to ~20 ms."""
-    number = 1
-    while True:
-        start = time.perf_counter()
-        for _ in range(number):
-            func()
-        if time.perf_counter() - start > 0.02 or number > 10_000:
-            break
-        number *= 4
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        for _ in range(number):
-            func()
-        times.append((time.perf_counter() - start) / number)
-    return min(times)
 
 
 def fmt(seconds):
