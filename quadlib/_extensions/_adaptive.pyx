@@ -2305,6 +2305,19 @@ def configure_lowlevel(llc_type, pointers):
     _LOWLEVEL["pointers"] = pointers
 
 
+cdef object _lowlevel_pointers(f):
+    """A LowLevelCallable's (function, user_data, kind), or None for anything else; the last one's are kept, so
+    that repeated calls with the same callable skip the lookup."""
+    if f is _last_lowlevel[0]:
+        return _last_lowlevel[1]
+    if not isinstance(f, _LOWLEVEL["type"]):
+        return None
+    lowlevel = _LOWLEVEL["pointers"](f)
+    _last_lowlevel[0] = f   # held, so its id cannot be reused by another object
+    _last_lowlevel[1] = lowlevel
+    return lowlevel
+
+
 def quick_quad(f, a, b, args, atol, rtol, points, rule, vectorized, max_nfev, max_subdivisions):
     """`quad` for the call everyone makes: float limits, float tolerances, scalar args, no breakpoints.
 
@@ -2327,14 +2340,8 @@ def quick_quad(f, a, b, args, atol, rtol, points, rule, vectorized, max_nfev, ma
     for arg in args:
         if type(arg) is not float and type(arg) is not int:
             return None
-    lowlevel = None
-    if f is _last_lowlevel[0]:
-        lowlevel = _last_lowlevel[1]
-    elif isinstance(f, _LOWLEVEL["type"]):
-        lowlevel = _LOWLEVEL["pointers"](f)
-        _last_lowlevel[0] = f   # held, so its id cannot be reused by another object
-        _last_lowlevel[1] = lowlevel
-    elif not callable(f):
+    lowlevel = _lowlevel_pointers(f)
+    if lowlevel is None and not callable(f):
         return None
     return integrate_scalar(f, lowlevel, lo, hi, args, at, rt, max_subdivisions, max_nfev, bool(vectorized), None)
 
@@ -2393,14 +2400,8 @@ def quick_weighted(f, a, b, args, atol, rtol, points, rule, vectorized, max_nfev
         p0, p1 = wvar[0], wvar[1]
         if not (p0 > -1.0 and p1 > -1.0 and isfinite(p0) and isfinite(p1)):
             return None
-    lowlevel = None
-    if f is _last_lowlevel[0]:
-        lowlevel = _last_lowlevel[1]
-    elif isinstance(f, _LOWLEVEL["type"]):
-        lowlevel = _LOWLEVEL["pointers"](f)
-        _last_lowlevel[0] = f   # held, so its id cannot be reused by another object
-        _last_lowlevel[1] = lowlevel
-    elif not callable(f):
+    lowlevel = _lowlevel_pointers(f)
+    if lowlevel is None and not callable(f):
         return None
     return integrate_weighted(f, lowlevel, lo, hi, args, kind, p0, p1, 1.0, at, rt, max_subdivisions, max_nfev,
                               bool(vectorized))
